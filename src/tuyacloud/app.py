@@ -1,0 +1,141 @@
+"""``create_app(settings)``: builds one cloud (store, clock, ids, catalog, OpenAPI, control API) with no import-time
+side effects, so tests can run several in one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tuyacloud.catalog.loader import load_catalog
+from tuyacloud.clock import Clock
+from tuyacloud.control.routes import build_routes
+from tuyacloud.domain import bootstrap
+from tuyacloud.domain.context import Context, Policy
+from tuyacloud.domain.usage import UsageCounter
+from tuyacloud.gateway.asgi import Gateway
+from tuyacloud.gateway.routes import build_table
+from tuyacloud.ids import IdSource
+from tuyacloud.regions import RegionResolver
+from tuyacloud.settings import Settings
+from tuyacloud.store.engine import open_store
+
+log = logging.getLogger("tuyacloud")
+
+
+@dataclass
+class CloudState:
+    """What exists only while the app runs; filled in by the lifespan."""
+
+    ctx: Context | None = None
+    admin_token: str = ""
+    demo: bootstrap.DemoInfo | None = None
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+
+class _LateGateway:
+    """Forwards to the gateway once start-up has built it."""
+
+    def __init__(self) -> None:
+        self.gateway: Gateway | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert self.gateway is not None, "app not started"
+        await self.gateway(scope, receive, send)
+
+
+def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | None = None,
+               admin_token: str | None = None,
+               on_ready: Callable[[CloudState], None] | None = None) -> CloudApp:
+    clock = clock or Clock()
+    ids = ids or IdSource()
+    table = build_table()
+    regions = RegionResolver(settings.default_region, settings.region_aliases)
+    usage_counter = UsageCounter()
+    state = CloudState()
+    late = _LateGateway()
+
+    def ctx_of() -> Context:
+        assert state.ctx is not None, "app not started"
+        return state.ctx
+
+    async def openapi(request: Request) -> Response:
+        return Response(orjson.dumps(table.openapi()), media_type="application/json")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = await open_store(settings.effective_database_url)
+        policy = Policy(settings.token_ttl_s, settings.token_grace_s, settings.timestamp_window_s)
+        ctx = Context(store=store, clock=clock, ids=ids, catalog=load_catalog(), policy=policy)
+        state.ctx = ctx
+        state.admin_token = await bootstrap.admin_token(ctx, admin_token)
+        if settings.create_demo:
+            state.demo = await bootstrap.ensure_demo(ctx)
+        late.gateway = Gateway(ctx, table, regions, usage_counter, settings.public_url)
+        state.tasks.append(asyncio.create_task(_flush_usage(ctx, usage_counter, settings.usage_flush_s)))
+        if settings.simulator:
+            from tuyacloud.simulator.runner import SimulatorRunner
+
+            runner = SimulatorRunner(ctx)
+            state.tasks.append(asyncio.create_task(runner.run()))
+        if on_ready is not None:
+            on_ready(state)
+        try:
+            yield
+        finally:
+            for task in state.tasks:
+                task.cancel()
+            for task in state.tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            state.tasks.clear()
+            with contextlib.suppress(Exception):
+                await usage_counter.flush(ctx)
+            await store.close()
+
+    routes = [
+        *build_routes(ctx_of, lambda: state.admin_token),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+    site = Starlette(routes=routes, lifespan=lifespan)
+    site.state.cloud = state
+    site.state.table = table
+    site.state.settings = settings
+    return CloudApp(site, late)
+
+
+class CloudApp:
+    """Sends OpenAPI traffic straight to the gateway and everything else (control API, documents, lifespan)
+    through Starlette: the router's per-request matching would otherwise be paid by every signed call."""
+
+    SITE_PREFIXES = ("/_tuyacloud", "/openapi.json", "/console", "/static", "/ws")
+
+    def __init__(self, site: Starlette, late: _LateGateway) -> None:
+        self.site = site
+        self._late = late
+        self.state = site.state
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(self.SITE_PREFIXES):
+            await self._late(scope, receive, send)
+        else:
+            await self.site(scope, receive, send)
+
+
+async def _flush_usage(ctx: Context, counter: UsageCounter, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await counter.flush(ctx)
+        except Exception:  # statistics must never take the server down
+            log.exception("usage flush failed")

@@ -1,0 +1,106 @@
+"""``tuyacloud device ...``: virtual devices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.domain import devices, projects
+from tuyacloud.domain.context import Context
+from tuyacloud.errors import DeviceNotExist
+from tuyacloud.gateway.serialize import device_v1
+
+app = typer.Typer(help="Virtual devices.", no_args_is_help=True)
+
+
+def _view(ctx: Context, d: Any) -> dict[str, Any]:
+    return device_v1(d, ctx.catalog.product(d.product_id))
+
+
+@app.command("add-virtual")
+def add_virtual(
+    project: str = typer.Option(..., "--project", help="Access ID of the project"),
+    category: str = typer.Option(None, "--category", help="Category code, e.g. dj, cz, wsdcg, cl, kt"),
+    product_id: str = typer.Option(None, "--product", help="Product id instead of a category's default"),
+    count: int = typer.Option(1, "--count", min=1),
+    name: str = typer.Option(None, "--name", help="Name (single device only)"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """Create virtual devices; they behave like real ones (commands change status, sensors report)."""
+
+    async def work(ctx: Context) -> list[dict[str, Any]]:
+        p = await projects.get(ctx, project)
+        if count >= 1000 and not as_json:
+            with Progress(console=console) as bar:
+                task = bar.add_task(f"Creating {count} devices", total=count)
+                created = await devices.create_virtual(ctx, p, category=category, product_id=product_id,
+                                                       count=count, name=name,
+                                                       progress=lambda n: bar.advance(task, n))
+        else:
+            created = await devices.create_virtual(ctx, p, category=category, product_id=product_id, count=count,
+                                                   name=name)
+        return [_view(ctx, d) for d in created]
+
+    views = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(views)
+        return
+    if len(views) > 20:
+        console.print(f"Created {len(views)} devices ({views[0]['id']} ... {views[-1]['id']})")
+        return
+    table = Table("Device ID", "Category", "Name", "Local key")
+    for v in views:
+        table.add_row(v["id"], v["category"], v["name"], v["local_key"])
+    console.print(table)
+
+
+@app.command("list")
+def list_(
+    project: str = typer.Option(..., "--project", help="Access ID of the project"),
+    limit: int = typer.Option(100, "--limit", min=1),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """A project's devices."""
+
+    async def work(ctx: Context) -> list[dict[str, Any]]:
+        p = await projects.get(ctx, project)
+        found, _ = await devices.page(ctx, p, "", limit)
+        return [_view(ctx, d) for d in found]
+
+    views = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(views)
+        return
+    table = Table("Device ID", "Category", "Name", "Online")
+    for v in views:
+        table.add_row(v["id"], v["category"], v["name"], "yes" if v["online"] else "no")
+    console.print(table)
+
+
+@app.command("show")
+def show(device_id: str, data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
+    """One device with its status."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        for p in await ctx.store.list_projects():
+            d = await ctx.store.get_device(device_id, p.region)
+            if d is not None:
+                return {**_view(ctx, d), "project": d.access_id, "region": d.region}
+        raise DeviceNotExist(f"device {device_id!r} does not exist")
+
+    view = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(view)
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in view.items():
+        if key != "status":
+            table.add_row(f"[bold]{key}[/bold]", str(value))
+    for item in view["status"]:
+        table.add_row(f"  {item['code']}", repr(item["value"]))
+    console.print(table)

@@ -1,0 +1,49 @@
+"""``tuyacloud``: serve the cloud and administer it from scripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from tuyacloud.cli import devices, projects
+from tuyacloud.cli.common import DatabaseUrl, DataDir, settings_for
+
+app = typer.Typer(help="A self-hosted IoT cloud that speaks the Tuya Cloud Development protocol.",
+                  no_args_is_help=True, add_completion=False)
+app.add_typer(projects.app, name="project")
+app.add_typer(devices.app, name="device")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    data_dir: Path = DataDir,
+    database_url: str = DatabaseUrl,
+    tls: bool = typer.Option(False, "--tls", help="HTTPS with a generated CA (printed) for HTTPS-only clients"),
+    region: str = typer.Option("us", "--region", help="Data center of requests whose Host names none"),
+    region_alias: list[str] = typer.Option(None, "--region-alias", help="HOST=REGION, e.g. eu.example.test=eu"),
+    demo: bool = typer.Option(True, "--demo/--no-demo", help="Create the demo project on first start"),
+    simulator: bool = typer.Option(True, "--simulator/--no-simulator", help="Run virtual-device behaviour"),
+    timestamp_window: int = typer.Option(900, "--timestamp-window", help="Allowed clock skew of `t`, seconds"),
+    token_ttl: int = typer.Option(7200, "--token-ttl", help="Access token lifetime, seconds"),
+    public_url: str = typer.Option(None, "--public-url", help="Base URL clients use, if not host:port"),
+) -> None:
+    """Run the cloud: OpenAPI, control API and virtual devices in one process."""
+    from tuyacloud.server import serve as run_server
+
+    settings = settings_for(data_dir, database_url)
+    aliases = {}
+    for item in region_alias or []:
+        host_name, _, code = item.partition("=")
+        aliases[host_name.strip().lower()] = code.strip()
+    settings.host, settings.port, settings.tls = host, port, tls
+    settings.default_region, settings.region_aliases = region, aliases
+    settings.create_demo, settings.simulator = demo, simulator
+    settings.timestamp_window_s, settings.token_ttl_s, settings.public_url = timestamp_window, token_ttl, public_url
+    run_server(settings)
+
+
+if __name__ == "__main__":
+    app()

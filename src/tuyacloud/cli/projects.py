@@ -1,0 +1,115 @@
+"""``tuyacloud project ...``: create and administer cloud projects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.control.routes import project_view
+from tuyacloud.domain import projects
+from tuyacloud.domain.context import Context
+from tuyacloud.domain.services import SERVICES
+
+app = typer.Typer(help="Cloud projects: credentials, data center, allowlist, API services.", no_args_is_help=True)
+
+
+def _show(view: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(view)
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in view.items():
+        table.add_row(f"[bold]{key}[/bold]", ", ".join(value) if isinstance(value, list) else str(value))
+    console.print(table)
+
+
+@app.command("create")
+def create(
+    name: str = typer.Option(..., "--name"),
+    region: str = typer.Option("us", "--region", help="cn, us, us-e, eu, eu-w, in, sg"),
+    method: str = typer.Option("custom", "--method", help="custom | smart_home"),
+    description: str = typer.Option("", "--description"),
+    industry: str = typer.Option("", "--industry"),
+    service: list[str] = typer.Option(None, "--service", help="API service to authorise (repeat); default all"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """Create a cloud project and print its Access ID and Access Secret."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        p = await projects.create(ctx, name=name, region=region, method=method, description=description,
+                                  industry=industry, service_codes=list(service) if service else None)
+        return project_view(p)
+
+    _show(run(data_dir, database_url, work), as_json)
+
+
+@app.command("list")
+def list_(data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
+    """All projects (secrets are shown by `project show` only)."""
+
+    async def work(ctx: Context) -> list[dict[str, Any]]:
+        return [project_view(p) for p in await ctx.store.list_projects()]
+
+    views = run(data_dir, database_url, work)
+    if as_json:
+        emit_json([{k: v for k, v in view.items() if k != "access_secret"} for view in views])
+        return
+    table = Table("Access ID", "Name", "Data center", "Method", "Services")
+    for v in views:
+        table.add_row(v["access_id"], v["name"], v["region"], v["method"], str(len(v["services"])))
+    console.print(table)
+
+
+@app.command("show")
+def show(access_id: str, data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
+    """One project, with its Access Secret."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        return project_view(await projects.get(ctx, access_id))
+
+    _show(run(data_dir, database_url, work), as_json)
+
+
+@app.command("rotate-secret")
+def rotate_secret(access_id: str, data_dir: Path = DataDir, database_url: str = DatabaseUrl,
+                  as_json: bool = JsonOut) -> None:
+    """Issue a new Access Secret; the old one stops working at once."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        return project_view(await projects.rotate_secret(ctx, access_id))
+
+    _show(run(data_dir, database_url, work), as_json)
+
+
+@app.command("set-allowlist")
+def set_allowlist(
+    access_id: str,
+    address: list[str] = typer.Option(None, "--address", help="IP address or CIDR network (repeat)"),
+    enable: bool = typer.Option(True, "--enable/--disable"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """Turn the IP allowlist on (with its addresses) or off."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        return project_view(await projects.set_allowlist(ctx, access_id, enable, list(address) if address else None))
+
+    _show(run(data_dir, database_url, work), as_json)
+
+
+@app.command("authorize-service")
+def authorize_service(
+    access_id: str,
+    service: str = typer.Argument(..., help=", ".join(sorted(SERVICES))),
+    revoke: bool = typer.Option(False, "--revoke", help="Remove the authorisation instead"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """Authorise (or with --revoke, unauthorise) an API service for a project."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        return project_view(await projects.authorize_service(ctx, access_id, service, not revoke))
+
+    _show(run(data_dir, database_url, work), as_json)

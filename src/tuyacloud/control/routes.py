@@ -1,0 +1,169 @@
+"""The control API for test automation, under ``/_tuyacloud/``, outside the Tuya paths.
+
+Protected by the admin token (``Authorization: Bearer <token>``) printed at start. Answers use the same
+envelope as the OpenAPI so one error table serves both. See docs/control-api.md.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tuyacloud.domain import commands, devices, projects, usage
+from tuyacloud.domain.context import Context
+from tuyacloud.errors import DeviceNotExist, ParamIllegal, PermissionDeny, SystemError_, TuyaError
+from tuyacloud.gateway import envelope
+from tuyacloud.gateway.serialize import device_v1
+from tuyacloud.models import Device, Project
+
+Handler = Callable[[Request, Context], Awaitable[Any]]
+log = logging.getLogger("tuyacloud.control")
+
+
+def project_view(p: Project) -> dict[str, Any]:
+    return {
+        "access_id": p.access_id, "access_secret": p.access_secret, "name": p.name, "description": p.description,
+        "region": p.region, "method": p.method, "industry": p.industry, "uid": p.uid, "create_time": p.created_ms,
+        "allowlist_enabled": p.allowlist_enabled, "allowlist": p.allowlist, "services": p.services,
+    }
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if not body.strip():
+        return {}
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ParamIllegal("body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise ParamIllegal("body must be a JSON object")
+    return data
+
+
+async def _device(request: Request, ctx: Context) -> Device:
+    device_id = request.path_params["device_id"]
+    for project in await ctx.store.list_projects():
+        device = await ctx.store.get_device(device_id, project.region)
+        if device is not None:
+            return device
+    raise DeviceNotExist(f"device {device_id!r} does not exist")
+
+
+async def health(request: Request, ctx: Context) -> dict[str, Any]:
+    return {"status": "ok", "now": ctx.clock.now_ms()}
+
+
+async def inject_report(request: Request, ctx: Context) -> dict[str, Any]:
+    body = await _json(request)
+    status = body.get("status")
+    if not isinstance(status, dict) or not status:
+        raise ParamIllegal('give {"status": {"<code>": <value>, ...}}')
+    device = await _device(request, ctx)
+    return {"changed": await commands.report(ctx, device, status)}
+
+
+async def set_online(request: Request, ctx: Context) -> dict[str, Any]:
+    body = await _json(request)
+    if not isinstance(body.get("online"), bool):
+        raise ParamIllegal('give {"online": true|false}')
+    device = await devices.set_online(ctx, await _device(request, ctx), body["online"])
+    return {"id": device.id, "online": device.online}
+
+
+async def clock(request: Request, ctx: Context) -> dict[str, Any]:
+    if request.method == "POST":
+        body = await _json(request)
+        if "step_ms" in body:
+            if not isinstance(body["step_ms"], int):
+                raise ParamIllegal("step_ms must be an integer")
+            ctx.clock.step(body["step_ms"])
+        if body.get("freeze") is True:
+            at = body.get("at_ms")
+            ctx.clock.freeze(at if isinstance(at, int) else None)
+        elif body.get("freeze") is False:
+            ctx.clock.unfreeze()
+    return ctx.clock.state()
+
+
+async def list_projects(request: Request, ctx: Context) -> list[dict[str, Any]]:
+    return [project_view(p) for p in await ctx.store.list_projects()]
+
+
+async def create_project(request: Request, ctx: Context) -> dict[str, Any]:
+    body = await _json(request)
+    project = await projects.create(
+        ctx, name=str(body.get("name", "")), region=str(body.get("region", "us")),
+        method=str(body.get("method", "custom")), description=str(body.get("description", "")),
+        industry=str(body.get("industry", "")),
+        service_codes=body["services"] if isinstance(body.get("services"), list) else None,
+    )
+    return project_view(project)
+
+
+async def add_devices(request: Request, ctx: Context) -> list[dict[str, Any]]:
+    body = await _json(request)
+    project = await projects.get(ctx, request.path_params["access_id"])
+    count = body.get("count", 1)
+    if not isinstance(count, int):
+        raise ParamIllegal("count must be an integer")
+    created = await devices.create_virtual(
+        ctx, project, category=body.get("category"), product_id=body.get("product_id"), count=count,
+        name=body.get("name") if isinstance(body.get("name"), str) else None,
+    )
+    return [device_v1(d, ctx.catalog.product(d.product_id)) for d in created]
+
+
+async def project_usage(request: Request, ctx: Context) -> list[dict[str, Any]]:
+    project = await projects.get(ctx, request.path_params["access_id"])
+    first = request.query_params.get("from", "00000000")
+    last = request.query_params.get("to", "99999999")
+    return [vars(r) for r in await usage.report(ctx, project.access_id, first, last)]
+
+
+ROUTES: list[tuple[str, str, Handler, bool]] = [
+    ("GET", "/_tuyacloud/health", health, False),
+    ("POST", "/_tuyacloud/devices/{device_id}/report", inject_report, True),
+    ("POST", "/_tuyacloud/devices/{device_id}/online", set_online, True),
+    ("GET", "/_tuyacloud/clock", clock, True),
+    ("POST", "/_tuyacloud/clock", clock, True),
+    ("GET", "/_tuyacloud/projects", list_projects, True),
+    ("POST", "/_tuyacloud/projects", create_project, True),
+    ("POST", "/_tuyacloud/projects/{access_id}/devices", add_devices, True),
+    ("GET", "/_tuyacloud/projects/{access_id}/usage", project_usage, True),
+]
+
+
+def build_routes(ctx_of: Callable[[], Context], token_of: Callable[[], str]) -> list[Route]:
+    """Starlette routes; ``ctx_of``/``token_of`` are read per request because they exist only after start-up."""
+
+    def wrap(handler: Handler, protected: bool) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            ctx = ctx_of()
+            t, tid = ctx.clock.now_ms(), ctx.ids.hex(32)
+            try:
+                if protected:
+                    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+                    if not hmac.compare_digest(given.encode(), token_of().encode()):
+                        raise PermissionDeny("the control API needs the admin token (Authorization: Bearer ...)")
+                body = envelope.success(await handler(request, ctx), t, tid)
+            except TuyaError as error:
+                body = envelope.failure(error, t, tid)
+            except Exception:
+                log.exception("control API error on %s (tid %s)", request.url.path, tid)
+                body = envelope.failure(SystemError_(), t, tid)
+            return Response(body, media_type="application/json")
+
+        return endpoint
+
+    return [Route(path, wrap(h, p), methods=[m]) for m, path, h, p in ROUTES]
+
+
+__all__ = ["build_routes", "project_view"]

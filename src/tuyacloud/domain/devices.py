@@ -1,0 +1,184 @@
+"""Devices: creation of virtual devices, lookup with ownership, listing, renaming, deletion, online state.
+
+A device belongs to exactly one project in one region. Looking up another project's device answers 1106
+(``permission deny``, as the platform does for devices not linked to the project); an id unknown in this region
+answers 2010.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tuyacloud.catalog.loader import Product
+from tuyacloud.domain import events
+from tuyacloud.domain.context import Context
+from tuyacloud.errors import (
+    CategoryNotSupported,
+    DeviceNotExist,
+    ParamIllegal,
+    PermissionDeny,
+    ProductNotExist,
+)
+from tuyacloud.models import Device, DeviceLog, Project
+from tuyacloud.simulator.behaviours import initial_status
+from tuyacloud.store.base import Tx
+
+CREATE_CHUNK = 500
+
+
+def product_for(ctx: Context, *, category: str | None = None, product_id: str | None = None) -> Product:
+    if product_id:
+        product = ctx.catalog.product(product_id)
+        if product is None:
+            raise ProductNotExist(f"no product {product_id!r}")
+        return product
+    if not category:
+        raise ParamIllegal("give a category or a product id")
+    product = ctx.catalog.default_product(category)
+    if product is None:
+        known = ", ".join(c.code for c in ctx.catalog.categories())
+        raise CategoryNotSupported(f"unknown category {category!r}; known: {known}")
+    return product
+
+
+def _new_device(ctx: Context, project: Project, product: Product, name: str | None, now: int, n: int,
+                owner_uid: str | None, asset_id: str, time_zone: str) -> Device:
+    status = initial_status(product)
+    device_id = ctx.ids.device_id()
+    return Device(
+        id=device_id,
+        access_id=project.access_id,
+        region=project.region,
+        product_id=product.product_id,
+        category=product.category,
+        name=name or f"{product.name} {n}",
+        local_key=ctx.ids.local_key(),
+        uuid=ctx.ids.device_uuid(),
+        ip="127.0.0.1",
+        time_zone=time_zone,
+        lat="",
+        lon="",
+        online=True,
+        owner_uid=project.uid if owner_uid is None else owner_uid,
+        asset_id=asset_id,
+        created_ms=now,
+        active_ms=now,
+        updated_ms=now,
+        status=status,
+        status_t={code: now for code in status},
+    )
+
+
+async def create_virtual(
+    ctx: Context,
+    project: Project,
+    *,
+    category: str | None = None,
+    product_id: str | None = None,
+    count: int = 1,
+    name: str | None = None,
+    owner_uid: str | None = None,
+    asset_id: str = "",
+    time_zone: str = "+00:00",
+    progress: Callable[[int], None] | None = None,
+) -> list[Device]:
+    """Create ``count`` virtual devices; each chunk commits with its ``bindUser`` events."""
+    if count < 1 or count > 1_000_000:
+        raise ParamIllegal("count must be between 1 and 1000000")
+    product = product_for(ctx, category=category, product_id=product_id)
+    existing = await ctx.store.count_devices(project.access_id, project.region)
+    created: list[Device] = []
+    for start in range(0, count, CREATE_CHUNK):
+        now = ctx.clock.now_ms()
+        chunk = [
+            _new_device(ctx, project, product, name if count == 1 else None, now, existing + start + i + 1,
+                        owner_uid, asset_id, time_zone)
+            for i in range(min(CREATE_CHUNK, count - start))
+        ]
+
+        async def work(tx: Tx, chunk: list[Device] = chunk, now: int = now) -> None:
+            for device in chunk:
+                await tx.insert_device(device)
+                await tx.insert_device_logs([DeviceLog(device.id, now, 3, "", "", "4")])
+                await tx.append_message(events.device_event(
+                    device, "bindUser", now, uid=device.owner_uid, ownerId=device.owner_uid, uuid=device.uuid,
+                    token="",
+                ))
+
+        await ctx.store.transaction(work)
+        created.extend(chunk)
+        if progress:
+            progress(len(chunk))
+    return created
+
+
+async def get_owned(ctx: Context, project: Project, device_id: str) -> Device:
+    device = await ctx.store.get_device(device_id, project.region)
+    if device is None:
+        raise DeviceNotExist(f"device {device_id!r} does not exist")
+    if device.access_id != project.access_id:
+        raise PermissionDeny("the device is not linked to this project")
+    return device
+
+
+async def get_many(ctx: Context, project: Project, ids: Sequence[str]) -> list[Device]:
+    """Only this project's devices: ids of others are left out, as the platform's batch calls do."""
+    return await ctx.store.get_devices(project.access_id, project.region, list(dict.fromkeys(ids)))
+
+
+async def page(ctx: Context, project: Project, after_id: str, size: int, **filters: Any) -> tuple[list[Device], bool]:
+    """One page after the ``after_id`` cursor and whether more follow (fetches one extra row to know)."""
+    rows = await ctx.store.page_devices(project.access_id, project.region, after_id, size + 1, **filters)
+    return rows[:size], len(rows) > size
+
+
+async def count(ctx: Context, project: Project, owner_uid: str | None = None) -> int:
+    return await ctx.store.count_devices(project.access_id, project.region, owner_uid)
+
+
+async def rename(ctx: Context, project: Project, device_id: str, name: str) -> None:
+    name = (name or "").strip()
+    if not name or len(name) > 50:
+        raise ParamIllegal("name must be 1 to 50 characters")
+    device = await get_owned(ctx, project, device_id)
+    now = ctx.clock.now_ms()
+
+    async def work(tx: Tx) -> None:
+        await tx.update_device_fields(device.id, name=name, updated_ms=now)
+        await tx.append_message(events.device_event(device, "nameUpdate", now, uid=device.owner_uid, name=name))
+
+    await ctx.store.transaction(work)
+
+
+async def delete(ctx: Context, project: Project, device_id: str) -> None:
+    device = await get_owned(ctx, project, device_id)
+    now = ctx.clock.now_ms()
+
+    async def work(tx: Tx) -> None:
+        await tx.delete_device(device.id)
+        await tx.delete_device_logs(device.id)
+        await tx.append_message(events.device_event(
+            device, "delete", now, uid=device.owner_uid, ownerId=device.owner_uid
+        ))
+
+    await ctx.store.transaction(work)
+
+
+async def set_online(ctx: Context, device: Device, online: bool) -> Device:
+    now = ctx.clock.now_ms()
+
+    async def work(tx: Tx) -> None:
+        current = await tx.get_device(device.id, device.region)
+        if current is None:
+            raise DeviceNotExist()
+        if current.online == online:
+            return
+        await tx.update_device_fields(device.id, online=online, updated_ms=now)
+        await tx.insert_device_logs([DeviceLog(device.id, now, 1 if online else 2, "", "", "1")])
+        await tx.append_message(events.device_event(current, "online" if online else "offline", now, time=now))
+
+    await ctx.store.transaction(work)
+    device.online = online
+    ctx.notify(device.id, device.region)
+    return device

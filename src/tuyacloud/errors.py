@@ -1,0 +1,189 @@
+"""Every error the cloud can answer with, and the one table that maps it to a Tuya code and message.
+
+Domain code raises the typed errors below; only the gateway's envelope turns them into a response body,
+through :func:`code_and_message`. Keeping the codes in one table means a client that matches on a code or on
+a message text (tinytuya looks for the substring ``token invalid``) sees the same thing from every endpoint.
+"""
+
+from __future__ import annotations
+
+
+class TuyaError(Exception):
+    """Base of all errors that reach a client. ``detail`` is appended to the standard message."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or type(self).__name__)
+        self.detail = detail
+
+
+# --- system / request errors -------------------------------------------------------------------
+class SystemError_(TuyaError):
+    """Anything unexpected: never a stack trace on the wire."""
+
+
+class DataNotExist(TuyaError):
+    pass
+
+
+class SecretInvalid(TuyaError):
+    pass
+
+
+class GrantTypeInvalid(TuyaError):
+    pass
+
+
+class SignInvalid(TuyaError):
+    pass
+
+
+class ClientIdInvalid(TuyaError):
+    pass
+
+
+class ContentTypeNotSupported(TuyaError):
+    pass
+
+
+class TokenInvalid(TuyaError):
+    """Unknown, expired or refreshed-away access token, and used-up refresh tokens (code 1010)."""
+
+
+class RequestTimeInvalid(TuyaError):
+    pass
+
+
+class ParamEmpty(TuyaError):
+    pass
+
+
+class ParamRangeInvalid(TuyaError):
+    pass
+
+
+class TypeIncorrect(TuyaError):
+    pass
+
+
+class MissingHeader(TuyaError):
+    pass
+
+
+class PermissionDeny(TuyaError):
+    pass
+
+
+class UriPathInvalid(TuyaError):
+    pass
+
+
+class ParamIllegal(TuyaError):
+    pass
+
+
+class RequestsTooFrequent(TuyaError):
+    pass
+
+
+class IpNotAllowed(TuyaError):
+    """Carries the caller's address: the real cloud names it in the message."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address)
+        self.address = address
+
+
+# --- device errors ------------------------------------------------------------------------------
+class DeviceOffline(TuyaError):
+    pass
+
+
+class FunctionNotSupported(TuyaError):
+    pass
+
+
+class ProductNotExist(TuyaError):
+    pass
+
+
+class UserNotExist(TuyaError):
+    pass
+
+
+class CommandNotSupported(TuyaError):
+    """A command whose code, type or value the device's instruction set does not allow (2008)."""
+
+
+class DeviceNotSupported(TuyaError):
+    pass
+
+
+class DeviceNotExist(TuyaError):
+    pass
+
+
+class CategoryNotSupported(TuyaError):
+    pass
+
+
+# --- platform / subscription errors ---------------------------------------------------------------
+class ApiNotSubscribed(TuyaError):
+    """The project is not authorised for the API service this path belongs to."""
+
+
+class QuotaUsedUp(TuyaError):
+    pass
+
+
+# code, standard message. The detail (if any) follows the standard message after ": ".
+_TABLE: dict[type[TuyaError], tuple[int, str]] = {
+    SystemError_: (500, "system error, please contact the admin"),
+    DataNotExist: (1000, "data not exist"),
+    SecretInvalid: (1001, "secret invalid"),
+    GrantTypeInvalid: (1003, "grant type invalid"),
+    SignInvalid: (1004, "sign invalid"),
+    ClientIdInvalid: (1005, "clientId invalid"),
+    ContentTypeNotSupported: (1006, "not support content type"),
+    TokenInvalid: (1010, "token invalid"),
+    RequestTimeInvalid: (1013, "request time is invalid"),
+    ParamEmpty: (1100, "param is empty"),
+    ParamRangeInvalid: (1101, "params range invalid"),
+    TypeIncorrect: (1104, "type is incorrect"),
+    MissingHeader: (1105, "missing the header"),
+    PermissionDeny: (1106, "permission deny"),
+    UriPathInvalid: (1108, "uri path invalid"),
+    ParamIllegal: (1109, "param is illegal, please check it"),
+    RequestsTooFrequent: (1199, "your requests are too frequent"),
+    DeviceOffline: (2001, "device is offline"),
+    FunctionNotSupported: (2003, "function not support"),
+    ProductNotExist: (2005, "product not exist"),
+    UserNotExist: (2006, "user not exist"),
+    CommandNotSupported: (2008, "command or value not support"),
+    DeviceNotSupported: (2009, "not support this device"),
+    DeviceNotExist: (2010, "device not exist"),
+    CategoryNotSupported: (2015, "this category is not supported"),
+    ApiNotSubscribed: (28841101, "No permissions. This API is not subscribed."),
+    QuotaUsedUp: (28841004, "Please upgrade to the official version: Your quota of Trial Edition is used up."),
+}
+
+
+def code_and_message(error: TuyaError) -> tuple[int, str]:
+    """The Tuya ``code`` and ``msg`` for an error; the detail follows the standard text."""
+    if isinstance(error, IpNotAllowed):
+        return 1114, f"your ip({error.address}) don't have access to this API"
+    for cls in type(error).__mro__:
+        if cls in _TABLE:
+            code, message = _TABLE[cls]  # type: ignore[index]
+            break
+    else:  # pragma: no cover - every subclass is in the table
+        code, message = _TABLE[SystemError_]
+    if error.detail and error.detail != message:
+        message = f"{message}: {error.detail}"
+    return code, message
+
+
+def all_codes() -> dict[int, str]:
+    """Every code this server can answer with, for documentation."""
+    codes = {code: message for code, message in _TABLE.values()}
+    codes[1114] = "your ip(<address>) don't have access to this API"
+    return dict(sorted(codes.items()))

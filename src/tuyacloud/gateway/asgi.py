@@ -1,0 +1,146 @@
+"""The OpenAPI edge as a bare ASGI application: route, authenticate, parse, call one handler, wrap.
+
+It is written against ASGI directly rather than through a framework's Request/Response objects because the
+per-request framework cost is most of the cost of a status read (DESIGN section 3). Any exception becomes an
+envelope: a ``TuyaError`` with its code, anything else code 500 without a trace (the trace goes to the log).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import orjson
+
+from tuyacloud.domain import projects, tokens
+from tuyacloud.domain.context import Context
+from tuyacloud.domain.usage import UsageCounter
+from tuyacloud.errors import (
+    ApiNotSubscribed,
+    MissingHeader,
+    ParamIllegal,
+    RequestTimeInvalid,
+    SignInvalid,
+    SystemError_,
+    TuyaError,
+)
+from tuyacloud.gateway import envelope
+from tuyacloud.gateway.request import ApiRequest
+from tuyacloud.gateway.router import BUSINESS_AUTH, TOKEN_AUTH, Route, RouteTable
+from tuyacloud.regions import RegionResolver
+from tuyacloud.signing import SignedRequest, parse_query, verify
+
+log = logging.getLogger("tuyacloud.gateway")
+
+MAX_BODY = 1 << 20
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class Gateway:
+    def __init__(self, ctx: Context, table: RouteTable, regions: RegionResolver, usage: UsageCounter,
+                 public_url: str | None = None) -> None:
+        self.ctx = ctx
+        self.table = table
+        self.regions = regions
+        self.usage = usage
+        self.public_url = public_url
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = await _read_body(receive)
+        t = self.ctx.clock.now_ms()
+        tid = uuid.uuid4().hex
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        route: Route | None = None
+        access_id = ""
+        try:
+            route, path_params = self.table.match(scope["method"], scope["path"])
+            request, access_id = await self._authenticate(scope, headers, body, route, path_params)
+            result = await route.handler(request)
+            payload = envelope.success(result, t, tid)
+            failed = False
+        except TuyaError as error:
+            payload = envelope.failure(error, t, tid)
+            failed = True
+        except Exception:  # never a stack trace on the wire
+            log.exception("unexpected error on %s %s (tid %s)", scope["method"], scope["path"], tid)
+            payload = envelope.failure(SystemError_(), t, tid)
+            failed = True
+        if route is not None and access_id:
+            self.usage.count(access_id, route.key, t, failed)
+        await send({"type": "http.response.start", "status": 200, "headers": _JSON_HEADERS})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _authenticate(self, scope: dict[str, Any], headers: dict[str, str], body: bytes, route: Route,
+                            path_params: dict[str, str]) -> tuple[ApiRequest, str]:
+        client_id = headers.get("client_id", "")
+        sign = headers.get("sign", "")
+        t_header = headers.get("t", "")
+        missing = [n for n, v in (("client_id", client_id), ("sign", sign), ("t", t_header)) if not v]
+        if missing:
+            raise MissingHeader(f"{', '.join(missing)} header required")
+        region = self.regions.resolve(headers.get("host"))
+        project = await projects.for_request(self.ctx, client_id, region)
+        client_ip = (scope.get("client") or ("",))[0] or ""
+        projects.check_ip(project, client_ip)
+        try:
+            t_value = int(t_header)
+        except ValueError as exc:
+            raise RequestTimeInvalid("t must be epoch milliseconds") from exc
+        if abs(self.ctx.clock.now_ms() - t_value) > self.ctx.policy.timestamp_window_s * 1000:
+            raise RequestTimeInvalid()
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        access_token = headers.get("access_token", "")
+        signed = SignedRequest(
+            method=scope["method"], path=scope["path"], raw_query=raw_query, body=body, headers=headers,
+            client_id=client_id, sign=sign, t=t_header, access_token=access_token, nonce=headers.get("nonce", ""),
+        )
+        if verify(signed, project.access_secret) is None:
+            raise SignInvalid()
+        token = None
+        if route.auth == BUSINESS_AUTH:
+            token = await tokens.authenticate(self.ctx, project, access_token)
+        if route.auth != TOKEN_AUTH and route.service not in project.services:
+            raise ApiNotSubscribed(f"the project is not authorised for the {route.service} service")
+        params = route.parse_query(parse_query(raw_query))
+        parsed_body: Any = None
+        if route.body is not None or (body and body.strip() not in (b"", b"{}")):
+            parsed_body = _parse_json(body)
+        request = ApiRequest(
+            ctx=self.ctx, project=project, token=token, path_params=path_params, params=params, body=parsed_body,
+            client_ip=client_ip, base_url=self.public_url or _base_url(scope, headers),
+        )
+        return request, project.access_id
+
+
+def _parse_json(body: bytes) -> Any:
+    if not body.strip():
+        return {}
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ParamIllegal(f"the body is not valid JSON: {exc.msg}") from exc
+
+
+def _base_url(scope: dict[str, Any], headers: dict[str, str]) -> str:
+    scheme = scope.get("scheme", "http")
+    host = headers.get("host") or "127.0.0.1"
+    return f"{scheme}://{host}"
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)

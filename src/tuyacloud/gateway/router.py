@@ -1,0 +1,181 @@
+"""The explicit route table of the OpenAPI: matching, declared parameters, and the OpenAPI document.
+
+Every route declares its method, path template, API service, parameters and body shape once; the same
+declaration validates requests (1100 for a missing required parameter, 1109 for an ill-typed one), documents
+the API at ``/openapi.json`` and generates ``docs/api-coverage.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tuyacloud.errors import ParamEmpty, ParamIllegal, UriPathInvalid
+
+if TYPE_CHECKING:
+    from tuyacloud.gateway.request import ApiRequest
+
+Handler = Callable[["ApiRequest"], Awaitable[Any]]
+
+TOKEN_AUTH = "token"  # token endpoints: signed without an access token
+LOGIN_AUTH = "login"  # signed like business calls but with an empty access token
+BUSINESS_AUTH = "business"  # signed with a valid access token
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str = "string"  # string | integer | boolean
+    required: bool = False
+    description: str = ""
+    minimum: int | None = None
+    maximum: int | None = None
+    enum: tuple[str, ...] | None = None
+
+    def parse(self, raw: str) -> Any:
+        if self.type == "integer":
+            try:
+                value = int(raw)
+            except ValueError as exc:
+                raise ParamIllegal(f"{self.name} must be an integer") from exc
+            if self.minimum is not None and value < self.minimum:
+                raise ParamIllegal(f"{self.name} must be at least {self.minimum}")
+            if self.maximum is not None and value > self.maximum:
+                raise ParamIllegal(f"{self.name} must be at most {self.maximum}")
+            return value
+        if self.type == "boolean":
+            if raw.lower() not in ("true", "false"):
+                raise ParamIllegal(f"{self.name} must be true or false")
+            return raw.lower() == "true"
+        if self.enum is not None and raw not in self.enum:
+            raise ParamIllegal(f"{self.name} must be one of {', '.join(self.enum)}")
+        return raw
+
+    def schema(self) -> dict[str, Any]:
+        s: dict[str, Any] = {"type": self.type}
+        if self.minimum is not None:
+            s["minimum"] = self.minimum
+        if self.maximum is not None:
+            s["maximum"] = self.maximum
+        if self.enum is not None:
+            s["enum"] = list(self.enum)
+        return s
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    service: str
+    summary: str
+    area: str
+    query: tuple[Param, ...] = ()
+    body: dict[str, Any] | None = None  # JSON schema of the request body, if it takes one
+    auth: str = BUSINESS_AUTH
+    path_params: tuple[str, ...] = field(default=())
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def parse_query(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+        given: dict[str, str] = {}
+        for k, v in pairs:
+            given.setdefault(k, v)
+        parsed: dict[str, Any] = {}
+        for p in self.query:
+            raw = given.get(p.name)
+            if raw is None or raw == "":
+                if p.required:
+                    raise ParamEmpty(f"{p.name} is required")
+                continue
+            parsed[p.name] = p.parse(raw)
+        return parsed
+
+
+_PARAM = re.compile(r"\{([a-z_]+)\}")
+
+
+class RouteTable:
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self._static: dict[tuple[str, str], Route] = {}
+        self._dynamic: list[tuple[re.Pattern[str], Route]] = []
+        self._paths: set[str] = set()
+
+    def add(self, method: str, path: str, handler: Handler, *, service: str, summary: str, area: str,
+            query: tuple[Param, ...] = (), body: dict[str, Any] | None = None, auth: str = BUSINESS_AUTH) -> None:
+        names = tuple(_PARAM.findall(path))
+        route = Route(method, path, handler, service, summary, area, query, body, auth, names)
+        self.routes.append(route)
+        self._paths.add(path)
+        if not names:
+            self._static[(method, path)] = route
+        else:
+            escaped = re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
+            pattern = re.compile("^" + _PARAM.sub(r"(?P<\1>[^/]+)", escaped) + "$")
+            self._dynamic.append((pattern, route))
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route for a request; a trailing slash is ignored (iot-py calls ``/v1.0/devices/?...``)."""
+        if len(path) > 1 and path.endswith("/"):
+            path = path[:-1]
+        route = self._static.get((method, path))
+        if route is not None:
+            return route, {}
+        path_known = path in self._paths
+        for pattern, candidate in self._dynamic:
+            m = pattern.match(path)
+            if m is not None:
+                if candidate.method == method:
+                    return candidate, m.groupdict()
+                path_known = True
+        if path_known:
+            raise UriPathInvalid(f"{method} is not supported on {path}")
+        raise UriPathInvalid(f"no API at {path}")
+
+    def openapi(self, title: str = "tuyacloud OpenAPI", version: str = "1.0") -> dict[str, Any]:
+        envelope = {
+            "type": "object",
+            "required": ["success", "t"],
+            "properties": {
+                "success": {"type": "boolean"},
+                "t": {"type": "integer"},
+                "tid": {"type": "string"},
+                "result": {},
+                "code": {"type": "integer"},
+                "msg": {"type": "string"},
+            },
+        }
+        paths: dict[str, dict[str, Any]] = {}
+        for r in self.routes:
+            params: list[dict[str, Any]] = [
+                {"name": n, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+                for n in r.path_params
+            ]
+            params += [
+                {"name": p.name, "in": "query", "required": p.required, "description": p.description,
+                 "schema": p.schema()}
+                for p in r.query
+            ]
+            op: dict[str, Any] = {
+                "summary": r.summary,
+                "tags": [r.area],
+                "operationId": f"{r.method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', r.path).strip('_')}",
+                "parameters": params,
+                "x-tuya-service": r.service,
+                "x-tuya-auth": r.auth,
+                "responses": {
+                    "200": {
+                        "description": "Tuya envelope (HTTP 200 even for errors)",
+                        "content": {"application/json": {"schema": envelope}},
+                    }
+                },
+            }
+            if r.body is not None:
+                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": r.body}}}
+            paths.setdefault(r.path, {})[r.method.lower()] = op
+        return {"openapi": "3.0.3", "info": {"title": title, "version": version}, "paths": paths}

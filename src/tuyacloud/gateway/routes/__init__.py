@@ -1,0 +1,15 @@
+"""The one route table of the OpenAPI, assembled from one module per API area."""
+
+from __future__ import annotations
+
+from tuyacloud.gateway.router import RouteTable
+from tuyacloud.gateway.routes import categories, devices_iot03, devices_v1, logs, things_v2, token
+
+AREAS = (token, devices_v1, devices_iot03, things_v2, logs, categories)
+
+
+def build_table() -> RouteTable:
+    table = RouteTable()
+    for area in AREAS:
+        area.register(table)
+    return table

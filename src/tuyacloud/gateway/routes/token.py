@@ -1,0 +1,29 @@
+"""Token endpoints (reference protocol.md section 3): simple-mode grant and single-use refresh."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tuyacloud.domain import tokens
+from tuyacloud.gateway.request import ApiRequest
+from tuyacloud.gateway.router import TOKEN_AUTH, Param, RouteTable
+
+
+async def get_token(req: ApiRequest) -> dict[str, Any]:
+    token = await tokens.issue(req.ctx, req.project, req.params.get("grant_type"))
+    return tokens.token_result(req.ctx, token)
+
+
+async def refresh_token(req: ApiRequest) -> dict[str, Any]:
+    token = await tokens.refresh(req.ctx, req.project, req.path_params["refresh_token"])
+    return tokens.token_result(req.ctx, token)
+
+
+def register(table: RouteTable) -> None:
+    common: dict[str, Any] = {"service": "authorization", "area": "Token", "auth": TOKEN_AUTH}
+    table.add("GET", "/v1.0/token", get_token, summary="Get an access token (simple mode)",
+              query=(Param("grant_type", required=True, description="1 = simple mode"),), **common)
+    table.add("GET", "/v1.0/token/{refresh_token}", refresh_token, summary="Refresh an access token", **common)
+    # tuya-connector-python before 0.1.2 refreshed with POST.
+    table.add("POST", "/v1.0/token/{refresh_token}", refresh_token, summary="Refresh an access token (POST)",
+              **common)

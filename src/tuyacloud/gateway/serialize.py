@@ -1,0 +1,188 @@
+"""Devices and instruction sets in the shapes each endpoint family returns (api-catalog sections 3 and 8).
+
+v1.0 device objects use 10-digit second timestamps and ``online``; v2.0 uses ``is_online`` and ``custom_name``.
+The v1.0 and iot-03 status and specification calls show only the category's standard data points; raw DPs are
+visible through the v2.0 thing model and shadow only, as on the platform.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from tuyacloud.catalog.loader import DpSpec, Product
+from tuyacloud.models import Device
+
+ICON_BASE = "smart/icon/"
+
+
+def _s(ms: int) -> int:
+    return ms // 1000
+
+
+def standard_status(device: Device, product: Product | None) -> list[dict[str, Any]]:
+    if product is None:
+        return [{"code": c, "value": v} for c, v in device.status.items()]
+    raw = {d.code for d in product.raw_dps}
+    seen: set[str] = set()
+    out = []
+    for spec in (*product.status, *product.functions):
+        if spec.code in seen or spec.code in raw or spec.code not in device.status:
+            continue
+        seen.add(spec.code)
+        out.append({"code": spec.code, "value": device.status[spec.code]})
+    return out
+
+
+def device_v1(device: Device, product: Product | None) -> dict[str, Any]:
+    """``/v1.0/devices/{id}`` and the smart-home lists."""
+    return {
+        "active_time": _s(device.active_ms),
+        "biz_type": 0,
+        "category": device.category,
+        "create_time": _s(device.created_ms),
+        "icon": product.icon if product else "",
+        "id": device.id,
+        "ip": device.ip,
+        "lat": device.lat,
+        "local_key": device.local_key,
+        "lon": device.lon,
+        "model": product.model if product else "",
+        "name": device.name,
+        "online": device.online,
+        "owner_id": device.asset_id or device.owner_uid,
+        "product_id": device.product_id,
+        "product_name": product.name if product else "",
+        "status": standard_status(device, product),
+        "sub": False,
+        "time_zone": device.time_zone,
+        "uid": device.owner_uid,
+        "update_time": _s(device.updated_ms),
+        "uuid": device.uuid,
+    }
+
+
+def device_iot03(device: Device, product: Product | None, category_name: str = "") -> dict[str, Any]:
+    """``/v1.0|v1.1/iot-03/devices/{id}`` and ``/v1.3/iot-03/devices`` list items."""
+    return {
+        "active_time": _s(device.active_ms),
+        "asset_id": device.asset_id,
+        "category": device.category,
+        "category_name": category_name,
+        "create_time": _s(device.created_ms),
+        "gateway_id": "",
+        "icon": product.icon if product else "",
+        "id": device.id,
+        "ip": device.ip,
+        "lat": device.lat,
+        "local_key": device.local_key,
+        "lon": device.lon,
+        "model": product.model if product else "",
+        "name": device.name,
+        "node_id": "",
+        "online": device.online,
+        "owner_id": device.owner_uid,
+        "product_id": device.product_id,
+        "product_name": product.name if product else "",
+        "sn": device.sn,
+        "status": standard_status(device, product),
+        "sub": False,
+        "time_zone": device.time_zone,
+        "uid": device.owner_uid,
+        "update_time": _s(device.updated_ms),
+        "uuid": device.uuid,
+    }
+
+
+def device_v2(device: Device, product: Product | None) -> dict[str, Any]:
+    """``/v2.0/cloud/thing/{id}``: ``is_online`` and ``custom_name``, no status."""
+    return {
+        "active_time": _s(device.active_ms),
+        "bind_space_id": device.asset_id,
+        "category": device.category,
+        "create_time": _s(device.created_ms),
+        "custom_name": device.custom_name,
+        "icon": product.icon if product else "",
+        "id": device.id,
+        "ip": device.ip,
+        "is_online": device.online,
+        "lat": device.lat,
+        "local_key": device.local_key,
+        "lon": device.lon,
+        "model": product.model if product else "",
+        "name": device.name,
+        "product_id": device.product_id,
+        "product_name": product.name if product else "",
+        "sub": False,
+        "time_zone": device.time_zone,
+        "update_time": _s(device.updated_ms),
+        "uuid": device.uuid,
+    }
+
+
+def dp_entry(spec: DpSpec, with_name: bool = True, with_dp_id: bool = False) -> dict[str, Any]:
+    entry: dict[str, Any] = {"code": spec.code}
+    if with_dp_id:
+        entry["dp_id"] = spec.dp_id
+    if with_name:
+        entry["name"] = spec.name
+        entry["desc"] = spec.desc
+    entry["type"] = spec.type
+    entry["values"] = spec.values_json()
+    return entry
+
+
+def functions(category: str, specs: tuple[DpSpec, ...]) -> dict[str, Any]:
+    return {"category": category, "functions": [dp_entry(s) for s in specs]}
+
+
+def specification(product: Product, with_dp_id: bool = False) -> dict[str, Any]:
+    return {
+        "category": product.category,
+        "functions": [dp_entry(s, with_dp_id=with_dp_id) for s in product.functions],
+        "status": [dp_entry(s, with_dp_id=with_dp_id) for s in product.status],
+    }
+
+
+_TYPE_SPEC = {"Boolean": "bool", "Integer": "value", "Enum": "enum", "String": "string", "Json": "string",
+              "Raw": "raw", "Bitmap": "bitmap"}
+
+
+def thing_model(device: Device, product: Product) -> dict[str, Any]:
+    """The v2.0 thing model, JSON-encoded in ``model`` as the platform returns it; raw DPs included."""
+    properties = []
+    for spec in product.all_dps():
+        type_spec: dict[str, Any] = {"type": _TYPE_SPEC.get(spec.type, "string"), **spec.values}
+        properties.append({
+            "abilityId": spec.dp_id,
+            "code": spec.code,
+            "name": spec.name,
+            "description": spec.desc,
+            "accessMode": product.access_mode(spec.code) or "ro",
+            "typeSpec": type_spec,
+        })
+    model = {
+        "modelId": product.product_id,
+        "services": [{"code": "", "name": "default", "description": "", "properties": properties,
+                      "actions": [], "events": []}],
+    }
+    return {"model": orjson.dumps(model).decode()}
+
+
+def shadow_properties(device: Device, product: Product, codes: list[str] | None) -> dict[str, Any]:
+    out = []
+    for spec in product.all_dps():
+        if codes and spec.code not in codes:
+            continue
+        if spec.code not in device.status:
+            continue
+        out.append({
+            "code": spec.code,
+            "custom_name": "",
+            "dp_id": spec.dp_id,
+            "time": device.status_t.get(spec.code, device.updated_ms),
+            "type": _TYPE_SPEC.get(spec.type, "string"),
+            "value": device.status[spec.code],
+        })
+    return {"properties": out}

@@ -1,0 +1,96 @@
+"""The records the cloud keeps, as plain dataclasses shared by the domain and the store.
+
+They carry no behaviour beyond small derived properties; rules live in ``domain/``, persistence in ``store/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+METHODS = ("custom", "smart_home")
+
+
+@dataclass
+class Project:
+    access_id: str
+    access_secret: str
+    region: str
+    name: str
+    description: str
+    method: str  # "custom" | "smart_home"
+    industry: str
+    uid: str  # the developer account uid that project tokens carry
+    created_ms: int
+    updated_ms: int
+    allowlist_enabled: bool = False
+    allowlist: list[str] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    message_encryption: str = "aes_ecb"  # or "aes_gcm"
+
+
+@dataclass
+class Token:
+    access_token: str
+    refresh_token: str
+    access_id: str
+    region: str
+    uid: str
+    kind: str  # "project" | "user"
+    created_ms: int
+    expires_ms: int
+    # When refreshed away: the old access token keeps working until this instant (grace period).
+    revoked_ms: int | None = None
+    refresh_used: bool = False
+
+
+@dataclass
+class Device:
+    id: str
+    access_id: str
+    region: str
+    product_id: str
+    category: str
+    name: str
+    local_key: str
+    uuid: str
+    ip: str
+    time_zone: str
+    lat: str
+    lon: str
+    online: bool
+    owner_uid: str
+    asset_id: str
+    created_ms: int
+    active_ms: int
+    updated_ms: int
+    status: dict[str, Any] = field(default_factory=dict)
+    status_t: dict[str, int] = field(default_factory=dict)
+    custom_name: str = ""
+    sn: str = ""
+    mac: str = ""
+    virtual: bool = True
+
+
+@dataclass
+class DeviceLog:
+    device_id: str
+    event_time: int
+    event_id: int  # 1 online, 2 offline, 5 command issued, 7 DP report
+    code: str
+    value: str
+    event_from: str  # "1" device, "2" client, "3" third party, "4" cloud, "-1" unknown
+    row_id: int = 0
+
+
+@dataclass
+class Message:
+    """An outbox entry: the plaintext Tuya message data, written with the change that caused it."""
+
+    access_id: str
+    region: str
+    protocol: int
+    device_id: str
+    data: dict[str, Any]
+    created_ms: int
+    seq: int = 0

@@ -1,0 +1,63 @@
+"""Serve one cloud with uvicorn (httptools, uvloop, no per-request access log) and print how to reach it."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvicorn
+
+from tuyacloud.app import CloudState, create_app
+from tuyacloud.regions import REGIONS
+from tuyacloud.settings import Settings
+from tuyacloud.tlscert import ensure_certificates
+
+
+def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
+    scheme = "https" if settings.tls else "http"
+    host = "localhost" if settings.tls and settings.host in ("127.0.0.1", "0.0.0.0") else settings.host
+    url = settings.public_url or f"{scheme}://{host}:{settings.port}"
+    lines = [
+        f"tuyacloud is serving the Tuya OpenAPI at {url}  (default data center: {settings.default_region})",
+        f"  data:         {settings.effective_database_url if settings.database_url else settings.data_dir}",
+        f"  control API:  {url}/_tuyacloud/  (Authorization: Bearer {state.admin_token})",
+        f"  OpenAPI doc:  {url}/openapi.json",
+    ]
+    if ca_file:
+        region = REGIONS[settings.default_region]
+        lines.append(f"  TLS CA file:  {ca_file}  (trust it; certificate also names {region.openapi_host})")
+    if state.demo:
+        p = state.demo.project
+        lines += [
+            "",
+            f"Demo project '{p.name}' (custom development, data center {p.region}):",
+            f"  Access ID:     {p.access_id}",
+            f"  Access Secret: {p.access_secret}",
+            "  Virtual devices:",
+        ]
+        lines += [f"    {d.id}  {d.category:<6} {d.name}" for d in state.demo.devices]
+    return "\n".join(lines)
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ssl: dict[str, str] = {}
+    ca_file = None
+    if settings.tls:
+        files = ensure_certificates(settings.data_dir / "tls")
+        ssl = {"ssl_certfile": str(files.cert), "ssl_keyfile": str(files.key)}
+        ca_file = str(files.ca_cert)
+
+    def on_ready(state: CloudState) -> None:
+        print(banner(settings, state, ca_file), flush=True)
+
+    app = create_app(settings, on_ready=on_ready)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, http="httptools", loop="uvloop", access_log=False,
+        log_level="warning", lifespan="on", **ssl,  # type: ignore[arg-type]
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        sys.exit(1)

@@ -1,0 +1,44 @@
+"""Run-time settings of one cloud instance: where data lives, which region a listener answers for, limits.
+
+Settings are plain data passed to ``create_app``; nothing is read from the environment at import time, so tests
+can build many differently configured apps in one process.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    """``TUYACLOUD_DATA_DIR`` or ``./.tuyacloud``: a per-checkout default keeps demos self-contained."""
+    return Path(os.environ.get("TUYACLOUD_DATA_DIR", ".tuyacloud")).resolve()
+
+
+@dataclass
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None  # None: SQLite file in data_dir
+    host: str = "127.0.0.1"
+    port: int = 8000
+    default_region: str = "us"
+    # Extra host names (lower case, without port) that select a region, e.g. {"eu.localhost": "eu"}.
+    region_aliases: dict[str, str] = field(default_factory=dict)
+    timestamp_window_s: int = 900
+    token_ttl_s: int = 7200
+    # How long an access token stays usable after it was refreshed away, so that parallel requests of one
+    # client that still carry the old token do not fail while another thread refreshes.
+    token_grace_s: int = 60
+    tls: bool = False
+    create_demo: bool = True
+    simulator: bool = True
+    usage_flush_s: float = 1.0
+    # The base URL clients should use (printed, and returned as platform_url on logins); derived if None.
+    public_url: str | None = None
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'tuyacloud.db'}"

@@ -1,0 +1,183 @@
+"""Tuya request signing: pure functions shared by the server, the console's API Explorer and our own clients.
+
+The current algorithm (reference protocol.md section 1.1)::
+
+    stringToSign = METHOD \\n sha256(body) \\n signed-header lines \\n url
+    sign = UPPER(HEX(HMAC-SHA256(secret, client_id [+ access_token] + t + nonce + stringToSign)))
+
+and the earlier one (section 1.2): ``HMAC(secret, client_id [+ access_token] + t)``. The verifier accepts the
+variants real clients produce (section 9): a ``{}`` body signed as empty and vice versa, Java's missing blank
+line after the header block, queries signed in the order sent, and no nonce or a reused one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()
+BRACES_BODY_SHA256 = hashlib.sha256(b"{}").hexdigest()
+
+
+def is_token_path(path: str) -> bool:
+    """Token calls are signed without an access token, whatever the ``access_token`` header holds."""
+    return path.startswith("/v1.0/token")
+
+
+def hmac_upper(secret: str, message: str) -> str:
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
+
+
+def parse_query(raw_query: str) -> list[tuple[str, str]]:
+    """Decoded ``(key, value)`` pairs in the order sent; ``+`` and ``%20`` both decode to a space."""
+    pairs: list[tuple[str, str]] = []
+    if not raw_query:
+        return pairs
+    for part in raw_query.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        pairs.append((unquote_plus(key), unquote_plus(value)))
+    return pairs
+
+
+def canonical_url(path: str, pairs: Iterable[tuple[str, str]], sort: bool = True) -> str:
+    """The Url part: path, then ``k=v`` joined by ``&`` (first value per key), sorted by key unless told not to."""
+    seen: dict[str, str] = {}
+    for key, value in pairs:
+        if key not in seen:
+            seen[key] = value
+    items = sorted(seen.items()) if sort else list(seen.items())
+    if not items:
+        return path
+    return path + "?" + "&".join(f"{k}={v}" for k, v in items)
+
+
+def header_block(signature_headers: str | None, headers: Mapping[str, str], java_style: bool = False) -> str:
+    """Signed header lines, names spelled as listed in ``Signature-Headers``; lookup is case-insensitive.
+
+    ``java_style`` reproduces tuya-connector (Java), which joins lines with ``\\n`` and omits the final one.
+    """
+    if not signature_headers:
+        return ""
+    lower = {k.lower(): v for k, v in headers.items()}
+    names = [n.strip() for n in signature_headers.split(":") if n.strip()]
+    lines = [f"{name}:{lower.get(name.lower(), '')}" for name in names]
+    if not lines:
+        return ""
+    if java_style:
+        return "\n".join(lines)
+    return "".join(line + "\n" for line in lines)
+
+
+def string_to_sign(method: str, body_sha256: str, headers_part: str, url: str) -> str:
+    return f"{method.upper()}\n{body_sha256}\n{headers_part}\n{url}"
+
+
+def sign_request(
+    *,
+    client_id: str,
+    secret: str,
+    method: str,
+    path: str,
+    query: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+    t: str,
+    access_token: str = "",
+    nonce: str = "",
+    signed_headers: Mapping[str, str] | None = None,
+) -> str:
+    """What a well-behaved client sends (current algorithm): used by the console and our tests and benches."""
+    names = ":".join(signed_headers) if signed_headers else ""
+    headers_part = header_block(names, signed_headers or {})
+    sts = string_to_sign(method, hashlib.sha256(body).hexdigest(), headers_part, canonical_url(path, query))
+    token = "" if is_token_path(path) else access_token
+    return hmac_upper(secret, client_id + token + t + nonce + sts)
+
+
+def sign_legacy(*, client_id: str, secret: str, t: str, access_token: str = "") -> str:
+    """The pre-2021 algorithm: no string to sign, so nothing of the request but the time is authenticated."""
+    return hmac_upper(secret, client_id + access_token + t)
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What the verifier needs from a received request; header names are looked up case-insensitively."""
+
+    method: str
+    path: str
+    raw_query: str
+    body: bytes
+    headers: Mapping[str, str]  # lower-cased names
+    client_id: str
+    sign: str
+    t: str
+    access_token: str
+    nonce: str
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """How the server sees a request: for the console's "verify signature" page and for support."""
+
+    valid: bool
+    matched: str | None
+    string_to_sign: str
+    sign_prefix: str
+    expected_sign: str
+
+
+def _candidates(req: SignedRequest) -> Iterable[tuple[str, str, str]]:
+    """(variant name, message, string to sign) in order of likelihood; cheap ones first."""
+    token = "" if is_token_path(req.path) else req.access_token
+    prefix = req.client_id + token + req.t + req.nonce
+    pairs = parse_query(req.raw_query)
+    urls = [canonical_url(req.path, pairs)]
+    unsorted = canonical_url(req.path, pairs, sort=False)
+    if unsorted != urls[0]:
+        urls.append(unsorted)
+    body_hash = hashlib.sha256(req.body).hexdigest()
+    hashes = [body_hash]
+    if req.body in (b"", b"{}"):
+        hashes = [body_hash, EMPTY_BODY_SHA256 if body_hash != EMPTY_BODY_SHA256 else BRACES_BODY_SHA256]
+    sig_headers = req.headers.get("signature-headers", "")
+    blocks = [header_block(sig_headers, req.headers)]
+    java = header_block(sig_headers, req.headers, java_style=True)
+    if java and java != blocks[0]:
+        blocks.append(java)
+    for url in urls:
+        for h in hashes:
+            for block in blocks:
+                sts = string_to_sign(req.method, h, block, url)
+                yield "current", prefix + sts, sts
+    yield "legacy", req.client_id + token + req.t, ""
+    if is_token_path(req.path) and req.access_token:
+        # node-conn's refresh call signs the old way while also sending its stale token.
+        yield "legacy", req.client_id + req.access_token + req.t, ""
+
+
+def verify(req: SignedRequest, secret: str) -> str | None:
+    """The name of the variant whose signature matches (constant-time compare), or None."""
+    given = req.sign.upper().encode()
+    for name, message, _ in _candidates(req):
+        expected = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper().encode()
+        if hmac.compare_digest(expected, given):
+            return name
+    return None
+
+
+def explain(req: SignedRequest, secret: str) -> Explanation:
+    """The documented (first) variant's string to sign and signature, and whether any variant matched."""
+    first = next(iter(_candidates(req)))
+    _, message, sts = first
+    matched = verify(req, secret)
+    return Explanation(
+        valid=matched is not None,
+        matched=matched,
+        string_to_sign=sts,
+        sign_prefix=message[: len(message) - len(sts)],
+        expected_sign=hmac_upper(secret, message),
+    )

@@ -1,0 +1,79 @@
+"""PostgreSQL engine (scale-out): asyncpg pool, one transaction per unit of work.
+
+PostgreSQL batches the fsyncs of concurrent commits itself, so each unit simply gets its own connection and
+transaction. The portable ``?`` placeholders are rewritten to ``$n`` once per statement text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import asyncpg
+
+from tuyacloud.store.base import Row, Store, Tx
+
+T = TypeVar("T")
+
+
+@lru_cache(maxsize=4096)
+def to_pg(sql: str) -> str:
+    counter = iter(range(1, 10_000))
+    return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
+
+
+def _args(params: Sequence[Any]) -> list[Any]:
+    return [int(p) if isinstance(p, bool) else p for p in params]
+
+
+def _rowcount(status: str) -> int:
+    # asyncpg returns the command tag, e.g. "UPDATE 3", "INSERT 0 1", "DELETE 0"
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+class _PgTx(Tx):
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return [tuple(r) for r in await self._conn.fetch(to_pg(sql), *_args(params))]
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return _rowcount(await self._conn.execute(to_pg(sql), *_args(params)))
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    """Accept SQLAlchemy-style URLs (``postgresql+asyncpg://``) as well as plain ones."""
+    scheme, rest = database_url.split("://", 1)
+    return "postgresql://" + rest if scheme.startswith("postgres") else database_url
+
+
+class PostgresStore(Store):
+    def __init__(self, database_url: str, min_size: int = 2, max_size: int = 20) -> None:
+        self.dsn = asyncpg_dsn(database_url)
+        self._min, self._max = min_size, max_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def start(self) -> None:
+        self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        assert self._pool is not None, "store not started"
+        return [tuple(r) for r in await self._pool.fetch(to_pg(sql), *_args(params))]
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        assert self._pool is not None, "store not started"
+        return _rowcount(await self._pool.execute(to_pg(sql), *_args(params)))
+
+    async def transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        assert self._pool is not None, "store not started"
+        async with self._pool.acquire() as conn, conn.transaction():
+            return await work(_PgTx(conn))

@@ -1,0 +1,122 @@
+"""The schema, declared once with SQLAlchemy Core; Alembic migrations are generated from and checked against it.
+
+Only portable types are used (text, integers) so the same raw SQL runs on SQLite and PostgreSQL: booleans are
+0/1 integers, JSON documents are text, times are epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text
+
+metadata = MetaData()
+
+# An auto-incrementing 64-bit key on PostgreSQL that is SQLite's rowid alias there (BIGINT would not be).
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("access_id", Text, primary_key=True),
+    Column("access_secret", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("method", Text, nullable=False),
+    Column("industry", Text, nullable=False, server_default=""),
+    Column("uid", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Column("allowlist_enabled", Integer, nullable=False, server_default="0"),
+    Column("allowlist", Text, nullable=False, server_default="[]"),
+    Column("services", Text, nullable=False, server_default="[]"),
+    Column("message_encryption", Text, nullable=False, server_default="aes_ecb"),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("access_token", Text, primary_key=True),
+    Column("refresh_token", Text, nullable=False, unique=True),
+    Column("access_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("uid", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Column("revoked_ms", BigInteger, nullable=True),
+    Column("refresh_used", Integer, nullable=False, server_default="0"),
+    Index("ix_tokens_expires", "expires_ms"),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("access_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("product_id", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("local_key", Text, nullable=False),
+    Column("uuid", Text, nullable=False),
+    Column("ip", Text, nullable=False, server_default=""),
+    Column("time_zone", Text, nullable=False, server_default="+00:00"),
+    Column("lat", Text, nullable=False, server_default=""),
+    Column("lon", Text, nullable=False, server_default=""),
+    Column("online", Integer, nullable=False, server_default="1"),
+    Column("owner_uid", Text, nullable=False, server_default=""),
+    Column("asset_id", Text, nullable=False, server_default=""),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("active_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Column("status", Text, nullable=False, server_default="{}"),
+    Column("status_t", Text, nullable=False, server_default="{}"),
+    Column("custom_name", Text, nullable=False, server_default=""),
+    Column("sn", Text, nullable=False, server_default=""),
+    Column("mac", Text, nullable=False, server_default=""),
+    Column("virtual", Integer, nullable=False, server_default="1"),
+    Index("ix_devices_project", "access_id", "region", "id"),
+)
+
+device_logs = Table(
+    "device_logs",
+    metadata,
+    Column("row_id", RowId, primary_key=True, autoincrement=True),
+    Column("device_id", Text, nullable=False),
+    Column("event_time", BigInteger, nullable=False),
+    Column("event_id", Integer, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("event_from", Text, nullable=False),
+    Index("ix_device_logs_device_time", "device_id", "event_time"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("seq", RowId, primary_key=True, autoincrement=True),
+    Column("access_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("protocol", Integer, nullable=False),
+    Column("device_id", Text, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_messages_project_seq", "access_id", "seq"),
+)
+
+usage = Table(
+    "usage",
+    metadata,
+    Column("access_id", Text, primary_key=True),
+    Column("day", Text, primary_key=True),  # YYYYMMDD (UTC)
+    Column("api", Text, primary_key=True),  # "GET /v1.0/devices/{device_id}"
+    Column("calls", BigInteger, nullable=False, server_default="0"),
+    Column("failures", BigInteger, nullable=False, server_default="0"),
+)
