@@ -107,6 +107,8 @@ async def create_virtual(
                 ))
 
         await ctx.store.transaction(work)
+        for device in chunk:
+            ctx.notify(device.id, device.region)
         created.extend(chunk)
         if progress:
             progress(len(chunk))

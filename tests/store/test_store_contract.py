@@ -1,0 +1,195 @@
+"""The store contract, run against the engine under test (SQLite, or PostgreSQL with TUYACLOUD_TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.server import database_url_for_test
+
+from tuyacloud.models import Device, DeviceLog, Message, Project, Token
+from tuyacloud.store.base import Store, Tx
+from tuyacloud.store.engine import open_store
+
+
+def _url(tmp_path: Path) -> str:
+    return database_url_for_test() or f"sqlite:///{tmp_path / 'store.db'}"
+
+
+def with_store(test: Callable[[Store, str], Awaitable[None]]) -> Callable[[Path], None]:
+    def run(tmp_path: Path) -> None:
+        url = _url(tmp_path)
+
+        async def main() -> None:
+            store = await open_store(url)
+            try:
+                await test(store, url)
+            finally:
+                await store.close()
+
+        asyncio.run(main())
+
+    run.__name__ = test.__name__
+    return run
+
+
+def project(access_id: str = "p1", region: str = "us") -> Project:
+    return Project(access_id, "secret", region, "P", "", "custom", "", "az1", 1, 1, services=["iot_core"])
+
+
+def device(device_id: str, access_id: str = "p1", region: str = "us", category: str = "cz", owner: str = "u1") -> Device:
+    return Device(device_id, access_id, region, "prod", category, device_id, "k", "uuid", "", "+00:00", "", "",
+                  True, owner, "", 1, 1, 1, {"switch_1": False}, {"switch_1": 1})
+
+
+async def _insert(store: Store, *items: Any) -> None:
+    async def work(tx: Tx) -> None:
+        for item in items:
+            if isinstance(item, Project):
+                await tx.insert_project(item)
+            elif isinstance(item, Device):
+                await tx.insert_device(item)
+            elif isinstance(item, Token):
+                await tx.insert_token(item)
+
+    await store.transaction(work)
+
+
+@with_store
+async def test_project_round_trip_and_update(store: Store, url: str) -> None:
+    await _insert(store, project())
+    p = await store.get_project("p1")
+    assert p is not None and p.services == ["iot_core"] and p.allowlist_enabled is False
+    p.allowlist, p.allowlist_enabled, p.access_secret = ["10.0.0.0/8"], True, "new"
+
+    async def work(tx: Tx) -> None:
+        await tx.update_project(p)
+
+    await store.transaction(work)
+    again = await store.get_project("p1")
+    assert again is not None and again.allowlist == ["10.0.0.0/8"] and again.allowlist_enabled and again.access_secret == "new"
+    assert await store.get_project("nope") is None
+
+
+@with_store
+async def test_a_failing_unit_rolls_back_alone(store: Store, url: str) -> None:
+    await _insert(store, project())
+
+    async def good(tx: Tx) -> str:
+        await tx.insert_device(device("d-good"))
+        return "ok"
+
+    async def bad(tx: Tx) -> None:
+        await tx.insert_device(device("d-bad"))
+        raise RuntimeError("boom")
+
+    results = await asyncio.gather(store.transaction(good), store.transaction(bad), store.transaction(good),
+                                   return_exceptions=True)
+    assert results[0] == "ok" and isinstance(results[1], RuntimeError)
+    assert isinstance(results[2], Exception)  # same primary key again: refused, nothing else affected
+    assert await store.get_device("d-good", "us") is not None
+    assert await store.get_device("d-bad", "us") is None
+
+
+@with_store
+async def test_many_concurrent_units_all_commit(store: Store, url: str) -> None:
+    await _insert(store, project())
+
+    async def add(i: int) -> None:
+        async def work(tx: Tx) -> None:
+            await tx.insert_device(device(f"d{i:04d}"))
+            await tx.append_message(Message("p1", "us", 4, f"d{i:04d}", {"i": i}, 1))
+
+        await store.transaction(work)
+
+    await asyncio.gather(*(add(i) for i in range(300)))
+    assert await store.count_devices("p1", "us") == 300
+    messages = await store.messages_after("p1", 0, 1000)
+    assert sorted(m.data["i"] for m in messages) == list(range(300))
+
+
+@with_store
+async def test_refresh_token_is_single_use(store: Store, url: str) -> None:
+    await _insert(store, project(), Token("a1", "r1", "p1", "us", "az1", "project", 1, 10_000))
+
+    async def use(tx: Tx) -> bool:
+        return await tx.use_refresh_token("r1", 5)
+
+    assert await store.transaction(use) is True
+    assert await store.transaction(use) is False
+    token = await store.get_token("a1")
+    assert token is not None and token.refresh_used and token.revoked_ms == 5
+
+
+@with_store
+async def test_paging_filters_and_scoping(store: Store, url: str) -> None:
+    await _insert(store, project(), project("p2", "eu"),
+                  *(device(f"a{i:02d}", category="cz" if i % 2 else "dj", owner="u1" if i < 5 else "u2")
+                    for i in range(10)),
+                  device("b00", "p2", "eu"))
+    page1 = await store.page_devices("p1", "us", "", 4)
+    page2 = await store.page_devices("p1", "us", page1[-1].id, 4)
+    page3 = await store.page_devices("p1", "us", page2[-1].id, 4)
+    ids = [d.id for d in page1 + page2 + page3]
+    assert ids == [f"a{i:02d}" for i in range(10)]
+    assert [d.id for d in await store.page_devices("p1", "us", "", 100, category="dj")] == [f"a{i:02d}" for i in range(0, 10, 2)]
+    assert len(await store.page_devices("p1", "us", "", 100, owner_uid="u2")) == 5
+    assert [d.id for d in await store.page_devices("p1", "us", "", 3, offset=3)] == ["a03", "a04", "a05"]
+    assert await store.get_devices("p1", "us", ["a01", "b00"]) == [await store.get_device("a01", "us")]
+    assert await store.get_device("b00", "us") is None  # another region
+    assert await store.count_devices("p2", "eu") == 1
+
+
+@with_store
+async def test_logs_page_newest_first(store: Store, url: str) -> None:
+    await _insert(store, project(), device("d1"))
+
+    async def work(tx: Tx) -> None:
+        await tx.insert_device_logs([DeviceLog("d1", 100 + i, 7 if i % 2 else 5, "switch_1", str(i), "1")
+                                     for i in range(10)])
+
+    await store.transaction(work)
+    first = await store.page_device_logs("d1", [5, 7], 0, 10_000, limit=4)
+    assert [log.value for log in first] == ["9", "8", "7", "6"]
+    rest = await store.page_device_logs("d1", [7], 0, 10_000, before_row=first[-1].row_id, limit=10)
+    assert [log.value for log in rest] == ["5", "3", "1"]
+
+
+@with_store
+async def test_usage_accumulates(store: Store, url: str) -> None:
+    for calls, failures in ((3, 1), (2, 0)):
+
+        async def work(tx: Tx, calls: int = calls, failures: int = failures) -> None:
+            await tx.add_usage("p1", "20261126", "GET /v1.0/token", calls, failures)
+
+        await store.transaction(work)
+    assert await store.usage_rows("p1", "20261126", "20261126") == [("20261126", "GET /v1.0/token", 5, 1)]
+
+
+def test_data_survives_reopen(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+
+    async def first() -> None:
+        store = await open_store(url)
+        await _insert(store, project(), device("d1"))
+        await store.close()
+
+    async def second() -> None:
+        store = await open_store(url)  # migrations are idempotent
+        try:
+            found = await store.get_device("d1", "us")
+            assert found is not None and found.status == {"switch_1": False}
+        finally:
+            await store.close()
+
+    asyncio.run(first())
+    asyncio.run(second())
+
+
+@pytest.mark.parametrize("bad", ["mysql://x", "nonsense"])
+def test_unsupported_database_urls_are_refused(bad: str) -> None:
+    with pytest.raises(Exception):
+        asyncio.run(open_store(bad))
