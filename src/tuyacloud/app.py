@@ -20,7 +20,7 @@ from starlette.routing import Route
 from tuyacloud.catalog.loader import load_catalog
 from tuyacloud.clock import Clock
 from tuyacloud.control.routes import build_routes
-from tuyacloud.domain import bootstrap
+from tuyacloud.domain import bootstrap, tokens
 from tuyacloud.domain.context import Context, Policy
 from tuyacloud.domain.usage import UsageCounter
 from tuyacloud.gateway.asgi import Gateway
@@ -82,7 +82,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         if settings.create_demo:
             state.demo = await bootstrap.ensure_demo(ctx)
         late.gateway = Gateway(ctx, table, regions, usage_counter, settings.public_url)
-        state.tasks.append(asyncio.create_task(_flush_usage(ctx, usage_counter, settings.usage_flush_s)))
+        state.tasks.append(asyncio.create_task(_housekeeping(ctx, usage_counter, settings.usage_flush_s)))
         if settings.simulator:
             from tuyacloud.simulator.runner import SimulatorRunner
 
@@ -132,10 +132,20 @@ class CloudApp:
             await self.site(scope, receive, send)
 
 
-async def _flush_usage(ctx: Context, counter: UsageCounter, every_s: float) -> None:
+TOKEN_SWEEP_S = 600.0
+TOKEN_KEEP_MS = 86_400_000
+
+
+async def _housekeeping(ctx: Context, counter: UsageCounter, every_s: float) -> None:
+    """Flush usage counters every ``every_s``; every ten minutes drop tokens expired for more than a day."""
+    loop = asyncio.get_running_loop()
+    next_sweep = loop.time() + TOKEN_SWEEP_S
     while True:
         await asyncio.sleep(every_s)
         try:
             await counter.flush(ctx)
-        except Exception:  # statistics must never take the server down
-            log.exception("usage flush failed")
+            if loop.time() >= next_sweep:
+                next_sweep = loop.time() + TOKEN_SWEEP_S
+                await tokens.sweep(ctx, ctx.clock.now_ms() - TOKEN_KEEP_MS)
+        except Exception:  # statistics and sweeping must never take the server down
+            log.exception("housekeeping failed")

@@ -56,6 +56,8 @@ class Gateway:
         route: Route | None = None
         access_id = ""
         try:
+            if body is None:
+                raise ParamIllegal(f"the body is larger than {MAX_BODY} bytes")
             route, path_params = self.table.match(scope["method"], scope["path"])
             request, access_id = await self._authenticate(scope, headers, body, route, path_params)
             result = await route.handler(request)
@@ -130,7 +132,8 @@ def _base_url(scope: dict[str, Any], headers: dict[str, str]) -> str:
     return f"{scheme}://{host}"
 
 
-async def _read_body(receive: Any) -> bytes:
+async def _read_body(receive: Any) -> bytes | None:
+    """The raw body (signatures hash these exact bytes); None when it is larger than any API accepts."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -143,4 +146,4 @@ async def _read_body(receive: Any) -> bytes:
             chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    return b"".join(chunks)
+    return b"".join(chunks) if size <= MAX_BODY else None
