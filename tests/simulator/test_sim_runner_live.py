@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from support.server import CloudServer
 from support.signed import SignedClient
-
 from tuyacloud.clock import Clock
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.server import database_url_for_test
 
+from support.server import database_url_for_test
 from tuyacloud.models import Device, DeviceLog, Message, Project, Token
 from tuyacloud.store.base import Store, Tx
 from tuyacloud.store.engine import open_store
@@ -40,7 +40,8 @@ def project(access_id: str = "p1", region: str = "us") -> Project:
     return Project(access_id, "secret", region, "P", "", "custom", "", "az1", 1, 1, services=["iot_core"])
 
 
-def device(device_id: str, access_id: str = "p1", region: str = "us", category: str = "cz", owner: str = "u1") -> Device:
+def device(device_id: str, access_id: str = "p1", region: str = "us", category: str = "cz",
+           owner: str = "u1") -> Device:
     return Device(device_id, access_id, region, "prod", category, device_id, "k", "uuid", "", "+00:00", "", "",
                   True, owner, "", 1, 1, 1, {"switch_1": False}, {"switch_1": 1})
 
@@ -70,7 +71,8 @@ async def test_project_round_trip_and_update(store: Store, url: str) -> None:
 
     await store.transaction(work)
     again = await store.get_project("p1")
-    assert again is not None and again.allowlist == ["10.0.0.0/8"] and again.allowlist_enabled and again.access_secret == "new"
+    assert again is not None and again.allowlist == ["10.0.0.0/8"]
+    assert again.allowlist_enabled and again.access_secret == "new"
     assert await store.get_project("nope") is None
 
 
@@ -135,7 +137,8 @@ async def test_paging_filters_and_scoping(store: Store, url: str) -> None:
     page3 = await store.page_devices("p1", "us", page2[-1].id, 4)
     ids = [d.id for d in page1 + page2 + page3]
     assert ids == [f"a{i:02d}" for i in range(10)]
-    assert [d.id for d in await store.page_devices("p1", "us", "", 100, category="dj")] == [f"a{i:02d}" for i in range(0, 10, 2)]
+    lights = await store.page_devices("p1", "us", "", 100, category="dj")
+    assert [d.id for d in lights] == [f"a{i:02d}" for i in range(0, 10, 2)]
     assert len(await store.page_devices("p1", "us", "", 100, owner_uid="u2")) == 5
     assert [d.id for d in await store.page_devices("p1", "us", "", 3, offset=3)] == ["a03", "a04", "a05"]
     assert await store.get_devices("p1", "us", ["a01", "b00"]) == [await store.get_device("a01", "us")]
@@ -191,5 +194,5 @@ def test_data_survives_reopen(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", ["mysql://x", "nonsense"])
 def test_unsupported_database_urls_are_refused(bad: str) -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="unsupported database URL"):
         asyncio.run(open_store(bad))

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from tuyacloud.store import migrate
 from tuyacloud.store.base import Store
+from tuyacloud.store.postgres import PostgresStore
+from tuyacloud.store.sqlite import SqliteStore
 
 
 def is_postgres(database_url: str) -> bool:
@@ -19,19 +21,11 @@ def sqlite_path(database_url: str) -> str:
 
 async def open_store(database_url: str) -> Store:
     """Migrate the schema to head (in a thread: Alembic is synchronous), then start the engine."""
+    if not (is_postgres(database_url) or database_url.startswith("sqlite:///")):
+        raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///PATH or postgresql://...")
     if database_url.startswith("sqlite:///"):
         Path(sqlite_path(database_url)).parent.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(migrate.upgrade, database_url)
-    store: Store
-    if is_postgres(database_url):
-        from tuyacloud.store.postgres import PostgresStore
-
-        store = PostgresStore(database_url)
-    elif database_url.startswith("sqlite:///"):
-        from tuyacloud.store.sqlite import SqliteStore
-
-        store = SqliteStore(sqlite_path(database_url))
-    else:
-        raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///PATH or postgresql://...")
+    store: Store = PostgresStore(database_url) if is_postgres(database_url) else SqliteStore(sqlite_path(database_url))
     await store.start()
     return store
