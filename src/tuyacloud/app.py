@@ -15,7 +15,7 @@ import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from tuyacloud.catalog.loader import load_catalog
 from tuyacloud.clock import Clock
@@ -26,6 +26,9 @@ from tuyacloud.domain.usage import UsageCounter
 from tuyacloud.gateway.asgi import Gateway
 from tuyacloud.gateway.routes import build_table
 from tuyacloud.ids import IdSource
+from tuyacloud.messaging import websocket
+from tuyacloud.messaging.hub import Hub
+from tuyacloud.messaging.status import apply_retention
 from tuyacloud.regions import RegionResolver
 from tuyacloud.settings import Settings
 from tuyacloud.store.engine import open_store
@@ -38,6 +41,7 @@ class CloudState:
     """What exists only while the app runs; filled in by the lifespan."""
 
     ctx: Context | None = None
+    hub: Hub | None = None
     admin_token: str = ""
     demo: bootstrap.DemoInfo | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -69,6 +73,10 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         assert state.ctx is not None, "app not started"
         return state.ctx
 
+    def hub_of() -> Hub:
+        assert state.hub is not None, "app not started"
+        return state.hub
+
     async def openapi(request: Request) -> Response:
         return Response(orjson.dumps(table.openapi()), media_type="application/json")
 
@@ -82,7 +90,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         if settings.create_demo:
             state.demo = await bootstrap.ensure_demo(ctx)
         late.gateway = Gateway(ctx, table, regions, usage_counter, settings.public_url)
-        state.tasks.append(asyncio.create_task(_housekeeping(ctx, usage_counter, settings.usage_flush_s)))
+        state.hub = Hub(ctx)
+        state.tasks.append(asyncio.create_task(_housekeeping(ctx, usage_counter, settings)))
         if settings.simulator:
             from tuyacloud.simulator.runner import SimulatorRunner
 
@@ -106,6 +115,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
     routes = [
         *build_routes(ctx_of, lambda: state.admin_token),
         Route("/openapi.json", openapi, methods=["GET"]),
+        WebSocketRoute(websocket.PATH, websocket.make_endpoint(hub_of, regions)),
     ]
     site = Starlette(routes=routes, lifespan=lifespan)
     site.state.cloud = state
@@ -136,16 +146,18 @@ TOKEN_SWEEP_S = 600.0
 TOKEN_KEEP_MS = 86_400_000
 
 
-async def _housekeeping(ctx: Context, counter: UsageCounter, every_s: float) -> None:
-    """Flush usage counters every ``every_s``; every ten minutes drop tokens expired for more than a day."""
+async def _housekeeping(ctx: Context, counter: UsageCounter, settings: Settings) -> None:
+    """Flush usage counters every ``usage_flush_s``; every ten minutes drop tokens expired for more than a day
+    and messages past their retention."""
     loop = asyncio.get_running_loop()
     next_sweep = loop.time() + TOKEN_SWEEP_S
     while True:
-        await asyncio.sleep(every_s)
+        await asyncio.sleep(settings.usage_flush_s)
         try:
             await counter.flush(ctx)
             if loop.time() >= next_sweep:
                 next_sweep = loop.time() + TOKEN_SWEEP_S
                 await tokens.sweep(ctx, ctx.clock.now_ms() - TOKEN_KEEP_MS)
+                await apply_retention(ctx, settings.message_retention_s)
         except Exception:  # statistics and sweeping must never take the server down
             log.exception("housekeeping failed")

@@ -47,6 +47,7 @@ class RegionResolver:
         self.default_region = default_region
         self._by_host: dict[str, str] = {}
         for region in REGIONS.values():
+            self._by_host.setdefault(region.message_host, region.code)
             self._by_host[region.openapi_host] = region.code
             self._by_host[f"{region.code}.localhost"] = region.code
         for host, code in (aliases or {}).items():
@@ -54,12 +55,18 @@ class RegionResolver:
                 raise ValueError(f"alias {host!r} names unknown region {code!r}")
             self._by_host[host.lower()] = code
 
+    @staticmethod
+    def host_name(host_header: str | None) -> str:
+        host = (host_header or "").strip().lower()
+        if host.startswith("["):  # IPv6 literal
+            return host.split("]")[0] + "]"
+        return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
     def resolve(self, host_header: str | None) -> str:
         if not host_header:
             return self.default_region
-        host = host_header.strip().lower()
-        if host.startswith("["):  # IPv6 literal
-            host = host.split("]")[0] + "]"
-        else:
-            host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-        return self._by_host.get(host, self.default_region)
+        return self._by_host.get(self.host_name(host_header), self.default_region)
+
+    def serves_messages_for(self, region: str, host_header: str | None) -> bool:
+        """The message hosts are shared (us and us-e both use mqe.tuyaus.com): either match is enough."""
+        return self.resolve(host_header) == region or REGIONS[region].message_host == self.host_name(host_header)

@@ -34,6 +34,8 @@ class Settings:
     create_demo: bool = True
     simulator: bool = True
     usage_flush_s: float = 1.0
+    # Messages are kept until acknowledged or for this long, whichever comes first (Pulsar-style retention).
+    message_retention_s: int = 7 * 86_400
     # The base URL clients should use (printed, and returned as platform_url on logins); derived if None.
     public_url: str | None = None
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import orjson
 
 from tuyacloud.models import Device, DeviceLog, Message, Project, Token
+from tuyacloud.store.message_queries import MessageQueries
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -69,8 +70,10 @@ def _device_params(d: Device) -> tuple[Any, ...]:
     )
 
 
-class Queries(abc.ABC):
+class Queries(MessageQueries, abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
+
+    touched_projects: set[str]
 
     @abc.abstractmethod
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
@@ -311,6 +314,7 @@ class Queries(abc.ABC):
             "INSERT INTO messages (access_id, region, protocol, device_id, data, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
             (m.access_id, m.region, m.protocol, m.device_id, _dumps(m.data), m.created_ms),
         )
+        self.touched_projects.add(m.access_id)
 
     async def messages_after(self, access_id: str, after_seq: int, limit: int = 100) -> list[Message]:
         rows = await self.fetch(
@@ -341,9 +345,25 @@ class Queries(abc.ABC):
 class Tx(Queries, abc.ABC):
     """The handle a unit of work writes through; its reads see its own writes."""
 
+    def __init__(self) -> None:
+        self.touched_projects: set[str] = set()
+
 
 class Store(Queries, abc.ABC):
-    """An engine: committed reads, plus atomic units of work."""
+    """An engine: committed reads, plus atomic units of work.
+
+    ``message_listeners`` are called with a project's Access ID after a commit that appended messages for it
+    (on PostgreSQL, also for commits made by other server processes): the message service's wake-up.
+    """
+
+    def __init__(self) -> None:
+        self.touched_projects: set[str] = set()
+        self.message_listeners: list[Callable[[str], None]] = []
+
+    def _announce(self, access_ids: set[str]) -> None:
+        for access_id in access_ids:
+            for listener in self.message_listeners:
+                listener(access_id)
 
     @abc.abstractmethod
     async def start(self) -> None: ...

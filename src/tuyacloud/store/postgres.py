@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from tuyacloud.models import Message
 from tuyacloud.store.base import Row, Store, Tx
 
 T = TypeVar("T")
@@ -34,9 +35,23 @@ def _rowcount(status: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
+NOTIFY_CHANNEL = "tuyacloud_messages"
+
+
 class _PgTx(Tx):
     def __init__(self, conn: asyncpg.Connection) -> None:
+        super().__init__()
         self._conn = conn
+
+    async def append_message(self, m: Message) -> None:
+        """Messages of one project commit in sequence order, so a reader's cursor never skips a late commit.
+
+        A transaction-scoped advisory lock per project is taken just before the insert and held to the commit;
+        the NOTIFY is delivered to every listening process at commit.
+        """
+        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", m.access_id)
+        await super().append_message(m)
+        await self._conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, m.access_id)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return [tuple(r) for r in await self._conn.fetch(to_pg(sql), *_args(params))]
@@ -53,14 +68,24 @@ def asyncpg_dsn(database_url: str) -> str:
 
 class PostgresStore(Store):
     def __init__(self, database_url: str, min_size: int = 2, max_size: int = 20) -> None:
+        super().__init__()
         self.dsn = asyncpg_dsn(database_url)
         self._min, self._max = min_size, max_size
         self._pool: asyncpg.Pool | None = None
+        self._listener: asyncpg.Connection | None = None
 
     async def start(self) -> None:
         self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max)
+        self._listener = await asyncpg.connect(self.dsn)
+        await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+
+    def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
+        self._announce({payload})
 
     async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None

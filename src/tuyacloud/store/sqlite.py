@@ -34,6 +34,7 @@ def _connect(path: str) -> sqlite3.Connection:
 
 class _SqliteTx(Tx):
     def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__()
         self._conn = conn
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -45,6 +46,7 @@ class _SqliteTx(Tx):
 
 class SqliteStore(Store):
     def __init__(self, path: str | Path) -> None:
+        super().__init__()
         self.path = str(path)
         self._read: sqlite3.Connection | None = None
         self._write: sqlite3.Connection | None = None
@@ -127,9 +129,12 @@ class SqliteStore(Store):
                     for future, _, _ in outcomes:
                         if not future.done():
                             future.set_exception(exc)
+                    tx.touched_projects.clear()
                     continue
                 self.batches += 1
                 self.units += len(outcomes)
+                touched, tx.touched_projects = tx.touched_projects, set()
+                self._announce(touched)
                 for future, result, error in outcomes:
                     if future.done():
                         continue

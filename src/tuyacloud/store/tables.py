@@ -120,3 +120,41 @@ usage = Table(
     Column("calls", BigInteger, nullable=False, server_default="0"),
     Column("failures", BigInteger, nullable=False, server_default="0"),
 )
+
+# --- message service -------------------------------------------------------------------------------
+# A subscription's position: every message of the project with seq <= mark_seq is acknowledged; acknowledged
+# messages above the mark are listed in subscription_acks until the mark passes them.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("access_id", Text, primary_key=True),
+    Column("env", Text, primary_key=True),  # "event" | "event-test"
+    Column("name", Text, primary_key=True),
+    Column("mark_seq", BigInteger, nullable=False, server_default="0"),
+    Column("last_ack_ms", BigInteger, nullable=True),
+    # Failover: the consumer holding the lease is the active one, in whichever server process it is connected.
+    Column("owner", Text, nullable=True),
+    Column("lease_until_ms", BigInteger, nullable=False, server_default="0"),
+)
+
+subscription_acks = Table(
+    "subscription_acks",
+    metadata,
+    Column("access_id", Text, primary_key=True),
+    Column("env", Text, primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+)
+
+consumers = Table(
+    "consumers",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("access_id", Text, nullable=False),
+    Column("env", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("address", Text, nullable=False, server_default=""),
+    Column("connected_ms", BigInteger, nullable=False),
+    Column("last_seen_ms", BigInteger, nullable=False),
+    Index("ix_consumers_subscription", "access_id", "env", "name"),
+)

@@ -1,0 +1,210 @@
+"""Delivery of a project's messages to its Pulsar-WebSocket consumers, with Pulsar's Failover semantics.
+
+Per subscription (project, env, name): the consumer holding the lease in the store is active, wherever it is
+connected (any server process on the same PostgreSQL); others stand by and take over when the lease is released
+or expires. The active consumer reads unacknowledged messages from the durable log in sequence order, keeps at
+most ``MAX_INFLIGHT`` unacknowledged on the wire, redelivers after ``ackTimeoutMillis`` (and on a new consumer)
+with a growing ``redeliveryCount``, and records acknowledgements in batches. It wakes when a commit appends
+messages for its project (in-process callback, or LISTEN/NOTIFY across processes) and otherwise sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from tuyacloud.domain.context import Context
+from tuyacloud.messaging import codec
+from tuyacloud.models import Message, Project
+from tuyacloud.store.base import Tx
+from tuyacloud.store.message_queries import ConsumerRow
+
+log = logging.getLogger("tuyacloud.messaging")
+
+MAX_INFLIGHT = 1000
+LEASE_MS = 5000
+RENEW_S = 1.0
+ENVS = ("event", "event-test")
+
+SubKey = tuple[str, str, str]
+
+
+@dataclass
+class Consumer:
+    """One connected WebSocket consumer; ``send`` writes a text frame."""
+
+    project: Project
+    env: str
+    name: str
+    send: Callable[[str], Awaitable[None]]
+    ack_timeout_ms: int
+    address: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    inflight: dict[int, int] = field(default_factory=dict)  # seq -> sent at (clock ms)
+    acks: set[int] = field(default_factory=set)
+    nacks: set[int] = field(default_factory=set)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
+
+    @property
+    def key(self) -> SubKey:
+        return (self.project.access_id, self.env, self.name)
+
+    def acknowledge(self, message_id: str, negative: bool = False) -> None:
+        seq = codec.seq_of(message_id)
+        if seq is None:
+            return
+        if negative:
+            self.nacks.add(seq)
+        else:
+            self.acks.add(seq)
+            self.inflight.pop(seq, None)
+        self.wake.set()
+
+
+class Hub:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.process = uuid.uuid4().hex[:12]
+        self._consumers: dict[SubKey, list[Consumer]] = {}
+        self._deliveries: dict[SubKey, dict[int, int]] = {}  # seq -> times delivered (redeliveryCount)
+        ctx.store.message_listeners.append(self.messages_appended)
+
+    def messages_appended(self, access_id: str) -> None:
+        for key, consumers in self._consumers.items():
+            if key[0] == access_id:
+                for consumer in consumers:
+                    consumer.wake.set()
+
+    def connected(self, key: SubKey) -> list[Consumer]:
+        return list(self._consumers.get(key, []))
+
+    async def serve(self, consumer: Consumer) -> None:
+        """Run one consumer until it is closed: stand by, become active, deliver."""
+        key = consumer.key
+        self._consumers.setdefault(key, []).append(consumer)
+        owner = f"{self.process}:{consumer.id}"
+        store = self.ctx.store
+        now = self.ctx.clock.now_ms()
+        row = ConsumerRow(consumer.id, key[0], key[1], key[2], consumer.address, now, now)
+
+        async def register(tx: Tx) -> None:
+            await tx.ensure_subscription(*key)
+            await tx.upsert_consumer(row)
+
+        await store.transaction(register)
+        active = False
+        cursor = -1
+        try:
+            while not consumer.closed:
+                was_active, active = active, await self._renew(consumer, owner, row)
+                if active and not was_active:
+                    cursor = -1  # taking over: start again from the subscription's position
+                deadline = asyncio.get_running_loop().time() + RENEW_S
+                while active and not consumer.closed and asyncio.get_running_loop().time() < deadline:
+                    cursor = await self._deliver_round(consumer, cursor)
+                    await self._wait(consumer, self._next_wait(consumer, deadline))
+                if not active:
+                    await self._wait(consumer, RENEW_S)
+        finally:
+            consumer.closed = True
+            self._consumers[key].remove(consumer)
+            if not self._consumers[key]:
+                del self._consumers[key]
+
+            async def unregister(tx: Tx) -> None:
+                if consumer.acks:
+                    await tx.acknowledge(*key, sorted(consumer.acks), self.ctx.clock.now_ms())
+                await tx.release_lease(*key, owner)
+                await tx.delete_consumer(consumer.id)
+
+            try:
+                await store.transaction(unregister)
+            except Exception:
+                log.exception("could not release a consumer's lease")
+            for other in self._consumers.get(key, []):
+                other.wake.set()  # a standby takes over at once
+
+    async def _renew(self, consumer: Consumer, owner: str, row: ConsumerRow) -> bool:
+        now = self.ctx.clock.now_ms()
+        row.last_seen_ms = now
+        key = consumer.key
+
+        async def work(tx: Tx) -> bool:
+            await tx.upsert_consumer(row)
+            project = await tx.get_project(key[0])
+            if project is not None:
+                consumer.project = project  # a rotated secret changes the message key
+            return await tx.take_lease(*key, owner, now, now + LEASE_MS)
+
+        return await self.ctx.store.transaction(work)
+
+    def _next_wait(self, consumer: Consumer, deadline: float) -> float:
+        loop_now = asyncio.get_running_loop().time()
+        wait = max(0.0, deadline - loop_now)
+        if consumer.ack_timeout_ms > 0 and consumer.inflight:
+            oldest = min(consumer.inflight.values())
+            due_in = (oldest + consumer.ack_timeout_ms - self.ctx.clock.now_ms()) / 1000
+            wait = min(wait, max(0.0, due_in))
+        return wait
+
+    @staticmethod
+    async def _wait(consumer: Consumer, seconds: float) -> None:
+        if consumer.wake.is_set():
+            consumer.wake.clear()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(consumer.wake.wait(), timeout=max(seconds, 0.001))
+        consumer.wake.clear()
+
+    async def _deliver_round(self, consumer: Consumer, cursor: int) -> int:
+        """Flush acks, redeliver what timed out or was negatively acknowledged, send what is new."""
+        key = consumer.key
+        store = self.ctx.store
+        if consumer.acks:
+            acks, consumer.acks = sorted(consumer.acks), set()
+
+            async def ack(tx: Tx) -> None:
+                await tx.acknowledge(*key, acks, self.ctx.clock.now_ms())
+
+            await store.transaction(ack)
+        sub = await store.get_subscription(*key)
+        mark = sub.mark_seq if sub else 0
+        if cursor < 0:  # just became active: everything unacknowledged is (re)delivered
+            consumer.inflight.clear()
+            cursor = mark
+        now = self.ctx.clock.now_ms()
+        again = set(consumer.nacks)
+        consumer.nacks.clear()
+        if consumer.ack_timeout_ms > 0:
+            again |= {s for s, sent in consumer.inflight.items() if now - sent >= consumer.ack_timeout_ms}
+        if again:
+            resend = await store.unacked_messages(*key, min(again) - 1, len(again) + MAX_INFLIGHT)
+            for message in resend:
+                if message.seq in again:
+                    await self._send(consumer, message, now)
+        room = MAX_INFLIGHT - len(consumer.inflight)
+        if room > 0:
+            for message in await store.unacked_messages(*key, cursor, room):
+                await self._send(consumer, message, now)
+                cursor = message.seq
+        return cursor
+
+    async def _send(self, consumer: Consumer, message: Message, now: int) -> None:
+        deliveries = self._deliveries.setdefault(consumer.key, {})
+        count = deliveries.get(message.seq, 0)
+        deliveries[message.seq] = count + 1
+        if len(deliveries) > 4 * MAX_INFLIGHT:  # forget counts of long-acknowledged messages
+            for seq in sorted(deliveries)[: len(deliveries) - 2 * MAX_INFLIGHT]:
+                deliveries.pop(seq, None)
+        project = consumer.project
+        payload = codec.tuya_message(message.protocol, message.data, project.access_secret,
+                                     project.message_encryption, message.created_ms)
+        frame = codec.frame(message.seq, payload, project.message_encryption, uuid.uuid4().hex, message.created_ms,
+                            count, message.device_id)
+        consumer.inflight[message.seq] = now
+        await consumer.send(frame.decode())

@@ -1,0 +1,109 @@
+"""The Pulsar WebSocket consumer endpoint Tuya's message service uses:
+``/ws/v2/consumer/persistent/{access_id}/out/{event|event-test}/{subscription}``.
+
+Authentication is by the ``username`` (Access ID) and ``password`` (``md5(id + md5(secret))[8:24]``) upgrade
+headers; a refused upgrade answers HTTP 401 with the reason (as the Pulsar proxy does). Client frames: acks
+``{"messageId": ...}``, ``{"type": "negativeAcknowledge", "messageId": ...}``; WebSocket pings are answered by
+the server. Region-scoped like the OpenAPI: the Host header (``mqe.tuyaus.com`` ...) picks the data center.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+
+import orjson
+from starlette.responses import JSONResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from tuyacloud.messaging import codec
+from tuyacloud.messaging.hub import ENVS, Consumer, Hub
+from tuyacloud.models import Project
+from tuyacloud.regions import RegionResolver
+
+log = logging.getLogger("tuyacloud.messaging")
+PATH = "/ws/v2/consumer/persistent/{tenant}/{namespace}/{topic}/{subscription}"
+
+
+async def _refuse(websocket: WebSocket, status: int, reason: str) -> None:
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSONResponse({"error": reason}, status_code=status))
+    else:
+        await websocket.close(code=1008, reason=reason[:120])
+
+
+async def _authenticate(websocket: WebSocket, hub: Hub, regions: RegionResolver) -> tuple[Project, str] | str:
+    """The project and env, or the reason for refusing."""
+    p = websocket.path_params
+    if p["namespace"] != "out" or p["topic"] not in ENVS:
+        topic = f"persistent://{p['tenant']}/{p['namespace']}/{p['topic']}"
+        return f"unknown topic {topic}; use out/event or out/event-test"
+    username = websocket.headers.get("username", "")
+    password = websocket.headers.get("password", "")
+    if not username or not password:
+        return "username and password headers are required"
+    if username != p["tenant"]:
+        return "the topic belongs to another tenant than the username"
+    project = await hub.ctx.store.get_project(username)
+    if project is None:
+        return "unknown Access ID"
+    expected = codec.ws_password(project.access_id, project.access_secret)
+    if not hmac.compare_digest(expected.encode(), password.encode()):
+        return "wrong password"
+    if not regions.serves_messages_for(project.region, websocket.headers.get("host")):
+        return f"this project belongs to the {project.region} data center"
+    return project, p["topic"]
+
+
+def _ack_timeout(websocket: WebSocket) -> int:
+    try:
+        return max(0, int(websocket.query_params.get("ackTimeoutMillis", "0")))
+    except ValueError:
+        return 0
+
+
+def make_endpoint(hub_of: Callable[[], Hub], regions: RegionResolver) -> Callable[[WebSocket], Awaitable[None]]:
+    async def endpoint(websocket: WebSocket) -> None:
+        hub: Hub = hub_of()
+        outcome = await _authenticate(websocket, hub, regions)
+        if isinstance(outcome, str):
+            await _refuse(websocket, 401, outcome)
+            return
+        project, env = outcome
+        if websocket.query_params.get("subscriptionType", "Failover") == "Exclusive" and hub.connected(
+                (project.access_id, env, websocket.path_params["subscription"])):
+            await _refuse(websocket, 409, "Exclusive subscription already has a consumer")
+            return
+        await websocket.accept()
+        consumer = Consumer(project, env, websocket.path_params["subscription"], websocket.send_text,
+                            _ack_timeout(websocket), f"{(websocket.client or ('', 0))[0]}")
+        delivery = asyncio.create_task(hub.serve(consumer))
+
+        def ended(task: asyncio.Task[None]) -> None:
+            if not consumer.closed:  # delivery failed: close so the client reconnects
+                error = task.exception() if not task.cancelled() else None
+                log.warning("delivery stopped for %s: %s", consumer.key, error)
+                asyncio.ensure_future(websocket.close(code=1011, reason="delivery stopped; reconnect"))
+
+        delivery.add_done_callback(ended)
+        try:
+            while True:
+                text = await websocket.receive_text()
+                try:
+                    frame = orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(frame, dict) and isinstance(frame.get("messageId"), str):
+                    consumer.acknowledge(frame["messageId"], negative=frame.get("type") == "negativeAcknowledge")
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            consumer.closed = True
+            consumer.wake.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(delivery, timeout=10)
+
+    return endpoint
