@@ -6,13 +6,14 @@ from pathlib import Path
 
 import typer
 
-from tuyacloud.cli import devices, projects
+from tuyacloud.cli import devices, messages, projects
 from tuyacloud.cli.common import DatabaseUrl, DataDir, settings_for
 
 app = typer.Typer(help="A self-hosted IoT cloud that speaks the Tuya Cloud Development protocol.",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(projects.app, name="project")
 app.add_typer(devices.app, name="device")
+app.add_typer(messages.app, name="messages")
 
 
 @app.command()

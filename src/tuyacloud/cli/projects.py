@@ -113,3 +113,17 @@ def authorize_service(
         return project_view(await projects.authorize_service(ctx, access_id, service, not revoke))
 
     _show(run(data_dir, database_url, work), as_json)
+
+
+@app.command("set-message-encryption")
+def set_message_encryption(
+    access_id: str,
+    encryption: str = typer.Argument(..., help="aes_ecb (default; tuya-connector-python) or aes_gcm"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """Choose how pushed messages are encrypted."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        return project_view(await projects.set_message_encryption(ctx, access_id, encryption))
+
+    _show(run(data_dir, database_url, work), as_json)

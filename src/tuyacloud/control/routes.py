@@ -21,6 +21,7 @@ from tuyacloud.domain.context import Context
 from tuyacloud.errors import DeviceNotExist, ParamIllegal, PermissionDeny, SystemError_, TuyaError
 from tuyacloud.gateway import envelope
 from tuyacloud.gateway.serialize import device_v1
+from tuyacloud.messaging.status import subscription_status
 from tuyacloud.models import Device, Project
 
 Handler = Callable[[Request, Context], Awaitable[Any]]
@@ -32,6 +33,7 @@ def project_view(p: Project) -> dict[str, Any]:
         "access_id": p.access_id, "access_secret": p.access_secret, "name": p.name, "description": p.description,
         "region": p.region, "method": p.method, "industry": p.industry, "uid": p.uid, "create_time": p.created_ms,
         "allowlist_enabled": p.allowlist_enabled, "allowlist": p.allowlist, "services": p.services,
+        "message_encryption": p.message_encryption,
     }
 
 
@@ -105,6 +107,8 @@ async def create_project(request: Request, ctx: Context) -> dict[str, Any]:
         industry=str(body.get("industry", "")),
         service_codes=body["services"] if isinstance(body.get("services"), list) else None,
     )
+    if body.get("message_encryption") is not None:
+        project = await projects.set_message_encryption(ctx, project.access_id, str(body["message_encryption"]))
     return project_view(project)
 
 
@@ -128,6 +132,11 @@ async def project_usage(request: Request, ctx: Context) -> list[dict[str, Any]]:
     return [vars(r) for r in await usage.report(ctx, project.access_id, first, last)]
 
 
+async def subscriptions(request: Request, ctx: Context) -> list[dict[str, Any]]:
+    project = await projects.get(ctx, request.path_params["access_id"])
+    return await subscription_status(ctx, project.access_id)
+
+
 ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/_tuyacloud/health", health, False),
     ("POST", "/_tuyacloud/devices/{device_id}/report", inject_report, True),
@@ -138,6 +147,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("POST", "/_tuyacloud/projects", create_project, True),
     ("POST", "/_tuyacloud/projects/{access_id}/devices", add_devices, True),
     ("GET", "/_tuyacloud/projects/{access_id}/usage", project_usage, True),
+    ("GET", "/_tuyacloud/projects/{access_id}/subscriptions", subscriptions, True),
 ]
 
 

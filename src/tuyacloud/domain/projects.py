@@ -157,3 +157,15 @@ async def update(ctx: Context, access_id: str, *, name: str | None = None, descr
     if industry is not None:
         project.industry = industry.strip()[:64]
     return await _save(ctx, project)
+
+
+ENCRYPTIONS = ("aes_ecb", "aes_gcm")
+
+
+async def set_message_encryption(ctx: Context, access_id: str, encryption: str) -> Project:
+    """ECB (what tuya-connector-python decrypts) or GCM (the platform's newer option) for pushed messages."""
+    if encryption not in ENCRYPTIONS:
+        raise ParamIllegal(f"message encryption must be one of {', '.join(ENCRYPTIONS)}")
+    project = await get(ctx, access_id)
+    project.message_encryption = encryption
+    return await _save(ctx, project)

@@ -1,0 +1,44 @@
+"""``tuyacloud messages ...``: the message service's subscriptions."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.domain import projects
+from tuyacloud.domain.context import Context
+from tuyacloud.messaging.status import subscription_status
+
+app = typer.Typer(help="The message service (Pulsar topics and subscriptions).", no_args_is_help=True)
+
+
+def _when(ms: int | None) -> str:
+    return "-" if ms is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))
+
+
+@app.command("status")
+def status(
+    project: str = typer.Option(..., "--project", help="Access ID of the project"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """Per subscription: backlog, oldest unacknowledged message, connected consumers, last acknowledgement."""
+
+    async def work(ctx: Context) -> list[dict[str, Any]]:
+        p = await projects.get(ctx, project)
+        return await subscription_status(ctx, p.access_id)
+
+    rows = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("Topic", "Subscription", "Backlog", "Oldest unacked", "Consumers", "Last ack")
+    for r in rows:
+        consumers = ", ".join(f"{c['address']}{' (active)' if c['active'] else ''}" for c in r["consumers"]) or "-"
+        table.add_row(r["topic"], r["subscription"], str(r["backlog"]), _when(r["oldest_unacked_ms"]), consumers,
+                      _when(r["last_ack_ms"]))
+    console.print(table)
