@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 
 import uvicorn
@@ -22,7 +23,11 @@ def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
         f"  data:         {settings.effective_database_url if settings.database_url else settings.data_dir}",
         f"  control API:  {url}/_tuyacloud/  (Authorization: Bearer {state.admin_token})",
         f"  OpenAPI doc:  {url}/openapi.json",
+        f"  messages:     {url.replace('http', 'ws', 1)}/ws/v2/consumer/persistent/<id>/out/event/<id>-sub",
     ]
+    if settings.message_port:
+        ws = f"{'wss' if settings.tls else 'ws'}://{host}:{settings.message_port}/"
+        lines.append(f"  message port: {ws}  (the same service on its own port, like Tuya's 8285)")
     if ca_file:
         region = REGIONS[settings.default_region]
         lines.append(f"  TLS CA file:  {ca_file}  (trust it; certificate also names {region.openapi_host})")
@@ -58,6 +63,19 @@ def serve(settings: Settings) -> None:
         log_level="warning", lifespan="on", **ssl,  # type: ignore[arg-type]
     )
     server = uvicorn.Server(config)
-    server.run()
+    sockets = None
+    if settings.message_port:
+        # One server, two listening sockets: the OpenAPI port and the message-service port share everything.
+        sockets = [_bind(settings.host, settings.port), _bind(settings.host, settings.message_port)]
+    server.run(sockets=sockets)
     if not server.started:
         sys.exit(1)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock

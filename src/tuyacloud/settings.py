@@ -22,6 +22,8 @@ class Settings:
     database_url: str | None = None  # None: SQLite file in data_dir
     host: str = "127.0.0.1"
     port: int = 8000
+    # A second listener for the message service, the way Tuya serves it on 8285 (same app, same data).
+    message_port: int | None = None
     default_region: str = "us"
     # Extra host names (lower case, without port) that select a region, e.g. {"eu.localhost": "eu"}.
     region_aliases: dict[str, str] = field(default_factory=dict)

@@ -20,6 +20,7 @@ app.add_typer(messages.app, name="messages")
 def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
+    message_port: int = typer.Option(None, "--message-port", help="Also serve the message service on this port"),
     data_dir: Path = DataDir,
     database_url: str = DatabaseUrl,
     tls: bool = typer.Option(False, "--tls", help="HTTPS with a generated CA (printed) for HTTPS-only clients"),
@@ -39,7 +40,7 @@ def serve(
     for item in region_alias or []:
         host_name, _, code = item.partition("=")
         aliases[host_name.strip().lower()] = code.strip()
-    settings.host, settings.port, settings.tls = host, port, tls
+    settings.host, settings.port, settings.tls, settings.message_port = host, port, tls, message_port
     settings.default_region, settings.region_aliases = region, aliases
     settings.create_demo, settings.simulator = demo, simulator
     settings.timestamp_window_s, settings.token_ttl_s, settings.public_url = timestamp_window, token_ttl, public_url

@@ -87,10 +87,10 @@ class Gateway:
         project = await projects.for_request(self.ctx, client_id, region)
         client_ip = (scope.get("client") or ("",))[0] or ""
         projects.check_ip(project, client_ip)
-        try:
-            t_value = int(t_header)
-        except ValueError as exc:
-            raise RequestTimeInvalid("t must be epoch milliseconds") from exc
+        # Plain ASCII digits only: int() would also take "+17...", "1_7..." and surrounding blanks.
+        if not (t_header.isascii() and t_header.isdigit()):
+            raise RequestTimeInvalid("t must be epoch milliseconds")
+        t_value = int(t_header)
         if abs(self.ctx.clock.now_ms() - t_value) > self.ctx.policy.timestamp_window_s * 1000:
             raise RequestTimeInvalid()
         raw_query = scope.get("query_string", b"").decode("latin-1")

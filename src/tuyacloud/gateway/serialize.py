@@ -64,7 +64,12 @@ def device_v1(device: Device, product: Product | None) -> dict[str, Any]:
 
 
 def device_iot03(device: Device, product: Product | None, category_name: str = "") -> dict[str, Any]:
-    """``/v1.0|v1.1/iot-03/devices/{id}`` and ``/v1.3/iot-03/devices`` list items."""
+    """``/v1.0|v1.1/iot-03/devices/{id}`` and ``/v1.3/iot-03/devices`` list items.
+
+    No ``status``: the platform's industry device objects carry none (status has its own calls), and
+    tuya-iot-py-sdk's ``TuyaDeviceManager.update_device_caches`` keeps this object's ``status`` and then
+    assigns ``status[code] = value`` into it, which fails on a list.
+    """
     return {
         "active_time": _s(device.active_ms),
         "asset_id": device.asset_id,
@@ -86,7 +91,6 @@ def device_iot03(device: Device, product: Product | None, category_name: str = "
         "product_id": device.product_id,
         "product_name": product.name if product else "",
         "sn": device.sn,
-        "status": standard_status(device, product),
         "sub": False,
         "time_zone": device.time_zone,
         "uid": device.owner_uid,
