@@ -46,7 +46,8 @@ def test_categories_cover_the_reference() -> None:
                 spec = by_code[dp["code"]]
                 assert spec.type == dp["type"], (code, dp["code"])
                 if spec.values != dp["values"]:
-                    assert spec.evidence or spec.note, f"{code}.{dp['code']} differs from the reference without evidence"
+                    why = f"{code}.{dp['code']} differs from the reference without evidence"
+                    assert spec.evidence or spec.note, why
                 if "dp_id" in dp:
                     assert spec.dp_id == dp["dp_id"]
             for spec in ours:
