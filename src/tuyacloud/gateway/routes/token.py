@@ -6,7 +6,7 @@ from typing import Any
 
 from tuyacloud.domain import tokens
 from tuyacloud.gateway.request import ApiRequest
-from tuyacloud.gateway.router import TOKEN_AUTH, Param, RouteTable
+from tuyacloud.gateway.router import LOGIN_AUTH, TOKEN_AUTH, Param, RouteTable
 
 
 async def get_token(req: ApiRequest) -> dict[str, Any]:
@@ -27,3 +27,7 @@ def register(table: RouteTable) -> None:
     # tuya-connector-python before 0.1.2 refreshed with POST.
     table.add("POST", "/v1.0/token/{refresh_token}", refresh_token, summary="Refresh an access token (POST)",
               **common)
+    # tuya-iot-py-sdk refreshes custom-project tokens here (and smart-home ones up to 0.6.3); signed like a
+    # business call with an empty access token.
+    table.add("POST", "/v1.0/iot-03/users/token/{refresh_token}", refresh_token,
+              summary="Refresh an access token (industry)", **{**common, "auth": LOGIN_AUTH})
