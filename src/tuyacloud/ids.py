@@ -22,7 +22,10 @@ class IdSource:
         return "".join(secrets.choice(alphabet) for _ in range(n))
 
     def hex(self, n: int = 32) -> str:
-        return self._choice("0123456789abcdef", n)
+        """Lower-case hex; on the hot path (message and trace ids), so no per-character choice."""
+        if self._random is not None:
+            return f"{self._random.getrandbits(4 * n):0{n}x}"
+        return secrets.token_hex((n + 1) // 2)[:n]
 
     def access_id(self) -> str:
         return self._choice(_ALNUM, 20)

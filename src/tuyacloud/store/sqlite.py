@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tuyacloud.models import Device, Project, Token
 from tuyacloud.store.base import Row, Store, Tx
 
 T = TypeVar("T")
 
 MAX_BATCH = 512
+CACHE_LIMIT = 50_000
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -54,6 +57,8 @@ class SqliteStore(Store):
         self._wake: asyncio.Event | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-commit")
+        self._cache: dict[str, Any] = {}
+        self._cache_version = -1
         self.batches = 0  # for benchmarks: units per batch = committed units / batches
         self.units = 0
 
@@ -81,6 +86,48 @@ class SqliteStore(Store):
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         assert self._read is not None, "store not started"
         return self._read.execute(sql, params).fetchall()
+
+    # --- read cache -------------------------------------------------------------------------------
+    # Projects, tokens and devices are read on every signed request. They are cached here and the whole cache
+    # is dropped whenever the database changed: ``PRAGMA data_version`` on the read connection moves with every
+    # commit made through any other connection (our writer, or the CLI in another process), so a cached row is
+    # never older than the last commit. Callers get copies, so nothing they change leaks into the cache.
+
+    def _current(self) -> dict[str, Any]:
+        assert self._read is not None, "store not started"
+        version = self._read.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._cache_version or len(self._cache) > CACHE_LIMIT:
+            self._cache_version = version
+            self._cache = {}
+        return self._cache
+
+    async def get_project(self, access_id: str) -> Project | None:
+        cache = self._current()
+        key = "p:" + access_id
+        if key not in cache:
+            cache[key] = await super().get_project(access_id)
+        hit = cache[key]
+        return copy.copy(hit) if hit is not None else None
+
+    async def get_token(self, access_token: str) -> Token | None:
+        cache = self._current()
+        key = "t:" + access_token
+        if key not in cache:
+            cache[key] = await super().get_token(access_token)
+        hit = cache[key]
+        return copy.copy(hit) if hit is not None else None
+
+    async def get_device(self, device_id: str, region: str) -> Device | None:
+        cache = self._current()
+        key = f"d:{region}:{device_id}"
+        if key not in cache:
+            cache[key] = await super().get_device(device_id, region)
+        hit = cache[key]
+        if hit is None:
+            return None
+        device = copy.copy(hit)
+        device.status, device.status_t = dict(hit.status), dict(hit.status_t)
+        return device
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """A single statement outside any unit of work still goes through the writer."""
