@@ -49,10 +49,10 @@ async def _write_changes(
     event_from: str,
 ) -> dict[str, Any]:
     """Re-read the device inside the unit (serialised with other writers), apply, log and emit."""
-    device = await tx.get_device(device_id, region)
+    device = await tx.get_device_for_update(device_id, region)
     if device is None:
         raise DeviceNotExist()
-    now = ctx.clock.now_ms()
+    now = ctx.clock.now_ms()  # after the lock: a later commit never carries an earlier report time
     changes: dict[str, Any] = changes_of(device)
     if not changes and not commands:
         return {}

@@ -58,6 +58,11 @@ async def _authenticate(websocket: WebSocket, hub: Hub, regions: RegionResolver)
     return project, p["topic"]
 
 
+async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):  # the client may be gone already
+        await websocket.close(code=code, reason=reason)
+
+
 def _ack_timeout(websocket: WebSocket) -> int:
     try:
         return max(0, int(websocket.query_params.get("ackTimeoutMillis", "0")))
@@ -83,17 +88,24 @@ def make_endpoint(hub_of: Callable[[], Hub], regions: RegionResolver) -> Callabl
         delivery = asyncio.create_task(hub.serve(consumer))
 
         def ended(task: asyncio.Task[None]) -> None:
-            if not consumer.closed:  # delivery failed: close so the client reconnects
-                error = task.exception() if not task.cancelled() else None
-                log.warning("delivery stopped for %s: %s", consumer.key, error)
-                asyncio.ensure_future(websocket.close(code=1011, reason="delivery stopped; reconnect"))
+            # ``serve`` marks the consumer closed however it ends, so only its exception tells a failure apart
+            # from a client that left: then close, so the client reconnects instead of waiting for nothing.
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                log.warning("delivery stopped for %s: %r", consumer.key, error)
+                asyncio.ensure_future(_close_quietly(websocket, 1011, "delivery stopped; reconnect"))
 
         delivery.add_done_callback(ended)
         try:
             while True:
-                text = await websocket.receive_text()
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                raw = message.get("text") or message.get("bytes")  # an ack may come as a binary frame
+                if not raw:
+                    continue
                 try:
-                    frame = orjson.loads(text)
+                    frame = orjson.loads(raw)
                 except orjson.JSONDecodeError:
                     continue
                 if isinstance(frame, dict) and isinstance(frame.get("messageId"), str):

@@ -27,7 +27,7 @@ _PROJECT_COLS = (
 _TOKEN_COLS = (
     "access_token, refresh_token, access_id, region, uid, kind, created_ms, expires_ms, revoked_ms, refresh_used"
 )
-_DEVICE_COLS = (
+DEVICE_COLS = (
     "id, access_id, region, product_id, category, name, local_key, uuid, ip, time_zone, lat, lon, online, "
     "owner_uid, asset_id, created_ms, active_ms, updated_ms, status, status_t, custom_name, sn, mac, virtual"
 )
@@ -52,7 +52,7 @@ def _token(row: Row) -> Token:
     )
 
 
-def _device(row: Row) -> Device:
+def device_from_row(row: Row) -> Device:
     return Device(
         id=row[0], access_id=row[1], region=row[2], product_id=row[3], category=row[4], name=row[5],
         local_key=row[6], uuid=row[7], ip=row[8], time_zone=row[9], lat=row[10], lon=row[11], online=bool(row[12]),
@@ -164,19 +164,24 @@ class Queries(MessageQueries, abc.ABC):
     # --- devices ----------------------------------------------------------------------------------
     async def get_device(self, device_id: str, region: str) -> Device | None:
         row = await self.fetchone(
-            f"SELECT {_DEVICE_COLS} FROM devices WHERE id = ? AND region = ?", (device_id, region)
+            f"SELECT {DEVICE_COLS} FROM devices WHERE id = ? AND region = ?", (device_id, region)
         )
-        return _device(row) if row else None
+        return device_from_row(row) if row else None
+
+    async def get_device_for_update(self, device_id: str, region: str) -> Device | None:
+        """Inside a unit of work: the device, locked until commit where the engine has row locks (SQLite's single
+        writer already serialises units)."""
+        return await self.get_device(device_id, region)
 
     async def get_devices(self, access_id: str, region: str, ids: Sequence[str]) -> list[Device]:
         if not ids:
             return []
         marks = ", ".join("?" for _ in ids)
         rows = await self.fetch(
-            f"SELECT {_DEVICE_COLS} FROM devices WHERE access_id = ? AND region = ? AND id IN ({marks}) ORDER BY id",
+            f"SELECT {DEVICE_COLS} FROM devices WHERE access_id = ? AND region = ? AND id IN ({marks}) ORDER BY id",
             (access_id, region, *ids),
         )
-        return [_device(r) for r in rows]
+        return [device_from_row(r) for r in rows]
 
     async def page_devices(
         self,
@@ -216,9 +221,9 @@ class Queries(MessageQueries, abc.ABC):
             params.append(asset_id)
         params += [limit, offset]
         rows = await self.fetch(
-            f"SELECT {_DEVICE_COLS} FROM devices WHERE {' AND '.join(where)} ORDER BY id LIMIT ? OFFSET ?", params
+            f"SELECT {DEVICE_COLS} FROM devices WHERE {' AND '.join(where)} ORDER BY id LIMIT ? OFFSET ?", params
         )
-        return [_device(r) for r in rows]
+        return [device_from_row(r) for r in rows]
 
     async def count_devices(self, access_id: str, region: str, owner_uid: str | None = None) -> int:
         if owner_uid is None:
@@ -241,7 +246,7 @@ class Queries(MessageQueries, abc.ABC):
 
     async def insert_device(self, d: Device) -> None:
         await self.execute(
-            f"INSERT INTO devices ({_DEVICE_COLS}) VALUES ({', '.join('?' for _ in range(24))})", _device_params(d)
+            f"INSERT INTO devices ({DEVICE_COLS}) VALUES ({', '.join('?' for _ in range(24))})", _device_params(d)
         )
 
     async def update_device_status(

@@ -86,12 +86,18 @@ class MessageQueries(abc.ABC):
         return int(count), (int(oldest) if oldest is not None else None)
 
     async def acknowledge(self, access_id: str, env: str, name: str, seqs: Sequence[int], now_ms: int) -> int:
-        """Record acks, then move the mark past every acknowledged prefix and forget the acks below it."""
+        """Record acks, then move the mark past every acknowledged prefix and forget the acks below it.
+
+        Only acks of messages that exist in the project's log are recorded: the mark may jump to the highest
+        ack, so an ack of an id that names no message (a stale or foreign ``messageId``) would otherwise mark
+        every later message as acknowledged before it was even written.
+        """
         for seq in seqs:
             await self.execute(
-                "INSERT INTO subscription_acks (access_id, env, name, seq) VALUES (?, ?, ?, ?) "
+                "INSERT INTO subscription_acks (access_id, env, name, seq) "
+                "SELECT ?, ?, ?, m.seq FROM messages m WHERE m.access_id = ? AND m.seq = ? "
                 "ON CONFLICT (access_id, env, name, seq) DO NOTHING",
-                (access_id, env, name, seq),
+                (access_id, env, name, access_id, seq),
             )
         sub = await self.get_subscription(access_id, env, name)
         if sub is None:

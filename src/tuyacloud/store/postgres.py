@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from tuyacloud.models import Message
-from tuyacloud.store.base import Row, Store, Tx
+from tuyacloud.models import Device, Message
+from tuyacloud.store.base import DEVICE_COLS, Row, Store, Tx, device_from_row
 
 T = TypeVar("T")
 
@@ -42,6 +42,13 @@ class _PgTx(Tx):
     def __init__(self, conn: asyncpg.Connection) -> None:
         super().__init__()
         self._conn = conn
+
+    async def get_device_for_update(self, device_id: str, region: str) -> Device | None:
+        """Concurrent commands on one device serialise here, so none overwrites another's status change."""
+        rows = await self.fetch(
+            f"SELECT {DEVICE_COLS} FROM devices WHERE id = ? AND region = ? FOR UPDATE", (device_id, region)
+        )
+        return device_from_row(rows[0]) if rows else None
 
     async def append_message(self, m: Message) -> None:
         """Messages of one project commit in sequence order, so a reader's cursor never skips a late commit.

@@ -1,0 +1,248 @@
+"""Message service benchmark: from a signed command to the consumer holding the decrypted status report.
+
+    python bench/messages.py [--engines sqlite,postgres] [--rates 100,1000] [--duration 10] [--sustain 10]
+
+For each engine: one `tuyacloud serve --no-simulator` pinned to core 0; the load generator and the consumer share
+core 1. A websocket-client consumer (the Pulsar WebSocket API, as TuyaOpenPulsar speaks it) decrypts every message
+and acknowledges it.
+1. Latency at fixed rates: commands (`countdown_1` = a unique value per command) paced at R per second from an
+   asyncio producer; latency = consumer receipt of that value's report - the moment the command was sent.
+2. Sustained rate: wrk sends commands as fast as the server takes them (32 connections); the consumer counts what
+   arrives. "Nothing lost" = every command answered success:true has its message delivered.
+PostgreSQL runs with its default durability (fsync on) in a throwaway cluster started by scripts/pg-test-cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(0, str(BENCH_DIR.parent / "src"))
+
+import httpx  # noqa: E402
+import openapi as ob  # noqa: E402
+import websocket  # noqa: E402
+
+from tuyacloud.messaging.codec import decrypt_ecb, message_key, ws_password  # noqa: E402
+
+CODE = "countdown_1"
+
+
+@dataclass
+class Consumer:
+    """A Pulsar-WebSocket consumer in a thread: decrypts, records receipt times per (device, value), acks."""
+
+    url: str
+    access_id: str
+    secret: str
+    received: dict[tuple[str, int], float] = field(default_factory=dict)
+    count: int = 0
+    first: float = 0.0
+    last: float = 0.0
+    stop: threading.Event = field(default_factory=threading.Event)
+    ready: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        key = message_key(self.secret)
+        ws = websocket.create_connection(
+            f"{self.url}/ws/v2/consumer/persistent/{self.access_id}/out/event/{self.access_id}-sub"
+            "?ackTimeoutMillis=30000&subscriptionType=Failover",
+            header=[f"username: {self.access_id}", f"password: {ws_password(self.access_id, self.secret)}"],
+            timeout=1,
+        )
+        self.ready.set()
+        try:
+            while not self.stop.is_set():
+                try:
+                    raw = ws.recv()
+                except websocket.WebSocketTimeoutException:
+                    continue
+                now = time.monotonic()
+                frame = json.loads(raw)
+                ws.send(json.dumps({"messageId": frame["messageId"]}))
+                message = json.loads(base64.b64decode(frame["payload"]))
+                if message["protocol"] != 4:
+                    continue
+                data = json.loads(decrypt_ecb(message["data"], key))
+                for item in data["status"]:
+                    if item["code"] == CODE:
+                        self.received.setdefault((data["devId"], item["value"]), now)
+                self.count += 1
+                self.first = self.first or now
+                self.last = now
+        finally:
+            ws.close()
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def paced(port: int, project: ob.Project, devices: list[str], rate: int, seconds: float,
+                start_value: int) -> dict[tuple[str, int], float]:
+    """Commands at a fixed rate; returns (device, value) -> send time of every command answered success."""
+    sent: dict[tuple[str, int], float] = {}
+    total = int(rate * seconds)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
+        begin = time.monotonic()
+
+        async def one(i: int) -> None:
+            device = devices[i % len(devices)]
+            value = start_value + i
+            body = json.dumps({"commands": [{"code": CODE, "value": value % 86400}]}, separators=(",", ":")).encode()
+            path = f"/v1.0/devices/{device}/commands"
+            headers = ob.signed_headers(project, "POST", path, body)
+            at = time.monotonic()
+            response = await client.post(path, content=body, headers=headers)
+            if response.json().get("success"):
+                sent[(device, value % 86400)] = at
+
+        tasks = []
+        for i in range(total):
+            delay = begin + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+    return sent
+
+
+def wait_for(consumer: Consumer, keys: list[tuple[str, int]], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(k not in consumer.received for k in keys):
+        time.sleep(0.05)
+
+
+@dataclass
+class EngineResult:
+    engine: str
+    latency: dict[int, tuple[float, float, int, int]] = field(default_factory=dict)  # rate -> p50, p99, sent, lost
+    sustained: float = 0.0
+    sustained_commands: float = 0.0
+    sustained_ok: int = 0
+    sustained_received: int = 0
+
+
+def run_engine(engine: str, rates: list[int], duration: float, sustain: float, devices_n: int) -> EngineResult:
+    result = EngineResult(engine)
+    work = Path(tempfile.mkdtemp(prefix=f"bench-msg-{engine}-"))
+    db_args: list[str] = []
+    pg_dir = None
+    if engine == "postgres":
+        env = {**os.environ, "PGTEST_FSYNC": "on"}
+        out = subprocess.run(["bash", str(ob.ROOT / "scripts" / "pg-test-cluster"), "start"], capture_output=True,
+                             text=True, env=env, check=True).stdout
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in out.splitlines())
+        pg_dir = exports["PGTEST_DIR"]
+        db_args = ["--database-url", exports["TUYACLOUD_TEST_DATABASE_URL"]]
+    server = None
+    consumer = None
+    try:
+        base = ["--data-dir", str(work), *db_args]
+        created = json.loads(ob.run_cli(["project", "create", "--name", "bench", "--json", *base], 120))
+        project = ob.Project(created["access_id"], created["access_secret"])
+        made = json.loads(ob.run_cli(["device", "add-virtual", "--project", project.access_id, "--category", "cz",
+                                      "--count", str(devices_n), "--json", *base], 600))
+        devices = [d["id"] for d in made]
+        port = ob.free_port()
+        server = ob.start_server(f"tuyacloud[{engine}]", [*ob.tuyacloud_cmd(), "serve", "--no-demo", "--no-simulator",
+                                                          "--port", str(port), *base], port, work / "server.log", 0)
+        project.token = ob.get_token(port, project)
+        consumer = Consumer(f"ws://127.0.0.1:{port}", project.access_id, project.secret)
+        thread = threading.Thread(target=consumer.run, daemon=True)
+        thread.start()
+        consumer.ready.wait(10)
+        time.sleep(1.0)  # the backlog of device-added events drains first
+        os.sched_setaffinity(0, {1})
+        value = 0
+        for rate in rates:
+            sent = asyncio.run(paced(port, project, devices, rate, duration, value))
+            value += int(rate * duration) + 1
+            wait_for(consumer, list(sent))
+            latencies = [(consumer.received[k] - at) * 1000 for k, at in sent.items() if k in consumer.received]
+            lost = sum(1 for k in sent if k not in consumer.received)
+            result.latency[rate] = (percentile(latencies, 50), percentile(latencies, 99), len(sent), lost)
+        entries = []
+        for i, device in enumerate(devices * max(1, 400 // len(devices))):
+            body = json.dumps({"commands": [{"code": "switch_1", "value": i % 2 == 0}]}, separators=(",", ":"))
+            path = f"/v1.0/devices/{device}/commands"
+            entries.append({"method": "POST", "path": path, "body": body,
+                            "headers": ob.signed_headers(project, "POST", path, body.encode())})
+        requests_file = work / "commands.lua"
+        ob.write_requests(requests_file, entries)
+        before = consumer.count
+        started = time.monotonic()
+        wrk = ob.run_wrk(f"http://127.0.0.1:{port}", requests_file, sustain, 32, 1, 1)
+        deadline = time.monotonic() + 30
+        while consumer.count - before < wrk.ok and time.monotonic() < deadline:
+            time.sleep(0.1)
+        received = consumer.count - before
+        span = max(consumer.last - started, 1e-9)
+        result.sustained = received / span
+        result.sustained_commands = wrk.ok / wrk.seconds
+        result.sustained_ok, result.sustained_received = wrk.ok, received
+    finally:
+        if consumer is not None:
+            consumer.stop.set()
+        if server is not None:
+            ob.stop_server(server)
+        if pg_dir:
+            subprocess.run(["bash", str(ob.ROOT / "scripts" / "pg-test-cluster"), "stop", pg_dir], check=False)
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument("--rates", default="100,1000")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per fixed-rate run")
+    parser.add_argument("--sustain", type=float, default=10.0, help="seconds of the sustained-rate run")
+    parser.add_argument("--devices", type=int, default=100)
+    args = parser.parse_args(argv)
+    ob.require_tools()
+    results = [run_engine(e, [int(r) for r in args.rates.split(",")], args.duration, args.sustain, args.devices)
+               for e in args.engines.split(",")]
+    print("\nMessage service: command -> decrypted message at the consumer")
+    print(f"{'engine':<10} {'rate/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'sent':>7} {'lost':>5}")
+    ok = True
+    for r in results:
+        for rate, (p50, p99, sent, lost) in r.latency.items():
+            print(f"{r.engine:<10} {rate:>7} {p50:>8.1f} {p99:>8.1f} {sent:>7} {lost:>5}")
+            ok &= lost == 0
+    print(f"\n{'engine':<10} {'commands/s':>11} {'events/s received':>18} {'ok commands':>12} {'received':>9}")
+    for r in results:
+        print(f"{r.engine:<10} {r.sustained_commands:>11.0f} {r.sustained:>18.0f} {r.sustained_ok:>12} "
+              f"{r.sustained_received:>9}")
+        ok &= r.sustained_received >= r.sustained_ok
+    sqlite = next((r for r in results if r.engine == "sqlite"), None)
+    if sqlite and 1000 in sqlite.latency:
+        p99 = sqlite.latency[1000][1]
+        print(f"\nTargets (SQLite): p99 at 1000/s < 50 ms: {p99:.1f} ms {'MET' if p99 < 50 else 'MISSED'}; "
+              f"sustained >= 5000/s: {sqlite.sustained:.0f}/s {'MET' if sqlite.sustained >= 5000 else 'MISSED'}")
+    print("nothing lost" if ok else "MESSAGES LOST")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
