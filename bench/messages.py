@@ -20,7 +20,6 @@ import base64
 import contextlib
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,16 +27,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(BENCH_DIR.parent / "src"))
 
 import httpx  # noqa: E402
-import openapi as ob  # noqa: E402
 import websocket  # noqa: E402
 
+import openapi as ob  # noqa: E402
 from tuyacloud.messaging.codec import decrypt_ecb, message_key, ws_password  # noqa: E402
 
 CODE = "countdown_1"

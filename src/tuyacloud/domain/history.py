@@ -27,9 +27,12 @@ def parse_cursor(raw: str | None) -> int | None:
     if not raw:
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ParamIllegal("row key is not one this server issued") from exc
+    if not 0 <= value < 2**63:  # row ids are 64-bit; a larger number would overflow the store's integers
+        raise ParamIllegal("row key is not one this server issued")
+    return value
 
 
 async def page(

@@ -106,7 +106,10 @@ class Gateway:
             token = await tokens.authenticate(self.ctx, project, access_token)
         if route.auth != TOKEN_AUTH and route.service not in project.services:
             raise ApiNotSubscribed(f"the project is not authorised for the {route.service} service")
-        params = route.parse_query(parse_query(raw_query))
+        pairs = parse_query(raw_query)
+        if "\x00" in scope["path"] or any("\x00" in k or "\x00" in v for k, v in pairs):
+            raise ParamIllegal("NUL characters are not allowed in the path or the query")
+        params = route.parse_query(pairs)
         parsed_body: Any = None
         if route.body is not None or (body and body.strip() not in (b"", b"{}")):
             parsed_body = _parse_json(body)
@@ -121,9 +124,31 @@ def _parse_json(body: bytes) -> Any:
     if not body.strip():
         return {}
     try:
-        return orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ParamIllegal(f"the body is not valid JSON: {exc.msg}") from exc
+    if b"\\u0000" in body and _has_nul(parsed):
+        raise ParamIllegal("NUL characters are not allowed in the body")
+    return parsed
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether any string (key or value) holds a NUL: no API parameter has one, and PostgreSQL text cannot.
+
+    Iterative, as bodies nest as deep as the JSON parser allows (deeper than Python's recursion limit).
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _base_url(scope: dict[str, Any], headers: dict[str, str]) -> str:

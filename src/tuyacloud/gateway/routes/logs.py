@@ -9,8 +9,9 @@ from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
 from tuyacloud.gateway.routes.paging import LAST_ROW_KEY, page_size
 
-START = Param("start_time", "integer", minimum=0, description="13-digit ms")
-END = Param("end_time", "integer", minimum=0, description="13-digit ms")
+MAX_MS = 9_999_999_999_999  # 13 digits: a larger time is a client error, and overflows the store's integers
+START = Param("start_time", "integer", minimum=0, maximum=MAX_MS, description="13-digit ms")
+END = Param("end_time", "integer", minimum=0, maximum=MAX_MS, description="13-digit ms")
 CODES = Param("codes", description="comma-separated DP codes")
 
 

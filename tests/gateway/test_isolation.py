@@ -1,0 +1,283 @@
+"""Projects never see each other's devices, through every device endpoint of the route table.
+
+Three projects: A (us), B (eu, reached with ``Host: openapi.tuyaeu.com``) and C (us, A's neighbour in the same
+data center). Every route of the live route table is called by each attacker with the victim's device ids, uid,
+refresh token and cursors substituted; a route the sweep does not know how to call fails the test, so a new
+route cannot slip past it. Afterwards the victims' devices are exactly as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from support.server import CloudServer
+from support.signed import SignedClient
+from tuyacloud.gateway.router import Route, RouteTable
+
+EU_HOST = "openapi.tuyaeu.com"
+ALL_EVENT_TYPES = "1,2,3,4,5,6,7,8,9,10"
+DEVICE_AREAS = {"Devices (smart home)", "Devices (industry)", "Things (v2.0)", "Device logs"}
+CURSOR_PARAMS = ("last_id", "last_row_key")
+
+
+@dataclass
+class Tenant:
+    name: str
+    project: dict[str, Any]
+    client: SignedClient
+    devices: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[str]:
+        return [d["id"] for d in self.devices]
+
+    @property
+    def secrets(self) -> list[str]:
+        """Strings that must never appear in a successful answer to another project."""
+        return [*self.ids, *(d["local_key"] for d in self.devices), self.project["uid"], self.project["access_id"],
+                self.client.access_token, self.client.refresh_token]
+
+
+def make_tenant(cloud: CloudServer, name: str, region: str, host: str | None = None) -> Tenant:
+    project = cloud.create_project(name=f"Isolation {name}", region=region)
+    c = SignedClient(cloud.url, project["access_id"], project["access_secret"], host=host)
+    assert c.connect()["success"]
+    tenant = Tenant(name, project, c)
+    for category in ("dj", "dj", "kg"):
+        tenant.devices += cloud.add_devices(project["access_id"], category)
+    return tenant
+
+
+@pytest.fixture(scope="module")
+def tenants(cloud: CloudServer) -> dict[str, Tenant]:
+    return {
+        "A": make_tenant(cloud, "A", "us"),
+        "B": make_tenant(cloud, "B", "eu", host=EU_HOST),
+        "C": make_tenant(cloud, "C", "us"),
+    }
+
+
+def table(cloud: CloudServer) -> RouteTable:
+    routes: RouteTable = cloud.app.state.table
+    return routes
+
+
+def snapshot(tenant: Tenant) -> dict[str, Any]:
+    """Everything about a tenant's devices an attack could change: names, status with times, logs."""
+    c = tenant.client
+    state: dict[str, Any] = {}
+    for device_id in tenant.ids:
+        details = c.get(f"/v1.0/devices/{device_id}")
+        shadow = c.get(f"/v2.0/cloud/thing/{device_id}/shadow/properties")
+        logs = c.get(f"/v1.0/iot-03/devices/{device_id}/logs",
+                     {"event_types": ALL_EVENT_TYPES, "start_time": 0, "size": 100,
+                      "end_time": int(time.time() * 1000) + 10**9})
+        assert details["success"] and shadow["success"] and logs["success"], (details, shadow, logs)
+        d = details["result"]
+        state[device_id] = (d["name"], d["online"], d["update_time"], shadow["result"]["properties"],
+                            logs["result"]["logs"])
+    return state
+
+
+# --- filling in a route ----------------------------------------------------------------------------------------------
+def body_for(route: Route) -> Any:
+    """A valid body for the route's declared shape (valid for a dj light); unknown shapes fail the test."""
+    if route.body is None:
+        return None
+    required = tuple(route.body.get("required", ()))
+    bodies: dict[tuple[str, ...], Any] = {
+        ("commands",): {"commands": [{"code": "switch_led", "value": False}]},
+        ("name",): {"name": "taken over"},
+        ("properties",): {"properties": json.dumps({"switch_led": False})},
+        ("type", "data"): {"type": 1, "data": "taken over"},
+    }
+    assert required in bodies, f"{route.key}: the isolation sweep does not know how to fill a body {route.body}"
+    return bodies[required]
+
+
+def required_query(route: Route, ids: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for p in route.query:
+        if not p.required:
+            continue
+        if p.name == "device_ids":
+            params[p.name] = ",".join(ids)
+        elif p.name in ("type", "event_types"):
+            params[p.name] = ALL_EVENT_TYPES
+        elif p.name == "grant_type":
+            params[p.name] = "1"
+        elif p.type == "integer":
+            params[p.name] = min(p.maximum or 20, 20)
+        else:
+            raise AssertionError(f"{route.key}: the isolation sweep does not know how to fill {p.name}")
+    return params
+
+
+def fill_path(route: Route, values: dict[str, str]) -> str:
+    path = route.path
+    for name in route.path_params:
+        assert name in values, f"{route.key}: the isolation sweep does not know the path parameter {name}"
+        path = path.replace("{" + name + "}", values[name])
+    return path
+
+
+def call(attacker: Tenant, route: Route, path: str, params: dict[str, Any]) -> dict[str, Any]:
+    body = body_for(route)
+    token = "" if route.auth == "token" else None
+    if body is None:
+        return attacker.client.request(route.method, path, params, token=token)
+    return attacker.client.request(route.method, path, params, json=body, token=token)
+
+
+def assert_no_leak(response: dict[str, Any], victim: Tenant, what: str) -> None:
+    assert response["success"] is True, (what, response)
+    text = json.dumps(response["result"])
+    for secret in victim.secrets:
+        assert secret not in text, f"{what} leaked {secret!r} of project {victim.name}: {text[:400]}"
+
+
+def assert_refused(response: dict[str, Any], codes: tuple[int, ...], what: str) -> None:
+    assert response["success"] is False, (what, response)
+    assert response["code"] in codes, (what, response)
+
+
+def classify(route: Route) -> str:
+    if route.area == "Token":
+        return "token"
+    if route.area == "Categories":
+        return "catalogue"
+    assert route.area in DEVICE_AREAS, f"{route.key}: unknown area {route.area!r}; extend the isolation sweep"
+    if "device_id" in route.path_params:
+        return "device"
+    if any(p.name == "device_ids" for p in route.query):
+        return "batch"
+    return "list"
+
+
+# --- the sweep -------------------------------------------------------------------------------------------------------
+PAIRS = [("A", "B"), ("B", "A"), ("A", "C"), ("C", "A")]
+
+
+@pytest.mark.parametrize(("attacker_name", "victim_name"), PAIRS)
+def test_every_device_route_keeps_projects_apart(cloud: CloudServer, tenants: dict[str, Tenant], attacker_name: str,
+                                                 victim_name: str) -> None:
+    attacker, victim = tenants[attacker_name], tenants[victim_name]
+    same_region = attacker.project["region"] == victim.project["region"]
+    # Same data center: the device exists but is not linked to the project (1106); another data center: it
+    # does not exist there (2010). Either way, never the device.
+    foreign_codes = (1106,) if same_region else (2010,)
+    victim_before, attacker_before = snapshot(victim), snapshot(attacker)
+    routes = table(cloud).routes
+    seen: dict[str, int] = {}
+    for route in routes:
+        kind = classify(route)
+        seen[kind] = seen.get(kind, 0) + 1
+        what = f"{attacker.name} -> {victim.name}: {route.key}"
+        if kind == "device":
+            for device_id in victim.ids:
+                path = fill_path(route, {"device_id": device_id})
+                response = call(attacker, route, path, required_query(route, [device_id]))
+                assert_refused(response, foreign_codes, what)
+        elif kind == "batch":
+            for ids in ([victim.ids[0]], victim.ids, [attacker.ids[0], *victim.ids]):
+                params = required_query(route, ids)
+                params["device_ids"] = ",".join(ids)
+                response = call(attacker, route, fill_path(route, {}), params)
+                if route.method == "DELETE":
+                    # all or nothing: a batch naming someone else's device removes none, not even one's own
+                    assert_refused(response, foreign_codes, what)
+                else:
+                    assert_no_leak(response, victim, what)
+                    if attacker.ids[0] in ids:
+                        assert attacker.ids[0] in json.dumps(response["result"]), (what, response)
+            if not any(p.required and p.name == "device_ids" for p in route.query):
+                check_list(attacker, victim, route, what)
+        elif kind == "list":
+            check_list(attacker, victim, route, what)
+        elif kind == "token":
+            if "refresh_token" in route.path_params:
+                path = fill_path(route, {"refresh_token": victim.client.refresh_token})
+                assert_refused(call(attacker, route, path, {}), (1010,), what)
+            else:
+                response = call(attacker, route, route.path, required_query(route, []))
+                assert_no_leak(response, victim, what)
+                assert response["result"]["uid"] == attacker.project["uid"]
+        else:
+            path = fill_path(route, {"category": "dj"})
+            assert_no_leak(call(attacker, route, path, {}), victim, what)
+    assert seen.get("device", 0) >= 25 and seen.get("batch", 0) >= 6 and seen.get("list", 0) >= 3, seen
+    assert snapshot(victim) == victim_before
+    # the victim's refresh token was not spent by the attacker's attempts, and its devices are all still there
+    assert victim.client.get("/v1.0/iot-03/device-categories")["success"]
+    assert snapshot(attacker) == attacker_before
+
+
+def check_list(attacker: Tenant, victim: Tenant, route: Route, what: str) -> None:
+    """A list answers the attacker's own devices only, whatever filters, cursors or uids are thrown at it."""
+    names = {p.name for p in route.query}
+    variants: list[tuple[dict[str, str], dict[str, Any]]] = [({"uid": attacker.project["uid"]}, {})]
+    if "uid" in route.path_params:
+        variants.append(({"uid": victim.project["uid"]}, {}))
+    for cursor in CURSOR_PARAMS:
+        if cursor in names:
+            variants.append(({"uid": attacker.project["uid"]}, {cursor: victim.ids[0]}))
+    if "source_id" in names:
+        variants.append(({"uid": attacker.project["uid"]}, {"source_type": "tuyaUser",
+                                                            "source_id": victim.project["uid"]}))
+        variants.append(({"uid": attacker.project["uid"]}, {"source_type": "asset", "source_id": ""}))
+    for path_values, extra in variants:
+        params = {**required_query(route, []), **extra}
+        response = call(attacker, route, fill_path(route, path_values), params)
+        assert_no_leak(response, victim, f"{what} {path_values} {extra}")
+    own = call(attacker, route, fill_path(route, {"uid": attacker.project["uid"]}), required_query(route, []))
+    text = json.dumps(own["result"])
+    assert all(device_id in text for device_id in attacker.ids), (what, own)
+
+
+def test_credentials_at_another_data_centers_host_are_1106(cloud: CloudServer, tenants: dict[str, Tenant]) -> None:
+    a, b = tenants["A"], tenants["B"]
+    at_eu = SignedClient(cloud.url, a.project["access_id"], a.project["access_secret"], host=EU_HOST)
+    at_eu.access_token = a.client.access_token
+    for response in (at_eu.connect(), at_eu.get(f"/v1.0/devices/{a.ids[0]}"), at_eu.get("/v1.0/devices")):
+        assert response["success"] is False and response["code"] == 1106, response
+        assert "us data center" in response["msg"] and "openapi.tuyaus.com" in response["msg"], response
+    # and the eu project at the default (us) host is told where it lives
+    at_us = SignedClient(cloud.url, b.project["access_id"], b.project["access_secret"])
+    response = at_us.connect()
+    assert response["code"] == 1106 and "eu data center" in response["msg"], response
+    assert "openapi.tuyaeu.com" in response["msg"]
+    # with the eu host, the eu project works and sees its own devices only
+    listed = b.client.get("/v1.0/devices", {"page_size": 100})
+    assert sorted(d["id"] for d in listed["result"]["devices"]) == sorted(b.ids)
+
+
+def test_host_header_with_port_and_case_selects_the_region(cloud: CloudServer, tenants: dict[str, Tenant]) -> None:
+    b = tenants["B"]
+    for host in ("OpenAPI.TuyaEU.com", "openapi.tuyaeu.com:443", "eu.localhost:8000"):
+        c = SignedClient(cloud.url, b.project["access_id"], b.project["access_secret"], host=host)
+        assert c.connect()["success"], host
+
+
+def test_region_aliases_and_default_region(tmp_path: Any) -> None:
+    """A listener whose default is eu serves eu projects without a Host; an alias selects us."""
+    server = CloudServer(tmp_path, default_region="eu", region_aliases={"us.example.test": "us"}).start()
+    try:
+        eu = server.create_project(region="eu")
+        us = server.create_project(region="us")
+        assert SignedClient(server.url, eu["access_id"], eu["access_secret"]).connect()["success"]
+        refused = SignedClient(server.url, us["access_id"], us["access_secret"]).connect()
+        assert refused["code"] == 1106 and "us data center" in refused["msg"]
+        aliased = SignedClient(server.url, us["access_id"], us["access_secret"], host="us.example.test")
+        assert aliased.connect()["success"]
+        device = server.add_devices(us["access_id"], "dj")[0]["id"]
+        assert aliased.get(f"/v1.0/devices/{device}")["success"]
+        eu_client = SignedClient(server.url, eu["access_id"], eu["access_secret"])
+        eu_client.connect()
+        assert eu_client.get(f"/v1.0/devices/{device}")["code"] == 2010
+    finally:
+        server.stop()
