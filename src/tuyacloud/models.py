@@ -27,6 +27,9 @@ class Project:
     allowlist: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=list)
     message_encryption: str = "aes_ecb"  # or "aes_gcm"
+    # Accept the pre-2021 signature algorithm (tinytuya new_sign_algorithm=False, old SDKs). Off by default: as
+    # on the platform, projects created after mid-2021 verify with the current algorithm only.
+    legacy_signing: bool = False
 
 
 @dataclass

@@ -159,10 +159,15 @@ def _candidates(req: SignedRequest) -> Iterable[tuple[str, str, str]]:
         yield "legacy", req.client_id + req.access_token + req.t, ""
 
 
-def verify(req: SignedRequest, secret: str) -> str | None:
-    """The name of the variant whose signature matches (constant-time compare), or None."""
+def verify(req: SignedRequest, secret: str, allow_legacy: bool = True) -> str | None:
+    """The name of the variant whose signature matches (constant-time compare), or None.
+
+    ``allow_legacy`` admits the pre-2021 algorithm, which authenticates neither the path nor the body.
+    """
     given = req.sign.upper().encode()
     for name, message, _ in _candidates(req):
+        if name == "legacy" and not allow_legacy:
+            break
         expected = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper().encode()
         if hmac.compare_digest(expected, given):
             return name

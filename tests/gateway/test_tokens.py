@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from support.server import CloudServer
@@ -40,3 +41,33 @@ def test_unknown_token_is_1010_token_invalid(client: SignedClient) -> None:
 def test_grant_type_other_than_1_is_refused(client: SignedClient) -> None:
     body = client.get("/v1.0/token", {"grant_type": 2}, token="")
     assert (body["success"], body["code"]) == (False, 1003)
+
+
+def test_legacy_signatures_only_for_projects_that_opt_in(cloud: CloudServer) -> None:
+    """The pre-2021 algorithm signs neither path nor body: refused unless the project opts in."""
+    from tuyacloud.signing import sign_legacy
+
+    for opted_in in (False, True):
+        project = cloud.control("POST", "/projects", {"name": "legacy", "legacy_signing": opted_in})
+        client = SignedClient(cloud.url, project["access_id"], project["access_secret"])
+        t = str(int(time.time() * 1000))
+        legacy = sign_legacy(client_id=project["access_id"], secret=project["access_secret"], t=t)
+        body = client.get("/v1.0/token", {"grant_type": 1}, token="", t=t, sign=legacy)
+        if not opted_in:
+            assert (body["success"], body["code"]) == (False, 1004)
+            continue
+        assert body["success"], body
+        token = body["result"]["access_token"]
+        business = sign_legacy(client_id=project["access_id"], secret=project["access_secret"], t=t,
+                               access_token=token)
+        assert client.get("/v1.0/iot-03/device-categories", token=token, t=t, sign=business)["success"]
+
+
+def test_refresh_signed_the_old_way_is_accepted(client: SignedClient) -> None:
+    """tuya-connector-nodejs signs its refresh call with the old algorithm while sending its stale token."""
+    from tuyacloud.signing import sign_legacy
+
+    t = str(int(time.time() * 1000))
+    sign = sign_legacy(client_id=client.access_id, secret=client.secret, t=t, access_token=client.access_token)
+    body = client.get(f"/v1.0/token/{client.refresh_token}", t=t, sign=sign)
+    assert body["success"], body

@@ -127,3 +127,17 @@ def set_message_encryption(
         return project_view(await projects.set_message_encryption(ctx, access_id, encryption))
 
     _show(run(data_dir, database_url, work), as_json)
+
+
+@app.command("set-legacy-signing")
+def set_legacy_signing(
+    access_id: str,
+    enable: bool = typer.Option(True, "--enable/--disable"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """Accept the pre-2021 signature algorithm (tinytuya new_sign_algorithm=False, old SDKs) for this project."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        return project_view(await projects.set_legacy_signing(ctx, access_id, enable))
+
+    _show(run(data_dir, database_url, work), as_json)

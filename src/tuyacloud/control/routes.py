@@ -33,7 +33,7 @@ def project_view(p: Project) -> dict[str, Any]:
         "access_id": p.access_id, "access_secret": p.access_secret, "name": p.name, "description": p.description,
         "region": p.region, "method": p.method, "industry": p.industry, "uid": p.uid, "create_time": p.created_ms,
         "allowlist_enabled": p.allowlist_enabled, "allowlist": p.allowlist, "services": p.services,
-        "message_encryption": p.message_encryption,
+        "message_encryption": p.message_encryption, "legacy_signing": p.legacy_signing,
     }
 
 
@@ -107,6 +107,8 @@ async def create_project(request: Request, ctx: Context) -> dict[str, Any]:
         industry=str(body.get("industry", "")),
         service_codes=body["services"] if isinstance(body.get("services"), list) else None,
     )
+    if isinstance(body.get("legacy_signing"), bool):
+        project = await projects.set_legacy_signing(ctx, project.access_id, body["legacy_signing"])
     if body.get("message_encryption") is not None:
         project = await projects.set_message_encryption(ctx, project.access_id, str(body["message_encryption"]))
     return project_view(project)

@@ -169,3 +169,10 @@ async def set_message_encryption(ctx: Context, access_id: str, encryption: str) 
     project = await get(ctx, access_id)
     project.message_encryption = encryption
     return await _save(ctx, project)
+
+
+async def set_legacy_signing(ctx: Context, access_id: str, enabled: bool) -> Project:
+    """Opt a project in to (or out of) the pre-2021 signature algorithm, which signs neither path nor body."""
+    project = await get(ctx, access_id)
+    project.legacy_signing = enabled
+    return await _save(ctx, project)

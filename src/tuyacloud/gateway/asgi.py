@@ -99,7 +99,10 @@ class Gateway:
             method=scope["method"], path=scope["path"], raw_query=raw_query, body=body, headers=headers,
             client_id=client_id, sign=sign, t=t_header, access_token=access_token, nonce=headers.get("nonce", ""),
         )
-        if verify(signed, project.access_secret) is None:
+        # The old algorithm signs neither path nor body: only for projects that opt in, and for the refresh call
+        # that tuya-connector-nodejs still signs that way (a refresh token in the path is itself a secret).
+        legacy = project.legacy_signing or scope["path"].startswith("/v1.0/token/")
+        if verify(signed, project.access_secret, allow_legacy=legacy) is None:
             raise SignInvalid()
         token = None
         if route.auth == BUSINESS_AUTH:

@@ -22,7 +22,7 @@ Row = tuple[Any, ...]
 
 _PROJECT_COLS = (
     "access_id, access_secret, region, name, description, method, industry, uid, created_ms, updated_ms, "
-    "allowlist_enabled, allowlist, services, message_encryption"
+    "allowlist_enabled, allowlist, services, message_encryption, legacy_signing"
 )
 _TOKEN_COLS = (
     "access_token, refresh_token, access_id, region, uid, kind, created_ms, expires_ms, revoked_ms, refresh_used"
@@ -42,6 +42,7 @@ def _project(row: Row) -> Project:
         access_id=row[0], access_secret=row[1], region=row[2], name=row[3], description=row[4], method=row[5],
         industry=row[6], uid=row[7], created_ms=row[8], updated_ms=row[9], allowlist_enabled=bool(row[10]),
         allowlist=orjson.loads(row[11]), services=orjson.loads(row[12]), message_encryption=row[13],
+        legacy_signing=bool(row[14]),
     )
 
 
@@ -108,21 +109,22 @@ class Queries(MessageQueries, abc.ABC):
 
     async def insert_project(self, p: Project) -> None:
         await self.execute(
-            f"INSERT INTO projects ({_PROJECT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO projects ({_PROJECT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 p.access_id, p.access_secret, p.region, p.name, p.description, p.method, p.industry, p.uid,
                 p.created_ms, p.updated_ms, int(p.allowlist_enabled), _dumps(p.allowlist), _dumps(p.services),
-                p.message_encryption,
+                p.message_encryption, int(p.legacy_signing),
             ),
         )
 
     async def update_project(self, p: Project) -> None:
         await self.execute(
             "UPDATE projects SET access_secret = ?, name = ?, description = ?, industry = ?, updated_ms = ?, "
-            "allowlist_enabled = ?, allowlist = ?, services = ?, message_encryption = ? WHERE access_id = ?",
+            "allowlist_enabled = ?, allowlist = ?, services = ?, message_encryption = ?, legacy_signing = ? "
+            "WHERE access_id = ?",
             (
                 p.access_secret, p.name, p.description, p.industry, p.updated_ms, int(p.allowlist_enabled),
-                _dumps(p.allowlist), _dumps(p.services), p.message_encryption, p.access_id,
+                _dumps(p.allowlist), _dumps(p.services), p.message_encryption, int(p.legacy_signing), p.access_id,
             ),
         )
 

@@ -37,6 +37,7 @@ projects = Table(
     Column("allowlist", Text, nullable=False, server_default="[]"),
     Column("services", Text, nullable=False, server_default="[]"),
     Column("message_encryption", Text, nullable=False, server_default="aes_ecb"),
+    Column("legacy_signing", Integer, nullable=False, server_default="0"),
 )
 
 tokens = Table(

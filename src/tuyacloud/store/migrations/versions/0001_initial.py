@@ -6,6 +6,7 @@ Revises:
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 from tuyacloud.store import tables
@@ -18,10 +19,27 @@ depends_on = None
 _TABLES = ["meta", "projects", "tokens", "devices", "device_logs", "messages", "usage"]
 
 
+# Columns added by later revisions: the table objects are the current ones, so leave those out here.
+_LATER_COLUMNS = {"projects": {"legacy_signing"}}
+
+
+def _as_of_this_revision(name: str) -> sa.Table:
+    table = tables.metadata.tables[name]
+    later = _LATER_COLUMNS.get(name, set())
+    if not later:
+        return table
+    columns = [
+        sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable, server_default=c.server_default)
+        for c in table.columns
+        if c.name not in later
+    ]
+    return sa.Table(name, sa.MetaData(), *columns)
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     for name in _TABLES:
-        tables.metadata.tables[name].create(bind)
+        _as_of_this_revision(name).create(bind)
 
 
 def downgrade() -> None:
