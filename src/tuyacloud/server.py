@@ -60,7 +60,7 @@ def serve(settings: Settings) -> None:
     app = create_app(settings, on_ready=on_ready)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, http="httptools", loop="uvloop", access_log=False,
-        log_level="warning", lifespan="on", **ssl,  # type: ignore[arg-type]
+        log_level="warning", lifespan="on", proxy_headers=False, **ssl,  # type: ignore[arg-type]
     )
     server = uvicorn.Server(config)
     sockets = None

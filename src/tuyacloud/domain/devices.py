@@ -7,11 +7,12 @@ answers 2010.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from tuyacloud.catalog.loader import Product
-from tuyacloud.domain import events
+from tuyacloud.domain import assets, events, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import (
     CategoryNotSupported,
@@ -87,6 +88,7 @@ async def create_virtual(
     if count < 1 or count > 1_000_000:
         raise ParamIllegal("count must be between 1 and 1000000")
     product = product_for(ctx, category=category, product_id=product_id)
+    asset_id = await _placement(ctx, project, asset_id)
     existing = await ctx.store.count_devices(project.access_id, project.region)
     created: list[Device] = []
     for start in range(0, count, CREATE_CHUNK):
@@ -115,28 +117,73 @@ async def create_virtual(
     return created
 
 
+async def _placement(ctx: Context, project: Project, asset_id: str) -> str:
+    """The asset a new device goes to: the one named (it must be the project's), else a custom project's root."""
+    if asset_id:
+        return (await assets.get_owned(ctx, project, asset_id)).id
+    return await assets.ensure_root(ctx, project)
+
+
 async def get_owned(ctx: Context, project: Project, device_id: str) -> Device:
+    """The project's device; with a user token, only at an asset the user is authorised on (else 1106)."""
     device = await ctx.store.get_device(device_id, project.region)
     if device is None:
         raise DeviceNotExist(f"device {device_id!r} does not exist")
     if device.access_id != project.access_id:
         raise PermissionDeny("the device is not linked to this project")
+    scope = visibility.current()
+    if scope is not None and device.asset_id not in scope.asset_ids:
+        raise PermissionDeny("the user is not authorised on the device's asset")
     return device
 
 
 async def get_many(ctx: Context, project: Project, ids: Sequence[str]) -> list[Device]:
-    """Only this project's devices: ids of others are left out, as the platform's batch calls do."""
-    return await ctx.store.get_devices(project.access_id, project.region, list(dict.fromkeys(ids)))
+    """Only this project's devices (and a user's visible ones): others are left out, as batch calls do."""
+    found = await ctx.store.get_devices(project.access_id, project.region, list(dict.fromkeys(ids)))
+    scope = visibility.current()
+    return found if scope is None else [d for d in found if d.asset_id in scope.asset_ids]
 
 
 async def page(ctx: Context, project: Project, after_id: str, size: int, **filters: Any) -> tuple[list[Device], bool]:
     """One page after the ``after_id`` cursor and whether more follow (fetches one extra row to know)."""
+    scope = visibility.current()
+    if scope is not None:
+        if not scope.asset_ids:
+            return [], False
+        filters["asset_ids"] = sorted(scope.asset_ids)
     rows = await ctx.store.page_devices(project.access_id, project.region, after_id, size + 1, **filters)
     return rows[:size], len(rows) > size
 
 
 async def count(ctx: Context, project: Project, owner_uid: str | None = None) -> int:
+    scope = visibility.current()
+    if scope is not None:
+        if owner_uid is not None:
+            return len((await page(ctx, project, "", 1_000_000, owner_uid=owner_uid))[0])
+        return await ctx.store.count_devices_at(project.access_id, project.region, sorted(scope.asset_ids))
     return await ctx.store.count_devices(project.access_id, project.region, owner_uid)
+
+
+async def transfer(ctx: Context, project: Project, device_id: str, source_asset_id: str | None,
+                   target_asset_id: str) -> None:
+    """Move a device to another asset; status and logs stay. Emits an ``assetTransfer`` event (a tuyacloud
+    extension: the platform documents no message for it; clients ignore unknown ``bizCode`` values)."""
+    visibility.require_project_token()
+    device = await get_owned(ctx, project, device_id)
+    if source_asset_id and source_asset_id != device.asset_id:
+        await assets.get_owned(ctx, project, source_asset_id)
+        raise ParamIllegal("the device is not at the source asset")
+    target = await assets.get_owned(ctx, project, target_asset_id)
+    if target.id == device.asset_id:
+        return
+    now = ctx.clock.now_ms()
+
+    async def work(tx: Tx) -> None:
+        await tx.update_device_fields(device.id, asset_id=target.id, updated_ms=now)
+        await tx.append_message(events.device_event(device, "assetTransfer", now, sourceAssetId=device.asset_id,
+                                                    targetAssetId=target.id))
+
+    await ctx.store.transaction(work)
 
 
 async def rename(ctx: Context, project: Project, device_id: str, name: str) -> None:
@@ -181,6 +228,5 @@ async def set_online(ctx: Context, device: Device, online: bool) -> Device:
         await tx.append_message(events.device_event(current, "online" if online else "offline", now, time=now))
 
     await ctx.store.transaction(work)
-    device.online = online
     ctx.notify(device.id, device.region)
-    return device
+    return dataclasses.replace(device, online=online)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 
-from tuyacloud.domain import services
+from tuyacloud.domain import assets, services
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import ClientIdInvalid, IpNotAllowed, ParamIllegal, PermissionDeny
 from tuyacloud.models import METHODS, Project
@@ -70,6 +71,7 @@ async def create(
         await tx.insert_project(project)
 
     await ctx.store.transaction(work)
+    await assets.ensure_root(ctx, project)  # custom projects: the root asset named after the project
     return project
 
 
@@ -116,13 +118,13 @@ async def _save(ctx: Context, project: Project) -> Project:
 
 async def rotate_secret(ctx: Context, access_id: str) -> Project:
     """A new Access Secret; tokens already issued stay valid until they expire (as on the platform)."""
-    project = await get(ctx, access_id)
+    project = dataclasses.replace(await get(ctx, access_id))  # the store may hand out a shared cached row
     project.access_secret = ctx.ids.access_secret()
     return await _save(ctx, project)
 
 
 async def set_allowlist(ctx: Context, access_id: str, enabled: bool, entries: list[str] | None) -> Project:
-    project = await get(ctx, access_id)
+    project = dataclasses.replace(await get(ctx, access_id))  # the store may hand out a shared cached row
     if entries is not None:
         project.allowlist = parse_allowlist(entries)
     if enabled and not project.allowlist:
@@ -132,7 +134,7 @@ async def set_allowlist(ctx: Context, access_id: str, enabled: bool, entries: li
 
 
 async def set_services(ctx: Context, access_id: str, codes: list[str]) -> Project:
-    project = await get(ctx, access_id)
+    project = dataclasses.replace(await get(ctx, access_id))  # the store may hand out a shared cached row
     try:
         project.services = services.normalise(codes)
     except ValueError as exc:
@@ -141,7 +143,7 @@ async def set_services(ctx: Context, access_id: str, codes: list[str]) -> Projec
 
 
 async def authorize_service(ctx: Context, access_id: str, code: str, authorized: bool = True) -> Project:
-    project = await get(ctx, access_id)
+    project = dataclasses.replace(await get(ctx, access_id))  # the store may hand out a shared cached row
     wanted = set(project.services) | {code} if authorized else set(project.services) - {code}
     return await set_services(ctx, access_id, sorted(wanted))
 
@@ -149,7 +151,7 @@ async def authorize_service(ctx: Context, access_id: str, code: str, authorized:
 async def update(ctx: Context, access_id: str, *, name: str | None = None, description: str | None = None,
                  industry: str | None = None) -> Project:
     """Everything but the development method and the data center can change after creation."""
-    project = await get(ctx, access_id)
+    project = dataclasses.replace(await get(ctx, access_id))  # the store may hand out a shared cached row
     if name is not None:
         project.name = _check_name(name)
     if description is not None:
@@ -166,13 +168,13 @@ async def set_message_encryption(ctx: Context, access_id: str, encryption: str) 
     """ECB (what tuya-connector-python decrypts) or GCM (the platform's newer option) for pushed messages."""
     if encryption not in ENCRYPTIONS:
         raise ParamIllegal(f"message encryption must be one of {', '.join(ENCRYPTIONS)}")
-    project = await get(ctx, access_id)
+    project = dataclasses.replace(await get(ctx, access_id))  # the store may hand out a shared cached row
     project.message_encryption = encryption
     return await _save(ctx, project)
 
 
 async def set_legacy_signing(ctx: Context, access_id: str, enabled: bool) -> Project:
     """Opt a project in to (or out of) the pre-2021 signature algorithm, which signs neither path nor body."""
-    project = await get(ctx, access_id)
+    project = dataclasses.replace(await get(ctx, access_id))  # the store may hand out a shared cached row
     project.legacy_signing = enabled
     return await _save(ctx, project)

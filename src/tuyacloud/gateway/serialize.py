@@ -7,6 +7,7 @@ visible through the v2.0 thing model and shadow only, as on the platform.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import orjson
@@ -21,18 +22,18 @@ def _s(ms: int) -> int:
     return ms // 1000
 
 
-def standard_status(device: Device, product: Product | None) -> list[dict[str, Any]]:
-    if product is None:
-        return [{"code": c, "value": v} for c, v in device.status.items()]
+@functools.cache
+def _standard_codes(product: Product) -> tuple[str, ...]:
+    """The product's standard status codes in order (status first, then function-only), raw DPs left out."""
     raw = {d.code for d in product.raw_dps}
-    seen: set[str] = set()
-    out = []
-    for spec in (*product.status, *product.functions):
-        if spec.code in seen or spec.code in raw or spec.code not in device.status:
-            continue
-        seen.add(spec.code)
-        out.append({"code": spec.code, "value": device.status[spec.code]})
-    return out
+    return tuple(dict.fromkeys(s.code for s in (*product.status, *product.functions) if s.code not in raw))
+
+
+def standard_status(device: Device, product: Product | None) -> list[dict[str, Any]]:
+    status = device.status
+    if product is None:
+        return [{"code": c, "value": v} for c, v in status.items()]
+    return [{"code": c, "value": status[c]} for c in _standard_codes(product) if c in status]
 
 
 def device_v1(device: Device, product: Product | None) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +23,9 @@ from tuyacloud.store.base import Row, Store, Tx
 T = TypeVar("T")
 
 MAX_BATCH = 512
+CHECKPOINT_EVERY_S = 0.5
 CACHE_LIMIT = 50_000
+EXTERNAL_CHECK_S = 0.0005
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -57,8 +59,14 @@ class SqliteStore(Store):
         self._wake: asyncio.Event | None = None
         self._writer_task: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-commit")
+        self._checkpoint_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint")
+        self._checkpoint_conn: sqlite3.Connection | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
+        self._busy = False
         self._cache: dict[str, Any] = {}
         self._cache_version = -1
+        self._cache_commits = -1
+        self._checked_at = 0.0
         self.batches = 0  # for benchmarks: units per batch = committed units / batches
         self.units = 0
 
@@ -66,21 +74,42 @@ class SqliteStore(Store):
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._read = _connect(self.path)
         self._write = _connect(self.path)
+        # Checkpoints run beside the writer (PASSIVE blocks neither writers nor readers) instead of inside
+        # whichever commit crosses the auto-checkpoint threshold, which stalled every command queued behind it.
+        self._write.execute("PRAGMA wal_autocheckpoint=0")
+        self._checkpoint_conn = _connect(self.path)
         self._wake = asyncio.Event()
         self._writer_task = asyncio.create_task(self._writer(), name="sqlite-writer")
+        self._checkpoint_task = asyncio.create_task(self._checkpointer(), name="sqlite-checkpoint")
+
+    async def _checkpointer(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._checkpoint_conn is not None
+        conn = self._checkpoint_conn
+        while True:
+            await asyncio.sleep(CHECKPOINT_EVERY_S)
+            # busy with another process's checkpoint: try again next time
+            with contextlib.suppress(sqlite3.Error):
+                await loop.run_in_executor(self._checkpoint_executor, conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
 
     async def close(self) -> None:
+        if self._checkpoint_task is not None:
+            self._checkpoint_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoint_task
+            self._checkpoint_task = None
         if self._writer_task is not None:
-            while self._queue:  # let queued work finish: nothing accepted is dropped
+            while self._queue or self._busy:  # let queued work finish: nothing accepted is dropped
                 await asyncio.sleep(0.005)
             self._writer_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer_task
             self._writer_task = None
-        for conn in (self._read, self._write):
+        self._checkpoint_executor.shutdown(wait=True)
+        for conn in (self._read, self._write, self._checkpoint_conn):
             if conn is not None:
                 conn.close()
-        self._read = self._write = None
+        self._read = self._write = self._checkpoint_conn = None
         self._executor.shutdown(wait=True)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -88,17 +117,22 @@ class SqliteStore(Store):
         return self._read.execute(sql, params).fetchall()
 
     # --- read cache -------------------------------------------------------------------------------
-    # Projects, tokens and devices are read on every signed request. They are cached here and the whole cache
-    # is dropped whenever the database changed: ``PRAGMA data_version`` on the read connection moves with every
-    # commit made through any other connection (our writer, or the CLI in another process), so a cached row is
-    # never older than the last commit. Callers get copies, so nothing they change leaks into the cache.
+    # Projects, tokens and devices are read on every signed request, so they are cached here, and the whole
+    # cache is dropped whenever the database changed: at once after each of our own commits, and, for commits
+    # made by another process (the CLI), when ``PRAGMA data_version`` on the read connection has moved, checked
+    # at most every ``EXTERNAL_CHECK_S``. Cached objects are shared: callers must not mutate what they read
+    # (the domain copies before changing a record).
 
     def _current(self) -> dict[str, Any]:
         assert self._read is not None, "store not started"
-        version = self._read.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._cache_version or len(self._cache) > CACHE_LIMIT:
-            self._cache_version = version
-            self._cache = {}
+        now = time.monotonic()
+        if self._cache_commits != self.batches or now - self._checked_at > EXTERNAL_CHECK_S:
+            self._checked_at = now
+            version = self._read.execute("PRAGMA data_version").fetchone()[0]
+            stale = version != self._cache_version or self._cache_commits != self.batches
+            if stale or len(self._cache) > CACHE_LIMIT:
+                self._cache_version, self._cache_commits = version, self.batches
+                self._cache = {}
         return self._cache
 
     async def get_project(self, access_id: str) -> Project | None:
@@ -106,28 +140,21 @@ class SqliteStore(Store):
         key = "p:" + access_id
         if key not in cache:
             cache[key] = await super().get_project(access_id)
-        hit = cache[key]
-        return copy.copy(hit) if hit is not None else None
+        return cache[key]  # type: ignore[no-any-return]
 
     async def get_token(self, access_token: str) -> Token | None:
         cache = self._current()
         key = "t:" + access_token
         if key not in cache:
             cache[key] = await super().get_token(access_token)
-        hit = cache[key]
-        return copy.copy(hit) if hit is not None else None
+        return cache[key]  # type: ignore[no-any-return]
 
     async def get_device(self, device_id: str, region: str) -> Device | None:
         cache = self._current()
         key = f"d:{region}:{device_id}"
         if key not in cache:
             cache[key] = await super().get_device(device_id, region)
-        hit = cache[key]
-        if hit is None:
-            return None
-        device = copy.copy(hit)
-        device.status, device.status_t = dict(hit.status), dict(hit.status_t)
-        return device
+        return cache[key]  # type: ignore[no-any-return]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """A single statement outside any unit of work still goes through the writer."""
@@ -152,10 +179,17 @@ class SqliteStore(Store):
         while True:
             await self._wake.wait()
             self._wake.clear()
+            self._busy = True
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 # Taking the write lock may wait for another process (the CLI): not on the event loop.
-                await loop.run_in_executor(self._executor, conn.execute, "BEGIN IMMEDIATE")
+                try:
+                    await loop.run_in_executor(self._executor, conn.execute, "BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:  # locked by another process beyond busy_timeout: fail this batch
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
                 outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
                 for work, future in batch:
                     conn.execute("SAVEPOINT unit")
@@ -189,3 +223,4 @@ class SqliteStore(Store):
                         future.set_exception(error)
                     else:
                         future.set_result(result)
+            self._busy = False
