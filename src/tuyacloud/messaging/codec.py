@@ -9,6 +9,7 @@ frame carries the message JSON in base64, with the ``em`` property saying which 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import time
@@ -33,11 +34,19 @@ def ws_password(access_id: str, access_secret: str) -> str:
     return hashlib.md5((access_id + inner).encode()).hexdigest()[8:24]
 
 
+@functools.lru_cache(maxsize=1024)
+def _ecb_encryptor(key: bytes) -> Any:
+    """ECB chains nothing between blocks, so one encryptor per key serves every (padded) message."""
+    return Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305 - the protocol's choice
+
+
+def _pkcs7(data: bytes) -> bytes:
+    n = 16 - len(data) % 16
+    return data + bytes([n]) * n
+
+
 def encrypt_ecb(plaintext: bytes, key: bytes) -> str:
-    padder = padding.PKCS7(128).padder()
-    padded = padder.update(plaintext) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305 - the protocol's choice
-    return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode()
+    return base64.b64encode(_ecb_encryptor(key).update(_pkcs7(plaintext))).decode()
 
 
 def decrypt_ecb(data: str, key: bytes) -> bytes:

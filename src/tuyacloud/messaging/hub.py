@@ -45,7 +45,8 @@ class Consumer:
     address: str
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     inflight: dict[int, int] = field(default_factory=dict)  # seq -> sent at (clock ms)
-    acks: set[int] = field(default_factory=set)
+    acks: set[int] = field(default_factory=set)  # acks of messages not in flight here (earlier connections)
+    acked: set[int] = field(default_factory=set)  # in-flight messages acknowledged since the last flush
     nacks: set[int] = field(default_factory=set)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
@@ -60,9 +61,10 @@ class Consumer:
             return
         if negative:
             self.nacks.add(seq)
+        elif self.inflight.pop(seq, None) is not None:
+            self.acked.add(seq)
         else:
             self.acks.add(seq)
-            self.inflight.pop(seq, None)
         self.wake.set()
 
 
@@ -117,8 +119,10 @@ class Hub:
                 del self._consumers[key]
 
             async def unregister(tx: Tx) -> None:
-                if consumer.acks:
-                    await tx.acknowledge(*key, sorted(consumer.acks), self.ctx.clock.now_ms())
+                if active and cursor >= 0 and (consumer.acked or consumer.acks):
+                    mark = (min(consumer.inflight) - 1) if consumer.inflight else cursor
+                    stray = sorted(consumer.acks | {s for s in consumer.acked if s > mark})
+                    await tx.advance(*key, mark, stray, self.ctx.clock.now_ms())
                 await tx.release_lease(*key, owner)
                 await tx.delete_consumer(consumer.id)
 
@@ -165,18 +169,21 @@ class Hub:
         """Flush acks, redeliver what timed out or was negatively acknowledged, send what is new."""
         key = consumer.key
         store = self.ctx.store
-        if consumer.acks:
-            acks, consumer.acks = sorted(consumer.acks), set()
+        if cursor < 0:  # just became active: everything unacknowledged is (re)delivered
+            sub = await store.get_subscription(*key)
+            consumer.inflight.clear()
+            cursor = sub.mark_seq if sub else 0
+        elif consumer.acked or consumer.acks:
+            # Everything sent up to the cursor that is no longer in flight is acknowledged; acks above the new
+            # mark (out of order) are recorded individually, with those of messages sent on earlier connections.
+            mark = (min(consumer.inflight) - 1) if consumer.inflight else cursor
+            stray = sorted(consumer.acks | {s for s in consumer.acked if s > mark})
+            consumer.acks, consumer.acked = set(), set()
 
             async def ack(tx: Tx) -> None:
-                await tx.acknowledge(*key, acks, self.ctx.clock.now_ms())
+                await tx.advance(*key, mark, stray, self.ctx.clock.now_ms())
 
             await store.transaction(ack)
-        sub = await store.get_subscription(*key)
-        mark = sub.mark_seq if sub else 0
-        if cursor < 0:  # just became active: everything unacknowledged is (re)delivered
-            consumer.inflight.clear()
-            cursor = mark
         now = self.ctx.clock.now_ms()
         again = set(consumer.nacks)
         consumer.nacks.clear()

@@ -121,6 +121,23 @@ class MessageQueries(abc.ABC):
         )
         return mark
 
+    async def advance(self, access_id: str, env: str, name: str, mark: int, stray_seqs: Sequence[int],
+                      now_ms: int) -> None:
+        """The active consumer's acknowledgements in one statement or two.
+
+        The consumer knows its position exactly (it sent every message up to its cursor in order, and those not
+        in flight are acknowledged), so the mark moves there directly; it never moves back, should a consumer
+        whose lease expired still write. Acks of messages it did not send (from an earlier connection) are
+        recorded one by one, and only for messages that exist, as ``acknowledge`` does.
+        """
+        await self.execute(
+            "UPDATE subscriptions SET mark_seq = CASE WHEN mark_seq < ? THEN ? ELSE mark_seq END, last_ack_ms = ? "
+            "WHERE access_id = ? AND env = ? AND name = ?",
+            (mark, mark, now_ms, access_id, env, name),
+        )
+        if stray_seqs:
+            await self.acknowledge(access_id, env, name, stray_seqs, now_ms)
+
     async def take_lease(self, access_id: str, env: str, name: str, owner: str, now_ms: int,
                          until_ms: int) -> bool:
         """Become (or stay) the active consumer: only when the lease is ours, free or expired."""
