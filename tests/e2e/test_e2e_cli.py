@@ -6,12 +6,10 @@ and ``tuyacloud serve`` itself for the start / restart cycle. Clients are the of
 from __future__ import annotations
 
 import json
-import os
 import queue
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,29 +21,19 @@ import httpx
 import pytest
 from tuya_connector import TuyaOpenAPI
 
+from support.cli import cli_command, cli_env
 from support.server import CloudServer, free_port
 
 CLI_TIMEOUT_S = 60
 START_TIMEOUT_S = 30
 
 
-def _cli_command() -> list[str]:
-    script = Path(sys.executable).parent / "tuyacloud"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "tuyacloud.cli.main"]
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("TUYACLOUD_DATA_DIR", "TUYACLOUD_DATABASE_URL")}
-    env["COLUMNS"] = "200"  # keep rich from wrapping error lines
-    return env
-
-
 def run_cli(data_dir: Path, *args: str, database_url: str | None = None,
             expect_ok: bool = True) -> subprocess.CompletedProcess[str]:
-    command = [*_cli_command(), *args, "--data-dir", str(data_dir)]
+    command = [*cli_command(), *args, "--data-dir", str(data_dir)]
     if database_url:
         command += ["--database-url", database_url]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=CLI_TIMEOUT_S, env=_env())
+    done = subprocess.run(command, capture_output=True, text=True, timeout=CLI_TIMEOUT_S, env=cli_env())
     if expect_ok:
         assert done.returncode == 0, f"{' '.join(args)} exited {done.returncode}: {done.stderr or done.stdout}"
     return done
@@ -180,8 +168,8 @@ class ServeProcess:
         self.stderr_path = data_dir.parent / f"serve-{port}-{time.monotonic_ns()}.err"
         self._stderr = self.stderr_path.open("w")
         self.proc = subprocess.Popen(
-            [*_cli_command(), "serve", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=_env(),
+            [*cli_command(), "serve", "--port", str(port), "--data-dir", str(data_dir)],
+            stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=cli_env(),
         )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()

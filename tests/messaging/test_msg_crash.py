@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -21,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from support.cli import cli_command, cli_env
 from support.pulsar import PulsarConsumer, Received, expected_sign
 from support.server import free_port, fresh_postgres_database
 from support.signed import SignedClient
@@ -34,20 +34,9 @@ CODE = "temp_value_v2"
 START_TIMEOUT_S = 30
 
 
-def _cli() -> list[str]:
-    script = Path(sys.executable).parent / "tuyacloud"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "tuyacloud.cli.main"]
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("TUYACLOUD_DATA_DIR", "TUYACLOUD_DATABASE_URL")}
-    env["COLUMNS"] = "200"
-    return env
-
-
 def cli_json(data: Path, db: str | None, *args: str) -> Any:
-    command = [*_cli(), *args, "--json", "--data-dir", str(data), *(["--database-url", db] if db else [])]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=_env())
+    command = [*cli_command(), *args, "--json", "--data-dir", str(data), *(["--database-url", db] if db else [])]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=cli_env())
     assert done.returncode == 0, f"{args} exited {done.returncode}: {done.stderr or done.stdout}"
     return json.loads(done.stdout)
 
@@ -60,11 +49,11 @@ class Serve:
         self.url = f"http://127.0.0.1:{self.port}"
         self.out = data.parent / f"{name}.out"
         self.err = data.parent / f"{name}.err"
-        command = [*_cli(), "serve", "--no-demo", "--port", str(self.port), "--data-dir", str(data)]
+        command = [*cli_command(), "serve", "--no-demo", "--port", str(self.port), "--data-dir", str(data)]
         if db:
             command += ["--database-url", db]
         with self.out.open("w") as out, self.err.open("w") as err:
-            self.proc = subprocess.Popen(command, stdout=out, stderr=err, env=_env())
+            self.proc = subprocess.Popen(command, stdout=out, stderr=err, env=cli_env())
         self.token = ""
 
     def wait_ready(self) -> Serve:
