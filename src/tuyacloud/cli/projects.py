@@ -9,10 +9,10 @@ import typer
 from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
-from tuyacloud.control.routes import project_view
 from tuyacloud.domain import projects
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.services import SERVICES
+from tuyacloud.views import project_view
 
 app = typer.Typer(help="Cloud projects: credentials, data center, allowlist, API services.", no_args_is_help=True)
 

@@ -22,19 +22,11 @@ from tuyacloud.errors import DeviceNotExist, ParamIllegal, PermissionDeny, Syste
 from tuyacloud.gateway import envelope
 from tuyacloud.gateway.serialize import device_v1
 from tuyacloud.messaging.status import subscription_status
-from tuyacloud.models import Device, Project
+from tuyacloud.models import Device
+from tuyacloud.views import project_view
 
 Handler = Callable[[Request, Context], Awaitable[Any]]
 log = logging.getLogger("tuyacloud.control")
-
-
-def project_view(p: Project) -> dict[str, Any]:
-    return {
-        "access_id": p.access_id, "access_secret": p.access_secret, "name": p.name, "description": p.description,
-        "region": p.region, "method": p.method, "industry": p.industry, "uid": p.uid, "create_time": p.created_ms,
-        "allowlist_enabled": p.allowlist_enabled, "allowlist": p.allowlist, "services": p.services,
-        "message_encryption": p.message_encryption, "legacy_signing": p.legacy_signing,
-    }
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -123,6 +115,7 @@ async def add_devices(request: Request, ctx: Context) -> list[dict[str, Any]]:
     created = await devices.create_virtual(
         ctx, project, category=body.get("category"), product_id=body.get("product_id"), count=count,
         name=body.get("name") if isinstance(body.get("name"), str) else None,
+        asset_id=body["asset_id"] if isinstance(body.get("asset_id"), str) else "",
     )
     return [device_v1(d, ctx.catalog.product(d.product_id)) for d in created]
 
@@ -178,4 +171,4 @@ def build_routes(ctx_of: Callable[[], Context], token_of: Callable[[], str]) -> 
     return [Route(path, wrap(h, p), methods=[m]) for m, path, h, p in ROUTES]
 
 
-__all__ = ["build_routes", "project_view"]
+__all__ = ["build_routes"]

@@ -6,6 +6,7 @@ from typing import Any
 
 from tuyacloud.domain.context import Context
 from tuyacloud.messaging.hub import ENVS
+from tuyacloud.store.base import Tx
 
 CONSUMER_SEEN_MS = 15_000
 
@@ -47,7 +48,7 @@ async def subscription_status(ctx: Context, access_id: str) -> list[dict[str, An
 
 
 async def apply_retention(ctx: Context, retention_s: int) -> int:
-    async def work(tx: Any) -> int:
+    async def work(tx: Tx) -> int:
         await tx.delete_stale_consumers(ctx.clock.now_ms() - 10 * CONSUMER_SEEN_MS)
         return int(await tx.delete_messages_before(ctx.clock.now_ms() - retention_s * 1000))
 
