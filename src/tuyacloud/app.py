@@ -83,7 +83,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = await open_store(settings.effective_database_url)
-        policy = Policy(settings.token_ttl_s, settings.token_grace_s, settings.timestamp_window_s)
+        policy = Policy(settings.token_ttl_s, settings.token_grace_s, settings.timestamp_window_s,
+                        settings.asset_max_depth, settings.asset_max_children, settings.password_scrypt_n)
         ctx = Context(store=store, clock=clock, ids=ids, catalog=load_catalog(), policy=policy)
         state.ctx = ctx
         state.admin_token = await bootstrap.admin_token(ctx, admin_token)

@@ -126,6 +126,27 @@ class CategoryNotSupported(TuyaError):
     pass
 
 
+# --- custom projects: assets and project users -----------------------------------------------------
+class AssetNotExist(DataNotExist):
+    """An asset id unknown in this project and region (1000 ``data not exist``, as for other missing data)."""
+
+
+class AssetNotEmpty(ParamIllegal):
+    """Deleting an asset that still has sub-assets or devices (1109)."""
+
+
+class AssetLimitExceeded(ParamRangeInvalid):
+    """The asset tree would exceed its configured depth or breadth (1101)."""
+
+
+class UserExists(TuyaError):
+    pass
+
+
+class PasswordWrong(TuyaError):
+    pass
+
+
 # --- platform / subscription errors ---------------------------------------------------------------
 class ApiNotSubscribed(TuyaError):
     """The project is not authorised for the API service this path belongs to."""
@@ -158,6 +179,8 @@ _TABLE: dict[type[TuyaError], tuple[int, str]] = {
     FunctionNotSupported: (2003, "function not support"),
     ProductNotExist: (2005, "product not exist"),
     UserNotExist: (2006, "user not exist"),
+    UserExists: (2023, "user exist"),
+    PasswordWrong: (2401, "username or password wrong"),
     CommandNotSupported: (2008, "command or value not support"),
     DeviceNotSupported: (2009, "not support this device"),
     DeviceNotExist: (2010, "device not exist"),

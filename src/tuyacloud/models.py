@@ -97,3 +97,47 @@ class Message:
     data: dict[str, Any]
     created_ms: int
     seq: int = 0
+
+
+@dataclass
+class Asset:
+    """A node of a custom project's asset tree; ``parent_id`` is ``"-1"`` for a top asset (level 0)."""
+
+    id: str
+    access_id: str
+    region: str
+    parent_id: str
+    name: str
+    asset_type: str
+    image: str
+    level: int
+    created_ms: int
+    is_root: bool = False  # the project's own root, named after it, where devices without a node go
+
+
+@dataclass
+class ProjectUser:
+    """A custom project's user; ``password_hash`` is scrypt over the SHA-256 hex the client sends."""
+
+    id: str
+    access_id: str
+    region: str
+    username: str
+    country_code: str
+    nick_name: str
+    password_hash: str
+    creator: str
+    created_ms: int
+    updated_ms: int
+
+
+@dataclass
+class AssetGrant:
+    """A user authorised on an asset, and on its descendants when ``with_children``."""
+
+    access_id: str
+    region: str
+    uid: str
+    asset_id: str
+    with_children: bool
+    created_ms: int

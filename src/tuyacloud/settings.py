@@ -32,6 +32,11 @@ class Settings:
     # How long an access token stays usable after it was refreshed away, so that parallel requests of one
     # client that still carry the old token do not fail while another thread refreshes.
     token_grace_s: int = 60
+    # Custom projects: the asset tree's limits (levels below a top asset; children of one node) and the scrypt
+    # cost of project users' stored password hashes.
+    asset_max_depth: int = 10
+    asset_max_children: int = 5000
+    password_scrypt_n: int = 1 << 14
     tls: bool = False
     create_demo: bool = True
     simulator: bool = True

@@ -22,6 +22,7 @@ from tuyacloud.gateway.router import Route, RouteTable
 EU_HOST = "openapi.tuyaeu.com"
 ALL_EVENT_TYPES = "1,2,3,4,5,6,7,8,9,10"
 DEVICE_AREAS = {"Devices (smart home)", "Devices (industry)", "Things (v2.0)", "Device logs"}
+CUSTOM_AREAS = {"Assets", "Project users", "Asset authorisation"}
 CURSOR_PARAMS = ("last_id", "last_row_key")
 
 
@@ -31,6 +32,9 @@ class Tenant:
     project: dict[str, Any]
     client: SignedClient
     devices: list[dict[str, Any]] = field(default_factory=list)
+    root_asset: str = ""
+    user_id: str = ""
+    user_name: str = ""
 
     @property
     def ids(self) -> list[str]:
@@ -40,7 +44,7 @@ class Tenant:
     def secrets(self) -> list[str]:
         """Strings that must never appear in a successful answer to another project."""
         return [*self.ids, *(d["local_key"] for d in self.devices), self.project["uid"], self.project["access_id"],
-                self.client.access_token, self.client.refresh_token]
+                self.client.access_token, self.client.refresh_token, self.root_asset, self.user_id]
 
 
 def make_tenant(cloud: CloudServer, name: str, region: str, host: str | None = None) -> Tenant:
@@ -50,6 +54,14 @@ def make_tenant(cloud: CloudServer, name: str, region: str, host: str | None = N
     tenant = Tenant(name, project, c)
     for category in ("dj", "dj", "kg"):
         tenant.devices += cloud.add_devices(project["access_id"], category)
+    # custom project: its root asset (where the devices went) and a project user authorised on it
+    top = c.get("/v1.0/iot-02/assets/-1/sub-assets", {"page_size": 10})["result"]["list"]
+    tenant.root_asset = top[0]["asset_id"]
+    tenant.user_name = f"isolation-{name.lower()}"
+    registered = c.post("/v1.0/iot-02/users", {"username": tenant.user_name, "password": "0" * 64})
+    tenant.user_id = registered["result"]["user_id"]
+    assert c.post("/v1.0/iot-03/assets/actions/user-authorized",
+                  {"uid": tenant.user_id, "asset_id": tenant.root_asset, "authorized_children": True})["success"]
     return tenant
 
 
@@ -81,6 +93,10 @@ def snapshot(tenant: Tenant) -> dict[str, Any]:
         d = details["result"]
         state[device_id] = (d["name"], d["online"], d["update_time"], shadow["result"]["properties"],
                             logs["result"]["logs"])
+    assets = c.get("/v1.1/iot-02/assets", {"page_size": 100})["result"]["list"]
+    users = c.get("/v1.0/iot-02/users", {"page_size": 100})["result"]["list"]
+    grants = c.get(f"/v1.0/iot-03/{tenant.root_asset}/authorized_users")["result"]["data"]
+    state["custom"] = (assets, [(u["user_id"], u["user_name"], u["nick_name"]) for u in users], grants)
     return state
 
 
@@ -151,6 +167,8 @@ def classify(route: Route) -> str:
         return "token"
     if route.area == "Categories":
         return "catalogue"
+    if route.area in CUSTOM_AREAS:
+        return "custom"
     assert route.area in DEVICE_AREAS, f"{route.key}: unknown area {route.area!r}; extend the isolation sweep"
     if "device_id" in route.path_params:
         return "device"
@@ -199,6 +217,8 @@ def test_every_device_route_keeps_projects_apart(cloud: CloudServer, tenants: di
                 check_list(attacker, victim, route, what)
         elif kind == "list":
             check_list(attacker, victim, route, what)
+        elif kind == "custom":
+            check_custom(attacker, victim, route, what)
         elif kind == "token":
             if "refresh_token" in route.path_params:
                 path = fill_path(route, {"refresh_token": victim.client.refresh_token})
@@ -211,10 +231,13 @@ def test_every_device_route_keeps_projects_apart(cloud: CloudServer, tenants: di
             path = fill_path(route, {"category": "dj"})
             assert_no_leak(call(attacker, route, path, {}), victim, what)
     assert seen.get("device", 0) >= 25 and seen.get("batch", 0) >= 6 and seen.get("list", 0) >= 3, seen
+    assert seen.get("custom", 0) >= 25, seen
     assert snapshot(victim) == victim_before
     # the victim's refresh token was not spent by the attacker's attempts, and its devices are all still there
     assert victim.client.get("/v1.0/iot-03/device-categories")["success"]
-    assert snapshot(attacker) == attacker_before
+    # (the attacker's own assets and users may have grown: its calls act on its own project)
+    assert {k: v for k, v in snapshot(attacker).items() if k != "custom"} == \
+        {k: v for k, v in attacker_before.items() if k != "custom"}
 
 
 def check_list(attacker: Tenant, victim: Tenant, route: Route, what: str) -> None:
@@ -237,6 +260,45 @@ def check_list(attacker: Tenant, victim: Tenant, route: Route, what: str) -> Non
     own = call(attacker, route, fill_path(route, {"uid": attacker.project["uid"]}), required_query(route, []))
     text = json.dumps(own["result"])
     assert all(device_id in text for device_id in attacker.ids), (what, own)
+
+
+def check_custom(attacker: Tenant, victim: Tenant, route: Route, what: str) -> None:
+    """Assets, users and grants: the victim's ids in the path, query and body are refused or answered with the
+    attacker's own data; never the victim's, and the victim's tree, users and grants stay as they were."""
+    values = {"asset_id": victim.root_asset, "uid": victim.user_id, "user_id": victim.user_id,
+              "user_name": victim.user_name, "device_id": victim.ids[0]}
+    path = fill_path(route, values)
+    params: dict[str, Any] = {}
+    for p in route.query:
+        if p.name in ("asset_ids", "asset_id", "parent_asset_id"):
+            params[p.name] = victim.root_asset
+        elif p.name == "user_ids":
+            params[p.name] = victim.user_id
+        elif p.name == "user_names":
+            params[p.name] = victim.user_name
+        elif p.required and p.type == "integer":
+            params[p.name] = 20
+    body = None
+    if route.body is not None:
+        props = route.body.get("properties", {})
+        body = {k: v for k, v in {
+            "name": "taken over", "asset_name": "taken over", "asset_id": victim.root_asset,
+            "asset_ids": victim.root_asset, "parent_asset_id": victim.root_asset, "uid": victim.user_id,
+            "target_asset_id": victim.root_asset, "source_asset_id": victim.root_asset,
+            "username": victim.user_name, "password": "1" * 64, "new_password": "1" * 64,
+            "old_password": "0" * 64, "nick_name": "taken over", "authorized_children": True,
+        }.items() if k in props}
+        for name in route.body.get("required", ()):
+            assert name in body, f"{route.key}: the isolation sweep does not know how to fill {name}"
+    token = "" if route.auth == "login" else None
+    if body is None:
+        response = attacker.client.request(route.method, path, params, token=token)
+    else:
+        response = attacker.client.request(route.method, path, params, json=body, token=token)
+    if response["success"]:
+        assert_no_leak(response, victim, what)
+    else:
+        assert response["code"] in (1000, 1106, 1109, 2006, 2010, 2401), (what, response)
 
 
 def test_credentials_at_another_data_centers_host_are_1106(cloud: CloudServer, tenants: dict[str, Tenant]) -> None:

@@ -8,6 +8,7 @@ HTTP 5xx; always the Tuya envelope (HTTP 200, JSON, ``success`` bool and integer
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import zlib
@@ -49,6 +50,9 @@ PROPERTIES = st.dictionaries(st.sampled_from(["switch_led", "bright_value_v2", "
                              min_size=1, max_size=3)
 
 
+CUSTOM_KEYS = {"asset_id", "asset_ids", "parent_asset_id", "target_asset_id", "uid", "username", "password"}
+
+
 class FuzzWorld:
     """The project the fuzzer acts as, its devices and its token."""
 
@@ -64,11 +68,37 @@ class FuzzWorld:
         # Each DELETE operation removes devices: it gets its own supply so that the others stay deep.
         self.doomed = {route.key: [d["id"] for d in cloud.add_devices(access_id, "dj", 20)]
                        for route in cloud.app.state.table.routes if route.method == "DELETE"}
+        # custom-project data: a small tree with a device, a user authorised on it, and doomed assets and users
+        c = self.client
+        self.assets = [c.post("/v1.0/iot-02/assets", {"name": "Fuzz top"})["result"]]
+        self.assets += [c.post("/v1.0/iot-02/assets",
+                               {"name": f"Fuzz {i}", "parent_asset_id": self.assets[0]})["result"] for i in range(2)]
+        cloud.control("POST", f"/projects/{access_id}/devices", {"category": "dj", "asset_id": self.assets[1]})
+        self.password = hashlib.sha256(b"fuzz").hexdigest()
+        self.user_name = "fuzz-user"
+        self.users = [c.post("/v1.0/iot-02/users", {"username": self.user_name, "password": self.password})
+                      ["result"]["user_id"]]
+        c.post("/v1.0/iot-03/assets/actions/user-authorized",
+               {"uid": self.users[0], "asset_id": self.assets[0], "authorized_children": True})
+        self.doomed_assets = {route.key: [c.post("/v1.0/iot-02/assets", {"name": f"Doomed {i}"})["result"]
+                                          for i in range(10)]
+                              for route in cloud.app.state.table.routes
+                              if route.key.startswith("DELETE /v1.0/iot-02/a")}
+        self.doomed_users = {route.key: [c.post("/v1.0/iot-02/users", {"username": f"doomed-{i}",
+                                                                       "password": self.password})["result"]["user_id"]
+                                         for i in range(10)]
+                             for route in cloud.app.state.table.routes if route.key.startswith("DELETE /v1.0/iot-02/u")}
         self.sent = 0
         self.outcomes: dict[str, dict[str | int, int]] = {}  # operation -> "ok" or code -> count
 
     def ids_for(self, operation_label: str) -> list[str]:
         return self.doomed.get(operation_label, self.keep)
+
+    def assets_for(self, operation_label: str) -> list[str]:
+        return self.doomed_assets.get(operation_label, self.assets)
+
+    def users_for(self, operation_label: str) -> list[str]:
+        return self.doomed_users.get(operation_label, self.users)
 
 
 class TuyaSigner(requests.auth.AuthBase):
@@ -104,8 +134,15 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
         real: dict[str, st.SearchStrategy[Any]] = {}
         if "device_id" in path_parameters:
             real["device_id"] = st.sampled_from(ids_for(context))
-        if "uid" in path_parameters:
-            real["uid"] = st.just(world.project["uid"])
+        if "uid" in path_parameters:  # a project user in the custom-project routes, the developer uid elsewhere
+            is_project_user = "/iot-03/users/" in context.operation.path
+            real["uid"] = st.sampled_from(world.users) if is_project_user else st.just(world.project["uid"])
+        if "asset_id" in path_parameters:
+            real["asset_id"] = st.sampled_from(world.assets_for(context.operation.label))
+        if "user_id" in path_parameters:
+            real["user_id"] = st.sampled_from(world.users_for(context.operation.label))
+        if "user_name" in path_parameters:
+            real["user_name"] = st.just(world.user_name)
         if "category" in path_parameters:
             real["category"] = st.sampled_from([*KEEP_CATEGORIES, "wxkg", "sp"])
         if "refresh_token" in path_parameters:
@@ -128,6 +165,9 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
                 real[name] = st.sampled_from(EVENT_TYPES)
         if "grant_type" in query:
             real["grant_type"] = st.just("1")
+        for name in ("asset_ids", "asset_id", "parent_asset_id"):
+            if name in query:
+                real[name] = st.sampled_from(world.assets)
         if not real:
             return st.just(query)
         chosen = st.fixed_dictionaries(real).map(lambda values: {**query, **values})
@@ -141,6 +181,17 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
             real: st.SearchStrategy[Any] = st.lists(COMMANDS, min_size=1, max_size=3).map(lambda c: {"commands": c})
         elif "properties" in body:
             real = PROPERTIES.map(lambda p: {"properties": json.dumps(p)})
+        elif CUSTOM_KEYS & set(body):
+            values: dict[str, st.SearchStrategy[Any]] = {
+                "asset_id": st.sampled_from(world.assets), "asset_ids": st.sampled_from(world.assets),
+                "parent_asset_id": st.sampled_from(world.assets), "target_asset_id": st.sampled_from(world.assets),
+                "uid": st.sampled_from(world.users), "username": st.just(world.user_name),
+                "password": st.just(world.password), "page_size": st.integers(1, 100),
+            }
+            known = {k: v for k, v in values.items() if k in body}
+            real = st.fixed_dictionaries(known).map(lambda chosen: {**body, **chosen})
+            if "source_asset_id" in body:
+                real = real.map(lambda b: {k: v for k, v in b.items() if k != "source_asset_id"})
         else:
             return st.just(body)
         return st.one_of(real, real, st.just(body))

@@ -29,6 +29,7 @@ def add_virtual(
     product_id: str = typer.Option(None, "--product", help="Product id instead of a category's default"),
     count: int = typer.Option(1, "--count", min=1),
     name: str = typer.Option(None, "--name", help="Name (single device only)"),
+    asset: str = typer.Option("", "--asset", help="Asset id to place them at (custom projects; default the root)"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
     """Create virtual devices; they behave like real ones (commands change status, sensors report)."""
@@ -39,11 +40,11 @@ def add_virtual(
             with Progress(console=console) as bar:
                 task = bar.add_task(f"Creating {count} devices", total=count)
                 created = await devices.create_virtual(ctx, p, category=category, product_id=product_id,
-                                                       count=count, name=name,
+                                                       count=count, name=name, asset_id=asset,
                                                        progress=lambda n: bar.advance(task, n))
         else:
             created = await devices.create_virtual(ctx, p, category=category, product_id=product_id, count=count,
-                                                   name=name)
+                                                   name=name, asset_id=asset)
         return [_view(ctx, d) for d in created]
 
     views = run(data_dir, database_url, work)

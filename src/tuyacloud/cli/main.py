@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tuyacloud.cli import devices, messages, projects
+from tuyacloud.cli import assets, devices, messages, projects
 from tuyacloud.cli.common import DatabaseUrl, DataDir, settings_for
 
 app = typer.Typer(help="A self-hosted IoT cloud that speaks the Tuya Cloud Development protocol.",
@@ -14,6 +14,7 @@ app = typer.Typer(help="A self-hosted IoT cloud that speaks the Tuya Cloud Devel
 app.add_typer(projects.app, name="project")
 app.add_typer(devices.app, name="device")
 app.add_typer(messages.app, name="messages")
+app.add_typer(assets.app, name="asset")
 
 
 @app.command()

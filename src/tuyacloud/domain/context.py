@@ -16,6 +16,9 @@ class Policy:
     token_ttl_s: int = 7200
     token_grace_s: int = 60
     timestamp_window_s: int = 900
+    asset_max_depth: int = 10
+    asset_max_children: int = 5000
+    password_scrypt_n: int = 1 << 14
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from tuyacloud.domain import projects, tokens
+from tuyacloud.domain import projects, tokens, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.usage import UsageCounter
 from tuyacloud.errors import (
@@ -60,7 +60,12 @@ class Gateway:
                 raise ParamIllegal(f"the body is larger than {MAX_BODY} bytes")
             route, path_params = self.table.match(scope["method"], scope["path"])
             request, access_id = await self._authenticate(scope, headers, body, route, path_params)
-            result = await route.handler(request)
+            # a user token sees its authorised asset nodes only (domain/visibility.py); the project's sees all
+            active = visibility.activate(await visibility.for_token(self.ctx, request.project, request.token))
+            try:
+                result = await route.handler(request)
+            finally:
+                visibility.deactivate(active)
             payload = envelope.success(result, t, tid)
             failed = False
         except TuyaError as error:

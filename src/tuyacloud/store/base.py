@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import orjson
 
 from tuyacloud.models import Device, DeviceLog, Message, Project, Token
+from tuyacloud.store.asset_queries import AssetQueries
 from tuyacloud.store.message_queries import MessageQueries
 
 T = TypeVar("T")
@@ -71,7 +72,7 @@ def _device_params(d: Device) -> tuple[Any, ...]:
     )
 
 
-class Queries(MessageQueries, abc.ABC):
+class Queries(MessageQueries, AssetQueries, abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]
@@ -198,6 +199,7 @@ class Queries(MessageQueries, abc.ABC):
         name: str | None = None,
         owner_uid: str | None = None,
         asset_id: str | None = None,
+        asset_ids: Sequence[str] | None = None,
         offset: int = 0,
     ) -> list[Device]:
         """Devices of a project in id order after ``after_id``: the basis of every list endpoint's cursor."""
@@ -221,6 +223,9 @@ class Queries(MessageQueries, abc.ABC):
         if asset_id is not None:
             where.append("asset_id = ?")
             params.append(asset_id)
+        if asset_ids is not None:  # a user token's visible nodes (never empty here: the domain answers none)
+            where.append(f"asset_id IN ({', '.join('?' for _ in asset_ids)})")
+            params.extend(asset_ids)
         params += [limit, offset]
         rows = await self.fetch(
             f"SELECT {DEVICE_COLS} FROM devices WHERE {' AND '.join(where)} ORDER BY id LIMIT ? OFFSET ?", params

@@ -159,3 +159,48 @@ consumers = Table(
     Column("last_seen_ms", BigInteger, nullable=False),
     Index("ix_consumers_subscription", "access_id", "env", "name"),
 )
+
+# --- custom projects: asset tree, project users, authorisations --------------------------------------
+assets = Table(
+    "assets",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("access_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("parent_id", Text, nullable=False),  # "-1" for a top asset
+    Column("name", Text, nullable=False),
+    Column("asset_type", Text, nullable=False, server_default=""),
+    Column("image", Text, nullable=False, server_default=""),
+    Column("level", Integer, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("is_root", Integer, nullable=False, server_default="0"),
+    Index("ix_assets_parent", "access_id", "region", "parent_id", "id"),
+)
+
+project_users = Table(
+    "project_users",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("access_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("username", Text, nullable=False),
+    Column("country_code", Text, nullable=False, server_default=""),
+    Column("nick_name", Text, nullable=False, server_default=""),
+    Column("password_hash", Text, nullable=False),
+    Column("creator", Text, nullable=False, server_default=""),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ux_project_users_name", "access_id", "region", "username", unique=True),
+)
+
+asset_grants = Table(
+    "asset_grants",
+    metadata,
+    Column("access_id", Text, primary_key=True),
+    Column("region", Text, primary_key=True),
+    Column("uid", Text, primary_key=True),
+    Column("asset_id", Text, primary_key=True),
+    Column("with_children", Integer, nullable=False, server_default="0"),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_asset_grants_asset", "access_id", "region", "asset_id", "uid"),
+)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tuyacloud.gateway.router import RouteTable
-from tuyacloud.gateway.routes import categories, devices_iot03, devices_v1, logs, things_v2, token
+from tuyacloud.gateway.routes import assets, categories, devices_iot03, devices_v1, logs, things_v2, token, users
 
-AREAS = (token, devices_v1, devices_iot03, things_v2, logs, categories)
+AREAS = (token, devices_v1, devices_iot03, things_v2, logs, categories, assets, users)
 
 
 def build_table() -> RouteTable:

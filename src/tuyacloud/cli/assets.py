@@ -1,0 +1,43 @@
+"""``tuyacloud asset ...``: a custom project's asset tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.tree import Tree
+
+from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.domain import assets, projects
+from tuyacloud.domain.context import Context
+
+app = typer.Typer(help="Asset trees of custom projects.", no_args_is_help=True)
+
+
+@app.command("tree")
+def tree(
+    project: str = typer.Option(..., "--project", help="Access ID of the project"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """The asset tree with the number of devices at each node."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        p = await projects.get(ctx, project)
+        found, counts = await assets.tree_with_counts(ctx, p)
+        return {"name": p.name, "assets": [
+            {"asset_id": a.id, "asset_name": a.name, "parent_asset_id": a.parent_id, "level": a.level,
+             "asset_type": a.asset_type, "device_count": counts.get(a.id, 0)} for a in found]}
+
+    view = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(view["assets"])
+        return
+    root = Tree(f"[bold]{view['name']}[/bold]")
+    nodes: dict[str, Tree] = {assets.TOP: root}
+    for a in view["assets"]:  # parents come first: ordered by level
+        parent = nodes.get(a["parent_asset_id"], root)
+        kind = f" [dim]{a['asset_type']}[/dim]" if a["asset_type"] else ""
+        nodes[a["asset_id"]] = parent.add(
+            f"{a['asset_name']}{kind} [cyan]({a['device_count']} devices)[/cyan] [dim]{a['asset_id']}[/dim]")
+    console.print(root)

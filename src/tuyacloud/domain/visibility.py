@@ -1,0 +1,98 @@
+"""What a request may see: everything for the project's own token, the authorised asset nodes for a user token.
+
+The rule (reference api-catalog.md section 7.4): a project user authorised on an asset sees and controls the
+devices at that asset, and at its descendants only when authorised with children. The gateway works out the
+request's :class:`Scope` once, after authentication, and activates it for the request; the device lookups and
+lists of ``domain/devices.py`` and the asset reads of ``domain/assets.py`` consult :func:`current`. Nothing else
+needs to know about user tokens.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tuyacloud.domain.context import Context
+from tuyacloud.errors import PermissionDeny
+from tuyacloud.models import Asset, AssetGrant, Project, Token
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A user token's view: the asset ids it may see, and those it sees through a grant with children."""
+
+    uid: str
+    asset_ids: frozenset[str]
+    full: frozenset[str]  # covered by a grant with children: permission "all"
+
+
+_current: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("tuyacloud_visibility", default=None)
+
+
+def current() -> Scope | None:
+    """The active request's scope; None means the project's own token (or a process-internal caller)."""
+    return _current.get()
+
+
+def activate(scope: Scope | None) -> contextvars.Token[Scope | None]:
+    return _current.set(scope)
+
+
+def deactivate(token: contextvars.Token[Scope | None]) -> None:
+    _current.reset(token)
+
+
+def require_project_token() -> None:
+    """Management calls (assets, users, authorisations) are the project's, not its users'."""
+    if current() is not None:
+        raise PermissionDeny("this call needs the project's token, not a user's")
+
+
+def children_map(assets: Iterable[Asset]) -> dict[str, list[str]]:
+    children: dict[str, list[str]] = {}
+    for a in assets:
+        children.setdefault(a.parent_id, []).append(a.id)
+    return children
+
+
+def descendants(children: dict[str, list[str]], asset_id: str) -> list[str]:
+    """Every asset below ``asset_id`` (not itself); iterative, as trees can be deep."""
+    found: list[str] = []
+    stack = list(children.get(asset_id, ()))
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        stack.extend(children.get(node, ()))
+    return found
+
+
+def scope_of(uid: str, grants: list[AssetGrant], assets: list[Asset]) -> Scope:
+    existing = {a.id for a in assets}
+    children = children_map(assets)
+    visible: set[str] = set()
+    full: set[str] = set()
+    for g in grants:
+        if g.asset_id not in existing:
+            continue
+        visible.add(g.asset_id)
+        if g.with_children:
+            below = descendants(children, g.asset_id)
+            visible.update(below)
+            full.add(g.asset_id)
+            full.update(below)
+    return Scope(uid, frozenset(visible), frozenset(full))
+
+
+async def for_user(ctx: Context, project: Project, uid: str) -> Scope:
+    grants = await ctx.store.grants_of_user(project.access_id, project.region, uid)
+    if not grants:
+        return Scope(uid, frozenset(), frozenset())
+    assets = await ctx.store.all_assets(project.access_id, project.region)
+    return scope_of(uid, grants, assets)
+
+
+async def for_token(ctx: Context, project: Project, token: Token | None) -> Scope | None:
+    if token is None or token.kind != "user":
+        return None
+    return await for_user(ctx, project, token.uid)
