@@ -126,6 +126,10 @@ class CategoryNotSupported(TuyaError):
     pass
 
 
+class DeviceTokenExpired(TuyaError):
+    """Pairing with a device registration token after its expiry (2007)."""
+
+
 # --- custom projects: assets and project users -----------------------------------------------------
 class AssetNotExist(DataNotExist):
     """An asset id unknown in this project and region (1000 ``data not exist``, as for other missing data)."""
@@ -181,6 +185,7 @@ _TABLE: dict[type[TuyaError], tuple[int, str]] = {
     UserNotExist: (2006, "user not exist"),
     UserExists: (2023, "user exist"),
     PasswordWrong: (2401, "username or password wrong"),
+    DeviceTokenExpired: (2007, "device token expired"),
     CommandNotSupported: (2008, "command or value not support"),
     DeviceNotSupported: (2009, "not support this device"),
     DeviceNotExist: (2010, "device not exist"),

@@ -46,5 +46,9 @@ class IdSource:
     def local_key(self) -> str:
         return self._choice(_ALNUM_MIXED + "'<>|=~", 16)
 
+    def alnum(self, n: int) -> str:
+        """Mixed-case letters and digits (pairing tokens "H73H8u7A", secrets "p4pX")."""
+        return self._choice(_ALNUM_MIXED, n)
+
     def device_uuid(self) -> str:
         return self.hex(16)

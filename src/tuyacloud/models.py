@@ -141,3 +141,17 @@ class AssetGrant:
     asset_id: str
     with_children: bool
     created_ms: int
+
+
+@dataclass
+class RegistrationToken:
+    """A device registration (pairing) token of a custom project: devices that pair with it land at ``asset_id``."""
+
+    token: str
+    access_id: str
+    region: str
+    asset_id: str
+    secret: str
+    time_zone: str  # the ``time_zone_id`` given at creation ("Europe/Berlin", "+08:00")
+    created_ms: int
+    expires_ms: int

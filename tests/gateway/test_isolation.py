@@ -23,6 +23,7 @@ EU_HOST = "openapi.tuyaeu.com"
 ALL_EVENT_TYPES = "1,2,3,4,5,6,7,8,9,10"
 DEVICE_AREAS = {"Devices (smart home)", "Devices (industry)", "Things (v2.0)", "Device logs"}
 CUSTOM_AREAS = {"Assets", "Project users", "Asset authorisation"}
+REGISTRATION_AREA = "Device registration"
 CURSOR_PARAMS = ("last_id", "last_row_key")
 
 
@@ -35,6 +36,7 @@ class Tenant:
     root_asset: str = ""
     user_id: str = ""
     user_name: str = ""
+    registration_token: str = ""
 
     @property
     def ids(self) -> list[str]:
@@ -44,7 +46,8 @@ class Tenant:
     def secrets(self) -> list[str]:
         """Strings that must never appear in a successful answer to another project."""
         return [*self.ids, *(d["local_key"] for d in self.devices), self.project["uid"], self.project["access_id"],
-                self.client.access_token, self.client.refresh_token, self.root_asset, self.user_id]
+                self.client.access_token, self.client.refresh_token, self.root_asset, self.user_id,
+                self.registration_token]
 
 
 def make_tenant(cloud: CloudServer, name: str, region: str, host: str | None = None) -> Tenant:
@@ -62,6 +65,10 @@ def make_tenant(cloud: CloudServer, name: str, region: str, host: str | None = N
     tenant.user_id = registered["result"]["user_id"]
     assert c.post("/v1.0/iot-03/assets/actions/user-authorized",
                   {"uid": tenant.user_id, "asset_id": tenant.root_asset, "authorized_children": True})["success"]
+    # a device registration token with one paired device
+    made = c.post("/v1.0/iot-03/device-registration/token", {"pairing_type": "EZ", "time_zone_id": "Europe/Berlin"})
+    tenant.registration_token = made["result"]["token"]
+    tenant.devices.append(cloud.control("POST", f"/registration/{tenant.registration_token}/pair", {"category": "dj"}))
     return tenant
 
 
@@ -169,6 +176,8 @@ def classify(route: Route) -> str:
         return "catalogue"
     if route.area in CUSTOM_AREAS:
         return "custom"
+    if route.area == REGISTRATION_AREA:
+        return "registration"
     assert route.area in DEVICE_AREAS, f"{route.key}: unknown area {route.area!r}; extend the isolation sweep"
     if "device_id" in route.path_params:
         return "device"
@@ -219,6 +228,8 @@ def test_every_device_route_keeps_projects_apart(cloud: CloudServer, tenants: di
             check_list(attacker, victim, route, what)
         elif kind == "custom":
             check_custom(attacker, victim, route, what)
+        elif kind == "registration":
+            check_registration(attacker, victim, route, what)
         elif kind == "token":
             if "refresh_token" in route.path_params:
                 path = fill_path(route, {"refresh_token": victim.client.refresh_token})
@@ -231,7 +242,7 @@ def test_every_device_route_keeps_projects_apart(cloud: CloudServer, tenants: di
             path = fill_path(route, {"category": "dj"})
             assert_no_leak(call(attacker, route, path, {}), victim, what)
     assert seen.get("device", 0) >= 25 and seen.get("batch", 0) >= 6 and seen.get("list", 0) >= 3, seen
-    assert seen.get("custom", 0) >= 25, seen
+    assert seen.get("custom", 0) >= 25 and seen.get("registration", 0) >= 2, seen
     assert snapshot(victim) == victim_before
     # the victim's refresh token was not spent by the attacker's attempts, and its devices are all still there
     assert victim.client.get("/v1.0/iot-03/device-categories")["success"]
@@ -299,6 +310,21 @@ def check_custom(attacker: Tenant, victim: Tenant, route: Route, what: str) -> N
         assert_no_leak(response, victim, what)
     else:
         assert response["code"] in (1000, 1106, 1109, 2006, 2010, 2401), (what, response)
+
+
+def check_registration(attacker: Tenant, victim: Tenant, route: Route, what: str) -> None:
+    """A token for the victim's asset is refused; the victim's registration token answers "data not exist"."""
+    if "token" in route.path_params:
+        response = attacker.client.request(route.method, fill_path(route, {"token": victim.registration_token}))
+        assert_refused(response, (1000,), what)
+        own = attacker.client.request(route.method, fill_path(route, {"token": attacker.registration_token}))
+        assert_no_leak(own, victim, what)
+        assert [d["device_id"] for d in own["result"]["success_devices"]] == [attacker.ids[-1]], (what, own)
+        return
+    assert route.body is not None and set(route.body.get("required", ())) <= {"pairing_type", "time_zone_id"}, \
+        f"{route.key}: the isolation sweep does not know how to fill {route.body}"
+    body = {"pairing_type": "EZ", "time_zone_id": "Europe/Berlin", "asset_id": victim.root_asset}
+    assert_refused(attacker.client.request(route.method, route.path, json=body), (1000, 1106), what)
 
 
 def test_credentials_at_another_data_centers_host_are_1106(cloud: CloudServer, tenants: dict[str, Tenant]) -> None:

@@ -88,6 +88,9 @@ class FuzzWorld:
                                                                        "password": self.password})["result"]["user_id"]
                                          for i in range(10)]
                              for route in cloud.app.state.table.routes if route.key.startswith("DELETE /v1.0/iot-02/u")}
+        self.registration_token = c.post("/v1.0/iot-03/device-registration/token",
+                                         {"pairing_type": "EZ", "time_zone_id": "Europe/Berlin"})["result"]["token"]
+        cloud.control("POST", f"/registration/{self.registration_token}/pair", {"category": "cz"})
         self.sent = 0
         self.outcomes: dict[str, dict[str | int, int]] = {}  # operation -> "ok" or code -> count
 
@@ -145,6 +148,8 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
             real["user_name"] = st.just(world.user_name)
         if "category" in path_parameters:
             real["category"] = st.sampled_from([*KEEP_CATEGORIES, "wxkg", "sp"])
+        if "token" in path_parameters:  # a device registration token of the project
+            real["token"] = st.just(world.registration_token)
         if "refresh_token" in path_parameters:
             real["refresh_token"] = st.just("0" * 32)  # never the fuzzer's own: spending it would end the run
         if not real:

@@ -10,7 +10,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
-from tuyacloud.domain import devices, projects
+from tuyacloud.domain import devices, projects, registration
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import DeviceNotExist
 from tuyacloud.gateway.serialize import device_v1
@@ -58,6 +58,27 @@ def add_virtual(
     for v in views:
         table.add_row(v["id"], v["category"], v["name"], v["local_key"])
     console.print(table)
+
+
+@app.command("pair")
+def pair(
+    token: str = typer.Option(..., "--token", help="A device registration token (POST .../device-registration/token)"),
+    category: str = typer.Option(None, "--category", help="Category code, e.g. cz, dj"),
+    product_id: str = typer.Option(None, "--product", help="Product id instead of a category's default"),
+    name: str = typer.Option(None, "--name", help="Device name"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """Pair a virtual device with a registration token, as a phone and a real device would (2007 once expired)."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        found, device = await registration.pair(ctx, token, category=category, product_id=product_id, name=name)
+        return {**_view(ctx, device), "asset_id": device.asset_id, "project": found.access_id, "token": found.token}
+
+    view = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(view)
+        return
+    console.print(f"Paired {view['id']} ({view['category']}, {view['name']}) at asset {view['asset_id']}")
 
 
 @app.command("list")

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tuyacloud.domain import commands, devices, projects, usage
+from tuyacloud.domain import commands, devices, projects, registration, usage
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import DeviceNotExist, ParamIllegal, PermissionDeny, SystemError_, TuyaError
 from tuyacloud.gateway import envelope
@@ -132,6 +132,18 @@ async def subscriptions(request: Request, ctx: Context) -> list[dict[str, Any]]:
     return await subscription_status(ctx, project.access_id)
 
 
+async def pair_device(request: Request, ctx: Context) -> dict[str, Any]:
+    body = await _json(request)
+    found, device = await registration.pair(
+        ctx, request.path_params["token"],
+        category=body["category"] if isinstance(body.get("category"), str) else None,
+        product_id=body["product_id"] if isinstance(body.get("product_id"), str) else None,
+        name=body["name"] if isinstance(body.get("name"), str) else None,
+    )
+    return {**device_v1(device, ctx.catalog.product(device.product_id)), "asset_id": device.asset_id,
+            "project": found.access_id, "token": found.token}
+
+
 ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/_tuyacloud/health", health, False),
     ("POST", "/_tuyacloud/devices/{device_id}/report", inject_report, True),
@@ -143,6 +155,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("POST", "/_tuyacloud/projects/{access_id}/devices", add_devices, True),
     ("GET", "/_tuyacloud/projects/{access_id}/usage", project_usage, True),
     ("GET", "/_tuyacloud/projects/{access_id}/subscriptions", subscriptions, True),
+    ("POST", "/_tuyacloud/registration/{token}/pair", pair_device, True),
 ]
 
 

@@ -8,7 +8,7 @@ answers 2010.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from tuyacloud.catalog.loader import Product
@@ -83,8 +83,11 @@ async def create_virtual(
     asset_id: str = "",
     time_zone: str = "+00:00",
     progress: Callable[[int], None] | None = None,
+    pairing_token: str = "",
+    also: Callable[[Tx, list[Device]], Awaitable[None]] | None = None,
 ) -> list[Device]:
-    """Create ``count`` virtual devices; each chunk commits with its ``bindUser`` events."""
+    """Create ``count`` virtual devices; each chunk commits with its ``bindUser`` events (carrying
+    ``pairing_token``) and whatever ``also`` writes for the chunk in the same unit of work."""
     if count < 1 or count > 1_000_000:
         raise ParamIllegal("count must be between 1 and 1000000")
     product = product_for(ctx, category=category, product_id=product_id)
@@ -105,8 +108,10 @@ async def create_virtual(
                 await tx.insert_device_logs([DeviceLog(device.id, now, 3, "", "", "4")])
                 await tx.append_message(events.device_event(
                     device, "bindUser", now, uid=device.owner_uid, ownerId=device.owner_uid, uuid=device.uuid,
-                    token="",
+                    token=pairing_token,
                 ))
+            if also is not None:
+                await also(tx, chunk)
 
         await ctx.store.transaction(work)
         for device in chunk:

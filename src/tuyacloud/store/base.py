@@ -17,6 +17,7 @@ import orjson
 from tuyacloud.models import Device, DeviceLog, Message, Project, Token
 from tuyacloud.store.asset_queries import AssetQueries
 from tuyacloud.store.message_queries import MessageQueries
+from tuyacloud.store.registration_queries import RegistrationQueries
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -72,7 +73,7 @@ def _device_params(d: Device) -> tuple[Any, ...]:
     )
 
 
-class Queries(MessageQueries, AssetQueries, abc.ABC):
+class Queries(MessageQueries, AssetQueries, RegistrationQueries, abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]

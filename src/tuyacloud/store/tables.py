@@ -204,3 +204,25 @@ asset_grants = Table(
     Column("created_ms", BigInteger, nullable=False),
     Index("ix_asset_grants_asset", "access_id", "region", "asset_id", "uid"),
 )
+
+# --- device registration (pairing) tokens --------------------------------------------------------------
+registration_tokens = Table(
+    "registration_tokens",
+    metadata,
+    Column("token", Text, primary_key=True),
+    Column("access_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("asset_id", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("time_zone", Text, nullable=False),  # the time_zone_id given at creation, e.g. "Europe/Berlin"
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Index("ix_registration_tokens_project", "access_id", "region", "created_ms"),
+)
+
+registration_devices = Table(
+    "registration_devices",
+    metadata,
+    Column("token", Text, primary_key=True),
+    Column("device_id", Text, primary_key=True),
+)

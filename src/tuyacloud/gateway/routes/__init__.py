@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from tuyacloud.gateway.router import RouteTable
-from tuyacloud.gateway.routes import assets, categories, devices_iot03, devices_v1, logs, things_v2, token, users
+from tuyacloud.gateway.routes import (
+    assets,
+    categories,
+    devices_iot03,
+    devices_v1,
+    logs,
+    registration,
+    things_v2,
+    token,
+    users,
+)
 
-AREAS = (token, devices_v1, devices_iot03, things_v2, logs, categories, assets, users)
+AREAS = (token, devices_v1, devices_iot03, things_v2, logs, categories, assets, users, registration)
 
 
 def build_table() -> RouteTable:
