@@ -151,6 +151,39 @@ class PasswordWrong(TuyaError):
     pass
 
 
+# --- smart home: apps, homes, rooms, members ------------------------------------------------------
+class SchemaNotExist(TuyaError):
+    """An app schema no app has (2017)."""
+
+
+class HomeNotExist(TuyaError):
+    pass
+
+
+class RoomNotExist(TuyaError):
+    pass
+
+
+class MemberNotRegistered(TuyaError):
+    """Adding a home member whose account is not a user of the app (2506)."""
+
+
+class MemberAlreadyInHome(TuyaError):
+    pass
+
+
+class MemberMustBeAdmin(TuyaError):
+    """A member without the administrator (or owner) role managing the home (2508)."""
+
+
+class MemberNotExist(TuyaError):
+    pass
+
+
+class MemberNameExists(TuyaError):
+    pass
+
+
 # --- platform / subscription errors ---------------------------------------------------------------
 class ApiNotSubscribed(TuyaError):
     """The project is not authorised for the API service this path belongs to."""
@@ -190,6 +223,14 @@ _TABLE: dict[type[TuyaError], tuple[int, str]] = {
     DeviceNotSupported: (2009, "not support this device"),
     DeviceNotExist: (2010, "device not exist"),
     CategoryNotSupported: (2015, "this category is not supported"),
+    SchemaNotExist: (2017, "schema does not exist"),
+    HomeNotExist: (2501, "home not exist"),
+    RoomNotExist: (2502, "room not exist"),
+    MemberNotRegistered: (2506, "the member account is not registered"),
+    MemberAlreadyInHome: (2507, "the member is already in the family"),
+    MemberMustBeAdmin: (2508, "the operator must be an administrator of the family"),
+    MemberNotExist: (2509, "the member does not exist"),
+    MemberNameExists: (2510, "the member name already exists"),
     ApiNotSubscribed: (28841101, "No permissions. This API is not subscribed."),
     QuotaUsedUp: (28841004, "Please upgrade to the official version: Your quota of Trial Edition is used up."),
 }

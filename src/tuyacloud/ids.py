@@ -50,5 +50,9 @@ class IdSource:
         """Mixed-case letters and digits (pairing tokens "H73H8u7A", secrets "p4pX")."""
         return self._choice(_ALNUM_MIXED, n)
 
+    def numeric(self, n: int) -> str:
+        """A number of ``n`` digits without a leading zero (home and room ids are Longs)."""
+        return self._choice("123456789", 1) + self._choice(string.digits, n - 1)
+
     def device_uuid(self) -> str:
         return self.hex(16)

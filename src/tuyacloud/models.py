@@ -155,3 +155,74 @@ class RegistrationToken:
     time_zone: str  # the ``time_zone_id`` given at creation ("Europe/Berlin", "+08:00")
     created_ms: int
     expires_ms: int
+
+
+@dataclass
+class App:
+    """A smart-home app (OEM app, App SDK app, Tuya's own): its users and their devices, seen by linked projects."""
+
+    schema: str
+    name: str
+    region: str
+    created_ms: int
+
+
+@dataclass
+class AppUser:
+    """A user of an app; ``password_hash`` is scrypt over the MD5 hex the client sends."""
+
+    id: str
+    schema: str
+    region: str
+    username: str
+    username_type: int
+    country_code: str
+    nick_name: str
+    time_zone_id: str
+    password_hash: str
+    created_ms: int
+    updated_ms: int
+
+
+@dataclass
+class Home:
+    id: str
+    schema: str
+    region: str
+    owner_uid: str
+    name: str
+    geo_name: str
+    lon: float
+    lat: float
+    created_ms: int
+
+
+@dataclass
+class Room:
+    id: str
+    home_id: str
+    name: str
+    created_ms: int
+
+
+@dataclass
+class HomeMember:
+    home_id: str
+    uid: str
+    role: str  # "OWNER" | "ADMIN" | "MEMBER"
+    name: str
+    created_ms: int
+
+
+@dataclass
+class PairingToken:
+    """A smart-home pairing token (``/v1.0/device/paring/token``): devices that pair with it belong to ``uid``."""
+
+    token: str
+    access_id: str
+    region: str
+    uid: str
+    secret: str
+    time_zone: str
+    created_ms: int
+    expires_ms: int

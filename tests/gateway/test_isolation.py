@@ -24,6 +24,7 @@ ALL_EVENT_TYPES = "1,2,3,4,5,6,7,8,9,10"
 DEVICE_AREAS = {"Devices (smart home)", "Devices (industry)", "Things (v2.0)", "Device logs"}
 CUSTOM_AREAS = {"Assets", "Project users", "Asset authorisation"}
 REGISTRATION_AREA = "Device registration"
+SMART_HOME_AREAS = {"App users", "Homes", "Pairing (smart home)"}
 CURSOR_PARAMS = ("last_id", "last_row_key")
 
 
@@ -37,6 +38,12 @@ class Tenant:
     user_id: str = ""
     user_name: str = ""
     registration_token: str = ""
+    schema: str = ""
+    app_uid: str = ""
+    home_id: str = ""
+    room_id: str = ""
+    app_device: str = ""
+    pairing_token: str = ""
 
     @property
     def ids(self) -> list[str]:
@@ -47,7 +54,7 @@ class Tenant:
         """Strings that must never appear in a successful answer to another project."""
         return [*self.ids, *(d["local_key"] for d in self.devices), self.project["uid"], self.project["access_id"],
                 self.client.access_token, self.client.refresh_token, self.root_asset, self.user_id,
-                self.registration_token]
+                self.registration_token, self.app_uid, self.app_device, self.pairing_token]
 
 
 def make_tenant(cloud: CloudServer, name: str, region: str, host: str | None = None) -> Tenant:
@@ -69,6 +76,19 @@ def make_tenant(cloud: CloudServer, name: str, region: str, host: str | None = N
     made = c.post("/v1.0/iot-03/device-registration/token", {"pairing_type": "EZ", "time_zone_id": "Europe/Berlin"})
     tenant.registration_token = made["result"]["token"]
     tenant.devices.append(cloud.control("POST", f"/registration/{tenant.registration_token}/pair", {"category": "dj"}))
+    # smart home: a linked app with a user, a home with a room, a device paired into it
+    tenant.schema = f"isolation{name.lower()}app"
+    cloud.control("POST", "/apps", {"schema": tenant.schema, "name": f"App {name}", "region": region})
+    cloud.control("POST", f"/apps/{tenant.schema}/links", {"access_id": project["access_id"]})
+    tenant.app_uid = c.post(f"/v1.0/apps/{tenant.schema}/user", {"country_code": "1", "username": "owner@example.com",
+                                                                 "password": "0" * 32})["result"]["uid"]
+    tenant.home_id = str(c.post("/v1.0/home/create-home", {"uid": tenant.app_uid, "home": {"name": "Home"},
+                                                           "rooms": ["Room"]})["result"])
+    tenant.room_id = str(c.get(f"/v1.0/homes/{tenant.home_id}/rooms")["result"]["rooms"][0]["room_id"])
+    made = c.post("/v1.0/device/paring/token", {"uid": tenant.app_uid, "paring_type": "EZ", "time_zone_id": "UTC"})
+    tenant.pairing_token = made["result"]["token"]
+    tenant.app_device = cloud.control("POST", f"/paring/{tenant.pairing_token}/pair",
+                                      {"category": "dj", "room_id": tenant.room_id})["id"]
     return tenant
 
 
@@ -104,6 +124,11 @@ def snapshot(tenant: Tenant) -> dict[str, Any]:
     users = c.get("/v1.0/iot-02/users", {"page_size": 100})["result"]["list"]
     grants = c.get(f"/v1.0/iot-03/{tenant.root_asset}/authorized_users")["result"]["data"]
     state["custom"] = (assets, [(u["user_id"], u["user_name"], u["nick_name"]) for u in users], grants)
+    home = f"/v1.0/homes/{tenant.home_id}"
+    state["smarthome"] = [c.get(path)["result"] for path in (
+        home, f"{home}/rooms", f"{home}/members", f"{home}/devices", f"{home}/rooms/{tenant.room_id}/devices",
+        f"/v1.0/apps/{tenant.schema}/users", f"/v1.0/users/{tenant.app_uid}/homes",
+        f"/v1.0/device/paring/tokens/{tenant.pairing_token}")]
     return state
 
 
@@ -178,6 +203,8 @@ def classify(route: Route) -> str:
         return "custom"
     if route.area == REGISTRATION_AREA:
         return "registration"
+    if route.area in SMART_HOME_AREAS:
+        return "smarthome"
     assert route.area in DEVICE_AREAS, f"{route.key}: unknown area {route.area!r}; extend the isolation sweep"
     if "device_id" in route.path_params:
         return "device"
@@ -230,6 +257,8 @@ def test_every_device_route_keeps_projects_apart(cloud: CloudServer, tenants: di
             check_custom(attacker, victim, route, what)
         elif kind == "registration":
             check_registration(attacker, victim, route, what)
+        elif kind == "smarthome":
+            check_smart_home(attacker, victim, route, what)
         elif kind == "token":
             if "refresh_token" in route.path_params:
                 path = fill_path(route, {"refresh_token": victim.client.refresh_token})
@@ -243,12 +272,13 @@ def test_every_device_route_keeps_projects_apart(cloud: CloudServer, tenants: di
             assert_no_leak(call(attacker, route, path, {}), victim, what)
     assert seen.get("device", 0) >= 25 and seen.get("batch", 0) >= 6 and seen.get("list", 0) >= 3, seen
     assert seen.get("custom", 0) >= 25 and seen.get("registration", 0) >= 2, seen
+    assert seen.get("smarthome", 0) >= 20, seen
     assert snapshot(victim) == victim_before
     # the victim's refresh token was not spent by the attacker's attempts, and its devices are all still there
     assert victim.client.get("/v1.0/iot-03/device-categories")["success"]
     # (the attacker's own assets and users may have grown: its calls act on its own project)
-    assert {k: v for k, v in snapshot(attacker).items() if k != "custom"} == \
-        {k: v for k, v in attacker_before.items() if k != "custom"}
+    assert {k: v for k, v in snapshot(attacker).items() if k not in ("custom", "smarthome")} == \
+        {k: v for k, v in attacker_before.items() if k not in ("custom", "smarthome")}
 
 
 def check_list(attacker: Tenant, victim: Tenant, route: Route, what: str) -> None:
@@ -327,6 +357,36 @@ def check_registration(attacker: Tenant, victim: Tenant, route: Route, what: str
     assert_refused(attacker.client.request(route.method, route.path, json=body), (1000, 1106), what)
 
 
+def check_smart_home(attacker: Tenant, victim: Tenant, route: Route, what: str) -> None:
+    """Apps, app users, homes, rooms, members, pairing: the victim's schema, users, homes, rooms, devices and
+    pairing token are refused (its app is not linked to the attacker) and stay as they were."""
+    values = {"schema": victim.schema, "uid": victim.app_uid, "home_id": victim.home_id, "room_id": victim.room_id,
+              "token": victim.pairing_token}
+    path = fill_path(route, values)
+    params: dict[str, Any] = {}
+    for p in route.query:
+        if p.name == "device_ids":
+            params[p.name] = victim.app_device
+    body = None
+    if route.body is not None:
+        props = route.body.get("properties", {})
+        body = {k: v for k, v in {
+            "uid": victim.app_uid, "name": "taken over", "device_ids": [victim.app_device],
+            "home": {"name": "taken over"}, "rooms": ["taken over"], "app_schema": victim.schema,
+            "member": {"member_account": "owner@example.com", "name": "taken over", "admin": True},
+            "admin": True, "paring_type": "EZ", "time_zone_id": "UTC", "username": "owner@example.com",
+            "password": "0" * 32, "country_code": "1", "schema": victim.schema,
+        }.items() if k in props}
+        for name in route.body.get("required", ()):
+            assert name in body, f"{route.key}: the isolation sweep does not know how to fill {name}"
+    token = "" if route.auth == "login" else None
+    if body is None:
+        response = attacker.client.request(route.method, path, params, token=token)
+    else:
+        response = attacker.client.request(route.method, path, params, json=body, token=token)
+    assert_refused(response, (1000, 1106, 2006, 2017, 2501), what)
+
+
 def test_credentials_at_another_data_centers_host_are_1106(cloud: CloudServer, tenants: dict[str, Tenant]) -> None:
     a, b = tenants["A"], tenants["B"]
     at_eu = SignedClient(cloud.url, a.project["access_id"], a.project["access_secret"], host=EU_HOST)
@@ -341,7 +401,7 @@ def test_credentials_at_another_data_centers_host_are_1106(cloud: CloudServer, t
     assert "openapi.tuyaeu.com" in response["msg"]
     # with the eu host, the eu project works and sees its own devices only
     listed = b.client.get("/v1.0/devices", {"page_size": 100})
-    assert sorted(d["id"] for d in listed["result"]["devices"]) == sorted(b.ids)
+    assert sorted(d["id"] for d in listed["result"]["devices"]) == sorted([*b.ids, b.app_device])
 
 
 def test_host_header_with_port_and_case_selects_the_region(cloud: CloudServer, tenants: dict[str, Tenant]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import zlib
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -50,6 +51,7 @@ PROPERTIES = st.dictionaries(st.sampled_from(["switch_led", "bright_value_v2", "
                              min_size=1, max_size=3)
 
 
+SMART_HOME_PATHS = re.compile(r"^/v1\.0/(apps|home|homes|device/paring|iot-01/associated-users/actions)/")
 CUSTOM_KEYS = {"asset_id", "asset_ids", "parent_asset_id", "target_asset_id", "uid", "username", "password"}
 
 
@@ -91,8 +93,37 @@ class FuzzWorld:
         self.registration_token = c.post("/v1.0/iot-03/device-registration/token",
                                          {"pairing_type": "EZ", "time_zone_id": "Europe/Berlin"})["result"]["token"]
         cloud.control("POST", f"/registration/{self.registration_token}/pair", {"category": "cz"})
+        # smart home: a linked app, its users, homes with rooms and members (doomed ones for the DELETEs), a device
+        # in a room and a pairing token
+        self.schema = "fuzzapp"
+        cloud.control("POST", "/apps", {"schema": self.schema, "name": "Fuzz app"})
+        cloud.control("POST", f"/apps/{self.schema}/links", {"access_id": access_id})
+        self.app_password = hashlib.md5(b"fuzz").hexdigest()
+        self.app_users = [c.post(f"/v1.0/apps/{self.schema}/user", {"country_code": "1", "username": f"fuzz{i}@x.test",
+                                                                   "password": self.app_password})["result"]["uid"]
+                          for i in range(3)]
+        self.homes = [self.new_home() for _ in range(2)]
+        self.rooms = [str(r["room_id"]) for r in c.get(f"/v1.0/homes/{self.homes[0]}/rooms")["result"]["rooms"]]
+        self.home_device = cloud.control("POST", f"/projects/{access_id}/devices",
+                                         {"category": "dj", "user": self.app_users[0], "home_id": self.homes[0],
+                                          "room_id": self.rooms[0]})[0]["id"]
+        self.doomed_homes = {route.key: [self.new_home() for _ in range(10)] for route in cloud.app.state.table.routes
+                             if route.key == "DELETE /v1.0/homes/{home_id}"}
+        self.pairing_token = c.post("/v1.0/device/paring/token", {"uid": self.app_users[0], "paring_type": "EZ",
+                                                                  "time_zone_id": "UTC"})["result"]["token"]
         self.sent = 0
         self.outcomes: dict[str, dict[str | int, int]] = {}  # operation -> "ok" or code -> count
+
+    def new_home(self) -> str:
+        """A home of the first app user with two rooms and the other app users as members."""
+        home = str(self.client.post("/v1.0/home/create-home", {"uid": self.app_users[0], "home": {"name": "Fuzz"},
+                                                               "rooms": ["One", "Two"]})["result"])
+        for i in (1, 2):
+            self.client.post(f"/v1.0/homes/{home}/members", {"member": {"member_account": f"fuzz{i}@x.test"}})
+        return home
+
+    def homes_for(self, operation_label: str) -> list[str]:
+        return self.doomed_homes.get(operation_label, self.homes[:1])
 
     def ids_for(self, operation_label: str) -> list[str]:
         return self.doomed.get(operation_label, self.keep)
@@ -137,9 +168,17 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
         real: dict[str, st.SearchStrategy[Any]] = {}
         if "device_id" in path_parameters:
             real["device_id"] = st.sampled_from(ids_for(context))
-        if "uid" in path_parameters:  # a project user in the custom-project routes, the developer uid elsewhere
-            is_project_user = "/iot-03/users/" in context.operation.path
-            real["uid"] = st.sampled_from(world.users) if is_project_user else st.just(world.project["uid"])
+        if "uid" in path_parameters:  # a project user in the custom-project routes, an app user in the smart-home
+            is_project_user = "/iot-03/users/" in context.operation.path  # ones, the developer uid elsewhere
+            is_app_user = context.operation.path.endswith(("/infos", "/homes", "/members/{uid}"))
+            real["uid"] = st.sampled_from(world.users) if is_project_user else \
+                st.sampled_from(world.app_users) if is_app_user else st.just(world.project["uid"])
+        if "schema" in path_parameters:
+            real["schema"] = st.just(world.schema)
+        if "home_id" in path_parameters:
+            real["home_id"] = st.sampled_from(world.homes_for(context.operation.label))
+        if "room_id" in path_parameters:
+            real["room_id"] = st.sampled_from(world.rooms)
         if "asset_id" in path_parameters:
             real["asset_id"] = st.sampled_from(world.assets_for(context.operation.label))
         if "user_id" in path_parameters:
@@ -148,8 +187,9 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
             real["user_name"] = st.just(world.user_name)
         if "category" in path_parameters:
             real["category"] = st.sampled_from([*KEEP_CATEGORIES, "wxkg", "sp"])
-        if "token" in path_parameters:  # a device registration token of the project
-            real["token"] = st.just(world.registration_token)
+        if "token" in path_parameters:  # a device registration (or smart-home pairing) token of the project
+            is_pairing = "/paring/" in context.operation.path
+            real["token"] = st.just(world.pairing_token if is_pairing else world.registration_token)
         if "refresh_token" in path_parameters:
             real["refresh_token"] = st.just("0" * 32)  # never the fuzzer's own: spending it would end the run
         if not real:
@@ -173,6 +213,8 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
         for name in ("asset_ids", "asset_id", "parent_asset_id"):
             if name in query:
                 real[name] = st.sampled_from(world.assets)
+        if "device_ids" in query and SMART_HOME_PATHS.match(context.operation.path):
+            real["device_ids"] = st.just(world.home_device)
         if not real:
             return st.just(query)
         chosen = st.fixed_dictionaries(real).map(lambda values: {**query, **values})
@@ -186,6 +228,12 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
             real: st.SearchStrategy[Any] = st.lists(COMMANDS, min_size=1, max_size=3).map(lambda c: {"commands": c})
         elif "properties" in body:
             real = PROPERTIES.map(lambda p: {"properties": json.dumps(p)})
+        elif SMART_HOME_PATHS.match(context.operation.path):
+            values = {"uid": st.sampled_from(world.app_users), "device_ids": st.just([world.home_device]),
+                      "password": st.just(world.app_password), "schema": st.just(world.schema),
+                      "username": st.just("fuzz0@x.test"), "country_code": st.just("1")}
+            known = {k: v for k, v in values.items() if k in body}
+            real = st.fixed_dictionaries(known).map(lambda chosen: {**body, **chosen})
         elif CUSTOM_KEYS & set(body):
             values: dict[str, st.SearchStrategy[Any]] = {
                 "asset_id": st.sampled_from(world.assets), "asset_ids": st.sampled_from(world.assets),

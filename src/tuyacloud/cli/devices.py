@@ -10,9 +10,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
-from tuyacloud.domain import devices, projects, registration
+from tuyacloud.domain import devices, homes, pairing, projects, registration
 from tuyacloud.domain.context import Context
-from tuyacloud.errors import DeviceNotExist
+from tuyacloud.errors import DataNotExist, DeviceNotExist
 from tuyacloud.gateway.serialize import device_v1
 
 app = typer.Typer(help="Virtual devices.", no_args_is_help=True)
@@ -30,12 +30,19 @@ def add_virtual(
     count: int = typer.Option(1, "--count", min=1),
     name: str = typer.Option(None, "--name", help="Name (single device only)"),
     asset: str = typer.Option("", "--asset", help="Asset id to place them at (custom projects; default the root)"),
+    user: str = typer.Option("", "--user", help="App user uid owning the device (smart home; with --home)"),
+    home: str = typer.Option("", "--home", help="Home id of the app user (smart home)"),
+    room: str = typer.Option("", "--room", help="Room id in the home (smart home)"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
     """Create virtual devices; they behave like real ones (commands change status, sensors report)."""
 
     async def work(ctx: Context) -> list[dict[str, Any]]:
         p = await projects.get(ctx, project)
+        if user or home:
+            d = await homes.add_device(ctx, p, uid=user, home_id=home, room_id=room, category=category,
+                                       product_id=product_id, name=name)
+            return [{**_view(ctx, d), "home_id": d.asset_id, "owner_id": d.owner_uid}]
         if count >= 1000 and not as_json:
             with Progress(console=console) as bar:
                 task = bar.add_task(f"Creating {count} devices", total=count)
@@ -66,19 +73,28 @@ def pair(
     category: str = typer.Option(None, "--category", help="Category code, e.g. cz, dj"),
     product_id: str = typer.Option(None, "--product", help="Product id instead of a category's default"),
     name: str = typer.Option(None, "--name", help="Device name"),
+    home: str = typer.Option("", "--home", help="Smart-home pairing token: the user's home (default their first)"),
+    room: str = typer.Option("", "--room", help="Smart-home pairing token: a room of the home"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Pair a virtual device with a registration token, as a phone and a real device would (2007 once expired)."""
+    """Pair a virtual device with a registration token (industry) or a smart-home pairing token, as a phone and a
+    real device would (2007 once expired)."""
 
     async def work(ctx: Context) -> dict[str, Any]:
-        found, device = await registration.pair(ctx, token, category=category, product_id=product_id, name=name)
+        try:
+            found, device = await registration.pair(ctx, token, category=category, product_id=product_id, name=name)
+        except DataNotExist:
+            paired, device = await pairing.pair(ctx, token, category=category, product_id=product_id, name=name,
+                                                home_id=home, room_id=room)
+            return {**_view(ctx, device), "home_id": device.asset_id, "uid": paired.uid, "token": paired.token}
         return {**_view(ctx, device), "asset_id": device.asset_id, "project": found.access_id, "token": found.token}
 
     view = run(data_dir, database_url, work)
     if as_json:
         emit_json(view)
         return
-    console.print(f"Paired {view['id']} ({view['category']}, {view['name']}) at asset {view['asset_id']}")
+    where = f"home {view['home_id']}" if "home_id" in view else f"asset {view['asset_id']}"
+    console.print(f"Paired {view['id']} ({view['category']}, {view['name']}) in {where}")
 
 
 @app.command("list")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tuyacloud.cli import assets, devices, messages, projects
+from tuyacloud.cli import apps, assets, devices, messages, projects
 from tuyacloud.cli.common import DatabaseUrl, DataDir, settings_for
 
 app = typer.Typer(help="A self-hosted IoT cloud that speaks the Tuya Cloud Development protocol.",
@@ -15,6 +15,7 @@ app.add_typer(projects.app, name="project")
 app.add_typer(devices.app, name="device")
 app.add_typer(messages.app, name="messages")
 app.add_typer(assets.app, name="asset")
+app.add_typer(apps.app, name="app")
 
 
 @app.command()

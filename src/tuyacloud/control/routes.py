@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tuyacloud.domain import commands, devices, projects, registration, usage
+from tuyacloud.domain import apps, commands, devices, homes, pairing, projects, registration, usage
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import DeviceNotExist, ParamIllegal, PermissionDeny, SystemError_, TuyaError
 from tuyacloud.gateway import envelope
@@ -112,6 +112,12 @@ async def add_devices(request: Request, ctx: Context) -> list[dict[str, Any]]:
     count = body.get("count", 1)
     if not isinstance(count, int):
         raise ParamIllegal("count must be an integer")
+    if body.get("user") or body.get("home_id"):  # an app user's device in one of their homes
+        device = await homes.add_device(
+            ctx, project, uid=_str(body, "user"), home_id=_str(body, "home_id"), room_id=_str(body, "room_id"),
+            category=_str(body, "category") or None, product_id=_str(body, "product_id") or None,
+            name=_str(body, "name") or None)
+        return [{**device_v1(device, ctx.catalog.product(device.product_id)), "home_id": device.asset_id}]
     created = await devices.create_virtual(
         ctx, project, category=body.get("category"), product_id=body.get("product_id"), count=count,
         name=body.get("name") if isinstance(body.get("name"), str) else None,
@@ -144,7 +150,59 @@ async def pair_device(request: Request, ctx: Context) -> dict[str, Any]:
             "project": found.access_id, "token": found.token}
 
 
+def _str(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise ParamIllegal(f"{key} must be a string")
+    return str(value)
+
+
+def app_view(app: Any, links: list[str]) -> dict[str, Any]:
+    return {"schema": app.schema, "name": app.name, "region": app.region, "projects": links}
+
+
+async def list_apps(request: Request, ctx: Context) -> list[dict[str, Any]]:
+    return [app_view(a, links) for a, links in await apps.listing(ctx)]
+
+
+async def create_app(request: Request, ctx: Context) -> dict[str, Any]:
+    body = await _json(request)
+    app = await apps.create(ctx, schema=body.get("schema"), name=body.get("name"),
+                            region=_str(body, "region") or "us")
+    return app_view(app, [])
+
+
+async def link_app(request: Request, ctx: Context) -> dict[str, Any]:
+    body = await _json(request)
+    schema = request.path_params["schema"]
+    links = await apps.link(ctx, schema, _str(body, "access_id"))
+    return app_view(await apps.get(ctx, schema), links)
+
+
+async def unlink_app(request: Request, ctx: Context) -> dict[str, Any]:
+    schema = request.path_params["schema"]
+    links = await apps.unlink(ctx, schema, request.path_params["access_id"])
+    return app_view(await apps.get(ctx, schema), links)
+
+
+async def pair_home_device(request: Request, ctx: Context) -> dict[str, Any]:
+    body = await _json(request)
+    found, device = await pairing.pair(
+        ctx, request.path_params["token"], category=_str(body, "category") or None,
+        product_id=_str(body, "product_id") or None, name=_str(body, "name") or None,
+        home_id=_str(body, "home_id"), room_id=_str(body, "room_id"))
+    return {**device_v1(device, ctx.catalog.product(device.product_id)), "home_id": device.asset_id,
+            "uid": found.uid, "token": found.token}
+
+
 ROUTES: list[tuple[str, str, Handler, bool]] = [
+    ("GET", "/_tuyacloud/apps", list_apps, True),
+    ("POST", "/_tuyacloud/apps", create_app, True),
+    ("POST", "/_tuyacloud/apps/{schema}/links", link_app, True),
+    ("DELETE", "/_tuyacloud/apps/{schema}/links/{access_id}", unlink_app, True),
+    ("POST", "/_tuyacloud/paring/{token}/pair", pair_home_device, True),
     ("GET", "/_tuyacloud/health", health, False),
     ("POST", "/_tuyacloud/devices/{device_id}/report", inject_report, True),
     ("POST", "/_tuyacloud/devices/{device_id}/online", set_online, True),

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from tuyacloud.catalog.loader import Product
-from tuyacloud.domain import assets, events, visibility
+from tuyacloud.domain import apps, assets, events, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import (
     CategoryNotSupported,
@@ -44,12 +44,12 @@ def product_for(ctx: Context, *, category: str | None = None, product_id: str | 
 
 
 def _new_device(ctx: Context, project: Project, product: Product, name: str | None, now: int, n: int,
-                owner_uid: str | None, asset_id: str, time_zone: str) -> Device:
+                owner_uid: str | None, asset_id: str, time_zone: str, access_id: str = "") -> Device:
     status = initial_status(product)
     device_id = ctx.ids.device_id()
     return Device(
         id=device_id,
-        access_id=project.access_id,
+        access_id=access_id or project.access_id,
         region=project.region,
         product_id=product.product_id,
         category=product.category,
@@ -85,20 +85,24 @@ async def create_virtual(
     progress: Callable[[int], None] | None = None,
     pairing_token: str = "",
     also: Callable[[Tx, list[Device]], Awaitable[None]] | None = None,
+    app_owner: str = "",
 ) -> list[Device]:
     """Create ``count`` virtual devices; each chunk commits with its ``bindUser`` events (carrying
-    ``pairing_token``) and whatever ``also`` writes for the chunk in the same unit of work."""
+    ``pairing_token``) and whatever ``also`` writes for the chunk in the same unit of work.
+
+    ``app_owner`` (``app:<schema>``) makes app users' devices: ``asset_id`` is then their home, already checked."""
     if count < 1 or count > 1_000_000:
         raise ParamIllegal("count must be between 1 and 1000000")
     product = product_for(ctx, category=category, product_id=product_id)
-    asset_id = await _placement(ctx, project, asset_id)
+    if not app_owner:
+        asset_id = await _placement(ctx, project, asset_id)
     existing = await ctx.store.count_devices(project.access_id, project.region)
     created: list[Device] = []
     for start in range(0, count, CREATE_CHUNK):
         now = ctx.clock.now_ms()
         chunk = [
             _new_device(ctx, project, product, name if count == 1 else None, now, existing + start + i + 1,
-                        owner_uid, asset_id, time_zone)
+                        owner_uid, asset_id, time_zone, app_owner)
             for i in range(min(CREATE_CHUNK, count - start))
         ]
 
@@ -134,39 +138,43 @@ async def get_owned(ctx: Context, project: Project, device_id: str) -> Device:
     device = await ctx.store.get_device(device_id, project.region)
     if device is None:
         raise DeviceNotExist(f"device {device_id!r} does not exist")
-    if device.access_id != project.access_id:
+    if device.access_id != project.access_id and device.access_id not in await apps.linked_owners(ctx, project):
         raise PermissionDeny("the device is not linked to this project")
     scope = visibility.current()
-    if scope is not None and device.asset_id not in scope.asset_ids:
-        raise PermissionDeny("the user is not authorised on the device's asset")
+    if scope is not None and not scope.sees(device.asset_id, device.owner_uid):
+        raise PermissionDeny("the user may not see this device")
     return device
 
 
 async def get_many(ctx: Context, project: Project, ids: Sequence[str]) -> list[Device]:
     """Only this project's devices (and a user's visible ones): others are left out, as batch calls do."""
-    found = await ctx.store.get_devices(project.access_id, project.region, list(dict.fromkeys(ids)))
+    found = await ctx.store.get_devices(await apps.device_owners(ctx, project), project.region,
+                                        list(dict.fromkeys(ids)))
     scope = visibility.current()
-    return found if scope is None else [d for d in found if d.asset_id in scope.asset_ids]
+    return found if scope is None else [d for d in found if scope.sees(d.asset_id, d.owner_uid)]
 
 
 async def page(ctx: Context, project: Project, after_id: str, size: int, **filters: Any) -> tuple[list[Device], bool]:
     """One page after the ``after_id`` cursor and whether more follow (fetches one extra row to know)."""
     scope = visibility.current()
     if scope is not None:
-        if not scope.asset_ids:
+        if not scope.asset_ids and not scope.app_user:
             return [], False
-        filters["asset_ids"] = sorted(scope.asset_ids)
-    rows = await ctx.store.page_devices(project.access_id, project.region, after_id, size + 1, **filters)
+        filters["asset_ids"] = sorted(scope.asset_ids) or [""]
+        if scope.app_user:
+            filters["or_owner_uid"] = scope.uid
+    rows = await ctx.store.page_devices(await apps.device_owners(ctx, project), project.region, after_id, size + 1,
+                                        **filters)
     return rows[:size], len(rows) > size
 
 
 async def count(ctx: Context, project: Project, owner_uid: str | None = None) -> int:
     scope = visibility.current()
     if scope is not None:
-        if owner_uid is not None:
+        if owner_uid is not None or scope.app_user:
             return len((await page(ctx, project, "", 1_000_000, owner_uid=owner_uid))[0])
         return await ctx.store.count_devices_at(project.access_id, project.region, sorted(scope.asset_ids))
-    return await ctx.store.count_devices(project.access_id, project.region, owner_uid)
+    return await ctx.store.count_devices(await apps.device_owners(ctx, project), project.region, owner_uid)
 
 
 async def transfer(ctx: Context, project: Project, device_id: str, source_asset_id: str | None,

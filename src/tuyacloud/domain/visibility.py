@@ -1,4 +1,5 @@
-"""What a request may see: everything for the project's own token, the authorised asset nodes for a user token.
+"""What a request may see: everything for the project's own token, the authorised asset nodes for a user token,
+the homes (and own devices) of a smart-home app user's token.
 
 The rule (reference api-catalog.md section 7.4): a project user authorised on an asset sees and controls the
 devices at that asset, and at its descendants only when authorised with children. The gateway works out the
@@ -25,6 +26,12 @@ class Scope:
     uid: str
     asset_ids: frozenset[str]
     full: frozenset[str]  # covered by a grant with children: permission "all"
+    # A smart-home app user's token: ``asset_ids`` are the homes the user is a member of; the user also sees the
+    # devices they own (``owner_uid``) wherever those are.
+    app_user: bool = False
+
+    def sees(self, asset_id: str, owner_uid: str) -> bool:
+        return asset_id in self.asset_ids or (self.app_user and owner_uid == self.uid)
 
 
 _current: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("tuyacloud_visibility", default=None)
@@ -92,7 +99,14 @@ async def for_user(ctx: Context, project: Project, uid: str) -> Scope:
     return scope_of(uid, grants, assets)
 
 
+async def for_app_user(ctx: Context, uid: str) -> Scope:
+    homes = await ctx.store.homes_of_user(uid)
+    return Scope(uid, frozenset(h.id for h, _ in homes), frozenset(), app_user=True)
+
+
 async def for_token(ctx: Context, project: Project, token: Token | None) -> Scope | None:
-    if token is None or token.kind != "user":
+    if token is None or token.kind == "project":
         return None
+    if token.kind == "app_user":
+        return await for_app_user(ctx, token.uid)
     return await for_user(ctx, project, token.uid)

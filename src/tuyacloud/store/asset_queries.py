@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tuyacloud.models import Asset, AssetGrant, ProjectUser
+from tuyacloud.store.smarthome_queries import owner_clause
 
 Row = tuple[Any, ...]
 
@@ -132,12 +133,13 @@ class AssetQueries(abc.ABC):
         )
         return {r[0]: int(r[1]) for r in rows}
 
-    async def count_devices_at(self, access_id: str, region: str, asset_ids: Sequence[str]) -> int:
+    async def count_devices_at(self, access_id: str | Sequence[str], region: str, asset_ids: Sequence[str]) -> int:
         if not asset_ids:
             return 0
+        owner, owners = owner_clause(access_id)
         rows = await self.fetch(
-            f"SELECT COUNT(*) FROM devices WHERE access_id = ? AND region = ? AND asset_id IN ({_marks(asset_ids)})",
-            (access_id, region, *asset_ids),
+            f"SELECT COUNT(*) FROM devices WHERE {owner} AND region = ? AND asset_id IN ({_marks(asset_ids)})",
+            (*owners, region, *asset_ids),
         )
         return int(rows[0][0])
 

@@ -18,6 +18,7 @@ from tuyacloud.models import Device, DeviceLog, Message, Project, Token
 from tuyacloud.store.asset_queries import AssetQueries
 from tuyacloud.store.message_queries import MessageQueries
 from tuyacloud.store.registration_queries import RegistrationQueries
+from tuyacloud.store.smarthome_queries import SmartHomeQueries, owner_clause
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -73,7 +74,7 @@ def _device_params(d: Device) -> tuple[Any, ...]:
     )
 
 
-class Queries(MessageQueries, AssetQueries, RegistrationQueries, abc.ABC):
+class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQueries, abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]
@@ -177,19 +178,21 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, abc.ABC):
         writer already serialises units)."""
         return await self.get_device(device_id, region)
 
-    async def get_devices(self, access_id: str, region: str, ids: Sequence[str]) -> list[Device]:
+    async def get_devices(self, access_id: str | Sequence[str], region: str, ids: Sequence[str]) -> list[Device]:
+        """``access_id`` is one owner or several (a project and the apps linked to it)."""
         if not ids:
             return []
         marks = ", ".join("?" for _ in ids)
+        owner, owners = owner_clause(access_id)
         rows = await self.fetch(
-            f"SELECT {DEVICE_COLS} FROM devices WHERE access_id = ? AND region = ? AND id IN ({marks}) ORDER BY id",
-            (access_id, region, *ids),
+            f"SELECT {DEVICE_COLS} FROM devices WHERE {owner} AND region = ? AND id IN ({marks}) ORDER BY id",
+            (*owners, region, *ids),
         )
         return [device_from_row(r) for r in rows]
 
     async def page_devices(
         self,
-        access_id: str,
+        access_id: str | Sequence[str],
         region: str,
         after_id: str = "",
         limit: int = 20,
@@ -201,11 +204,15 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, abc.ABC):
         owner_uid: str | None = None,
         asset_id: str | None = None,
         asset_ids: Sequence[str] | None = None,
+        or_owner_uid: str | None = None,
         offset: int = 0,
     ) -> list[Device]:
-        """Devices of a project in id order after ``after_id``: the basis of every list endpoint's cursor."""
-        where = ["access_id = ?", "region = ?", "id > ?"]
-        params: list[Any] = [access_id, region, after_id]
+        """Devices of a project in id order after ``after_id``: the basis of every list endpoint's cursor.
+
+        ``or_owner_uid`` widens ``asset_ids`` to also take the devices that user owns (an app user's view)."""
+        owner, owners = owner_clause(access_id)
+        where = [owner, "region = ?", "id > ?"]
+        params: list[Any] = [*owners, region, after_id]
         if category:
             where.append("category = ?")
             params.append(category)
@@ -225,23 +232,28 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, abc.ABC):
             where.append("asset_id = ?")
             params.append(asset_id)
         if asset_ids is not None:  # a user token's visible nodes (never empty here: the domain answers none)
-            where.append(f"asset_id IN ({', '.join('?' for _ in asset_ids)})")
+            visible = f"asset_id IN ({', '.join('?' for _ in asset_ids)})"
             params.extend(asset_ids)
+            if or_owner_uid is not None:
+                visible = f"({visible} OR owner_uid = ?)"
+                params.append(or_owner_uid)
+            where.append(visible)
         params += [limit, offset]
         rows = await self.fetch(
             f"SELECT {DEVICE_COLS} FROM devices WHERE {' AND '.join(where)} ORDER BY id LIMIT ? OFFSET ?", params
         )
         return [device_from_row(r) for r in rows]
 
-    async def count_devices(self, access_id: str, region: str, owner_uid: str | None = None) -> int:
+    async def count_devices(self, access_id: str | Sequence[str], region: str, owner_uid: str | None = None) -> int:
+        owner, owners = owner_clause(access_id)
         if owner_uid is None:
             row = await self.fetchone(
-                "SELECT COUNT(*) FROM devices WHERE access_id = ? AND region = ?", (access_id, region)
+                f"SELECT COUNT(*) FROM devices WHERE {owner} AND region = ?", (*owners, region)
             )
         else:
             row = await self.fetchone(
-                "SELECT COUNT(*) FROM devices WHERE access_id = ? AND region = ? AND owner_uid = ?",
-                (access_id, region, owner_uid),
+                f"SELECT COUNT(*) FROM devices WHERE {owner} AND region = ? AND owner_uid = ?",
+                (*owners, region, owner_uid),
             )
         return int(row[0]) if row else 0
 

@@ -226,3 +226,102 @@ registration_devices = Table(
     Column("token", Text, primary_key=True),
     Column("device_id", Text, primary_key=True),
 )
+
+# --- smart home: apps, their links to projects, app users, homes, rooms, members, pairing tokens ---------------
+apps = Table(
+    "apps",
+    metadata,
+    Column("schema", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+app_links = Table(
+    "app_links",
+    metadata,
+    Column("schema", Text, primary_key=True),
+    Column("access_id", Text, primary_key=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_app_links_project", "access_id", "schema"),
+)
+
+app_users = Table(
+    "app_users",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("schema", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("username", Text, nullable=False),
+    Column("username_type", Integer, nullable=False),
+    Column("country_code", Text, nullable=False),
+    Column("nick_name", Text, nullable=False),
+    Column("time_zone_id", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ux_app_users_name", "schema", "username", unique=True),
+)
+
+homes = Table(
+    "homes",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("schema", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("owner_uid", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("geo_name", Text, nullable=False),
+    Column("lon", Text, nullable=False),
+    Column("lat", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+home_members = Table(
+    "home_members",
+    metadata,
+    Column("home_id", Text, primary_key=True),
+    Column("uid", Text, primary_key=True),
+    Column("role", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_home_members_uid", "uid", "home_id"),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("home_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_rooms_home", "home_id", "id"),
+)
+
+room_devices = Table(
+    "room_devices",
+    metadata,
+    Column("device_id", Text, primary_key=True),
+    Column("room_id", Text, nullable=False),
+    Index("ix_room_devices_room", "room_id", "device_id"),
+)
+
+pairing_tokens = Table(
+    "pairing_tokens",
+    metadata,
+    Column("token", Text, primary_key=True),
+    Column("access_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("uid", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("time_zone", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+)
+
+pairing_devices = Table(
+    "pairing_devices",
+    metadata,
+    Column("token", Text, primary_key=True),
+    Column("device_id", Text, primary_key=True),
+)

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from tuyacloud.gateway.router import RouteTable
 from tuyacloud.gateway.routes import (
+    app_users,
     assets,
     categories,
     devices_iot03,
     devices_v1,
+    homes,
     logs,
+    pairing,
     registration,
     things_v2,
     token,
     users,
 )
 
-AREAS = (token, devices_v1, devices_iot03, things_v2, logs, categories, assets, users, registration)
+AREAS = (token, devices_v1, devices_iot03, things_v2, logs, categories, assets, users, registration, app_users, homes,
+         pairing)
 
 
 def build_table() -> RouteTable:
