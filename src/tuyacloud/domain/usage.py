@@ -7,6 +7,7 @@ lose at most the last interval's counts, which statistics tolerate.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -15,8 +16,14 @@ from tuyacloud.domain.context import Context
 from tuyacloud.store.base import Tx
 
 
+@functools.lru_cache(maxsize=64)
+def _day_of_index(day_index: int) -> str:
+    return time.strftime("%Y%m%d", time.gmtime(day_index * 86_400))
+
+
 def day_of(ms: int) -> str:
-    return time.strftime("%Y%m%d", time.gmtime(ms / 1000))
+    """The UTC day of an instant (computed once per day, not per request)."""
+    return _day_of_index(ms // 86_400_000)
 
 
 @dataclass

@@ -99,11 +99,19 @@ class Route:
 _PARAM = re.compile(r"\{([a-z_]+)\}")
 
 
+def _bucket(path: str) -> tuple[int, str, str]:
+    segments = path.split("/")
+    return len(segments), segments[1] if len(segments) > 1 else "", segments[2] if len(segments) > 2 else ""
+
+
 class RouteTable:
     def __init__(self) -> None:
         self.routes: list[Route] = []
         self._static: dict[tuple[str, str], Route] = {}
-        self._dynamic: list[tuple[re.Pattern[str], Route]] = []
+        # Templated routes bucketed by (segment count, first two segments), so a request tries a handful of
+        # patterns rather than every one; routes with a parameter among those first segments are tried always.
+        self._dynamic: dict[tuple[int, str, str], list[tuple[re.Pattern[str], Route]]] = {}
+        self._wild: list[tuple[re.Pattern[str], Route]] = []
         self._paths: set[str] = set()
 
     def add(self, method: str, path: str, handler: Handler, *, service: str, summary: str, area: str,
@@ -117,7 +125,11 @@ class RouteTable:
         else:
             escaped = re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
             pattern = re.compile("^" + _PARAM.sub(r"(?P<\1>[^/]+)", escaped) + "$")
-            self._dynamic.append((pattern, route))
+            key = _bucket(path)
+            if "{" in key[1] or "{" in key[2]:
+                self._wild.append((pattern, route))
+            else:
+                self._dynamic.setdefault(key, []).append((pattern, route))
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         """The route for a request; a trailing slash is ignored (iot-py calls ``/v1.0/devices/?...``)."""
@@ -127,7 +139,7 @@ class RouteTable:
         if route is not None:
             return route, {}
         path_known = path in self._paths
-        for pattern, candidate in self._dynamic:
+        for pattern, candidate in (*self._dynamic.get(_bucket(path), ()), *self._wild):
             m = pattern.match(path)
             if m is not None:
                 if candidate.method == method:
