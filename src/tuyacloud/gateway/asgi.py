@@ -82,7 +82,9 @@ class Gateway:
             failed = True
         if route is not None and access_id:
             self.usage.count(access_id, route.key, t, failed)
-        await send({"type": "http.response.start", "status": 200, "headers": _JSON_HEADERS})
+        # With a length the server sends one plain body instead of chunked encoding.
+        headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
     async def _authenticate(self, scope: dict[str, Any], headers: dict[str, str], body: bytes, route: Route,
