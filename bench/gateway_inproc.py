@@ -1,0 +1,126 @@
+"""CPU cost of the gateway's own work for one signed status read: no sockets, no uvicorn, no wrk.
+
+Run: ``python bench/gateway_inproc.py [--requests 20000] [--profile]``
+
+Builds the app with ``create_app`` on a fresh data dir (project and devices made with the CLI), starts its
+lifespan, and calls the ASGI app directly with precomputed signed requests, as uvicorn would. It prints the CPU
+microseconds per request. Pair it with bench/openapi.py: socket-level cost ~= uvicorn's floor (about 20 µs on the
+project's machine) + this figure + what concurrency adds. ``--profile`` adds cProfile's top functions by own
+time, which is deterministic, unlike sampling under load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+sys.path.insert(0, str(BENCH_DIR.parent / "src"))
+
+import openapi as ob  # noqa: E402
+from tuyacloud.app import create_app  # noqa: E402
+from tuyacloud.cli.common import settings_for  # noqa: E402
+
+
+def prepare(work: Path, devices: int) -> tuple[Path, ob.Project, list[str]]:
+    data = work / "data"
+    created = json.loads(ob.run_cli(["project", "create", "--name", "inproc", "--json", "--data-dir", str(data)], 120))
+    ob.run_cli(["device", "add-virtual", "--project", created["access_id"], "--category", "cz", "--count",
+                str(devices), "--json", "--data-dir", str(data)], 600, stdout_path=work / "devices.json")
+    ids = [d["id"] for d in json.loads((work / "devices.json").read_text())]
+    return data, ob.Project(created["access_id"], created["access_secret"]), ids
+
+
+async def measure(data: Path, project: ob.Project, ids: list[str], requests: int, rounds: int,
+                  profile: bool) -> list[float]:
+    settings = settings_for(data, None)
+    settings.create_demo, settings.simulator = False, False
+    app = create_app(settings)
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await inbox.put({"type": "lifespan.startup"})
+    life = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, inbox.get, outbox.put))
+    started = await outbox.get()
+    if started["type"] != "lifespan.startup.complete":
+        raise ob.BenchError(f"app did not start: {started}")
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    def scope_of(path: str, headers: dict[str, str], query: bytes = b"") -> dict[str, Any]:
+        raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()] + [(b"host", b"127.0.0.1:8000")]
+        return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "path": path,
+                "raw_path": path.encode(), "query_string": query, "scheme": "http", "headers": raw,
+                "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000), "root_path": ""}
+
+    body: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            body.append(message["body"])
+
+    headers = ob.signed_headers(project, "GET", "/v1.0/token", query=[("grant_type", "1")])
+    await app(scope_of("/v1.0/token", headers, b"grant_type=1"), receive, send)
+    project.token = json.loads(body[-1])["result"]["access_token"]
+    scopes = [scope_of(e["path"], e["headers"]) for e in ob.status_entries(project, ids[:256])]
+    body.clear()
+    await app(scopes[0], receive, send)
+    if not json.loads(body[-1]).get("success"):
+        raise ob.BenchError(f"status read failed: {body[-1][:300]!r}")
+
+    results = []
+    profiler = cProfile.Profile() if profile else None
+    try:
+        for _ in range(rounds):
+            body.clear()
+            cpu = time.process_time()
+            for i in range(requests):
+                await app(scopes[i % len(scopes)], receive, send)
+            results.append((time.process_time() - cpu) / requests * 1e6)
+        if profiler is not None:
+            profiler.enable()
+            for i in range(requests):
+                await app(scopes[i % len(scopes)], receive, send)
+            profiler.disable()
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await life
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=20000, help="requests per round (default 20000)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="cProfile one more round")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="tuyacloud-inproc-"))
+    try:
+        data, project, ids = prepare(work, args.devices)
+        results = asyncio.run(measure(data, project, ids, args.requests, args.rounds, args.profile))
+    except ob.BenchError as exc:
+        print(f"failed: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    median = sorted(results)[len(results) // 2]
+    print("signed status read through the gateway, in process: "
+          + ", ".join(f"{r:.1f}" for r in results) + f" µs CPU per request (median {median:.1f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
