@@ -83,8 +83,8 @@ class Gateway:
         if route is not None and access_id:
             self.usage.count(access_id, route.key, t, failed)
         # With a length the server sends one plain body instead of chunked encoding.
-        headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        response_headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": response_headers})
         await send({"type": "http.response.body", "body": payload})
 
     async def _authenticate(self, scope: dict[str, Any], headers: dict[str, str], body: bytes, route: Route,
