@@ -41,3 +41,24 @@ def tree(
         nodes[a["asset_id"]] = parent.add(
             f"{a['asset_name']}{kind} [cyan]({a['device_count']} devices)[/cyan] [dim]{a['asset_id']}[/dim]")
     console.print(root)
+
+
+@app.command("move")
+def move(
+    asset_id: str,
+    parent: str = typer.Option(..., "--parent", help="New parent asset id, or -1 for the top level"),
+    project: str = typer.Option(..., "--project", help="Access ID of the project"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """Move an asset with its sub-assets, devices and grants under another parent (never under itself)."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        p = await projects.get(ctx, project)
+        moved = await assets.move(ctx, p, asset_id, parent)
+        return {"asset_id": moved.id, "parent_asset_id": moved.parent_id, "level": moved.level}
+
+    view = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(view)
+    else:
+        console.print(f"{view['asset_id']} is now under {view['parent_asset_id']} (level {view['level']})")

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tuyacloud.domain import apps, commands, devices, homes, pairing, projects, registration, usage
+from tuyacloud.domain import apps, assets, commands, devices, homes, pairing, projects, registration, usage
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import DeviceNotExist, ParamIllegal, PermissionDeny, SystemError_, TuyaError
 from tuyacloud.gateway import envelope
@@ -197,6 +197,16 @@ async def pair_home_device(request: Request, ctx: Context) -> dict[str, Any]:
             "uid": found.uid, "token": found.token}
 
 
+async def move_asset(request: Request, ctx: Context) -> dict[str, Any]:
+    body = await _json(request)
+    parent = body.get("parent_asset_id")
+    if not isinstance(parent, str) or not parent:
+        raise ParamIllegal('give {"parent_asset_id": "<asset id>" | "-1"}')
+    project = await projects.get(ctx, request.path_params["access_id"])
+    moved = await assets.move(ctx, project, request.path_params["asset_id"], parent)
+    return {"asset_id": moved.id, "parent_asset_id": moved.parent_id, "level": moved.level}
+
+
 ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/_tuyacloud/apps", list_apps, True),
     ("POST", "/_tuyacloud/apps", create_app, True),
@@ -213,6 +223,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("POST", "/_tuyacloud/projects/{access_id}/devices", add_devices, True),
     ("GET", "/_tuyacloud/projects/{access_id}/usage", project_usage, True),
     ("GET", "/_tuyacloud/projects/{access_id}/subscriptions", subscriptions, True),
+    ("POST", "/_tuyacloud/projects/{access_id}/assets/{asset_id}/move", move_asset, True),
     ("POST", "/_tuyacloud/registration/{token}/pair", pair_device, True),
 ]
 

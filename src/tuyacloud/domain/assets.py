@@ -9,6 +9,7 @@ asset answer 1106 (as devices do), unknown ids 1000. With a user token, reads sh
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import unicodedata
 from collections.abc import Sequence
@@ -143,6 +144,52 @@ async def rename(ctx: Context, project: Project, asset_id: str, name: object) ->
         await tx.rename_asset(project.access_id, project.region, asset.id, checked)
 
     await ctx.store.transaction(work)
+
+
+def subtree(tree: dict[str, Asset], asset_id: str) -> list[Asset]:
+    """The node and all its descendants (breadth first)."""
+    children: dict[str, list[Asset]] = {}
+    for a in tree.values():
+        children.setdefault(a.parent_id, []).append(a)
+    out, frontier = [tree[asset_id]], [asset_id]
+    while frontier:
+        frontier = [c.id for parent in frontier for c in children.get(parent, [])]
+        out += [tree[i] for i in frontier]
+    return out
+
+
+async def move(ctx: Context, project: Project, asset_id: str, parent_id: str) -> Asset:
+    """Move a node (with its subtree, devices and grants) under another parent, or to the top with ``-1``.
+
+    Refused, with nothing changed: the project's root (it stays at the top), a parent inside the node's own
+    subtree (a cycle), a move that would make the tree deeper than ``asset_max_depth`` or give the new parent
+    more than ``asset_max_children`` sub-assets.
+    """
+    visibility.require_project_token()
+    asset = await get_owned(ctx, project, asset_id)
+    if asset.is_root:
+        raise ParamIllegal("the project's root asset stays at the top")
+    new_parent = TOP if parent_id in ("", TOP) else (await get_owned(ctx, project, parent_id)).id
+
+    async def work(tx: Tx) -> Asset:
+        tree = {a.id: a for a in await tx.all_assets(project.access_id, project.region)}
+        moved = subtree(tree, asset.id)
+        if new_parent in {a.id for a in moved}:
+            raise ParamIllegal("an asset cannot move under itself or one of its own sub-assets")
+        level = 0 if new_parent == TOP else tree[new_parent].level + 1
+        shift = level - tree[asset.id].level
+        if max(a.level for a in moved) + shift >= ctx.policy.asset_max_depth:
+            raise AssetLimitExceeded(f"the asset tree is at most {ctx.policy.asset_max_depth} levels deep")
+        if new_parent != tree[asset.id].parent_id:
+            siblings = await tx.count_assets(project.access_id, project.region, parent_id=new_parent)
+            if siblings >= ctx.policy.asset_max_children:
+                raise AssetLimitExceeded(f"an asset has at most {ctx.policy.asset_max_children} sub-assets")
+        for node in moved:
+            parent = new_parent if node.id == asset.id else node.parent_id
+            await tx.place_asset(project.access_id, project.region, node.id, parent, node.level + shift)
+        return dataclasses.replace(tree[asset.id], parent_id=new_parent, level=level)
+
+    return await ctx.store.transaction(work)
 
 
 async def delete(ctx: Context, project: Project, asset_id: str) -> None:

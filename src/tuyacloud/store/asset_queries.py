@@ -120,6 +120,11 @@ class AssetQueries(abc.ABC):
         await self.execute("UPDATE assets SET name = ? WHERE access_id = ? AND region = ? AND id = ?",
                            (name, access_id, region, asset_id))
 
+    async def place_asset(self, access_id: str, region: str, asset_id: str, parent_id: str, level: int) -> None:
+        """Set a node's parent and level (a move updates the node and, with the parent unchanged, its subtree)."""
+        await self.execute("UPDATE assets SET parent_id = ?, level = ? WHERE access_id = ? AND region = ? AND id = ?",
+                           (parent_id, level, access_id, region, asset_id))
+
     async def delete_asset(self, access_id: str, region: str, asset_id: str) -> None:
         await self.execute("DELETE FROM assets WHERE access_id = ? AND region = ? AND id = ?",
                            (access_id, region, asset_id))
