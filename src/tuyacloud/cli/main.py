@@ -33,6 +33,8 @@ def serve(
     timestamp_window: int = typer.Option(900, "--timestamp-window", help="Allowed clock skew of `t`, seconds"),
     token_ttl: int = typer.Option(7200, "--token-ttl", help="Access token lifetime, seconds"),
     public_url: str = typer.Option(None, "--public-url", help="Base URL clients use, if not host:port"),
+    asset_max_depth: int = typer.Option(10, "--asset-max-depth", min=1, help="Levels of a custom project's asset tree"),
+    asset_max_children: int = typer.Option(5000, "--asset-max-children", min=1, help="Sub-assets of one asset"),
 ) -> None:
     """Run the cloud: OpenAPI, control API and virtual devices in one process."""
     from tuyacloud.server import serve as run_server
@@ -46,6 +48,7 @@ def serve(
     settings.default_region, settings.region_aliases = region, aliases
     settings.create_demo, settings.simulator = demo, simulator
     settings.timestamp_window_s, settings.token_ttl_s, settings.public_url = timestamp_window, token_ttl, public_url
+    settings.asset_max_depth, settings.asset_max_children = asset_max_depth, asset_max_children
     run_server(settings)
 
 
