@@ -47,6 +47,7 @@ def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
 
 def serve(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations run at every start: say nothing routine
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ssl: dict[str, str] = {}
     ca_file = None

@@ -48,7 +48,7 @@ class Gateway:
         self.public_url = public_url
         # Trace ids: 32 hex like the platform's, unique per process (random prefix) without a syscall each.
         self._tid_prefix = uuid.uuid4().hex[:16]
-        self._tid_counter = itertools.count()
+        self._tid_counter = itertools.count(uuid.uuid4().int >> 66)  # a random start: ids do not read 000...
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
