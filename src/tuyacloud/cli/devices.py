@@ -12,7 +12,7 @@ from rich.table import Table
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.domain import devices, homes, pairing, projects, registration
 from tuyacloud.domain.context import Context
-from tuyacloud.errors import DataNotExist, DeviceNotExist
+from tuyacloud.errors import DataNotExist
 from tuyacloud.gateway.serialize import device_v1
 
 app = typer.Typer(help="Virtual devices.", no_args_is_help=True)
@@ -125,11 +125,8 @@ def show(device_id: str, data_dir: Path = DataDir, database_url: str = DatabaseU
     """One device with its status."""
 
     async def work(ctx: Context) -> dict[str, Any]:
-        for p in await ctx.store.list_projects():
-            d = await ctx.store.get_device(device_id, p.region)
-            if d is not None:
-                return {**_view(ctx, d), "project": d.access_id, "region": d.region}
-        raise DeviceNotExist(f"device {device_id!r} does not exist")
+        d = await devices.find_anywhere(ctx, device_id)
+        return {**_view(ctx, d), "project": d.access_id, "region": d.region}
 
     view = run(data_dir, database_url, work)
     if as_json:

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from tuyacloud.domain import apps, assets, commands, devices, homes, pairing, projects, registration, usage
 from tuyacloud.domain.context import Context
-from tuyacloud.errors import DeviceNotExist, ParamIllegal, PermissionDeny, SystemError_, TuyaError
+from tuyacloud.errors import ParamIllegal, PermissionDeny, SystemError_, TuyaError
 from tuyacloud.gateway import envelope
 from tuyacloud.gateway.serialize import device_v1
 from tuyacloud.messaging.status import subscription_status
@@ -43,12 +43,7 @@ async def _json(request: Request) -> dict[str, Any]:
 
 
 async def _device(request: Request, ctx: Context) -> Device:
-    device_id = request.path_params["device_id"]
-    for project in await ctx.store.list_projects():
-        device = await ctx.store.get_device(device_id, project.region)
-        if device is not None:
-            return device
-    raise DeviceNotExist(f"device {device_id!r} does not exist")
+    return await devices.find_anywhere(ctx, request.path_params["device_id"])
 
 
 async def health(request: Request, ctx: Context) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from tuyacloud.errors import (
     ProductNotExist,
 )
 from tuyacloud.models import Device, DeviceLog, Project
+from tuyacloud.regions import REGIONS
 from tuyacloud.simulator.behaviours import initial_status
 from tuyacloud.store.base import Tx
 
@@ -243,3 +244,12 @@ async def set_online(ctx: Context, device: Device, online: bool) -> Device:
     await ctx.store.transaction(work)
     ctx.notify(device.id, device.region)
     return dataclasses.replace(device, online=online)
+
+
+async def find_anywhere(ctx: Context, device_id: str) -> Device:
+    """An admin lookup (control API, CLI): the device in whichever data center holds it."""
+    for region in REGIONS:
+        device = await ctx.store.get_device(device_id, region)
+        if device is not None:
+            return device
+    raise DeviceNotExist(f"device {device_id!r} does not exist")
