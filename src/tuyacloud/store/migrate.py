@@ -21,7 +21,7 @@ def _config(connection: Connection) -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
-    command.upgrade(_config(connection), "head")
+    command.upgrade(_config(connection), "heads")
 
 
 def to_sqlalchemy_url(database_url: str) -> str:
