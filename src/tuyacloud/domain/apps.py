@@ -33,9 +33,12 @@ _SCHEMA = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _MD5_HEX = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
+APP_OWNER_PREFIX = "app:"
+
+
 def owner_id(schema: str) -> str:
     """The ``access_id`` column of an app user's devices."""
-    return f"app:{schema}"
+    return f"{APP_OWNER_PREFIX}{schema}"
 
 
 def _check_schema(schema: object) -> str:

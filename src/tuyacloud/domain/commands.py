@@ -13,7 +13,7 @@ import orjson
 
 from tuyacloud.catalog.loader import Product
 from tuyacloud.catalog.validation import validate_commands, validate_properties, validate_value
-from tuyacloud.domain import events
+from tuyacloud.domain import events, outbox
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import get_owned
 from tuyacloud.errors import (
@@ -64,7 +64,7 @@ async def _write_changes(
     logs += [DeviceLog(device.id, now, EVENT_REPORT, c, events.dp_string(v), FROM_DEVICE) for c, v in changes.items()]
     await tx.insert_device_logs(logs)
     if changes:
-        await tx.append_message(events.status_report(device, product, changes, now, ctx.ids.hex(32)))
+        await outbox.emit(tx, events.status_report(device, product, changes, now, ctx.ids.hex(32)))
     return changes
 
 

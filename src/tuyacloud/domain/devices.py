@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from tuyacloud.catalog.loader import Product
-from tuyacloud.domain import apps, assets, events, visibility
+from tuyacloud.domain import apps, assets, events, outbox, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import (
     CategoryNotSupported,
@@ -111,7 +111,7 @@ async def create_virtual(
             for device in chunk:
                 await tx.insert_device(device)
                 await tx.insert_device_logs([DeviceLog(device.id, now, 3, "", "", "4")])
-                await tx.append_message(events.device_event(
+                await outbox.emit(tx, events.device_event(
                     device, "bindUser", now, uid=device.owner_uid, ownerId=device.owner_uid, uuid=device.uuid,
                     token=pairing_token,
                 ))
@@ -194,7 +194,7 @@ async def transfer(ctx: Context, project: Project, device_id: str, source_asset_
 
     async def work(tx: Tx) -> None:
         await tx.update_device_fields(device.id, asset_id=target.id, updated_ms=now)
-        await tx.append_message(events.device_event(device, "assetTransfer", now, sourceAssetId=device.asset_id,
+        await outbox.emit(tx, events.device_event(device, "assetTransfer", now, sourceAssetId=device.asset_id,
                                                     targetAssetId=target.id))
 
     await ctx.store.transaction(work)
@@ -209,7 +209,7 @@ async def rename(ctx: Context, project: Project, device_id: str, name: str) -> N
 
     async def work(tx: Tx) -> None:
         await tx.update_device_fields(device.id, name=name, updated_ms=now)
-        await tx.append_message(events.device_event(device, "nameUpdate", now, uid=device.owner_uid, name=name))
+        await outbox.emit(tx, events.device_event(device, "nameUpdate", now, uid=device.owner_uid, name=name))
 
     await ctx.store.transaction(work)
 
@@ -221,7 +221,7 @@ async def delete(ctx: Context, project: Project, device_id: str) -> None:
     async def work(tx: Tx) -> None:
         await tx.delete_device(device.id)
         await tx.delete_device_logs(device.id)
-        await tx.append_message(events.device_event(
+        await outbox.emit(tx, events.device_event(
             device, "delete", now, uid=device.owner_uid, ownerId=device.owner_uid
         ))
 
@@ -239,7 +239,7 @@ async def set_online(ctx: Context, device: Device, online: bool) -> Device:
             return
         await tx.update_device_fields(device.id, online=online, updated_ms=now)
         await tx.insert_device_logs([DeviceLog(device.id, now, 1 if online else 2, "", "", "1")])
-        await tx.append_message(events.device_event(current, "online" if online else "offline", now, time=now))
+        await outbox.emit(tx, events.device_event(current, "online" if online else "offline", now, time=now))
 
     await ctx.store.transaction(work)
     ctx.notify(device.id, device.region)

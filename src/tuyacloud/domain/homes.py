@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import apps, devices, events, visibility
+from tuyacloud.domain import apps, devices, events, outbox, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import (
     HomeNotExist,
@@ -162,7 +162,7 @@ async def delete(ctx: Context, project: Project, home_id: str) -> None:
         for device in found:
             await tx.delete_device(device.id)
             await tx.delete_device_logs(device.id)
-            await tx.append_message(events.device_event(device, "delete", now, uid=device.owner_uid,
+            await outbox.emit(tx, events.device_event(device, "delete", now, uid=device.owner_uid,
                                                         ownerId=device.owner_uid))
         await tx.delete_home(home.id)
 
