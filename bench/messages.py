@@ -160,6 +160,14 @@ class EngineResult:
     sustained_commands: float = 0.0
     sustained_ok: int = 0
     sustained_received: int = 0
+    cpu_us_per_event: float = 0.0  # server CPU time (all its threads) per message received, sustained run
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all threads), from /proc: the cost per event that a busy machine
+    does not distort the way it distorts a rate."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_engine(engine: str, rates: list[int], duration: float, sustain: float, devices_n: int) -> EngineResult:
@@ -212,12 +220,14 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
         requests_file = work / "commands.lua"
         ob.write_requests(requests_file, entries)
         before = consumer.count
+        cpu_before = cpu_seconds(server.proc.pid)
         started = time.monotonic()
         wrk = ob.run_wrk(f"http://127.0.0.1:{port}", requests_file, sustain, 32, 1, 1)
         deadline = time.monotonic() + 30
         while consumer.count - before < wrk.ok and time.monotonic() < deadline:
             time.sleep(0.1)
         received = consumer.count - before
+        result.cpu_us_per_event = (cpu_seconds(server.proc.pid) - cpu_before) / max(received, 1) * 1e6
         span = max(consumer.last - started, 1e-9)
         result.sustained = received / span
         result.sustained_commands = wrk.ok / wrk.seconds
@@ -241,7 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per fixed-rate run")
     parser.add_argument("--sustain", type=float, default=10.0, help="seconds of the sustained-rate run")
     parser.add_argument("--devices", type=int, default=100)
+    parser.add_argument("--src", type=Path, help="run the server from this source tree (e.g. a worktree of an "
+                        "older commit, as a baseline) instead of the checkout's src/")
     args = parser.parse_args(argv)
+    if args.src:
+        ob.SRC_PATH[0] = args.src.resolve()
     ob.require_tools()
     results = [run_engine(e, [int(r) for r in args.rates.split(",")], args.duration, args.sustain, args.devices)
                for e in args.engines.split(",")]
@@ -252,10 +266,11 @@ def main(argv: list[str] | None = None) -> int:
         for rate, (p50, p99, sent, lost) in r.latency.items():
             print(f"{r.engine:<10} {rate:>7} {p50:>8.1f} {p99:>8.1f} {sent:>7} {lost:>5}")
             ok &= lost == 0
-    print(f"\n{'engine':<10} {'commands/s':>11} {'events/s received':>18} {'ok commands':>12} {'received':>9}")
+    print(f"\n{'engine':<10} {'commands/s':>11} {'events/s received':>18} {'ok commands':>12} {'received':>9} "
+          f"{'server CPU us/event':>20}")
     for r in results:
         print(f"{r.engine:<10} {r.sustained_commands:>11.0f} {r.sustained:>18.0f} {r.sustained_ok:>12} "
-              f"{r.sustained_received:>9}")
+              f"{r.sustained_received:>9} {r.cpu_us_per_event:>20.0f}")
         ok &= r.sustained_received >= r.sustained_ok
     sqlite = next((r for r in results if r.engine == "sqlite"), None)
     if sqlite and 1000 in sqlite.latency:

@@ -196,3 +196,66 @@ def test_data_survives_reopen(tmp_path: Path) -> None:
 def test_unsupported_database_urls_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="unsupported database URL"):
         asyncio.run(open_store(bad))
+
+
+@with_store
+async def test_reads_follow_own_and_other_processes_writes(store: Store, url: str) -> None:
+    """The read cache never serves stale data: our own commits are visible to the next read (a command's
+    device, a project's secret), and so are commits made by a second store on the same database (another
+    process, such as the CLI), whether this store is idle or busy writing."""
+    await _insert(store, project(), device("d1"), device("d2"))
+    for _ in range(2):  # warm whatever is cached
+        assert (await store.get_device("d1", "us")).status == {"switch_1": False}  # type: ignore[union-attr]
+        assert (await store.get_project("p1")).access_secret == "secret"  # type: ignore[union-attr]
+        assert await store.get_device("d3", "us") is None
+
+    async def switch(device_id: str, on: bool) -> None:
+        async def work(tx: Tx) -> None:
+            await tx.update_device_status(device_id, {"switch_1": on}, {"switch_1": 2}, 2)
+
+        await store.transaction(work)
+
+    await switch("d1", True)
+    assert (await store.get_device("d1", "us")).status == {"switch_1": True}  # type: ignore[union-attr]
+    assert (await store.get_device("d2", "us")).status == {"switch_1": False}  # type: ignore[union-attr]
+
+    other = await open_store(url)
+    try:
+        async def rotate(secret: str) -> None:
+            p = project()
+            p.access_secret = secret
+
+            async def work(tx: Tx) -> None:
+                await tx.update_project(p)
+
+            await other.transaction(work)
+
+        await rotate("rotated-while-idle")
+        await _insert(other, device("d3"))
+        await asyncio.sleep(0.01)
+        assert (await store.get_project("p1")).access_secret == "rotated-while-idle"  # type: ignore[union-attr]
+        assert await store.get_device("d3", "us") is not None
+
+        # Busy: this store commits back to back while the other one writes.
+        stop = asyncio.Event()
+
+        async def churn() -> None:
+            on = False
+            while not stop.is_set():
+                on = not on
+                await switch("d2", on)
+
+        churner = asyncio.create_task(churn())
+        await asyncio.sleep(0.05)
+        await rotate("rotated-while-busy")
+        seen = ""
+        for _ in range(200):
+            seen = (await store.get_project("p1")).access_secret  # type: ignore[union-attr]
+            if seen == "rotated-while-busy":
+                break
+            await asyncio.sleep(0.005)
+        stop.set()
+        await churner
+        assert seen == "rotated-while-busy"
+    finally:
+        await other.close()

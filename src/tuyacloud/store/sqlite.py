@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,27 +27,56 @@ MAX_BATCH = 512
 CHECKPOINT_EVERY_S = 0.5
 CACHE_LIMIT = 50_000
 EXTERNAL_CHECK_S = 0.0005
+BUSY_TIMEOUT_MS = 10_000
 
 
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
 
 
+# The table a writing statement changes: what the read cache must forget after the commit.
+_WRITE_TARGET = re.compile(r"\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+(\w+)",
+                           re.IGNORECASE)
+CACHED_TABLES = frozenset({"projects", "tokens", "devices"})
+
+
 class _SqliteTx(Tx):
+    """The writer's unit of work. It notes what its statements change so that, after the commit, the read
+    cache forgets exactly that: the devices whose status a command changed (by id), or a whole table for any
+    other write to a cached table. Noting too much only costs a re-read; noting too little would serve stale
+    data, so every statement is classified, not only the known hot ones."""
+
     def __init__(self, conn: sqlite3.Connection) -> None:
         super().__init__()
         self._conn = conn
+        self.stale_tables: set[str] = set()
+        self.stale_devices: set[str] = set()
+        self._keyed = False
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._conn.execute(sql, params).fetchall()
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        if not self._keyed:
+            target = _WRITE_TARGET.match(sql)
+            if target is not None and target.group(1).lower() in CACHED_TABLES:
+                self.stale_tables.add(target.group(1).lower())
         return self._conn.execute(sql, params).rowcount
+
+    async def update_device_status(self, device_id: str, status: dict[str, Any], status_t: dict[str, int],
+                                   updated_ms: int) -> None:
+        # The hot write of every command: forget only this device.
+        self.stale_devices.add(device_id)
+        self._keyed = True
+        try:
+            await super().update_device_status(device_id, status, status_t, updated_ms)
+        finally:
+            self._keyed = False
 
 
 class SqliteStore(Store):
@@ -63,9 +93,10 @@ class SqliteStore(Store):
         self._checkpoint_conn: sqlite3.Connection | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._busy = False
-        self._cache: dict[str, Any] = {}
-        self._cache_version = -1
-        self._cache_commits = -1
+        self._projects: dict[str, Project | None] = {}
+        self._tokens: dict[str, Token | None] = {}
+        self._devices: dict[str, tuple[str, Device | None]] = {}  # device id -> (region, device)
+        self._write_version = -1
         self._checked_at = 0.0
         self.batches = 0  # for benchmarks: units per batch = committed units / batches
         self.units = 0
@@ -117,44 +148,75 @@ class SqliteStore(Store):
         return self._read.execute(sql, params).fetchall()
 
     # --- read cache -------------------------------------------------------------------------------
-    # Projects, tokens and devices are read on every signed request, so they are cached here, and the whole
-    # cache is dropped whenever the database changed: at once after each of our own commits, and, for commits
-    # made by another process (the CLI), when ``PRAGMA data_version`` on the read connection has moved, checked
-    # at most every ``EXTERNAL_CHECK_S``. Cached objects are shared: callers must not mutate what they read
-    # (the domain copies before changing a record).
+    # Projects, tokens and devices are read on every signed request, so they are cached here. Our own commits
+    # drop what they changed (see _SqliteTx): a command forgets its device, not the project and token that
+    # every other request needs. Commits by another process (the CLI) are seen through ``PRAGMA data_version``
+    # on the WRITE connection, which moves only for other connections' commits: checked by the writer at the
+    # start of every batch, and otherwise, while the writer is idle, at most every ``EXTERNAL_CHECK_S``; either
+    # drops the whole cache. Cached objects are shared: callers must not mutate what they read (the domain
+    # copies before changing a record).
 
-    def _current(self) -> dict[str, Any]:
-        assert self._read is not None, "store not started"
-        now = time.monotonic()
-        if self._cache_commits != self.batches or now - self._checked_at > EXTERNAL_CHECK_S:
-            self._checked_at = now
-            version = self._read.execute("PRAGMA data_version").fetchone()[0]
-            stale = version != self._cache_version or self._cache_commits != self.batches
-            if stale or len(self._cache) > CACHE_LIMIT:
-                self._cache_version, self._cache_commits = version, self.batches
-                self._cache = {}
-        return self._cache
+    def _forget_all(self) -> None:
+        self._projects, self._tokens, self._devices = {}, {}, {}
+
+    def _check_external(self) -> None:
+        """Drop the cache if another connection committed since we last looked (write connection idle only)."""
+        assert self._write is not None, "store not started"
+        version = self._write.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._write_version:
+            self._write_version = version
+            self._forget_all()
+
+    def _fresh(self) -> None:
+        if not self._busy:
+            now = time.monotonic()
+            if now - self._checked_at > EXTERNAL_CHECK_S:
+                self._checked_at = now
+                self._check_external()
+
+    def _forget(self, tx: _SqliteTx) -> None:
+        if "projects" in tx.stale_tables:
+            self._projects = {}
+        if "tokens" in tx.stale_tables:
+            self._tokens = {}
+        if "devices" in tx.stale_tables:
+            self._devices = {}
+        else:
+            for device_id in tx.stale_devices:
+                self._devices.pop(device_id, None)
+        tx.stale_tables.clear()
+        tx.stale_devices.clear()
 
     async def get_project(self, access_id: str) -> Project | None:
-        cache = self._current()
-        key = "p:" + access_id
-        if key not in cache:
-            cache[key] = await super().get_project(access_id)
-        return cache[key]  # type: ignore[no-any-return]
+        self._fresh()
+        if access_id in self._projects:
+            return self._projects[access_id]
+        project = await super().get_project(access_id)
+        if len(self._projects) >= CACHE_LIMIT:
+            self._projects = {}
+        self._projects[access_id] = project
+        return project
 
     async def get_token(self, access_token: str) -> Token | None:
-        cache = self._current()
-        key = "t:" + access_token
-        if key not in cache:
-            cache[key] = await super().get_token(access_token)
-        return cache[key]  # type: ignore[no-any-return]
+        self._fresh()
+        if access_token in self._tokens:
+            return self._tokens[access_token]
+        token = await super().get_token(access_token)
+        if len(self._tokens) >= CACHE_LIMIT:
+            self._tokens = {}
+        self._tokens[access_token] = token
+        return token
 
     async def get_device(self, device_id: str, region: str) -> Device | None:
-        cache = self._current()
-        key = f"d:{region}:{device_id}"
-        if key not in cache:
-            cache[key] = await super().get_device(device_id, region)
-        return cache[key]  # type: ignore[no-any-return]
+        self._fresh()
+        entry = self._devices.get(device_id)
+        if entry is not None and entry[0] == region:
+            return entry[1]
+        device = await super().get_device(device_id, region)
+        if len(self._devices) >= CACHE_LIMIT:
+            self._devices = {}
+        self._devices[device_id] = (region, device)
+        return device
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """A single statement outside any unit of work still goes through the writer."""
@@ -171,6 +233,21 @@ class SqliteStore(Store):
         self._wake.set()
         return await future
 
+    async def _begin(self, loop: asyncio.AbstractEventLoop, conn: sqlite3.Connection) -> None:
+        """Take the write lock. Uncontended (the usual case: this process is the only writer) it is immediate,
+        so it runs on the loop without a thread hop; when another process holds the lock, the wait (up to the
+        busy timeout) happens in the commit thread, never on the event loop."""
+        try:
+            conn.execute("PRAGMA busy_timeout=0")
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await loop.run_in_executor(self._executor, conn.execute, "BEGIN IMMEDIATE")
+
     async def _writer(self) -> None:
         assert self._wake is not None and self._write is not None
         loop = asyncio.get_running_loop()
@@ -182,14 +259,19 @@ class SqliteStore(Store):
             self._busy = True
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                # Taking the write lock may wait for another process (the CLI): not on the event loop.
                 try:
-                    await loop.run_in_executor(self._executor, conn.execute, "BEGIN IMMEDIATE")
+                    await self._begin(loop, conn)
                 except sqlite3.Error as exc:  # locked by another process beyond busy_timeout: fail this batch
                     for _, future in batch:
                         if not future.done():
                             future.set_exception(exc)
                     continue
+                # Holding the write lock, the connection sees every other process's commit: one look per batch
+                # keeps the cache honest while the writer is too busy for the idle-time check.
+                version = conn.execute("PRAGMA data_version").fetchone()[0]
+                if version != self._write_version:
+                    self._write_version = version
+                    self._forget_all()
                 outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
                 for work, future in batch:
                     conn.execute("SAVEPOINT unit")
@@ -211,9 +293,11 @@ class SqliteStore(Store):
                         if not future.done():
                             future.set_exception(exc)
                     tx.touched_projects.clear()
+                    self._forget(tx)
                     continue
                 self.batches += 1
                 self.units += len(outcomes)
+                self._forget(tx)  # before any caller hears of its commit: read-your-writes holds
                 touched, tx.touched_projects = tx.touched_projects, set()
                 self._announce(touched)
                 for future, result, error in outcomes:
