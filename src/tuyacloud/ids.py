@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import secrets
 import string
@@ -15,6 +16,16 @@ class IdSource:
 
     def __init__(self, seed: int | None = None) -> None:
         self._random: random.Random | None = random.Random(seed) if seed is not None else None
+        # Unique, not secret: a random 64-bit prefix per process and a counter from a random start.
+        start = self._random.getrandbits(62) if self._random is not None else secrets.randbits(62)
+        self._unique_prefix = self.hex(16)
+        self._unique_counter = itertools.count(start)
+
+    def unique_hex(self) -> str:
+        """32 hex characters unique across processes and restarts, for ids that are not secrets (a message's
+        ``dataId``, a frame's ``tid``, a response's trace id). On every event's path, so it costs a counter
+        step, not a trip to the OS for random bytes as ``hex`` does."""
+        return f"{self._unique_prefix}{next(self._unique_counter) & 0xFFFFFFFFFFFFFFFF:016x}"
 
     def _choice(self, alphabet: str, n: int) -> str:
         if self._random is not None:

@@ -7,9 +7,7 @@ envelope: a ``TuyaError`` with its code, anything else code 500 without a trace 
 
 from __future__ import annotations
 
-import itertools
 import logging
-import uuid
 from typing import Any
 
 import orjson
@@ -46,16 +44,13 @@ class Gateway:
         self.regions = regions
         self.usage = usage
         self.public_url = public_url
-        # Trace ids: 32 hex like the platform's, unique per process (random prefix) without a syscall each.
-        self._tid_prefix = uuid.uuid4().hex[:16]
-        self._tid_counter = itertools.count(uuid.uuid4().int >> 66)  # a random start: ids do not read 000...
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
         body = await _read_body(receive)
         t = self.ctx.clock.now_ms()
-        tid = f"{self._tid_prefix}{next(self._tid_counter):016x}"
+        tid = self.ctx.ids.unique_hex()  # 32 hex like the platform's trace ids
         # ASGI servers hand header names over in lower case.
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         route: Route | None = None

@@ -211,7 +211,7 @@ class Hub:
         project = consumer.project
         payload = codec.tuya_message(message.protocol, message.data, project.access_secret,
                                      project.message_encryption, message.created_ms)
-        frame = codec.frame(message.seq, payload, project.message_encryption, uuid.uuid4().hex, message.created_ms,
-                            count, message.device_id)
+        frame = codec.frame(message.seq, payload, project.message_encryption, self.ctx.ids.unique_hex(),
+                            message.created_ms, count, message.device_id)
         consumer.inflight[message.seq] = now
         await consumer.send(frame.decode())
