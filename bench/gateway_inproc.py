@@ -1,12 +1,14 @@
 """CPU cost of the gateway's own work for one signed status read: no sockets, no uvicorn, no wrk.
 
-Run: ``python bench/gateway_inproc.py [--requests 20000] [--profile]``
+Run: ``python bench/gateway_inproc.py [--requests 20000] [--profile] [--commands]``
 
 Builds the app with ``create_app`` on a fresh data dir (project and devices made with the CLI), starts its
 lifespan, and calls the ASGI app directly with precomputed signed requests, as uvicorn would. It prints the CPU
 microseconds per request. Pair it with bench/openapi.py: socket-level cost ~= uvicorn's floor (about 20 µs on the
 project's machine) + this figure + what concurrency adds. ``--profile`` adds cProfile's top functions by own
-time, which is deterministic, unlike sampling under load.
+time, which is deterministic, unlike sampling under load. ``--commands`` measures durable commands instead (32
+concurrent callers, so the SQLite writer batches as under wrk): CPU of the whole process, the commit thread
+included, per command.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def prepare(work: Path, devices: int) -> tuple[Path, ob.Project, list[str]]:
 
 
 async def measure(data: Path, project: ob.Project, ids: list[str], requests: int, rounds: int,
-                  profile: bool) -> list[float]:
+                  profile: bool, commands: bool = False) -> list[float]:
     settings = settings_for(data, None)
     settings.create_demo, settings.simulator = False, False
     app = create_app(settings)
@@ -57,9 +59,9 @@ async def measure(data: Path, project: ob.Project, ids: list[str], requests: int
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    def scope_of(path: str, headers: dict[str, str], query: bytes = b"") -> dict[str, Any]:
+    def scope_of(path: str, headers: dict[str, str], query: bytes = b"", method: str = "GET") -> dict[str, Any]:
         raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()] + [(b"host", b"127.0.0.1:8000")]
-        return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "path": path,
+        return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "path": path,
                 "raw_path": path.encode(), "query_string": query, "scheme": "http", "headers": raw,
                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000), "root_path": ""}
 
@@ -80,6 +82,12 @@ async def measure(data: Path, project: ob.Project, ids: list[str], requests: int
 
     results = []
     profiler = cProfile.Profile() if profile else None
+    if commands:
+        try:
+            return await _measure_commands(app, project, ids, requests, rounds, profiler, scope_of)
+        finally:
+            await inbox.put({"type": "lifespan.shutdown"})
+            await life
     try:
         for _ in range(rounds):
             body.clear()
@@ -100,24 +108,63 @@ async def measure(data: Path, project: ob.Project, ids: list[str], requests: int
     return results
 
 
+async def _measure_commands(app: Any, project: ob.Project, ids: list[str], requests: int, rounds: int,
+                            profiler: cProfile.Profile | None, scope_of: Any) -> list[float]:
+    entries, _ = ob.command_entries(project, ids[:256])
+    calls = [(scope_of(e["path"], e["headers"], method="POST"), e["body"].encode()) for e in entries]
+    failures: list[bytes] = []
+
+    async def caller(worker: int, count: int) -> None:
+        for i in range(count):
+            scope, body = calls[(worker * 7919 + i) % len(calls)]
+
+            async def receive(body: bytes = body) -> dict[str, Any]:
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            async def send(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.body" and b'"success":true' not in message["body"]:
+                    failures.append(message["body"])
+
+            await app(scope, receive, send)
+
+    async def burst() -> None:
+        await asyncio.gather(*(caller(w, requests // 32) for w in range(32)))
+
+    results = []
+    for _ in range(rounds):
+        cpu = time.process_time()
+        await burst()
+        results.append((time.process_time() - cpu) / (requests // 32 * 32) * 1e6)
+    if failures:
+        raise ob.BenchError(f"{len(failures)} commands failed: {failures[0][:300]!r}")
+    if profiler is not None:
+        profiler.enable()
+        await burst()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=20000, help="requests per round (default 20000)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile one more round")
+    parser.add_argument("--commands", action="store_true", help="durable commands instead of status reads")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tuyacloud-inproc-"))
     try:
         data, project, ids = prepare(work, args.devices)
-        results = asyncio.run(measure(data, project, ids, args.requests, args.rounds, args.profile))
+        results = asyncio.run(measure(data, project, ids, args.requests, args.rounds, args.profile, args.commands))
     except ob.BenchError as exc:
         print(f"failed: {exc}", file=sys.stderr)
         return 2
     finally:
         shutil.rmtree(work, ignore_errors=True)
     median = sorted(results)[len(results) // 2]
-    print("signed status read through the gateway, in process: "
+    what = "durable command (commit thread included)" if args.commands else "signed status read"
+    print(f"{what} through the gateway, in process: "
           + ", ".join(f"{r:.1f}" for r in results) + f" µs CPU per request (median {median:.1f})")
     return 0
 
