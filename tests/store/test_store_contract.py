@@ -259,3 +259,33 @@ async def test_reads_follow_own_and_other_processes_writes(store: Store, url: st
         assert seen == "rotated-while-busy"
     finally:
         await other.close()
+
+
+@with_store
+async def test_a_rolled_back_unit_leaves_no_trace_in_reads(store: Store, url: str) -> None:
+    """A unit that changes a device's status the way a command does and then fails: its batch neighbours commit,
+    and reads show their changes and not the failed one's, on the device read for update and on the others."""
+    await _insert(store, project(), device("d1"), device("d2"))
+    assert (await store.get_device("d1", "us")).status == {"switch_1": False}  # type: ignore[union-attr]
+
+    def command(device_id: str, on: bool, fail: bool = False) -> Callable[[Tx], Awaitable[None]]:
+        async def work(tx: Tx) -> None:
+            current = await tx.get_device_for_update(device_id, "us")
+            assert current is not None
+            current.status["switch_1"] = on
+            current.status_t["switch_1"] = 5
+            await tx.update_device_status(device_id, current.status, current.status_t, 5)
+            if fail:
+                raise RuntimeError("refused after the write")
+
+        return work
+
+    results = await asyncio.gather(store.transaction(command("d1", True)), store.transaction(command("d2", True)),
+                                   store.transaction(command("d1", False, fail=True)), return_exceptions=True)
+    assert results[:2] == [None, None] and isinstance(results[2], RuntimeError)
+    for device_id in ("d1", "d2"):
+        read = await store.get_device(device_id, "us")
+        assert read is not None and read.status == {"switch_1": True} and read.updated_ms == 5
+    await store.transaction(command("d1", False))
+    read = await store.get_device("d1", "us")
+    assert read is not None and read.status == {"switch_1": False}

@@ -293,11 +293,14 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQuerie
 
     # --- device logs ------------------------------------------------------------------------------
     async def insert_device_logs(self, logs: Sequence[DeviceLog]) -> None:
-        for log in logs:
+        """One statement for the rows of one change (a command logs its command and the report it caused)."""
+        for first in range(0, len(logs), 100):
+            chunk = logs[first:first + 100]
             await self.execute(
-                "INSERT INTO device_logs (device_id, event_time, event_id, code, value, event_from) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (log.device_id, log.event_time, log.event_id, log.code, log.value, log.event_from),
+                "INSERT INTO device_logs (device_id, event_time, event_id, code, value, event_from) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)),
+                [v for log in chunk
+                 for v in (log.device_id, log.event_time, log.event_id, log.code, log.value, log.event_from)],
             )
 
     async def page_device_logs(

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,17 +47,23 @@ CACHED_TABLES = frozenset({"projects", "tokens", "devices"})
 
 
 class _SqliteTx(Tx):
-    """The writer's unit of work. It notes what its statements change so that, after the commit, the read
-    cache forgets exactly that: the devices whose status a command changed (by id), or a whole table for any
-    other write to a cached table. Noting too much only costs a re-read; noting too little would serve stale
-    data, so every statement is classified, not only the known hot ones."""
+    """The writer's unit of work. It notes what its statements change so that, after the commit, the read cache
+    is exactly as fresh as the database: a device whose status a unit changed through the object it read for
+    update is written through (the next command on it needs no read); any other write to a cached table makes
+    the cache forget that table. Noting too much only costs a re-read; noting too little would serve stale data,
+    so every statement is classified, not only the known hot ones. What a unit that rolled back did is not
+    noted at all (the database does not have it either)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         super().__init__()
         self._conn = conn
         self.stale_tables: set[str] = set()
         self.stale_devices: set[str] = set()
+        self.fresh_devices: dict[str, Device] = {}
         self._keyed = False
+        self._read_for_update: dict[str, Device] = {}
+        self._unit_fresh: dict[str, Device] = {}
+        self._unit_stale: set[str] = set()
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._conn.execute(sql, params).fetchall()
@@ -68,10 +75,39 @@ class _SqliteTx(Tx):
                 self.stale_tables.add(target.group(1).lower())
         return self._conn.execute(sql, params).rowcount
 
+    def unit_started(self) -> None:
+        self._read_for_update.clear()
+        self._unit_fresh.clear()
+        self._unit_stale.clear()
+
+    def unit_committed(self) -> None:
+        """The unit's savepoint was released: what it changed is part of the batch."""
+        for device_id in self._unit_stale:
+            self.fresh_devices.pop(device_id, None)
+            self.stale_devices.add(device_id)
+        for device_id, device in self._unit_fresh.items():
+            self.stale_devices.discard(device_id)
+            self.fresh_devices[device_id] = device
+        self.unit_started()
+
+    async def get_device_for_update(self, device_id: str, region: str) -> Device | None:
+        device = await super().get_device_for_update(device_id, region)
+        if device is not None:
+            self._read_for_update[device_id] = device
+        return device
+
     async def update_device_status(self, device_id: str, status: dict[str, Any], status_t: dict[str, int],
                                    updated_ms: int) -> None:
-        # The hot write of every command: forget only this device.
-        self.stale_devices.add(device_id)
+        # The hot write of every command. When it writes the state of the object this unit read for update
+        # (the command path), that object, copied at this instant, is the row as committed.
+        read = self._read_for_update.get(device_id)
+        if read is not None and read.status is status and read.status_t is status_t:
+            self._unit_fresh[device_id] = replace(read, status=dict(status), status_t=dict(status_t),
+                                                  updated_ms=updated_ms)
+            self._unit_stale.discard(device_id)
+        else:
+            self._unit_fresh.pop(device_id, None)
+            self._unit_stale.add(device_id)
         self._keyed = True
         try:
             await super().update_device_status(device_id, status, status_t, updated_ms)
@@ -184,8 +220,13 @@ class SqliteStore(Store):
         else:
             for device_id in tx.stale_devices:
                 self._devices.pop(device_id, None)
+            if len(self._devices) + len(tx.fresh_devices) >= CACHE_LIMIT:
+                self._devices = {}
+            for device_id, device in tx.fresh_devices.items():
+                self._devices[device_id] = (device.region, device)
         tx.stale_tables.clear()
         tx.stale_devices.clear()
+        tx.fresh_devices.clear()
 
     async def get_project(self, access_id: str) -> Project | None:
         self._fresh()
@@ -275,6 +316,7 @@ class SqliteStore(Store):
                 outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
                 for work, future in batch:
                     conn.execute("SAVEPOINT unit")
+                    tx.unit_started()
                     try:
                         result = await work(tx)
                     except Exception as exc:  # the unit fails alone
@@ -283,6 +325,7 @@ class SqliteStore(Store):
                         outcomes.append((future, None, exc))
                     else:
                         conn.execute("RELEASE unit")
+                        tx.unit_committed()
                         outcomes.append((future, result, None))
                 try:
                     await loop.run_in_executor(self._executor, conn.execute, "COMMIT")
@@ -293,6 +336,8 @@ class SqliteStore(Store):
                         if not future.done():
                             future.set_exception(exc)
                     tx.touched_projects.clear()
+                    tx.stale_devices.update(tx.fresh_devices)  # nothing of this batch is in the database
+                    tx.fresh_devices.clear()
                     self._forget(tx)
                     continue
                 self.batches += 1
