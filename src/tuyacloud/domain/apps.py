@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+from tuyacloud import passwords
 from tuyacloud.domain import tokens, users, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import (
@@ -220,7 +221,7 @@ async def login(ctx: Context, project: Project, body: dict[str, object]) -> Toke
     if user is None:
         raise PermissionDeny("no such user of the app")
     given_code = body.get("country_code")
-    if not _MD5_HEX.match(password) or not await asyncio.to_thread(users._verify, password.lower(),
+    if not _MD5_HEX.match(password) or not await asyncio.to_thread(passwords.verify_password, password.lower(),
                                                                  user.password_hash):
         raise PasswordWrong()
     if given_code not in (None, "") and user.country_code and country_code(given_code) != user.country_code:

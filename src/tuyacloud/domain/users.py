@@ -9,12 +9,10 @@ authorisations and retires their tokens.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import os
 import re
 from collections.abc import Sequence
 
+from tuyacloud import passwords
 from tuyacloud.domain import tokens, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import ParamIllegal, PasswordWrong, UserExists, UserNotExist
@@ -23,7 +21,6 @@ from tuyacloud.regions import REGIONS
 from tuyacloud.store.base import Tx
 
 _SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
-_R, _P = 8, 1
 
 
 def _check_username(username: object) -> str:
@@ -49,24 +46,10 @@ def _text(value: object, field: str, limit: int = 64) -> str:
     return value.strip()
 
 
-def _hash(password_hex: str, n: int) -> str:
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(password_hex.encode(), salt=salt, n=n, r=_R, p=_P, dklen=32, maxmem=64 << 20)
-    return f"scrypt${n}${_R}${_P}${salt.hex()}${digest.hex()}"
-
-
-def _verify(password_hex: str, stored: str) -> bool:
-    try:
-        _, n, r, p, salt, digest = stored.split("$")
-        computed = hashlib.scrypt(password_hex.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
-                                  dklen=len(digest) // 2, maxmem=64 << 20)
-    except ValueError:
-        return False
-    return hmac.compare_digest(computed.hex(), digest)
 
 
 async def hash_password(ctx: Context, password_hex: str) -> str:
-    return await asyncio.to_thread(_hash, password_hex, ctx.policy.password_scrypt_n)
+    return await asyncio.to_thread(passwords.hash_password, password_hex, ctx.policy.password_scrypt_n)
 
 
 async def register(ctx: Context, project: Project, *, username: object, password: object, country_code: object = "",
@@ -127,7 +110,7 @@ async def modify(ctx: Context, project: Project, uid: str, *, nick_name: object 
     if new_password is not None or old_password is not None:
         new_hex = _check_password(new_password, "new_password")
         old_hex = _check_password(old_password, "old_password")
-        if not await asyncio.to_thread(_verify, old_hex, user.password_hash):
+        if not await asyncio.to_thread(passwords.verify_password, old_hex, user.password_hash):
             raise PasswordWrong("the old password is wrong")
         user.password_hash = await hash_password(ctx, new_hex)
     user.updated_ms = ctx.clock.now_ms()
@@ -167,6 +150,6 @@ async def login(ctx: Context, project: Project, username: object, password: obje
     if not isinstance(username, str) or not isinstance(password, str) or not _SHA256_HEX.match(password):
         raise PasswordWrong()
     user = await ctx.store.get_user_by_name(project.access_id, project.region, username.strip())
-    if user is None or not await asyncio.to_thread(_verify, password.lower(), user.password_hash):
+    if user is None or not await asyncio.to_thread(passwords.verify_password, password.lower(), user.password_hash):
         raise PasswordWrong()
     return await tokens.issue(ctx, project, "1", uid=user.id, kind="user")
