@@ -21,7 +21,9 @@ from tuyacloud.catalog.loader import load_catalog
 from tuyacloud.clock import Clock
 from tuyacloud.control.routes import build_routes
 from tuyacloud.domain import bootstrap, tokens
+from tuyacloud.domain.automation_engine import RuleEngine
 from tuyacloud.domain.context import Context, Policy
+from tuyacloud.domain.timer_runner import TimerRunner
 from tuyacloud.domain.usage import UsageCounter
 from tuyacloud.gateway.asgi import Gateway
 from tuyacloud.gateway.routes import build_table
@@ -93,11 +95,15 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         late.gateway = Gateway(ctx, table, regions, usage_counter, settings.public_url)
         state.hub = Hub(ctx)
         state.tasks.append(asyncio.create_task(_housekeeping(ctx, usage_counter, settings)))
+        # scenes' background runs, automations on status changes and on time (domain/automation_engine.py)
+        state.tasks.append(asyncio.create_task(RuleEngine(ctx).run(), name="automation-engine"))
         if settings.simulator:
             from tuyacloud.simulator.runner import SimulatorRunner
 
             runner = SimulatorRunner(ctx)
             state.tasks.append(asyncio.create_task(runner.run()))
+        # device timers run on the cloud's clock (domain/timer_runner.py)
+        state.tasks.append(asyncio.create_task(TimerRunner(ctx).run(), name="timer-scheduler"))
         if on_ready is not None:
             on_ready(state)
         try:

@@ -184,6 +184,40 @@ class MemberNameExists(TuyaError):
     pass
 
 
+# --- smart home: scenes and automations -------------------------------------------------------------
+class SceneNotExist(TuyaError):
+    """A scene id unknown in the home the path names (2503)."""
+
+
+class AutomationNotExist(SceneNotExist):
+    """An automation id unknown in the home the path names: automations are scenes with conditions (2503)."""
+
+
+class ActionEmpty(TuyaError):
+    """A scene or automation without actions (2512)."""
+
+
+class DeviceNotInHome(TuyaError):
+    """An action or condition naming a device that is not in the scene's home (2514)."""
+
+
+# --- timers (scheduled tasks) ----------------------------------------------------------------------
+class TimerTimeOverlap(TuyaError):
+    """Two timers of one group at the same minute on the same day (2201)."""
+
+
+class TimerDateInvalid(TuyaError):
+    """A ``date`` that is not a real ``yyyyMMdd`` day (2202)."""
+
+
+class TimerLimitExceeded(TuyaError):
+    """A device would have more than 30 timers across both timer families (2204)."""
+
+
+class TimerExpired(TuyaError):
+    """A one-shot timer whose time has already passed (2209)."""
+
+
 # --- platform / subscription errors ---------------------------------------------------------------
 class ApiNotSubscribed(TuyaError):
     """The project is not authorised for the API service this path belongs to."""
@@ -231,6 +265,13 @@ _TABLE: dict[type[TuyaError], tuple[int, str]] = {
     MemberMustBeAdmin: (2508, "the operator must be an administrator of the family"),
     MemberNotExist: (2509, "the member does not exist"),
     MemberNameExists: (2510, "the member name already exists"),
+    SceneNotExist: (2503, "scene not exist"),
+    ActionEmpty: (2512, "action is empty"),
+    DeviceNotInHome: (2514, "scene and device are not related"),
+    TimerTimeOverlap: (2201, "time overlap"),
+    TimerDateInvalid: (2202, "date format error"),
+    TimerLimitExceeded: (2204, "the number of timers exceeds the maximum of 30"),
+    TimerExpired: (2209, "scheduled task expired"),
     ApiNotSubscribed: (28841101, "No permissions. This API is not subscribed."),
     QuotaUsedUp: (28841004, "Please upgrade to the official version: Your quota of Trial Edition is used up."),
 }

@@ -226,3 +226,72 @@ class PairingToken:
     time_zone: str
     created_ms: int
     expires_ms: int
+
+
+@dataclass
+class Scene:
+    """A tap-to-run scene of a home: ``actions`` as validated action dicts (see ``domain/scene_actions.py``)."""
+
+    id: str
+    home_id: str
+    region: str
+    name: str
+    background: str
+    enabled: bool
+    actions: list[dict[str, Any]]
+    created_ms: int
+    updated_ms: int
+
+
+@dataclass
+class Automation:
+    """A device linkage of a home: when its conditions fire (and its preconditions allow), its actions run.
+
+    ``last_fired_minute`` is the cloud minute (epoch ms // 60000) of the last schedule occurrence claimed: the
+    conditional update on it makes a schedule fire once across processes."""
+
+    id: str
+    home_id: str
+    region: str
+    name: str
+    background: str
+    enabled: bool
+    match_type: int  # 1 any, 2 all
+    condition_rule: str
+    conditions: list[dict[str, Any]]
+    preconditions: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    created_ms: int
+    updated_ms: int
+    last_fired_minute: int = 0
+
+
+# --- timers ---
+@dataclass
+class Timer:
+    """One scheduled task of a device. The v1.0 timer groups and the v2.0 timers are views of the same rows: a v1.0
+    group is the timers sharing ``group_id`` (a v2.0 timer is a group of one).
+
+    ``date`` is the run day of a one-shot (``loops`` all zero) and empty for a repeating timer. ``next_run_ms`` is
+    the next instant the cloud runs it, None when it is disabled or a one-shot that is done."""
+
+    id: str
+    device_id: str
+    region: str
+    group_id: str
+    category: str
+    group_order: int
+    alias_name: str
+    time: str
+    date: str
+    loops: str
+    timezone_id: str
+    time_zone: str
+    functions: list[dict[str, Any]]
+    enabled: bool
+    is_app_push: bool
+    next_run_ms: int | None
+    last_run_ms: int | None
+    last_result: str
+    created_ms: int
+    updated_ms: int

@@ -24,8 +24,9 @@ ALL_EVENT_TYPES = "1,2,3,4,5,6,7,8,9,10"
 DEVICE_AREAS = {"Devices (smart home)", "Devices (industry)", "Things (v2.0)", "Device logs"}
 CUSTOM_AREAS = {"Assets", "Project users", "Asset authorisation"}
 REGISTRATION_AREA = "Device registration"
-SMART_HOME_AREAS = {"App users", "Homes", "Pairing (smart home)"}
+SMART_HOME_AREAS = {"App users", "Homes", "Pairing (smart home)", "Scenes", "Automations"}
 CURSOR_PARAMS = ("last_id", "last_row_key")
+TIMER_AREAS = {"Timers (v1.0)", "Timers (v2.0)"}
 
 
 @dataclass
@@ -44,6 +45,10 @@ class Tenant:
     room_id: str = ""
     app_device: str = ""
     pairing_token: str = ""
+    scene_id: str = ""
+    automation_id: str = ""
+    timer_group: str = ""
+    timer_id: str = ""
 
     @property
     def ids(self) -> list[str]:
@@ -54,7 +59,8 @@ class Tenant:
         """Strings that must never appear in a successful answer to another project."""
         return [*self.ids, *(d["local_key"] for d in self.devices), self.project["uid"], self.project["access_id"],
                 self.client.access_token, self.client.refresh_token, self.root_asset, self.user_id,
-                self.registration_token, self.app_uid, self.app_device, self.pairing_token]
+                self.registration_token, self.app_uid, self.app_device, self.pairing_token, self.scene_id,
+                self.automation_id]
 
 
 def make_tenant(cloud: CloudServer, name: str, region: str, host: str | None = None) -> Tenant:
@@ -89,7 +95,30 @@ def make_tenant(cloud: CloudServer, name: str, region: str, host: str | None = N
     tenant.pairing_token = made["result"]["token"]
     tenant.app_device = cloud.control("POST", f"/paring/{tenant.pairing_token}/pair",
                                       {"category": "dj", "room_id": tenant.room_id})["id"]
+    # a scene and an automation in the home
+    home = f"/v1.0/homes/{tenant.home_id}"
+    action = {"entity_id": tenant.app_device, "action_executor": "dpIssue", "executor_property": {"switch_led": True}}
+    tenant.scene_id = c.post(f"{home}/scenes", {"name": "Scene", "actions": [action]})["result"]
+    tenant.automation_id = c.post(f"{home}/automations", {"name": "Automation", "conditions": [{"entity_type": 15}],
+                                                          "actions": [action]})["result"]
+    # timers on the first light, one of each family (one-shots far ahead: they never run during the sweep)
+    tenant.timer_group = c.post(f"/v1.0/devices/{tenant.ids[0]}/timers", timer_body_v1())["result"]["group_id"]
+    tenant.timer_id = c.post(f"/v2.0/cloud/timer/device/{tenant.ids[0]}", timer_body_v2())["result"]["timer_id"]
     return tenant
+
+
+def _far_day() -> str:
+    return time.strftime("%Y%m%d", time.gmtime(time.time() + 200 * 86400))
+
+
+def timer_body_v1() -> dict[str, Any]:
+    return {"category": "timer", "loops": "0000000", "timezone_id": "UTC", "alias_name": "isolation",
+            "instruct": [{"time": "07:30", "date": _far_day(), "functions": [{"code": "switch_led", "value": False}]}]}
+
+
+def timer_body_v2() -> dict[str, Any]:
+    return {"alias_name": "isolation", "time": "07:30", "timezone_id": "UTC", "date": _far_day(),
+            "functions": [{"code": "switch_led", "value": False}]}
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +157,9 @@ def snapshot(tenant: Tenant) -> dict[str, Any]:
     state["smarthome"] = [c.get(path)["result"] for path in (
         home, f"{home}/rooms", f"{home}/members", f"{home}/devices", f"{home}/rooms/{tenant.room_id}/devices",
         f"/v1.0/apps/{tenant.schema}/users", f"/v1.0/users/{tenant.app_uid}/homes",
-        f"/v1.0/device/paring/tokens/{tenant.pairing_token}")]
+        f"/v1.0/device/paring/tokens/{tenant.pairing_token}", f"{home}/scenes", f"{home}/automations")]
+    state["timers"] = [c.get(path.format(tenant.ids[0]))["result"]
+                       for path in ("/v1.0/devices/{}/timers", "/v2.0/cloud/timer/device/{}")]
     return state
 
 
@@ -205,6 +236,8 @@ def classify(route: Route) -> str:
         return "registration"
     if route.area in SMART_HOME_AREAS:
         return "smarthome"
+    if route.area in TIMER_AREAS:
+        return "timer"
     assert route.area in DEVICE_AREAS, f"{route.key}: unknown area {route.area!r}; extend the isolation sweep"
     if "device_id" in route.path_params:
         return "device"
@@ -259,6 +292,8 @@ def test_every_device_route_keeps_projects_apart(cloud: CloudServer, tenants: di
             check_registration(attacker, victim, route, what)
         elif kind == "smarthome":
             check_smart_home(attacker, victim, route, what)
+        elif kind == "timer":
+            check_timers(attacker, victim, route, what, foreign_codes)
         elif kind == "token":
             if "refresh_token" in route.path_params:
                 path = fill_path(route, {"refresh_token": victim.client.refresh_token})
@@ -273,6 +308,7 @@ def test_every_device_route_keeps_projects_apart(cloud: CloudServer, tenants: di
     assert seen.get("device", 0) >= 25 and seen.get("batch", 0) >= 6 and seen.get("list", 0) >= 3, seen
     assert seen.get("custom", 0) >= 25 and seen.get("registration", 0) >= 2, seen
     assert seen.get("smarthome", 0) >= 20, seen
+    assert seen.get("timer", 0) >= 14, seen
     assert snapshot(victim) == victim_before
     # the victim's refresh token was not spent by the attacker's attempts, and its devices are all still there
     assert victim.client.get("/v1.0/iot-03/device-categories")["success"]
@@ -361,7 +397,7 @@ def check_smart_home(attacker: Tenant, victim: Tenant, route: Route, what: str) 
     """Apps, app users, homes, rooms, members, pairing: the victim's schema, users, homes, rooms, devices and
     pairing token are refused (its app is not linked to the attacker) and stay as they were."""
     values = {"schema": victim.schema, "uid": victim.app_uid, "home_id": victim.home_id, "room_id": victim.room_id,
-              "token": victim.pairing_token}
+              "token": victim.pairing_token, "scene_id": victim.scene_id, "automation_id": victim.automation_id}
     path = fill_path(route, values)
     params: dict[str, Any] = {}
     for p in route.query:
@@ -376,6 +412,9 @@ def check_smart_home(attacker: Tenant, victim: Tenant, route: Route, what: str) 
             "member": {"member_account": "owner@example.com", "name": "taken over", "admin": True},
             "admin": True, "paring_type": "EZ", "time_zone_id": "UTC", "username": "owner@example.com",
             "password": "0" * 32, "country_code": "1", "schema": victim.schema,
+            "actions": [{"entity_id": victim.app_device, "action_executor": "dpIssue",
+                         "executor_property": {"switch_led": False}}],
+            "conditions": [{"entity_type": 15}],
         }.items() if k in props}
         for name in route.body.get("required", ()):
             assert name in body, f"{route.key}: the isolation sweep does not know how to fill {name}"
@@ -429,3 +468,26 @@ def test_region_aliases_and_default_region(tmp_path: Any) -> None:
         assert eu_client.get(f"/v1.0/devices/{device}")["code"] == 2010
     finally:
         server.stop()
+
+
+def check_timers(attacker: Tenant, victim: Tenant, route: Route, what: str, foreign_codes: tuple[int, ...]) -> None:
+    """Timers of the victim's device, by the victim's group and timer ids: refused like the device itself (1106 in
+    the same data center, 2010 in another), with bodies that would be valid on the attacker's own device."""
+    path = fill_path(route, {"device_id": victim.ids[0], "category": "timer", "group_id": victim.timer_group})
+    params = {p.name: victim.timer_id for p in route.query if p.name == "timer_ids"}
+    required = tuple(sorted((route.body or {}).get("required", ())))
+    bodies: dict[tuple[str, ...], Any] = {
+        (): None,
+        ("category", "instruct", "loops"): timer_body_v1(),
+        ("functions", "time", "timezone_id"): timer_body_v2(),
+        ("functions", "time", "timer_id", "timezone_id"): {**timer_body_v2(), "timer_id": victim.timer_id},
+        ("enable", "timer_id"): {"timer_id": victim.timer_id, "enable": False},
+        ("value",): {"value": "2"},
+    }
+    assert required in bodies, f"{route.key}: the isolation sweep does not know how to fill a body {route.body}"
+    body = bodies[required]
+    if body is None:
+        response = attacker.client.request(route.method, path, params)
+    else:
+        response = attacker.client.request(route.method, path, params, json=body)
+    assert_refused(response, foreign_codes, what)

@@ -111,6 +111,17 @@ class FuzzWorld:
                              if route.key == "DELETE /v1.0/homes/{home_id}"}
         self.pairing_token = c.post("/v1.0/device/paring/token", {"uid": self.app_users[0], "paring_type": "EZ",
                                                                   "time_zone_id": "UTC"})["result"]["token"]
+        # scenes and automations of the first home (doomed ones for the DELETEs)
+        self.scenes = [self.new_scene()]
+        self.automations = [self.new_automation()]
+        self.doomed_rules = {route.key: [self.new_scene() if "{scene_id}" in route.path else self.new_automation()
+                                         for _ in range(10)]
+                             for route in cloud.app.state.table.routes
+                             if route.method == "DELETE" and route.path.endswith(("{scene_id}", "{automation_id}"))}
+        # timers: each timer operation gets a light of its own with two v1.0 groups and two v2.0 timers, so one
+        # operation's deletes and switches leave the others' ids valid
+        self.timer_lights = {route.key: self.new_timer_light() for route in cloud.app.state.table.routes
+                             if route.area.startswith("Timers")}
         self.sent = 0
         self.outcomes: dict[str, dict[str | int, int]] = {}  # operation -> "ok" or code -> count
 
@@ -121,6 +132,30 @@ class FuzzWorld:
         for i in (1, 2):
             self.client.post(f"/v1.0/homes/{home}/members", {"member": {"member_account": f"fuzz{i}@x.test"}})
         return home
+
+    def rule_actions(self) -> list[dict[str, Any]]:
+        return [{"entity_id": self.home_device, "action_executor": "dpIssue",
+                 "executor_property": {"switch_led": True}}]
+
+    def new_scene(self) -> str:
+        return str(self.client.post(f"/v1.0/homes/{self.homes[0]}/scenes",
+                                    {"name": "Fuzz", "actions": self.rule_actions()})["result"])
+
+    def new_automation(self) -> str:
+        return str(self.client.post(f"/v1.0/homes/{self.homes[0]}/automations",
+                                    {"name": "Fuzz", "conditions": [{"entity_type": 15}],
+                                     "actions": self.rule_actions()})["result"])
+
+    def rules_for(self, operation_label: str, scenes: bool) -> list[str]:
+        return self.doomed_rules.get(operation_label, self.scenes if scenes else self.automations)
+
+    def new_timer_light(self) -> dict[str, Any]:
+        device = self.cloud.add_devices(self.project["access_id"], "dj")[0]["id"]
+        groups = [self.client.post(f"/v1.0/devices/{device}/timers", timer_group_body("fuzz", "07:30"))
+                  ["result"]["group_id"] for _ in range(2)]
+        timers = [self.client.post(f"/v2.0/cloud/timer/device/{device}", timer_body("07:30"))["result"]["timer_id"]
+                  for _ in range(2)]
+        return {"device": device, "groups": groups, "timers": timers}
 
     def homes_for(self, operation_label: str) -> list[str]:
         return self.doomed_homes.get(operation_label, self.homes[:1])
@@ -133,6 +168,34 @@ class FuzzWorld:
 
     def users_for(self, operation_label: str) -> list[str]:
         return self.doomed_users.get(operation_label, self.users)
+
+
+TIMES = st.builds(lambda h, m: f"{h:02d}:{m:02d}", st.integers(0, 23), st.integers(0, 59))
+
+
+def timer_group_body(category: str, time: str) -> dict[str, Any]:
+    return {"category": category, "loops": "1111111", "timezone_id": "UTC", "alias_name": "fuzz",
+            "instruct": [{"time": time, "functions": [{"code": "switch_led", "value": True}]}]}
+
+
+def timer_body(time: str) -> dict[str, Any]:
+    return {"alias_name": "fuzz", "time": time, "timezone_id": "UTC", "loops": "1111111",
+            "functions": [{"code": "switch_led", "value": True}]}
+
+
+def real_timer_body(light: dict[str, Any], body: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Valid bodies for the timer operations, on the operation's own light."""
+    timer_id = st.sampled_from(light["timers"])
+    if "instruct" in body:
+        return st.builds(timer_group_body, st.sampled_from(["fuzz", "timer"]), TIMES)
+    if "functions" in body:
+        made = st.builds(timer_body, TIMES)
+        return st.tuples(made, timer_id).map(lambda b: {**b[0], "timer_id": b[1]}) if "timer_id" in body else made
+    if "enable" in body:
+        return st.fixed_dictionaries({"timer_id": timer_id, "enable": st.booleans()})
+    if "value" in body:
+        return st.fixed_dictionaries({"value": st.sampled_from(["0", "1", 0, 1])})
+    return st.just(body)
 
 
 class TuyaSigner(requests.auth.AuthBase):
@@ -179,6 +242,10 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
             real["home_id"] = st.sampled_from(world.homes_for(context.operation.label))
         if "room_id" in path_parameters:
             real["room_id"] = st.sampled_from(world.rooms)
+        if "scene_id" in path_parameters:
+            real["scene_id"] = st.sampled_from(world.rules_for(context.operation.label, scenes=True))
+        if "automation_id" in path_parameters:
+            real["automation_id"] = st.sampled_from(world.rules_for(context.operation.label, scenes=False))
         if "asset_id" in path_parameters:
             real["asset_id"] = st.sampled_from(world.assets_for(context.operation.label))
         if "user_id" in path_parameters:
@@ -187,6 +254,13 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
             real["user_name"] = st.just(world.user_name)
         if "category" in path_parameters:
             real["category"] = st.sampled_from([*KEEP_CATEGORIES, "wxkg", "sp"])
+        light = world.timer_lights.get(context.operation.label)
+        if light is not None:  # a timer operation: its own light, its groups, the categories they are in
+            real["device_id"] = st.just(light["device"])
+            if "group_id" in path_parameters:
+                real["group_id"] = st.sampled_from(light["groups"])
+            if "category" in path_parameters:
+                real["category"] = st.just("fuzz")
         if "token" in path_parameters:  # a device registration (or smart-home pairing) token of the project
             is_pairing = "/paring/" in context.operation.path
             real["token"] = st.just(world.pairing_token if is_pairing else world.registration_token)
@@ -210,6 +284,8 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
                 real[name] = st.sampled_from(EVENT_TYPES)
         if "grant_type" in query:
             real["grant_type"] = st.just("1")
+        if "timer_ids" in query and context.operation.label in world.timer_lights:
+            real["timer_ids"] = st.sampled_from(world.timer_lights[context.operation.label]["timers"])
         for name in ("asset_ids", "asset_id", "parent_asset_id"):
             if name in query:
                 real[name] = st.sampled_from(world.assets)
@@ -228,10 +304,13 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
             real: st.SearchStrategy[Any] = st.lists(COMMANDS, min_size=1, max_size=3).map(lambda c: {"commands": c})
         elif "properties" in body:
             real = PROPERTIES.map(lambda p: {"properties": json.dumps(p)})
+        elif context.operation.label in world.timer_lights:
+            real = real_timer_body(world.timer_lights[context.operation.label], body)
         elif SMART_HOME_PATHS.match(context.operation.path):
             values = {"uid": st.sampled_from(world.app_users), "device_ids": st.just([world.home_device]),
                       "password": st.just(world.app_password), "schema": st.just(world.schema),
-                      "username": st.just("fuzz0@x.test"), "country_code": st.just("1")}
+                      "username": st.just("fuzz0@x.test"), "country_code": st.just("1"),
+                      "actions": st.just(world.rule_actions()), "conditions": st.just([{"entity_type": 15}])}
             known = {k: v for k, v in values.items() if k in body}
             real = st.fixed_dictionaries(known).map(lambda chosen: {**body, **chosen})
         elif CUSTOM_KEYS & set(body):

@@ -202,6 +202,14 @@ async def move_asset(request: Request, ctx: Context) -> dict[str, Any]:
     return {"asset_id": moved.id, "parent_asset_id": moved.parent_id, "level": moved.level}
 
 
+async def rule_runs(request: Request, ctx: Context) -> list[dict[str, Any]]:
+    """The automation engine's recent decisions, newest last: scene and automation runs with each action's outcome,
+    and firings held back (disabled, outside preconditions, the loop rule)."""
+    if ctx.rules is None:
+        return []
+    return [{**entry, "outcomes": list(entry.get("outcomes", []))} for entry in ctx.rules.history]
+
+
 ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/_tuyacloud/apps", list_apps, True),
     ("POST", "/_tuyacloud/apps", create_app, True),
@@ -209,6 +217,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("DELETE", "/_tuyacloud/apps/{schema}/links/{access_id}", unlink_app, True),
     ("POST", "/_tuyacloud/paring/{token}/pair", pair_home_device, True),
     ("GET", "/_tuyacloud/health", health, False),
+    ("GET", "/_tuyacloud/rules/runs", rule_runs, True),
     ("POST", "/_tuyacloud/devices/{device_id}/report", inject_report, True),
     ("POST", "/_tuyacloud/devices/{device_id}/online", set_online, True),
     ("GET", "/_tuyacloud/clock", clock, True),

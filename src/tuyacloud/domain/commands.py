@@ -14,7 +14,7 @@ import orjson
 from tuyacloud.catalog.loader import Product
 from tuyacloud.catalog.validation import validate_commands, validate_properties, validate_value
 from tuyacloud.domain import events, outbox
-from tuyacloud.domain.context import Context
+from tuyacloud.domain.context import Context, StatusChange
 from tuyacloud.domain.devices import get_owned
 from tuyacloud.errors import (
     CommandNotSupported,
@@ -47,7 +47,7 @@ async def _write_changes(
     commands: list[tuple[str, Any]] | None,
     changes_of: Any,
     event_from: str,
-) -> dict[str, Any]:
+) -> StatusChange | None:
     """Re-read the device inside the unit (serialised with other writers), apply, log and emit."""
     device = await tx.get_device_for_update(device_id, region)
     if device is None:
@@ -55,7 +55,8 @@ async def _write_changes(
     now = ctx.clock.now_ms()  # after the lock: a later commit never carries an earlier report time
     changes: dict[str, Any] = changes_of(device)
     if not changes and not commands:
-        return {}
+        return None
+    before = dict(device.status)
     device.status.update(changes)
     for code in changes:
         device.status_t[code] = now
@@ -64,8 +65,8 @@ async def _write_changes(
     logs += [DeviceLog(device.id, now, EVENT_REPORT, c, events.dp_string(v), FROM_DEVICE) for c, v in changes.items()]
     await tx.insert_device_logs(logs)
     if changes:
-        await outbox.emit(tx, events.status_report(device, product, changes, now, ctx.ids.hex(32)))
-    return changes
+        await outbox.emit(tx, events.status_report(device, product, changes, now, ctx.ids.unique_hex()))
+    return StatusChange(device, before, changes)
 
 
 async def _command(ctx: Context, device: Device, product: Product, commands: list[tuple[str, Any]],
@@ -77,12 +78,13 @@ async def _command(ctx: Context, device: Device, product: Product, commands: lis
         # A device reports every commanded code, even when the value did not change.
         return {**dict(commands), **changed}
 
-    async def work(tx: Tx) -> dict[str, Any]:
+    async def work(tx: Tx) -> StatusChange | None:
         return await _write_changes(ctx, tx, device.id, device.region, product, commands, changes_of, event_from)
 
-    changes = await ctx.store.transaction(work)
+    change = await ctx.store.transaction(work)
     ctx.notify(device.id, device.region)
-    return changes
+    ctx.status_changed(change)
+    return change.changes if change else {}
 
 
 async def send_commands(ctx: Context, project: Project, device_id: str, body: Any,
@@ -138,7 +140,23 @@ async def report(ctx: Context, device: Device, changes: dict[str, Any], *, valid
     def changes_of(current: Device) -> dict[str, Any]:
         return {k: v for k, v in values.items() if current.status.get(k, object()) != v or validate}
 
-    async def work(tx: Tx) -> dict[str, Any]:
+    async def work(tx: Tx) -> StatusChange | None:
         return await _write_changes(ctx, tx, device.id, device.region, product, None, changes_of, FROM_DEVICE)
 
-    return await ctx.store.transaction(work)
+    change = await ctx.store.transaction(work)
+    ctx.status_changed(change)
+    return change.changes if change else {}
+
+
+async def command_in_unit(ctx: Context, tx: Tx, device: Device, product: Product, commands: list[tuple[str, Any]],
+                          event_from: str = FROM_CLOUD) -> StatusChange | None:
+    """A validated command written inside the caller's unit of work, for runs the cloud makes itself (a timer
+    commits its run claim and its command together). Raises :class:`DeviceOffline` before any write; the caller
+    calls ``ctx.notify`` and ``ctx.status_changed`` after its commit."""
+
+    def changes_of(current: Device) -> dict[str, Any]:
+        if not current.online:
+            raise DeviceOffline()
+        return {**dict(commands), **apply_commands(product, current.status, commands)}
+
+    return await _write_changes(ctx, tx, device.id, device.region, product, commands, changes_of, event_from)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from tuyacloud.catalog.loader import Catalog
 from tuyacloud.clock import Clock
 from tuyacloud.ids import IdSource
+from tuyacloud.models import Device
 from tuyacloud.store.base import Store
 
 
@@ -21,6 +23,15 @@ class Policy:
     password_scrypt_n: int = 1 << 14
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    """A committed status change: the device after it, its status before, and the codes it reported."""
+
+    device: Device
+    before: dict[str, Any]
+    changes: dict[str, Any]
+
+
 @dataclass
 class Context:
     store: Store
@@ -31,7 +42,18 @@ class Context:
     # Called with (device_id, region) after a command or an online change has committed: the simulator
     # listens so that a device it considers idle starts moving at once.
     listeners: list[Callable[[str, str], None]] = field(default_factory=list)
+    # Called after every committed status change (commands and reports alike), in the task that made it: the
+    # automation engine evaluates device conditions on them. A listener must return at once (queue, not await).
+    status_listeners: list[Callable[[StatusChange], None]] = field(default_factory=list)
+    # The automation engine (domain/automation_engine.py) while the app runs: scene runs and the rule index.
+    rules: Any = None
 
     def notify(self, device_id: str, region: str) -> None:
         for listener in self.listeners:
             listener(device_id, region)
+
+    def status_changed(self, change: StatusChange | None) -> None:
+        if change is None or not change.changes:
+            return
+        for listener in self.status_listeners:
+            listener(change)

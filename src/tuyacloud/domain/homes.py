@@ -150,7 +150,8 @@ async def modify(ctx: Context, project: Project, home_id: str, body: dict[str, A
 
 
 async def delete(ctx: Context, project: Project, home_id: str) -> None:
-    """The home with its rooms and members; its devices are removed (``delete`` messages), as the app does."""
+    """The home with its rooms, members, scenes and automations; its devices are removed (``delete`` messages), as
+    the app does."""
     home = await get_home(ctx, project, home_id)
     scope = visibility.current()
     if scope is not None and scope.uid != home.owner_uid:
@@ -164,6 +165,7 @@ async def delete(ctx: Context, project: Project, home_id: str) -> None:
             await tx.delete_device_logs(device.id)
             await outbox.emit(tx, events.device_event(device, "delete", now, uid=device.owner_uid,
                                                         ownerId=device.owner_uid))
+        await tx.delete_home_rules(home.id)
         await tx.delete_home(home.id)
 
     await ctx.store.transaction(work)

@@ -18,7 +18,9 @@ from tuyacloud.models import Device, DeviceLog, Message, Project, Token
 from tuyacloud.store.asset_queries import AssetQueries
 from tuyacloud.store.message_queries import MessageQueries
 from tuyacloud.store.registration_queries import RegistrationQueries
+from tuyacloud.store.scene_queries import SceneQueries
 from tuyacloud.store.smarthome_queries import SmartHomeQueries, owner_clause
+from tuyacloud.store.timer_queries import TimerQueries
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -74,7 +76,8 @@ def _device_params(d: Device) -> tuple[Any, ...]:
     )
 
 
-class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQueries, abc.ABC):
+class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQueries, SceneQueries, TimerQueries,
+              abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]
@@ -290,6 +293,7 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQuerie
 
     async def delete_device(self, device_id: str) -> None:
         await self.execute("DELETE FROM devices WHERE id = ?", (device_id,))
+        await self.execute("DELETE FROM timers WHERE device_id = ?", (device_id,))  # a device's timers go with it
 
     # --- device logs ------------------------------------------------------------------------------
     async def insert_device_logs(self, logs: Sequence[DeviceLog]) -> None:

@@ -325,3 +325,84 @@ pairing_devices = Table(
     Column("token", Text, primary_key=True),
     Column("device_id", Text, primary_key=True),
 )
+
+# --- scenes and automations ---
+# Tap-to-run scenes and automations (device linkage) of smart-home homes; actions, conditions and preconditions are
+# validated JSON documents. ``automation_devices`` indexes the devices an automation's conditions read, so a status
+# change finds the automations it may fire without scanning them all.
+scenes = Table(
+    "scenes",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("home_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("background", Text, nullable=False),
+    Column("enabled", Integer, nullable=False),
+    Column("actions", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_scenes_home", "home_id", "created_ms"),
+)
+
+automations = Table(
+    "automations",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("home_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("background", Text, nullable=False),
+    Column("enabled", Integer, nullable=False),
+    Column("match_type", Integer, nullable=False),
+    Column("condition_rule", Text, nullable=False),
+    Column("conditions", Text, nullable=False),
+    Column("preconditions", Text, nullable=False),
+    Column("actions", Text, nullable=False),
+    Column("has_schedule", Integer, nullable=False),
+    Column("last_fired_minute", BigInteger, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_automations_home", "home_id", "created_ms"),
+    Index("ix_automations_schedule", "has_schedule", "enabled"),
+)
+
+automation_devices = Table(
+    "automation_devices",
+    metadata,
+    Column("automation_id", Text, primary_key=True),
+    Column("device_id", Text, primary_key=True),
+    Index("ix_automation_devices_device", "device_id", "automation_id"),
+)
+
+# --- timers ---
+# Scheduled tasks of devices; the v1.0 timer groups and the v2.0 timers share these rows. ``next_run_ms`` is the next
+# instant the cloud runs a timer (NULL when disabled or done): the scheduler reads the earliest due rows through its
+# index and claims each run with a conditional UPDATE of it, so one run happens once across server processes.
+timers = Table(
+    "timers",
+    metadata,
+    Column("seq", RowId, primary_key=True, autoincrement=True),  # creation order, also within one millisecond
+    Column("id", Text, nullable=False, unique=True),
+    Column("device_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("group_id", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("group_order", Integer, nullable=False),
+    Column("alias_name", Text, nullable=False),
+    Column("run_time", Text, nullable=False),
+    Column("run_date", Text, nullable=False),
+    Column("loops", Text, nullable=False),
+    Column("timezone_id", Text, nullable=False),
+    Column("time_zone", Text, nullable=False),
+    Column("functions", Text, nullable=False),
+    Column("enabled", Integer, nullable=False),
+    Column("is_app_push", Integer, nullable=False),
+    Column("next_run_ms", BigInteger, nullable=True),
+    Column("last_run_ms", BigInteger, nullable=True),
+    Column("last_result", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_timers_device", "device_id", "group_id"),
+    Index("ix_timers_next_run", "next_run_ms"),
+)

@@ -6,6 +6,7 @@ from tuyacloud.gateway.router import RouteTable
 from tuyacloud.gateway.routes import (
     app_users,
     assets,
+    automations,
     categories,
     devices_iot03,
     devices_v1,
@@ -13,13 +14,16 @@ from tuyacloud.gateway.routes import (
     logs,
     pairing,
     registration,
+    scenes,
     things_v2,
+    timers_v1,
+    timers_v2,
     token,
     users,
 )
 
 AREAS = (token, devices_v1, devices_iot03, things_v2, logs, categories, assets, users, registration, app_users, homes,
-         pairing)
+         pairing, scenes, automations, timers_v1, timers_v2)
 
 
 def build_table() -> RouteTable:
