@@ -15,6 +15,19 @@ from support.server import CloudServer  # noqa: E402
 from support.signed import SignedClient  # noqa: E402
 
 
+# pytest-playwright's fixtures that start Playwright (a test asking for any of them starts its event loop).
+PLAYWRIGHT_FIXTURES = {"playwright", "browser_type", "browser", "launch_browser", "context", "new_context", "page"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests (those using Playwright's fixtures) run last: sync Playwright keeps an event loop running in
+    the main thread for the rest of the session, after which ``asyncio.run()`` (store and domain tests) refuses to
+    start."""
+    browser = {id(item) for item in items if PLAYWRIGHT_FIXTURES & set(getattr(item, "fixturenames", ()))}
+    if browser:
+        items[:] = [i for i in items if id(i) not in browser] + [i for i in items if id(i) in browser]
+
+
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
     """One server for the session (demo project included); tests make their own projects on it."""

@@ -19,8 +19,10 @@ from starlette.routing import Route, WebSocketRoute
 
 from tuyacloud.catalog.loader import load_catalog
 from tuyacloud.clock import Clock
+from tuyacloud.console.deps import ConsoleDeps
+from tuyacloud.console.routes import build_console_routes
 from tuyacloud.control.routes import build_routes
-from tuyacloud.domain import bootstrap, tokens
+from tuyacloud.domain import bootstrap, console_accounts, tokens
 from tuyacloud.domain.automation_engine import RuleEngine
 from tuyacloud.domain.context import Context, Policy
 from tuyacloud.domain.timer_runner import TimerRunner
@@ -46,6 +48,8 @@ class CloudState:
     hub: Hub | None = None
     admin_token: str = ""
     demo: bootstrap.DemoInfo | None = None
+    # The first console administrator's password, set only on the start that created it (printed once, then cleared).
+    first_admin_password: str | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 
@@ -92,6 +96,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         state.admin_token = await bootstrap.admin_token(ctx, admin_token)
         if settings.create_demo:
             state.demo = await bootstrap.ensure_demo(ctx)
+        state.first_admin_password = await console_accounts.ensure_first_admin(
+            ctx, console_policy, settings.console_admin_password)
         late.gateway = Gateway(ctx, table, regions, usage_counter, settings.public_url)
         state.hub = Hub(ctx)
         state.tasks.append(asyncio.create_task(_housekeeping(ctx, usage_counter, settings)))
@@ -119,8 +125,15 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
                 await usage_counter.flush(ctx)
             await store.close()
 
+    console_policy = console_accounts.ConsolePolicy(
+        session_ttl_s=settings.console_session_ttl_s, lockout_failures=settings.console_lockout_failures,
+        lockout_s=settings.console_lockout_s, scrypt_n=settings.password_scrypt_n)
+    cloud_app: list[CloudApp] = []
+    console = ConsoleDeps(ctx_of, settings, console_policy, table=table, usage=usage_counter,
+                          app_of=lambda: cloud_app[0])
     routes = [
         *build_routes(ctx_of, lambda: state.admin_token),
+        *build_console_routes(console),
         Route("/openapi.json", openapi, methods=["GET"]),
         WebSocketRoute(websocket.PATH, websocket.make_endpoint(hub_of, regions)),
     ]
@@ -128,7 +141,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
     site.state.cloud = state
     site.state.table = table
     site.state.settings = settings
-    return CloudApp(site, late)
+    cloud_app.append(CloudApp(site, late))
+    return cloud_app[0]
 
 
 class CloudApp:

@@ -229,6 +229,28 @@ class PairingToken:
 
 
 @dataclass
+class ConsoleAccount:
+    """A person who logs in to the web console; ``password_hash`` is ``scrypt$n$r$p$salt$hash``."""
+
+    username: str
+    password_hash: str
+    created_ms: int
+    updated_ms: int
+
+
+@dataclass
+class ConsoleSession:
+    """A logged-in browser: the cookie holds the token, the store only its SHA-256 (``token_hash``)."""
+
+    token_hash: str
+    username: str
+    csrf_token: str
+    created_ms: int
+    expires_ms: int
+
+
+# --- scenes and automations ---
+@dataclass
 class Scene:
     """A tap-to-run scene of a home: ``actions`` as validated action dicts (see ``domain/scene_actions.py``)."""
 

@@ -25,6 +25,7 @@ def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
         f"  data:         {settings.effective_database_url if settings.database_url else settings.data_dir}",
         f"  control API:  {url}/_tuyacloud/  (Authorization: Bearer {state.admin_token})",
         f"  OpenAPI doc:  {url}/openapi.json",
+        f"  console:      {url}/console/",
         f"  messages:     {url.replace('http', 'ws', 1)}/ws/v2/consumer/persistent/<id>/out/event/<id>-sub",
     ]
     if settings.message_port:
@@ -33,6 +34,13 @@ def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
     if ca_file:
         region = REGIONS[settings.default_region]
         lines.append(f"  TLS CA file:  {ca_file}  (trust it; certificate also names {region.openapi_host})")
+    if state.first_admin_password:
+        lines += [
+            "",
+            "Console administrator created (shown only this once; change it with `tuyacloud admin set-password`):",
+            "  username: admin",
+            f"  password: {state.first_admin_password}",
+        ]
     if state.demo:
         p = state.demo.project
         lines += [
@@ -59,6 +67,7 @@ def serve(settings: Settings) -> None:
 
     def on_ready(state: CloudState) -> None:
         print(banner(settings, state, ca_file), flush=True)
+        state.first_admin_password = None  # printed once; kept nowhere else
         # Everything built so far (modules, the catalog, the demo) lives as long as the process: move it out of
         # the collector's generations so full collections, which pause the event loop, only scan request-time
         # objects; and collect the young generation less often (most request objects die young anyway).

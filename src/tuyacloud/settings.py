@@ -45,6 +45,12 @@ class Settings:
     message_retention_s: int = 7 * 86_400
     # The base URL clients should use (printed, and returned as platform_url on logins); derived if None.
     public_url: str | None = None
+    # Console: the first administrator's password when no console account exists yet (None: a random one,
+    # printed once by `serve`); session lifetime; lock-out after repeated failed logins.
+    console_admin_password: str | None = None
+    console_session_ttl_s: int = 12 * 3600
+    console_lockout_failures: int = 5
+    console_lockout_s: int = 15 * 60
 
     @property
     def effective_database_url(self) -> str:

@@ -77,6 +77,37 @@ def string_to_sign(method: str, body_sha256: str, headers_part: str, url: str) -
     return f"{method.upper()}\n{body_sha256}\n{headers_part}\n{url}"
 
 
+@dataclass(frozen=True)
+class Signature:
+    """A signature with the parts that produced it, so the console can show how a request was signed."""
+
+    string_to_sign: str
+    prefix: str  # client_id [+ access_token] + t + nonce: the message is prefix + string_to_sign
+    sign: str
+
+
+def compute_signature(
+    *,
+    client_id: str,
+    secret: str,
+    method: str,
+    path: str,
+    query: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+    t: str,
+    access_token: str = "",
+    nonce: str = "",
+    signed_headers: Mapping[str, str] | None = None,
+) -> Signature:
+    """The documented (current) algorithm, step by step: what a well-behaved client computes."""
+    names = ":".join(signed_headers) if signed_headers else ""
+    headers_part = header_block(names, signed_headers or {})
+    sts = string_to_sign(method, hashlib.sha256(body).hexdigest(), headers_part, canonical_url(path, query))
+    token = "" if is_token_path(path) else access_token
+    prefix = client_id + token + t + nonce
+    return Signature(string_to_sign=sts, prefix=prefix, sign=hmac_upper(secret, prefix + sts))
+
+
 def sign_request(
     *,
     client_id: str,
@@ -91,11 +122,10 @@ def sign_request(
     signed_headers: Mapping[str, str] | None = None,
 ) -> str:
     """What a well-behaved client sends (current algorithm): used by the console and our tests and benches."""
-    names = ":".join(signed_headers) if signed_headers else ""
-    headers_part = header_block(names, signed_headers or {})
-    sts = string_to_sign(method, hashlib.sha256(body).hexdigest(), headers_part, canonical_url(path, query))
-    token = "" if is_token_path(path) else access_token
-    return hmac_upper(secret, client_id + token + t + nonce + sts)
+    return compute_signature(
+        client_id=client_id, secret=secret, method=method, path=path, query=query, body=body, t=t,
+        access_token=access_token, nonce=nonce, signed_headers=signed_headers,
+    ).sign
 
 
 def sign_legacy(*, client_id: str, secret: str, t: str, access_token: str = "") -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tuyacloud.cli import apps, assets, devices, messages, projects
+from tuyacloud.cli import admin, apps, assets, devices, messages, projects
 from tuyacloud.cli.common import DatabaseUrl, DataDir, settings_for
 
 app = typer.Typer(help="A self-hosted IoT cloud that speaks the Tuya Cloud Development protocol.",
@@ -16,6 +16,7 @@ app.add_typer(devices.app, name="device")
 app.add_typer(messages.app, name="messages")
 app.add_typer(assets.app, name="asset")
 app.add_typer(apps.app, name="app")
+app.add_typer(admin.app, name="admin")
 
 
 @app.command()
@@ -36,7 +37,7 @@ def serve(
     asset_max_depth: int = typer.Option(10, "--asset-max-depth", min=1, help="Levels of a custom project's asset tree"),
     asset_max_children: int = typer.Option(5000, "--asset-max-children", min=1, help="Sub-assets of one asset"),
 ) -> None:
-    """Run the cloud: OpenAPI, control API and virtual devices in one process."""
+    """Run the cloud: OpenAPI, control API, web console and virtual devices in one process."""
     from tuyacloud.server import serve as run_server
 
     settings = settings_for(data_dir, database_url)

@@ -16,10 +16,12 @@ import orjson
 
 from tuyacloud.models import Device, DeviceLog, Message, Project, Token
 from tuyacloud.store.asset_queries import AssetQueries
+from tuyacloud.store.console_queries import ConsoleQueries
 from tuyacloud.store.message_queries import MessageQueries
 from tuyacloud.store.registration_queries import RegistrationQueries
 from tuyacloud.store.scene_queries import SceneQueries
 from tuyacloud.store.smarthome_queries import SmartHomeQueries, owner_clause
+from tuyacloud.store.statistics_queries import StatisticsQueries
 from tuyacloud.store.timer_queries import TimerQueries
 
 T = TypeVar("T")
@@ -76,8 +78,8 @@ def _device_params(d: Device) -> tuple[Any, ...]:
     )
 
 
-class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQueries, SceneQueries, TimerQueries,
-              abc.ABC):
+class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQueries, SceneQueries, ConsoleQueries,
+              TimerQueries, StatisticsQueries, abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]
@@ -209,6 +211,7 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQuerie
         asset_ids: Sequence[str] | None = None,
         or_owner_uid: str | None = None,
         offset: int = 0,
+        online: bool | None = None,
     ) -> list[Device]:
         """Devices of a project in id order after ``after_id``: the basis of every list endpoint's cursor.
 
@@ -231,6 +234,9 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQuerie
         if owner_uid is not None:
             where.append("owner_uid = ?")
             params.append(owner_uid)
+        if online is not None:  # the console's online/offline filter
+            where.append("online = ?")
+            params.append(int(online))
         if asset_id is not None:
             where.append("asset_id = ?")
             params.append(asset_id)

@@ -326,6 +326,39 @@ pairing_devices = Table(
     Column("device_id", Text, primary_key=True),
 )
 
+# --- console ---
+# People who log in to the web console (not project users or app users): scrypt hashes with their parameters.
+console_accounts = Table(
+    "console_accounts",
+    metadata,
+    Column("username", Text, primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# Server-side sessions: the cookie carries a random token, the row only its SHA-256, so a leaked table logs no one in.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", Text, primary_key=True),
+    Column("username", Text, nullable=False),
+    Column("csrf_token", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Index("ix_console_sessions_user", "username"),
+)
+
+# Failed logins per key ("user:<name>" or "addr:<ip>"), for the lock-out.
+console_login_failures = Table(
+    "console_login_failures",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_ms", BigInteger, nullable=False),
+    Column("locked_until_ms", BigInteger, nullable=False),
+)
+
 # --- scenes and automations ---
 # Tap-to-run scenes and automations (device linkage) of smart-home homes; actions, conditions and preconditions are
 # validated JSON documents. ``automation_devices`` indexes the devices an automation's conditions read, so a status

@@ -1,0 +1,82 @@
+"""``tuyacloud admin ...``: console accounts (the people who log in to /console), for scripts and first set-up.
+
+The password is taken from ``--password`` or asked for (hidden) when omitted; it is never printed or logged.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, err_console, run
+from tuyacloud.domain import console_accounts
+from tuyacloud.domain.console_accounts import ConsoleAccountError, ConsolePolicy
+from tuyacloud.domain.context import Context
+
+app = typer.Typer(help="Console accounts: who may log in to the web console.", no_args_is_help=True)
+
+Password = typer.Option(..., "--password", prompt=True, hide_input=True, confirmation_prompt=True,
+                        help="At least 8 characters (asked for when omitted)")
+
+
+def iso_ms(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
+
+
+def _refused(error: ConsoleAccountError) -> typer.Exit:
+    err_console.print(f"[red]{error}[/red]")
+    return typer.Exit(1)
+
+
+@app.command("create")
+def create(
+    username: str = typer.Option(..., "--username", help="Login name"),
+    password: str = Password,
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl,
+) -> None:
+    """Create a console account."""
+
+    async def work(ctx: Context) -> None:
+        await console_accounts.create(ctx, ConsolePolicy(), username, password)
+
+    try:
+        run(data_dir, database_url, work)
+    except ConsoleAccountError as error:
+        raise _refused(error) from None
+    console.print(f"Created console account {username}")
+
+
+@app.command("set-password")
+def set_password(
+    username: str = typer.Option("admin", "--username", help="Login name"),
+    password: str = Password,
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl,
+) -> None:
+    """Set an account's password; its open sessions end."""
+
+    async def work(ctx: Context) -> None:
+        await console_accounts.set_password(ctx, ConsolePolicy(), username, password)
+
+    try:
+        run(data_dir, database_url, work)
+    except ConsoleAccountError as error:
+        raise _refused(error) from None
+    console.print(f"Password of {username} changed; its sessions have ended")
+
+
+@app.command("list")
+def list_accounts(data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
+    """The console accounts (names and dates; never hashes)."""
+
+    async def work(ctx: Context) -> list[dict[str, object]]:
+        return [{"username": a.username, "created": iso_ms(a.created_ms), "updated": iso_ms(a.updated_ms)}
+                for a in await console_accounts.accounts(ctx)]
+
+    rows = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        console.print(f"{row['username']:<24} created {row['created']}")

@@ -1,0 +1,117 @@
+"""The API Explorer's sender: signed requests through the real OpenAPI, in process.
+
+Requests go through httpx into the whole ASGI app (``deps.app_of()``), so they pass the same gateway as any
+client's: signature check, token check, authorisation, usage counting (the statistics page counts them), the
+same envelope. In-process rather than over the network so it works whatever the server listens on, behind a
+proxy or with TLS. The access token comes from the real token call (``GET /v1.0/token?grant_type=1``) and is
+kept per project until it nears expiry or the API answers 1010.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from tuyacloud.domain.explorer import BuiltRequest, build_signed_request
+from tuyacloud.models import Project
+from tuyacloud.regions import REGIONS, RegionResolver
+
+TOKEN_INVALID = 1010
+_MARGIN_MS = 60_000
+
+
+@dataclass
+class Exchange:
+    """One request as sent and the response as received."""
+
+    request: BuiltRequest
+    url: str
+    host: str
+    status: int
+    response_text: str
+    response_json: Any
+    elapsed_ms: float
+
+    @property
+    def success(self) -> bool:
+        return isinstance(self.response_json, dict) and self.response_json.get("success") is True
+
+    @property
+    def pretty(self) -> str:
+        if self.response_json is None:
+            return self.response_text
+        return orjson.dumps(self.response_json, option=orjson.OPT_INDENT_2).decode()
+
+
+class ExplorerClient:
+    def __init__(self, app_of: Callable[[], Any], resolver: RegionResolver,
+                 now_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
+        self._app_of = app_of
+        self._resolver = resolver
+        self._now_ms = now_ms
+        self._tokens: dict[str, tuple[str, int]] = {}  # access_id -> (access token, expires at ms)
+
+    def host_for(self, project: Project, base_url: str) -> str:
+        """The Host to send: the base URL's when it already selects the project's data center, else the data
+        center's real endpoint name (which the region resolver maps)."""
+        host = httpx.URL(base_url).netloc.decode()
+        if self._resolver.resolve(host) == project.region:
+            return host
+        return REGIONS[project.region].openapi_host
+
+    async def send(self, project: Project, base_url: str, method: str, path: str,
+                   query: list[tuple[str, str]], body: bytes, *, needs_token: bool) -> list[Exchange]:
+        """The exchanges made: the token call first when a new token was needed, then the call itself (again
+        with a fresh token if the kept one was refused)."""
+        exchanges: list[Exchange] = []
+        token = ""
+        if needs_token:
+            token = await self._token(project, base_url, exchanges)
+        exchange = await self._call(project, base_url, method, path, query, body, token)
+        if needs_token and _code(exchange) == TOKEN_INVALID and token:
+            self._tokens.pop(project.access_id, None)
+            exchanges.append(exchange)
+            token = await self._token(project, base_url, exchanges)
+            exchange = await self._call(project, base_url, method, path, query, body, token)
+        exchanges.append(exchange)
+        return exchanges
+
+    async def _token(self, project: Project, base_url: str, exchanges: list[Exchange]) -> str:
+        kept = self._tokens.get(project.access_id)
+        if kept and kept[1] - _MARGIN_MS > self._now_ms():
+            return kept[0]
+        exchange = await self._call(project, base_url, "GET", "/v1.0/token", [("grant_type", "1")], b"", "")
+        exchanges.append(exchange)
+        result = exchange.response_json.get("result") if exchange.success else None
+        if not isinstance(result, dict) or not result.get("access_token"):
+            return ""
+        expires_in = int(result.get("expire_time") or 0) * 1000
+        self._tokens[project.access_id] = (str(result["access_token"]), self._now_ms() + expires_in)
+        return str(result["access_token"])
+
+    async def _call(self, project: Project, base_url: str, method: str, path: str, query: list[tuple[str, str]],
+                    body: bytes, token: str) -> Exchange:
+        built = build_signed_request(project, token, method, path, query, body, t=str(self._now_ms()))
+        host = self.host_for(project, base_url)
+        base = base_url.rstrip("/")
+        transport = httpx.ASGITransport(app=self._app_of())
+        started = time.perf_counter()
+        async with httpx.AsyncClient(transport=transport, base_url=base, timeout=30) as client:
+            response = await client.request(built.method, built.target, content=built.body,
+                                            headers={**built.headers, "Host": host})
+        elapsed = (time.perf_counter() - started) * 1000
+        try:
+            parsed = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            parsed = None
+        return Exchange(built, base + built.target, host, response.status_code, response.text, parsed, elapsed)
+
+
+def _code(exchange: Exchange) -> int | None:
+    body = exchange.response_json
+    return body.get("code") if isinstance(body, dict) else None

@@ -1,0 +1,82 @@
+"""Custom projects: the asset tree (with device counts) and the project users with their grants; add an asset, add
+a user, authorise a user on an asset. Smart-home projects have no asset system: their pages are under apps."""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from tuyacloud.console.common import error_text, field, project_of
+from tuyacloud.console.deps import ConsoleDeps
+from tuyacloud.domain import assets, authorization, console_views, users
+from tuyacloud.errors import TuyaError
+from tuyacloud.models import Project
+
+
+def _custom_only(project: Project) -> None:
+    if project.method != "custom":
+        from starlette.exceptions import HTTPException
+
+        raise HTTPException(404, "assets and project users belong to custom-development projects; "
+                                 "smart-home projects have apps and homes")
+
+
+def routes(deps: ConsoleDeps) -> list[BaseRoute]:
+    async def tree_page(request: Request, error: str = "", status_code: int = 200) -> Response:
+        project = await project_of(deps, request)
+        _custom_only(project)
+        tree, counts = await console_views.asset_tree(deps.ctx(), project)
+        return deps.render(request, "assets.html", status_code, project=project, nav="overview", tab="assets",
+                           tree=tree, counts=counts, error=error)
+
+    async def add_asset(request: Request) -> Response:
+        project = await project_of(deps, request)
+        _custom_only(project)
+        try:
+            asset = await assets.add(deps.ctx(), project, field(request, "name"), field(request, "parent_id") or None)
+        except TuyaError as error:
+            return await tree_page(request, error_text(error), 400)
+        return deps.redirect(f"/console/projects/{project.access_id}/assets", f"Added asset {asset.name}")
+
+    async def users_page(request: Request, error: str = "", status_code: int = 200) -> Response:
+        project = await project_of(deps, request)
+        _custom_only(project)
+        found, total = await console_views.project_users(deps.ctx(), project)
+        tree, _ = await console_views.asset_tree(deps.ctx(), project)
+        return deps.render(request, "users.html", status_code, project=project, nav="overview", tab="users",
+                           users=found, total=total, tree=tree, error=error)
+
+    async def add_user(request: Request) -> Response:
+        project = await project_of(deps, request)
+        _custom_only(project)
+        password = field(request, "password")
+        # Clients send the SHA-256 hex of the password (the platform's convention); the console does the same.
+        password_hex = hashlib.sha256(password.encode()).hexdigest() if password else ""
+        try:
+            user = await users.register(deps.ctx(), project, username=field(request, "username"),
+                                        password=password_hex, nick_name=field(request, "nick_name"),
+                                        country_code=field(request, "country_code"), creator="console")
+        except TuyaError as error:
+            return await users_page(request, error_text(error), 400)
+        return deps.redirect(f"/console/projects/{project.access_id}/users", f"Added user {user.username}")
+
+    async def grant(request: Request) -> Response:
+        project = await project_of(deps, request)
+        _custom_only(project)
+        try:
+            await authorization.authorize(deps.ctx(), project, field(request, "uid"), [field(request, "asset_id")],
+                                          field(request, "with_children") == "on")
+        except TuyaError as error:
+            return await users_page(request, error_text(error), 400)
+        return deps.redirect(f"/console/projects/{project.access_id}/users", "Authorisation saved")
+
+    return [
+        Route("/projects/{access_id}/assets", tree_page, methods=["GET"]),
+        Route("/projects/{access_id}/assets", add_asset, methods=["POST"]),
+        Route("/projects/{access_id}/users", users_page, methods=["GET"]),
+        Route("/projects/{access_id}/users", add_user, methods=["POST"]),
+        Route("/projects/{access_id}/users/grant", grant, methods=["POST"]),
+    ]

@@ -1,0 +1,50 @@
+"""Statistics of a project over a chosen period: API calls and failures per day and per API, messages sent and
+acknowledged, devices and online devices, as server-rendered SVG charts with the numbers in tables beside them.
+The numbers are ``domain/statistics.py``'s; the charts ``console/svg_chart.py``'s."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from tuyacloud.console import svg_chart
+from tuyacloud.console.common import project_of
+from tuyacloud.console.deps import ConsoleDeps
+from tuyacloud.domain import statistics
+from tuyacloud.domain.statistics import ProjectStatistics
+
+TOP_APIS = 12
+
+
+def charts(stats: ProjectStatistics) -> dict[str, object]:
+    labels = [d.label for d in stats.days]
+    calls = svg_chart.bar_chart(labels, [
+        svg_chart.Series("Calls", [d.calls for d in stats.days], svg_chart.PALETTE[1]),
+        svg_chart.Series("Failures", [d.failures for d in stats.days], svg_chart.PALETTE[3]),
+    ], title=f"API calls and failures per day, {stats.first_day} to {stats.last_day}")
+    message_series = [svg_chart.Series("Sent", [d.messages for d in stats.days], svg_chart.PALETTE[0])]
+    message_series += [svg_chart.Series(f"Acknowledged ({label})", [d.acknowledged.get(label, 0) for d in stats.days],
+                                        svg_chart.PALETTE[2 + i % 3]) for i, label in enumerate(stats.subscriptions)]
+    messages = svg_chart.line_chart(labels, message_series, title="Messages sent and acknowledged per day")
+    devices = svg_chart.line_chart(labels, [
+        svg_chart.Series("Devices", [d.devices_total for d in stats.days], svg_chart.PALETTE[4]),
+    ], title="Devices (that exist now) by the day they were created", height=200)
+    top = stats.apis[:TOP_APIS]
+    apis = svg_chart.hbar_chart([(a.api, a.calls) for a in top], title="Calls per API in the period")
+    return {"calls": calls, "messages": messages, "devices": devices, "apis": apis}
+
+
+def routes(deps: ConsoleDeps) -> list[BaseRoute]:
+    async def page(request: Request) -> Response:
+        project = await project_of(deps, request)
+        ctx = deps.ctx()
+        if deps.usage is not None:
+            await deps.usage.flush(ctx)  # today's calls, counted in memory, show at once
+        days = statistics.parse_days(request.query_params.get("days"))
+        stats = await statistics.project_statistics(ctx, project, days, deps.settings.message_retention_s)
+        return deps.render(request, "statistics.html", project=project, nav="statistics", tab="statistics",
+                           stats=stats, days=days, periods=statistics.PERIODS, charts=charts(stats),
+                           max_days=statistics.MAX_DAYS)
+
+    return [Route("/projects/{access_id}/statistics", page, methods=["GET"])]

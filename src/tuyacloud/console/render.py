@@ -1,0 +1,86 @@
+"""Template rendering: one Jinja2 environment with autoescaping on, and the context every page gets.
+
+Every page sees ``account`` (the logged-in username), ``csrf_token`` (put it in every form as a hidden
+``csrf_token`` field), ``flash`` (a one-time notice set by the previous POST) and ``nav`` (the active left-nav
+entry, set by the page).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import orjson
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from tuyacloud.regions import REGIONS
+
+TEMPLATES = Path(__file__).parent / "templates"
+FLASH_COOKIE = "tuyacloud_flash"
+
+# Extra left-nav entries under "Development" (key -> entry), added by page modules with ``add_nav``.
+EXTRA_NAV: dict[str, dict[str, str]] = {}
+
+
+def add_nav(key: str, label: str, href: str) -> None:
+    """A left-nav entry for a page outside a project (e.g. "Verify signature"); ``nav=key`` marks it active."""
+    EXTRA_NAV[key] = {"key": key, "label": label, "href": href}
+
+
+def format_ms(ms: int | None) -> str:
+    if not ms:
+        return "—"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms / 1000)) + " UTC"
+
+
+def region_name(code: str) -> str:
+    region = REGIONS.get(code)
+    return f"{region.name} ({code})" if region else code
+
+
+def to_json(value: Any) -> Markup:
+    """JSON for a data attribute or a <pre>; escaped by the caller's autoescape like any other text."""
+    return Markup.escape(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True,
+                      default_for_string=True), trim_blocks=True, lstrip_blocks=True)
+    env.filters["ms"] = format_ms
+    env.filters["region"] = region_name
+    env.filters["json"] = to_json
+    env.globals["regions"] = REGIONS
+    env.globals["extra_nav"] = EXTRA_NAV.values()
+    from tuyacloud.console.common import project_tabs
+
+    env.globals["project_tabs"] = project_tabs
+    return env
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    session = getattr(request.state, "console_session", None)
+    flash = request.cookies.get(FLASH_COOKIE)
+    values = {
+        "request": request,
+        "account": session.username if session else None,
+        "csrf_token": session.csrf_token if session else "",
+        "flash": urllib.parse.unquote(flash) if flash else None,
+        **context,
+    }
+    html = environment().get_template(template).render(values)
+    response = HTMLResponse(html, status_code=status_code)
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/console")
+    return response
+
+
+def set_flash(response: Response, message: str) -> None:
+    response.set_cookie(FLASH_COOKIE, urllib.parse.quote(message[:300]), max_age=60, path="/console",
+                        httponly=True, samesite="lax")

@@ -1,0 +1,210 @@
+"""Console accounts: who may log in to the web console, their sessions, and the lock-out after failed logins.
+
+Passwords are kept as scrypt hashes with a random salt and the cost parameters stored next to the hash
+(``scrypt$n$r$p$salt$hash``), so the cost can be raised later without invalidating existing accounts.
+
+Sessions live in the store (not in a signed cookie) so that logging out, changing a password or an operator
+deleting rows really ends them, on every server process alike. The cookie carries a random token; the store
+keeps only its SHA-256, so reading the table does not let anyone log in. Each session carries its own CSRF
+token (synchronizer pattern), checked by the console on every POST.
+
+Tokens and generated passwords come from :mod:`secrets`, never from the (possibly seeded) id source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from tuyacloud import passwords
+from tuyacloud.domain.context import Context
+from tuyacloud.models import ConsoleAccount, ConsoleSession
+from tuyacloud.store.base import Tx
+
+FIRST_ADMIN = "admin"
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+
+
+class ConsoleAccountError(Exception):
+    """A console account operation refused; the message is safe to show to the person."""
+
+
+class LoginRefused(ConsoleAccountError):
+    """Wrong username or password (deliberately not saying which), or locked out."""
+
+    def __init__(self, message: str, locked_until_ms: int | None = None) -> None:
+        super().__init__(message)
+        self.locked_until_ms = locked_until_ms
+
+
+@dataclass(frozen=True)
+class ConsolePolicy:
+    session_ttl_s: int = 12 * 3600
+    lockout_failures: int = 5  # this many failures within lockout_s lock the username / the address ...
+    lockout_s: int = 15 * 60  # ... for this long
+    scrypt_n: int = 1 << 14
+
+
+# --- accounts --------------------------------------------------------------------------------------------
+def check_username(username: str) -> str:
+    username = username.strip()
+    if not _USERNAME.match(username):
+        raise ConsoleAccountError("a username is 1 to 64 letters, digits or _ . @ -")
+    return username
+
+
+def check_password(password: str) -> str:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise ConsoleAccountError(f"a password is {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    return password
+
+
+def generate_password() -> str:
+    """20 URL-safe characters (120 bits), starting with a letter or digit so it pastes safely after a flag."""
+    while True:
+        password = secrets.token_urlsafe(15)
+        if password[0].isalnum():
+            return password
+
+
+# --- accounts -------------------------------------------------------------------------------------------
+async def create(ctx: Context, policy: ConsolePolicy, username: str, password: str) -> ConsoleAccount:
+    username = check_username(username)
+    digest = await asyncio.to_thread(passwords.hash_password, check_password(password), policy.scrypt_n)
+    now = ctx.clock.now_ms()
+    account = ConsoleAccount(username, digest, now, now)
+
+    async def work(tx: Tx) -> bool:
+        return await tx.insert_console_account(account)
+
+    if not await ctx.store.transaction(work):
+        raise ConsoleAccountError(f"the console account {username!r} already exists")
+    return account
+
+
+async def set_password(ctx: Context, policy: ConsolePolicy, username: str, password: str) -> None:
+    """A new password ends every session of the account."""
+    digest = await asyncio.to_thread(passwords.hash_password, check_password(password), policy.scrypt_n)
+    now = ctx.clock.now_ms()
+
+    async def work(tx: Tx) -> bool:
+        if not await tx.set_console_password(username, digest, now):
+            return False
+        await tx.delete_console_sessions_of(username)
+        await tx.clear_login_failures("user:" + username)
+        return True
+
+    if not await ctx.store.transaction(work):
+        raise ConsoleAccountError(f"no console account {username!r}")
+
+
+async def ensure_first_admin(ctx: Context, policy: ConsolePolicy, password: str | None = None) -> str | None:
+    """When no console account exists, create ``admin``; returns its password (generated unless given) so the
+    caller can show it once, or None when accounts already exist."""
+    if await ctx.store.count_console_accounts() > 0:
+        return None
+    password = password or generate_password()
+    try:
+        await create(ctx, policy, FIRST_ADMIN, password)
+    except ConsoleAccountError:  # another process created it at the same moment
+        return None
+    return password
+
+
+# --- login, sessions --------------------------------------------------------------------------------------
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _keys(username: str, address: str) -> list[str]:
+    return ["user:" + username.strip().lower(), "addr:" + address]
+
+
+async def _locked_until(ctx: Context, keys: list[str]) -> int | None:
+    now = ctx.clock.now_ms()
+    found = await ctx.store.get_login_failures(keys)
+    until = max((locked for _, _, locked in found.values()), default=0)
+    return until if until > now else None
+
+
+async def _record_failure(ctx: Context, policy: ConsolePolicy, keys: list[str]) -> int | None:
+    now = ctx.clock.now_ms()
+    window = policy.lockout_s * 1000
+
+    async def work(tx: Tx) -> int | None:
+        await tx.delete_stale_login_failures(now - window, now)
+        found = await tx.get_login_failures(keys)
+        locked: int | None = None
+        for key in keys:
+            failures, first, _ = found.get(key, (0, now, 0))
+            if now - first > window:
+                failures, first = 0, now
+            failures += 1
+            until = now + window if failures >= policy.lockout_failures else 0
+            if until:
+                locked = until
+            await tx.put_login_failure(key, failures, first, until)
+        return locked
+
+    return await ctx.store.transaction(work)
+
+
+async def login(ctx: Context, policy: ConsolePolicy, username: str, password: str,
+                address: str) -> tuple[str, ConsoleSession]:
+    """Check the password and open a session: returns (cookie token, session). Refuses while the username or
+    the client address is locked out, without even checking the password (so a lock-out cannot be probed)."""
+    keys = _keys(username, address)
+    locked = await _locked_until(ctx, keys)
+    if locked is not None:
+        raise LoginRefused("too many failed logins: try again later", locked)
+    account = await ctx.store.get_console_account(username.strip())
+    stored = account.password_hash if account else passwords.DUMMY_HASH
+    ok = await asyncio.to_thread(passwords.verify_password, password, stored)
+    if account is None or not ok:
+        locked = await _record_failure(ctx, policy, keys)
+        if locked is not None:
+            raise LoginRefused("too many failed logins: try again later", locked)
+        raise LoginRefused("wrong username or password")
+    token = secrets.token_urlsafe(32)
+    now = ctx.clock.now_ms()
+    session = ConsoleSession(_token_hash(token), account.username, secrets.token_urlsafe(32), now,
+                             now + policy.session_ttl_s * 1000)
+
+    async def work(tx: Tx) -> None:
+        await tx.insert_console_session(session)
+        await tx.clear_login_failures(keys[0])  # the address keeps its count: it may be guessing other names
+        await tx.delete_console_sessions_expired(now)
+
+    await ctx.store.transaction(work)
+    return token, session
+
+
+async def session_of(ctx: Context, token: str) -> ConsoleSession | None:
+    """The live session a cookie token names, or None (unknown, logged out or expired)."""
+    if not token or len(token) > 128:
+        return None
+    session = await ctx.store.get_console_session(_token_hash(token))
+    if session is None or session.expires_ms < ctx.clock.now_ms():
+        return None
+    return session
+
+
+async def logout(ctx: Context, token: str) -> None:
+    async def work(tx: Tx) -> None:
+        await tx.delete_console_session(_token_hash(token))
+
+    await ctx.store.transaction(work)
+
+
+def csrf_matches(session: ConsoleSession, given: str) -> bool:
+    return bool(given) and hmac.compare_digest(session.csrf_token.encode(), given.encode())
+
+
+async def accounts(ctx: Context) -> list[ConsoleAccount]:
+    return await ctx.store.list_console_accounts()

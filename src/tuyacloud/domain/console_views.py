@@ -1,0 +1,88 @@
+"""Read-only compositions the console shows on one page (an app with its users and their homes; the users of a
+custom project with their grants). Kept in the domain so the console's handlers stay parse-and-render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tuyacloud.domain import apps, assets, users
+from tuyacloud.domain.context import Context
+from tuyacloud.models import App, AppUser, Asset, AssetGrant, Home, Project, ProjectUser
+
+PAGE = 200
+
+
+@dataclass
+class AppUserView:
+    user: AppUser
+    homes: list[tuple[Home, str]]  # (home, the user's role)
+
+
+@dataclass
+class LinkedApp:
+    app: App
+    projects: list[str]
+    users: list[AppUserView] = field(default_factory=list)
+    user_count: int = 0
+
+
+async def linked_apps(ctx: Context, project: Project, users_per_app: int = PAGE) -> list[LinkedApp]:
+    """The apps linked to a smart-home project, each with its first users and their homes."""
+    out = []
+    for schema in await ctx.store.linked_schemas(project.access_id):
+        app = await apps.get(ctx, schema)
+        found, _, total = await apps.page_users(ctx, project, schema, 1, users_per_app)
+        views = [AppUserView(u, await ctx.store.homes_of_user(u.id)) for u in found]
+        out.append(LinkedApp(app, await ctx.store.app_links(schema), views, total))
+    return out
+
+
+async def home_choices(ctx: Context, project: Project) -> list[tuple[str, str, str]]:
+    """(home id, owner uid, label) of every home of the project's linked apps' users: where a console-added
+    virtual device of a smart-home project can go."""
+    choices = []
+    for linked in await linked_apps(ctx, project):
+        for view in linked.users:
+            for home, role in view.homes:
+                if role == "OWNER" or home.owner_uid == view.user.id:
+                    label = f"{home.name} — {view.user.username} ({linked.app.name})"
+                    choices.append((home.id, view.user.id, label))
+    return choices
+
+
+@dataclass
+class UserView:
+    user: ProjectUser
+    grants: list[tuple[AssetGrant, str]]  # (grant, the asset's full name)
+
+
+async def project_users(ctx: Context, project: Project, size: int = PAGE) -> tuple[list[UserView], int]:
+    """A custom project's users with the assets they are authorised on."""
+    found, _, total = await users.page(ctx, project, "", size)
+    tree = {a.id: a for a in await ctx.store.all_assets(project.access_id, project.region)}
+    views = []
+    for user in found:
+        grants = await ctx.store.grants_of_user(project.access_id, project.region, user.id)
+        views.append(UserView(user, [(g, assets.full_name(tree, tree[g.asset_id]) if g.asset_id in tree
+                                      else g.asset_id) for g in grants]))
+    return views, total
+
+
+async def asset_tree(ctx: Context, project: Project) -> tuple[list[tuple[Asset, int, str]], dict[str, int]]:
+    """Every asset in depth-first order as (asset, depth, full name), and the device count at each."""
+    found, counts = await assets.tree_with_counts(ctx, project)
+    children: dict[str, list[Asset]] = {}
+    for asset in found:
+        children.setdefault(asset.parent_id, []).append(asset)
+    by_id = {a.id: a for a in found}
+    ordered: list[tuple[Asset, int, str]] = []
+
+    def walk(parent: str, depth: int) -> None:
+        for asset in children.get(parent, []):
+            ordered.append((asset, depth, assets.full_name(by_id, asset)))
+            walk(asset.id, depth + 1)
+
+    walk("-1", 0)
+    seen = {a.id for a, _, _ in ordered}
+    ordered += [(a, 0, a.name) for a in found if a.id not in seen]  # orphans, should there be any
+    return ordered, counts

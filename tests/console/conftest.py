@@ -1,0 +1,84 @@
+"""Console fixtures: a real server with a known admin password, an HTTP client logged in to it, and for the browser
+tests a logged-in Playwright page on Debian's chromium (skipped, with the reason, when chromium is absent).
+
+Other console tests (API Explorer, statistics) reuse these: ``console_server``, ``console_client``,
+``logged_in_page``, ``screenshot``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.console import ADMIN_PASSWORD, ConsoleClient
+from support.server import CloudServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
+    """One server for the console tests (demo project included), admin password ``ADMIN_PASSWORD``."""
+    server = CloudServer(tmp_path_factory.mktemp("console"), console_admin_password=ADMIN_PASSWORD).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def console_client(console_server: CloudServer) -> Iterator[ConsoleClient]:
+    client = ConsoleClient(console_server.url)
+    assert client.login("admin", ADMIN_PASSWORD).status_code == 303
+    yield client
+    client.close()
+
+
+# --- browser ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if not path:
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium; scripts/test does it as root)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any], chromium_path: str) -> dict[str, Any]:
+    """pytest-playwright launches the system chromium: never `playwright install` (no download here)."""
+    return {**browser_type_launch_args, "executable_path": chromium_path, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_context_args, "viewport": {"width": 1366, "height": 860}}
+
+
+@pytest.fixture
+def logged_in_page(page: Any, console_server: CloudServer) -> Any:
+    """A Playwright page logged in to ``console_server`` as admin, on the projects list."""
+    page.set_default_timeout(15_000)
+    page.goto(f"{console_server.url}/console/login")
+    page.fill('input[name="username"]', "admin")
+    page.fill('input[name="password"]', ADMIN_PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_url("**/console/projects")
+    return page
+
+
+@pytest.fixture
+def screenshot() -> Any:
+    """``screenshot(page, "name")`` saves artifacts/screenshots/name.png (full page) for a person to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Any, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
