@@ -1,7 +1,8 @@
 """The baseline: a bare Starlette JSON route, served exactly as ``tuyacloud serve`` serves the cloud.
 
-Same uvicorn settings as ``tuyacloud.server.serve``: httptools, uvloop, no access log, log level warning, one
-worker, lifespan on. Run: ``python bench/bare_app.py --port 8001`` (pin it with ``taskset -c 0``).
+Same uvicorn settings as ``tuyacloud.server.serve``: httptools with the coalescing transport
+(``tuyacloud.coalescing``), uvloop, no access log, log level warning, one worker, lifespan on.
+Run: ``python bench/bare_app.py --port 8001`` (pin it with ``taskset -c 0``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tuyacloud.coalescing import CoalescingHttpToolsProtocol
 
 # About the size of a status read's envelope minus the status list, so wrk's work per response is comparable.
 _BODY = {"result": {"id": "vdev0000000000000000", "online": True}, "success": True, "t": 0, "tid": "0" * 32}
@@ -30,8 +33,8 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    config = uvicorn.Config(app, host=args.host, port=args.port, http="httptools", loop="uvloop", access_log=False,
-                            log_level="warning", lifespan="on", proxy_headers=False)
+    config = uvicorn.Config(app, host=args.host, port=args.port, http=CoalescingHttpToolsProtocol, loop="uvloop",
+                            access_log=False, log_level="warning", lifespan="on", proxy_headers=False)
     uvicorn.Server(config).run()
 
 

@@ -5,7 +5,8 @@ Run: ``python bench/openapi.py --devices 10000,100000 --duration 10 --runs 3``
 What it does, for each device count N:
   1. a fresh data directory; ``tuyacloud project create`` and ``tuyacloud device add-virtual --count N`` (timed);
   2. starts the bare Starlette route (bench/bare_app.py) and ``tuyacloud serve --no-demo --no-simulator``, both
-     pinned to one core (``taskset -c 0``), same uvicorn settings (httptools, uvloop, no access log, one worker);
+     pinned to one core (``taskset -c 0``), same uvicorn settings (httptools with the coalescing transport,
+     uvloop, no access log, one worker);
      the simulator is off so its background ticks do not pollute the figures;
   3. gets an access token with a signed ``GET /v1.0/token?grant_type=1``;
   4. per run: wrk (pinned to the other core, ``taskset -c 1``) against the bare route, then signed
