@@ -14,7 +14,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from support.server import CloudServer  # noqa: E402
 from support.signed import SignedClient  # noqa: E402
 
-
 # pytest-playwright's fixtures that start Playwright (a test asking for any of them starts its event loop).
 PLAYWRIGHT_FIXTURES = {"playwright", "browser_type", "browser", "launch_browser", "context", "new_context", "page"}
 
