@@ -12,7 +12,7 @@ from tuyacloud.clock import Clock
 from tuyacloud.domain.context import Context, Policy
 from tuyacloud.domain.statistics import MAX_DAYS, parse_days, project_statistics
 from tuyacloud.ids import IdSource
-from tuyacloud.models import Device, Message, Project
+from tuyacloud.models import Device, DeviceLog, Message, Project
 from tuyacloud.store.base import Tx
 from tuyacloud.store.engine import open_store
 
@@ -97,3 +97,43 @@ async def _fill(store: object) -> None:
 def test_parse_days() -> None:
     assert parse_days(None) == 7 and parse_days("") == 7 and parse_days("abc") == 7
     assert parse_days("30") == 30 and parse_days("0") == 1 and parse_days("1000") == MAX_DAYS
+
+
+def test_online_devices_per_day_follow_the_online_log(tmp_path: Path) -> None:
+    """Online devices per day: online at some moment of the day, from each device's online/offline log; a
+    device without such events has been as it is now since it was created; other projects do not count."""
+    url = database_url_for_test() or f"sqlite:///{tmp_path / 'o.db'}"
+    hour = 3_600_000
+
+    def day(offset: int, at_ms: int = 0) -> int:
+        return (TODAY + offset) * DAY + at_ms
+
+    async def fill(tx: Tx) -> None:
+        for p in ("p1", "p2"):
+            await tx.insert_project(_project(p))
+        await tx.insert_device(_device("dA", "p1", day(-20), True))
+        await tx.insert_device(_device("dB", "p1", day(-10), False))
+        await tx.insert_device(_device("dC", "p1", day(-1, 10), True))
+        await tx.insert_device(_device("dD", "p1", day(-3), False))
+        await tx.insert_device(_device("dE", "p2", day(-20), True))
+        await tx.insert_device_logs([
+            DeviceLog("dA", day(-4, hour), 2, "", "", "1"), DeviceLog("dA", day(-2, 5 * hour), 1, "", "", "1"),
+            DeviceLog("dB", day(-5), 2, "", "", "1"),  # offline from the first instant of that day
+            DeviceLog("dA", day(-2, 6 * hour), 5, "switch_1", "true", "2"),  # not an online event
+            DeviceLog("dE", day(-3), 2, "", "", "1"),
+        ])
+
+    async def main() -> list[tuple[str, int, int]]:
+        store = await open_store(url)
+        ctx = Context(store=store, clock=Clock(frozen_at_ms=NOW), ids=IdSource(), catalog=load_catalog(),
+                      policy=Policy())
+        try:
+            await store.transaction(fill)
+            stats = await project_statistics(ctx, _project("p1"), 7)
+        finally:
+            await store.close()
+        return [(d.day[5:], d.devices_total, d.devices_online) for d in stats.days]
+
+    assert asyncio.run(main()) == [("09-28", 2, 2), ("09-29", 2, 1), ("09-30", 2, 1), ("10-01", 3, 0),
+                                   ("10-02", 3, 1), ("10-03", 4, 2), ("10-04", 4, 2)]
+

@@ -5,12 +5,14 @@ Everything is derived from data the cloud already keeps (the usage counters, the
 and acks, the devices), so the numbers match what the OpenAPI and the message service did, and there is nothing
 extra to keep consistent. What that cannot tell is said with the numbers (``notes``): acknowledgements are
 grouped by the day the message was sent (the log has no acknowledgement time), the message log keeps only the
-retention period, and device history is the creation day of the devices that still exist.
+retention period, and device history is that of the devices that still exist (created when, online when).
 """
 
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tuyacloud.domain import apps
@@ -33,6 +35,7 @@ class DayStats:
     acknowledged: dict[str, int] = field(default_factory=dict)  # subscription label -> count
     devices_added: int = 0
     devices_total: int = 0  # devices (that still exist) created up to the end of this day
+    devices_online: int = 0  # of those, the ones online at some moment of this day (from their online log)
 
     @property
     def label(self) -> str:
@@ -93,6 +96,47 @@ def parse_days(raw: str | None) -> int:
     return min(max(days, 1), MAX_DAYS)
 
 
+ONLINE_EVENT = 1  # device log event ids: 1 online, 2 offline
+
+
+def online_per_day(devices: Sequence[tuple[str, int, bool]], events: Sequence[tuple[str, int, int]],
+                   first: int, last: int) -> dict[int, int]:
+    """For each UTC day index in ``[first, last]``: how many of ``devices`` (id, created_ms, online now) were
+    online at some moment of that day, from their online/offline ``events`` (device_id, time, 1|2, oldest first).
+
+    A device's state before its first event is the opposite of that event (it went offline, so it was online);
+    a device without events has been as it is now since it was created. Those are most devices, so they are
+    counted with one running sum; only devices that changed state are walked day by day."""
+    timeline: dict[str, tuple[list[int], list[int]]] = {}
+    for device_id, at, event in events:
+        times, kinds = timeline.setdefault(device_id, ([], []))
+        times.append(at)
+        kinds.append(event)
+    counts = dict.fromkeys(range(first, last + 1), 0)
+    starts = dict.fromkeys(range(first, last + 1), 0)
+    for device_id, created_ms, online_now in devices:
+        created_day = max(created_ms // DAY_MS, first)
+        if created_day > last:
+            continue
+        if device_id not in timeline:
+            if online_now:
+                starts[created_day] += 1
+            continue
+        times, kinds = timeline[device_id]
+        before_first = kinds[0] != ONLINE_EVENT
+        for day in range(created_day, last + 1):
+            begin, end = max(day * DAY_MS, created_ms), (day + 1) * DAY_MS
+            at_begin = bisect_right(times, begin)
+            state = kinds[at_begin - 1] == ONLINE_EVENT if at_begin else before_first
+            comes_online = any(kind == ONLINE_EVENT for kind in kinds[at_begin:bisect_right(times, end - 1)])
+            counts[day] += state or comes_online
+    running = 0
+    for day in range(first, last + 1):
+        running += starts[day]
+        counts[day] += running
+    return counts
+
+
 def _iso(day_index: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(day_index * 86_400))
 
@@ -138,18 +182,21 @@ async def project_statistics(ctx: Context, project: Project, days: int = DEFAULT
     total, online = await store.device_counts(owners, project.region)
     running = await store.devices_created_before(owners, project.region, start_ms)
     added = dict(await store.devices_created_per_day(owners, project.region, start_ms, end_ms))
+    devices, online_events = await store.device_online_history(owners, project.region, end_ms)
+    online_days = online_per_day(devices, online_events, first, today)
     for index in sorted(by_index):
         by_index[index].devices_added = added.get(index, 0)
         running += by_index[index].devices_added
         by_index[index].devices_total = running
+        by_index[index].devices_online = online_days[index]
 
     notes = [
         "Days are UTC. Calls are counted when the server answers, including the API Explorer's; the counters "
         "reach the store about once a second.",
         "Acknowledged messages are counted on the day the message was sent: the message log keeps no time of "
         "acknowledgement.",
-        "Devices per day count the devices that exist now by the day they were created; deleted devices and past "
-        "online states are not kept, so online devices are shown for now only.",
+        "Devices per day count the devices that exist now by the day they were created (deleted devices are not "
+        "kept); online devices per day are those online at some moment of the day, from their online/offline log.",
     ]
     if retention_s:
         notes.append(f"Messages are kept {retention_s // 86_400} days (acknowledged or not); earlier days show "

@@ -73,3 +73,22 @@ class StatisticsQueries(abc.ABC):
             (*owners, region, before_ms),
         )
         return int(rows[0][0]) if rows else 0
+
+    async def device_online_history(self, access_id: str | Sequence[str], region: str, before_ms: int
+                                     ) -> tuple[list[tuple[str, int, bool]], list[tuple[str, int, int]]]:
+        """The devices of a project as (id, created_ms, online now), and their online (1) / offline (2) log events
+        before ``before_ms`` as (device_id, event_time, event_id), oldest first (partial index
+        ``ix_device_logs_online``)."""
+        owner, owners = owner_clause(access_id)
+        devices = await self.fetch(f"SELECT id, created_ms, online FROM devices WHERE {owner} AND region = ?",
+                                   (*owners, region))
+        owner_d, _ = owner_clause(access_id, "d.access_id")
+        events = await self.fetch(
+            "SELECT l.device_id, l.event_time, l.event_id FROM device_logs l JOIN devices d ON d.id = l.device_id "
+            f"WHERE {owner_d} AND d.region = ? AND l.event_id IN (1, 2) AND l.event_time < ? "
+            "ORDER BY l.device_id, l.event_time",
+            (*owners, region, before_ms),
+        )
+        return ([(str(r[0]), int(r[1]), bool(r[2])) for r in devices],
+                [(str(r[0]), int(r[1]), int(r[2])) for r in events])
+

@@ -6,7 +6,7 @@ Only portable types are used (text, integers) so the same raw SQL runs on SQLite
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text, text
 
 metadata = MetaData()
 
@@ -97,6 +97,9 @@ device_logs = Table(
     Column("value", Text, nullable=False),
     Column("event_from", Text, nullable=False),
     Index("ix_device_logs_device_time", "device_id", "event_time"),
+    # online (1) and offline (2) rows only: the console's online devices per day (migration 0009)
+    Index("ix_device_logs_online", "device_id", "event_time", sqlite_where=text("event_id IN (1, 2)"),
+          postgresql_where=text("event_id IN (1, 2)")),
 )
 
 messages = Table(

@@ -29,7 +29,8 @@ def charts(stats: ProjectStatistics) -> dict[str, object]:
     messages = svg_chart.line_chart(labels, message_series, title="Messages sent and acknowledged per day")
     devices = svg_chart.line_chart(labels, [
         svg_chart.Series("Devices", [d.devices_total for d in stats.days], svg_chart.PALETTE[4]),
-    ], title="Devices (that exist now) by the day they were created", height=200)
+        svg_chart.Series("Online", [d.devices_online for d in stats.days], svg_chart.PALETTE[2]),
+    ], title="Devices (that exist now) per day, and those online at some moment of the day", height=200)
     top = stats.apis[:TOP_APIS]
     apis = svg_chart.hbar_chart([(a.api, a.calls) for a in top], title="Calls per API in the period")
     return {"calls": calls, "messages": messages, "devices": devices, "apis": apis}

@@ -19,21 +19,29 @@ depends_on = None
 _TABLES = ["meta", "projects", "tokens", "devices", "device_logs", "messages", "usage"]
 
 
-# Columns added by later revisions: the table objects are the current ones, so leave those out here.
+# Columns and indexes added by later revisions: the table objects are the current ones, so leave those out here.
 _LATER_COLUMNS = {"projects": {"legacy_signing"}}
+_LATER_INDEXES = {"device_logs": {"ix_device_logs_online"}}
 
 
 def _as_of_this_revision(name: str) -> sa.Table:
     table = tables.metadata.tables[name]
     later = _LATER_COLUMNS.get(name, set())
-    if not later:
+    later_indexes = _LATER_INDEXES.get(name, set())
+    if not later and not later_indexes:
         return table
     columns = [
-        sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable, server_default=c.server_default)
+        sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable, server_default=c.server_default,
+                  autoincrement=c.autoincrement)
         for c in table.columns
         if c.name not in later
     ]
-    return sa.Table(name, sa.MetaData(), *columns)
+    indexes = [
+        sa.Index(ix.name, *[c.name for c in ix.columns], unique=ix.unique, **ix.dialect_kwargs)
+        for ix in table.indexes
+        if ix.name not in later_indexes
+    ]
+    return sa.Table(name, sa.MetaData(), *columns, *indexes)
 
 
 def upgrade() -> None:
