@@ -220,8 +220,14 @@ def test_an_offline_device_fails_the_run_and_the_timer_moves_on(cloud: CloudServ
     assert runs_after_quiet(lamp) == 0
     cloud.control("POST", f"/devices/{lamp.id}/online", {"online": True})
     assert runs_after_quiet(lamp) == 0  # the failed run is not retried
+    # the control API shows what the scheduler did and will do
+    [seen] = cloud.control("GET", f"/devices/{lamp.id}/timers")
+    assert seen["last_result"] == "failed: device is offline"
+    assert seen["last_run_ms"] == local_ms(day, "07:30", SHANGHAI)
+    assert seen["next_run_ms"] == local_ms(day + timedelta(days=1), "07:30", SHANGHAI) and seen["enabled"]
     freeze(cloud, local_ms(day + timedelta(days=1), "07:30", SHANGHAI))
     wait_for(lambda: len(lamp.cloud_commands()) == 1)
+    wait_for(lambda: cloud.control("GET", f"/devices/{lamp.id}/timers")[0]["last_result"] == "ok")
 
 
 def test_missed_runs_fire_once_within_the_grace_and_are_skipped_beyond_it(cloud: CloudServer) -> None:

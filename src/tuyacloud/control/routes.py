@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tuyacloud.domain import apps, assets, commands, devices, homes, pairing, projects, registration, usage
+from tuyacloud.domain import apps, assets, commands, devices, homes, pairing, projects, registration, timers, usage
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import ParamIllegal, PermissionDeny, SystemError_, TuyaError
 from tuyacloud.gateway import envelope
@@ -210,6 +210,16 @@ async def rule_runs(request: Request, ctx: Context) -> list[dict[str, Any]]:
     return [{**entry, "outcomes": list(entry.get("outcomes", []))} for entry in ctx.rules.history]
 
 
+async def device_timers(request: Request, ctx: Context) -> list[dict[str, Any]]:
+    """A device's timers (both API families) with the scheduler's view: next run, last run and its result
+    (``ok``, ``failed: ...`` such as an offline device, ``skipped: missed by N min``)."""
+    device = await _device(request, ctx)
+    return [{"timer_id": t.id, "group_id": t.group_id, "category": t.category, "alias_name": t.alias_name,
+             "time": t.time, "date": t.date, "loops": t.loops, "timezone_id": t.timezone_id or t.time_zone,
+             "functions": t.functions, "enabled": t.enabled, "next_run_ms": t.next_run_ms,
+             "last_run_ms": t.last_run_ms, "last_result": t.last_result} for t in await timers.of_device(ctx, device)]
+
+
 ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/_tuyacloud/apps", list_apps, True),
     ("POST", "/_tuyacloud/apps", create_app, True),
@@ -220,6 +230,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/_tuyacloud/rules/runs", rule_runs, True),
     ("POST", "/_tuyacloud/devices/{device_id}/report", inject_report, True),
     ("POST", "/_tuyacloud/devices/{device_id}/online", set_online, True),
+    ("GET", "/_tuyacloud/devices/{device_id}/timers", device_timers, True),
     ("GET", "/_tuyacloud/clock", clock, True),
     ("POST", "/_tuyacloud/clock", clock, True),
     ("GET", "/_tuyacloud/projects", list_projects, True),

@@ -203,6 +203,12 @@ def _not_found(what: str) -> DataNotExist:
 
 
 # --- v1.0: timer groups ---------------------------------------------------------------------------------------------
+async def of_device(ctx: Context, device: Device) -> list[Timer]:
+    """Every timer of a device, whoever owns it: for the control API, which shows what the scheduler will do
+    (``next_run_ms``) and what it last did (``last_run_ms``, ``last_result``), which no Tuya API reports."""
+    return await ctx.store.timers_of_device(device.id, device.region)
+
+
 async def add_group(ctx: Context, project: Project, device_id: str, body: Any) -> str:
     """``POST /v1.0/devices/{id}/timers``: a group of timers (one per ``instruct`` entry) → its group id."""
     device, product = await _device(ctx, project, device_id)
