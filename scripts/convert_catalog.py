@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SOURCE = Path("/work/shared/reference/instruction-sets.json")
+DEFAULT_SOURCE = Path(os.environ.get("TUYACLOUD_INSTRUCTION_SETS", "instruction-sets.json"))
 CATEGORY_DIR = ROOT / "src/tuyacloud/catalog/categories"
 PRODUCT_DIR = ROOT / "src/tuyacloud/catalog/products"
 

@@ -32,7 +32,8 @@ def banner_value(text: str, label: str) -> str:
 
 
 def main(base_url: str, banner_file: str) -> None:
-    banner = open(banner_file, encoding="utf-8").read()
+    with open(banner_file, encoding="utf-8") as file:
+        banner = file.read()
     access_id, secret = banner_value(banner, "Access ID"), banner_value(banner, "Access Secret")
     light = re.search(r"^\s+(\S+)\s+dj\s+", banner, re.MULTILINE)
     if not light:

@@ -1,6 +1,6 @@
 """Tuya request signing: pure functions shared by the server, the console's API Explorer and our own clients.
 
-The current algorithm (reference protocol.md section 1.1)::
+The current algorithm::
 
     stringToSign = METHOD \\n sha256(body) \\n signed-header lines \\n url
     sign = UPPER(HEX(HMAC-SHA256(secret, client_id [+ access_token] + t + nonce + stringToSign)))

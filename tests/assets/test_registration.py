@@ -1,4 +1,4 @@
-"""Device registration (api-catalog.md 10.2) end to end: a token for an asset, devices pairing with it through the
+"""Device registration end to end: a token for an asset, devices pairing with it through the
 control API and the CLI, the pairing result, the devices at the asset; expiry (2007) and bad input.
 """
 

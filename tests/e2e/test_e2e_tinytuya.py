@@ -3,7 +3,7 @@
 tinytuya only builds ``https://openapi.tuya<region>.com`` URLs. The server here serves TLS with the certificate
 ``tuyacloud.tlscert`` makes (its SAN names every real endpoint host); the test process trusts the generated CA
 through ``REQUESTS_CA_BUNDLE`` and routes the real names to the local port by patching urllib3's
-``create_connection`` (RECIPES.md, TLS section). SNI and the Host header stay the real name, so the Host selects
+``create_connection`` (in this test process only). SNI and the Host header stay the real name, so the Host selects
 the data center exactly as on the platform. Nothing of the server is patched.
 """
 

@@ -1,4 +1,4 @@
-"""The message format on the wire: the reference's test vectors (protocol.md 6.6) for the test helper's own
+"""The message format on the wire: the reference's test vectors for the test helper's own
 decryption and for the server's codec, the signature of every delivered message, ECB and GCM projects, and the
 protocol-20 device events (online/offline, rename, delete, device added) with ``devId`` at both levels.
 """
@@ -16,7 +16,7 @@ from support.server import CloudServer
 from support.signed import SignedClient
 from tuyacloud.messaging import codec
 
-# --- protocol.md 6.6 -------------------------------------------------------------------------------------
+# --- the reference test vectors -----------------------------------------------------------------------
 ACCESS_ID = "1KAD46OrT9HafiKdsXeg"
 SECRET = "4OHBOnWOqaEC1mWXOpVL3yV50s0qGSRC"
 PLAINTEXT = ('{"devId":"vdevo1","productKey":"pk1","dataId":"d1","status":[{"code":"switch_1","value":true,'

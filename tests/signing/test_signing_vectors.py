@@ -1,4 +1,4 @@
-"""Signing: the reference vectors V1-V9 (protocol.md section 1.5) and properties of sign/verify.
+"""Signing: the reference vectors V1-V9 and properties of sign/verify.
 
 The vectors pin exact signatures. The properties check, over random requests, that what ``sign_request`` produces
 verifies the way the server builds a ``SignedRequest`` from the wire, that changing any signed part breaks it,

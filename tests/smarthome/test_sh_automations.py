@@ -1,4 +1,4 @@
-"""Automations (device linkage, api-catalog.md section 5) on a real server with the cloud clock under the test's
+"""Automations (device linkage) on a real server with the cloud clock under the test's
 control: a threshold crossing fires once per crossing, a disabled automation never fires, "all" against "any",
 precondition windows in a non-UTC time zone, schedules at their minute, external triggers, the loop rule, a virtual
 device's own report, and validation at save time with nothing written on error."""

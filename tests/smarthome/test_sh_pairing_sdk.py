@@ -1,4 +1,4 @@
-"""Pairing (api-catalog.md 10.1, simulated through the control API and the CLI), tuya-iot-py-sdk in SMART_HOME mode
+"""Pairing (simulated through the control API and the CLI), tuya-iot-py-sdk in SMART_HOME mode
 end to end, and user-token isolation: one user's token never reads or controls another user's home or device."""
 
 from __future__ import annotations

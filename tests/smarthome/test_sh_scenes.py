@@ -1,4 +1,4 @@
-"""Tap-to-run scenes (api-catalog.md section 5) on a real server: tuya-iot-py-sdk in smart-home mode lists and
+"""Tap-to-run scenes on a real server: tuya-iot-py-sdk in smart-home mode lists and
 triggers them; add, modify, delete and both list shapes; bad actions refused with nothing written; delays follow
 the stepped cloud clock; ruleDisable/ruleEnable actions; a failed action does not stop the others; one user's token
 cannot reach another user's scenes (1106)."""

@@ -1,6 +1,6 @@
 """A small Pulsar-WebSocket consumer for tests, on websocket-client, with its own reading of the message format.
 
-Decryption and signature checks are written here from the reference rules (protocol.md section 6.4), not taken
+Decryption and signature checks are written here from the reference rules, not taken
 from ``tuyacloud.messaging.codec``, so the tests compare the server against an independent implementation (and
 ``test_msg_format`` checks this one against the reference's vectors):
 

@@ -1,6 +1,6 @@
 """The device catalog: standard instruction sets per category and the virtual products built on them.
 
-Device knowledge is data (DESIGN rule 7): ``categories/<code>.json`` hold Tuya's standard instruction sets
+Device knowledge is data: ``categories/<code>.json`` hold Tuya's standard instruction sets
 (converted from the shared reference by ``scripts/convert_catalog.py``), ``products/<category>.json`` the
 default virtual product of each category. Validation, the simulator and the console all read these same
 objects, so a fix to a range is made once, in a data file.

@@ -1,4 +1,4 @@
-"""Automations (device linkage) of a home (api-catalog.md section 5): list, details, add, modify, delete, enable,
+"""Automations (device linkage) of a home: list, details, add, modify, delete, enable,
 disable, and the external condition trigger.
 
 The body::

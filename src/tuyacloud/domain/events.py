@@ -1,4 +1,4 @@
-"""The data of the messages the cloud emits (reference protocol.md section 6.5), as plain dicts.
+"""The data of the messages the cloud emits, as plain dicts.
 
 They are written to the outbox in the same transaction as the change that caused them; the message service
 encrypts and delivers them later.

@@ -1,4 +1,4 @@
-"""Homes, rooms and members of smart-home app users (reference api-catalog.md section 4).
+"""Homes, rooms and members of smart-home app users.
 
 A home belongs to the app of the user who created it (its owner, role ``OWNER``); members have the role ``ADMIN``
 or ``MEMBER``. A project reaches a home only when the home's app is linked to it; an app user's token reaches only

@@ -1,4 +1,4 @@
-"""Smart-home pairing, simulated (reference api-catalog.md section 10.1).
+"""Smart-home pairing, simulated.
 
 ``POST /v1.0/device/paring/token`` (sic) gives an app user a pairing token: 8 characters, a 4-character secret and
 the 2-letter pairing region, valid for :data:`registration.TOKEN_TTL_S` seconds. On the platform the phone hands

@@ -1,4 +1,4 @@
-"""Device registration (pairing) of industry projects, simulated (reference api-catalog.md section 10.2).
+"""Device registration (pairing) of industry projects, simulated.
 
 A project asks for a registration token (``POST /v1.0/iot-03/device-registration/token``): an 8-character token,
 a 4-character secret and the 2-letter pairing region of its data center, valid for :data:`TOKEN_TTL_S` seconds.

@@ -1,6 +1,6 @@
 """Actions of scenes and automations: checked when saved, run in order with their delays when triggered.
 
-Executors (api-catalog.md section 5):
+Executors:
 - ``dpIssue``: ``entity_id`` a device of the home, ``executor_property`` ``{code: value}`` — validated against the
   device's instruction set when saved (2008 naming the code) and again when run; run as a real command
   (``event_from`` 4, the cloud): status change, device log and protocol-4 message, like any other command.

@@ -1,4 +1,4 @@
-"""Tap-to-run scenes of a home (api-catalog.md section 5): list, add, modify, delete, trigger.
+"""Tap-to-run scenes of a home: list, add, modify, delete, trigger.
 
 A scene belongs to one home; whoever may see the home may list and trigger its scenes, while adding, modifying and
 deleting them takes the owner or an administrator (2508) with a user token, as managing the home does. Actions are

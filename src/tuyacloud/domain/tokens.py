@@ -1,6 +1,6 @@
 """Access and refresh tokens.
 
-Rules (reference protocol.md sections 3 and 5): an access token lives ``token_ttl_s``; a refresh token can be
+Rules: an access token lives ``token_ttl_s``; a refresh token can be
 used once, and using it retires the old access token after a short grace period (``token_grace_s``) so that a
 client's parallel requests still carrying it do not fail mid-refresh. Any unknown, expired or retired token is
 answered with 1010 ``token invalid``, the one signal every client recovers from.

@@ -1,7 +1,7 @@
 """What a request may see: everything for the project's own token, the authorised asset nodes for a user token,
 the homes (and own devices) of a smart-home app user's token.
 
-The rule (reference api-catalog.md section 7.4): a project user authorised on an asset sees and controls the
+The rule: a project user authorised on an asset sees and controls the
 devices at that asset, and at its descendants only when authorised with children. The gateway works out the
 request's :class:`Scope` once, after authentication, and activates it for the request; the device lookups and
 lists of ``domain/devices.py`` and the asset reads of ``domain/assets.py`` consult :func:`current`. Nothing else

@@ -1,7 +1,7 @@
 """The OpenAPI edge as a bare ASGI application: route, authenticate, parse, call one handler, wrap.
 
 It is written against ASGI directly rather than through a framework's Request/Response objects because the
-per-request framework cost is most of the cost of a status read (DESIGN section 3). Any exception becomes an
+per-request framework cost is most of the cost of a status read. Any exception becomes an
 envelope: a ``TuyaError`` with its code, anything else code 500 without a trace (the trace goes to the log).
 """
 

@@ -1,4 +1,4 @@
-"""Devices and instruction sets in the shapes each endpoint family returns (api-catalog sections 3 and 8).
+"""Devices and instruction sets in the shapes each endpoint family returns.
 
 v1.0 device objects use 10-digit second timestamps and ``online``; v2.0 uses ``is_online`` and ``custom_name``.
 The v1.0 and iot-03 status and specification calls show only the category's standard data points; raw DPs are

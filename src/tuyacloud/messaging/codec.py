@@ -1,4 +1,4 @@
-"""The Tuya message format on the Pulsar topic (reference protocol.md sections 6.3-6.6): pure functions.
+"""The Tuya message format on the Pulsar topic: pure functions.
 
 ``data`` is the JSON of the event, AES-128 encrypted with ``access_secret[8:24]``: ECB with PKCS#7 (default;
 tuya-connector-python only speaks this) or GCM (12-byte nonce, ciphertext, 16-byte tag, no AAD) when the project

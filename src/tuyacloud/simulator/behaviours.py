@@ -1,6 +1,6 @@
 """How a virtual device reacts to commands and to time, interpreted from its product's data.
 
-Device knowledge is data (DESIGN rule 7): a product lists ``behaviours`` in its catalog file and this module
+Device knowledge is data: a product lists ``behaviours`` in its catalog file and this module
 interprets them generically; nothing here names a category. The functions are pure (no I/O, no clock, no
 randomness): the runner passes the time in, so thousands of devices can be stepped cheaply and tests are
 deterministic. Each returns only the codes whose value changed and never mutates its input.

@@ -3,7 +3,7 @@
 ``Queries`` holds the SQL; an engine only supplies ``fetch``/``execute`` (with ``?`` placeholders) and a
 ``transaction`` that runs a unit of work atomically. Reads made on the store see committed data; reads made on
 the ``Tx`` handed to a unit of work also see that unit's own writes. Every query is scoped by region and project
-where the data belongs to one (DESIGN rule 9).
+where the data belongs to one.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """SQLite engine (the embedded default): WAL, one writer with group commit, reads on the event loop.
 
-Why this shape (DESIGN section 3): one fsync per request caps a disk at a few hundred commands per second and
+Why this shape: one fsync per request caps a disk at a few hundred commands per second and
 stalls the event loop, so units of work queue up and run back to back inside one transaction, each in its own
 savepoint (one failing unit rolls back alone); the batch commits with one fsync in a worker thread, and only then
 is every unit's caller answered. Primary-key reads are microseconds on the page cache, so they run inline.

@@ -1,5 +1,5 @@
 """Smart-home app users (``/v1.0/apps/{schema}/...``, ``/v1.0/users/{uid}/infos``) and the associated-user login
-(``/v1.0/iot-01/associated-users/actions/authorized-login``), api-catalog.md section 4, protocol.md section 3.3."""
+(``/v1.0/iot-01/associated-users/actions/authorized-login``)."""
 
 from __future__ import annotations
 

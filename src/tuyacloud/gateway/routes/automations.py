@@ -1,5 +1,5 @@
 """Automations, i.e. device linkage (``/v1.0/homes/{home_id}/automations...``, ``/v1.1/homes/{home_id}/automations``),
-api-catalog.md section 5."""
+as Tuya's smart-home API has them."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Homes, rooms and members of app users (``/v1.0/home/create-home``, ``/v1.0/homes/...``,
-``/v1.0/users/{uid}/homes``), api-catalog.md section 4."""
+``/v1.0/users/{uid}/homes``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Smart-home pairing tokens and their results (``/v1.0/device/paring/...``, sic), api-catalog.md section 10.1."""
+"""Smart-home pairing tokens and their results (``/v1.0/device/paring/...``, sic)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Device registration (pairing) of industry projects: tokens and their pairing results (api-catalog.md 10.2)."""
+"""Device registration (pairing) of industry projects: tokens and their pairing results."""
 
 from __future__ import annotations
 

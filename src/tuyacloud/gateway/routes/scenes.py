@@ -1,5 +1,5 @@
-"""Tap-to-run scenes (``/v1.0/homes/{home_id}/scenes...``, ``/v1.1/homes/{home_id}/scenes``), api-catalog.md
-section 5. The v1.0 list is what tuya-iot-py-sdk's home manager reads; v1.1 adds ``status`` and the actions'
+"""Tap-to-run scenes (``/v1.0/homes/{home_id}/scenes...``, ``/v1.1/homes/{home_id}/scenes``).
+The v1.0 list is what tuya-iot-py-sdk's home manager reads; v1.1 adds ``status`` and the actions'
 ``extra_property``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""v1.0 device timer groups (``/v1.0/devices/{device_id}/timers...``), api-catalog.md section 6.1."""
+"""v1.0 device timer groups (``/v1.0/devices/{device_id}/timers...``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""v2.0 device timers (``/v2.0/cloud/timer/device/{device_id}...``), api-catalog.md section 6.2."""
+"""v2.0 device timers (``/v2.0/cloud/timer/device/{device_id}...``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Token endpoints (reference protocol.md section 3): simple-mode grant and single-use refresh."""
+"""Token endpoints: simple-mode grant and single-use refresh."""
 
 from __future__ import annotations
 
