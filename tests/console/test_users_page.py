@@ -67,7 +67,7 @@ def test_create_grant_revoke_and_set_password(console_server: CloudServer, conso
     assert REVOKE.findall(page.text) == []
     assert code(user.get(f"/v1.0/iot-03/devices/{device['id']}")) == 1106
 
-    changed = console_client.post_form(f"{base}/password", {"uid": uid, "password": "second-pw"})
+    changed = console_client.post_form(f"{base}/password", {"uid": uid, "new_password": "second-pw"})
     assert changed.status_code == 303
     assert "Password of op changed" in console_client.get(base).text
     assert code(_login(api, "op", "first-pw")) == 2401
@@ -82,16 +82,16 @@ def test_refusals_show_the_reason_and_change_nothing(console_server: CloudServer
     assert console_client.post_form(base, {"username": "kept", "password": "pw"}).status_code == 303
     uid = _uid(console_client.get(base), "kept")
 
-    empty = console_client.post_form(f"{base}/password", {"uid": uid, "password": ""})
+    empty = console_client.post_form(f"{base}/password", {"uid": uid, "new_password": ""})
     assert empty.status_code == 400 and "must not be empty" in _error(empty)
-    unknown = console_client.post_form(f"{base}/password", {"uid": "nobody", "password": "x"})
+    unknown = console_client.post_form(f"{base}/password", {"uid": "nobody", "new_password": "x"})
     assert unknown.status_code == 400 and "(code 2006)" in _error(unknown)
     no_asset = console_client.post_form(f"{base}/revoke", {"uid": uid, "asset_id": "no-such-asset"})
     assert no_asset.status_code == 400 and "(code 1000)" in _error(no_asset)
     no_user = console_client.post_form(f"{base}/revoke", {"uid": "nobody", "asset_id": "x"})
     assert no_user.status_code == 400 and "(code 2006)" in _error(no_user)
     # Without the session's CSRF token nothing happens.
-    forged = console_client.post_raw(f"{base}/password", [("uid", uid), ("password", "forged")])
+    forged = console_client.post_raw(f"{base}/password", [("uid", uid), ("new_password", "forged")])
     assert forged.status_code == 403
     api = SignedClient(console_server.url, pid, project["access_secret"])
     ok(_login(api, "kept", "pw"))
@@ -99,5 +99,41 @@ def test_refusals_show_the_reason_and_change_nothing(console_server: CloudServer
 
     # Smart-home projects have no project users: the actions are not there.
     homes = console_server.create_project(name="Homes", method="smart_home")["access_id"]
-    for action, form in (("password", {"uid": uid, "password": "x"}), ("revoke", {"uid": uid, "asset_id": "x"})):
+    for action, form in (("password", {"uid": uid, "new_password": "x"}), ("revoke", {"uid": uid, "asset_id": "x"})):
         assert console_client.post_form(f"/console/projects/{homes}/users/{action}", form).status_code == 404
+
+
+def test_the_forms_in_a_browser(logged_in_page: Any, console_server: CloudServer, screenshot: Any) -> None:
+    """The same actions as a person does them: the × on a grant asks first, then removes it; the password form
+    sets a password the OpenAPI login accepts."""
+    from playwright.sync_api import expect
+
+    project = console_server.create_project(name="Browser users")
+    pid = project["access_id"]
+    api = SignedClient(console_server.url, pid, project["access_secret"])
+    assert api.connect()["success"]
+    add_asset(api, "Lobby")
+    page = logged_in_page
+    page.goto(f"{console_server.url}/console/projects/{pid}/users")
+    page.fill('input[name="username"]', "desk")
+    page.fill('input[name="password"]', "desk-pw-1")
+    page.click('button:has-text("Add user")')
+    expect(page.get_by_test_id("users")).to_contain_text("desk")
+    page.locator('select[name="asset_id"]').select_option(label="Lobby")
+    page.click('button:has-text("Authorise")')
+    expect(page.get_by_test_id("grant")).to_contain_text("Lobby + children")
+    screenshot(page, "11-users-actions")
+
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "Remove ...?" answered no: nothing happens
+    page.get_by_test_id("revoke").click()
+    expect(page.get_by_test_id("grant")).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("revoke").click()
+    expect(page.get_by_test_id("flash")).to_contain_text("Authorisation removed")
+    expect(page.get_by_test_id("grant")).to_have_count(0)
+
+    page.fill('input[name="new_password"]', "desk-pw-2")
+    page.click('button:has-text("Set password")')
+    expect(page.get_by_test_id("flash")).to_contain_text("Password of desk changed")
+    ok(_login(api, "desk", "desk-pw-2"))
+    assert code(_login(api, "desk", "desk-pw-1")) == 2401

@@ -78,7 +78,7 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         try:
             user = await users.get(deps.ctx(), project, field(request, "uid"))
             await users.reset_password(deps.ctx(), project, user.username,
-                                       users.client_password(field(request, "password")))
+                                       users.client_password(field(request, "new_password")))
         except TuyaError as error:
             return await users_page(request, error_text(error), 400)
         return deps.redirect(f"/console/projects/{project.access_id}/users", f"Password of {user.username} changed")
