@@ -1,12 +1,13 @@
 """End to end with the real tuya-iot-py-sdk 0.6.6 (``TuyaOpenAPI`` + ``TuyaDeviceManager``) over HTTP.
 
 How the SDK gets its token here, and why: ``TuyaOpenAPI.connect()`` never asks for a project token. In
-``AuthType.CUSTOM`` it POSTs an *app user* login to ``/v1.0/iot-03/users/login`` (sha256 password), in
+``AuthType.CUSTOM`` it POSTs a *project user* login to ``/v1.0/iot-03/users/login`` (sha256 password), in
 ``AuthType.SMART_HOME`` an associated-user login to ``/v1.0/iot-01/associated-users/actions/authorized-login``;
-neither is implemented by the server yet, and both need app-user accounts. So the tests drive the SDK's own
-``get('/v1.0/token', {'grant_type': 1})`` (signed by the SDK without a token, as a token call must be) and put
-the answer into ``api.token_info`` with the SDK's ``TuyaTokenInfo``: every later request, signature, header and
-refresh decision is the SDK's own.
+both need user accounts and give tokens scoped to those users' devices (the CUSTOM login end to end, with a user
+made by ``tuyacloud user create``, is ``test_e2e_iot_py_custom_login.py``). To see the whole project, the tests
+here drive the SDK's own ``get('/v1.0/token', {'grant_type': 1})`` (signed by the SDK without a token, as a token
+call must be) and put the answer into ``api.token_info`` with the SDK's ``TuyaTokenInfo``: every later request,
+signature, header and refresh decision is the SDK's own.
 
 The device manager gets the SDK's own ``TuyaOpenMQ`` object, never started: the manager only registers a
 listener on it, so no MQTT broker is involved. Known limits of this set-up, asserted below: the CUSTOM refresh

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tuyacloud.cli import admin, apps, assets, devices, messages, projects
+from tuyacloud.cli import admin, apps, assets, devices, messages, projects, users
 from tuyacloud.cli.common import DatabaseUrl, DataDir, settings_for
 
 app = typer.Typer(help="A self-hosted IoT cloud that speaks the Tuya Cloud Development protocol.",
@@ -17,6 +17,7 @@ app.add_typer(messages.app, name="messages")
 app.add_typer(assets.app, name="asset")
 app.add_typer(apps.app, name="app")
 app.add_typer(admin.app, name="admin")
+app.add_typer(users.app, name="user")
 
 
 @app.command()

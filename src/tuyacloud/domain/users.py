@@ -9,13 +9,14 @@ authorisations and retires their tokens.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from collections.abc import Sequence
 
 from tuyacloud import passwords
 from tuyacloud.domain import tokens, visibility
 from tuyacloud.domain.context import Context
-from tuyacloud.errors import ParamIllegal, PasswordWrong, UserExists, UserNotExist
+from tuyacloud.errors import ParamIllegal, PasswordWrong, PermissionDeny, UserExists, UserNotExist
 from tuyacloud.models import Project, ProjectUser, Token
 from tuyacloud.regions import REGIONS
 from tuyacloud.store.base import Tx
@@ -46,6 +47,21 @@ def _text(value: object, field: str, limit: int = 64) -> str:
     return value.strip()
 
 
+def client_password(plain: str) -> str:
+    """What a client sends for a plaintext password (lower-case SHA-256 hex, as tuya-iot-py-sdk's ``connect()``
+    does): the console and the CLI take plaintext from a person and register this, so the same plaintext logs in."""
+    if not plain:
+        raise ParamIllegal("the password must not be empty")
+    return hashlib.sha256(plain.encode("utf-8")).hexdigest()
+
+
+def require_custom(project: Project) -> None:
+    """Project users (and the asset grants that scope them) exist in custom-development projects only; an admin
+    tool aiming at a smart-home project is told so plainly instead of creating users nobody can log in as."""
+    if project.method != "custom":
+        raise PermissionDeny(f"project {project.access_id} is a smart-home project: project users and asset "
+                             "authorisation belong to custom-development projects (smart-home projects have app "
+                             "users, see `tuyacloud app`)")
 
 
 async def hash_password(ctx: Context, password_hex: str) -> str:
@@ -84,6 +100,18 @@ async def get_by_name(ctx: Context, project: Project, username: str) -> ProjectU
     user = await ctx.store.get_user_by_name(project.access_id, project.region, username)
     if user is None:
         raise UserNotExist(f"no user named {username!r}")
+    return user
+
+
+async def find(ctx: Context, project: Project, ref: str) -> ProjectUser:
+    """A user named by username or by user id, as a person types it at the CLI: the username wins when a name
+    happens to equal another user's id."""
+    ref = ref.strip()
+    user = await ctx.store.get_user_by_name(project.access_id, project.region, ref) if ref else None
+    if user is None and ref:
+        user = await ctx.store.get_user(project.access_id, project.region, ref)
+    if user is None:
+        raise UserNotExist(f"no user with username or id {ref!r} in project {project.access_id}")
     return user
 
 

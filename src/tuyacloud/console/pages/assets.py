@@ -1,9 +1,8 @@
 """Custom projects: the asset tree (with device counts) and the project users with their grants; add an asset, add
-a user, authorise a user on an asset. Smart-home projects have no asset system: their pages are under apps."""
+a user, set a user's password, authorise a user on an asset or take that away. Smart-home projects have no asset
+system: their pages are under apps."""
 
 from __future__ import annotations
-
-import hashlib
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -52,12 +51,12 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
     async def add_user(request: Request) -> Response:
         project = await project_of(deps, request)
         _custom_only(project)
-        password = field(request, "password")
-        # Clients send the SHA-256 hex of the password (the platform's convention); the console does the same.
-        password_hex = hashlib.sha256(password.encode()).hexdigest() if password else ""
         try:
+            # Clients send the SHA-256 hex of the password (the platform's convention); the console does the same,
+            # so the plaintext typed here is the one tuya-iot-py-sdk's connect() takes.
             user = await users.register(deps.ctx(), project, username=field(request, "username"),
-                                        password=password_hex, nick_name=field(request, "nick_name"),
+                                        password=users.client_password(field(request, "password")),
+                                        nick_name=field(request, "nick_name"),
                                         country_code=field(request, "country_code"), creator="console")
         except TuyaError as error:
             return await users_page(request, error_text(error), 400)
@@ -73,10 +72,32 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
             return await users_page(request, error_text(error), 400)
         return deps.redirect(f"/console/projects/{project.access_id}/users", "Authorisation saved")
 
+    async def set_password(request: Request) -> Response:
+        project = await project_of(deps, request)
+        _custom_only(project)
+        try:
+            user = await users.get(deps.ctx(), project, field(request, "uid"))
+            await users.reset_password(deps.ctx(), project, user.username,
+                                       users.client_password(field(request, "new_password")))
+        except TuyaError as error:
+            return await users_page(request, error_text(error), 400)
+        return deps.redirect(f"/console/projects/{project.access_id}/users", f"Password of {user.username} changed")
+
+    async def revoke(request: Request) -> Response:
+        project = await project_of(deps, request)
+        _custom_only(project)
+        try:
+            await authorization.revoke(deps.ctx(), project, field(request, "uid"), [field(request, "asset_id")])
+        except TuyaError as error:
+            return await users_page(request, error_text(error), 400)
+        return deps.redirect(f"/console/projects/{project.access_id}/users", "Authorisation removed")
+
     return [
         Route("/projects/{access_id}/assets", tree_page, methods=["GET"]),
         Route("/projects/{access_id}/assets", add_asset, methods=["POST"]),
         Route("/projects/{access_id}/users", users_page, methods=["GET"]),
         Route("/projects/{access_id}/users", add_user, methods=["POST"]),
         Route("/projects/{access_id}/users/grant", grant, methods=["POST"]),
+        Route("/projects/{access_id}/users/revoke", revoke, methods=["POST"]),
+        Route("/projects/{access_id}/users/password", set_password, methods=["POST"]),
     ]

@@ -1,0 +1,199 @@
+"""``tuyacloud user ...``: project users of custom-development projects.
+
+A project user is the account tuya-iot-py-sdk's ``TuyaOpenAPI(..., AuthType.CUSTOM).connect(username, password)``
+logs in as; the token it gets sees only the devices of the asset nodes the user is authorised on. These commands
+let an administrator create such a user and authorise it without writing OpenAPI calls. Passwords are taken as
+plaintext (option, standard input or a hidden prompt) and registered as the SHA-256 hex a client sends, so the
+same plaintext works in ``connect()``; the store keeps only a salted scrypt hash of it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.domain import authorization, console_views, projects, users
+from tuyacloud.domain.console_views import UserView
+from tuyacloud.domain.context import Context
+from tuyacloud.models import Project
+
+app = typer.Typer(help="Project users of custom projects (tuya-iot-py-sdk's CUSTOM login) and their asset "
+                       "authorisation.", no_args_is_help=True)
+
+ProjectId = typer.Option(..., "--project", help="Access ID of the custom project")
+UserRef = typer.Argument(..., metavar="USER", help="Username or user id")
+Password = typer.Option(None, "--password", help="The new password (visible in the process list and shell "
+                                                 "history: prefer --password-stdin or the prompt)")
+PasswordStdin = typer.Option(False, "--password-stdin", help="Read the password from standard input")
+PAGE = 200  # users read per round trip under --all
+
+
+def _read_password(password: str | None, from_stdin: bool, username: str) -> str:
+    """The plaintext password from exactly one source: the option, standard input, or a hidden prompt asked twice
+    (on stderr, so that ``--json`` output stays clean)."""
+    if password is not None and from_stdin:
+        raise typer.BadParameter("give --password or --password-stdin, not both")
+    if password is not None:
+        return password
+    if from_stdin:
+        return sys.stdin.read().rstrip("\r\n")
+    return str(typer.prompt(f"Password for {username}", hide_input=True, confirmation_prompt=True, err=True))
+
+
+async def _custom_project(ctx: Context, access_id: str) -> Project:
+    project = await projects.get(ctx, access_id)
+    users.require_custom(project)
+    return project
+
+
+def _user_json(view: UserView) -> dict[str, Any]:
+    u = view.user
+    return {"user_id": u.id, "username": u.username, "nick_name": u.nick_name, "country_code": u.country_code,
+            "create_time": u.created_ms,
+            "assets": [{"asset_id": g.asset_id, "asset_full_name": name, "authorized_children": g.with_children}
+                       for g, name in view.grants]}
+
+
+def _grants_text(view: dict[str, Any]) -> str:
+    if not view["assets"]:
+        return "no asset"
+    return ", ".join(f"{a['asset_full_name']}{' (+ sub-assets)' if a['authorized_children'] else ''}"
+                     for a in view["assets"])
+
+
+@app.command("create")
+def create(
+    project: str = ProjectId,
+    username: str = typer.Option(..., "--username", help="1-64 printable characters without spaces"),
+    password: str = Password,
+    password_stdin: bool = PasswordStdin,
+    country_code: str = typer.Option("1", "--country-code", help="Country calling code stored with the user"),
+    nick_name: str = typer.Option("", "--nick-name"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """Create a project user; without --password or --password-stdin the password is asked for (hidden)."""
+    plain = _read_password(password, password_stdin, username)
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        p = await _custom_project(ctx, project)
+        user = await users.register(ctx, p, username=username, password=users.client_password(plain),
+                                    country_code=country_code, nick_name=nick_name, creator="cli")
+        return {"project": p.access_id, **_user_json(UserView(user, []))}
+
+    view = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(view)
+        return
+    console.print(f"Created user {view['username']} (user id {view['user_id']}) in project {view['project']}; "
+                  f"authorise it with `tuyacloud user grant --project {view['project']} {view['username']} "
+                  "--asset ASSET_ID`")
+
+
+@app.command("list")
+def list_(
+    project: str = ProjectId,
+    limit: int = typer.Option(100, "--limit", min=1, help="Users per page"),
+    offset: int = typer.Option(0, "--offset", min=0, help="Users to skip (in user id order)"),
+    everything: bool = typer.Option(False, "--all", help="Every user, however many"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """A project's users with the assets they are authorised on; says how many there are in all."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        p = await _custom_project(ctx, project)
+        if not everything:
+            found, total = await console_views.project_users(ctx, p, limit, offset)
+        else:
+            found, total = [], 0
+            while True:
+                chunk, total = await console_views.project_users(ctx, p, PAGE, offset + len(found))
+                found += chunk
+                if len(chunk) < PAGE:
+                    break
+        return {"total": total, "offset": offset, "count": len(found), "users": [_user_json(v) for v in found]}
+
+    view = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(view)
+        return
+    table = Table("Username", "User ID", "Nickname", "Authorised assets")
+    for u in view["users"]:
+        table.add_row(u["username"], u["user_id"], u["nick_name"] or "-", _grants_text(u))
+    console.print(table)
+    more = "" if view["offset"] + view["count"] >= view["total"] else " (--offset/--limit or --all for the rest)"
+    console.print(f"showing {view['count']} of {view['total']} users{more}")
+
+
+@app.command("grant")
+def grant(
+    user: str = UserRef,
+    asset: list[str] = typer.Option(..., "--asset", help="Asset id to authorise the user on (repeat for several)"),
+    children: bool = typer.Option(True, "--children/--no-children",
+                                  help="Include the asset's sub-assets (default) or the node alone"),
+    project: str = ProjectId,
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """Authorise a user on asset nodes: their token then sees those nodes' devices (all or none are granted)."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        p = await _custom_project(ctx, project)
+        found = await users.find(ctx, p, user)
+        await authorization.authorize(ctx, p, found.id, asset, children)
+        return _user_json(await console_views.user_view(ctx, p, found))
+
+    view = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(view)
+        return
+    console.print(f"{view['username']} is authorised on: {_grants_text(view)}")
+
+
+@app.command("revoke")
+def revoke(
+    user: str = UserRef,
+    asset: list[str] = typer.Option(..., "--asset", help="Asset id to take away (repeat for several)"),
+    project: str = ProjectId,
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """Remove a user's authorisation on asset nodes; the user's devices there disappear from their token's view."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        p = await _custom_project(ctx, project)
+        found = await users.find(ctx, p, user)
+        await authorization.revoke(ctx, p, found.id, asset)
+        return _user_json(await console_views.user_view(ctx, p, found))
+
+    view = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(view)
+        return
+    console.print(f"{view['username']} is authorised on: {_grants_text(view)}")
+
+
+@app.command("set-password")
+def set_password(
+    user: str = UserRef,
+    password: str = Password,
+    password_stdin: bool = PasswordStdin,
+    project: str = ProjectId,
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """Give a user a new password (no old password needed); tokens already issued stay valid until they expire."""
+    plain = _read_password(password, password_stdin, user)
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        p = await _custom_project(ctx, project)
+        found = await users.find(ctx, p, user)
+        await users.reset_password(ctx, p, found.username, users.client_password(plain))
+        return {"user_id": found.id, "username": found.username, "password_changed": True}
+
+    view = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(view)
+        return
+    console.print(f"Password of {view['username']} changed")
