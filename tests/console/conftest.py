@@ -2,11 +2,15 @@
 tests a logged-in Playwright page on Debian's chromium (skipped, with the reason, when chromium is absent).
 
 Other console tests (API Explorer, statistics) reuse these: ``console_server``, ``console_client``,
-``logged_in_page``, ``screenshot``.
+``logged_in_page``, ``phone_page``, ``screenshot``.
+
+Screenshots go to ``$TUYACLOUD_SCREENSHOTS`` when set, else artifacts/screenshots/ (git-ignored): CI's browser run
+regenerates them for a person to look at.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +24,9 @@ from support.server import CloudServer
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("TUYACLOUD_SCREENSHOTS") or
+                   Path(__file__).resolve().parents[2] / "artifacts" / "screenshots")
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +65,7 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     return {**browser_context_args, "viewport": {"width": 1366, "height": 860}}
 
 
-@pytest.fixture
-def logged_in_page(page: Any, console_server: CloudServer) -> Any:
-    """A Playwright page logged in to ``console_server`` as admin, on the projects list."""
+def log_in(page: Any, console_server: CloudServer) -> Any:
     page.set_default_timeout(15_000)
     page.goto(f"{console_server.url}/console/login")
     page.fill('input[name="username"]', "admin")
@@ -72,8 +76,25 @@ def logged_in_page(page: Any, console_server: CloudServer) -> Any:
 
 
 @pytest.fixture
+def logged_in_page(page: Any, console_server: CloudServer) -> Any:
+    """A Playwright page logged in to ``console_server`` as admin, on the projects list."""
+    return log_in(page, console_server)
+
+
+@pytest.fixture
+def phone_page(browser: Any, console_server: CloudServer) -> Iterator[Any]:
+    """The same, in a phone-sized window (390 x 844, touch): layouts are checked at this width too."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        yield log_in(context.new_page(), console_server)
+    finally:
+        context.close()
+
+
+@pytest.fixture
 def screenshot() -> Any:
-    """``screenshot(page, "name")`` saves artifacts/screenshots/name.png (full page) for a person to look at."""
+    """``screenshot(page, "name")`` saves name.png (full page) in the screenshots directory for a person to look
+    at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(page: Any, name: str) -> Path:

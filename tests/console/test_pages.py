@@ -21,6 +21,12 @@ def _error(page: Any) -> str:
     return html.unescape(found.group(1)) if found else ""
 
 
+def _page_of(page: Any) -> str:
+    found = re.search(r'data-testid="page-of">([^<]*)<', page.text)
+    assert found, "no page count on the devices list"
+    return html.unescape(found.group(1)).strip()
+
+
 def _create(c: ConsoleClient, **fields: Any) -> str:
     data = {"name": "Console project", "description": "made in a test", "method": "custom",
             "industry": "Smart Office", "region": "eu", **fields}
@@ -108,10 +114,17 @@ def test_devices_list_filters_and_pages(console_server: CloudServer, console_cli
     base = f"/console/projects/{access_id}/devices"
     first = console_client.get(base)
     assert first.text.count("/devices/vdev") == 20 and 'data-testid="next-page"' in first.text
+    assert _page_of(first) == "Page 1 of 2" and 'data-testid="last-page"' in first.text
     second = console_client.get(f"{base}?page=2")
     assert second.text.count("/devices/vdev") == 4 and 'data-testid="next-page"' not in second.text
+    assert _page_of(second) == "Page 2 of 2" and 'data-testid="first-page"' in second.text
+    assert _page_of(console_client.get(f"{base}?page=99")) == "Page 2 of 2"  # past the end: the last page
     only_lights = console_client.get(f"{base}?category=dj")
-    assert only_lights.text.count("/devices/vdev") == 2
+    assert only_lights.text.count("/devices/vdev") == 2 and _page_of(only_lights) == "Page 1 of 1"
+    # A filtered list knows its last page once there: before, it says more follow.
+    plugs = console_client.get(f"{base}?category=cz")
+    assert _page_of(plugs) == "Page 1 · more follow"
+    assert _page_of(console_client.get(f"{base}?category=cz&page=2")) == "Page 2 of 2"
     offline = console_client.get(f"{base}?online=offline")
     assert offline.text.count("/devices/vdev") == 1 and lights[0]["id"] in offline.text
     named = console_client.get(f"{base}?q={lights[1]['name']}")
@@ -224,3 +237,20 @@ def test_message_service_page(console_server: CloudServer, console_client: Conso
     backlog = re.search(r"<td>event</td>\s*<td class=\"num\">(\d+)</td>", page.text)
     assert backlog and int(backlog.group(1)) >= 2  # bindUser + the report
     assert "none connected" in page.text
+
+
+def test_counts_are_printed_alike_on_every_page(console_server: CloudServer, console_client: ConsoleClient) -> None:
+    """1,001 devices read "1,001" on the projects list, the overview, the devices list and the statistics."""
+    access_id = _create(console_client, name="Thousand devices")
+    console_server.add_devices(access_id, "cz", 1001)
+    base = f"/console/projects/{access_id}"
+    projects = console_client.get("/console/projects").text
+    row = projects[projects.index(access_id):]
+    assert re.search(r'<td class="num">1,001</td>', row[:row.index("</tr>")])
+    assert ">1,001</a>" in console_client.get(base).text
+    listing = console_client.get(f"{base}/devices")
+    assert "(1,001 in the project)" in listing.text and _page_of(listing) == "Page 1 of 51"
+    stats = console_client.get(f"{base}/statistics").text
+    assert re.search(r'data-testid="total-devices">1,001<', stats)
+    assert re.search(r'<td class="num">1,001</td>', stats)  # the devices-per-day table
+    assert "1001" not in re.sub(r"<svg.*?</svg>", "", stats, flags=re.S)

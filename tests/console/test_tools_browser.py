@@ -11,6 +11,7 @@ import pytest
 
 from support.connector_capture import capture_post
 from support.server import CloudServer
+from support.signed import SignedClient
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -43,38 +44,47 @@ def test_explorer_calls_an_api(logged_in_page: Any, console_server: CloudServer,
     screenshot(page, "explorer")
 
 
-def test_verify_a_good_and_a_tampered_signature(logged_in_page: Any, console_server: CloudServer, screenshot: Any,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def _verify(page: Any, cloud: CloudServer, captured: Any, body: str, client_sts: str = "") -> Any:
+    """Paste the captured request (with ``body``) into the verify form and submit it; returns the verdict."""
+    page.goto(f"{cloud.url}/console/verify")
+    page.select_option('[data-testid="verify-method"]', captured.method)
+    page.fill('[data-testid="verify-url"]', captured.url)
+    page.fill('[data-testid="verify-headers"]', captured.header_lines())
+    page.fill('[data-testid="verify-body"]', body)
+    if client_sts:
+        page.click("summary:has-text(\"The client's string to sign\")")
+        page.fill('[data-testid="verify-client-sts"]', client_sts)
+    page.click('[data-testid="verify-submit"]')
+    return page.wait_for_selector('[data-testid="verdict"]')
+
+
+def test_verify_a_good_and_a_tampered_signature(logged_in_page: Any, phone_page: Any, console_server: CloudServer,
+                                                screenshot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     page = logged_in_page
     project = console_server.create_project("Browser verify")
     device = console_server.add_devices(project["access_id"], "dj")[0]["id"]
     captured = capture_post(console_server, project, monkeypatch, f"/v1.0/devices/{device}/commands",
                             {"commands": [{"code": "switch_led", "value": True}]})
-    page.goto(f"{console_server.url}/console/verify")
-    page.select_option('[data-testid="verify-method"]', captured.method)
-    page.fill('[data-testid="verify-url"]', captured.url)
-    page.fill('[data-testid="verify-headers"]', captured.header_lines())
-    page.fill('[data-testid="verify-body"]', captured.body)
-    page.click('[data-testid="verify-submit"]')
-    verdict = page.wait_for_selector('[data-testid="verdict"]')
+    verdict = _verify(page, console_server, captured, captured.body)
     assert verdict.get_attribute("data-verified") == "true"
     assert "Signature verified" in verdict.text_content()
     screenshot(page, "verify-good")
 
     # The same request with its body changed after signing; the client's logged string to sign pins the part.
-    page.fill('[data-testid="verify-body"]', captured.body.replace("true", "false"))
-    page.click("summary:has-text(\"The client's string to sign\")")
-    page.fill('[data-testid="verify-client-sts"]', captured.string_to_sign)
-    page.click('[data-testid="verify-submit"]')
-    verdict = page.wait_for_selector('[data-testid="verdict"]')
+    tampered = captured.body.replace("true", "false")
+    verdict = _verify(page, console_server, captured, tampered, captured.string_to_sign)
     assert verdict.get_attribute("data-verified") == "false"
     assert page.locator('[data-testid="differs"]').all_text_contents() == ["body"]
     assert page.get_attribute('[data-testid="part-Content-SHA256"]', "data-same") == "false"
     assert page.get_attribute('[data-testid="part-url"]', "data-same") == "true"
     screenshot(page, "verify-tampered")
 
+    # On a phone every column of the checks table stays readable (no three-character-wide column).
+    _verify(phone_page, console_server, captured, tampered, captured.string_to_sign)
+    screenshot(phone_page, "verify-tampered-phone")
 
-def test_statistics_count_the_explorer_calls(logged_in_page: Any, console_server: CloudServer,
+
+def test_statistics_count_the_explorer_calls(logged_in_page: Any, phone_page: Any, console_server: CloudServer,
                                              screenshot: Any) -> None:
     page = logged_in_page
     project = console_server.create_project("Browser statistics")
@@ -90,3 +100,13 @@ def test_statistics_count_the_explorer_calls(logged_in_page: Any, console_server
     assert page.text_content('[data-testid="total-devices"]') == "3"
     assert page.locator('[data-testid="chart-calls"] svg title').first.text_content().startswith("API calls")
     screenshot(page, "statistics")
+
+    # Long API paths (the longest label the chart meets) and a phone-sized window.
+    client = SignedClient(console_server.url, access_id, project["access_secret"])
+    assert client.connect()["success"]
+    assert client.get(f"/v1.0/iot-03/devices/{device}/specification")["success"]
+    client.post(f"/v2.0/cloud/thing/{device}/shadow/properties/issue", {"properties": {"switch_led": True}})
+    phone_page.goto(f"{console_server.url}/console/projects/{access_id}/statistics")
+    screenshot(phone_page, "statistics-phone")
+    page.reload()
+    screenshot(page, "statistics-long-apis")

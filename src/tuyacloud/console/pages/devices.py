@@ -4,6 +4,7 @@ toggle. Controls send real commands through ``commands.send_commands`` (the Open
 
 from __future__ import annotations
 
+import math
 import urllib.parse
 from typing import Any
 
@@ -46,16 +47,21 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         project = await project_of(deps, request)
         query = request.query_params
         q, category, state = query.get("q", "").strip(), query.get("category", ""), query.get("online", "")
-        page_no = _int(query.get("page"), 1, 1, 100_000)
-        filters: dict[str, Any] = {"offset": (page_no - 1) * PAGE_SIZE}
+        total = await devices.count(ctx, project)
+        filters: dict[str, Any] = {}
         if q:
             filters["name"] = q
         if category:
             filters["category"] = category
         if state in ("online", "offline"):
             filters["online"] = state == "online"
-        found, more = await devices.page(ctx, project, "", PAGE_SIZE, **filters)
-        total = await devices.count(ctx, project)
+        # Unfiltered, the project's count gives the number of pages; a filtered list knows its last page only
+        # once it reaches it (the store counts a project's devices, not the matches of a search).
+        pages: int | None = None if filters else max(1, math.ceil(total / PAGE_SIZE))
+        page_no = _int(query.get("page"), 1, 1, pages or 100_000)
+        found, more = await devices.page(ctx, project, "", PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE, **filters)
+        if pages is None and not more and (found or page_no == 1):
+            pages = page_no
 
         def page_url(n: int) -> str:
             params = {k: v for k, v in {"q": q, "category": category, "online": state}.items() if v}
@@ -63,7 +69,8 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
 
         return deps.render(
             request, "devices.html", status_code, project=project, nav="devices", tab="devices", devices=found,
-            total=total, page_no=page_no, more=more, prev_url=page_url(page_no - 1), next_url=page_url(page_no + 1),
+            total=total, page_no=page_no, pages=pages, more=more, first_url=page_url(1), prev_url=page_url(page_no - 1),
+            next_url=page_url(page_no + 1), last_url=page_url(pages or page_no),
             q=q, category=category, online=state, categories=ctx.catalog.categories(), error=error,
             **await add_choices(project))
 
