@@ -16,6 +16,23 @@ from support.signed import SignedClient
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
+def assert_fits_width(page: Any, element: Any) -> None:
+    """Nothing of ``element`` is hidden behind sideways scrolling: neither it nor any box around it scrolls, and
+    it lies inside the window."""
+    overflow = element.evaluate("""el => {
+        for (let e = el; e; e = e.parentElement) {
+            if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible')
+                return (e.className || e.tagName) + ' ' + e.scrollWidth + '>' + e.clientWidth;
+        }
+        return '';
+    }""")
+    assert not overflow, f"scrolls sideways: {overflow}"
+    box = element.bounding_box()
+    width = page.viewport_size["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"{box} is outside the {width}px window"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
 def _explorer_call(page: Any, cloud: CloudServer, access_id: str, device: str) -> None:
     page.goto(f"{cloud.url}/console/explorer?project={access_id}")
     page.fill('input[type="search"][data-filter]', "get v1.0/devices/{device_id}")
@@ -82,6 +99,11 @@ def test_verify_a_good_and_a_tampered_signature(logged_in_page: Any, phone_page:
     # On a phone every column of the checks table stays readable (no three-character-wide column).
     _verify(phone_page, console_server, captured, tampered, captured.string_to_sign)
     screenshot(phone_page, "verify-tampered-phone")
+    table = phone_page.locator('[data-testid="checks"]')
+    assert_fits_width(phone_page, table)
+    for got in table.locator('[data-testid="got"]').all():
+        box = got.bounding_box()
+        assert box["width"] >= 250, f"the Got column is {box['width']:.0f}px wide on a phone"
 
 
 def test_statistics_count_the_explorer_calls(logged_in_page: Any, phone_page: Any, console_server: CloudServer,
