@@ -33,6 +33,26 @@ def assert_fits_width(page: Any, element: Any) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
 
+def assert_text_inside_charts(page: Any) -> None:
+    """Every label of every chart shown lies inside its chart: none is cut at an edge."""
+    outside = page.evaluate("""() => {
+        const bad = [];
+        for (const svg of document.querySelectorAll('svg.chart')) {
+            const frame = svg.getBoundingClientRect();
+            if (!frame.width) continue;  // the drawing for the other window size
+            for (const text of svg.querySelectorAll('text')) {
+                const box = text.getBoundingClientRect();
+                if (box.left < frame.left - 1 || box.right > frame.right + 1 || box.top < frame.top - 1
+                    || box.bottom > frame.bottom + 1)
+                    bad.push(text.textContent + ' ' + Math.round(box.left - frame.left) + '..'
+                             + Math.round(box.right - frame.left) + ' of ' + Math.round(frame.width));
+            }
+        }
+        return bad;
+    }""")
+    assert not outside, f"chart text outside its chart: {outside}"
+
+
 def _explorer_call(page: Any, cloud: CloudServer, access_id: str, device: str) -> None:
     page.goto(f"{cloud.url}/console/explorer?project={access_id}")
     page.fill('input[type="search"][data-filter]', "get v1.0/devices/{device_id}")
@@ -132,3 +152,12 @@ def test_statistics_count_the_explorer_calls(logged_in_page: Any, phone_page: An
     screenshot(phone_page, "statistics-phone")
     page.reload()
     screenshot(page, "statistics-long-apis")
+    for shown in (page, phone_page):
+        labels = shown.locator('[data-testid="chart-apis"] svg:visible text')
+        assert labels.filter(has_text="/specification").count() == 1
+        assert_text_inside_charts(shown)
+        assert_fits_width(shown, shown.locator('[data-testid="calls-per-api"]'))
+    # On a phone the narrow drawing is shown, its text no smaller than 9 px once scaled.
+    chart = phone_page.locator('[data-testid="chart-calls"] svg:visible')
+    assert chart.evaluate("svg => svg.viewBox.baseVal.width") == 360
+    assert chart.evaluate("svg => svg.getBoundingClientRect().width / svg.viewBox.baseVal.width * 11") >= 9
