@@ -97,13 +97,65 @@ def test_a_bad_value_shows_tuyas_message(logged_in_page: Any, console_server: Cl
     expect(slider).to_have_attribute("max", "1000")
     slider.fill("250")
     expect(control.locator("output")).to_have_text("250")
+    expect(control.locator("input.exact")).to_have_value("250")  # the number field sent follows the slider
     control.locator('button:has-text("Set")').click()
     expect(page.locator('tr[data-code="bright_value_v2"] [data-value]')).to_have_text("250")
     # The browser keeps a slider in range; the field of a Json control does not: Tuya's message is shown.
-    json_control = page.locator('[data-control="colour_data_v2"]')
-    json_control.locator("textarea").fill('{"h": 999, "s": 10, "v": 10}')
+    json_control = page.locator('[data-control="scene_data_v2"]')
+    json_control.locator("textarea").fill('{"scene_num": 99, "scene_units": []}')
     json_control.locator('button:has-text("Send")').click()
-    expect(page.get_by_test_id("error")).to_contain_text("colour_data_v2 field h must be an integer from 0 to 360")
+    expect(page.get_by_test_id("error")).to_contain_text("scene_data_v2 field scene_num must be an integer from 1")
+
+
+def test_colour_picker_and_countdown_slider(logged_in_page: Any, phone_page: Any, console_server: CloudServer,
+                                            screenshot: Any) -> None:
+    """A light's HSV colour is picked with a colour picker (its h, s, v fields follow, and the other way round)
+    and sent as the JSON string clients send; its day-long countdown slider moves by 5 minutes while the number
+    field beside it takes any second."""
+    page = logged_in_page
+    project = console_server.create_project(name="Colour project")
+    device = console_server.add_devices(project["access_id"], "dj")[0]
+    url = f"{console_server.url}/console/projects/{project['access_id']}/devices/{device['id']}"
+    page.goto(url)
+    colour = page.locator('[data-control="colour_data_v2"]')
+    picker = page.get_by_test_id("picker-colour_data_v2")
+    expect(picker).to_have_value("#ff0000")  # a new light starts at {"h":0,"s":1000,"v":1000}
+    picker.fill("#00ff00")
+    for k, v in {"h": "120", "s": "1000", "v": "1000"}.items():
+        expect(colour.locator(f'input[name="{k}"]')).to_have_value(v)
+    colour.locator('input[name="s"]').fill("500")
+    expect(picker).to_have_value("#80ff80")
+    colour.locator('button:has-text("Set")').click()
+    expect(page.locator('tr[data-code="colour_data_v2"] [data-value]')).to_have_text('{"h":120,"s":500,"v":1000}')
+    colour = page.locator('[data-control="colour_data_v2"]')
+    colour.locator('input[name="h"]').fill("240")
+    colour.locator('input[name="s"]').fill("1000")
+    expect(page.get_by_test_id("picker-colour_data_v2")).to_have_value("#0000ff")
+
+    countdown = page.locator('[data-control="countdown_1"]')
+    slider, exact = countdown.locator('input[type="range"]'), countdown.locator("input.exact")
+    expect(slider).to_have_attribute("step", "300")
+    slider.fill("5400")
+    expect(exact).to_have_value("5400")
+    expect(countdown.locator("output")).to_have_text("1 h 30 min")
+    exact.fill("5401")
+    expect(countdown.locator("output")).to_have_text("1 h 30 min 1 s")
+    countdown.locator('button:has-text("Set")').click()
+    expect(page.get_by_test_id("flash")).to_contain_text("Sent countdown_1 = 5401")
+    screenshot(page, "05b-device-controls")
+
+    phone_page.goto(url)
+    controls = phone_page.locator(".controls")
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
+    for control in ("colour_data_v2", "countdown_1"):
+        box = controls.locator(f'[data-control="{control}"]').bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (control, box)
+        for part in controls.locator(f'[data-control="{control}"] input, [data-control="{control}"] button').all():
+            inner = part.bounding_box()
+            if inner:  # every input and button inside its control, none pushed off the side
+                assert box["x"] <= inner["x"] and inner["x"] + inner["width"] <= box["x"] + box["width"], control
+    controls.locator('[data-control="colour_data_v2"]').scroll_into_view_if_needed()
+    screenshot(phone_page, "05c-device-controls-phone")
 
 
 def test_pages_fit_a_phone(browser: Any, console_server: CloudServer, screenshot: Any) -> None:

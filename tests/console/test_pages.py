@@ -142,8 +142,33 @@ def test_add_virtual_device_and_control_it(console_server: CloudServer, console_
     assert "Desk lamp" in page.text
     # Controls come from the instruction set: a switch, a slider with the range and step, an enum picker.
     assert 'data-testid="on-switch_led"' in page.text
-    assert re.search(r'type="range" id="r-bright_value_v2" name="value" min="10" max="1000" step="1"', page.text)
+    assert re.search(r'type="range" id="r-bright_value_v2" min="10" max="1000" step="1"', page.text)
+    assert re.search(r'type="number" id="n-bright_value_v2" name="value" class="exact" min="10" max="1000" step="1"',
+                     page.text)
     assert "<option selected>white</option>" in page.text
+    # A day's countdown: the slider moves by 5 minutes, the number field (the value sent) takes any second.
+    assert re.search(r'type="range" id="r-countdown_1" min="0" max="86400" step="300"', page.text)
+    assert re.search(r'type="number" id="n-countdown_1" name="value" class="exact" min="0" max="86400" step="1"',
+                     page.text)
+    assert console_client.post_form(f"{device_url}/command",
+                                    {"code": "countdown_1", "value": "5401"}).status_code == 303
+    after = console_client.get(device_url).text
+    assert '<td class="mono small">5401</td>' in after  # the command, in the device's log
+    left = console_client.get(f"{device_url}/status.json").json()["status"]["countdown_1"]
+    assert 5390 <= left <= 5401  # a virtual device counts it down
+    assert re.search(r'data-duration="s">1 h 29 min 5\d s</output>|data-duration="s">1 h 30 min( 1 s)?</output>', after)
+    # An HSV colour: a picker showing the current colour, and h, s, v fields sent as the JSON string clients send.
+    assert re.search(r'type="color" value="#ff0000"[^>]*data-testid="picker-colour_data_v2"', page.text)
+    colour = console_client.post_form(f"{device_url}/command",
+                                      {"code": "colour_data_v2", "h": "120", "s": "500", "v": "1000"})
+    assert colour.status_code == 303, _error(colour)
+    assert console_client.get(f"{device_url}/status.json").json()["status"]["colour_data_v2"] == \
+        '{"h":120,"s":500,"v":1000}'
+    assert 'type="color" value="#80ff80"' in console_client.get(device_url).text
+    bad_colour = console_client.post_form(f"{device_url}/command",
+                                          {"code": "colour_data_v2", "h": "999", "s": "500", "v": "1000"})
+    assert bad_colour.status_code == 400
+    assert "colour_data_v2 field h must be an integer from 0 to 360" in _error(bad_colour)
     sent = console_client.post_form(f"{device_url}/command", {"code": "switch_led", "value": "false"})
     assert sent.status_code == 303
     state = console_client.get(f"{device_url}/status.json").json()

@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from tuyacloud.console.auth import form_of
 from tuyacloud.console.common import error_text, field, project_of
-from tuyacloud.console.controls import controls, display, form_value
+from tuyacloud.console.controls import controls, display, submitted_value
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.domain import commands, console_views, devices, history, homes
 from tuyacloud.errors import TuyaError
@@ -119,7 +120,8 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         device = await devices.get_owned(ctx, project, device_id)
         code = field(request, "code")
         spec = commands.product_of(ctx, device).function(code)
-        value = form_value(spec, field(request, "value"))
+        value = submitted_value(spec, {k: field(request, k) for k in ("value", "h", "s", "v")
+                                       if k in form_of(request)})
         try:
             await commands.send_commands(ctx, project, device.id, {"commands": [{"code": code, "value": value}]})
         except TuyaError as error:
