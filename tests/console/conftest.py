@@ -103,3 +103,29 @@ def screenshot() -> Any:
         return path
 
     return take
+
+
+def assert_fits_width(page: Any, element: Any) -> None:
+    """Nothing of ``element`` is hidden behind sideways scrolling: neither it nor any box around or inside it
+    scrolls sideways, and it lies inside the window."""
+    overflow = element.evaluate("""el => {
+        const boxes = [...el.querySelectorAll('*')];
+        for (let e = el; e; e = e.parentElement) boxes.push(e);
+        for (const e of boxes) {
+            const scrolls = !['visible', 'hidden', 'clip'].includes(getComputedStyle(e).overflowX);
+            if (scrolls && e.scrollWidth > e.clientWidth + 1)
+                return (e.className || e.tagName) + ' ' + e.scrollWidth + '>' + e.clientWidth;
+        }
+        return '';
+    }""")
+    assert not overflow, f"scrolls sideways: {overflow}"
+    box = element.bounding_box()
+    width = page.viewport_size["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"{box} is outside the {width}px window"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.fixture
+def fits_width() -> Any:
+    """``fits_width(page, locator)``: see :func:`assert_fits_width`."""
+    return assert_fits_width

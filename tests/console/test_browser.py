@@ -158,26 +158,33 @@ def test_colour_picker_and_countdown_slider(logged_in_page: Any, phone_page: Any
     screenshot(phone_page, "05c-device-controls-phone")
 
 
-def test_pages_fit_a_phone(browser: Any, console_server: CloudServer, screenshot: Any) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    try:
-        page.goto(f"{console_server.url}/console/login")
-        page.fill('input[name="username"]', "admin")
-        page.fill('input[name="password"]', ADMIN_PASSWORD)
-        page.click('button[type="submit"]')
-        demo = console_server.state.demo  # type: ignore[union-attr]
-        assert demo is not None
-        page.goto(f"{console_server.url}/console/projects/{demo.project.access_id}/devices/{demo.devices[0].id}")
-        expect(page.locator("#sidenav")).to_be_hidden()
-        page.click('[data-toggle="nav"]')
-        expect(page.locator("#sidenav")).to_be_visible()
-        page.click('[data-toggle="nav"]')
+def test_pages_fit_a_phone(phone_page: Any, console_server: CloudServer, screenshot: Any, fits_width: Any) -> None:
+    """At 390 px the nav folds into a menu, no key page scrolls sideways and no table hides columns behind
+    sideways scrolling (a screenshot of each to look at)."""
+    page = phone_page
+    demo = console_server.state.demo  # type: ignore[union-attr]
+    assert demo is not None
+    base = f"{console_server.url}/console/projects/{demo.project.access_id}"
+    page.goto(f"{base}/devices/{demo.devices[0].id}")
+    expect(page.locator("#sidenav")).to_be_hidden()
+    page.click('[data-toggle="nav"]')
+    expect(page.locator("#sidenav")).to_be_visible()
+    page.click('[data-toggle="nav"]')
+    screenshot(page, "07-device-phone")
+    for table in page.locator("main table").all():
+        fits_width(page, table)
+    for name, url in [("07a-projects-phone", f"{console_server.url}/console/projects"),
+                      ("07b-overview-phone", base), ("07c-devices-phone", f"{base}/devices"),
+                      ("07d-messages-phone", f"{base}/messages"), ("07e-services-phone", f"{base}/services"),
+                      ("07f-explorer-phone", f"{console_server.url}/console/explorer?project={demo.project.access_id}"),
+                      ("07g-verify-phone", f"{console_server.url}/console/verify"),
+                      ("07h-assets-phone", f"{base}/assets")]:
+        page.goto(url)
+        screenshot(page, name)
         width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 400, f"the page scrolls sideways on a phone ({width}px)"
-        screenshot(page, "07-device-phone")
-    finally:
-        context.close()
+        assert width <= 390, f"{url} scrolls sideways on a phone ({width}px)"
+        for table in page.locator("main table").all():
+            fits_width(page, table)
 
 
 def test_the_other_project_pages(logged_in_page: Any, console_server: CloudServer, screenshot: Any) -> None:

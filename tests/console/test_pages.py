@@ -153,7 +153,7 @@ def test_add_virtual_device_and_control_it(console_server: CloudServer, console_
     assert console_client.post_form(f"{device_url}/command",
                                     {"code": "countdown_1", "value": "5401"}).status_code == 303
     after = console_client.get(device_url).text
-    assert '<td class="mono small">5401</td>' in after  # the command, in the device's log
+    assert 'data-label="Value">5401</td>' in after  # the command, in the device's log
     left = console_client.get(f"{device_url}/status.json").json()["status"]["countdown_1"]
     assert 5390 <= left <= 5401  # a virtual device counts it down
     assert re.search(r'data-duration="s">1 h 29 min 5\d s</output>|data-duration="s">1 h 30 min( 1 s)?</output>', after)
@@ -259,7 +259,7 @@ def test_message_service_page(console_server: CloudServer, console_client: Conso
     console_server.control("POST", f"/devices/{device['id']}/report", {"status": {"switch_1": False}})
     page = console_client.get(f"/console/projects/{access_id}/messages")
     assert f"persistent://{access_id}/out/event" in page.text and f"{access_id}-sub" in page.text
-    backlog = re.search(r"<td>event</td>\s*<td class=\"num\">(\d+)</td>", page.text)
+    backlog = re.search(r'data-label="Env">event</td>\s*<td class="num kv" data-label="Backlog">(\d+)</td>', page.text)
     assert backlog and int(backlog.group(1)) >= 2  # bindUser + the report
     assert "none connected" in page.text
 
@@ -271,7 +271,7 @@ def test_counts_are_printed_alike_on_every_page(console_server: CloudServer, con
     base = f"/console/projects/{access_id}"
     projects = console_client.get("/console/projects").text
     row = projects[projects.index(access_id):]
-    assert re.search(r'<td class="num">1,001</td>', row[:row.index("</tr>")])
+    assert re.search(r'<td class="num kv" data-label="Devices">1,001</td>', row[:row.index("</tr>")])
     assert ">1,001</a>" in console_client.get(base).text
     listing = console_client.get(f"{base}/devices")
     assert "(1,001 in the project)" in listing.text and _page_of(listing) == "Page 1 of 51"

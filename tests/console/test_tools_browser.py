@@ -16,23 +16,6 @@ from support.signed import SignedClient
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def assert_fits_width(page: Any, element: Any) -> None:
-    """Nothing of ``element`` is hidden behind sideways scrolling: neither it nor any box around it scrolls, and
-    it lies inside the window."""
-    overflow = element.evaluate("""el => {
-        for (let e = el; e; e = e.parentElement) {
-            if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible')
-                return (e.className || e.tagName) + ' ' + e.scrollWidth + '>' + e.clientWidth;
-        }
-        return '';
-    }""")
-    assert not overflow, f"scrolls sideways: {overflow}"
-    box = element.bounding_box()
-    width = page.viewport_size["width"]
-    assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"{box} is outside the {width}px window"
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
-
-
 def assert_text_inside_charts(page: Any) -> None:
     """Every label of every chart shown lies inside its chart: none is cut at an edge."""
     outside = page.evaluate("""() => {
@@ -96,7 +79,8 @@ def _verify(page: Any, cloud: CloudServer, captured: Any, body: str, client_sts:
 
 
 def test_verify_a_good_and_a_tampered_signature(logged_in_page: Any, phone_page: Any, console_server: CloudServer,
-                                                screenshot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+                                                screenshot: Any, fits_width: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     page = logged_in_page
     project = console_server.create_project("Browser verify")
     device = console_server.add_devices(project["access_id"], "dj")[0]["id"]
@@ -120,14 +104,14 @@ def test_verify_a_good_and_a_tampered_signature(logged_in_page: Any, phone_page:
     _verify(phone_page, console_server, captured, tampered, captured.string_to_sign)
     screenshot(phone_page, "verify-tampered-phone")
     table = phone_page.locator('[data-testid="checks"]')
-    assert_fits_width(phone_page, table)
+    fits_width(phone_page, table)
     for got in table.locator('[data-testid="got"]').all():
         box = got.bounding_box()
         assert box["width"] >= 250, f"the Got column is {box['width']:.0f}px wide on a phone"
 
 
 def test_statistics_count_the_explorer_calls(logged_in_page: Any, phone_page: Any, console_server: CloudServer,
-                                             screenshot: Any) -> None:
+                                             screenshot: Any, fits_width: Any) -> None:
     page = logged_in_page
     project = console_server.create_project("Browser statistics")
     access_id = project["access_id"]
@@ -156,7 +140,7 @@ def test_statistics_count_the_explorer_calls(logged_in_page: Any, phone_page: An
         labels = shown.locator('[data-testid="chart-apis"] svg:visible text')
         assert labels.filter(has_text="/specification").count() == 1
         assert_text_inside_charts(shown)
-        assert_fits_width(shown, shown.locator('[data-testid="calls-per-api"]'))
+        fits_width(shown, shown.locator('[data-testid="calls-per-api"]'))
     # On a phone the narrow drawing is shown, its text no smaller than 9 px once scaled.
     chart = phone_page.locator('[data-testid="chart-calls"] svg:visible')
     assert chart.evaluate("svg => svg.viewBox.baseVal.width") == 360
