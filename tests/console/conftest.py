@@ -100,9 +100,20 @@ def screenshot() -> Any:
     def take(page: Any, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        TAKEN.append(path)
         return path
 
     return take
+
+
+TAKEN: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where this run's screenshots are: CI's browser run regenerates them for a person to look at."""
+    if TAKEN:
+        terminalreporter.write_line(f"console screenshots: {len(TAKEN)} in {SCREENSHOTS} (desktop 1366 px, "
+                                    "and *-phone at 390 px)")
 
 
 def assert_fits_width(page: Any, element: Any) -> None:
