@@ -1,5 +1,5 @@
-"""Device controls generated from the instruction set: one control per function, driven by the catalog data
-(DESIGN rule 7), and the parsing of a submitted control back into a command value.
+"""Device controls generated from the instruction set: one control per function,
+driven by the catalog data, and the parsing of a submitted control back into a command value.
 
 The console never decides whether a value is allowed: it turns form text into the JSON value a client would send
 and hands it to ``commands.send_commands``, whose validation (and Tuya error message) is the OpenAPI's own.
