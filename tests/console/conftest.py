@@ -2,11 +2,15 @@
 tests a logged-in Playwright page on Debian's chromium (skipped, with the reason, when chromium is absent).
 
 Other console tests (API Explorer, statistics) reuse these: ``console_server``, ``console_client``,
-``logged_in_page``, ``screenshot``.
+``logged_in_page``, ``phone_page``, ``screenshot``.
+
+Screenshots go to ``$TUYACLOUD_SCREENSHOTS`` when set, else artifacts/screenshots/ (git-ignored): CI's browser run
+regenerates them for a person to look at.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +24,9 @@ from support.server import CloudServer
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("TUYACLOUD_SCREENSHOTS") or
+                   Path(__file__).resolve().parents[2] / "artifacts" / "screenshots")
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +65,7 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
     return {**browser_context_args, "viewport": {"width": 1366, "height": 860}}
 
 
-@pytest.fixture
-def logged_in_page(page: Any, console_server: CloudServer) -> Any:
-    """A Playwright page logged in to ``console_server`` as admin, on the projects list."""
+def log_in(page: Any, console_server: CloudServer) -> Any:
     page.set_default_timeout(15_000)
     page.goto(f"{console_server.url}/console/login")
     page.fill('input[name="username"]', "admin")
@@ -72,13 +76,67 @@ def logged_in_page(page: Any, console_server: CloudServer) -> Any:
 
 
 @pytest.fixture
+def logged_in_page(page: Any, console_server: CloudServer) -> Any:
+    """A Playwright page logged in to ``console_server`` as admin, on the projects list."""
+    return log_in(page, console_server)
+
+
+@pytest.fixture
+def phone_page(browser: Any, console_server: CloudServer) -> Iterator[Any]:
+    """The same, in a phone-sized window (390 x 844, touch): layouts are checked at this width too."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        yield log_in(context.new_page(), console_server)
+    finally:
+        context.close()
+
+
+@pytest.fixture
 def screenshot() -> Any:
-    """``screenshot(page, "name")`` saves artifacts/screenshots/name.png (full page) for a person to look at."""
+    """``screenshot(page, "name")`` saves name.png (full page) in the screenshots directory for a person to look
+    at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(page: Any, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        TAKEN.append(path)
         return path
 
     return take
+
+
+TAKEN: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where this run's screenshots are: CI's browser run regenerates them for a person to look at."""
+    if TAKEN:
+        terminalreporter.write_line(f"console screenshots: {len(TAKEN)} in {SCREENSHOTS} (desktop 1366 px, "
+                                    "and *-phone at 390 px)")
+
+
+def assert_fits_width(page: Any, element: Any) -> None:
+    """Nothing of ``element`` is hidden behind sideways scrolling: neither it nor any box around or inside it
+    scrolls sideways, and it lies inside the window."""
+    overflow = element.evaluate("""el => {
+        const boxes = [...el.querySelectorAll('*')];
+        for (let e = el; e; e = e.parentElement) boxes.push(e);
+        for (const e of boxes) {
+            const scrolls = !['visible', 'hidden', 'clip'].includes(getComputedStyle(e).overflowX);
+            if (scrolls && e.scrollWidth > e.clientWidth + 1)
+                return (e.className || e.tagName) + ' ' + e.scrollWidth + '>' + e.clientWidth;
+        }
+        return '';
+    }""")
+    assert not overflow, f"scrolls sideways: {overflow}"
+    box = element.bounding_box()
+    width = page.viewport_size["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"{box} is outside the {width}px window"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.fixture
+def fits_width() -> Any:
+    """``fits_width(page, locator)``: see :func:`assert_fits_width`."""
+    return assert_fits_width

@@ -97,35 +97,94 @@ def test_a_bad_value_shows_tuyas_message(logged_in_page: Any, console_server: Cl
     expect(slider).to_have_attribute("max", "1000")
     slider.fill("250")
     expect(control.locator("output")).to_have_text("250")
+    expect(control.locator("input.exact")).to_have_value("250")  # the number field sent follows the slider
     control.locator('button:has-text("Set")').click()
     expect(page.locator('tr[data-code="bright_value_v2"] [data-value]')).to_have_text("250")
     # The browser keeps a slider in range; the field of a Json control does not: Tuya's message is shown.
-    json_control = page.locator('[data-control="colour_data_v2"]')
-    json_control.locator("textarea").fill('{"h": 999, "s": 10, "v": 10}')
+    json_control = page.locator('[data-control="scene_data_v2"]')
+    json_control.locator("textarea").fill('{"scene_num": 99, "scene_units": []}')
     json_control.locator('button:has-text("Send")').click()
-    expect(page.get_by_test_id("error")).to_contain_text("colour_data_v2 field h must be an integer from 0 to 360")
+    expect(page.get_by_test_id("error")).to_contain_text("scene_data_v2 field scene_num must be an integer from 1")
 
 
-def test_pages_fit_a_phone(browser: Any, console_server: CloudServer, screenshot: Any) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    try:
-        page.goto(f"{console_server.url}/console/login")
-        page.fill('input[name="username"]', "admin")
-        page.fill('input[name="password"]', ADMIN_PASSWORD)
-        page.click('button[type="submit"]')
-        demo = console_server.state.demo  # type: ignore[union-attr]
-        assert demo is not None
-        page.goto(f"{console_server.url}/console/projects/{demo.project.access_id}/devices/{demo.devices[0].id}")
-        expect(page.locator("#sidenav")).to_be_hidden()
-        page.click('[data-toggle="nav"]')
-        expect(page.locator("#sidenav")).to_be_visible()
-        page.click('[data-toggle="nav"]')
+def test_colour_picker_and_countdown_slider(logged_in_page: Any, phone_page: Any, console_server: CloudServer,
+                                            screenshot: Any) -> None:
+    """A light's HSV colour is picked with a colour picker (its h, s, v fields follow, and the other way round)
+    and sent as the JSON string clients send; its day-long countdown slider moves by 5 minutes while the number
+    field beside it takes any second."""
+    page = logged_in_page
+    project = console_server.create_project(name="Colour project")
+    device = console_server.add_devices(project["access_id"], "dj")[0]
+    url = f"{console_server.url}/console/projects/{project['access_id']}/devices/{device['id']}"
+    page.goto(url)
+    colour = page.locator('[data-control="colour_data_v2"]')
+    picker = page.get_by_test_id("picker-colour_data_v2")
+    expect(picker).to_have_value("#ff0000")  # a new light starts at {"h":0,"s":1000,"v":1000}
+    picker.fill("#00ff00")
+    for k, v in {"h": "120", "s": "1000", "v": "1000"}.items():
+        expect(colour.locator(f'input[name="{k}"]')).to_have_value(v)
+    colour.locator('input[name="s"]').fill("500")
+    expect(picker).to_have_value("#80ff80")
+    colour.locator('button:has-text("Set")').click()
+    expect(page.locator('tr[data-code="colour_data_v2"] [data-value]')).to_have_text('{"h":120,"s":500,"v":1000}')
+    colour = page.locator('[data-control="colour_data_v2"]')
+    colour.locator('input[name="h"]').fill("240")
+    colour.locator('input[name="s"]').fill("1000")
+    expect(page.get_by_test_id("picker-colour_data_v2")).to_have_value("#0000ff")
+
+    countdown = page.locator('[data-control="countdown_1"]')
+    slider, exact = countdown.locator('input[type="range"]'), countdown.locator("input.exact")
+    expect(slider).to_have_attribute("step", "300")
+    slider.fill("5400")
+    expect(exact).to_have_value("5400")
+    expect(countdown.locator("output")).to_have_text("1 h 30 min")
+    exact.fill("5401")
+    expect(countdown.locator("output")).to_have_text("1 h 30 min 1 s")
+    countdown.locator('button:has-text("Set")').click()
+    expect(page.get_by_test_id("flash")).to_contain_text("Sent countdown_1 = 5401")
+    screenshot(page, "05b-device-controls")
+
+    phone_page.goto(url)
+    controls = phone_page.locator(".controls")
+    assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
+    for control in ("colour_data_v2", "countdown_1"):
+        box = controls.locator(f'[data-control="{control}"]').bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (control, box)
+        for part in controls.locator(f'[data-control="{control}"] input, [data-control="{control}"] button').all():
+            inner = part.bounding_box()
+            if inner:  # every input and button inside its control, none pushed off the side
+                assert box["x"] <= inner["x"] and inner["x"] + inner["width"] <= box["x"] + box["width"], control
+    controls.locator('[data-control="colour_data_v2"]').scroll_into_view_if_needed()
+    screenshot(phone_page, "05c-device-controls-phone")
+
+
+def test_pages_fit_a_phone(phone_page: Any, console_server: CloudServer, screenshot: Any, fits_width: Any) -> None:
+    """At 390 px the nav folds into a menu, no key page scrolls sideways and no table hides columns behind
+    sideways scrolling (a screenshot of each to look at)."""
+    page = phone_page
+    demo = console_server.state.demo  # type: ignore[union-attr]
+    assert demo is not None
+    base = f"{console_server.url}/console/projects/{demo.project.access_id}"
+    page.goto(f"{base}/devices/{demo.devices[0].id}")
+    expect(page.locator("#sidenav")).to_be_hidden()
+    page.click('[data-toggle="nav"]')
+    expect(page.locator("#sidenav")).to_be_visible()
+    page.click('[data-toggle="nav"]')
+    screenshot(page, "07-device-phone")
+    for table in page.locator("main table").all():
+        fits_width(page, table)
+    for name, url in [("07a-projects-phone", f"{console_server.url}/console/projects"),
+                      ("07b-overview-phone", base), ("07c-devices-phone", f"{base}/devices"),
+                      ("07d-messages-phone", f"{base}/messages"), ("07e-services-phone", f"{base}/services"),
+                      ("07f-explorer-phone", f"{console_server.url}/console/explorer?project={demo.project.access_id}"),
+                      ("07g-verify-phone", f"{console_server.url}/console/verify"),
+                      ("07h-assets-phone", f"{base}/assets")]:
+        page.goto(url)
+        screenshot(page, name)
         width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 400, f"the page scrolls sideways on a phone ({width}px)"
-        screenshot(page, "07-device-phone")
-    finally:
-        context.close()
+        assert width <= 390, f"{url} scrolls sideways on a phone ({width}px)"
+        for table in page.locator("main table").all():
+            fits_width(page, table)
 
 
 def test_the_other_project_pages(logged_in_page: Any, console_server: CloudServer, screenshot: Any) -> None:

@@ -21,6 +21,12 @@ def _error(page: Any) -> str:
     return html.unescape(found.group(1)) if found else ""
 
 
+def _page_of(page: Any) -> str:
+    found = re.search(r'data-testid="page-of">([^<]*)<', page.text)
+    assert found, "no page count on the devices list"
+    return html.unescape(found.group(1)).strip()
+
+
 def _create(c: ConsoleClient, **fields: Any) -> str:
     data = {"name": "Console project", "description": "made in a test", "method": "custom",
             "industry": "Smart Office", "region": "eu", **fields}
@@ -108,10 +114,17 @@ def test_devices_list_filters_and_pages(console_server: CloudServer, console_cli
     base = f"/console/projects/{access_id}/devices"
     first = console_client.get(base)
     assert first.text.count("/devices/vdev") == 20 and 'data-testid="next-page"' in first.text
+    assert _page_of(first) == "Page 1 of 2" and 'data-testid="last-page"' in first.text
     second = console_client.get(f"{base}?page=2")
     assert second.text.count("/devices/vdev") == 4 and 'data-testid="next-page"' not in second.text
+    assert _page_of(second) == "Page 2 of 2" and 'data-testid="first-page"' in second.text
+    assert _page_of(console_client.get(f"{base}?page=99")) == "Page 2 of 2"  # past the end: the last page
     only_lights = console_client.get(f"{base}?category=dj")
-    assert only_lights.text.count("/devices/vdev") == 2
+    assert only_lights.text.count("/devices/vdev") == 2 and _page_of(only_lights) == "Page 1 of 1"
+    # A filtered list knows its last page once there: before, it says more follow.
+    plugs = console_client.get(f"{base}?category=cz")
+    assert _page_of(plugs) == "Page 1 · more follow"
+    assert _page_of(console_client.get(f"{base}?category=cz&page=2")) == "Page 2 of 2"
     offline = console_client.get(f"{base}?online=offline")
     assert offline.text.count("/devices/vdev") == 1 and lights[0]["id"] in offline.text
     named = console_client.get(f"{base}?q={lights[1]['name']}")
@@ -129,8 +142,33 @@ def test_add_virtual_device_and_control_it(console_server: CloudServer, console_
     assert "Desk lamp" in page.text
     # Controls come from the instruction set: a switch, a slider with the range and step, an enum picker.
     assert 'data-testid="on-switch_led"' in page.text
-    assert re.search(r'type="range" id="r-bright_value_v2" name="value" min="10" max="1000" step="1"', page.text)
+    assert re.search(r'type="range" id="r-bright_value_v2" min="10" max="1000" step="1"', page.text)
+    assert re.search(r'type="number" id="n-bright_value_v2" name="value" class="exact" min="10" max="1000" step="1"',
+                     page.text)
     assert "<option selected>white</option>" in page.text
+    # A day's countdown: the slider moves by 5 minutes, the number field (the value sent) takes any second.
+    assert re.search(r'type="range" id="r-countdown_1" min="0" max="86400" step="300"', page.text)
+    assert re.search(r'type="number" id="n-countdown_1" name="value" class="exact" min="0" max="86400" step="1"',
+                     page.text)
+    assert console_client.post_form(f"{device_url}/command",
+                                    {"code": "countdown_1", "value": "5401"}).status_code == 303
+    after = console_client.get(device_url).text
+    assert 'data-label="Value">5401</td>' in after  # the command, in the device's log
+    left = console_client.get(f"{device_url}/status.json").json()["status"]["countdown_1"]
+    assert 5390 <= left <= 5401  # a virtual device counts it down
+    assert re.search(r'data-duration="s">1 h 29 min 5\d s</output>|data-duration="s">1 h 30 min( 1 s)?</output>', after)
+    # An HSV colour: a picker showing the current colour, and h, s, v fields sent as the JSON string clients send.
+    assert re.search(r'type="color" value="#ff0000"[^>]*data-testid="picker-colour_data_v2"', page.text)
+    colour = console_client.post_form(f"{device_url}/command",
+                                      {"code": "colour_data_v2", "h": "120", "s": "500", "v": "1000"})
+    assert colour.status_code == 303, _error(colour)
+    assert console_client.get(f"{device_url}/status.json").json()["status"]["colour_data_v2"] == \
+        '{"h":120,"s":500,"v":1000}'
+    assert 'type="color" value="#80ff80"' in console_client.get(device_url).text
+    bad_colour = console_client.post_form(f"{device_url}/command",
+                                          {"code": "colour_data_v2", "h": "999", "s": "500", "v": "1000"})
+    assert bad_colour.status_code == 400
+    assert "colour_data_v2 field h must be an integer from 0 to 360" in _error(bad_colour)
     sent = console_client.post_form(f"{device_url}/command", {"code": "switch_led", "value": "false"})
     assert sent.status_code == 303
     state = console_client.get(f"{device_url}/status.json").json()
@@ -221,6 +259,23 @@ def test_message_service_page(console_server: CloudServer, console_client: Conso
     console_server.control("POST", f"/devices/{device['id']}/report", {"status": {"switch_1": False}})
     page = console_client.get(f"/console/projects/{access_id}/messages")
     assert f"persistent://{access_id}/out/event" in page.text and f"{access_id}-sub" in page.text
-    backlog = re.search(r"<td>event</td>\s*<td class=\"num\">(\d+)</td>", page.text)
+    backlog = re.search(r'data-label="Env">event</td>\s*<td class="num kv" data-label="Backlog">(\d+)</td>', page.text)
     assert backlog and int(backlog.group(1)) >= 2  # bindUser + the report
     assert "none connected" in page.text
+
+
+def test_counts_are_printed_alike_on_every_page(console_server: CloudServer, console_client: ConsoleClient) -> None:
+    """1,001 devices read "1,001" on the projects list, the overview, the devices list and the statistics."""
+    access_id = _create(console_client, name="Thousand devices")
+    console_server.add_devices(access_id, "cz", 1001)
+    base = f"/console/projects/{access_id}"
+    projects = console_client.get("/console/projects").text
+    row = projects[projects.index(access_id):]
+    assert re.search(r'<td class="num kv" data-label="Devices">1,001</td>', row[:row.index("</tr>")])
+    assert ">1,001</a>" in console_client.get(base).text
+    listing = console_client.get(f"{base}/devices")
+    assert "(1,001 in the project)" in listing.text and _page_of(listing) == "Page 1 of 51"
+    stats = console_client.get(f"{base}/statistics").text
+    assert re.search(r'data-testid="total-devices">1,001<', stats)
+    assert re.search(r'<td class="num">1,001</td>', stats)  # the devices-per-day table
+    assert "1001" not in re.sub(r"<svg.*?</svg>", "", stats, flags=re.S)

@@ -49,7 +49,9 @@ def test_statistics_count_the_calls_made(console_server: CloudServer, console_cl
     assert row and (int(row.group(1)), int(row.group(2))) == (5, 1)
     assert (_total(text, "devices"), _total(text, "online")) == (2, 1)
     for chart in ("chart-calls", "chart-apis", "chart-messages", "chart-devices"):
-        assert re.search(rf'data-testid="{chart}"><svg class="chart[^"]*"[^>]*role="img"', text), chart
+        for variant in ("wide", "narrow"):  # drawn twice: the stylesheet shows the one that fits the window
+            assert re.search(rf'data-testid="{chart}">.*?<div class="chart-{variant}"><svg class="chart[^"]*"[^>]*'
+                             r'role="img"', text, re.S), (chart, variant)
     assert text.count('<tr data-day="') == 7  # the default period
 
     month = console_client.get(f"/console/projects/{access_id}/statistics", params={"days": "30"}).text

@@ -7,7 +7,19 @@ import xml.etree.ElementTree as ET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuyacloud.console.svg_chart import Series, bar_chart, hbar_chart, line_chart, nice_ticks
+from tuyacloud.console.svg_chart import (
+    MONO_EM,
+    NARROW,
+    WIDE,
+    Series,
+    bar_chart,
+    fit,
+    hbar_chart,
+    line_chart,
+    nice_ticks,
+    responsive,
+    text_width,
+)
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -43,3 +55,43 @@ def test_nice_ticks_cover_the_maximum(top: float) -> None:
     ticks = nice_ticks(top)
     assert ticks[0] == 0 and ticks[-1] >= top and len(ticks) <= 12
     assert all(b > a for a, b in zip(ticks, ticks[1:], strict=False))
+
+
+def _texts(svg: str) -> list[ET.Element]:
+    return list(ET.fromstring(svg).iter(f"{NS}text"))
+
+
+def test_hbar_labels_stay_inside_the_chart_however_long() -> None:
+    """Labels sit above their bars from x=2; one too long for the width is cut in the middle, whole in its
+    tooltip (the label column of old let long API paths run off the left edge)."""
+    long_api = "POST /v2.0/cloud/thing/{device_id}/shadow/properties/issue"
+    for width in (WIDE, NARROW):
+        svg = str(hbar_chart([(long_api, 12_345), ("GET /v1.0/token", 1)], title="APIs", width=width))
+        labels = [t for t in _texts(svg) if t.get("font-family") == "monospace"]
+        for label in labels:
+            shown = "".join(label.itertext()).replace(label.find(f"{NS}title").text, "")
+            assert float(label.get("x")) >= 0
+            assert float(label.get("x")) + text_width(shown, 11, MONO_EM) <= width
+        assert labels[0].find(f"{NS}title").text == f"{long_api}: 12,345"
+        values = [t for t in _texts(svg) if t.get("font-family") is None]
+        assert [t.text for t in values] == ["12,345", "1"]
+        assert all(float(t.get("x")) + text_width(t.text or "", 11) <= width for t in values)
+    assert fit(long_api, NARROW - 4, 11) == "POST /v2.0/cloud/thing/{de…d}/shadow/properties/issue"
+    assert fit("GET /v1.0/token", 100, 11) == "GET /v1.0/token"
+
+
+def test_legend_wraps_to_rows_on_a_narrow_chart() -> None:
+    series = [Series(f"Acknowledged (subscriber-{i})", [1, 2]) for i in range(3)]
+    narrow = ET.fromstring(str(line_chart(["a", "b"], series, title="t", width=NARROW)))
+    wide = ET.fromstring(str(line_chart(["a", "b"], series, title="t", width=WIDE, height=240)))
+    legend = [t for t in narrow.iter(f"{NS}text") if t.get("font-size") == "12"]
+    assert len({t.get("y") for t in legend}) == 3  # three rows
+    assert all(float(t.get("x")) + text_width(t.text or "", 12) <= NARROW for t in legend)
+    assert float(narrow.get("viewBox").split()[3]) == 240 + 2 * 18  # the chart grew to hold them
+    assert float(wide.get("viewBox").split()[3]) == 240 + 18  # two rows at the wide width
+
+
+def test_responsive_draws_wide_and_narrow() -> None:
+    html = str(responsive(lambda w: bar_chart(["a"], [Series("x", [1])], title="t", width=w)))
+    assert html.startswith('<div class="chart-wide"><svg') and '<div class="chart-narrow"><svg' in html
+    assert f'viewBox="0 0 {WIDE} ' in html and f'viewBox="0 0 {NARROW} ' in html

@@ -2,7 +2,8 @@
 
 Every page sees ``account`` (the logged-in username), ``csrf_token`` (put it in every form as a hidden
 ``csrf_token`` field), ``flash`` (a one-time notice set by the previous POST) and ``nav`` (the active left-nav
-entry, set by the page).
+entry, set by the page). Every count a page prints goes through the ``num`` filter (thousands separators), so
+21,000 devices read the same on every page.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ def format_ms(ms: int | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms / 1000)) + " UTC"
 
 
+def format_number(value: Any) -> str:
+    """Counts as a person reads them, alike on every page: ``21,000`` (the charts' axes and tooltips use the same
+    thousands separator). Whole floats print as integers; anything that is not a number prints unchanged."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—" if value is None else str(value)
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}"
+    return f"{int(value):,}"
+
+
 def region_name(code: str) -> str:
     region = REGIONS.get(code)
     return f"{region.name} ({code})" if region else code
@@ -54,6 +65,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True,
                       default_for_string=True), trim_blocks=True, lstrip_blocks=True)
     env.filters["ms"] = format_ms
+    env.filters["num"] = format_number
     env.filters["region"] = region_name
     env.filters["json"] = to_json
     env.globals["regions"] = REGIONS

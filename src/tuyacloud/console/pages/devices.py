@@ -4,6 +4,7 @@ toggle. Controls send real commands through ``commands.send_commands`` (the Open
 
 from __future__ import annotations
 
+import math
 import urllib.parse
 from typing import Any
 
@@ -12,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from tuyacloud.console.auth import form_of
 from tuyacloud.console.common import error_text, field, project_of
-from tuyacloud.console.controls import controls, display, form_value
+from tuyacloud.console.controls import controls, display, submitted_value
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.domain import commands, console_views, devices, history, homes
 from tuyacloud.errors import TuyaError
@@ -46,16 +48,21 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         project = await project_of(deps, request)
         query = request.query_params
         q, category, state = query.get("q", "").strip(), query.get("category", ""), query.get("online", "")
-        page_no = _int(query.get("page"), 1, 1, 100_000)
-        filters: dict[str, Any] = {"offset": (page_no - 1) * PAGE_SIZE}
+        total = await devices.count(ctx, project)
+        filters: dict[str, Any] = {}
         if q:
             filters["name"] = q
         if category:
             filters["category"] = category
         if state in ("online", "offline"):
             filters["online"] = state == "online"
-        found, more = await devices.page(ctx, project, "", PAGE_SIZE, **filters)
-        total = await devices.count(ctx, project)
+        # Unfiltered, the project's count gives the number of pages; a filtered list knows its last page only
+        # once it reaches it (the store counts a project's devices, not the matches of a search).
+        pages: int | None = None if filters else max(1, math.ceil(total / PAGE_SIZE))
+        page_no = _int(query.get("page"), 1, 1, pages or 100_000)
+        found, more = await devices.page(ctx, project, "", PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE, **filters)
+        if pages is None and not more and (found or page_no == 1):
+            pages = page_no
 
         def page_url(n: int) -> str:
             params = {k: v for k, v in {"q": q, "category": category, "online": state}.items() if v}
@@ -63,7 +70,8 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
 
         return deps.render(
             request, "devices.html", status_code, project=project, nav="devices", tab="devices", devices=found,
-            total=total, page_no=page_no, more=more, prev_url=page_url(page_no - 1), next_url=page_url(page_no + 1),
+            total=total, page_no=page_no, pages=pages, more=more, first_url=page_url(1), prev_url=page_url(page_no - 1),
+            next_url=page_url(page_no + 1), last_url=page_url(pages or page_no),
             q=q, category=category, online=state, categories=ctx.catalog.categories(), error=error,
             **await add_choices(project))
 
@@ -112,7 +120,8 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         device = await devices.get_owned(ctx, project, device_id)
         code = field(request, "code")
         spec = commands.product_of(ctx, device).function(code)
-        value = form_value(spec, field(request, "value"))
+        value = submitted_value(spec, {k: field(request, k) for k in ("value", "h", "s", "v")
+                                       if k in form_of(request)})
         try:
             await commands.send_commands(ctx, project, device.id, {"commands": [{"code": code, "value": value}]})
         except TuyaError as error:

@@ -18,22 +18,27 @@ TOP_APIS = 12
 
 
 def charts(stats: ProjectStatistics) -> dict[str, object]:
+    """Each chart drawn wide and narrow (``svg_chart.responsive``): text stays legible on a phone."""
     labels = [d.label for d in stats.days]
-    calls = svg_chart.bar_chart(labels, [
-        svg_chart.Series("Calls", [d.calls for d in stats.days], svg_chart.PALETTE[1]),
-        svg_chart.Series("Failures", [d.failures for d in stats.days], svg_chart.PALETTE[3]),
-    ], title=f"API calls and failures per day, {stats.first_day} to {stats.last_day}")
+    calls = [svg_chart.Series("Calls", [d.calls for d in stats.days], svg_chart.PALETTE[1]),
+             svg_chart.Series("Failures", [d.failures for d in stats.days], svg_chart.PALETTE[3])]
     message_series = [svg_chart.Series("Sent", [d.messages for d in stats.days], svg_chart.PALETTE[0])]
     message_series += [svg_chart.Series(f"Acknowledged ({label})", [d.acknowledged.get(label, 0) for d in stats.days],
                                         svg_chart.PALETTE[2 + i % 3]) for i, label in enumerate(stats.subscriptions)]
-    messages = svg_chart.line_chart(labels, message_series, title="Messages sent and acknowledged per day")
-    devices = svg_chart.line_chart(labels, [
-        svg_chart.Series("Devices", [d.devices_total for d in stats.days], svg_chart.PALETTE[4]),
-        svg_chart.Series("Online", [d.devices_online for d in stats.days], svg_chart.PALETTE[2]),
-    ], title="Devices (that exist now) per day, and those online at some moment of the day", height=200)
-    top = stats.apis[:TOP_APIS]
-    apis = svg_chart.hbar_chart([(a.api, a.calls) for a in top], title="Calls per API in the period")
-    return {"calls": calls, "messages": messages, "devices": devices, "apis": apis}
+    devices = [svg_chart.Series("Devices", [d.devices_total for d in stats.days], svg_chart.PALETTE[4]),
+               svg_chart.Series("Online", [d.devices_online for d in stats.days], svg_chart.PALETTE[2])]
+    top = [(a.api, a.calls) for a in stats.apis[:TOP_APIS]]
+    return {
+        "calls": svg_chart.responsive(lambda w: svg_chart.bar_chart(
+            labels, calls, title=f"API calls and failures per day, {stats.first_day} to {stats.last_day}", width=w)),
+        "messages": svg_chart.responsive(lambda w: svg_chart.line_chart(
+            labels, message_series, title="Messages sent and acknowledged per day", width=w)),
+        "devices": svg_chart.responsive(lambda w: svg_chart.line_chart(
+            labels, devices, title="Devices (that exist now) per day, and those online at some moment of the day",
+            width=w, height=200)),
+        "apis": svg_chart.responsive(lambda w: svg_chart.hbar_chart(top, title="Calls per API in the period",
+                                                                    width=w)),
+    }
 
 
 def routes(deps: ConsoleDeps) -> list[BaseRoute]:

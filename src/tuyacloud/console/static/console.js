@@ -55,18 +55,79 @@
     else if (el.hasAttribute("data-confirm") && !window.confirm(el.getAttribute("data-confirm"))) { event.preventDefault(); }
   });
 
-  // Range inputs show their scaled value next to them: <output data-for="id" data-scale="1" data-unit="°C">.
-  function showRange(input) {
+  // Range controls: a slider (coarse steps on a long range) and a number field (the exact value, the one sent)
+  // follow each other; <output data-for="id" data-scale="1" data-unit="°C" data-duration="s|min"> shows the value.
+  function duration(seconds) {  // 5400 -> "1 h 30 min", as controls.human_duration says it
+    var parts = [], left = Math.max(0, Math.round(seconds));
+    [[86400, "d"], [3600, "h"], [60, "min"], [1, "s"]].forEach(function (u) {
+      var n = Math.floor(left / u[0]);
+      left -= n * u[0];
+      if (n) parts.push(n + " " + u[1]);
+    });
+    return parts.join(" ") || "0 s";
+  }
+  function showRange(input, raw) {
     var out = document.querySelector('output[data-for="' + input.id + '"]');
     if (!out) return;
+    var value = Number(raw === undefined ? input.value : raw);
+    var unit = out.getAttribute("data-duration");
+    if (unit) { out.textContent = duration(value * (unit === "min" ? 60 : 1)); return; }
     var scale = parseInt(out.getAttribute("data-scale") || "0", 10);
-    var value = Number(input.value) / Math.pow(10, scale);
-    out.textContent = value.toFixed(scale) + (out.getAttribute("data-unit") || "");
+    out.textContent = (value / Math.pow(10, scale)).toFixed(scale) + (out.getAttribute("data-unit") || "");
   }
+
+  // Colour controls: <input type=color data-hsv="s_max,v_max"> and number fields data-hsv-field="h|s|v".
+  function hsvToHex(h, s, v) {  // h in degrees, s and v in 0..1
+    var f = function (n) {
+      var k = (n + h / 60) % 6;
+      var c = v - v * s * Math.max(0, Math.min(k, 4 - k, 1));
+      return ("0" + Math.round(c * 255).toString(16)).slice(-2);
+    };
+    return "#" + f(5) + f(3) + f(1);
+  }
+  function hexToHsv(hex) {  // -> [h degrees, s 0..1, v 0..1]
+    var r = parseInt(hex.substr(1, 2), 16) / 255, g = parseInt(hex.substr(3, 2), 16) / 255, b = parseInt(hex.substr(5, 2), 16) / 255;
+    var max = Math.max(r, g, b), d = max - Math.min(r, g, b), h = 0;
+    if (d) h = max === r ? ((g - b) / d) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
+    return [(h * 60 + 360) % 360, max ? d / max : 0, max];
+  }
+  function colourParts(el) {
+    var row = el.closest(".colour-row"), picker = row.querySelector('input[type="color"]');
+    var max = picker.getAttribute("data-hsv").split(",").map(Number);
+    var field = function (k) { return row.querySelector('[data-hsv-field="' + k + '"]'); };
+    return { picker: picker, sMax: max[0], vMax: max[1], field: field };
+  }
+  function pickerChanged(picker) {
+    var p = colourParts(picker), hsv = hexToHsv(picker.value);
+    p.field("h").value = Math.round(hsv[0]) % 360;
+    p.field("s").value = Math.round(hsv[1] * p.sMax);
+    p.field("v").value = Math.round(hsv[2] * p.vMax);
+  }
+  function hsvChanged(input) {
+    var p = colourParts(input);
+    var h = Number(p.field("h").value), s = Number(p.field("s").value) / p.sMax, v = Number(p.field("v").value) / p.vMax;
+    if ([h, s, v].every(isFinite)) p.picker.value = hsvToHex(((h % 360) + 360) % 360, Math.min(Math.max(s, 0), 1), Math.min(Math.max(v, 0), 1));
+  }
+
   document.addEventListener("input", function (event) {
-    if (event.target.matches('input[type="range"]')) showRange(event.target);
+    var el = event.target;
+    if (el.matches('input[type="range"]')) {
+      showRange(el);
+      var exact = el.getAttribute("data-number") && document.getElementById(el.getAttribute("data-number"));
+      if (exact) exact.value = el.value;
+    } else if (el.matches("input[data-range]")) {
+      var slider = document.getElementById(el.getAttribute("data-range"));
+      if (slider) { slider.value = el.value; showRange(slider, el.value); }
+    } else if (el.matches('input[type="color"][data-hsv]')) {
+      pickerChanged(el);
+    } else if (el.matches("input[data-hsv-field]")) {
+      hsvChanged(el);
+    }
   });
-  document.querySelectorAll('input[type="range"]').forEach(showRange);
+  document.querySelectorAll("input[data-range]").forEach(function (el) {
+    var slider = document.getElementById(el.getAttribute("data-range"));
+    if (slider) showRange(slider, el.value);
+  });
 
   // Switch controls submit their form at once when flipped.
   document.addEventListener("change", function (event) {
