@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
 from tuyacloud.domain import projects
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.services import SERVICES
@@ -48,20 +49,23 @@ def create(
 
 
 @app.command("list")
-def list_(data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
-    """All projects (secrets are shown by `project show` only)."""
+def list_(limit: int = Limit, offset: int = Offset, every: bool = All,
+          data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
+    """The projects (secrets are shown by `project show` only)."""
+    window = Window.of(limit, offset, every)
 
-    async def work(ctx: Context) -> list[dict[str, Any]]:
-        return [project_view(p) for p in await ctx.store.list_projects()]
+    async def work(ctx: Context) -> Page[dict[str, Any]]:
+        found = await ctx.store.list_projects()
+        views = [{k: v for k, v in project_view(p).items() if k != "access_secret"} for p in window.cut(found)]
+        return Page(views, len(found), window)
 
-    views = run(data_dir, database_url, work)
-    if as_json:
-        emit_json([{k: v for k, v in view.items() if k != "access_secret"} for view in views])
-        return
-    table = Table("Access ID", "Name", "Data center", "Method", "Services")
-    for v in views:
-        table.add_row(v["access_id"], v["name"], v["region"], v["method"], str(len(v["services"])))
-    console.print(table)
+    def show(views: list[dict[str, Any]]) -> None:
+        table = Table("Access ID", "Name", "Data center", "Method", "Services")
+        for v in views:
+            table.add_row(v["access_id"], v["name"], v["region"], v["method"], str(len(v["services"])))
+        console.print(table)
+
+    emit_page(run(data_dir, database_url, work), "projects", as_json, show)
 
 
 @app.command("show")
