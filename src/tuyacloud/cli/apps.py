@@ -67,7 +67,7 @@ def unlink(
     project: str = typer.Option(..., "--project", help="Access ID of the project"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Unlink an app from a project: the project no longer sees its users and devices."""
+    """Unlink an app from a project. The project no longer sees its users and devices."""
     _relink(schema, project, data_dir, database_url, as_json, False)
 
 

@@ -22,7 +22,7 @@ def tree(
     limit: int = Limit, offset: int = Offset, every: bool = All,
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """The asset tree with the number of devices at each node (a page of it: the upper levels first)."""
+    """The asset tree with its device counts. A page of it: the upper levels first."""
     window = Window.of(limit, offset, every)
 
     async def work(ctx: Context) -> tuple[str, Page[dict[str, Any]]]:
@@ -55,7 +55,7 @@ def move(
     project: str = typer.Option(..., "--project", help="Access ID of the project"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Move an asset with its sub-assets, devices and grants under another parent (never under itself)."""
+    """Move an asset under another parent. Its sub-assets, devices and grants go with it (never under itself)."""
 
     async def work(ctx: Context) -> dict[str, Any]:
         p = await projects.get(ctx, project)

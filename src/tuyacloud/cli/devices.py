@@ -36,7 +36,7 @@ def add_virtual(
     room: str = typer.Option("", "--room", help="Room id in the home (smart home)"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Create virtual devices; they behave like real ones (commands change status, sensors report)."""
+    """Create virtual devices. They behave like real ones: commands change status, sensors report."""
 
     async def work(ctx: Context) -> list[dict[str, Any]]:
         p = await projects.get(ctx, project)
@@ -78,8 +78,8 @@ def pair(
     room: str = typer.Option("", "--room", help="Smart-home pairing token: a room of the home"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Pair a virtual device with a registration token (industry) or a smart-home pairing token, as a phone and a
-    real device would (2007 once expired)."""
+    """Pair a virtual device with a token. A registration token (industry) or a smart-home pairing token, as a
+    phone and a real device would (2007 once expired)."""
 
     async def work(ctx: Context) -> dict[str, Any]:
         try:

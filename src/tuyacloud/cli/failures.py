@@ -124,11 +124,11 @@ def store_failure(error: BaseException, database_url: str) -> CliFailure | None:
             return CliFailure("data_dir_unwritable", f"{where} cannot be opened for writing: {_reason(cause)}",
                               "choose another --data-dir (or TUYACLOUD_DATA_DIR), or fix its permissions")
     else:
-        if isinstance(cause, (OSError, TimeoutError)) or _is_asyncpg_error(cause):
+        if isinstance(cause, (OSError, TimeoutError)) or _refused_by_postgres(cause):
             return CliFailure("database_unreachable", f"cannot connect to {where}: {_reason(cause)}",
                               "is the server running and is the URL right? "
                               "postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
-        if isinstance(cause, ValueError):
+        if isinstance(cause, ValueError) or type(cause).__name__ == "ClientConfigurationError":
             return CliFailure("database_url_invalid", f"the database URL {_redact(database_url)} is malformed: {text}",
                               "use postgresql://USER:PASSWORD@HOST:PORT/DATABASE", exit_code=EXIT_USAGE)
     if type(cause).__name__ == "CommandError" and "revision" in text:  # alembic: a schema newer than this code
@@ -147,8 +147,14 @@ def _root(error: BaseException) -> BaseException:
         seen = inner
 
 
-def _is_asyncpg_error(error: BaseException) -> bool:
-    return type(error).__module__.startswith("asyncpg")
+# SQLSTATE classes of a server that refuses the connection: connection exception, authorization, no such
+# database, too many connections, starting up or shutting down.
+PG_REFUSALS = ("08", "28", "3D", "53300", "57P03")
+
+
+def _refused_by_postgres(error: BaseException) -> bool:
+    state = getattr(error, "sqlstate", None)
+    return type(error).__module__.startswith("asyncpg") and isinstance(state, str) and state.startswith(PG_REFUSALS)
 
 
 def _reason(error: BaseException) -> str:

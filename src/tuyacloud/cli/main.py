@@ -106,7 +106,7 @@ def serve(
     asset_max_depth: int = typer.Option(10, "--asset-max-depth", min=1, help="Levels of an asset tree"),
     asset_max_children: int = typer.Option(5000, "--asset-max-children", min=1, help="Sub-assets of one asset"),
 ) -> None:
-    """Run the cloud: OpenAPI, console and virtual devices in one process.
+    """Run the cloud. OpenAPI, control API, web console, message service and virtual devices in one process.
 
     Every option can also be set as an environment variable (shown with each option); see docs/cli.md.
     """
