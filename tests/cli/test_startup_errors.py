@@ -14,6 +14,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -119,6 +120,15 @@ def test_a_corrupt_data_dir(tmp_path: Path, taken_port: int) -> None:
     assert body["hint"]
     # The port is checked before the store: a start with both problems names the port first.
     assert_one_line_failure(tuyacloud("serve", "--port", str(taken_port), "--data-dir", str(data)), 1, "in use")
+
+
+def test_a_database_written_by_a_newer_tuyacloud(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    with sqlite3.connect(data / "tuyacloud.db") as db:  # a schema revision this tuyacloud does not have
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        db.execute("INSERT INTO alembic_version VALUES ('ffff0000aaaa')")
+    assert_one_line_failure(tuyacloud("project", "list", "--data-dir", str(data)), 1, "newer tuyacloud")
 
 
 # --- the database --------------------------------------------------------------------------------------------

@@ -114,8 +114,13 @@ def store_failure(error: BaseException, database_url: str) -> CliFailure | None:
     """What a failure to open (and migrate) the store means to the user; None for an unexpected error, which
     then propagates with its traceback because it is a bug to report."""
     where = _describe(database_url)
-    cause = _root(error)
+    chain = _chain(error)
+    cause = chain[-1]
     text = str(cause)
+    newer = next((e for e in chain if type(e).__name__ == "CommandError" and "revision" in str(e)), None)
+    if newer is not None:  # alembic: the database's schema has a revision this code does not know
+        return CliFailure("database_too_new", f"{where} was written by a newer tuyacloud ({newer})",
+                          "upgrade tuyacloud, or use another --data-dir / --database-url")
     if database_url.startswith("sqlite"):
         if isinstance(cause, sqlite3.DatabaseError) and any(s in text for s in SQLITE_CORRUPT):
             return CliFailure("data_dir_corrupt", f"{where} is not a readable tuyacloud database ({text})",
@@ -131,20 +136,18 @@ def store_failure(error: BaseException, database_url: str) -> CliFailure | None:
         if isinstance(cause, ValueError) or type(cause).__name__ == "ClientConfigurationError":
             return CliFailure("database_url_invalid", f"the database URL {_redact(database_url)} is malformed: {text}",
                               "use postgresql://USER:PASSWORD@HOST:PORT/DATABASE", exit_code=EXIT_USAGE)
-    if type(cause).__name__ == "CommandError" and "revision" in text:  # alembic: a schema newer than this code
-        return CliFailure("database_too_new", f"{where} was written by a newer tuyacloud ({text})",
-                          "upgrade tuyacloud, or use another --data-dir / --database-url")
     return None
 
 
-def _root(error: BaseException) -> BaseException:
-    """The driver's own exception under SQLAlchemy's wrappers."""
-    seen = error
-    while True:
-        inner = getattr(seen, "orig", None) or seen.__cause__
-        if inner is None or inner is seen:
-            return seen
-        seen = inner
+def _chain(error: BaseException) -> list[BaseException]:
+    """The error and what caused it, down to the driver's own exception under SQLAlchemy's wrappers."""
+    chain = [error]
+    while len(chain) < 20:
+        inner = getattr(chain[-1], "orig", None) or chain[-1].__cause__
+        if inner is None or inner in chain:
+            break
+        chain.append(inner)
+    return chain
 
 
 # SQLSTATE classes of a server that refuses the connection: connection exception, authorization, no such
