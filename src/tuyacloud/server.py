@@ -1,4 +1,9 @@
-"""Serve one cloud with uvicorn (httptools, uvloop, no per-request access log) and print how to reach it."""
+"""Serve one cloud with uvicorn (httptools, uvloop, no per-request access log) and print how to reach it.
+
+The listening sockets are bound before the application starts (``listen``), never by uvicorn after it: the
+banner, printed when the application is ready, then only ever announces ports that are already ours, and a port
+in use fails the start before the store is touched or the one-time console password is created and printed.
+"""
 
 from __future__ import annotations
 
@@ -54,7 +59,11 @@ def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
     return "\n".join(lines)
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> None:
+    """Run until stopped, on ``sockets`` (already bound by ``tuyacloud serve``'s checks) or on sockets bound here
+    for ``settings.listen_ports``."""
+    if sockets is None:
+        sockets = [listen(settings.host, port) for port in settings.listen_ports]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations run at every start: say nothing routine
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -81,19 +90,22 @@ def serve(settings: Settings) -> None:
         log_level="warning", lifespan="on", proxy_headers=False, **ssl,  # type: ignore[arg-type]
     )
     server = uvicorn.Server(config)
-    sockets = None
-    if settings.message_port:
-        # One server, two listening sockets: the OpenAPI port and the message-service port share everything.
-        sockets = [_bind(settings.host, settings.port), _bind(settings.host, settings.message_port)]
+    # One server, one or two listening sockets: the OpenAPI port and the message-service port share everything.
     server.run(sockets=sockets)
     if not server.started:
         sys.exit(1)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int) -> socket.socket:
+    """Bind and listen now: connections queue until the server accepts them; OSError (EADDRINUSE...) if not."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
     sock.set_inheritable(True)
     return sock

@@ -53,6 +53,11 @@ class Settings:
     console_lockout_s: int = 15 * 60
 
     @property
+    def listen_ports(self) -> list[int]:
+        """The OpenAPI port, then the message-service port if there is one."""
+        return [self.port] + ([self.message_port] if self.message_port else [])
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url

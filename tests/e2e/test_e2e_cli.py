@@ -58,7 +58,7 @@ def test_project_commands_create_list_show_and_rotate(tmp_path: Path) -> None:
     assert (created["name"], created["region"], created["method"]) == ("N", "eu", "smart_home")
     assert "iot_core" in created["services"] and created["uid"].startswith("eu")
 
-    listed = cli_json(tmp_path, "project", "list")
+    listed = cli_json(tmp_path, "project", "list")["list"]
     assert [p["access_id"] for p in listed] == [access_id]
     assert "access_secret" not in listed[0]  # secrets only through `project show`
     shown = cli_json(tmp_path, "project", "show", access_id)
@@ -72,7 +72,7 @@ def test_project_commands_create_list_show_and_rotate(tmp_path: Path) -> None:
     assert unknown.returncode == 1 and "error 1005" in unknown.stderr
     bad_region = run_cli(tmp_path, "project", "create", "--name", "M", "--region", "mars", expect_ok=False)
     assert bad_region.returncode == 1 and "error 1109" in bad_region.stderr
-    assert len(cli_json(tmp_path, "project", "list")) == 1
+    assert cli_json(tmp_path, "project", "list")["total"] == 1
 
 
 # --- admin commands against a running server on the same data directory -----------------------------------
@@ -92,7 +92,7 @@ def test_cli_changes_take_effect_on_a_running_server(live: CloudServer) -> None:
                      database_url=db)
     assert len(added) == 3 and all(d["id"] and d["category"] == "cz" for d in added)
     ids = sorted(d["id"] for d in added)
-    assert sorted(d["id"] for d in cli_json(data, "device", "list", "--project", pid, database_url=db)) == ids
+    assert sorted(d["id"] for d in cli_json(data, "device", "list", "--project", pid, database_url=db)["list"]) == ids
     shown = cli_json(data, "device", "show", ids[0], database_url=db)
     assert shown["project"] == pid and shown["id"] == ids[0]
     assert {s["code"]: s["value"] for s in shown["status"]}["switch_1"] is False
@@ -193,7 +193,7 @@ class ServeProcess:
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
-        # The banner is printed before the socket is bound, so it is all in the pipe by now: read until the
+        # The banner is printed before the server answers, so it is all in the pipe by now: read until the
         # device list has started and then a short quiet period passes.
         text = ""
         while True:
@@ -249,7 +249,7 @@ def test_serve_uses_the_data_dir_and_keeps_everything_across_a_restart(tmp_path:
                          "--name", "Garage Plug")
         garage = added[0]["id"]
         assert _ok(api.get(f"/v1.0/devices/{garage}"))["name"] == "Garage Plug"
-        demo = [p for p in cli_json(data, "project", "list") if p["access_id"] == banner.access_id]
+        demo = [p for p in cli_json(data, "project", "list")["list"] if p["access_id"] == banner.access_id]
         assert [p["name"] for p in demo] == ["Demo project"]
 
         # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal: -SIGTERM is a clean exit.
@@ -262,7 +262,7 @@ def test_serve_uses_the_data_dir_and_keeps_everything_across_a_restart(tmp_path:
         assert (again.access_id, again.access_secret) == (banner.access_id, banner.access_secret)
         assert again.admin_token == banner.admin_token
         assert set(again.devices) == set(banner.devices) | {garage}
-        projects = cli_json(data, "project", "list")
+        projects = cli_json(data, "project", "list")["list"]
         assert [p["name"] for p in projects].count("Demo project") == 1, "the demo was created twice"
         assert len(projects) == 1
 

@@ -64,6 +64,6 @@ def test_messages_status_shows_backlog_consumers_and_last_ack(cloud: CloudServer
         assert f"persistent://{access_id}/out/event" in table.stdout and "(active)" in table.stdout
 
         unknown = _status(cloud, "--project", "x" * 20, "--json")
-        assert unknown.returncode == 1 and "error" in unknown.stderr
+        assert unknown.returncode == 1 and json.loads(unknown.stdout)["code"] == 1005  # --json: errors as JSON
     finally:
         consumer.close()

@@ -61,7 +61,7 @@ def test_cli_apps_pair_and_add_virtual(cloud: CloudServer, tmp_path: Path) -> No
     linked = runner.invoke(cli, ["app", "link", "--schema", schema, "--project", project["access_id"], *db])
     assert linked.exit_code == 0 and project["access_id"] in linked.stdout, linked.output
     listed = runner.invoke(cli, ["app", "list", "--json", *db])
-    assert {a["schema"]: a["projects"] for a in json.loads(listed.stdout)}[schema] == [project["access_id"]]
+    assert {a["schema"]: a["projects"] for a in json.loads(listed.stdout)["list"]}[schema] == [project["access_id"]]
     unknown = runner.invoke(cli, ["app", "link", "--schema", "nosuchschema", "--project", project["access_id"], *db])
     assert unknown.exit_code == 1 and "2017" in unknown.output
     from support.signed import SignedClient

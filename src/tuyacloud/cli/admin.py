@@ -10,7 +10,9 @@ from pathlib import Path
 
 import typer
 
-from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, err_console, run
+from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, run
+from tuyacloud.cli.failures import CliFailure
+from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
 from tuyacloud.domain import console_accounts
 from tuyacloud.domain.console_accounts import ConsoleAccountError, ConsolePolicy
 from tuyacloud.domain.context import Context
@@ -25,9 +27,8 @@ def iso_ms(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
 
 
-def _refused(error: ConsoleAccountError) -> typer.Exit:
-    err_console.print(f"[red]{error}[/red]")
-    return typer.Exit(1)
+def _refused(error: ConsoleAccountError) -> CliFailure:
+    return CliFailure("refused", str(error))
 
 
 @app.command("create")
@@ -67,16 +68,18 @@ def set_password(
 
 
 @app.command("list")
-def list_accounts(data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
+def list_accounts(limit: int = Limit, offset: int = Offset, every: bool = All,
+                  data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
     """The console accounts (names and dates; never hashes)."""
+    window = Window.of(limit, offset, every)
 
-    async def work(ctx: Context) -> list[dict[str, object]]:
-        return [{"username": a.username, "created": iso_ms(a.created_ms), "updated": iso_ms(a.updated_ms)}
-                for a in await console_accounts.accounts(ctx)]
+    async def work(ctx: Context) -> Page[dict[str, object]]:
+        found = await console_accounts.accounts(ctx)
+        return Page([{"username": a.username, "created": iso_ms(a.created_ms), "updated": iso_ms(a.updated_ms)}
+                     for a in window.cut(found)], len(found), window)
 
-    rows = run(data_dir, database_url, work)
-    if as_json:
-        emit_json(rows)
-        return
-    for row in rows:
-        console.print(f"{row['username']:<24} created {row['created']}")
+    def show(rows: list[dict[str, object]]) -> None:
+        for row in rows:
+            console.print(f"{row['username']!s:<24} created {row['created']}", highlight=False, markup=False)
+
+    emit_page(run(data_dir, database_url, work), "accounts", as_json, show)

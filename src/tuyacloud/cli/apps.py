@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
 from tuyacloud.domain import apps
 from tuyacloud.domain.context import Context
 
@@ -66,22 +67,24 @@ def unlink(
     project: str = typer.Option(..., "--project", help="Access ID of the project"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Unlink an app from a project: the project no longer sees its users and devices."""
+    """Unlink an app from a project. The project no longer sees its users and devices."""
     _relink(schema, project, data_dir, database_url, as_json, False)
 
 
 @app.command("list")
-def list_(data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
-    """Every app with its linked projects."""
+def list_(limit: int = Limit, offset: int = Offset, every: bool = All,
+          data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
+    """The apps with their linked projects."""
+    window = Window.of(limit, offset, every)
 
-    async def work(ctx: Context) -> list[dict[str, Any]]:
-        return [_view(a, links) for a, links in await apps.listing(ctx)]
+    async def work(ctx: Context) -> Page[dict[str, Any]]:
+        found = await apps.listing(ctx)
+        return Page([_view(a, links) for a, links in window.cut(found)], len(found), window)
 
-    views = run(data_dir, database_url, work)
-    if as_json:
-        emit_json(views)
-        return
-    table = Table("Schema", "Name", "Data center", "Projects")
-    for v in views:
-        table.add_row(v["schema"], v["name"], v["region"], ", ".join(v["projects"]))
-    console.print(table)
+    def show(views: list[dict[str, Any]]) -> None:
+        table = Table("Schema", "Name", "Data center", "Projects")
+        for v in views:
+            table.add_row(v["schema"], v["name"], v["region"], ", ".join(v["projects"]))
+        console.print(table)
+
+    emit_page(run(data_dir, database_url, work), "apps", as_json, show)

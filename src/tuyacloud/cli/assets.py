@@ -9,6 +9,7 @@ import typer
 from rich.tree import Tree
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
 from tuyacloud.domain import assets, projects
 from tuyacloud.domain.context import Context
 
@@ -18,29 +19,33 @@ app = typer.Typer(help="Asset trees of custom projects.", no_args_is_help=True)
 @app.command("tree")
 def tree(
     project: str = typer.Option(..., "--project", help="Access ID of the project"),
+    limit: int = Limit, offset: int = Offset, every: bool = All,
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """The asset tree with the number of devices at each node."""
+    """The asset tree with its device counts. A page of it: the upper levels first."""
+    window = Window.of(limit, offset, every)
 
-    async def work(ctx: Context) -> dict[str, Any]:
+    async def work(ctx: Context) -> tuple[str, Page[dict[str, Any]]]:
         p = await projects.get(ctx, project)
         found, counts = await assets.tree_with_counts(ctx, p)
-        return {"name": p.name, "assets": [
+        return p.name, Page([
             {"asset_id": a.id, "asset_name": a.name, "parent_asset_id": a.parent_id, "level": a.level,
-             "asset_type": a.asset_type, "device_count": counts.get(a.id, 0)} for a in found]}
+             "asset_type": a.asset_type, "device_count": counts.get(a.id, 0)} for a in window.cut(found)],
+            len(found), window)
 
-    view = run(data_dir, database_url, work)
-    if as_json:
-        emit_json(view["assets"])
-        return
-    root = Tree(f"[bold]{view['name']}[/bold]")
-    nodes: dict[str, Tree] = {assets.TOP: root}
-    for a in view["assets"]:  # parents come first: ordered by level
-        parent = nodes.get(a["parent_asset_id"], root)
-        kind = f" [dim]{a['asset_type']}[/dim]" if a["asset_type"] else ""
-        nodes[a["asset_id"]] = parent.add(
-            f"{a['asset_name']}{kind} [cyan]({a['device_count']} devices)[/cyan] [dim]{a['asset_id']}[/dim]")
-    console.print(root)
+    name, page = run(data_dir, database_url, work)
+
+    def show(rows: list[dict[str, Any]]) -> None:
+        root = Tree(f"[bold]{name}[/bold]")
+        nodes: dict[str, Tree] = {assets.TOP: root}
+        for a in rows:  # parents come first: ordered by level (a page that starts lower hangs them off the top)
+            parent = nodes.get(a["parent_asset_id"], root)
+            kind = f" [dim]{a['asset_type']}[/dim]" if a["asset_type"] else ""
+            nodes[a["asset_id"]] = parent.add(
+                f"{a['asset_name']}{kind} [cyan]({a['device_count']} devices)[/cyan] [dim]{a['asset_id']}[/dim]")
+        console.print(root)
+
+    emit_page(page, "assets", as_json, show)
 
 
 @app.command("move")
@@ -50,7 +55,7 @@ def move(
     project: str = typer.Option(..., "--project", help="Access ID of the project"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Move an asset with its sub-assets, devices and grants under another parent (never under itself)."""
+    """Move an asset under another parent. Its sub-assets, devices and grants go with it (never under itself)."""
 
     async def work(ctx: Context) -> dict[str, Any]:
         p = await projects.get(ctx, project)

@@ -2,7 +2,8 @@
 
 Admin commands work directly on the store (the SQLite file in the data directory, or PostgreSQL), so they work
 whether or not a server is running on it: SQLite in WAL mode lets the CLI write while the server serves, and the
-server reads every request from the store.
+server reads every request from the store. A store that cannot be opened (an unwritable or corrupt data
+directory, an unreachable database) is reported as one line by cli/failures.py, never as a traceback.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import typer
 from rich.console import Console
 
 from tuyacloud.catalog.loader import load_catalog
+from tuyacloud.cli.failures import check_data_dir, check_database_url, store_failure
 from tuyacloud.clock import Clock
 from tuyacloud.domain.context import Context, Policy
-from tuyacloud.errors import TuyaError, code_and_message
 from tuyacloud.ids import IdSource
 from tuyacloud.settings import Settings, default_data_dir
+from tuyacloud.store.base import Store
 from tuyacloud.store.engine import open_store
 
 T = TypeVar("T")
@@ -30,7 +32,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 DataDir = typer.Option(None, "--data-dir", envvar="TUYACLOUD_DATA_DIR", help="Data directory (default ./.tuyacloud)")
-DatabaseUrl = typer.Option(None, "--database-url", envvar="TUYACLOUD_DATABASE_URL",
+DatabaseUrl = typer.Option(None, "--database-url", envvar="TUYACLOUD_DATABASE_URL", callback=check_database_url,
                            help="postgresql://... (default: SQLite in the data directory)")
 JsonOut = typer.Option(False, "--json", help="Machine-readable output")
 
@@ -39,24 +41,34 @@ def settings_for(data_dir: Path | None, database_url: str | None) -> Settings:
     return Settings(data_dir=(data_dir or default_data_dir()).resolve(), database_url=database_url)
 
 
+async def open_checked(settings: Settings) -> Store:
+    """Open (and migrate) the store; a failure the user can fix becomes a ``CliFailure`` naming it."""
+    url = settings.effective_database_url
+    try:
+        return await open_store(url)
+    except Exception as error:
+        failure = store_failure(error, url)
+        if failure is None:
+            raise
+        raise failure from None
+
+
 def run(data_dir: Path | None, database_url: str | None, work: Callable[[Context], Awaitable[T]]) -> T:
-    """Open the store, run one unit of admin work, close; domain errors exit 1 with the Tuya code and message."""
+    """Open the store, run one unit of admin work, close. Domain errors propagate: the root command reports them
+    with their Tuya code and message and exits 1 (cli/failures.py)."""
     settings = settings_for(data_dir, database_url)
+    if not settings.database_url:
+        check_data_dir(settings.data_dir)
 
     async def main() -> T:
-        store = await open_store(settings.effective_database_url)
+        store = await open_checked(settings)
         ctx = Context(store=store, clock=Clock(), ids=IdSource(), catalog=load_catalog(), policy=Policy())
         try:
             return await work(ctx)
         finally:
             await store.close()
 
-    try:
-        return asyncio.run(main())
-    except TuyaError as error:
-        code, msg = code_and_message(error)
-        err_console.print(f"[red]error {code}: {msg}[/red]")
-        raise typer.Exit(1) from error
+    return asyncio.run(main())
 
 
 def emit_json(value: Any) -> None:

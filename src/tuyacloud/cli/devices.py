@@ -10,6 +10,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
 from tuyacloud.domain import devices, homes, pairing, projects, registration
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import DataNotExist
@@ -35,7 +36,7 @@ def add_virtual(
     room: str = typer.Option("", "--room", help="Room id in the home (smart home)"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Create virtual devices; they behave like real ones (commands change status, sensors report)."""
+    """Create virtual devices. They behave like real ones: commands change status, sensors report."""
 
     async def work(ctx: Context) -> list[dict[str, Any]]:
         p = await projects.get(ctx, project)
@@ -77,8 +78,8 @@ def pair(
     room: str = typer.Option("", "--room", help="Smart-home pairing token: a room of the home"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Pair a virtual device with a registration token (industry) or a smart-home pairing token, as a phone and a
-    real device would (2007 once expired)."""
+    """Pair a virtual device with a token. A registration token (industry) or a smart-home pairing token, as a
+    phone and a real device would (2007 once expired)."""
 
     async def work(ctx: Context) -> dict[str, Any]:
         try:
@@ -100,24 +101,28 @@ def pair(
 @app.command("list")
 def list_(
     project: str = typer.Option(..., "--project", help="Access ID of the project"),
-    limit: int = typer.Option(100, "--limit", min=1),
+    limit: int = Limit, offset: int = Offset, every: bool = All,
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """A project's devices."""
+    """A project's devices, in id order."""
+    window = Window.of(limit, offset, every)
 
-    async def work(ctx: Context) -> list[dict[str, Any]]:
+    async def work(ctx: Context) -> Page[dict[str, Any]]:
         p = await projects.get(ctx, project)
-        found, _ = await devices.page(ctx, p, "", limit)
-        return [_view(ctx, d) for d in found]
 
-    views = run(data_dir, database_url, work)
-    if as_json:
-        emit_json(views)
-        return
-    table = Table("Device ID", "Category", "Name", "Online")
-    for v in views:
-        table.add_row(v["id"], v["category"], v["name"], "yes" if v["online"] else "no")
-    console.print(table)
+        async def fetch(after: str, size: int, skip: int) -> tuple[list[Any], bool]:
+            return await devices.page(ctx, p, after, size, offset=skip)
+
+        found = await window.walk(fetch, key=lambda d: d.id)
+        return Page([_view(ctx, d) for d in found], await devices.count(ctx, p), window)
+
+    def show(views: list[dict[str, Any]]) -> None:
+        table = Table("Device ID", "Category", "Name", "Online")
+        for v in views:
+            table.add_row(v["id"], v["category"], v["name"], "yes" if v["online"] else "no")
+        console.print(table)
+
+    emit_page(run(data_dir, database_url, work), "devices", as_json, show)
 
 
 @app.command("show")

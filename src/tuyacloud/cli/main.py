@@ -1,16 +1,26 @@
-"""``tuyacloud``: serve the cloud and administer it from scripts."""
+"""``tuyacloud``: serve the cloud and administer it from scripts.
+
+Failures of every command are reported in one place (cli/failures.py: one line and a hint, JSON under
+``--json``, never a traceback for a mistake the user can fix). Help is click's plain formatter, which wraps
+instead of cutting at 80 columns.
+"""
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer.core import TyperCommand, TyperOption
 
 from tuyacloud.cli import admin, apps, assets, devices, messages, projects, users
 from tuyacloud.cli.common import DatabaseUrl, DataDir, settings_for
+from tuyacloud.cli.failures import EXIT_USAGE, CliFailure, CliGroup
+from tuyacloud.regions import REGIONS
 
-app = typer.Typer(help="A self-hosted IoT cloud that speaks the Tuya Cloud Development protocol.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(cls=CliGroup, help="A self-hosted IoT cloud that speaks the Tuya Cloud Development protocol.",
+                  no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 app.add_typer(projects.app, name="project")
 app.add_typer(devices.app, name="device")
 app.add_typer(messages.app, name="messages")
@@ -19,28 +29,95 @@ app.add_typer(apps.app, name="app")
 app.add_typer(admin.app, name="admin")
 app.add_typer(users.app, name="user")
 
+ENV_PREFIX = "TUYACLOUD_"
 
-@app.command()
+
+def package_version() -> str:
+    try:
+        return metadata.version("tuyacloud")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"tuyacloud {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """A self-hosted IoT cloud that speaks the Tuya Cloud Development protocol."""
+
+
+def env_name(option: TyperOption) -> str:
+    """``--message-port`` -> ``TUYACLOUD_MESSAGE_PORT``."""
+    longest = max(option.opts, key=len)
+    return ENV_PREFIX + longest.lstrip("-").replace("-", "_").upper()
+
+
+class EnvCommand(TyperCommand):
+    """A command whose every option can also be set by an environment variable named after it (see ``env_name``),
+    so a container or a service unit configures ``serve`` without a command line; the command line wins."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperOption) and not param.envvar:
+                param.envvar = env_name(param)
+                param.show_envvar = True
+
+
+def _region(value: str) -> str:
+    if value not in REGIONS:
+        raise typer.BadParameter(f"unknown data center {value!r}; known: {', '.join(REGIONS)}")
+    return value
+
+
+def _aliases(values: list[str] | None) -> list[str]:
+    for item in values or []:
+        host, sep, code = item.partition("=")
+        if not sep or not host.strip():
+            raise typer.BadParameter(f"{item!r} is not HOST=REGION")
+        _region(code.strip())
+    return values or []
+
+
+@app.command(cls=EnvCommand)
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8000, "--port"),
-    message_port: int = typer.Option(None, "--message-port", help="Also serve the message service on this port"),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="OpenAPI, control API, console, messages"),
+    message_port: int = typer.Option(None, "--message-port", min=1, max=65535,
+                                     help="Also serve the message service on this port"),
     data_dir: Path = DataDir,
     database_url: str = DatabaseUrl,
     tls: bool = typer.Option(False, "--tls", help="HTTPS with a generated CA (printed) for HTTPS-only clients"),
-    region: str = typer.Option("us", "--region", help="Data center of requests whose Host names none"),
-    region_alias: list[str] = typer.Option(None, "--region-alias", help="HOST=REGION, e.g. eu.example.test=eu"),
+    region: str = typer.Option("us", "--region", callback=_region,
+                               help="Data center of requests whose Host names none"),
+    region_alias: list[str] = typer.Option(None, "--region-alias", callback=_aliases,
+                                           help="HOST=REGION, e.g. eu.example.test=eu (repeat)"),
     demo: bool = typer.Option(True, "--demo/--no-demo", help="Create the demo project on first start"),
     simulator: bool = typer.Option(True, "--simulator/--no-simulator", help="Run virtual-device behaviour"),
-    timestamp_window: int = typer.Option(900, "--timestamp-window", help="Allowed clock skew of `t`, seconds"),
-    token_ttl: int = typer.Option(7200, "--token-ttl", help="Access token lifetime, seconds"),
+    timestamp_window: int = typer.Option(900, "--timestamp-window", min=1, help="Allowed clock skew of `t`, s"),
+    token_ttl: int = typer.Option(7200, "--token-ttl", min=1, help="Access token lifetime, seconds"),
     public_url: str = typer.Option(None, "--public-url", help="Base URL clients use, if not host:port"),
-    asset_max_depth: int = typer.Option(10, "--asset-max-depth", min=1, help="Levels of a custom project's asset tree"),
+    asset_max_depth: int = typer.Option(10, "--asset-max-depth", min=1, help="Levels of an asset tree"),
     asset_max_children: int = typer.Option(5000, "--asset-max-children", min=1, help="Sub-assets of one asset"),
 ) -> None:
-    """Run the cloud: OpenAPI, control API, web console and virtual devices in one process."""
+    """Run the cloud. OpenAPI, control API, web console, message service and virtual devices in one process.
+
+    Every option can also be set as an environment variable (shown with each option); see docs/cli.md.
+    """
+    from tuyacloud.cli import startup
     from tuyacloud.server import serve as run_server
 
+    if message_port is not None and message_port == port:
+        raise CliFailure("bad_usage", f"--message-port {message_port} is the same port as --port",
+                         "leave --message-port out (the messages are on --port as well) or choose another port",
+                         exit_code=EXIT_USAGE)
     settings = settings_for(data_dir, database_url)
     aliases = {}
     for item in region_alias or []:
@@ -51,7 +128,7 @@ def serve(
     settings.create_demo, settings.simulator = demo, simulator
     settings.timestamp_window_s, settings.token_ttl_s, settings.public_url = timestamp_window, token_ttl, public_url
     settings.asset_max_depth, settings.asset_max_children = asset_max_depth, asset_max_children
-    run_server(settings)
+    run_server(settings, startup.prepare(settings))
 
 
 if __name__ == "__main__":

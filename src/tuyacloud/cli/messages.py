@@ -26,7 +26,8 @@ def status(
     project: str = typer.Option(..., "--project", help="Access ID of the project"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Per subscription: backlog, oldest unacknowledged message, connected consumers, last acknowledgement."""
+    """The subscriptions of a project. Per subscription: backlog, oldest unacknowledged message, connected consumers,
+    last acknowledgement."""
 
     async def work(ctx: Context) -> list[dict[str, Any]]:
         p = await projects.get(ctx, project)

@@ -9,12 +9,13 @@ import typer
 from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
 from tuyacloud.domain import projects
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.services import SERVICES
 from tuyacloud.views import project_view
 
-app = typer.Typer(help="Cloud projects: credentials, data center, allowlist, API services.", no_args_is_help=True)
+app = typer.Typer(help="Cloud projects. Credentials, data center, allowlist, API services.", no_args_is_help=True)
 
 
 def _show(view: dict[str, Any], as_json: bool) -> None:
@@ -37,7 +38,7 @@ def create(
     service: list[str] = typer.Option(None, "--service", help="API service to authorise (repeat); default all"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Create a cloud project and print its Access ID and Access Secret."""
+    """Create a cloud project. Prints its Access ID and Access Secret."""
 
     async def work(ctx: Context) -> dict[str, Any]:
         p = await projects.create(ctx, name=name, region=region, method=method, description=description,
@@ -48,20 +49,23 @@ def create(
 
 
 @app.command("list")
-def list_(data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
-    """All projects (secrets are shown by `project show` only)."""
+def list_(limit: int = Limit, offset: int = Offset, every: bool = All,
+          data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
+    """The projects. Their secrets are shown by `project show` only."""
+    window = Window.of(limit, offset, every)
 
-    async def work(ctx: Context) -> list[dict[str, Any]]:
-        return [project_view(p) for p in await ctx.store.list_projects()]
+    async def work(ctx: Context) -> Page[dict[str, Any]]:
+        found = await ctx.store.list_projects()
+        views = [{k: v for k, v in project_view(p).items() if k != "access_secret"} for p in window.cut(found)]
+        return Page(views, len(found), window)
 
-    views = run(data_dir, database_url, work)
-    if as_json:
-        emit_json([{k: v for k, v in view.items() if k != "access_secret"} for view in views])
-        return
-    table = Table("Access ID", "Name", "Data center", "Method", "Services")
-    for v in views:
-        table.add_row(v["access_id"], v["name"], v["region"], v["method"], str(len(v["services"])))
-    console.print(table)
+    def show(views: list[dict[str, Any]]) -> None:
+        table = Table("Access ID", "Name", "Data center", "Method", "Services")
+        for v in views:
+            table.add_row(v["access_id"], v["name"], v["region"], v["method"], str(len(v["services"])))
+        console.print(table)
+
+    emit_page(run(data_dir, database_url, work), "projects", as_json, show)
 
 
 @app.command("show")
@@ -77,7 +81,7 @@ def show(access_id: str, data_dir: Path = DataDir, database_url: str = DatabaseU
 @app.command("rotate-secret")
 def rotate_secret(access_id: str, data_dir: Path = DataDir, database_url: str = DatabaseUrl,
                   as_json: bool = JsonOut) -> None:
-    """Issue a new Access Secret; the old one stops working at once."""
+    """Issue a new Access Secret. The old one stops working at once."""
 
     async def work(ctx: Context) -> dict[str, Any]:
         return project_view(await projects.rotate_secret(ctx, access_id))
@@ -92,7 +96,7 @@ def set_allowlist(
     enable: bool = typer.Option(True, "--enable/--disable"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Turn the IP allowlist on (with its addresses) or off."""
+    """Turn the IP allowlist on or off. On: only its addresses may call."""
 
     async def work(ctx: Context) -> dict[str, Any]:
         return project_view(await projects.set_allowlist(ctx, access_id, enable, list(address) if address else None))
@@ -107,7 +111,7 @@ def authorize_service(
     revoke: bool = typer.Option(False, "--revoke", help="Remove the authorisation instead"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Authorise (or with --revoke, unauthorise) an API service for a project."""
+    """Authorise an API service for a project. With --revoke, unauthorise it."""
 
     async def work(ctx: Context) -> dict[str, Any]:
         return project_view(await projects.authorize_service(ctx, access_id, service, not revoke))
@@ -135,7 +139,7 @@ def set_legacy_signing(
     enable: bool = typer.Option(True, "--enable/--disable"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Accept the pre-2021 signature algorithm (tinytuya new_sign_algorithm=False, old SDKs) for this project."""
+    """Accept the pre-2021 signature algorithm. For tinytuya new_sign_algorithm=False and old SDKs."""
 
     async def work(ctx: Context) -> dict[str, Any]:
         return project_view(await projects.set_legacy_signing(ctx, access_id, enable))

@@ -1,0 +1,193 @@
+"""Start-up and command-line failures, each run as a user runs it (the real ``tuyacloud`` in a subprocess): the exit
+status, one line of error and at most one line of hint on stderr, no traceback, JSON on stdout under ``--json``.
+
+A port in use is the one that used to lose the console administrator: the failed start printed the one-time
+password, then died, and no later start printed it again. Here the failed start prints no password and creates
+no account, and the next good start prints the password, which logs in to the console.
+
+Tests that touch the store run on SQLite, or on PostgreSQL when ``TUYACLOUD_TEST_DATABASE_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sqlite3
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from clitools import Serve, assert_json_failure, assert_one_line_failure, tuyacloud
+
+from support.console import ConsoleClient
+from support.server import database_url_for_test, free_port
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> list[str]:
+    """The store options of one test: a fresh PostgreSQL database when the tests run on PostgreSQL, else the
+    SQLite file in the data directory."""
+    url = database_url_for_test()
+    return ["--data-dir", str(tmp_path / "data"), *(["--database-url", url] if url else [])]
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port something else is listening on."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+# --- a port in use ---------------------------------------------------------------------------------------------
+def test_port_in_use_prints_no_password_and_the_next_start_gives_the_administrator_access(
+        store: list[str], taken_port: int) -> None:
+    failed = tuyacloud("serve", "--port", str(taken_port), *store)
+    line = assert_one_line_failure(failed, 1, "port", str(taken_port), "in use")
+    assert "password" not in (failed.stdout + failed.stderr).lower(), line
+    # The message-service port is bound before anything starts, too.
+    failed = tuyacloud("serve", "--port", str(free_port()), "--message-port", str(taken_port), *store)
+    assert_one_line_failure(failed, 1, str(taken_port), "in use")
+    assert "password" not in (failed.stdout + failed.stderr).lower()
+
+    accounts = json.loads(tuyacloud("admin", "list", "--json", *store).stdout)
+    assert accounts["total"] == 0, "a failed start created the console administrator"
+
+    port = free_port()
+    server = Serve("--port", str(port), "--no-simulator", *store)
+    try:
+        banner = server.banner(f"http://127.0.0.1:{port}")
+        match = re.search(r"Console administrator created.*\n\s+username: admin\n\s+password: (\S+)", banner)
+        assert match, f"the good start did not print the administrator's password:\n{banner}"
+        console = ConsoleClient(f"http://127.0.0.1:{port}")
+        assert console.login("admin", match.group(1)).status_code == 303  # logged in: redirected to the console
+        assert console.get("/console/projects").status_code == 200
+    finally:
+        server.stop()
+    assert "Traceback" not in server.proc.stderr.read()  # type: ignore[union-attr]
+
+
+def test_ports_outside_1_to_65535_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert_one_line_failure(tuyacloud("serve", "--port", "99999", *data), 2, "--port", "65535")
+    assert_one_line_failure(tuyacloud("serve", "--port", "0", *data), 2, "--port")
+    assert_one_line_failure(tuyacloud("serve", "--message-port", "65536", *data), 2, "--message-port")
+    assert_one_line_failure(tuyacloud("serve", *data, env={"TUYACLOUD_PORT": "70000"}), 2, "TUYACLOUD_PORT")
+    same = free_port()
+    assert_one_line_failure(tuyacloud("serve", "--port", str(same), "--message-port", str(same), *data), 2,
+                            "--message-port")
+    assert not (tmp_path / "data").exists(), "a refused start touched the data directory"
+
+
+# --- the data directory --------------------------------------------------------------------------------------
+def test_a_data_dir_that_cannot_be_written(tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory")
+    data = str(a_file / "data")
+    assert_one_line_failure(tuyacloud("serve", "--port", str(free_port()), "--data-dir", data), 1,
+                            "data directory", data)
+    assert_one_line_failure(tuyacloud("project", "list", "--data-dir", data), 1, "data directory")
+    assert_json_failure(tuyacloud("project", "list", "--data-dir", data, "--json"), 1, "data_dir_unwritable")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_read_only_data_dir(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o500)
+    try:
+        assert_one_line_failure(tuyacloud("serve", "--port", str(free_port()), "--data-dir", str(data)), 1,
+                                "data directory")
+        assert_one_line_failure(tuyacloud("device", "list", "--project", "x", "--data-dir", str(data)), 1)
+    finally:
+        data.chmod(0o700)
+
+
+def test_a_corrupt_data_dir(tmp_path: Path, taken_port: int) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "tuyacloud.db").write_bytes(b"these bytes are not an SQLite database " * 200)
+    line = assert_one_line_failure(tuyacloud("serve", "--port", str(free_port()), "--data-dir", str(data)), 1,
+                                   "tuyacloud.db", "not a readable tuyacloud database")
+    assert str(data) in line
+    assert_one_line_failure(tuyacloud("project", "list", "--data-dir", str(data)), 1, "tuyacloud.db")
+    body = assert_json_failure(tuyacloud("device", "list", "--project", "x", "--data-dir", str(data), "--json"), 1,
+                               "data_dir_corrupt")
+    assert body["hint"]
+    # The port is checked before the store: a start with both problems names the port first.
+    assert_one_line_failure(tuyacloud("serve", "--port", str(taken_port), "--data-dir", str(data)), 1, "in use")
+
+
+def test_a_database_written_by_a_newer_tuyacloud(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    with sqlite3.connect(data / "tuyacloud.db") as db:  # a schema revision this tuyacloud does not have
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        db.execute("INSERT INTO alembic_version VALUES ('ffff0000aaaa')")
+    assert_one_line_failure(tuyacloud("project", "list", "--data-dir", str(data)), 1, "newer tuyacloud")
+
+
+# --- the database --------------------------------------------------------------------------------------------
+def test_a_database_that_is_not_there(tmp_path: Path) -> None:
+    closed = f"postgresql://postgres@127.0.0.1:{free_port()}/tuyacloud"  # nothing listens on a freed port
+    data = ["--data-dir", str(tmp_path / "data")]
+    line = assert_one_line_failure(tuyacloud("serve", "--port", str(free_port()), "--database-url", closed, *data), 1,
+                                   "cannot connect", "127.0.0.1")
+    assert "refused" in line
+    assert_one_line_failure(tuyacloud("project", "list", "--database-url", closed, *data), 1, "cannot connect")
+    assert_json_failure(tuyacloud("project", "create", "--name", "N", "--database-url", closed, "--json", *data), 1,
+                        "database_unreachable")
+    secret = "postgresql://postgres:hunter2-secret@127.0.0.1:1/tuyacloud"
+    hidden = tuyacloud("project", "list", "--database-url", secret, *data)
+    assert_one_line_failure(hidden, 1, "cannot connect")
+    assert "hunter2" not in hidden.stderr  # passwords in URLs are never printed
+
+
+@pytest.mark.skipif(not os.environ.get("TUYACLOUD_TEST_DATABASE_URL"), reason="needs a PostgreSQL server")
+def test_a_database_server_that_refuses_the_connection(tmp_path: Path) -> None:
+    server = os.environ["TUYACLOUD_TEST_DATABASE_URL"]
+    no_such = server.rsplit("/", 1)[0] + "/no_such_database_here"
+    line = assert_one_line_failure(tuyacloud("serve", "--port", str(free_port()), "--database-url", no_such,
+                                             "--data-dir", str(tmp_path / "data")), 1, "cannot connect")
+    assert "no_such_database_here" in line and "does not exist" in line
+
+
+def test_a_database_other_than_sqlite_or_postgresql(tmp_path: Path) -> None:
+    mysql = "mysql://root@127.0.0.1/tuyacloud"
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert_one_line_failure(tuyacloud("serve", "--database-url", mysql, *data), 2, "mysql", "--database-url")
+    assert_one_line_failure(tuyacloud("project", "list", *data, env={"TUYACLOUD_DATABASE_URL": mysql}), 2,
+                            "mysql", "TUYACLOUD_DATABASE_URL")
+    assert_json_failure(tuyacloud("device", "list", "--project", "x", "--database-url", mysql, "--json", *data), 2,
+                        "bad_usage")
+
+
+# --- options -------------------------------------------------------------------------------------------------
+def test_an_unknown_data_center(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    line = assert_one_line_failure(tuyacloud("serve", "--region", "mars", *data), 2, "--region", "mars")
+    assert "eu" in line  # it names the known ones
+    assert_one_line_failure(tuyacloud("serve", *data, env={"TUYACLOUD_REGION": "mars"}), 2, "TUYACLOUD_REGION")
+    assert_one_line_failure(tuyacloud("serve", "--region-alias", "eu.test=mars", *data), 2, "mars")
+    assert not (tmp_path / "data").exists()
+
+
+def test_json_failures_of_the_admin_commands(store: list[str]) -> None:
+    unknown = assert_json_failure(tuyacloud("project", "show", "x" * 20, "--json", *store), 1, 1005)
+    assert "x" * 20 in unknown["msg"]
+    bad_region = tuyacloud("project", "create", "--name", "N", "--region", "mars", "--json", *store)
+    assert_json_failure(bad_region, 1, 1109)
+    assert_json_failure(tuyacloud("device", "list", "--project", "x", "--limit", "0", "--json", *store), 2,
+                        "bad_usage")
+    # the same failures as text: the Tuya code in the line
+    assert_one_line_failure(tuyacloud("project", "show", "x" * 20, *store), 1, "error 1005")
+
+
+def test_version() -> None:
+    done = tuyacloud("--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"tuyacloud {metadata.version('tuyacloud')}"
