@@ -22,8 +22,9 @@ from tuyacloud.domain.console_views import UserView
 from tuyacloud.domain.context import Context
 from tuyacloud.models import Project
 
-app = typer.Typer(help="Project users of custom projects (tuya-iot-py-sdk's CUSTOM login) and their asset "
-                       "authorisation.", no_args_is_help=True)
+app = typer.Typer(help="Project users of custom projects and their assets.\n\nThe accounts tuya-iot-py-sdk's "
+                       "CUSTOM login signs in with, and the asset nodes whose devices each may see.",
+                  no_args_is_help=True)
 
 ProjectId = typer.Option(..., "--project", help="Access ID of the custom project")
 UserRef = typer.Argument(..., metavar="USER", help="Username or user id")
@@ -76,7 +77,9 @@ def create(
     nick_name: str = typer.Option("", "--nick-name"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Create a project user; without --password or --password-stdin the password is asked for (hidden)."""
+    """Create a project user.
+
+    Without --password or --password-stdin the password is asked for (hidden)."""
     plain = _read_password(password, password_stdin, username)
 
     async def work(ctx: Context) -> dict[str, Any]:
@@ -102,7 +105,9 @@ def list_(
     everything: bool = typer.Option(False, "--all", help="Every user, however many"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """A project's users with the assets they are authorised on; says how many there are in all."""
+    """List a project's users and their assets.
+
+    Says how many there are in all; pages with --limit/--offset or --all."""
 
     async def work(ctx: Context) -> dict[str, Any]:
         p = await _custom_project(ctx, project)
@@ -138,7 +143,9 @@ def grant(
     project: str = ProjectId,
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Authorise a user on asset nodes: their token then sees those nodes' devices (all or none are granted)."""
+    """Authorise a user on asset nodes.
+
+    Their token then sees those nodes' devices (all or none are granted)."""
 
     async def work(ctx: Context) -> dict[str, Any]:
         p = await _custom_project(ctx, project)
@@ -160,7 +167,9 @@ def revoke(
     project: str = ProjectId,
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Remove a user's authorisation on asset nodes; the user's devices there disappear from their token's view."""
+    """Remove a user's authorisation on asset nodes.
+
+    The devices there disappear from the user's token's view."""
 
     async def work(ctx: Context) -> dict[str, Any]:
         p = await _custom_project(ctx, project)
@@ -183,7 +192,9 @@ def set_password(
     project: str = ProjectId,
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Give a user a new password (no old password needed); tokens already issued stay valid until they expire."""
+    """Set a user's password.
+
+    No old password needed; tokens already issued stay valid until they expire."""
     plain = _read_password(password, password_stdin, user)
 
     async def work(ctx: Context) -> dict[str, Any]:
