@@ -88,11 +88,11 @@ def test_create_list_grant_revoke_set_password_round_trip(cloud: CloudServer, pr
     assert code(_login(client, "bob", "bob-pw\n")) == 2401  # stdin's trailing newline is not part of it
 
     listed = cli.ok("list")
-    assert (listed["total"], listed["count"], listed["offset"]) == (3, 3, 0)
-    assert sorted(u["username"] for u in listed["users"]) == ["alice", "bob", "carol"]
+    assert (listed["total"], len(listed["list"]), listed["offset"], listed["has_more"]) == (3, 3, 0, False)
+    assert sorted(u["username"] for u in listed["list"]) == ["alice", "bob", "carol"]
     page = cli.ok("list", "--limit", "2", "--offset", "1")
-    assert (page["total"], page["count"]) == (3, 2)
-    assert [u["user_id"] for u in page["users"]] == [u["user_id"] for u in listed["users"]][1:]
+    assert (page["total"], len(page["list"])) == (3, 2)
+    assert [u["user_id"] for u in page["list"]] == [u["user_id"] for u in listed["list"]][1:]
     text = cli.run("list", "--limit", "2")
     assert text.exit_code == 0 and "showing 2 of 3 users" in text.stdout and "--all" in text.stdout
     assert "showing 3 of 3 users" in cli.run("list", "--all").stdout
@@ -109,7 +109,7 @@ def test_create_list_grant_revoke_set_password_round_trip(cloud: CloudServer, pr
         {("Building A", False), ("Building B", False)}
     assert _visible(user, everything) == {at["building"], at["other"]}
     listed = cli.ok("list")
-    alice = next(u for u in listed["users"] if u["username"] == "alice")
+    alice = next(u for u in listed["list"] if u["username"] == "alice")
     assert {a["asset_id"] for a in alice["assets"]} == {building, other}
     assert "Building A, Building B" in cli.run("list").stdout or "Building B, Building A" in cli.run("list").stdout
 
@@ -153,7 +153,7 @@ def test_refusals_give_the_tuya_code_and_change_nothing(cloud: CloudServer, proj
     assert "error 1106" in cli.refused("grant", "dave", "--asset", foreign)
     # Nothing of the refused calls was written.
     listed = cli.ok("list")
-    assert [(u["username"], u["assets"]) for u in listed["users"]] == [("dave", [])]
+    assert [(u["username"], u["assets"]) for u in listed["list"]] == [("dave", [])]
 
 
 def test_password_sources_are_exclusive(cloud: CloudServer, project: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from tuyacloud.cli import listing
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.domain import authorization, console_views, projects, users
 from tuyacloud.domain.console_views import UserView
@@ -100,38 +101,34 @@ def create(
 @app.command("list")
 def list_(
     project: str = ProjectId,
-    limit: int = typer.Option(100, "--limit", min=1, help="Users per page"),
-    offset: int = typer.Option(0, "--offset", min=0, help="Users to skip (in user id order)"),
-    everything: bool = typer.Option(False, "--all", help="Every user, however many"),
+    limit: int = listing.Limit, offset: int = listing.Offset, every: bool = listing.All,
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
     """List a project's users and their assets.
 
     Says how many there are in all; pages with --limit/--offset or --all."""
+    window = listing.Window.of(limit, offset, every)
 
-    async def work(ctx: Context) -> dict[str, Any]:
+    async def work(ctx: Context) -> listing.Page[dict[str, Any]]:
         p = await _custom_project(ctx, project)
-        if not everything:
-            found, total = await console_views.project_users(ctx, p, limit, offset)
+        if window.limit is not None:
+            found, total = await console_views.project_users(ctx, p, window.limit, window.offset)
         else:
             found, total = [], 0
             while True:
-                chunk, total = await console_views.project_users(ctx, p, PAGE, offset + len(found))
+                chunk, total = await console_views.project_users(ctx, p, PAGE, window.offset + len(found))
                 found += chunk
                 if len(chunk) < PAGE:
                     break
-        return {"total": total, "offset": offset, "count": len(found), "users": [_user_json(v) for v in found]}
+        return listing.Page([_user_json(v) for v in found], total, window)
 
-    view = run(data_dir, database_url, work)
-    if as_json:
-        emit_json(view)
-        return
-    table = Table("Username", "User ID", "Nickname", "Authorised assets")
-    for u in view["users"]:
-        table.add_row(u["username"], u["user_id"], u["nick_name"] or "-", _grants_text(u))
-    console.print(table)
-    more = "" if view["offset"] + view["count"] >= view["total"] else " (--offset/--limit or --all for the rest)"
-    console.print(f"showing {view['count']} of {view['total']} users{more}")
+    def show(rows: list[dict[str, Any]]) -> None:
+        table = Table("Username", "User ID", "Nickname", "Authorised assets")
+        for u in rows:
+            table.add_row(u["username"], u["user_id"], u["nick_name"] or "-", _grants_text(u))
+        console.print(table)
+
+    listing.emit_page(run(data_dir, database_url, work), "users", as_json, show)
 
 
 @app.command("grant")
