@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gc
-import logging
 import socket
 import sys
 
 import uvicorn
 
+from tuyacloud import lifecycle, logs
 from tuyacloud.app import CloudState, create_app
 from tuyacloud.coalescing import CoalescingHttpToolsProtocol
 from tuyacloud.regions import REGIONS
@@ -55,8 +55,7 @@ def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
 
 
 def serve(settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations run at every start: say nothing routine
+    logs.configure(settings.log_format)  # text or JSON lines on stderr (docs/operations.md)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ssl: dict[str, str] = {}
     ca_file = None
@@ -78,16 +77,19 @@ def serve(settings: Settings) -> None:
     app = create_app(settings, on_ready=on_ready)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, http=CoalescingHttpToolsProtocol, loop="uvloop", access_log=False,
-        log_level="warning", lifespan="on", proxy_headers=False, **ssl,  # type: ignore[arg-type]
+        log_level="warning", lifespan="on", proxy_headers=False, log_config=None,
+        timeout_graceful_shutdown=lifecycle.GRACEFUL_STOP_S, **ssl,  # type: ignore[arg-type]
     )
-    server = uvicorn.Server(config)
+    server = lifecycle.DrainingServer(config)
     sockets = None
     if settings.message_port:
         # One server, two listening sockets: the OpenAPI port and the message-service port share everything.
         sockets = [_bind(settings.host, settings.port), _bind(settings.host, settings.message_port)]
+    lifecycle.absorb_stop_signals()  # SIGTERM drains, then exits 0 (lifecycle.py)
     server.run(sockets=sockets)
     if not server.started:
         sys.exit(1)
+    print(lifecycle.stopped_line(server, app.state.cloud), flush=True)
 
 
 def _bind(host: str, port: int) -> socket.socket:
