@@ -25,10 +25,13 @@ GRACEFUL_STOP_S = 25
 
 
 class DrainingServer(uvicorn.Server):
-    in_flight_at_stop = 0
+    in_flight_at_stop = 0  # HTTP requests being answered when the stop began
+    sessions_at_stop = 0  # WebSocket sessions open then (message consumers)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        self.in_flight_at_stop = len(self.server_state.tasks)
+        # Each request and each WebSocket session runs as one task; WebSocket connections have their own protocols.
+        self.sessions_at_stop = sum(1 for c in self.server_state.connections if ".websockets." in type(c).__module__)
+        self.in_flight_at_stop = max(0, len(self.server_state.tasks) - self.sessions_at_stop)
         await super().shutdown(sockets)
 
 
@@ -49,5 +52,5 @@ def _plural(n: int, word: str) -> str:
 def stopped_line(server: DrainingServer, state: Any) -> str:
     """The one line printed once everything is drained and closed."""
     commits = int(getattr(state, "drained_commits", 0))
-    return (f"tuyacloud stopped: drained {_plural(server.in_flight_at_stop, 'in-flight request')} and "
-            f"{_plural(commits, 'queued commit')}")
+    return (f"tuyacloud stopped: drained {_plural(server.in_flight_at_stop, 'in-flight request')}, "
+            f"{_plural(server.sessions_at_stop, 'WebSocket session')} and {_plural(commits, 'queued commit')}")

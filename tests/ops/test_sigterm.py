@@ -21,7 +21,8 @@ LAMPS = 12
 THREADS = 4
 LOAD_BEFORE_STOP_S = 1.5
 CODE = "temp_value_v2"  # 0..1000: each command's value names it
-STOPPED = re.compile(r"^tuyacloud stopped: drained (\d+) in-flight requests? and (\d+) queued commits?$")
+STOPPED = re.compile(r"^tuyacloud stopped: drained (\d+) in-flight requests?, (\d+) WebSocket sessions? and "
+                     r"(\d+) queued commits?$")
 
 
 class Sender(threading.Thread):
@@ -77,7 +78,9 @@ def test_sigterm_drains_in_flight_requests_and_the_commit_queue_then_exits_0_wit
         assert status == 0, first.stderr
         assert stopped_in < 20, f"took {stopped_in:.1f}s to stop"
         after_banner = first.stdout[len(banner):].splitlines()
-        assert len(after_banner) == 1 and STOPPED.match(after_banner[0]), after_banner
+        stopped = STOPPED.match(after_banner[0]) if len(after_banner) == 1 else None
+        assert stopped, after_banner
+        assert stopped.group(2) == "1", after_banner  # the consumer's session, closed with 1012
         assert "Traceback" not in first.stderr, first.stderr
         assert consumer.close_code in (None, 1012), consumer.close_code  # "service restart": reconnect elsewhere
         sent: dict[str, list[tuple[int, str]]] = {}
