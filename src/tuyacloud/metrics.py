@@ -14,7 +14,9 @@ requests that match no route share the label ``unmatched``.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from tuyacloud.domain.context import Context
     from tuyacloud.messaging.hub import Hub
 
+log = logging.getLogger("tuyacloud.metrics")
+STORE_TIMEOUT_S = 5.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "unmatched"
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -86,7 +90,7 @@ class _Scrape:
 
     ctx: Context
     hub: Hub | None
-    backlogs: list[tuple[str, str, str, int]]
+    backlogs: list[tuple[str, str, str, int]] | None  # None: the store did not answer
 
 
 class Metrics:
@@ -109,7 +113,13 @@ class Metrics:
         self.messages_emitted += messages
 
     async def render(self, ctx: Context, hub: Hub | None) -> bytes:
-        self._scrape = _Scrape(ctx, hub, await ctx.store.all_backlogs())
+        try:
+            backlogs: list[tuple[str, str, str, int]] | None = await asyncio.wait_for(
+                ctx.store.all_backlogs(), STORE_TIMEOUT_S)
+        except Exception as exc:  # a scrape still answers (tuyacloud_store_up 0) when the database is away
+            log.warning("metrics: the store did not answer the backlog query: %s", type(exc).__name__)
+            backlogs = None
+        self._scrape = _Scrape(ctx, hub, backlogs)
         try:
             return generate_latest(self.registry)
         finally:
@@ -159,9 +169,11 @@ class _Collector(Collector):
             yield CounterMetricFamily(f"tuyacloud_messages_{name}", doc, value=value)
         backlog = GaugeMetricFamily("tuyacloud_subscription_backlog", "Unacknowledged messages per subscription",
                                     labels=["project", "env", "subscription"])
-        for access_id, env, name, count in scrape.backlogs:
+        for access_id, env, name, count in scrape.backlogs or []:
             backlog.add_metric([access_id, env, name], count)
         yield backlog
+        yield GaugeMetricFamily("tuyacloud_store_up", "1 if the store answered this scrape's query in time, else 0 "
+                                "(the backlog is then missing)", value=0 if scrape.backlogs is None else 1)
         consumers = GaugeMetricFamily("tuyacloud_consumers_connected", "Message consumers connected to this "
                                       "process, per subscription", labels=["project", "env", "subscription"])
         for (access_id, env, name), count in sorted((hub.consumer_counts() if hub else {}).items()):

@@ -150,6 +150,7 @@ def test_messages_consumers_backlog_and_commits(cloud: CloudServer, project: dic
     assert grew("tuyacloud_commit_seconds_count") == grew("tuyacloud_commit_batch_units_count")
     assert value(after, "tuyacloud_commit_queue_units") == 0
     assert value(after, "process_resident_memory_bytes") > 0
+    assert value(after, "tuyacloud_store_up") == 1
 
 
 def test_each_app_has_its_own_registry(cloud: CloudServer, tmp_path: Any) -> None:
