@@ -81,7 +81,8 @@ class RequestStats:
         tally = self.latency.get((method, route))
         if tally is None:
             tally = self.latency[(method, route)] = Tally(LATENCY_BUCKETS_S)
-        tally.observe(seconds)
+        tally.counts[bisect_left(LATENCY_BUCKETS_S, seconds)] += 1  # Tally.observe, inlined: once per request
+        tally.total += seconds
 
 
 @dataclass
