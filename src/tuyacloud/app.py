@@ -152,7 +152,6 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
     site.state.cloud = state
     site.state.table = table
     site.state.settings = settings
-    site.state.metrics = metrics
     cloud_app.append(CloudApp(site, late, observer))
     return cloud_app[0]
 
