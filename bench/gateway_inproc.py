@@ -44,7 +44,7 @@ def prepare(work: Path, devices: int) -> tuple[Path, ob.Project, list[str]]:
 
 
 async def measure(data: Path, project: ob.Project, ids: list[str], requests: int, rounds: int,
-                  profile: bool, commands: bool = False) -> list[float]:
+                  profile: bool, commands: bool = False, observer_ab: list[float] | None = None) -> list[float]:
     settings = settings_for(data, None)
     settings.create_demo, settings.simulator = False, False
     app = create_app(settings)
@@ -89,12 +89,20 @@ async def measure(data: Path, project: ob.Project, ids: list[str], requests: int
             await inbox.put({"type": "lifespan.shutdown"})
             await life
     try:
+        gateway = app._late.gateway
+        observer = gateway.observer if gateway is not None else None
         for _ in range(rounds):
-            body.clear()
-            cpu = time.process_time()
-            for i in range(requests):
-                await app(scopes[i % len(scopes)], receive, send)
-            results.append((time.process_time() - cpu) / requests * 1e6)
+            for with_observer in ((True, False) if observer_ab is not None else (True,)):
+                if gateway is not None:
+                    gateway.observer = observer if with_observer else None
+                body.clear()
+                cpu = time.process_time()
+                for i in range(requests):
+                    await app(scopes[i % len(scopes)], receive, send)
+                (results if with_observer else observer_ab).append(  # type: ignore[union-attr]
+                    (time.process_time() - cpu) / requests * 1e6)
+        if gateway is not None:
+            gateway.observer = observer
         if profiler is not None:
             profiler.enable()
             for i in range(requests):
@@ -152,11 +160,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile one more round")
     parser.add_argument("--commands", action="store_true", help="durable commands instead of status reads")
+    parser.add_argument("--observer-ab", action="store_true",
+                        help="alternate rounds with and without the request observer (metrics), same process")
     args = parser.parse_args()
+    without: list[float] | None = [] if args.observer_ab else None
     work = Path(tempfile.mkdtemp(prefix="tuyacloud-inproc-"))
     try:
         data, project, ids = prepare(work, args.devices)
-        results = asyncio.run(measure(data, project, ids, args.requests, args.rounds, args.profile, args.commands))
+        results = asyncio.run(measure(data, project, ids, args.requests, args.rounds, args.profile, args.commands,
+                                      without))
     except ob.BenchError as exc:
         print(f"failed: {exc}", file=sys.stderr)
         return 2
@@ -166,6 +178,10 @@ def main() -> int:
     what = "durable command (commit thread included)" if args.commands else "signed status read"
     print(f"{what} through the gateway, in process: "
           + ", ".join(f"{r:.1f}" for r in results) + f" µs CPU per request (median {median:.1f})")
+    if without:
+        print("  the same without the request observer (metrics, access log): "
+              + ", ".join(f"{r:.1f}" for r in without) + f" (median {sorted(without)[len(without) // 2]:.1f}); "
+              + "paired differences: " + ", ".join(f"{a - b:+.1f}" for a, b in zip(results, without, strict=True)))
     return 0
 
 

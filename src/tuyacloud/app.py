@@ -30,9 +30,12 @@ from tuyacloud.domain.usage import UsageCounter
 from tuyacloud.gateway.asgi import Gateway
 from tuyacloud.gateway.routes import build_table
 from tuyacloud.ids import IdSource
+from tuyacloud.logs import AccessLog
 from tuyacloud.messaging import websocket
 from tuyacloud.messaging.hub import Hub
 from tuyacloud.messaging.status import apply_retention
+from tuyacloud.metrics import Metrics, metrics_endpoint
+from tuyacloud.observe import RequestObserver
 from tuyacloud.regions import RegionResolver
 from tuyacloud.settings import Settings
 from tuyacloud.store.engine import open_store
@@ -51,6 +54,8 @@ class CloudState:
     # The first console administrator's password, set only on the start that created it (printed once, then cleared).
     first_admin_password: str | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    # Units of work still queued for the store when shutdown began (committed before it closed).
+    drained_commits: int = 0
 
 
 class _LateGateway:
@@ -74,6 +79,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
     usage_counter = UsageCounter()
     state = CloudState()
     late = _LateGateway()
+    metrics = Metrics()  # per app: tests run many apps in one process
+    observer = RequestObserver(metrics, AccessLog() if settings.access_log else None)
 
     def ctx_of() -> Context:
         assert state.ctx is not None, "app not started"
@@ -89,6 +96,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = await open_store(settings.effective_database_url)
+        store.commit_observer = metrics.on_commit
         policy = Policy(settings.token_ttl_s, settings.token_grace_s, settings.timestamp_window_s,
                         settings.asset_max_depth, settings.asset_max_children, settings.password_scrypt_n)
         ctx = Context(store=store, clock=clock, ids=ids, catalog=load_catalog(), policy=policy)
@@ -98,7 +106,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
             state.demo = await bootstrap.ensure_demo(ctx)
         state.first_admin_password = await console_accounts.ensure_first_admin(
             ctx, console_policy, settings.console_admin_password)
-        late.gateway = Gateway(ctx, table, regions, usage_counter, settings.public_url)
+        late.gateway = Gateway(ctx, table, regions, usage_counter, settings.public_url, observer)
         state.hub = Hub(ctx)
         state.tasks.append(asyncio.create_task(_housekeeping(ctx, usage_counter, settings)))
         # scenes' background runs, automations on status changes and on time (domain/automation_engine.py)
@@ -123,7 +131,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
             state.tasks.clear()
             with contextlib.suppress(Exception):
                 await usage_counter.flush(ctx)
-            await store.close()
+            state.drained_commits = store.queued_units()
+            await store.close()  # commits everything still queued before it returns
 
     console_policy = console_accounts.ConsolePolicy(
         session_ttl_s=settings.console_session_ttl_s, lockout_failures=settings.console_lockout_failures,
@@ -135,13 +144,15 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         *build_routes(ctx_of, lambda: state.admin_token),
         *build_console_routes(console),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/metrics", metrics_endpoint(metrics, ctx_of, lambda: state.hub, lambda: state.admin_token),
+              methods=["GET"]),
         WebSocketRoute(websocket.PATH, websocket.make_endpoint(hub_of, regions)),
     ]
     site = Starlette(routes=routes, lifespan=lifespan)
     site.state.cloud = state
     site.state.table = table
     site.state.settings = settings
-    cloud_app.append(CloudApp(site, late))
+    cloud_app.append(CloudApp(site, late, observer))
     return cloud_app[0]
 
 
@@ -149,18 +160,21 @@ class CloudApp:
     """Sends OpenAPI traffic straight to the gateway and everything else (control API, documents, lifespan)
     through Starlette: the router's per-request matching would otherwise be paid by every signed call."""
 
-    SITE_PREFIXES = ("/_tuyacloud", "/openapi.json", "/console", "/static", "/ws")
+    SITE_PREFIXES = ("/_tuyacloud", "/openapi.json", "/console", "/static", "/ws", "/metrics")
 
-    def __init__(self, site: Starlette, late: _LateGateway) -> None:
+    def __init__(self, site: Starlette, late: _LateGateway, observer: RequestObserver) -> None:
         self.site = site
         self._late = late
         self.state = site.state
+        self._observer = observer
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(self.SITE_PREFIXES):
-            await self._late(scope, receive, send)
-        else:
+        if scope["type"] != "http":  # lifespan, WebSocket sessions
             await self.site(scope, receive, send)
+        elif not scope["path"].startswith(self.SITE_PREFIXES):
+            await self._late(scope, receive, send)  # the gateway observes its own requests
+        else:
+            await self._observer.site(self.site, scope, receive, send)
 
 
 TOKEN_SWEEP_S = 600.0

@@ -8,12 +8,12 @@ in use fails the start before the store is touched or the one-time console passw
 from __future__ import annotations
 
 import gc
-import logging
 import socket
 import sys
 
 import uvicorn
 
+from tuyacloud import lifecycle, logs
 from tuyacloud.app import CloudState, create_app
 from tuyacloud.coalescing import CoalescingHttpToolsProtocol
 from tuyacloud.regions import REGIONS
@@ -64,8 +64,7 @@ def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> Non
     for ``settings.listen_ports``."""
     if sockets is None:
         sockets = [listen(settings.host, port) for port in settings.listen_ports]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations run at every start: say nothing routine
+    logs.configure(settings.log_format)  # text or JSON lines on stderr (docs/operations.md)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ssl: dict[str, str] = {}
     ca_file = None
@@ -87,13 +86,16 @@ def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> Non
     app = create_app(settings, on_ready=on_ready)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, http=CoalescingHttpToolsProtocol, loop="uvloop", access_log=False,
-        log_level="warning", lifespan="on", proxy_headers=False, **ssl,  # type: ignore[arg-type]
+        log_level="warning", lifespan="on", proxy_headers=False, log_config=None,
+        timeout_graceful_shutdown=lifecycle.GRACEFUL_STOP_S, **ssl,  # type: ignore[arg-type]
     )
-    server = uvicorn.Server(config)
+    server = lifecycle.DrainingServer(config)
     # One server, one or two listening sockets: the OpenAPI port and the message-service port share everything.
+    lifecycle.absorb_stop_signals()  # SIGTERM drains, then exits 0 (lifecycle.py)
     server.run(sockets=sockets)
     if not server.started:
         sys.exit(1)
+    print(lifecycle.stopped_line(server, app.state.cloud), flush=True)
 
 
 def listen(host: str, port: int) -> socket.socket:

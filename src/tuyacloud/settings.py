@@ -51,6 +51,9 @@ class Settings:
     console_session_ttl_s: int = 12 * 3600
     console_lockout_failures: int = 5
     console_lockout_s: int = 15 * 60
+    # Operations: one log line per HTTP request, and the log format (text, or one JSON object per line).
+    access_log: bool = False
+    log_format: str = "text"
 
     @property
     def listen_ports(self) -> list[int]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import queue
 import re
-import signal
 import subprocess
 import threading
 import time
@@ -252,8 +251,8 @@ def test_serve_uses_the_data_dir_and_keeps_everything_across_a_restart(tmp_path:
         demo = [p for p in cli_json(data, "project", "list")["list"] if p["access_id"] == banner.access_id]
         assert [p["name"] for p in demo] == ["Demo project"]
 
-        # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal: -SIGTERM is a clean exit.
-        assert first.stop() in (0, -signal.SIGTERM), first.stderr_path.read_text()
+        # SIGTERM drains and exits 0 (docs/operations.md)
+        assert first.stop() == 0, first.stderr_path.read_text()
         assert "Traceback" not in first.stderr_path.read_text()
 
         second = ServeProcess(data, free_port())

@@ -7,6 +7,7 @@ instead of cutting at 80 columns.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,12 @@ from tuyacloud.cli import admin, apps, assets, devices, messages, projects, user
 from tuyacloud.cli.common import DatabaseUrl, DataDir, settings_for
 from tuyacloud.cli.failures import EXIT_USAGE, CliFailure, CliGroup
 from tuyacloud.regions import REGIONS
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
 
 app = typer.Typer(cls=CliGroup, help="A self-hosted IoT cloud that speaks the Tuya Cloud Development protocol.",
                   no_args_is_help=True, add_completion=False, rich_markup_mode=None)
@@ -106,6 +113,11 @@ def serve(
     public_url: str = typer.Option(None, "--public-url", help="Base URL clients use, if not host:port"),
     asset_max_depth: int = typer.Option(10, "--asset-max-depth", min=1, help="Levels of an asset tree"),
     asset_max_children: int = typer.Option(5000, "--asset-max-children", min=1, help="Sub-assets of one asset"),
+    access_log: bool = typer.Option(False, "--access-log/--no-access-log", envvar="TUYACLOUD_ACCESS_LOG",
+                                    help="Log one line per HTTP request (never a secret)"),
+    log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", envvar="TUYACLOUD_LOG_FORMAT",
+                                         case_sensitive=False, help="Logs on stderr: text, or json (one object "
+                                         "per line)"),
 ) -> None:
     """Run the cloud. OpenAPI, control API, web console, message service and virtual devices in one process.
 
@@ -128,6 +140,7 @@ def serve(
     settings.create_demo, settings.simulator = demo, simulator
     settings.timestamp_window_s, settings.token_ttl_s, settings.public_url = timestamp_window, token_ttl, public_url
     settings.asset_max_depth, settings.asset_max_children = asset_max_depth, asset_max_children
+    settings.access_log, settings.log_format = access_log, log_format.value
     run_server(settings, startup.prepare(settings))
 
 

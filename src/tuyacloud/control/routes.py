@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tuyacloud import health as readiness
 from tuyacloud.domain import apps, assets, commands, devices, homes, pairing, projects, registration, timers, usage
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import ParamIllegal, PermissionDeny, SystemError_, TuyaError
@@ -47,7 +48,11 @@ async def _device(request: Request, ctx: Context) -> Device:
 
 
 async def health(request: Request, ctx: Context) -> dict[str, Any]:
-    return {"status": "ok", "now": ctx.clock.now_ms()}
+    """Readiness (tuyacloud/health.py); HTTP 503 when a check fails, so probes need only the status code."""
+    answer = await readiness.report(ctx)
+    if not answer["ready"]:
+        request.state.http_status = 503
+    return answer
 
 
 async def inject_report(request: Request, ctx: Context) -> dict[str, Any]:
@@ -261,7 +266,7 @@ def build_routes(ctx_of: Callable[[], Context], token_of: Callable[[], str]) -> 
             except Exception:
                 log.exception("control API error on %s (tid %s)", request.url.path, tid)
                 body = envelope.failure(SystemError_(), t, tid)
-            return Response(body, media_type="application/json")
+            return Response(body, status_code=getattr(request.state, "http_status", 200), media_type="application/json")
 
         return endpoint
 

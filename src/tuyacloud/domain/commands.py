@@ -82,6 +82,7 @@ async def _command(ctx: Context, device: Device, product: Product, commands: lis
         return await _write_changes(ctx, tx, device.id, device.region, product, commands, changes_of, event_from)
 
     change = await ctx.store.transaction(work)
+    ctx.command_committed(event_from)
     ctx.notify(device.id, device.region)
     ctx.status_changed(change)
     return change.changes if change else {}

@@ -47,6 +47,12 @@ class Context:
     status_listeners: list[Callable[[StatusChange], None]] = field(default_factory=list)
     # The automation engine (domain/automation_engine.py) while the app runs: scene runs and the rule index.
     rules: Any = None
+    # Commands committed since start, by where they came from (``commands.FROM_CLIENT`` "2": the OpenAPI or the
+    # console; ``FROM_CLOUD`` "4": scenes, automations, timers). Plain integers: /metrics reads them at scrape time.
+    commands_committed: dict[str, int] = field(default_factory=dict)
+
+    def command_committed(self, source: str) -> None:
+        self.commands_committed[source] = self.commands_committed.get(source, 0) + 1
 
     def notify(self, device_id: str, region: str) -> None:
         for listener in self.listeners:

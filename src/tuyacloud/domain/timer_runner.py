@@ -84,6 +84,7 @@ async def run_one(ctx: Context, timer: Timer, now: int) -> RunOutcome:
 
     outcome: RunOutcome = await ctx.store.transaction(work)
     if outcome.result == RAN:
+        ctx.command_committed(commands.FROM_CLOUD)
         ctx.notify(timer.device_id, timer.region)
         ctx.status_changed(outcome.change)
     if outcome.result in (FAILED, SKIPPED):

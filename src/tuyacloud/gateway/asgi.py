@@ -8,7 +8,8 @@ envelope: a ``TuyaError`` with its code, anything else code 500 without a trace 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -27,8 +28,12 @@ from tuyacloud.errors import (
 from tuyacloud.gateway import envelope
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import BUSINESS_AUTH, TOKEN_AUTH, Route, RouteTable
+from tuyacloud.logs import loggable_path
 from tuyacloud.regions import RegionResolver
 from tuyacloud.signing import SignedRequest, parse_query, verify
+
+if TYPE_CHECKING:
+    from tuyacloud.observe import RequestObserver
 
 log = logging.getLogger("tuyacloud.gateway")
 
@@ -38,16 +43,18 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 class Gateway:
     def __init__(self, ctx: Context, table: RouteTable, regions: RegionResolver, usage: UsageCounter,
-                 public_url: str | None = None) -> None:
+                 public_url: str | None = None, observer: RequestObserver | None = None) -> None:
         self.ctx = ctx
         self.table = table
         self.regions = regions
         self.usage = usage
         self.public_url = public_url
+        self.observer = observer  # metrics and the access log (observe.py)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        started = time.perf_counter()
         body = await _read_body(receive)
         t = self.ctx.clock.now_ms()
         tid = self.ctx.ids.unique_hex()  # 32 hex like the platform's trace ids
@@ -55,6 +62,7 @@ class Gateway:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         route: Route | None = None
         access_id = ""
+        error: TuyaError | None = None
         try:
             if body is None:
                 raise ParamIllegal(f"the body is larger than {MAX_BODY} bytes")
@@ -68,12 +76,15 @@ class Gateway:
                 visibility.deactivate(active)
             payload = envelope.success(result, t, tid)
             failed = False
-        except TuyaError as error:
+        except TuyaError as exc:
+            error = exc
             payload = envelope.failure(error, t, tid)
             failed = True
         except Exception:  # never a stack trace on the wire
-            log.exception("unexpected error on %s %s (tid %s)", scope["method"], scope["path"], tid)
-            payload = envelope.failure(SystemError_(), t, tid)
+            log.exception("unexpected error on %s %s (tid %s)", scope["method"],
+                          loggable_path(route.path if route else None, scope["path"]), tid)
+            error = SystemError_()
+            payload = envelope.failure(error, t, tid)
             failed = True
         if route is not None and access_id:
             self.usage.count(access_id, route.key, t, failed)
@@ -81,6 +92,8 @@ class Gateway:
         response_headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": response_headers})
         await send({"type": "http.response.body", "body": payload})
+        if self.observer is not None:
+            self.observer.gateway(scope, route, error, time.perf_counter() - started, access_id, tid)
 
     async def _authenticate(self, scope: dict[str, Any], headers: dict[str, str], body: bytes, route: Route,
                             path_params: dict[str, str]) -> tuple[ApiRequest, str]:

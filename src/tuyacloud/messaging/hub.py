@@ -74,6 +74,12 @@ class Hub:
         self.process = uuid.uuid4().hex[:12]
         self._consumers: dict[SubKey, list[Consumer]] = {}
         self._deliveries: dict[SubKey, dict[int, int]] = {}  # seq -> times delivered (redeliveryCount)
+        # Tallies of this process since start, read by /metrics: frames sent (redeliveries among them), positive
+        # acknowledgements recorded, negative acknowledgements received.
+        self.delivered = 0
+        self.redelivered = 0
+        self.acknowledged = 0
+        self.nacked = 0
         ctx.store.message_listeners.append(self.messages_appended)
 
     def messages_appended(self, access_id: str) -> None:
@@ -84,6 +90,10 @@ class Hub:
 
     def connected(self, key: SubKey) -> list[Consumer]:
         return list(self._consumers.get(key, []))
+
+    def consumer_counts(self) -> dict[SubKey, int]:
+        """Consumers connected to this process, per subscription."""
+        return {key: len(consumers) for key, consumers in self._consumers.items()}
 
     async def serve(self, consumer: Consumer) -> None:
         """Run one consumer until it is closed: stand by, become active, deliver."""
@@ -123,6 +133,7 @@ class Hub:
                     mark = (min(consumer.inflight) - 1) if consumer.inflight else cursor
                     stray = sorted(consumer.acks | {s for s in consumer.acked if s > mark})
                     await tx.advance(*key, mark, stray, self.ctx.clock.now_ms())
+                    self.acknowledged += len(consumer.acks) + len(consumer.acked)
                 await tx.release_lease(*key, owner)
                 await tx.delete_consumer(consumer.id)
 
@@ -178,6 +189,7 @@ class Hub:
             # mark (out of order) are recorded individually, with those of messages sent on earlier connections.
             mark = (min(consumer.inflight) - 1) if consumer.inflight else cursor
             stray = sorted(consumer.acks | {s for s in consumer.acked if s > mark})
+            self.acknowledged += len(consumer.acks) + len(consumer.acked)
             consumer.acks, consumer.acked = set(), set()
 
             async def ack(tx: Tx) -> None:
@@ -186,6 +198,7 @@ class Hub:
             await store.transaction(ack)
         now = self.ctx.clock.now_ms()
         again = set(consumer.nacks)
+        self.nacked += len(again)
         consumer.nacks.clear()
         if consumer.ack_timeout_ms > 0:
             again |= {s for s, sent in consumer.inflight.items() if now - sent >= consumer.ack_timeout_ms}
@@ -205,6 +218,9 @@ class Hub:
         deliveries = self._deliveries.setdefault(consumer.key, {})
         count = deliveries.get(message.seq, 0)
         deliveries[message.seq] = count + 1
+        self.delivered += 1
+        if count:
+            self.redelivered += 1
         if len(deliveries) > 4 * MAX_INFLIGHT:  # forget counts of long-acknowledged messages
             for seq in sorted(deliveries)[: len(deliveries) - 2 * MAX_INFLIGHT]:
                 deliveries.pop(seq, None)

@@ -83,6 +83,7 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQuerie
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]
+    appended_messages: int
 
     @abc.abstractmethod
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
@@ -94,6 +95,15 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQuerie
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = await self.fetch(sql, params)
         return rows[0] if rows else None
+
+    # --- health -----------------------------------------------------------------------------------
+    async def ping(self) -> None:
+        """A trivial query: raises if the database cannot be reached."""
+        await self.fetch("SELECT 1")
+
+    async def schema_revisions(self) -> set[str]:
+        """The migration revisions the database is at (Alembic's version table)."""
+        return {str(r[0]) for r in await self.fetch("SELECT version_num FROM alembic_version")}
 
     # --- meta -------------------------------------------------------------------------------------
     async def get_meta(self, key: str) -> str | None:
@@ -353,6 +363,7 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQuerie
             (m.access_id, m.region, m.protocol, m.device_id, _dumps(m.data), m.created_ms),
         )
         self.touched_projects.add(m.access_id)
+        self.appended_messages += 1
 
     async def messages_after(self, access_id: str, after_seq: int, limit: int = 100) -> list[Message]:
         rows = await self.fetch(
@@ -385,6 +396,10 @@ class Tx(Queries, abc.ABC):
 
     def __init__(self) -> None:
         self.touched_projects: set[str] = set()
+        self.appended_messages = 0  # messages this transaction appended (the engine reads it at commit)
+
+
+CommitObserver = Callable[[int, float, int], None]
 
 
 class Store(Queries, abc.ABC):
@@ -392,11 +407,21 @@ class Store(Queries, abc.ABC):
 
     ``message_listeners`` are called with a project's Access ID after a commit that appended messages for it
     (on PostgreSQL, also for commits made by other server processes): the message service's wake-up.
+
+    ``commit_observer``, when set, is called after every durable commit with (units of work in it, seconds from
+    the transaction's start to durable, messages it appended): what /metrics reports as commit batch size and time
+    and as messages emitted. It is a plain callback so the store knows nothing of how metrics are kept.
     """
 
     def __init__(self) -> None:
         self.touched_projects: set[str] = set()
+        self.appended_messages = 0
         self.message_listeners: list[Callable[[str], None]] = []
+        self.commit_observer: CommitObserver | None = None
+
+    def queued_units(self) -> int:
+        """Units of work accepted but not yet committed (an engine with a commit queue overrides this)."""
+        return 0
 
     def _announce(self, access_ids: set[str]) -> None:
         for access_id in access_ids:

@@ -85,6 +85,16 @@ class MessageQueries(abc.ABC):
         count, oldest = row[0]
         return int(count), (int(oldest) if oldest is not None else None)
 
+    async def all_backlogs(self) -> list[tuple[str, str, str, int]]:
+        """(access id, env, subscription, unacknowledged count) of every subscription, in one query: what a
+        metrics scrape reads (per-project calls would cost a round trip per subscription)."""
+        rows = await self.fetch(
+            "SELECT s.access_id, s.env, s.name, (SELECT COUNT(*) FROM messages m WHERE m.access_id = s.access_id "
+            "AND m.seq > s.mark_seq AND NOT EXISTS (SELECT 1 FROM subscription_acks a WHERE a.access_id = s.access_id "
+            "AND a.env = s.env AND a.name = s.name AND a.seq = m.seq)) FROM subscriptions s ORDER BY 1, 2, 3"
+        )
+        return [(r[0], r[1], r[2], int(r[3])) for r in rows]
+
     async def acknowledge(self, access_id: str, env: str, name: str, seqs: Sequence[int], now_ms: int) -> int:
         """Record acks, then move the mark past every acknowledged prefix and forget the acks below it.
 

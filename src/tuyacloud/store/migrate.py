@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -22,6 +24,13 @@ def _config(connection: Connection) -> Config:
 
 def _upgrade(connection: Connection) -> None:
     command.upgrade(_config(connection), "heads")
+
+
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """The newest revision of each migration branch shipped with this code: where ``upgrade`` takes a database.
+    Reading the scripts takes a moment, so it is done once, on first use."""
+    return frozenset(ScriptDirectory(str(MIGRATIONS)).get_heads())
 
 
 def to_sqlalchemy_url(database_url: str) -> str:

@@ -7,6 +7,7 @@ transaction. The portable ``?`` placeholders are rewritten to ``$n`` once per st
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -107,5 +108,11 @@ class PostgresStore(Store):
 
     async def transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         assert self._pool is not None, "store not started"
-        async with self._pool.acquire() as conn, conn.transaction():
-            return await work(_PgTx(conn))
+        began = time.perf_counter()
+        async with self._pool.acquire() as conn:
+            tx = _PgTx(conn)
+            async with conn.transaction():
+                result = await work(tx)
+        if self.commit_observer is not None:  # PostgreSQL groups concurrent commits itself: one unit each
+            self.commit_observer(1, time.perf_counter() - began, tx.appended_messages)
+        return result

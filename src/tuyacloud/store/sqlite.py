@@ -179,6 +179,9 @@ class SqliteStore(Store):
         self._read = self._write = self._checkpoint_conn = None
         self._executor.shutdown(wait=True)
 
+    def queued_units(self) -> int:
+        return len(self._queue)
+
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         assert self._read is not None, "store not started"
         return self._read.execute(sql, params).fetchall()
@@ -300,6 +303,7 @@ class SqliteStore(Store):
             self._busy = True
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                began = time.perf_counter()
                 try:
                     await self._begin(loop, conn)
                 except sqlite3.Error as exc:  # locked by another process beyond busy_timeout: fail this batch
@@ -314,14 +318,17 @@ class SqliteStore(Store):
                     self._write_version = version
                     self._forget_all()
                 outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+                tx.appended_messages = 0
                 for work, future in batch:
                     conn.execute("SAVEPOINT unit")
                     tx.unit_started()
+                    appended = tx.appended_messages
                     try:
                         result = await work(tx)
                     except Exception as exc:  # the unit fails alone
                         conn.execute("ROLLBACK TO unit")
                         conn.execute("RELEASE unit")
+                        tx.appended_messages = appended  # its messages were rolled back with it
                         outcomes.append((future, None, exc))
                     else:
                         conn.execute("RELEASE unit")
@@ -342,6 +349,8 @@ class SqliteStore(Store):
                     continue
                 self.batches += 1
                 self.units += len(outcomes)
+                if self.commit_observer is not None:
+                    self.commit_observer(len(outcomes), time.perf_counter() - began, tx.appended_messages)
                 self._forget(tx)  # before any caller hears of its commit: read-your-writes holds
                 touched, tx.touched_projects = tx.touched_projects, set()
                 self._announce(touched)

@@ -1,0 +1,52 @@
+"""The answer of ``GET /_tuyacloud/health``: is this server ready to serve (docs/operations.md)?
+
+Ready means every check says ``ok``: the store answers a trivial query (a PostgreSQL that went away, a SQLite
+file that cannot be read) and its schema is at the migrations this code ships (a database that another, older or
+newer, tuyacloud migrated is not one this code can serve). The control API answers HTTP 503 when not ready, so a
+load balancer or a Kubernetes readiness probe needs nothing but the status code.
+
+The answer is built here and only here: a new check is one more entry in ``checks``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tuyacloud.domain.context import Context
+from tuyacloud.store import migrate
+
+OK = "ok"
+STORE_TIMEOUT_S = 2.0
+_heads: list[frozenset[str]] = []  # the shipped migrations' heads, once read
+
+
+async def report(ctx: Context) -> dict[str, Any]:
+    """``{"status": "ok"|"unavailable", "ready": bool, "now": ms, "checks": {"store": ..., "migrations": ...}}``;
+    a failed check's value says what is wrong."""
+    checks: dict[str, str] = {"store": await _store(ctx)}
+    checks["migrations"] = await _migrations(ctx) if checks["store"] == OK else "unknown: the store is unreachable"
+    ready = all(value == OK for value in checks.values())
+    return {"status": "ok" if ready else "unavailable", "ready": ready, "now": ctx.clock.now_ms(), "checks": checks}
+
+
+async def _store(ctx: Context) -> str:
+    try:
+        await asyncio.wait_for(ctx.store.ping(), STORE_TIMEOUT_S)
+    except TimeoutError:
+        return f"unreachable: no answer in {STORE_TIMEOUT_S:g} s"
+    except Exception as exc:  # the reason, without connection details
+        return f"unreachable: {type(exc).__name__}"
+    return OK
+
+
+async def _migrations(ctx: Context) -> str:
+    heads = _heads[0] if _heads else await asyncio.to_thread(migrate.head_revisions)  # read once, in a thread
+    _heads[:] = [heads]
+    try:
+        current = await ctx.store.schema_revisions()
+    except Exception as exc:
+        return f"unknown: {type(exc).__name__}"
+    if current == heads:
+        return OK
+    return f"not at head: database at {', '.join(sorted(current)) or 'none'}, this code at {', '.join(sorted(heads))}"
