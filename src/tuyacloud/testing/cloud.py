@@ -143,6 +143,10 @@ DB_FILE = "tuyacloud.db"
 # Stored passwords (the console's first administrator, project and app users) are hashed at this cost unless a test
 # asks for another: a test cloud protects nothing, and the server's cost (16384) would add ~70 ms to every start.
 TEST_SCRYPT_N = 1 << 8
+# A signed request's timestamp (the client's wall clock) is checked against the cloud's clock, which tests step by
+# hours or days; the server's 900 s window would then refuse every call with 1013. A test of that window sets
+# ``timestamp_window_s`` itself.
+TEST_TIMESTAMP_WINDOW_S = 400 * 86_400
 
 
 def _fresh_sqlite(data_dir: Path) -> None:
@@ -181,7 +185,9 @@ class LocalCloud:
     and ``method`` (``custom`` or ``smart_home``): the first project's; ``simulator``: virtual devices act on their
     own (curtains move, sensors report); ``database_url``: a PostgreSQL database to use instead of SQLite (it must
     be empty or a tuyacloud one); other keyword arguments set server settings such as ``token_ttl_s`` or
-    ``timestamp_window_s`` (passwords are hashed at a low scrypt cost unless ``password_scrypt_n`` says otherwise).
+    ``timestamp_window_s``. Two defaults differ from ``tuyacloud serve``'s, for tests: the signature timestamp
+    window is 400 days (so stepping the clock does not make the client's requests ``1013``) and passwords are hashed
+    at a low scrypt cost.
     """
 
     def __init__(self, data_dir: str | Path | None = None, *, region: str = "us", method: str = "custom",
@@ -198,7 +204,8 @@ class LocalCloud:
         self._host, self._port = host, port
         self._settings_args: dict[str, Any] = {
             "data_dir": self.data_dir, "database_url": database_url, "host": host, "default_region": region,
-            "create_demo": False, "simulator": simulator, "password_scrypt_n": TEST_SCRYPT_N, **settings}
+            "create_demo": False, "simulator": simulator, "password_scrypt_n": TEST_SCRYPT_N,
+            "timestamp_window_s": TEST_TIMESTAMP_WINDOW_S, **settings}
         self._first_project = {"region": region, "method": method}
         self.admin_token = secrets.token_hex(20)
         self._server: Any = None
@@ -228,19 +235,28 @@ class LocalCloud:
         config = uvicorn.Config(app, http=CoalescingHttpToolsProtocol, lifespan="on", log_level="warning",
                                 access_log=False)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name=f"tuyacloud-{self.port}", daemon=True)
+        self._thread = threading.Thread(target=self._serve, args=(self._server, sock), name=f"tuyacloud-{self.port}",
+                                        daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._server.should_exit = True
-                sock.close()
-                raise RuntimeError(f"tuyacloud did not start (data dir {self.data_dir}); its log above says why")
+                where = self.data_dir
+                self.stop()
+                raise RuntimeError(f"tuyacloud did not start (data dir {where}); its log above says why")
             time.sleep(0.005)
         self._control = ControlClient(self.url, self.admin_token)
         self._project = self.new_project(name="Test project", **self._first_project)
         return self
+
+    @staticmethod
+    def _serve(server: Any, sock: socket.socket) -> None:
+        try:
+            server.run(sockets=[sock])
+        except SystemExit:  # uvicorn's way to give up on a failed start-up, after logging why; start() reports it
+            pass
+        finally:
+            sock.close()
 
     def stop(self) -> None:
         """Stop serving (in-flight requests finish) and remove the data directory if this cloud made it."""
