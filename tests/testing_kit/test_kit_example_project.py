@@ -25,15 +25,23 @@ import pytest
 @pytest.fixture
 def tuya_cloud_options():
     return {"region": "eu", "simulator": False, "token_ttl_s": 60}
+
+
+@pytest.fixture(scope="session")
+def tuya_cloud_server_options():
+    return {"simulator": False}
 '''
 
 CHECKS = '''
 import httpx
+from tuya_connector import TuyaOpenAPI
 
 
 def test_options_reach_the_cloud(tuya_cloud):
     assert tuya_cloud.region == "eu"
     assert httpx.get(tuya_cloud.url + "/_tuyacloud/health").json()["success"] is True
+    api = TuyaOpenAPI(tuya_cloud.url, tuya_cloud.access_id, tuya_cloud.access_secret)
+    assert api.connect()["result"]["expire_time"] in (59, 60)  # token_ttl_s, counted from now
 
 
 def test_a_fresh_cloud_per_test(tuya_cloud, tuya_project):

@@ -4,7 +4,8 @@ pytest run these fixtures.
 - ``tuya_cloud``: a fresh cloud for one test (own server, data directory, clock and project).
 - ``tuya_cloud_server``: one cloud for the whole session; ``tuya_project``: a fresh project on it for one test,
   the fast choice when a test does not need a cloud of its own (it shares the clock, which is reset after it).
-- ``tuya_cloud_options``: override it to configure ``tuya_cloud`` (``LocalCloud`` keyword arguments).
+- ``tuya_cloud_options`` / ``tuya_cloud_server_options``: override them to configure ``tuya_cloud`` /
+  ``tuya_cloud_server`` (``LocalCloud`` keyword arguments).
 
 pytest imports this module in every run of everyone who installed tuyacloud, so it imports nothing but pytest at
 module level; the cloud's modules are imported by the fixtures, on first use.
@@ -43,11 +44,19 @@ def tuya_cloud(tmp_path_factory: pytest.TempPathFactory, tuya_cloud_options: dic
 
 
 @pytest.fixture(scope="session")
-def tuya_cloud_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+def tuya_cloud_server_options() -> dict[str, Any]:
+    """Keyword arguments for ``tuya_cloud_server``'s ``LocalCloud`` (override it, session-scoped, in a
+    conftest.py)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def tuya_cloud_server(tmp_path_factory: pytest.TempPathFactory,
+                      tuya_cloud_server_options: dict[str, Any]) -> Iterator[LocalCloud]:
     """One tuyacloud for the whole test session (see ``tuya_project`` for a fresh project on it per test)."""
     from tuyacloud.testing.cloud import LocalCloud
 
-    cloud = LocalCloud(tmp_path_factory.mktemp("tuya_cloud_server")).start()
+    cloud = LocalCloud(tmp_path_factory.mktemp("tuya_cloud_server"), **tuya_cloud_server_options).start()
     try:
         yield cloud
     finally:
