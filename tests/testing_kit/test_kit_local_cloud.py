@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,10 +123,26 @@ def test_unknown_settings_are_refused() -> None:
         LocalCloud(token_tll_s=60)
 
 
-def test_a_cloud_that_cannot_start_says_so(tmp_path: Path) -> None:
+def test_a_cloud_that_cannot_start_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "tuyacloud.db").write_text("not a database")
     with pytest.raises(RuntimeError, match="did not start"):
         LocalCloud(tmp_path).start()
+    assert "file is not a database" in caplog.text  # uvicorn's log of the failed start-up, captured by pytest
+
+
+def test_bad_settings_leave_nothing_behind() -> None:
+    threads = set(threading.enumerate())
+    cloud = LocalCloud(region="mars")
+    with pytest.raises(ValueError, match="unknown region 'mars'"):
+        cloud.start()
+    assert not cloud.data_dir.exists()
+    assert set(threading.enumerate()) <= threads
+
+
+def test_a_project_the_cloud_refuses_is_a_control_error(kit_cloud: LocalCloud) -> None:
+    with pytest.raises(ControlError) as refused:
+        kit_cloud.new_project(region="mars")
+    assert refused.value.code == 1109 and "mars" in refused.value.msg
 
 
 def test_a_script_outside_pytest(tmp_path: Path) -> None:

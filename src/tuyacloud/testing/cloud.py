@@ -208,7 +208,9 @@ class LocalCloud:
         if unknown:
             raise TypeError(f"unknown LocalCloud setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         self._own_dir = data_dir is None
-        self.data_dir = Path(tempfile.mkdtemp(prefix="tuyacloud-")) if data_dir is None else Path(data_dir)
+        # made by start(), so a cloud never started leaves nothing behind
+        self.data_dir = (Path(tempfile.gettempdir()) / f"tuyacloud-{secrets.token_hex(8)}" if data_dir is None
+                         else Path(data_dir))
         self._host, self._port = host, port
         self._settings_args: dict[str, Any] = {
             "data_dir": self.data_dir, "database_url": database_url, "host": host, "default_region": region,
@@ -233,16 +235,24 @@ class LocalCloud:
 
         if self._thread is not None:
             raise RuntimeError("this LocalCloud is already started")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self._settings_args["database_url"] is None and not (self.data_dir / DB_FILE).exists():
-            _fresh_sqlite(self.data_dir)
-        sock = _listening_socket(self._host, self._port)
-        self.port = int(sock.getsockname()[1])
-        settings = Settings(port=self.port, **self._settings_args)
-        app = create_app(settings, admin_token=self.admin_token)
-        config = uvicorn.Config(app, http=CoalescingHttpToolsProtocol, lifespan="on", log_level="warning",
-                                access_log=False)
-        self._server = uvicorn.Server(config)
+        sock = None
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            if self._settings_args["database_url"] is None and not (self.data_dir / DB_FILE).exists():
+                _fresh_sqlite(self.data_dir)
+            sock = _listening_socket(self._host, self._port)
+            self.port = int(sock.getsockname()[1])
+            app = create_app(Settings(port=self.port, **self._settings_args), admin_token=self.admin_token)
+            # log_config=None: leave the test process's logging alone; uvicorn's warnings and errors then reach the
+            # root logger, which pytest captures and shows with a failing test.
+            config = uvicorn.Config(app, http=CoalescingHttpToolsProtocol, lifespan="on", log_level="warning",
+                                    access_log=False, log_config=None)
+            self._server = uvicorn.Server(config)
+        except BaseException:  # a bad setting (e.g. an unknown region) or a port taken: nothing left behind
+            if sock is not None:
+                sock.close()
+            self.stop()
+            raise
         self._thread = threading.Thread(target=self._serve, args=(self._server, sock), name=f"tuyacloud-{self.port}",
                                         daemon=True)
         self._thread.start()
@@ -251,10 +261,14 @@ class LocalCloud:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 where = self.data_dir
                 self.stop()
-                raise RuntimeError(f"tuyacloud did not start (data dir {where}); its log above says why")
+                raise RuntimeError(f"tuyacloud did not start (data dir {where}); its logged error says why")
             time.sleep(0.005)
         self._control = ControlClient(self.url, self.admin_token)
-        self._project = self.new_project(name="Test project", **self._first_project)
+        try:
+            self._project = self.new_project(name="Test project", **self._first_project)
+        except BaseException:  # e.g. an unknown region: nothing keeps running
+            self.stop()
+            raise
         return self
 
     @staticmethod
