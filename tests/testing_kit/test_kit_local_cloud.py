@@ -3,6 +3,8 @@ clouds in one process, the control client's clock and its messages, and its erro
 
 from __future__ import annotations
 
+import json
+import queue
 import socket
 import subprocess
 import sys
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tuya_connector import TuyaOpenAPI
+from tuya_connector import TuyaCloudPulsarTopic, TuyaOpenAPI, TuyaOpenPulsar
 
 from tuyacloud.testing import ControlError, LocalCloud, local_cloud
 
@@ -148,7 +150,7 @@ def test_a_project_the_cloud_refuses_is_a_control_error(kit_cloud: LocalCloud) -
 def test_a_script_outside_pytest(tmp_path: Path) -> None:
     script = tmp_path / "script.py"
     script.write_text(textwrap.dedent('''
-        from tuya_connector import TuyaOpenAPI
+        from tuya_connector import TuyaCloudPulsarTopic, TuyaOpenAPI, TuyaOpenPulsar
         from tuyacloud.testing import local_cloud
 
         with local_cloud() as cloud:
@@ -161,3 +163,23 @@ def test_a_script_outside_pytest(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "{'switch_1': False}"
+
+
+def test_messages_read_are_what_a_pulsar_consumer_receives(kit_cloud: LocalCloud) -> None:
+    project = kit_cloud.new_project(name="pulsar")
+    plug = project.add_device("cz")
+    kit_cloud.control.report(plug.id, switch_1=False)
+    received: queue.Queue[str] = queue.Queue()
+    pulsar = TuyaOpenPulsar(project.access_id, project.access_secret, project.pulsar_url, TuyaCloudPulsarTopic.PROD)
+    pulsar.daemon = True
+    pulsar.add_message_listener(received.put)
+    pulsar.start()
+    try:
+        got = [json.loads(received.get(timeout=15)) for _ in range(2)]
+    finally:  # TuyaOpenPulsar.stop() races its own thread: end the loop, then close the socket
+        pulsar._stop_event.set()
+        pulsar.message_listeners = set()
+        if pulsar.ws_app is not None:
+            pulsar.ws_app.close()
+    assert got == [m.data for m in project.messages()]
+    assert got[1]["status"][0]["code"] == "switch_1" and got[1]["status"][0]["value"] is False
