@@ -107,3 +107,13 @@ def test_the_example_project_and_a_users_own_checks(pytester: pytest.Pytester) -
         "*ControlError: /devices/*/report: 2008 *no_such_code*",
     ], consecutive=False)
     result.assert_outcomes(passed=7 + 5, failed=2)
+
+
+def test_the_readme_shows_the_example_test() -> None:
+    """The README's ten-line test is the example's first test, which the run above proves passes."""
+    source = (EXAMPLE / "test_my_integration.py").read_text()
+    first = source[source.index("def test_switch_off"):].split("\n\n\n")[0]
+    first = first.replace("  # the README's ten-line example", "")
+    readme = (EXAMPLE.parents[1] / "README.md").read_text()
+    assert "from tuya_connector import TuyaOpenAPI\n\n" + first in readme
+    assert len(first.splitlines()) + 1 <= 10
