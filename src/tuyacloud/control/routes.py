@@ -138,6 +138,31 @@ async def subscriptions(request: Request, ctx: Context) -> list[dict[str, Any]]:
     return await subscription_status(ctx, project.access_id)
 
 
+MESSAGES_MAX_LIMIT = 1000
+
+
+async def project_messages(request: Request, ctx: Context) -> list[dict[str, Any]]:
+    """A project's messages in topic order, as plaintext (what a consumer gets after decrypting ``data``), from the
+    outbox the message service reads: so a test can see what was sent without running a Pulsar consumer.
+    ``after`` is the last sequence number already seen (0: from the oldest kept)."""
+    project = await projects.get(ctx, request.path_params["access_id"])
+    after, limit = _int_query(request, "after", 0), _int_query(request, "limit", 100)
+    if after < 0 or not 1 <= limit <= MESSAGES_MAX_LIMIT:
+        raise ParamIllegal(f"after must be >= 0 and limit between 1 and {MESSAGES_MAX_LIMIT}")
+    return [{"seq": m.seq, "protocol": m.protocol, "device_id": m.device_id, "data": m.data, "t": m.created_ms}
+            for m in await ctx.store.messages_after(project.access_id, after, limit)]
+
+
+def _int_query(request: Request, name: str, default: int) -> int:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ParamIllegal(f"{name} must be an integer") from exc
+
+
 async def pair_device(request: Request, ctx: Context) -> dict[str, Any]:
     body = await _json(request)
     found, device = await registration.pair(
@@ -243,6 +268,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("POST", "/_tuyacloud/projects/{access_id}/devices", add_devices, True),
     ("GET", "/_tuyacloud/projects/{access_id}/usage", project_usage, True),
     ("GET", "/_tuyacloud/projects/{access_id}/subscriptions", subscriptions, True),
+    ("GET", "/_tuyacloud/projects/{access_id}/messages", project_messages, True),
     ("POST", "/_tuyacloud/projects/{access_id}/assets/{asset_id}/move", move_asset, True),
     ("POST", "/_tuyacloud/registration/{token}/pair", pair_device, True),
 ]

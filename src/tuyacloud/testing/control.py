@@ -1,0 +1,156 @@
+"""A small client for tuyacloud's control API (``/_tuyacloud/``): what a test does to the cloud that a real device
+or a real clock would otherwise do.
+
+It speaks plain HTTP, so it drives any tuyacloud, the one :class:`~tuyacloud.testing.LocalCloud` starts in the
+test process as well as a ``tuyacloud serve`` elsewhere (give its URL and the admin token it printed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ControlError(RuntimeError):
+    """The control API refused a call; ``code`` and ``msg`` are the Tuya error it answered."""
+
+    def __init__(self, code: Any, msg: str, path: str) -> None:
+        super().__init__(f"{path}: {code} {msg}")
+        self.code = code
+        self.msg = msg
+
+
+class ControlClient:
+    """The control API of one cloud, authenticated with its admin token.
+
+    Every method is one HTTP call; results are the control API's JSON (see the control API reference). Failures
+    raise :class:`ControlError` so a test that sets up the wrong thing stops at that line.
+    """
+
+    def __init__(self, base_url: str, admin_token: str, *, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url + "/_tuyacloud",
+                                  headers={"Authorization": f"Bearer {admin_token}"}, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ControlClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def call(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        """One control call (``path`` below ``/_tuyacloud``); returns its ``result``."""
+        response = self._http.request(method, path, json=json, params=params)
+        body = response.json()
+        if not body.get("success"):
+            raise ControlError(body.get("code"), str(body.get("msg", "")), path)
+        return body.get("result")
+
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("GET", "/health")
+        return result
+
+    # --- the clock ------------------------------------------------------------------------------------------------
+    def clock(self) -> dict[str, Any]:
+        """``{"now": <ms>, "offset_ms": <ms>, "frozen": bool}``."""
+        result: dict[str, Any] = self.call("GET", "/clock")
+        return result
+
+    def now_ms(self) -> int:
+        return int(self.clock()["now"])
+
+    def step(self, seconds: float = 0.0, *, ms: int | None = None) -> int:
+        """Move the cloud's time forward (negative: back) and return the new now in ms. Tokens, signatures'
+        timestamp window, timers, automations and the simulator all follow: 600 s makes a curtain arrive."""
+        step_ms = ms if ms is not None else round(seconds * 1000)
+        return int(self.call("POST", "/clock", {"step_ms": step_ms})["now"])
+
+    def freeze(self, at_ms: int | None = None) -> int:
+        """Stop the cloud's time (at ``at_ms``, or now); :meth:`step` still moves a frozen clock."""
+        body: dict[str, Any] = {"freeze": True}
+        if at_ms is not None:
+            body["at_ms"] = at_ms
+        return int(self.call("POST", "/clock", body)["now"])
+
+    def unfreeze(self) -> int:
+        """Let time run again from the frozen instant (no jump back to the wall clock)."""
+        return int(self.call("POST", "/clock", {"freeze": False})["now"])
+
+    def reset_clock(self) -> int:
+        """Back to the wall clock: unfrozen, no offset."""
+        offset = int(self.call("POST", "/clock", {"freeze": False})["offset_ms"])
+        return int(self.call("POST", "/clock", {"step_ms": -offset})["now"]) if offset else self.now_ms()
+
+    # --- devices --------------------------------------------------------------------------------------------------
+    def report(self, device_id: str, status: dict[str, Any] | None = None, **codes: Any) -> dict[str, Any]:
+        """Make a device report values as if it sent them itself (validated against its data points; status,
+        logs and a status message follow). ``report(id, {"va_temperature": 312})`` or ``report(id, switch=True)``.
+        Returns what changed."""
+        values = {**(status or {}), **codes}
+        result: dict[str, Any] = self.call("POST", f"/devices/{device_id}/report", {"status": values})["changed"]
+        return result
+
+    def set_online(self, device_id: str, online: bool) -> bool:
+        return bool(self.call("POST", f"/devices/{device_id}/online", {"online": online})["online"])
+
+    def take_offline(self, device_id: str) -> None:
+        """The device drops off: commands to it answer ``2001``, an offline event is sent."""
+        self.set_online(device_id, False)
+
+    def bring_online(self, device_id: str) -> None:
+        self.set_online(device_id, True)
+
+    def timers(self, device_id: str) -> list[dict[str, Any]]:
+        """A device's timers with the scheduler's view (next run, last run and its result)."""
+        result: list[dict[str, Any]] = self.call("GET", f"/devices/{device_id}/timers")
+        return result
+
+    def rule_runs(self) -> list[dict[str, Any]]:
+        """The automation engine's recent decisions (scenes and automations), oldest first."""
+        result: list[dict[str, Any]] = self.call("GET", "/rules/runs")
+        return result
+
+    # --- projects -------------------------------------------------------------------------------------------------
+    def projects(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.call("GET", "/projects")
+        return result
+
+    def create_project(self, name: str = "Test project", region: str = "us", method: str = "custom",
+                       **options: Any) -> dict[str, Any]:
+        """A cloud project (``method``: ``custom`` or ``smart_home``) with its ``access_id`` and ``access_secret``;
+        ``options`` as the control API takes them (``services``, ``message_encryption``, ``legacy_signing``)."""
+        result: dict[str, Any] = self.call("POST", "/projects", {"name": name, "region": region, "method": method,
+                                                                 **options})
+        return result
+
+    def add_devices(self, access_id: str, category: str | None = None, count: int = 1, *,
+                    product_id: str | None = None, name: str | None = None,
+                    asset_id: str | None = None) -> list[dict[str, Any]]:
+        """Virtual devices of any catalog category (or of a given product) in a project (v1.0 device objects)."""
+        body: dict[str, Any] = {"count": count}
+        for key, value in (("category", category), ("product_id", product_id), ("name", name),
+                           ("asset_id", asset_id)):
+            if value is not None:
+                body[key] = value
+        result: list[dict[str, Any]] = self.call("POST", f"/projects/{access_id}/devices", body)
+        return result
+
+    def messages(self, access_id: str, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """The project's messages in topic order, decrypted: ``[{"seq", "protocol", "device_id", "data", "t"}]``;
+        ``after`` is the last ``seq`` already seen. Protocol 4 is a status report, 20 a device event."""
+        result: list[dict[str, Any]] = self.call("GET", f"/projects/{access_id}/messages",
+                                                 params={"after": after, "limit": limit})
+        return result
+
+    def usage(self, access_id: str, first_day: str = "00000000", last_day: str = "99999999") -> list[dict[str, Any]]:
+        """Calls and failures per API and day (``YYYYMMDD``), flushed every second."""
+        result: list[dict[str, Any]] = self.call("GET", f"/projects/{access_id}/usage",
+                                                 params={"from": first_day, "to": last_day})
+        return result
+
+
+__all__ = ["ControlClient", "ControlError"]
