@@ -29,6 +29,8 @@ from tuyacloud.domain.timer_runner import TimerRunner
 from tuyacloud.domain.usage import UsageCounter
 from tuyacloud.gateway.asgi import Gateway
 from tuyacloud.gateway.routes import build_table
+from tuyacloud.gateway.sharing import PREFIXES as SHARING_PREFIXES
+from tuyacloud.gateway.sharing import SharingGateway
 from tuyacloud.ids import IdSource
 from tuyacloud.logs import AccessLog
 from tuyacloud.messaging import websocket
@@ -63,10 +65,15 @@ class _LateGateway:
 
     def __init__(self) -> None:
         self.gateway: Gateway | None = None
+        self.sharing: SharingGateway | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert self.gateway is not None, "app not started"
         await self.gateway(scope, receive, send)
+
+    async def sharing_call(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert self.sharing is not None, "app not started"
+        await self.sharing(scope, receive, send)
 
 
 def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | None = None,
@@ -107,6 +114,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         state.first_admin_password = await console_accounts.ensure_first_admin(
             ctx, console_policy, settings.console_admin_password)
         late.gateway = Gateway(ctx, table, regions, usage_counter, settings.public_url, observer)
+        late.sharing = SharingGateway(ctx, settings.public_url)
         state.hub = Hub(ctx)
         state.tasks.append(asyncio.create_task(_housekeeping(ctx, usage_counter, settings)))
         # scenes' background runs, automations on status changes and on time (domain/automation_engine.py)
@@ -171,6 +179,8 @@ class CloudApp:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":  # lifespan, WebSocket sessions
             await self.site(scope, receive, send)
+        elif scope["path"].startswith(SHARING_PREFIXES):  # Home Assistant's device-sharing API
+            await self._observer.site(self._late.sharing_call, scope, receive, send)
         elif not scope["path"].startswith(self.SITE_PREFIXES):
             await self._late(scope, receive, send)  # the gateway observes its own requests
         else:

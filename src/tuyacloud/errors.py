@@ -218,6 +218,23 @@ class TimerExpired(TuyaError):
     """A one-shot timer whose time has already passed (2209)."""
 
 
+# --- device sharing (Home Assistant's QR login); the platform's own codes are not published, these are ours ---
+class UserCodeInvalid(UserNotExist):
+    """A QR login for a user code no app user has (2006)."""
+
+
+class QrLoginPending(TuyaError):
+    """The QR login has not been approved yet (approve it in the console, the CLI or the control API)."""
+
+
+class QrLoginRefused(TuyaError):
+    pass
+
+
+class QrLoginExpired(TuyaError):
+    """An expired, already redeemed or unknown QR code: scan a new one."""
+
+
 # --- platform / subscription errors ---------------------------------------------------------------
 class ApiNotSubscribed(TuyaError):
     """The project is not authorised for the API service this path belongs to."""
@@ -272,6 +289,9 @@ _TABLE: dict[type[TuyaError], tuple[int, str]] = {
     TimerDateInvalid: (2202, "date format error"),
     TimerLimitExceeded: (2204, "the number of timers exceeds the maximum of 30"),
     TimerExpired: (2209, "scheduled task expired"),
+    QrLoginPending: (3000, "the login is waiting for approval"),
+    QrLoginRefused: (3001, "the login was refused"),
+    QrLoginExpired: (3002, "the QR code has expired, scan a new one"),
     ApiNotSubscribed: (28841101, "No permissions. This API is not subscribed."),
     QuotaUsedUp: (28841004, "Please upgrade to the official version: Your quota of Trial Edition is used up."),
 }

@@ -215,6 +215,20 @@ class HomeMember:
 
 
 @dataclass
+class QrLogin:
+    """A device-sharing QR login (Home Assistant): ``pending`` until approved or refused, ``used`` once redeemed."""
+
+    qrcode: str
+    user_code: str
+    uid: str
+    client_id: str
+    schema: str
+    state: str  # "pending" | "approved" | "refused" | "used"
+    created_ms: int
+    expires_ms: int
+
+
+@dataclass
 class PairingToken:
     """A smart-home pairing token (``/v1.0/device/paring/token``): devices that pair with it belong to ``uid``."""
 

@@ -18,7 +18,7 @@ from tuyacloud.app import CloudState, create_app
 from tuyacloud.coalescing import CoalescingHttpToolsProtocol
 from tuyacloud.regions import REGIONS
 from tuyacloud.settings import Settings
-from tuyacloud.tlscert import ensure_certificates
+from tuyacloud.tlscert import ensure_certificates, missing_names
 
 
 def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
@@ -72,6 +72,11 @@ def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> Non
         files = ensure_certificates(settings.data_dir / "tls")
         ssl = {"ssl_certfile": str(files.cert), "ssl_keyfile": str(files.key)}
         ca_file = str(files.ca_cert)
+        missing = missing_names(files)
+        if missing:
+            print(f"warning: the certificate in {files.cert.parent} was made by an older tuyacloud and does not name "
+                  f"{', '.join(missing)}; delete that directory to make a new CA and certificate (then trust the "
+                  "new CA file)", file=sys.stderr, flush=True)
 
     def on_ready(state: CloudState) -> None:
         print(banner(settings, state, ca_file), flush=True)

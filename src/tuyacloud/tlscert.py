@@ -23,8 +23,13 @@ class TlsFiles:
     key: Path
 
 
+# The login host tuya-device-sharing-sdk (Home Assistant's Tuya integration) hard-codes; every later call goes to
+# the ``endpoint`` its login answer names, which is this server's own URL.
+SHARING_LOGIN_HOSTS = ("apigw.iotbing.com",)
+
+
 def default_names() -> list[str]:
-    return ["localhost", *all_host_names(), *(f"{code}.localhost" for code in REGIONS)]
+    return ["localhost", *all_host_names(), *SHARING_LOGIN_HOSTS, *(f"{code}.localhost" for code in REGIONS)]
 
 
 def _name(common: str) -> x509.Name:
@@ -72,3 +77,16 @@ def ensure_certificates(directory: Path, extra_names: list[str] | None = None) -
                                             serialization.NoEncryption()))
     files.key.chmod(0o600)
     return files
+
+
+def missing_names(files: TlsFiles, wanted: list[str] | None = None) -> list[str]:
+    """Host names a certificate made by an older tuyacloud does not name (it is reused, so the CA clients already
+    trust stays valid; deleting the directory makes a new CA and certificate with every name)."""
+    cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return list(wanted or default_names())
+    present = set(san.get_values_for_type(x509.DNSName))
+    return [n for n in (wanted or default_names()) if n not in present]
+

@@ -17,7 +17,19 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tuyacloud import health as readiness
-from tuyacloud.domain import apps, assets, commands, devices, homes, pairing, projects, registration, timers, usage
+from tuyacloud.domain import (
+    apps,
+    assets,
+    commands,
+    devices,
+    homes,
+    pairing,
+    projects,
+    registration,
+    sharing,
+    timers,
+    usage,
+)
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import ParamIllegal, PermissionDeny, SystemError_, TuyaError
 from tuyacloud.gateway import envelope
@@ -232,6 +244,32 @@ async def move_asset(request: Request, ctx: Context) -> dict[str, Any]:
     return {"asset_id": moved.id, "parent_asset_id": moved.parent_id, "level": moved.level}
 
 
+def login_view(login: Any, user: Any) -> dict[str, Any]:
+    return {"qrcode": login.qrcode, "state": login.state, "uid": login.uid, "user_code": login.user_code,
+            "username": user.username if user is not None else "", "schema": login.schema,
+            "client_id": login.client_id, "created_ms": login.created_ms, "expires_ms": login.expires_ms}
+
+
+async def user_code(request: Request, ctx: Context) -> dict[str, Any]:
+    """The app user's user code, what Home Assistant's Tuya integration asks for."""
+    uid = request.path_params["uid"]
+    return {"uid": uid, "user_code": await sharing.user_code(ctx, uid)}
+
+
+async def sharing_logins(request: Request, ctx: Context) -> list[dict[str, Any]]:
+    """QR logins waiting for approval (not expired), newest first."""
+    return [login_view(q, u) for q, u in await sharing.pending(ctx)]
+
+
+async def decide_login(request: Request, ctx: Context) -> dict[str, Any]:
+    """Approve or refuse a pending QR login: the app's part of Home Assistant's login."""
+    decision = request.path_params["decision"]
+    if decision not in ("approve", "refuse"):
+        raise ParamIllegal("POST .../logins/{qrcode}/approve or .../refuse")
+    login = await sharing.decide(ctx, request.path_params["qrcode"], decision == "approve")
+    return login_view(login, await ctx.store.get_app_user(login.uid))
+
+
 async def rule_runs(request: Request, ctx: Context) -> list[dict[str, Any]]:
     """The automation engine's recent decisions, newest last: scene and automation runs with each action's outcome,
     and firings held back (disabled, outside preconditions, the loop rule)."""
@@ -256,6 +294,9 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("POST", "/_tuyacloud/apps/{schema}/links", link_app, True),
     ("DELETE", "/_tuyacloud/apps/{schema}/links/{access_id}", unlink_app, True),
     ("POST", "/_tuyacloud/paring/{token}/pair", pair_home_device, True),
+    ("GET", "/_tuyacloud/app-users/{uid}/user-code", user_code, True),
+    ("GET", "/_tuyacloud/sharing/logins", sharing_logins, True),
+    ("POST", "/_tuyacloud/sharing/logins/{qrcode}/{decision:str}", decide_login, True),
     ("GET", "/_tuyacloud/health", health, False),
     ("GET", "/_tuyacloud/rules/runs", rule_runs, True),
     ("POST", "/_tuyacloud/devices/{device_id}/report", inject_report, True),

@@ -20,6 +20,7 @@ from tuyacloud.store.console_queries import ConsoleQueries
 from tuyacloud.store.message_queries import MessageQueries
 from tuyacloud.store.registration_queries import RegistrationQueries
 from tuyacloud.store.scene_queries import SceneQueries
+from tuyacloud.store.sharing_queries import SharingQueries
 from tuyacloud.store.smarthome_queries import SmartHomeQueries, owner_clause
 from tuyacloud.store.statistics_queries import StatisticsQueries
 from tuyacloud.store.timer_queries import TimerQueries
@@ -79,7 +80,7 @@ def _device_params(d: Device) -> tuple[Any, ...]:
 
 
 class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQueries, SceneQueries, ConsoleQueries,
-              TimerQueries, StatisticsQueries, abc.ABC):
+              TimerQueries, StatisticsQueries, SharingQueries, abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]

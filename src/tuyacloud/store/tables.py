@@ -442,3 +442,27 @@ timers = Table(
     Index("ix_timers_device", "device_id", "group_id"),
     Index("ix_timers_next_run", "next_run_ms"),
 )
+
+# --- device sharing (Home Assistant's Tuya integration): user codes and QR logins awaiting approval ----------
+sharing_user_codes = Table(
+    "sharing_user_codes",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("uid", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ux_sharing_user_codes_uid", "uid", unique=True),
+)
+
+sharing_logins = Table(
+    "sharing_logins",
+    metadata,
+    Column("qrcode", Text, primary_key=True),
+    Column("user_code", Text, nullable=False),
+    Column("uid", Text, nullable=False),
+    Column("client_id", Text, nullable=False),
+    Column("schema", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Index("ix_sharing_logins_state", "state", "expires_ms"),
+)
