@@ -12,12 +12,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tuya_sharing import Manager
+import requests
+from tuya_sharing import LoginControl, Manager, customerapi
+from tuya_sharing.exceptions import ApiRequestException
 
+from support.custom import ok
 from support.server import CloudServer
 from support.sharing import (
+    HA_CLIENT_ID,
+    HA_SCHEMA,
     LOGIN_HOST,
     Household,
+    TokenListener,
     household,
     manager_of,
     new_project,
@@ -25,6 +31,7 @@ from support.sharing import (
     routed,
     start_tls,
 )
+from support.smarthome import control as control_envelope
 from tuyacloud.tlscert import TlsFiles, ensure_certificates
 
 CATEGORIES = ("dj", "cz", "wsdcg", "cl", "kt")
@@ -88,3 +95,204 @@ def test_manager_lists_the_users_homes_and_devices(manager: Manager, alice: Hous
     assert isinstance(light.status["switch_led"], bool)
     assert light.function["switch_led"].type == "Boolean"
     assert light.status_range["bright_value_v2"].type == "Integer"
+
+
+def _status(alice: Household, device_id: str) -> dict[str, Any]:
+    """The device's status as the OpenAPI (the project's token) reads it."""
+    return {s["code"]: s["value"] for s in ok(alice.sh.client.get(f"/v1.0/devices/{device_id}/status"))}
+
+
+def test_send_commands_goes_through_the_openapis_command_path(server: CloudServer, manager: Manager,
+                                                              alice: Household) -> None:
+    light = alice.devices["dj"]
+    manager.send_commands(light, [{"code": "switch_led", "value": False}, {"code": "bright_value_v2", "value": 333}])
+    assert _status(alice, light)["switch_led"] is False and _status(alice, light)["bright_value_v2"] == 333
+    # the same device log and the same status message (outbox, Pulsar) as an OpenAPI command writes
+    logs = ok(alice.sh.client.get(f"/v1.0/devices/{light}/logs",
+                                  {"type": "5", "start_time": 0, "end_time": 9999999999999}))
+    assert {(e["code"], e["value"]) for e in logs["logs"]} >= {("switch_led", "false"), ("bright_value_v2", "333")}
+    messages = server.control("GET", f"/projects/{alice.sh.project['access_id']}/messages")
+    reported = [m for m in messages if m.get("devId") == light or m.get("data", {}).get("devId") == light]
+    assert reported, messages[-3:]
+    manager.update_device_cache()
+    assert manager.device_map[light].status["bright_value_v2"] == 333
+
+
+def test_a_bad_command_is_refused_like_on_the_openapi(manager: Manager, alice: Household) -> None:
+    with pytest.raises(ApiRequestException) as caught:
+        manager.send_commands(alice.devices["dj"], [{"code": "bright_value_v2", "value": "very"}])
+    assert caught.value.error_code == 2008
+
+
+def test_the_devices_home_assistant_maps_give_its_dp_codes_and_types(manager: Manager, alice: Household) -> None:
+    """What homeassistant/components/tuya reads for each entity (its DPCode and DPType per platform)."""
+    wanted = {
+        "dj": {"switch_led": "Boolean", "bright_value_v2": "Integer", "temp_value_v2": "Integer",
+               "colour_data_v2": "Json", "work_mode": "Enum"},
+        "cz": {"switch_1": "Boolean", "cur_power": "Integer", "cur_voltage": "Integer", "cur_current": "Integer",
+               "add_ele": "Integer"},
+        "wsdcg": {"va_temperature": "Integer", "va_humidity": "Integer", "battery_percentage": "Integer"},
+        "cl": {"control": "Enum", "percent_control": "Integer", "percent_state": "Integer"},
+        "kt": {"switch": "Boolean", "temp_set": "Integer", "temp_current": "Integer", "mode": "Enum",
+               "fan_speed_enum": "Enum"},
+    }
+    writable = {"dj": {"switch_led", "bright_value_v2", "temp_value_v2", "colour_data_v2", "work_mode"},
+                "cz": {"switch_1"}, "wsdcg": set(), "cl": {"control", "percent_control"},
+                "kt": {"switch", "temp_set", "mode", "fan_speed_enum"}}
+    for category, codes in wanted.items():
+        device = manager.device_map[alice.devices[category]]
+        assert device.category == category
+        for code, dp_type in codes.items():
+            assert device.status_range[code].type == dp_type, (category, code)
+            assert code in device.status, (category, code)
+        for code in writable[category]:
+            assert device.function[code].type == codes[code], (category, code)
+    import json
+
+    curtain = manager.device_map[alice.devices["cl"]]
+    assert {"open", "stop", "close"} <= set(json.loads(curtain.function["control"].values)["range"])
+    light = manager.device_map[alice.devices["dj"]]
+    assert {"min", "max", "scale", "step"} <= set(json.loads(light.function["bright_value_v2"].values))
+
+
+def test_room_of_a_device(manager: Manager, alice: Household) -> None:
+    room = manager.query_room_by_device(alice.devices["dj"])
+    assert room is not None and room.name == "Living room"
+    assert manager.query_room_by_device(alice.devices["cz"]) is None
+
+
+def test_a_scene_is_listed_and_triggered(manager: Manager, alice: Household) -> None:
+    plug = alice.devices["cz"]
+    ok(alice.sh.client.post(f"/v1.0/devices/{plug}/commands", {"commands": [{"code": "switch_1", "value": False}]}))
+    scene_id = ok(alice.sh.client.post(f"/v1.0/homes/{alice.home}/scenes", {
+        "name": "Plug on", "actions": [{"entity_id": plug, "action_executor": "dpIssue",
+                                        "executor_property": {"switch_1": True}}]}))
+    found = manager.query_scenes()
+    assert [(s.scene_id, s.name, s.enabled, s.home_id) for s in found] == [(scene_id, "Plug on", True, alice.home)]
+    manager.trigger_scene(found[0].home_id, found[0].scene_id)
+    assert _status(alice, plug)["switch_1"] is True
+
+
+def test_the_token_refreshes_and_the_old_refresh_token_is_spent(alice: Household, server: CloudServer) -> None:
+    info = qr_login(server, alice.user_code)
+    tokens = TokenListener()
+    manager = manager_of(alice.user_code, info, tokens)
+    manager.customer_api.token_info.expire_time = 0  # as if two hours had passed: the SDK refreshes first
+    manager.update_device_cache()
+    assert len(tokens.updates) == 1
+    new = tokens.updates[0]
+    assert new["access_token"] != info["access_token"] and new["refresh_token"] != info["refresh_token"]
+    assert new["uid"] == alice.uid and 7000 <= new["expire_time"] <= 7200
+    assert set(manager.device_map) == set(alice.devices.values())
+    # Home Assistant stores the new pair; a manager from it works, one from the old pair cannot refresh again
+    fresh = manager_of(alice.user_code, {**info, **new, "t": new["t"]})
+    fresh.update_device_cache()
+    assert set(fresh.device_map) == set(alice.devices.values())
+    spent = _raw_call(info, f"/v1.0/m/token/{info['refresh_token']}")  # the old pair, refreshed already
+    assert spent["success"] is False and spent["code"] == 1010
+
+
+def _raw_call(info: dict[str, Any], path: str, params: dict[str, Any] | None = None,
+              tamper: str = "") -> dict[str, Any]:
+    """One request built exactly as the SDK builds it (its own helpers), optionally tampered with afterwards."""
+    import hashlib
+    import time
+    import uuid
+
+    rid = str(uuid.uuid4())
+    hash_key = hashlib.md5((rid + info["refresh_token"]).encode()).hexdigest()
+    secret = customerapi._secret_generating(rid, "", hash_key)
+    query = customerapi._aes_gcm_encrypt(customerapi._form_to_json(params), secret).decode() if params else ""
+    headers = {"X-appKey": HA_CLIENT_ID, "X-requestId": rid, "X-sid": "", "X-time": str(int(time.time() * 1000)),
+               "X-token": info["access_token"]}
+    headers["X-sign"] = customerapi._restful_sign(hash_key, query, "", headers)
+    if tamper == "sign":
+        headers["X-sign"] = ("0" if headers["X-sign"][0] != "0" else "1") + headers["X-sign"][1:]
+    if tamper == "encdata":
+        query = query[:20] + ("A" if query[20] != "A" else "B") + query[21:]
+    answer: dict[str, Any] = requests.get(info["endpoint"] + path, params={"encdata": query} if query else None,
+                                          headers=headers, timeout=30).json()
+    if answer.get("success"):
+        answer["result"] = customerapi._aex_gcm_decrypt(answer["result"], secret)
+    return answer
+
+
+@pytest.mark.parametrize("tamper", ["sign", "encdata"])
+def test_a_tampered_request_answers_sign_invalid(alice: Household, alice_login: dict[str, Any],
+                                                 tamper: str) -> None:
+    params = {"homeId": alice.home}
+    assert _raw_call(alice_login, "/v1.0/m/life/ha/home/devices", params)["success"] is True
+    answer = _raw_call(alice_login, "/v1.0/m/life/ha/home/devices", params, tamper=tamper)
+    assert answer["success"] is False and answer["code"] == 1004
+    # Home Assistant starts re-authentication when the SDK's exception text holds "sign invalid"
+    error = ApiRequestException(error_code=answer["code"], error_message=answer["msg"])
+    assert "sign invalid" in str(error)
+
+
+def test_a_request_without_a_known_token_answers_1010(alice_login: dict[str, Any]) -> None:
+    answer = _raw_call({**alice_login, "access_token": "0" * 32}, "/v1.0/m/life/users/homes")
+    assert answer["success"] is False and answer["code"] == 1010
+
+
+def test_user_a_never_sees_user_bs_devices(server: CloudServer, alice: Household, bob: Household,
+                                           alice_login: dict[str, Any]) -> None:
+    bobs = manager_of(bob.user_code, qr_login(server, bob.user_code))
+    bobs.update_device_cache()
+    assert set(bobs.device_map) == set(bob.devices.values())
+    assert not set(bobs.device_map) & set(alice.devices.values())
+    light = alice.devices["dj"]
+    with pytest.raises(ApiRequestException) as caught:
+        bobs.send_commands(light, [{"code": "switch_led", "value": True}])
+    assert caught.value.error_code == 1106
+    assert bobs.device_repository.query_devices_by_ids([light, bob.devices["dj"]])[0].id == bob.devices["dj"]
+    assert len(bobs.device_repository.query_devices_by_ids([light])) == 0
+    with pytest.raises(ApiRequestException) as caught:
+        bobs.customer_api.get("/v1.0/m/life/ha/home/devices", {"homeId": alice.home})
+    assert caught.value.error_code == 1106
+    with pytest.raises(ApiRequestException) as caught:
+        bobs.customer_api.get(f"/v1.1/m/life/{light}/specifications")
+    assert caught.value.error_code == 1106
+
+
+def test_stream_allocate_answers_function_not_supported_for_a_light(manager: Manager, alice: Household) -> None:
+    with pytest.raises(ApiRequestException) as caught:
+        manager.get_device_stream_allocate(alice.devices["dj"], "rtsp")
+    assert caught.value.error_code == 2003 and "not a camera" in caught.value.error_message
+
+
+def test_versions_report_and_logout(server: CloudServer, alice: Household) -> None:
+    info = qr_login(server, alice.user_code)
+    manager = manager_of(alice.user_code, info)
+    manager.report_version("2026.1.0", "2026.1.0", "0.2.15")
+    manager.unload()  # Home Assistant removing the integration: the session ends
+    with pytest.raises(ApiRequestException) as caught:
+        manager.update_device_cache()
+    assert caught.value.error_code == 1010
+
+
+def test_refused_unknown_and_reused_qr_logins(server: CloudServer, alice: Household) -> None:
+    control = LoginControl()
+    unknown = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, "nosuchcode")
+    assert unknown["success"] is False and unknown["code"] == 2006 and "user code" in unknown["msg"]
+    qrcode = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, alice.user_code)["result"]["qrcode"]
+    pending = server.control("GET", "/sharing/logins")
+    assert {"qrcode": qrcode, "username": alice.username, "state": "pending"}.items() <= \
+        next(p for p in pending if p["qrcode"] == qrcode).items()
+    server.control("POST", f"/sharing/logins/{qrcode}/refuse")
+    done, info = control.login_result(qrcode, HA_CLIENT_ID, alice.user_code)
+    assert not done and info["code"] == 3001 and "refused" in info["msg"]
+    used = qr_login(server, alice.user_code)
+    assert used["access_token"]
+    done, info = control.login_result("not-a-qrcode", HA_CLIENT_ID, alice.user_code)
+    assert not done and info["code"] == 3002
+
+
+def test_an_expired_qr_code_is_refused_with_a_clear_message(server: CloudServer, alice: Household) -> None:
+    """Last in the module: it moves the server's clock past the QR code's five minutes."""
+    control = LoginControl()
+    qrcode = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, alice.user_code)["result"]["qrcode"]
+    server.control("POST", "/clock", {"step_ms": 301_000})
+    done, info = control.login_result(qrcode, HA_CLIENT_ID, alice.user_code)
+    assert not done and info["code"] == 3002 and "expired" in info["msg"] and "scan a new one" in info["msg"]
+    approving = control_envelope(server, "POST", f"/sharing/logins/{qrcode}/approve")
+    assert approving["success"] is False and approving["code"] == 3002
