@@ -8,6 +8,7 @@ answers ``sign invalid`` (what makes Home Assistant ask for a new login); one us
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -288,7 +289,7 @@ def test_refused_unknown_and_reused_qr_logins(server: CloudServer, alice: Househ
 
 
 def test_an_expired_qr_code_is_refused_with_a_clear_message(server: CloudServer, alice: Household) -> None:
-    """Last in the module: it moves the server's clock past the QR code's five minutes."""
+    """It moves the server's clock past the QR code's five minutes (by less than the tokens' lifetime)."""
     control = LoginControl()
     qrcode = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, alice.user_code)["result"]["qrcode"]
     server.control("POST", "/clock", {"step_ms": 301_000})
@@ -296,3 +297,27 @@ def test_an_expired_qr_code_is_refused_with_a_clear_message(server: CloudServer,
     assert not done and info["code"] == 3002 and "expired" in info["msg"] and "scan a new one" in info["msg"]
     approving = control_envelope(server, "POST", f"/sharing/logins/{qrcode}/approve")
     assert approving["success"] is False and approving["code"] == 3002
+
+
+def test_the_cli_shows_user_codes_and_approves_logins(server: CloudServer, alice: Household) -> None:
+    from typer.testing import CliRunner
+
+    from tuyacloud.cli.main import app as cli
+
+    runner = CliRunner()
+    db = ["--database-url", server.settings.database_url] if server.settings.database_url else \
+        ["--data-dir", str(server.settings.data_dir)]
+    shown = runner.invoke(cli, ["app", "user-code", "--schema", alice.sh.schema, "--username", alice.username,
+                                "--json", *db])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout) == {"uid": alice.uid, "user_code": alice.user_code}
+    control = LoginControl()
+    qrcode = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, alice.user_code)["result"]["qrcode"]
+    listed = runner.invoke(cli, ["app", "logins", "--json", *db])
+    assert qrcode in [v["qrcode"] for v in json.loads(listed.stdout)["list"]], listed.output
+    approved = runner.invoke(cli, ["app", "approve-login", qrcode, *db])
+    assert approved.exit_code == 0 and "approved" in approved.stdout, approved.output
+    again = runner.invoke(cli, ["app", "refuse-login", qrcode, *db])
+    assert again.exit_code == 1 and "already approved" in again.output, again.output
+    done, info = control.login_result(qrcode, HA_CLIENT_ID, alice.user_code)
+    assert done and info["uid"] == alice.uid

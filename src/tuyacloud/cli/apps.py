@@ -10,8 +10,9 @@ from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
-from tuyacloud.domain import apps
+from tuyacloud.domain import apps, sharing
 from tuyacloud.domain.context import Context
+from tuyacloud.errors import UserNotExist
 
 app = typer.Typer(help="Smart-home apps (schemas) and the projects they are linked to.", no_args_is_help=True)
 
@@ -88,3 +89,79 @@ def list_(limit: int = Limit, offset: int = Offset, every: bool = All,
         console.print(table)
 
     emit_page(run(data_dir, database_url, work), "apps", as_json, show)
+
+
+# --- Home Assistant's QR login (device sharing) -------------------------------------------------------------------
+def _login_view(login: Any, user: Any) -> dict[str, Any]:
+    return {"qrcode": login.qrcode, "state": login.state, "uid": login.uid, "user_code": login.user_code,
+            "username": user.username if user is not None else "", "expires_ms": login.expires_ms}
+
+
+@app.command("user-code")
+def user_code(
+    uid: str = typer.Option("", "--uid", help="The app user's uid"),
+    schema: str = typer.Option("", "--schema", help="With --username: the user's app"),
+    username: str = typer.Option("", "--username", help="With --schema: the user's name in the app"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """The user code Home Assistant asks for. Give --uid, or --schema and --username."""
+
+    async def work(ctx: Context) -> dict[str, Any]:
+        found = uid
+        if not found:
+            user = await ctx.store.get_app_user_by_name(schema, username) if schema and username else None
+            if user is None:
+                raise UserNotExist("give --uid, or the --schema and --username of an app user")
+            found = user.id
+        return {"uid": found, "user_code": await sharing.user_code(ctx, found)}
+
+    view = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(view)
+        return
+    console.print(f"User code of {view['uid']}: {view['user_code']}")
+
+
+@app.command("logins")
+def logins(limit: int = Limit, offset: int = Offset, every: bool = All,
+           data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
+    """Home Assistant QR logins waiting for approval."""
+    window = Window.of(limit, offset, every)
+
+    async def work(ctx: Context) -> Page[dict[str, Any]]:
+        found = [_login_view(q, u) for q, u in await sharing.pending(ctx)]
+        return Page(window.cut(found), len(found), window)
+
+    def show(views: list[dict[str, Any]]) -> None:
+        table = Table("QR code", "User", "User code", "UID")
+        for v in views:
+            table.add_row(v["qrcode"], v["username"], v["user_code"], v["uid"])
+        console.print(table)
+
+    emit_page(run(data_dir, database_url, work), "logins", as_json, show)
+
+
+def _decide(qrcode: str, approve: bool, data_dir: Path, database_url: str, as_json: bool) -> None:
+    async def work(ctx: Context) -> dict[str, Any]:
+        login = await sharing.decide(ctx, qrcode, approve)
+        return _login_view(login, await ctx.store.get_app_user(login.uid))
+
+    view = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(view)
+        return
+    console.print(f"Login {view['qrcode']} of {view['username']} {view['state']}")
+
+
+@app.command("approve-login")
+def approve_login(qrcode: str = typer.Argument(..., help="The QR code from `tuyacloud app logins`"),
+                  data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
+    """Approve a Home Assistant QR login (what scanning it in the app does)."""
+    _decide(qrcode, True, data_dir, database_url, as_json)
+
+
+@app.command("refuse-login")
+def refuse_login(qrcode: str = typer.Argument(..., help="The QR code from `tuyacloud app logins`"),
+                 data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
+    """Refuse a Home Assistant QR login."""
+    _decide(qrcode, False, data_dir, database_url, as_json)

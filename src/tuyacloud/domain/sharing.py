@@ -190,3 +190,17 @@ async def expire(ctx: Context, token: Token, access_token: object) -> None:
         await tx.delete_qr_logins_expired_before(now)
 
     await ctx.store.transaction(work)
+
+
+async def console_view(ctx: Context, uids: list[str]) -> tuple[dict[str, str], list[tuple[QrLogin, AppUser | None]]]:
+    """For a console page: the user codes of these users, and their logins waiting for approval."""
+    codes = {uid: await user_code(ctx, uid) for uid in uids}
+    return codes, await pending(ctx, uids)
+
+
+async def decide_for(ctx: Context, qrcode: str, approve: bool, uids: list[str]) -> QrLogin:
+    """Approve or refuse a login from a page that shows only these users' logins."""
+    login = await _live(ctx, qrcode)
+    if login.uid not in uids:
+        raise PermissionDeny("the login is not one of this project's app users'")
+    return await decide(ctx, qrcode, approve)
