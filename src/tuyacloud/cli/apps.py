@@ -28,7 +28,10 @@ def create(
     region: str = typer.Option("us", "--region", help="Data center of the app's users"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Create an app; link it to projects with `tuyacloud app link`."""
+    """Create an app.
+
+    Link it to projects with `tuyacloud app link`.
+    """
 
     async def work(ctx: Context) -> dict[str, Any]:
         return _view(await apps.create(ctx, schema=schema, name=name, region=region), [])
@@ -104,7 +107,10 @@ def user_code(
     username: str = typer.Option("", "--username", help="With --schema: the user's name in the app"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """The user code Home Assistant asks for. Give --uid, or --schema and --username."""
+    """An app user's user code (Home Assistant asks for it).
+
+    Give --uid, or --schema and --username.
+    """
 
     async def work(ctx: Context) -> dict[str, Any]:
         found = uid
@@ -156,7 +162,10 @@ def _decide(qrcode: str, approve: bool, data_dir: Path, database_url: str, as_js
 @app.command("approve-login")
 def approve_login(qrcode: str = typer.Argument(..., help="The QR code from `tuyacloud app logins`"),
                   data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
-    """Approve a Home Assistant QR login (what scanning it in the app does)."""
+    """Approve a Home Assistant QR login.
+
+    What scanning the QR code in the Smart Life app does on the platform.
+    """
     _decide(qrcode, True, data_dir, database_url, as_json)
 
 
