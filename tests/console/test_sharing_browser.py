@@ -21,7 +21,8 @@ def test_a_home_assistant_login_approved_in_the_browser(logged_in_page: Any, con
     sh = new_project(console_server)
     erin = household(console_server, sh, "erin@example.com", ("dj", "cz"))
     params = {"clientid": HA_CLIENT_ID, "usercode": erin.user_code}
-    qrcode = httpx.post(f"{console_server.url}{LOGIN}", params={**params, "schema": HA_SCHEMA}).json()["result"]["qrcode"]
+    started = httpx.post(f"{console_server.url}{LOGIN}", params={**params, "schema": HA_SCHEMA}).json()
+    qrcode = started["result"]["qrcode"]
     page = logged_in_page
     page.goto(f"{console_server.url}/console/projects/{sh.project['access_id']}/apps")
     expect(page.get_by_test_id("user-code")).to_contain_text(erin.user_code)
