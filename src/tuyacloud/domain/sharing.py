@@ -31,6 +31,7 @@ from tuyacloud.models import AppUser, Project, QrLogin, Token
 from tuyacloud.store.base import Tx
 
 QR_TTL_MS = 300_000
+KEEP_EXPIRED_MS = 86_400_000
 PENDING, APPROVED, REFUSED, USED = "pending", "approved", "refused", "used"
 _CODE_LEN = 8
 
@@ -96,6 +97,7 @@ async def start_login(ctx: Context, client_id: str, code: str, schema: str) -> Q
                         now + QR_TTL_MS)
 
         async def work(tx: Tx, item: QrLogin = login) -> bool:
+            await tx.delete_qr_logins_expired_before(now - KEEP_EXPIRED_MS)  # old logins go as new ones come
             return await tx.insert_qr_login(item)
 
         if await ctx.store.transaction(work):
@@ -187,7 +189,6 @@ async def expire(ctx: Context, token: Token, access_token: object) -> None:
 
     async def work(tx: Tx) -> None:
         await tx.use_refresh_token(token.refresh_token, now)
-        await tx.delete_qr_logins_expired_before(now)
 
     await ctx.store.transaction(work)
 
