@@ -19,6 +19,7 @@ import orjson
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from tuyacloud.limits import parse_int
 from tuyacloud.messaging import codec
 from tuyacloud.messaging.hub import ENVS, Consumer, Hub
 from tuyacloud.models import Project
@@ -64,10 +65,7 @@ async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
 
 
 def _ack_timeout(websocket: WebSocket) -> int:
-    try:
-        return max(0, int(websocket.query_params.get("ackTimeoutMillis", "0")))
-    except ValueError:
-        return 0
+    return max(0, parse_int(websocket.query_params.get("ackTimeoutMillis", "0")) or 0)
 
 
 def make_endpoint(hub_of: Callable[[], Hub], regions: RegionResolver) -> Callable[[WebSocket], Awaitable[None]]:
