@@ -80,3 +80,20 @@ def list_accounts(data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_
         return
     for row in rows:
         console.print(f"{row['username']:<24} created {row['created']}")
+
+
+@app.command("unlock")
+def unlock(
+    username: str = typer.Option(None, "--username", help="Clear this account's lock-outs and slow-down"),
+    address: str = typer.Option(None, "--address", help="Clear this client address's lock-outs"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl,
+) -> None:
+    """Clear failed-login lock-outs (all of them unless --username or --address narrows it); works while the
+    server runs."""
+
+    async def work(ctx: Context) -> int:
+        return await console_accounts.unlock(ctx, username, address)
+
+    cleared = run(data_dir, database_url, work)
+    what = " and ".join(f"{k} {v}" for k, v in (("username", username), ("address", address)) if v) or "everyone"
+    console.print(f"Cleared {cleared} failed-login counter{'s' if cleared != 1 else ''} ({what})")
