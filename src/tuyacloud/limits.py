@@ -22,6 +22,8 @@ MAX_HEADERS = 100
 # over 8192 bytes or more than 128 headers: such upgrades are answered before they are handed over.
 MAX_UPGRADE_LINE = 8000
 
+MAX_WS_FRAME = 64 * 1024  # a message consumer sends acknowledgements of a few dozen bytes
+
 # --- bodies -------------------------------------------------------------------------------------------------
 MAX_BODY = 1 << 20  # no API takes more; the console's forms neither
 # Nesting of any JSON the cloud accepts (OpenAPI and control API bodies, JSON-typed values, console forms,

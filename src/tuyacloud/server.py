@@ -10,7 +10,7 @@ import sys
 import uvicorn
 
 from tuyacloud.app import CloudState, create_app
-from tuyacloud.coalescing import CoalescingHttpToolsProtocol
+from tuyacloud.connections import http_protocol
 from tuyacloud.regions import REGIONS
 from tuyacloud.settings import Settings
 from tuyacloud.tlscert import ensure_certificates
@@ -77,7 +77,7 @@ def serve(settings: Settings) -> None:
 
     app = create_app(settings, on_ready=on_ready)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, http=CoalescingHttpToolsProtocol, loop="uvloop", access_log=False,
+        app, host=settings.host, port=settings.port, http=http_protocol(settings), loop="uvloop", access_log=False,
         log_level="warning", lifespan="on", proxy_headers=False, **ssl,  # type: ignore[arg-type]
     )
     server = uvicorn.Server(config)

@@ -36,6 +36,17 @@ def serve(
     public_url: str = typer.Option(None, "--public-url", help="Base URL clients use, if not host:port"),
     asset_max_depth: int = typer.Option(10, "--asset-max-depth", min=1, help="Levels of a custom project's asset tree"),
     asset_max_children: int = typer.Option(5000, "--asset-max-children", min=1, help="Sub-assets of one asset"),
+    header_timeout: float = typer.Option(10.0, "--header-timeout", min=0.1, envvar="TUYACLOUD_HEADER_TIMEOUT",
+                                         help="Seconds a request's head may take to arrive"),
+    body_timeout: float = typer.Option(30.0, "--body-timeout", min=0.1, envvar="TUYACLOUD_BODY_TIMEOUT",
+                                       help="Seconds a request's body may take to arrive after its head"),
+    keepalive_timeout: float = typer.Option(5.0, "--keepalive-timeout", min=0.1, envvar="TUYACLOUD_KEEPALIVE_TIMEOUT",
+                                            help="Seconds an idle keep-alive connection stays open"),
+    max_connections: int = typer.Option(1000, "--max-connections", min=0, envvar="TUYACLOUD_MAX_CONNECTIONS",
+                                        help="Open connections in total (0: up to the file-descriptor limit)"),
+    max_connections_per_address: int = typer.Option(
+        256, "--max-connections-per-address", min=0, envvar="TUYACLOUD_MAX_CONNECTIONS_PER_ADDRESS",
+        help="Open connections from one client address (0: no limit; raise it behind a reverse proxy)"),
 ) -> None:
     """Run the cloud: OpenAPI, control API, web console and virtual devices in one process."""
     from tuyacloud.server import serve as run_server
@@ -50,6 +61,9 @@ def serve(
     settings.create_demo, settings.simulator = demo, simulator
     settings.timestamp_window_s, settings.token_ttl_s, settings.public_url = timestamp_window, token_ttl, public_url
     settings.asset_max_depth, settings.asset_max_children = asset_max_depth, asset_max_children
+    settings.header_timeout_s, settings.body_timeout_s = header_timeout, body_timeout
+    settings.keepalive_timeout_s = keepalive_timeout
+    settings.max_connections, settings.max_connections_per_address = max_connections, max_connections_per_address
     run_server(settings)
 
 
