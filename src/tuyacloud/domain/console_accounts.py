@@ -148,9 +148,9 @@ def slowdown_s(policy: ConsolePolicy, user_failures: int, all_failures: int) -> 
     """How long a login attempt waits, from the failures in the current window."""
     excess = max(user_failures - policy.lockout_failures,
                  all_failures - policy.lockout_failures * GLOBAL_FACTOR)
-    if excess < 0:
+    if excess <= 0:
         return 0.0
-    return min(policy.slowdown_max_s, policy.slowdown_s * 2 ** min(excess, 16))
+    return min(policy.slowdown_max_s, policy.slowdown_s * 2 ** min(excess - 1, 16))
 
 
 def _live(found: dict[str, tuple[int, int, int]], key: str, now: int, window: int) -> tuple[int, int]:
