@@ -12,7 +12,7 @@ The cases: a signed status read on a keep-alive connection and on a new connecti
 also opens its own connection: the difference is the cost of accepting one); the issue's 1.4 MiB
 ``Signature-Headers`` with a wrong ``sign``; 5,000 ``Signature-Headers`` names (30 KB, under the head limit); a
 signed command body nested 990 deep; the costliest body the JSON limits still parse (4,000 arrays, 33 deep); and
-a 1 MiB body of 350,000 empty arrays.
+a 1 MiB body of 340,000 empty arrays.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def main() -> None:
         commands = f"/v1.0/iot-03/devices/{device}/commands"
         deep = b'{"commands":[{"code":"switch_1","value":' + b"[" * 990 + b"]" * 990 + b"}]}"
         costly = b'{"commands":[' + b",".join([b"[" * 33 + b"]" * 33] * 121) + b"]}"
-        flat = b'{"commands":[' + b",".join([b"[]"] * 350_000) + b"]}"
+        flat = b"{\"commands\":[" + b",".join([b"[]"] * 340_000) + b"]}"
         cases: list[tuple[str, int, Callable[[], bytes]]] = [
             ("signed status read, keep-alive", args.reads, keepalive_read),
             ("signed status read, new connection", args.reads // 4,
@@ -158,7 +158,7 @@ def main() -> None:
              lambda: once(port, request_bytes(project, "POST", commands, deep))),
             ("body of 4,000 arrays 33 deep, signed", args.hostile,
              lambda: once(port, request_bytes(project, "POST", commands, costly))),
-            ("1 MiB body of 350,000 arrays, signed", args.hostile,
+            ("1 MiB body of 340,000 arrays, signed", args.hostile,
              lambda: once(port, request_bytes(project, "POST", commands, flat))),
         ]
         results = []

@@ -14,8 +14,8 @@ coalescing protocol every server here runs) adds, per connection:
 - WebSocket upgrades: a request line or header too long for the websockets library is answered rather than
   handed over (it would drop it silently), and a refused upgrade no longer logs an ASGI error.
 
-Deadlines are plain numbers checked by one sweep per server every fraction of a second, not a timer per
-request: a request pays for two clock reads. Refusals answer in the request's own language: the Tuya envelope
+Deadlines are kept by one sweep per server every fraction of a second, not a timer per request: a request pays
+for a few integer additions. Refusals answer in the request's own language: the Tuya envelope
 (HTTP 200, or 408 for a time-out) on API paths, plain text on the console, a JSON error on WebSocket paths;
 then the connection stops reading, sends its answer, half-closes and is dropped after a short linger (so a
 client still sending can read why).
@@ -39,6 +39,8 @@ from tuyacloud.coalescing import CoalescingHttpToolsProtocol
 from tuyacloud.errors import ConcurrencyOverLimit, ParamIllegal, TuyaError
 from tuyacloud.gateway import envelope
 from tuyacloud.settings import Settings
+
+_BASE = CoalescingHttpToolsProtocol  # its methods called directly: super() costs on every request
 
 log = logging.getLogger("tuyacloud.connections")
 
@@ -130,9 +132,9 @@ class ConnectionGuard:
     def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
         self._sweeper = None
         now = loop.time()
-        for protocol in [p for p in self.watched if p.deadline and now >= p.deadline]:
+        for protocol in list(self.watched):
             try:
-                protocol.deadline_passed()
+                protocol.check_progress(now)
             except Exception:  # one connection's trouble must not stop the sweep for the others
                 log.exception("closing a connection past its deadline failed")
                 self.watched.discard(protocol)
@@ -193,22 +195,33 @@ class EdgeWebSocketProtocol(WebSocketsSansIOProtocol):
 
 
 class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
-    """See the module docstring. Built per server by :func:`http_protocol`, which binds the shared guard."""
+    """See the module docstring. Built per server by :func:`http_protocol`, which binds the shared guard and
+    copies the limits the request path reads into class attributes (one lookup each).
+
+    The request path sets no timer and reads no clock: the guard's sweep looks at what each connection is waiting
+    for (a head: a request begun, or none yet, and no cycle for it; a body: a cycle still expecting more) and
+    notes when it first saw it waiting for that; the same wait seen past its time-out ends the connection.
+    """
 
     guard: ConnectionGuard
+    header_timeout_s: float
+    body_timeout_s: float
+    max_header_bytes: int
+    max_headers: int
+    max_body: int
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.timeout_keep_alive = self.guard.limits.keepalive_timeout_s  # type: ignore[assignment]
-        self.deadline = 0.0  # loop time by which the head (or body) must have arrived; 0: none pending
+        self.deadline = 0.0  # after a refusal: when the lingering connection is dropped
         self._address = ""
         self._counted = False
         self._refused = False
         self._refusal: Refusal | None = None
-        self._in_head = False
-        self._in_body = False
-        self._chunk = 0
-        self._since_head = 0  # bytes received since this request's head began: an upper bound of its size
+        self._waiting_for: object = None  # what the last sweep saw this connection wait for, and since when
+        self._waiting_since = 0.0
+        self._scope_seen: object = None  # the request whose bytes _since_head counts (see data_received)
+        self._since_head = self._slack = self._chunk = 0
         self._body_bytes = 0
         self.url = b""
 
@@ -224,8 +237,7 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
             return
         self._address, self._counted = address, True
         super().connection_made(transport)
-        self.deadline = self.loop.time() + self.guard.limits.header_timeout_s
-        self._in_head = True
+        self._waiting_for, self._waiting_since = "connection", self.loop.time()
         self.guard.watch(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -244,10 +256,17 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return  # lingering after a refusal: read and drop
-        self._chunk = len(data)
-        self._since_head += self._chunk
-        super().data_received(data)
-        if self._in_head and not self._refused and self._since_head > self.guard.limits.max_header_bytes:
+        size = self._chunk = len(data)
+        _BASE.data_received(self, data)
+        # Bytes since the chunk in which the current request began (that chunk counted whole, as its "slack": it may
+        # hold the previous body's end). A head still incomplete with more than the limit past the slack is too
+        # large for sure; checked here, per chunk, so httptools never buffers much more of it.
+        if self.scope is not self._scope_seen:
+            self._scope_seen = self.scope
+            self._since_head = self._slack = size
+        else:
+            self._since_head += size
+        if self._since_head - self._slack > self.max_header_bytes and self._awaiting_head() and not self._refused:
             self._refuse(self._head_too_large())
 
     def send_400_response(self, msg: str) -> None:
@@ -256,43 +275,50 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
         elif not self._refused:
             super().send_400_response(msg)
 
-    def deadline_passed(self) -> None:
+    # --- deadlines ----------------------------------------------------------------------------------------------
+    def _awaiting_head(self) -> bool:
+        """A request begun (or none yet on this connection) whose head has not all arrived."""
+        cycle = self.cycle
+        return cycle is None or (cycle.scope is not self.scope and cycle.response_complete)
+
+    def check_progress(self, now: float) -> None:
+        """Called by the guard's sweep: end a connection that has waited too long for the same head or body."""
         if self._refused:
-            self.transport.close()
+            if now >= self.deadline:
+                self.transport.close()
             return
-        limit = self.guard.limits
-        what = (f"the request head did not arrive within {limit.header_timeout_s:g} s" if self._in_head else
-                f"the request body did not arrive within {limit.body_timeout_s:g} s")
-        self._refuse(Refusal(ParamIllegal(what), 408, api_status=408))
+        cycle = self.cycle
+        waiting: object
+        if self._awaiting_head():
+            waiting, limit, what = self.scope, self.header_timeout_s, "head"
+        elif cycle is not None and cycle.more_body and not cycle.response_complete and not cycle.disconnected:
+            waiting, limit, what = cycle, self.body_timeout_s, "body"
+        else:
+            self._waiting_for = None  # the application's turn, or idle between requests (uvicorn's keep-alive)
+            return
+        if waiting is None:
+            waiting = "connection"  # nothing received yet: the first head's time runs from the connection's start
+        if waiting is not self._waiting_for:
+            self._waiting_for, self._waiting_since = waiting, now
+        elif now - self._waiting_since >= limit:
+            self._refuse(Refusal(ParamIllegal(f"the request {what} did not arrive within {limit:g} s"), 408,
+                                 api_status=408))
 
     # --- parser callbacks -------------------------------------------------------------------------------------
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._in_head, self._since_head, self._body_bytes = True, self._chunk, 0
-        if not self.deadline:  # the first request's deadline runs from the connection's start
-            self.deadline = self.loop.time() + self.guard.limits.header_timeout_s
-
     def on_headers_complete(self) -> None:
-        self._in_head = False
-        limit = self.guard.limits
-        if len(self.headers) > limit.max_headers:
-            self._stop(Refusal(ParamIllegal(f"more than {limit.max_headers} request headers"), 431))
-        if self._since_head > limit.max_header_bytes and self._head_size() > limit.max_header_bytes:
+        if len(self.headers) > self.max_headers:
+            self._stop(Refusal(ParamIllegal(f"more than {self.max_headers} request headers"), 431))
+        # an upper bound first (counted bytes plus this chunk); the exact sum only when that is over the limit
+        if self._since_head + self._chunk > self.max_header_bytes and self._head_size() > self.max_header_bytes:
             self._stop(self._head_too_large())
-        self._in_body = True
-        self.deadline = self.loop.time() + limit.body_timeout_s
-        super().on_headers_complete()
+        self._body_bytes = 0
+        _BASE.on_headers_complete(self)
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
-        if self._body_bytes > self.guard.limits.max_body:
-            self._stop(Refusal(ParamIllegal(f"the body is larger than {self.guard.limits.max_body} bytes"), 413))
-        super().on_body(body)
-
-    def on_message_complete(self) -> None:
-        self._in_body = False
-        self.deadline = 0.0
-        super().on_message_complete()
+        if self._body_bytes > self.max_body:
+            self._stop(Refusal(ParamIllegal(f"the body is larger than {self.max_body} bytes"), 413))
+        _BASE.on_body(self, body)
 
     # --- WebSocket upgrade ------------------------------------------------------------------------------------
     def handle_websocket_upgrade(self) -> None:
@@ -305,7 +331,6 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
             self._refuse(Refusal(ParamIllegal(f"a header line is longer than {limits.MAX_UPGRADE_LINE} bytes"), 431))
             return
         self.guard.unwatch(self)
-        self.deadline = 0.0
         self.connections.discard(self)
         output = [self.scope["method"].encode(), b" ", self.url, b" HTTP/1.1\r\n"]
         for name, value in self.scope["headers"]:
@@ -325,8 +350,7 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
         return len(self.url) + 16 + sum(len(name) + len(value) + 4 for name, value in self.headers)
 
     def _head_too_large(self) -> Refusal:
-        return Refusal(ParamIllegal(f"the request head is larger than {self.guard.limits.max_header_bytes} bytes"),
-                       431)
+        return Refusal(ParamIllegal(f"the request head is larger than {self.max_header_bytes} bytes"), 431)
 
     def _stop(self, refusal: Refusal) -> None:
         """Refuse from inside a parser callback: httptools turns the exception into a parse error, which uvicorn
@@ -363,5 +387,7 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
 def http_protocol(limits_: ConnectionLimits | Settings) -> type[EdgeHttpProtocol]:
     """The protocol class to give ``uvicorn.Config(http=...)``: one guard (counts, sweep) per server."""
     bound = limits_ if isinstance(limits_, ConnectionLimits) else ConnectionLimits.of(limits_)
-    guard = ConnectionGuard(bound)
-    return cast(type[EdgeHttpProtocol], type("EdgeHttpProtocol", (EdgeHttpProtocol,), {"guard": guard}))
+    attributes = {"guard": ConnectionGuard(bound), "header_timeout_s": bound.header_timeout_s,
+                  "body_timeout_s": bound.body_timeout_s, "max_header_bytes": bound.max_header_bytes,
+                  "max_headers": bound.max_headers, "max_body": bound.max_body}
+    return cast(type[EdgeHttpProtocol], type("EdgeHttpProtocol", (EdgeHttpProtocol,), attributes))
