@@ -18,6 +18,7 @@ a 1 MiB body of 340,000 empty arrays.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
 import sys
@@ -30,6 +31,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import openapi as ob  # noqa: E402
+
 
 def cpu_seconds(pid: int) -> float:
     """CPU time of a process's threads, in seconds, from the scheduler's nanosecond counters (/proc/.../stat
@@ -77,10 +79,8 @@ def request_bytes(project: ob.Project, method: str, path: str, body: bytes = b""
 
 def once(port: int, raw: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(raw)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
         return read_response(sock)
 
 
