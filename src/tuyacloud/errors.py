@@ -85,6 +85,10 @@ class RequestsTooFrequent(TuyaError):
     pass
 
 
+class ConcurrencyOverLimit(TuyaError):
+    """A connection over the server's connection limits (total, or per client address): code 1110."""
+
+
 class IpNotAllowed(TuyaError):
     """Carries the caller's address: the real cloud names it in the message."""
 
@@ -245,6 +249,7 @@ _TABLE: dict[type[TuyaError], tuple[int, str]] = {
     PermissionDeny: (1106, "permission deny"),
     UriPathInvalid: (1108, "uri path invalid"),
     ParamIllegal: (1109, "param is illegal, please check it"),
+    ConcurrencyOverLimit: (1110, "concurrent request over limit"),
     RequestsTooFrequent: (1199, "your requests are too frequent"),
     DeviceOffline: (2001, "device is offline"),
     FunctionNotSupported: (2003, "function not support"),

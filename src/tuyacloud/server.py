@@ -15,7 +15,7 @@ import uvicorn
 
 from tuyacloud import lifecycle, logs
 from tuyacloud.app import CloudState, create_app
-from tuyacloud.coalescing import CoalescingHttpToolsProtocol
+from tuyacloud.connections import http_protocol
 from tuyacloud.regions import REGIONS
 from tuyacloud.settings import Settings
 from tuyacloud.tlscert import ensure_certificates
@@ -85,7 +85,7 @@ def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> Non
 
     app = create_app(settings, on_ready=on_ready)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, http=CoalescingHttpToolsProtocol, loop="uvloop", access_log=False,
+        app, host=settings.host, port=settings.port, http=http_protocol(settings), loop="uvloop", access_log=False,
         log_level="warning", lifespan="on", proxy_headers=False, log_config=None,
         timeout_graceful_shutdown=lifecycle.GRACEFUL_STOP_S, **ssl,  # type: ignore[arg-type]
     )

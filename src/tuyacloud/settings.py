@@ -59,6 +59,14 @@ class Settings:
     def listen_ports(self) -> list[int]:
         """The OpenAPI port, then the message-service port if there is one."""
         return [self.port] + ([self.message_port] if self.message_port else [])
+    # Connection hygiene (tuyacloud/connections.py, docs/limits.md): how long a request's head and body may take
+    # to arrive, how long an idle keep-alive connection stays open, and how many connections the server keeps
+    # (0: no limit but the process's file-descriptor limit), in total and per client address (0: no limit).
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    keepalive_timeout_s: float = 5.0
+    max_connections: int = 1000
+    max_connections_per_address: int = 256
 
     @property
     def effective_database_url(self) -> str:

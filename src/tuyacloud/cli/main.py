@@ -118,6 +118,17 @@ def serve(
     log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", envvar="TUYACLOUD_LOG_FORMAT",
                                          case_sensitive=False, help="Logs on stderr: text, or json (one object "
                                          "per line)"),
+    header_timeout: float = typer.Option(10.0, "--header-timeout", min=0.1, envvar="TUYACLOUD_HEADER_TIMEOUT",
+                                         help="Seconds a request's head may take to arrive"),
+    body_timeout: float = typer.Option(30.0, "--body-timeout", min=0.1, envvar="TUYACLOUD_BODY_TIMEOUT",
+                                       help="Seconds a request's body may take to arrive after its head"),
+    keepalive_timeout: float = typer.Option(5.0, "--keepalive-timeout", min=0.1, envvar="TUYACLOUD_KEEPALIVE_TIMEOUT",
+                                            help="Seconds an idle keep-alive connection stays open"),
+    max_connections: int = typer.Option(1000, "--max-connections", min=0, envvar="TUYACLOUD_MAX_CONNECTIONS",
+                                        help="Open connections in total (0: up to the file-descriptor limit)"),
+    max_connections_per_address: int = typer.Option(
+        256, "--max-connections-per-address", min=0, envvar="TUYACLOUD_MAX_CONNECTIONS_PER_ADDRESS",
+        help="Open connections from one client address (0: no limit; raise it behind a reverse proxy)"),
 ) -> None:
     """Run the cloud. OpenAPI, control API, web console, message service and virtual devices in one process.
 
@@ -140,6 +151,9 @@ def serve(
     settings.create_demo, settings.simulator = demo, simulator
     settings.timestamp_window_s, settings.token_ttl_s, settings.public_url = timestamp_window, token_ttl, public_url
     settings.asset_max_depth, settings.asset_max_children = asset_max_depth, asset_max_children
+    settings.header_timeout_s, settings.body_timeout_s = header_timeout, body_timeout
+    settings.keepalive_timeout_s = keepalive_timeout
+    settings.max_connections, settings.max_connections_per_address = max_connections, max_connections_per_address
     settings.access_log, settings.log_format = access_log, log_format.value
     run_server(settings, startup.prepare(settings))
 

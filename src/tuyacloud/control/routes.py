@@ -11,12 +11,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from tuyacloud import health as readiness
+from tuyacloud import limits
 from tuyacloud.domain import apps, assets, commands, devices, homes, pairing, projects, registration, timers, usage
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import ParamIllegal, PermissionDeny, SystemError_, TuyaError
@@ -34,10 +34,7 @@ async def _json(request: Request) -> dict[str, Any]:
     body = await request.body()
     if not body.strip():
         return {}
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ParamIllegal("body is not valid JSON") from exc
+    data = limits.loads(body)  # the same size, count and depth limits as the OpenAPI
     if not isinstance(data, dict):
         raise ParamIllegal("body must be a JSON object")
     return data
