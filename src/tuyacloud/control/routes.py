@@ -47,7 +47,13 @@ async def _device(request: Request, ctx: Context) -> Device:
 
 
 async def health(request: Request, ctx: Context) -> dict[str, Any]:
-    return {"status": "ok", "now": ctx.clock.now_ms()}
+    """``status`` is ``degraded`` while a background task is failing or was restarted lately, or the store refuses
+    writes; ``tasks`` says which (docs/operations-faults.md)."""
+    tasks = ctx.tasks.snapshot()
+    if ctx.store.refusing_writes is not None:
+        tasks["store-writes"] = {"state": "refused", "degraded": True, "last_error": ctx.store.refusing_writes}
+    degraded = any(t["degraded"] for t in tasks.values())
+    return {"status": "degraded" if degraded else "ok", "now": ctx.clock.now_ms(), "tasks": tasks}
 
 
 async def inject_report(request: Request, ctx: Context) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from tuyacloud.clock import Clock
 from tuyacloud.ids import IdSource
 from tuyacloud.models import Device
 from tuyacloud.store.base import Store
+from tuyacloud.supervision import TaskBoard
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Context:
     status_listeners: list[Callable[[StatusChange], None]] = field(default_factory=list)
     # The automation engine (domain/automation_engine.py) while the app runs: scene runs and the rule index.
     rules: Any = None
+    # The background tasks of this process and how they fare (shown by /_tuyacloud/health).
+    tasks: TaskBoard = field(default_factory=TaskBoard)
 
     def notify(self, device_id: str, region: str) -> None:
         for listener in self.listeners:

@@ -9,20 +9,26 @@ where the data belongs to one (DESIGN rule 9).
 from __future__ import annotations
 
 import abc
+import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import orjson
 
+from tuyacloud.errors import StoreUnavailable
 from tuyacloud.models import Device, DeviceLog, Message, Project, Token
 from tuyacloud.store.asset_queries import AssetQueries
 from tuyacloud.store.console_queries import ConsoleQueries
 from tuyacloud.store.message_queries import MessageQueries
 from tuyacloud.store.registration_queries import RegistrationQueries
 from tuyacloud.store.scene_queries import SceneQueries
+from tuyacloud.store.simulator_queries import SimulatorQueries
 from tuyacloud.store.smarthome_queries import SmartHomeQueries, owner_clause
 from tuyacloud.store.statistics_queries import StatisticsQueries
 from tuyacloud.store.timer_queries import TimerQueries
+from tuyacloud.supervision import Episode
+
+log = logging.getLogger("tuyacloud.store")
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -79,7 +85,7 @@ def _device_params(d: Device) -> tuple[Any, ...]:
 
 
 class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQueries, SceneQueries, ConsoleQueries,
-              TimerQueries, StatisticsQueries, abc.ABC):
+              TimerQueries, StatisticsQueries, SimulatorQueries, abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]
@@ -392,11 +398,21 @@ class Store(Queries, abc.ABC):
 
     ``message_listeners`` are called with a project's Access ID after a commit that appended messages for it
     (on PostgreSQL, also for commits made by other server processes): the message service's wake-up.
+
+    An engine raises :class:`StoreUnavailable` in place of its driver's error when the database cannot be reached or
+    cannot write (``unavailable``); ``outage`` logs such an episode once, with a count, and its end.
+    ``refusing_writes`` names why every write is refused for good (the SQLite file was removed), else None.
     """
 
     def __init__(self) -> None:
         self.touched_projects: set[str] = set()
         self.message_listeners: list[Callable[[str], None]] = []
+        self.outage = Episode(log, "the store (requests answer 1111 meanwhile)")
+        self.refusing_writes: str | None = None
+
+    def _unavailable(self, error: StoreUnavailable, cause: BaseException) -> NoReturn:
+        self.outage.failed(error)
+        raise error from cause
 
     def _announce(self, access_ids: set[str]) -> None:
         for access_id in access_ids:
