@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuyacloud.errors import StoreUnavailable
+from tuyacloud.errors import StoreLost, StoreUnavailable
 
 BACKOFF_MIN_S = 0.1
 BACKOFF_MAX_S = 5.0
@@ -29,6 +29,7 @@ RESTART_MIN_S = 0.5
 RESTART_MAX_S = 30.0
 REMIND_S = 60.0
 RECENT_S = 300.0
+QUIET_S = 2.0  # an episode ends only after a success this long after its last failure (no flapping log)
 
 RUNNING, RETRYING, RESTARTING = "running", "retrying", "restarting"
 
@@ -94,16 +95,18 @@ class Episode:
         self.count = 0
         self._started = 0.0
         self._reminded = 0.0
+        self._last_failure = 0.0
 
     def failed(self, error: BaseException) -> float:
         """Note a failed pass; returns how long to wait before the next one."""
         now = time.monotonic()
         self.count += 1
+        self._last_failure = now
         if not self.failing:
             self.failing, self.count, self._started, self._reminded = True, 1, now, now
             # A store outage is expected operations trouble: its reason is enough. Anything else is a bug whose
             # traceback is worth one log record per episode.
-            trace = None if isinstance(error, StoreUnavailable) else error
+            trace = None if isinstance(error, (StoreUnavailable, StoreLost)) else error
             self.log.warning("%s failing (%s); retrying with back-off, further failures are counted, not logged",
                              self.what, describe(error), exc_info=trace)
         elif now - self._reminded >= REMIND_S:
@@ -119,8 +122,8 @@ class Episode:
         return min(BACKOFF_MAX_S, BACKOFF_MIN_S * 2 ** min(self.count - 1, 10))
 
     def ok(self) -> None:
-        """Note a pass that worked: ends the episode (cheap when none is running)."""
-        if not self.failing:
+        """Note a pass that worked: ends the episode once nothing failed for ``QUIET_S`` (cheap when none runs)."""
+        if not self.failing or time.monotonic() - self._last_failure < QUIET_S:
             return
         self.failing = False
         self.log.warning("%s recovered after %d failures in %.1f s", self.what, self.count,

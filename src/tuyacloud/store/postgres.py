@@ -195,8 +195,6 @@ class PostgresStore(Store):
             if error is None:
                 raise
             self._unavailable(error, exc)
-        if self.outage.failing:
-            self.outage.ok()
         return [tuple(r) for r in rows]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:

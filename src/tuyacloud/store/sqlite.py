@@ -238,8 +238,6 @@ class SqliteStore(Store):
             if error is None:
                 raise
             self._unavailable(error, exc)
-        if self.outage.failing:
-            self.outage.ok()
         return rows
 
     # --- the data file's identity -----------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""Fault-suite helpers (tests/faults/): a throwaway PostgreSQL cluster of the test's own (so a test may stop and start it under a
+running server), and waiting for conditions."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pg_bin() -> str | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    return found[-1] if found else None
+
+
+@dataclass
+class Cluster:
+    dir: str
+    url: str
+
+    @property
+    def port(self) -> str:
+        return self.url.rsplit(":", 1)[1].split("/", 1)[0]
+
+    def _pg_ctl(self, *args: str) -> None:
+        command = [f"{pg_bin()}/pg_ctl", "-D", f"{self.dir}/data", *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+    def stop(self) -> None:
+        """Fast shutdown: the server ends every session, as an operator's restart does."""
+        self._pg_ctl("-m", "fast", "-w", "stop")
+
+    def start(self) -> None:
+        options = (f"-k {self.dir} -p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c max_connections=300")
+        self._pg_ctl("-l", f"{self.dir}/log", "-w", "-t", "30", "-o", options, "start")
+
+    def database(self) -> str:
+        """A fresh database on this cluster."""
+        from support.server import fresh_postgres_database
+
+        return fresh_postgres_database(self.url)
+
+
+@contextlib.contextmanager
+def pg_cluster() -> Iterator[Cluster]:
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install -y postgresql)")
+    out = subprocess.run([str(ROOT / "scripts" / "pg-test-cluster"), "start"], check=True, capture_output=True,
+                         text=True, timeout=120).stdout
+    found = dict(re.findall(r"export (\w+)=(\S+)", out))
+    cluster = Cluster(found["PGTEST_DIR"], found["TUYACLOUD_TEST_DATABASE_URL"])
+    try:
+        yield cluster
+    finally:
+        subprocess.run([str(ROOT / "scripts" / "pg-test-cluster"), "stop", cluster.dir], capture_output=True,
+                       timeout=120)
+
+
+def eventually(check: Callable[[], object], timeout: float = 10.0, every: float = 0.05, what: str = "") -> object:
+    """Poll ``check`` until it returns something truthy; its last exception or falsy value fails the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = check()
+            if value:
+                return value
+            last: object = value
+        except Exception as exc:  # noqa: BLE001 - reported if the deadline passes
+            last = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what or 'condition'} not reached in {timeout} s (last: {last!r})")
+        time.sleep(every)
