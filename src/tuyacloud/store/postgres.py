@@ -145,7 +145,7 @@ class PostgresStore(Store):
                 try:
                     await self._listen()
                 except Exception as exc:
-                    await asyncio.sleep(episode.failed(exc))
+                    await asyncio.sleep(episode.failed(unavailable(exc) or exc))
                     continue
                 self.listen_reconnects += 1
                 self.listen_status.info["reconnects"] = self.listen_reconnects
@@ -160,7 +160,9 @@ class PostgresStore(Store):
                     raise
                 except Exception as exc:
                     lost = True
-                    episode.failed(exc)
+                    episode.failed(unavailable(exc) or exc)
+                else:
+                    episode.ok()
             if lost:
                 self.listening = False
                 self._listener = None
