@@ -1,5 +1,5 @@
-"""Fault-suite helpers (tests/faults/): a throwaway PostgreSQL cluster of the test's own (so a test may stop and start it under a
-running server), and waiting for conditions."""
+"""Fault-suite helpers (tests/faults/): a throwaway PostgreSQL cluster of the test's own (so a test may stop and
+start it under a running server), and waiting for conditions."""
 
 from __future__ import annotations
 
