@@ -186,6 +186,7 @@ class RuleEngine:
         now = self.ctx.clock.now_ms()
         after = self._checked_ms
         if now <= after:
+            self._checked_ms = now  # the clock was set back: follow it
             return
         for automation in self.scheduled:
             latest = None
