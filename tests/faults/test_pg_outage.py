@@ -94,7 +94,7 @@ def test_postgresql_restart_under_running_servers(tmp_path: Path, caplog: pytest
                        what="commands succeeding again")
             records = [r for r in caplog.records if r.name.startswith("tuyacloud")]
             assert not [r for r in records if r.exc_info], [r.getMessage() for r in records if r.exc_info]
-            assert len(records) < 40, [r.getMessage() for r in records]  # per task and episode, not per request
+            assert len(records) < 60, [r.getMessage() for r in records]  # per task and episode, not per request
 
             # The simulator drives devices again (it used to die on its first failed read).
             assert _command(client, curtain, "percent_control", 100)["success"]
