@@ -9,12 +9,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from tuyacloud.catalog.loader import load_catalog
@@ -27,6 +27,7 @@ from tuyacloud.domain.automation_engine import RuleEngine
 from tuyacloud.domain.context import Context, Policy
 from tuyacloud.domain.timer_runner import TimerRunner
 from tuyacloud.domain.usage import UsageCounter
+from tuyacloud.errors import StoreLost, StoreUnavailable, TuyaError, code_and_message
 from tuyacloud.gateway.asgi import Gateway
 from tuyacloud.gateway.routes import build_table
 from tuyacloud.ids import IdSource
@@ -150,7 +151,20 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         Route("/openapi.json", openapi, methods=["GET"]),
         WebSocketRoute(websocket.PATH, websocket.make_endpoint(hub_of, regions)),
     ]
-    site = Starlette(routes=routes, lifespan=lifespan)
+    async def store_trouble(conn: Any, exc: Exception) -> Response | None:
+        """A console page or a WebSocket upgrade met a store outage (the store has logged it once): a short answer
+        (503, or a WebSocket close "try again later" that Pulsar clients reconnect after), not a traceback."""
+        assert isinstance(exc, TuyaError)
+        code, message = code_and_message(exc)
+        if conn.scope["type"] == "websocket":
+            with contextlib.suppress(Exception):
+                await conn.close(code=1013, reason=message[:120])
+            return None
+        return PlainTextResponse(f"{code} {message}", status_code=503)
+
+    handler = cast(Any, store_trouble)  # one handler for pages and WebSocket upgrades alike
+    site = Starlette(routes=routes, lifespan=lifespan,
+                     exception_handlers={StoreUnavailable: handler, StoreLost: handler})
     site.state.cloud = state
     site.state.table = table
     site.state.settings = settings

@@ -17,15 +17,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.console import ConsoleClient
 from support.server import ADMIN_TOKEN, CloudServer
 from support.signed import SignedClient
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("TUYACLOUD_TEST_DATABASE_URL")), reason="SQLite only")
+PASSWORD = "faults-console-password"
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[CloudServer]:
-    s = CloudServer(tmp_path / "data", create_demo=False).start()
+    s = CloudServer(tmp_path / "data", create_demo=False, console_admin_password=PASSWORD).start()
     yield s
     s.stop()
 
@@ -60,6 +62,9 @@ def test_writes_are_refused_once_the_database_file_is_gone(server: CloudServer, 
     created = httpx.post(f"{server.url}/_tuyacloud/projects", json={"name": "after"}, timeout=10,
                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()
     assert created["success"] is False and "removed or replaced" in created["msg"], created
+    with ConsoleClient(server.url) as console:  # a console login writes a session: a short answer, no traceback
+        page = console.login("admin", PASSWORD)
+        assert page.status_code == 503 and "removed or replaced" in page.text, (page.status_code, page.text[:300])
 
     loud = [r for r in caplog.records if r.levelno >= logging.CRITICAL]
     assert len(loud) == 1 and str(data / "tuyacloud.db") in loud[0].getMessage(), [r.getMessage() for r in loud]
