@@ -252,15 +252,16 @@ class SqliteStore(Store):
             if now == self._identity:
                 return None
             how = "removed" if now is None else "replaced by another file"
-            self.refusing_writes = (f"the database file {self.path} was {how} under the running server; "
-                                    "every write is refused until the server is restarted")
-            log.critical("%s. Data written from now on would be lost: restore the data directory and restart "
-                         "tuyacloud.", self.refusing_writes)
+            self.refusing_writes = (f"the database file was {how} under the running server; every write is "
+                                    "refused until the server is restarted")  # health shows it: no path
+            log.critical("The database file %s was %s under the running server: every write is refused until the "
+                         "server is restarted, as it would be lost. Restore the data directory and restart "
+                         "tuyacloud.", self.path, how)
             self._lost_reminded = time.monotonic()
         self._refused += 1
         if time.monotonic() - self._lost_reminded >= LOST_REMIND_S:
             self._lost_reminded = time.monotonic()
-            log.critical("%s (%d writes refused so far)", self.refusing_writes, self._refused)
+            log.critical("%s: %s (%d writes refused so far)", self.path, self.refusing_writes, self._refused)
         return self.refusing_writes
 
     # --- read cache -------------------------------------------------------------------------------
