@@ -151,6 +151,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         Route("/openapi.json", openapi, methods=["GET"]),
         WebSocketRoute(websocket.PATH, websocket.make_endpoint(hub_of, regions)),
     ]
+
     async def store_trouble(conn: Any, exc: Exception) -> Response | None:
         """A console page or a WebSocket upgrade met a store outage (the store has logged it once): a short answer
         (503, or a WebSocket close "try again later" that Pulsar clients reconnect after), not a traceback."""
