@@ -10,53 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from support.cli import cli_command, cli_env
-from support.server import free_port, fresh_postgres_database
+from support.faults import Serve
+from support.server import fresh_postgres_database
 
 SERVER_URL = os.environ.get("TUYACLOUD_TEST_DATABASE_URL")
 START_TIMEOUT_S = 90
-
-
-class Serve:
-    def __init__(self, data: Path, db: str | None, name: str) -> None:
-        self.port = free_port()
-        self.out = data.parent / f"{name}.out"
-        self.err = data.parent / f"{name}.err"
-        command = [*cli_command(), "serve", "--port", str(self.port), "--data-dir", str(data)]
-        if db:
-            command += ["--database-url", db]
-        with self.out.open("w") as out, self.err.open("w") as err:
-            self.proc = subprocess.Popen(command, stdout=out, stderr=err, env=cli_env())
-
-    def ready(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"serve exited {self.proc.returncode}: {self.err.read_text()[-3000:]}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{self.port}/_tuyacloud/health", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def admin_token(self) -> str:
-        match = re.search(r"Bearer (\S+)\)", self.out.read_text())
-        assert match, self.out.read_text()
-        return match.group(1)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
 
 
 @pytest.mark.parametrize("count", [2, 4])

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from support.faults import eventually
+from support.faults import Serve, eventually
 from support.server import CloudServer
 from support.signed import SignedClient
 from tuyacloud.clock import Clock
@@ -93,6 +93,35 @@ def test_a_second_process_does_not_drive_a_moving_device_and_takes_over_when_the
         first.stop()
         if second is not None:
             second.stop()
+
+
+def test_the_shards_of_a_killed_process_are_taken_over(tmp_path: Path) -> None:
+    """kill -9: no hand-over; the leases run out and the survivor drives every device."""
+    data = tmp_path / "data"
+    probe = CloudServer(data, create_demo=False, simulator=False)  # only for its database URL
+    db = probe.settings.database_url
+    killed = Serve(data, db, "killed", "--no-demo")
+    survivor: CloudServer | None = None
+    try:
+        eventually(killed.ready, timeout=90, what="the first process started")
+        eventually(lambda: _health_of(killed.url).get("tasks", {}).get("simulator", {}).get("shards") == SHARDS,
+                   what="the first process holding every shard")
+        survivor = CloudServer(data, create_demo=False, database_url=db).start()
+        time.sleep(2.5)
+        assert _shards(survivor) == 0
+        killed.kill()
+        started = time.monotonic()
+        eventually(lambda: _shards(survivor) == SHARDS, timeout=20, what="the survivor taking every shard over")
+        assert time.monotonic() - started < 12  # lease 6 s + renewal every 2 s, with room for a loaded machine
+    finally:
+        killed.stop()
+        if survivor is not None:
+            survivor.stop()
+
+
+def _health_of(url: str) -> dict[str, Any]:
+    result: dict[str, Any] = httpx.get(f"{url}/_tuyacloud/health", timeout=10).json()["result"]
+    return result
 
 
 def test_a_lease_is_exclusive_until_it_expires(tmp_path: Path) -> None:

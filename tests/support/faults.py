@@ -13,7 +13,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+
+from support.cli import cli_command, cli_env
+from support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,3 +87,49 @@ def eventually(check: Callable[[], object], timeout: float = 10.0, every: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"{what or 'condition'} not reached in {timeout} s (last: {last!r})")
         time.sleep(every)
+
+
+class Serve:
+    """``tuyacloud serve`` as a child process on a data directory (and database URL); output goes to files."""
+
+    def __init__(self, data: Path, db: str | None, name: str, *options: str) -> None:
+        self.port = free_port()
+        self.out = data.parent / f"{name}.out"
+        self.err = data.parent / f"{name}.err"
+        command = [*cli_command(), "serve", "--port", str(self.port), "--data-dir", str(data), *options]
+        if db:
+            command += ["--database-url", db]
+        with self.out.open("w") as out, self.err.open("w") as err:
+            self.proc = subprocess.Popen(command, stdout=out, stderr=err, env=cli_env())
+
+    def ready(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"serve exited {self.proc.returncode}: {self.err.read_text()[-3000:]}")
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/_tuyacloud/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def admin_token(self) -> str:
+        match = re.search(r"Bearer (\S+)\)", self.out.read_text())
+        assert match, self.out.read_text()
+        return match.group(1)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs (no lease is handed over)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
