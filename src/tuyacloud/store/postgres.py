@@ -33,10 +33,12 @@ LISTEN_CHECK_S = 2.0
 CONNECT_TIMEOUT_S = 5.0
 
 # Errors that mean the server cannot be reached or cannot serve now: connection failures (class 08), shutdown and
-# start-up (57), resources such as a full disk or too many connections (53), serialisation/deadlock aborts (40).
+# start-up (57), resources such as a full disk or too many connections (53), serialisation/deadlock aborts (40), and
+# the driver's internal state errors that a connection lost in the middle of an operation leaves behind.
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
