@@ -21,6 +21,17 @@ class SystemError_(TuyaError):
     """Anything unexpected: never a stack trace on the wire."""
 
 
+class StoreUnavailable(TuyaError):
+    """The database cannot be reached or cannot write right now (PostgreSQL down, SQLite busy beyond its timeout,
+    a full disk): the request did nothing and may be retried (1111). The store raises it in place of the driver's
+    error and logs the outage once, so an outage is one log line with a count, not a traceback per request."""
+
+
+class StoreLost(SystemError_):
+    """The SQLite file was removed or replaced under the running server: every write is refused until the server
+    is restarted on a real data directory, because a commit now would go to a file nobody will ever read (500)."""
+
+
 class DataNotExist(TuyaError):
     pass
 
@@ -250,6 +261,7 @@ _TABLE: dict[type[TuyaError], tuple[int, str]] = {
     UriPathInvalid: (1108, "uri path invalid"),
     ParamIllegal: (1109, "param is illegal, please check it"),
     ConcurrencyOverLimit: (1110, "concurrent request over limit"),
+    StoreUnavailable: (1111, "system is busy, please retry later"),
     RequestsTooFrequent: (1199, "your requests are too frequent"),
     DeviceOffline: (2001, "device is offline"),
     FunctionNotSupported: (2003, "function not support"),

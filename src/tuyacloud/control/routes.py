@@ -45,7 +45,8 @@ async def _device(request: Request, ctx: Context) -> Device:
 
 
 async def health(request: Request, ctx: Context) -> dict[str, Any]:
-    """Readiness (tuyacloud/health.py); HTTP 503 when a check fails, so probes need only the status code."""
+    """Readiness and background work (tuyacloud/health.py); HTTP 503 when a check fails, so probes need only
+    the status code; ``degraded`` (HTTP 200) while a background task is failing or the store refuses writes."""
     answer = await readiness.report(ctx)
     if not answer["ready"]:
         request.state.http_status = 503

@@ -11,6 +11,7 @@ from tuyacloud.clock import Clock
 from tuyacloud.ids import IdSource
 from tuyacloud.models import Device
 from tuyacloud.store.base import Store
+from tuyacloud.supervision import TaskBoard
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Context:
     status_listeners: list[Callable[[StatusChange], None]] = field(default_factory=list)
     # The automation engine (domain/automation_engine.py) while the app runs: scene runs and the rule index.
     rules: Any = None
+    # The background tasks of this process and how they fare (shown by /_tuyacloud/health).
+    tasks: TaskBoard = field(default_factory=TaskBoard)
     # Commands committed since start, by where they came from (``commands.FROM_CLIENT`` "2": the OpenAPI or the
     # console; ``FROM_CLOUD`` "4": scenes, automations, timers). Plain integers: /metrics reads them at scrape time.
     commands_committed: dict[str, int] = field(default_factory=dict)

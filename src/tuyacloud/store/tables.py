@@ -442,3 +442,24 @@ timers = Table(
     Index("ix_timers_device", "device_id", "group_id"),
     Index("ix_timers_next_run", "next_run_ms"),
 )
+
+# --- the simulator's leases ---
+# Virtual devices are split into shards (a hash of the device id); the server process holding a shard's lease is the
+# only one that drives its devices (simulated time would otherwise run once per process). A lease names its owner
+# and expires (wall-clock ms) unless renewed, so a process that dies hands its shards over. A process that changes a
+# device of a shard it does not hold leaves a poke, which the holder reads and acts on.
+sim_leases = Table(
+    "sim_leases",
+    metadata,
+    Column("shard", Integer, primary_key=True, autoincrement=False),
+    Column("owner", Text, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+)
+
+sim_pokes = Table(
+    "sim_pokes",
+    metadata,
+    Column("device_id", Text, primary_key=True),
+    Column("region", Text, primary_key=True),
+    Column("at_ms", BigInteger, nullable=False),
+)
