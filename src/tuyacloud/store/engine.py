@@ -7,7 +7,6 @@ from pathlib import Path
 
 from tuyacloud.store import migrate
 from tuyacloud.store.base import Store
-from tuyacloud.store.postgres import PostgresStore
 from tuyacloud.store.sqlite import SqliteStore
 
 
@@ -26,6 +25,11 @@ async def open_store(database_url: str) -> Store:
     if database_url.startswith("sqlite:///"):
         Path(sqlite_path(database_url)).parent.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(migrate.upgrade, database_url)
-    store: Store = PostgresStore(database_url) if is_postgres(database_url) else SqliteStore(sqlite_path(database_url))
+    if is_postgres(database_url):
+        from tuyacloud.store.postgres import PostgresStore  # asyncpg is imported only by who uses PostgreSQL
+
+        store: Store = PostgresStore(database_url)
+    else:
+        store = SqliteStore(sqlite_path(database_url))
     await store.start()
     return store
