@@ -15,8 +15,9 @@ process on a machine (per tuyacloud version) migrates it; the script warms that 
 "Ready" means ``start()`` returned: the server listens, its start-up (store, migrations check, catalog, the
 automation engine and simulator) is done, and its first project was created over HTTP. Stopping is timed too
 (a test's teardown). Run: ``python bench/testing_kit_startup.py [--runs 5] [--clouds 10] [--empty-cache]``; it
-prints medians and the spread, as elapsed time and as the CPU time the process used (the server runs in a thread of that process,
-so its work counts): elapsed time grows with the machine's load, CPU time much less, so compare both.
+prints medians and the spread, as elapsed time and as the CPU time the process used (the server runs in a thread
+of that process, so its work counts): elapsed time grows with the machine's load, CPU time much less, so compare
+both.
 """
 
 from __future__ import annotations
