@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,14 @@ def test_the_cache_is_in_the_xdg_cache_dir_and_an_empty_setting_turns_it_off(tmp
     done = subprocess.run([sys.executable, "-c", START_ONE], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert len(templates(tmp_path / "xdg" / "tuyacloud")) == 1
+
+
+def test_templates_of_other_versions_unused_for_a_month_are_removed(tmp_path: Path) -> None:
+    stale, recent = tmp_path / "template-0ld.db", tmp_path / "template-r3cent.db"
+    for path in (stale, recent):
+        path.write_bytes(b"another version's template")
+    month_ago = time.time() - 31 * 86_400
+    os.utime(stale, (month_ago, month_ago))
+    assert imported_alembic({"TUYACLOUD_CACHE_DIR": str(tmp_path)}) is True  # builds this version's, then prunes
+    assert not stale.exists() and recent.exists()
+    assert len(templates(tmp_path)) == 2

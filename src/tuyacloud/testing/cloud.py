@@ -166,9 +166,11 @@ def _fresh_sqlite(data_dir: Path) -> None:
             folder = tempfile.TemporaryDirectory(prefix="tuyacloud-template-", dir=_memory_dir())
             target = Path(folder.name) / DB_FILE
             cached = _cached_template()
-            if cached is not None:
+            try:
+                if cached is None:
+                    raise FileNotFoundError("no cached template")
                 shutil.copyfile(cached, target)  # a private copy: another process may replace or prune the cache
-            else:
+            except OSError:
                 from tuyacloud.store import migrate
 
                 migrate.upgrade(f"sqlite:///{target}")
@@ -228,7 +230,7 @@ def _cached_template() -> Path | None:
 
     Safe under concurrent test processes (pytest-xdist workers, parallel CI jobs): each builds into its own
     temporary file beside the final one and renames it into place, which is atomic, so a reader sees either no
-    file or a whole one. Templates of other versions not touched for a month are removed."""
+    file or a whole one. Templates (of other versions) not used for a month are removed."""
     folder = _cache_dir()
     if folder is None:
         return None
@@ -237,6 +239,8 @@ def _cached_template() -> Path | None:
     try:
         path = folder / f"template-{_template_key()}.db"
         if path.is_file() and _is_current_template(path):
+            with contextlib.suppress(OSError):  # marks it used, so that no other version's run prunes it
+                os.utime(path)
             return path
         folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=folder)
