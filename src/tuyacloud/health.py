@@ -18,7 +18,6 @@ from tuyacloud.store import migrate
 
 OK = "ok"
 STORE_TIMEOUT_S = 2.0
-_heads: list[frozenset[str]] = []  # the shipped migrations' heads, once read
 
 
 async def report(ctx: Context) -> dict[str, Any]:
@@ -52,8 +51,7 @@ async def _store(ctx: Context) -> str:
 
 
 async def _migrations(ctx: Context) -> str:
-    heads = _heads[0] if _heads else await asyncio.to_thread(migrate.head_revisions)  # read once, in a thread
-    _heads[:] = [heads]
+    heads = migrate.HEADS
     try:
         current = await ctx.store.schema_revisions()
     except Exception as exc:

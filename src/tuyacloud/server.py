@@ -18,7 +18,6 @@ from tuyacloud.app import CloudState, create_app
 from tuyacloud.connections import http_protocol
 from tuyacloud.regions import REGIONS
 from tuyacloud.settings import Settings
-from tuyacloud.tlscert import ensure_certificates
 
 
 def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
@@ -69,6 +68,8 @@ def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> Non
     ssl: dict[str, str] = {}
     ca_file = None
     if settings.tls:
+        from tuyacloud.tlscert import ensure_certificates  # cryptography's X.509 layer: only a --tls server needs it
+
         files = ensure_certificates(settings.data_dir / "tls")
         ssl = {"ssl_certfile": str(files.cert), "ssl_keyfile": str(files.key)}
         ca_file = str(files.ca_cert)

@@ -8,11 +8,8 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
-
 from tuyacloud.store import migrate
 from tuyacloud.store.base import Store
-from tuyacloud.store.postgres import PostgresStore, asyncpg_dsn
 from tuyacloud.store.sqlite import SqliteStore
 
 try:
@@ -45,6 +42,10 @@ async def startup_lock(database_url: str) -> AsyncIterator[None]:
     database file. Both are released by the operating system or the server if the process dies."""
     _check_url(database_url)
     if is_postgres(database_url):
+        import asyncpg  # only who uses PostgreSQL imports its driver
+
+        from tuyacloud.store.postgres import asyncpg_dsn
+
         conn = await asyncpg.connect(asyncpg_dsn(database_url))
         try:
             await conn.execute("SELECT pg_advisory_lock($1)", STARTUP_LOCK_KEY)
@@ -77,6 +78,11 @@ async def open_store(database_url: str, *, locked: bool = False) -> Store:
     else:
         async with startup_lock(database_url):
             await asyncio.to_thread(migrate.upgrade, database_url)
-    store: Store = PostgresStore(database_url) if is_postgres(database_url) else SqliteStore(sqlite_path(database_url))
+    if is_postgres(database_url):
+        from tuyacloud.store.postgres import PostgresStore  # asyncpg is imported only by who uses PostgreSQL
+
+        store: Store = PostgresStore(database_url)
+    else:
+        store = SqliteStore(sqlite_path(database_url))
     await store.start()
     return store
