@@ -30,7 +30,7 @@ from tuyacloud.domain.usage import UsageCounter
 from tuyacloud.gateway.asgi import Gateway
 from tuyacloud.gateway.routes import build_table
 from tuyacloud.ids import IdSource
-from tuyacloud.messaging import websocket
+from tuyacloud.messaging import mqtt, websocket
 from tuyacloud.messaging.hub import Hub
 from tuyacloud.messaging.status import apply_retention
 from tuyacloud.regions import RegionResolver
@@ -46,6 +46,7 @@ class CloudState:
 
     ctx: Context | None = None
     hub: Hub | None = None
+    mqtt: Any = None  # the MQTT open-hub's broker (messaging/mqtt), when it runs
     admin_token: str = ""
     demo: bootstrap.DemoInfo | None = None
     # The first console administrator's password, set only on the start that created it (printed once, then cleared).
@@ -100,6 +101,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
             ctx, console_policy, settings.console_admin_password)
         late.gateway = Gateway(ctx, table, regions, usage_counter, settings.public_url)
         state.hub = Hub(ctx)
+        state.mqtt = await mqtt.start(ctx, settings)
         state.tasks.append(asyncio.create_task(_housekeeping(ctx, usage_counter, settings)))
         # scenes' background runs, automations on status changes and on time (domain/automation_engine.py)
         state.tasks.append(asyncio.create_task(RuleEngine(ctx).run(), name="automation-engine"))
@@ -121,6 +123,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             state.tasks.clear()
+            if state.mqtt is not None:
+                await state.mqtt.stop()
             with contextlib.suppress(Exception):
                 await usage_counter.flush(ctx)
             await store.close()

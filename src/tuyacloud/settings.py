@@ -51,6 +51,11 @@ class Settings:
     console_session_ttl_s: int = 12 * 3600
     console_lockout_failures: int = 5
     console_lockout_s: int = 15 * 60
+    # The MQTT open-hub's embedded broker: listening port (None or 0: no broker; `serve` defaults to 1883), how
+    # long an issued credential lives, and the host name config calls put in the url (None: the host called).
+    mqtt_port: int | None = None
+    mqtt_link_ttl_s: int = 7200
+    mqtt_host: str | None = None
 
     @property
     def effective_database_url(self) -> str:

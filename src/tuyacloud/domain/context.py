@@ -47,6 +47,8 @@ class Context:
     status_listeners: list[Callable[[StatusChange], None]] = field(default_factory=list)
     # The automation engine (domain/automation_engine.py) while the app runs: scene runs and the rule index.
     rules: Any = None
+    # The MQTT open-hub's settings (domain/openhub.py ``HubSettings``): how config calls tell clients to connect.
+    openhub: Any = None
 
     def notify(self, device_id: str, region: str) -> None:
         for listener in self.listeners:

@@ -1,0 +1,36 @@
+"""The MQTT open-hub: the broker clients connect to and the channel that feeds it from the message log.
+
+``start(ctx, settings)`` is the app's one hook: it starts the embedded broker when ``settings.mqtt_port`` is set and
+tells the config calls how to reach it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tuyacloud.domain.context import Context
+from tuyacloud.domain.openhub import HubSettings
+from tuyacloud.settings import Settings
+
+if TYPE_CHECKING:
+    from tuyacloud.messaging.mqtt.broker import EmbeddedBroker
+
+
+async def start(ctx: Context, settings: Settings) -> EmbeddedBroker | None:
+    """The running broker (stop it with ``await broker.stop()``), or None when MQTT is switched off."""
+    if not settings.mqtt_port:
+        ctx.openhub = HubSettings(enabled=False)
+        return None
+    from tuyacloud.messaging.mqtt.broker import EmbeddedBroker  # amqtt is loaded only when MQTT is on
+
+    certfile = keyfile = None
+    if settings.tls:
+        from tuyacloud.tlscert import ensure_certificates
+
+        files = ensure_certificates(settings.data_dir / "tls")
+        certfile, keyfile = str(files.cert), str(files.key)
+    broker = EmbeddedBroker(ctx, settings.host, settings.mqtt_port, certfile, keyfile)
+    await broker.start()
+    ctx.openhub = HubSettings(enabled=True, port=settings.mqtt_port, tls=settings.tls,
+                              ttl_s=settings.mqtt_link_ttl_s, host=settings.mqtt_host)
+    return broker

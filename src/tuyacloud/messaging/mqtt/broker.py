@@ -1,0 +1,151 @@
+"""The embedded MQTT broker (amqtt, MQTT 3.1.1) in the server's event loop, with the open-hub's rules as plugins.
+
+Authentication: a CONNECT must name an issued credential (username), its password and its client id, and the
+credential must be neither expired nor revoked; otherwise CONNACK 5 (not authorised), which makes
+tuya-iot-py-sdk fetch a new config. ACL: a client may subscribe to its own source topic only (anything else gets
+SUBACK 0x80) and may not publish (the broker drops what it sends). Why amqtt: docs/mqtt.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from amqtt.broker import Broker
+from amqtt.contexts import Action
+from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
+from amqtt.session import Session
+
+from tuyacloud.domain import openhub
+from tuyacloud.domain.context import Context
+from tuyacloud.messaging.mqtt.channel import OpenHubChannel
+from tuyacloud.models import HubCredential
+
+log = logging.getLogger("tuyacloud.mqtt")
+
+
+class Gate:
+    """What the plugins ask: is this CONNECT allowed, may this session subscribe, what happened to it."""
+
+    def __init__(self, ctx: Context, channel: OpenHubChannel) -> None:
+        self.ctx = ctx
+        self.channel = channel
+        self.sessions: dict[str, HubCredential] = {}  # client id -> its credential, once authenticated
+
+    async def authenticate(self, session: Session) -> bool:
+        credential = await openhub.authenticate(self.ctx, session.username, session.password, session.client_id)
+        if credential is None:
+            log.info("MQTT connection refused for %r", session.username)
+            return False
+        self.sessions[credential.client_id] = credential
+        return True
+
+    def allowed(self, session: Session | None, topic: str | None, action: Action) -> bool:
+        if session is None or topic is None or action == Action.PUBLISH:
+            return False
+        credential = self.sessions.get(session.client_id or "")
+        return credential is not None and credential.username == session.username and topic == credential.topic
+
+    async def subscribed(self, client_id: str, topic: str, session: Session | None) -> None:
+        credential = self.sessions.get(client_id)
+        if credential is not None and topic == credential.topic:
+            persistent = session is not None and not session.clean_session
+            await self.channel.attach(credential, persistent)
+
+    async def disconnected(self, client_id: str, session: Session | None) -> None:
+        credential = self.sessions.get(client_id)
+        if credential is None:
+            return
+        if session is None or session.clean_session:
+            self.sessions.pop(client_id, None)
+        await self.channel.detach(credential.username)
+
+
+class OpenHubAuthPlugin(BaseAuthPlugin):
+    @dataclass
+    class Config:
+        gate: Any = None
+
+    async def authenticate(self, *, session: Session) -> bool | None:
+        gate: Gate = self.config.gate
+        return await gate.authenticate(session)
+
+
+class OpenHubAclPlugin(BaseTopicPlugin):
+    @dataclass
+    class Config:
+        gate: Any = None
+
+    async def topic_filtering(self, *, session: Session | None = None, topic: str | None = None,
+                              action: Action | None = None) -> bool | None:
+        gate: Gate = self.config.gate
+        return gate.allowed(session, topic, action or Action.PUBLISH)
+
+
+class OpenHubEventsPlugin(BasePlugin[Any]):
+    @dataclass
+    class Config:
+        gate: Any = None
+
+    async def on_broker_client_subscribed(self, *, client_id: str, topic: str, qos: int) -> None:
+        gate: Gate = self.config.gate
+        session = self.context.get_session(client_id) if hasattr(self.context, "get_session") else None
+        try:
+            await gate.subscribed(client_id, topic, session)
+        except Exception:
+            log.exception("attaching an open-hub link failed")
+
+    async def on_broker_client_disconnected(self, *, client_id: str, client_session: Session) -> None:
+        gate: Gate = self.config.gate
+        try:
+            await gate.disconnected(client_id, client_session)
+        except Exception:
+            log.exception("detaching an open-hub link failed")
+
+
+@dataclass
+class EmbeddedBroker:
+    """amqtt on ``host:port`` (TLS when cert and key files are given), publishing the channel's messages."""
+
+    ctx: Context
+    host: str
+    port: int
+    certfile: str | None = None
+    keyfile: str | None = None
+    node: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    broker: Broker | None = None
+    channel: OpenHubChannel | None = None
+    gate: Gate | None = None
+
+    async def start(self) -> None:
+        self.channel = OpenHubChannel(self.ctx, self.publish, self.node)
+        self.gate = Gate(self.ctx, self.channel)
+        listener: dict[str, Any] = {"type": "tcp", "bind": f"{self.host}:{self.port}", "max_connections": -1}
+        if self.certfile and self.keyfile:
+            listener.update(ssl=True, certfile=self.certfile, keyfile=self.keyfile)
+        plugin = {"gate": self.gate}
+        config = {
+            "listeners": {"default": listener},
+            "plugins": {
+                f"{__name__}.OpenHubAuthPlugin": plugin,
+                f"{__name__}.OpenHubAclPlugin": plugin,
+                f"{__name__}.OpenHubEventsPlugin": plugin,
+            },
+        }
+        self.broker = Broker(config, plugin_namespace=f"tuyacloud.mqtt.{self.node}")
+        await self.broker.start()
+
+    async def publish(self, topic: str, payload: bytes) -> None:
+        assert self.broker is not None
+        await self.broker.internal_message_broadcast(topic, payload, 1)
+
+    async def stop(self) -> None:
+        if self.channel is not None:
+            await self.channel.close()
+        if self.broker is not None:
+            try:
+                await self.broker.shutdown()
+            except Exception:  # stopping must never keep the server from shutting down
+                log.exception("MQTT broker shutdown failed")
