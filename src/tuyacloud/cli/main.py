@@ -36,6 +36,12 @@ def serve(
     public_url: str = typer.Option(None, "--public-url", help="Base URL clients use, if not host:port"),
     asset_max_depth: int = typer.Option(10, "--asset-max-depth", min=1, help="Levels of a custom project's asset tree"),
     asset_max_children: int = typer.Option(5000, "--asset-max-children", min=1, help="Sub-assets of one asset"),
+    mqtt_port: int = typer.Option(None, "--mqtt-port", envvar="TUYACLOUD_MQTT_PORT", min=0,
+                                  help="MQTT open-hub broker port (default 1883, 8883 with --tls; 0 switches it off)"),
+    no_mqtt: bool = typer.Option(False, "--no-mqtt", help="Run without the MQTT open-hub broker"),
+    mqtt_link_ttl: int = typer.Option(7200, "--mqtt-link-ttl", min=61,
+                                      help="Lifetime of an open-hub credential, seconds (clients renew 60 s before)"),
+    mqtt_host: str = typer.Option(None, "--mqtt-host", help="Host name config calls give clients for the broker"),
 ) -> None:
     """Run the cloud: OpenAPI, control API, web console and virtual devices in one process."""
     from tuyacloud.server import serve as run_server
@@ -50,6 +56,8 @@ def serve(
     settings.create_demo, settings.simulator = demo, simulator
     settings.timestamp_window_s, settings.token_ttl_s, settings.public_url = timestamp_window, token_ttl, public_url
     settings.asset_max_depth, settings.asset_max_children = asset_max_depth, asset_max_children
+    settings.mqtt_port = None if no_mqtt else (mqtt_port if mqtt_port is not None else (8883 if tls else 1883))
+    settings.mqtt_link_ttl_s, settings.mqtt_host = mqtt_link_ttl, mqtt_host
     run_server(settings)
 
 
