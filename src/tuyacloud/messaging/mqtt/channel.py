@@ -32,6 +32,7 @@ log = logging.getLogger("tuyacloud.mqtt")
 BATCH = 500
 REFRESH_S = 5.0  # how often a credential's revocation and its holder's visibility are read again
 FLUSH_S = 1.0  # how often delivery positions and counters are saved
+HEARTBEAT_S = 5.0  # how often every attached link's row is touched (see messaging/mqtt/status.py)
 PLACEMENT_TTL_S = 5.0
 _MOVES = ("bindUser", "assetTransfer")  # events after which a device's placement is read again
 
@@ -137,6 +138,7 @@ class OpenHubChannel:
     async def _pump(self, project: _Project) -> None:
         loop = asyncio.get_running_loop()
         next_flush = loop.time() + FLUSH_S
+        next_beat = loop.time() + HEARTBEAT_S
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(project.wake.wait(), timeout=FLUSH_S)
@@ -145,7 +147,10 @@ class OpenHubChannel:
                 await self._refresh(project)
                 while project.links and await self._round(project) == BATCH:
                     pass
-                if loop.time() >= next_flush:
+                if loop.time() >= next_beat:  # connected links are shown as connected while this goes on
+                    next_beat = next_flush = loop.time() + HEARTBEAT_S
+                    await self._save(list(project.links.values()))
+                elif loop.time() >= next_flush:
                     next_flush = loop.time() + FLUSH_S
                     await self._save([link for link in project.links.values() if link.dirty])
             except asyncio.CancelledError:
