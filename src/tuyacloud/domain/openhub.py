@@ -180,3 +180,15 @@ def may_see(scope: visibility.Scope | None, placement: tuple[str, str] | None, d
     biz = data.get("bizData")
     owner = biz.get("ownerId") or biz.get("uid") if isinstance(biz, dict) else None
     return scope.app_user and owner == scope.uid
+
+
+KEEP_EXPIRED_MS = 86_400_000
+
+
+async def sweep(ctx: Context) -> int:
+    """Forget credentials that expired more than a day ago; they would be refused either way."""
+
+    async def work(tx: Tx) -> int:
+        return await tx.delete_credentials_expired_before(ctx.clock.now_ms() - KEEP_EXPIRED_MS)
+
+    return await ctx.store.transaction(work)

@@ -8,6 +8,8 @@ SUBACK 0x80) and may not publish (the broker drops what it sends). Why amqtt: do
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from tuyacloud.messaging.mqtt.channel import OpenHubChannel
 from tuyacloud.models import HubCredential
 
 log = logging.getLogger("tuyacloud.mqtt")
+SWEEP_S = 600.0
 
 
 class Gate:
@@ -118,8 +121,13 @@ class EmbeddedBroker:
     broker: Broker | None = None
     channel: OpenHubChannel | None = None
     gate: Gate | None = None
+    sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        # amqtt logs every connection and subscription at INFO: the server's log keeps only its warnings
+        for name in ("amqtt", "transitions"):
+            if logging.getLogger(name).level == logging.NOTSET:
+                logging.getLogger(name).setLevel(logging.WARNING)
         self.channel = OpenHubChannel(self.ctx, self.publish, self.node)
         self.gate = Gate(self.ctx, self.channel)
         listener: dict[str, Any] = {"type": "tcp", "bind": f"{self.host}:{self.port}", "max_connections": -1}
@@ -136,12 +144,25 @@ class EmbeddedBroker:
         }
         self.broker = Broker(config, plugin_namespace=f"tuyacloud.mqtt.{self.node}")
         await self.broker.start()
+        self.sweeper = asyncio.create_task(self._sweep(), name="openhub-sweep")
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            try:
+                await openhub.sweep(self.ctx)
+            except Exception:  # sweeping must never take the broker down
+                log.exception("sweeping expired open-hub credentials failed")
 
     async def publish(self, topic: str, payload: bytes) -> None:
         assert self.broker is not None
         await self.broker.internal_message_broadcast(topic, payload, 1)
 
     async def stop(self) -> None:
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.sweeper
         if self.channel is not None:
             await self.channel.close()
         if self.broker is not None:
