@@ -9,7 +9,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from conftest import Site
+from conftest import Site, make_site
 from support.custom import code, ok
 from support.openhub import (
     CUSTOM_PATH,
@@ -44,7 +44,7 @@ def test_config_answer_has_what_the_sdk_reads(hub: CloudServer, site: Site) -> N
     assert again["password"] != result["password"] and again["source_topic"] != result["source_topic"]
 
 
-def test_bad_config_bodies_get_tuya_codes(site: Site) -> None:
+def test_bad_config_bodies_get_tuya_codes(hub: CloudServer, site: Site) -> None:
     user, uid = site.users["alice"], site.uids["alice"]
     cases = [
         ({"link_id": "x"}, 1100),  # no uid
@@ -60,6 +60,11 @@ def test_bad_config_bodies_get_tuya_codes(site: Site) -> None:
         assert code(user.post(CUSTOM_PATH, body)) == expected, body
     assert code(user.post(CUSTOM_PATH, ["not", "an", "object"])) == 1109
     assert code(site.client.post(CUSTOM_PATH, config_body("nosuchuser"))) == 2006
+    other = make_site(hub, ("mallory",))  # another project's user and project uid: not this project's
+    for foreign in (other.uids["mallory"], other.project["uid"]):
+        assert code(site.client.post(CUSTOM_PATH, config_body(foreign))) == 2006
+    # the project's token may ask for one of its users (then the link sees what that user sees)
+    assert get_config(site.client, site.uids["bob"])["username"].startswith("cloud_")
 
 
 def test_without_a_broker_the_config_call_says_so(cloud: CloudServer) -> None:
@@ -158,8 +163,6 @@ def test_per_device_order_under_concurrent_commands(hub: CloudServer, site: Site
 
 
 def test_expired_and_revoked_credentials_are_refused(tmp_path: Path) -> None:
-    from conftest import make_site
-
     server = mqtt_server(tmp_path, simulator=False, mqtt_link_ttl_s=300)
     try:
         site = make_site(server, ("carol", "dave"))
