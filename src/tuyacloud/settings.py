@@ -56,6 +56,9 @@ class Settings:
     mqtt_port: int | None = None
     mqtt_link_ttl_s: int = 7200
     mqtt_host: str | None = None
+    # An external Mosquitto 2 instead of the embedded broker: mqtt://ADMIN:PASSWORD@HOST:PORT of its
+    # dynamic-security administrator (several server processes then share that broker).
+    mqtt_broker_url: str | None = None
 
     @property
     def effective_database_url(self) -> str:

@@ -7,10 +7,13 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from tuya_iot import TuyaDeviceListener, TuyaDeviceManager, TuyaOpenAPI, TuyaOpenMQ
+from tuya_iot.device import TuyaDevice
 
 from support.server import CloudServer, free_port
 from support.signed import SignedClient
@@ -112,3 +115,49 @@ class Subscriber:
 
     def devices(self) -> set[str]:
         return {d["devId"] for d in self.data()}
+
+
+@dataclass(eq=False)  # the SDK keeps listeners in a set
+class Recorder(TuyaDeviceListener):
+    updates: list[tuple[str, dict[str, Any], bool, str]] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def update_device(self, device: TuyaDevice) -> None:
+        with self.lock:
+            self.updates.append((device.id, dict(device.status), bool(device.online), device.name))
+
+    def add_device(self, device: TuyaDevice) -> None:
+        with self.lock:
+            self.added.append(device.id)
+
+    def remove_device(self, device_id: str) -> None:
+        with self.lock:
+            self.removed.append(device_id)
+
+    def saw(self, device_id: str, check: Any) -> bool:
+        with self.lock:
+            return any(d == device_id and check(status, online, name) for d, status, online, name in self.updates)
+
+
+@dataclass
+class Sdk:
+    api: TuyaOpenAPI
+    mq: TuyaOpenMQ
+    manager: TuyaDeviceManager
+    listener: Recorder
+
+    def stop(self) -> None:
+        self.mq.stop()
+
+
+def start_sdk(api: TuyaOpenAPI) -> Sdk:
+    mq = TuyaOpenMQ(api)
+    mq.daemon = True  # its thread sleeps until the next renewal; the test process must not wait for it
+    mq.start()
+    manager = TuyaDeviceManager(api, mq)
+    listener = Recorder()
+    manager.add_device_listener(listener)
+    eventually(lambda: mq.client is not None and mq.client.is_connected(), what="the SDK's MQTT connection")
+    return Sdk(api, mq, manager, listener)

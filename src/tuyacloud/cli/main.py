@@ -42,6 +42,9 @@ def serve(
     mqtt_link_ttl: int = typer.Option(7200, "--mqtt-link-ttl", min=61,
                                       help="Lifetime of an open-hub credential, seconds (clients renew 60 s before)"),
     mqtt_host: str = typer.Option(None, "--mqtt-host", help="Host name config calls give clients for the broker"),
+    mqtt_broker: str = typer.Option(None, "--mqtt-broker", envvar="TUYACLOUD_MQTT_BROKER",
+                                    help="Use an external Mosquitto 2: mqtt://ADMIN:PASSWORD@HOST:PORT of its "
+                                         "dynamic-security administrator, instead of the embedded broker"),
 ) -> None:
     """Run the cloud: OpenAPI, control API, web console and virtual devices in one process."""
     from tuyacloud.server import serve as run_server
@@ -58,6 +61,7 @@ def serve(
     settings.asset_max_depth, settings.asset_max_children = asset_max_depth, asset_max_children
     settings.mqtt_port = None if no_mqtt else (mqtt_port if mqtt_port is not None else (8883 if tls else 1883))
     settings.mqtt_link_ttl_s, settings.mqtt_host = mqtt_link_ttl, mqtt_host
+    settings.mqtt_broker_url = None if no_mqtt else mqtt_broker
     run_server(settings)
 
 

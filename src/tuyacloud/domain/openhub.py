@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,9 @@ class HubSettings:
     tls: bool = False
     ttl_s: int = 7200
     host: str | None = None  # host name put in the url; None: the host the config call was sent to
+    # Called with a new credential and its password after it is stored and before the call answers: an external
+    # broker creates the client there (messaging/mqtt/external.py).
+    on_issue: Callable[[HubCredential, str], Awaitable[None]] | None = None
 
 
 def password_hash(password: str) -> str:
@@ -117,6 +121,8 @@ async def issue(ctx: Context, project: Project, token: Token | None, body: Any,
         await tx.insert_credential(credential)
 
     await ctx.store.transaction(work)
+    if settings.on_issue is not None:
+        await settings.on_issue(credential, password)
     return credential, password
 
 

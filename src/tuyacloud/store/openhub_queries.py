@@ -91,5 +91,31 @@ class OpenHubQueries(abc.ABC):
             (now_ms, access_id),
         )
 
+    async def dead_credentials(self, now_ms: int, expired_after_ms: int) -> list[HubCredential]:
+        """Credentials expired (since ``expired_after_ms``) or revoked: an external broker's clients to delete."""
+        rows = await self.fetch(
+            f"SELECT {_COLS} FROM mqtt_credentials WHERE expires_ms > ? AND "
+            "(expires_ms <= ? OR (revoked_ms IS NOT NULL AND revoked_ms <= ?))",
+            (expired_after_ms, now_ms, now_ms),
+        )
+        return [_credential(r) for r in rows]
+
+    async def orphan_credentials(self, now_ms: int, stale_before_ms: int) -> list[HubCredential]:
+        """Valid credentials no server process delivers to (none claimed them, or it went quiet)."""
+        rows = await self.fetch(
+            f"SELECT {_COLS} FROM mqtt_credentials WHERE expires_ms > ? AND revoked_ms IS NULL AND "
+            "(node IS NULL OR last_seen_ms IS NULL OR last_seen_ms < ?)",
+            (now_ms, stale_before_ms),
+        )
+        return [_credential(r) for r in rows]
+
+    async def claim_credential(self, username: str, node: str, now_ms: int, stale_before_ms: int) -> bool:
+        changed = await self.execute(
+            "UPDATE mqtt_credentials SET node = ?, connected_ms = ?, last_seen_ms = ? WHERE username = ? AND "
+            "(node IS NULL OR last_seen_ms IS NULL OR last_seen_ms < ?)",
+            (node, now_ms, now_ms, username, stale_before_ms),
+        )
+        return changed == 1
+
     async def delete_credentials_expired_before(self, cutoff_ms: int) -> int:
         return await self.execute("DELETE FROM mqtt_credentials WHERE expires_ms < ?", (cutoff_ms,))

@@ -14,10 +14,19 @@ from tuyacloud.settings import Settings
 
 if TYPE_CHECKING:
     from tuyacloud.messaging.mqtt.broker import EmbeddedBroker
+    from tuyacloud.messaging.mqtt.external import ExternalBroker
 
 
-async def start(ctx: Context, settings: Settings) -> EmbeddedBroker | None:
+async def start(ctx: Context, settings: Settings) -> EmbeddedBroker | ExternalBroker | None:
     """The running broker (stop it with ``await broker.stop()``), or None when MQTT is switched off."""
+    if settings.mqtt_broker_url:
+        from tuyacloud.messaging.mqtt.external import ExternalBroker
+
+        external = ExternalBroker(ctx, settings.mqtt_broker_url)
+        await external.start()
+        ctx.openhub = HubSettings(enabled=True, port=external.port, tls=False, ttl_s=settings.mqtt_link_ttl_s,
+                                  host=settings.mqtt_host or external.host, on_issue=external.provision)
+        return external
     if not settings.mqtt_port:
         ctx.openhub = HubSettings(enabled=False)
         return None

@@ -172,7 +172,7 @@ class OpenHubChannel:
                     link.credential.revoked_ms = fresh.revoked_ms
                 link.scope = await openhub.scope_of(self.ctx, link.credential)
                 project.audience.clear()
-            if not openhub.is_valid(link.credential, now) and not link.connected:
+            if not openhub.is_valid(link.credential, now):  # nothing more to send it
                 project.links.pop(link.credential.username, None)
                 self._by_user.pop(link.credential.username, None)
                 project.audience.clear()
