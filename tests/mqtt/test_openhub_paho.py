@@ -185,3 +185,44 @@ def test_expired_and_revoked_credentials_are_refused(tmp_path: Path) -> None:
         gone.stop()
     finally:
         server.stop()
+
+
+def test_a_persistent_session_gets_what_was_sent_while_it_was_away(hub: CloudServer, site: Site) -> None:
+    config = get_config(site.users["alice"], site.uids["alice"])
+    sub = Subscriber(config, clean_session=False).start().ready()
+    light = site.devices["alice"]["id"]
+    _switch(site, "alice", True)
+    eventually(lambda: sub.reports(light), what="the first report")
+    sub.stop()  # away, with its session kept by the broker
+    ok(site.client.post(f"/v1.0/iot-03/devices/{light}/commands",
+                        {"commands": [{"code": "bright_value_v2", "value": 640}]}))
+    time.sleep(SETTLE_S)
+    back = Subscriber(config, clean_session=False).start()
+    try:
+        eventually(lambda: any(s["code"] == "bright_value_v2" and s["value"] == 640 for s in back.reports(light)),
+                   what="the report sent while the session was away")
+    finally:
+        back.stop()
+
+
+def test_tls_listener_with_the_generated_ca(tmp_path: Path) -> None:
+    server = mqtt_server(tmp_path, simulator=False, tls=True)
+    try:
+        project = server.create_project(name="tls")
+        from support.signed import SignedClient
+
+        c = SignedClient(server.url, project["access_id"], project["access_secret"])
+        c.connect()
+        config = get_config(c, project["uid"])
+        assert config["url"] == f"ssl://127.0.0.1:{server.settings.mqtt_port}"
+        plug = server.add_devices(project["access_id"], "cz")[0]["id"]
+        sub = Subscriber(config)
+        sub.client.tls_set(ca_certs=str(tmp_path / "tls" / "ca.pem"))
+        sub.start().ready()
+        try:
+            ok(c.post(f"/v1.0/iot-03/devices/{plug}/commands", {"commands": [{"code": "switch_1", "value": True}]}))
+            eventually(lambda: sub.devices() == {plug}, what="a report over TLS")
+        finally:
+            sub.stop()
+    finally:
+        server.stop()
