@@ -142,7 +142,7 @@ class EmbeddedBroker:
                 f"{__name__}.OpenHubEventsPlugin": plugin,
             },
         }
-        self.broker = Broker(config, plugin_namespace=f"tuyacloud.mqtt.{self.node}")
+        self.broker = Broker(config, plugin_namespace=f"amqtt.broker.plugins.tuyacloud-{self.node}")
         await self.broker.start()
         self.sweeper = asyncio.create_task(self._sweep(), name="openhub-sweep")
 
