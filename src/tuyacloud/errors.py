@@ -85,6 +85,10 @@ class RequestsTooFrequent(TuyaError):
     pass
 
 
+class OpenHubDisabled(PermissionDeny):
+    """An MQTT open-hub config call on a server running without its broker (``serve --no-mqtt``): 1106."""
+
+
 class IpNotAllowed(TuyaError):
     """Carries the caller's address: the real cloud names it in the message."""
 

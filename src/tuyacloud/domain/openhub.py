@@ -22,7 +22,14 @@ from typing import Any
 
 from tuyacloud.domain import visibility
 from tuyacloud.domain.context import Context
-from tuyacloud.errors import ParamEmpty, ParamIllegal, PermissionDeny, TypeIncorrect, UserNotExist
+from tuyacloud.errors import (
+    OpenHubDisabled,
+    ParamEmpty,
+    ParamIllegal,
+    PermissionDeny,
+    TypeIncorrect,
+    UserNotExist,
+)
 from tuyacloud.models import HubCredential, Project, Token
 from tuyacloud.store.base import Tx
 
@@ -31,10 +38,6 @@ TOPIC_PREFIX = "cloud/token/in/"
 SINK_PREFIX = "cloud/token/out/"
 PASSWORD_LENGTH = 32
 _LINK_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
-
-
-class OpenHubDisabled(PermissionDeny):
-    """The server runs without an MQTT broker (``serve --no-mqtt``): no credential would be of use (1106)."""
 
 
 @dataclass(frozen=True)
