@@ -15,8 +15,7 @@ from tuyacloud.domain.context import Context
 from tuyacloud.messaging.mqtt.status import link_status
 from tuyacloud.messaging.status import subscription_status
 
-app = typer.Typer(help="The message service (Pulsar topics and subscriptions) and the MQTT open-hub links.",
-                  no_args_is_help=True)
+app = typer.Typer(help="The message service: Pulsar subscriptions and MQTT open-hub links.", no_args_is_help=True)
 
 
 def _when(ms: int | None) -> str:
@@ -28,8 +27,9 @@ def status(
     project: str = typer.Option(..., "--project", help="Access ID of the project"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Per subscription: backlog, oldest unacknowledged message, connected consumers, last acknowledgement; then the
-    MQTT open-hub links (``messages links`` has them alone, also as JSON)."""
+    """The subscriptions and MQTT links of a project. Per subscription: backlog, oldest unacknowledged message,
+    connected consumers, last acknowledgement; then the MQTT open-hub links (``messages links`` has them alone, also
+    as JSON)."""
 
     async def work(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         p = await projects.get(ctx, project)
@@ -64,7 +64,7 @@ def links(
     project: str = typer.Option(..., "--project", help="Access ID of the project"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """The project's MQTT open-hub links: per credential its user, connection, last message and expiry."""
+    """The MQTT open-hub links of a project. Per credential: its user, connection, last message and expiry."""
 
     async def work(ctx: Context) -> list[dict[str, Any]]:
         p = await projects.get(ctx, project)
