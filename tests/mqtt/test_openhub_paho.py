@@ -169,8 +169,11 @@ def test_expired_and_revoked_credentials_are_refused(tmp_path: Path) -> None:
         carol = get_config(site.users["carol"], site.uids["carol"])
         assert carol["expire_time"] == 300
         early = Subscriber(carol).start().ready()
-        early.stop()
+        early.client.reconnect_delay_set(30, 60)
         server.clock.step(301_000)
+        # a connected client whose credential expires is disconnected (and its reconnects are refused)
+        eventually(lambda: early.disconnects, what="the expired client's disconnection")
+        early.stop()
         late = Subscriber(carol).start()
         eventually(lambda: late.connack, what="CONNACK")
         assert late.connack[0] == mqtt.CONNACK_REFUSED_NOT_AUTHORIZED

@@ -66,6 +66,7 @@ class Subscriber:
         self.suback: list[tuple[int, ...]] = []
         self.messages: list[dict[str, Any]] = []
         self.raw: list[bytes] = []
+        self.disconnects: list[int] = []  # paho's is_connected() stays True after the server closes the socket
         self._lock = threading.Lock()
         self._topic = subscribe or config["source_topic"]["device"]
         self.client = mqtt.Client(client_id or config["client_id"], clean_session=clean_session)
@@ -73,6 +74,7 @@ class Subscriber:
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda c, u, mid, granted: self.suback.append(tuple(granted))
         self.client.on_message = self._on_message
+        self.client.on_disconnect = lambda c, u, rc: self.disconnects.append(rc)
         self.client.reconnect_delay_set(1, 2)
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: int) -> None:

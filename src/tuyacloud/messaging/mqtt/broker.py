@@ -128,7 +128,7 @@ class EmbeddedBroker:
         for name in ("amqtt", "transitions"):
             if logging.getLogger(name).level == logging.NOTSET:
                 logging.getLogger(name).setLevel(logging.WARNING)
-        self.channel = OpenHubChannel(self.ctx, self.publish, self.node)
+        self.channel = OpenHubChannel(self.ctx, self.publish, self.node, self.kick)
         self.gate = Gate(self.ctx, self.channel)
         listener: dict[str, Any] = {"type": "tcp", "bind": f"{self.host}:{self.port}", "max_connections": -1}
         if self.certfile and self.keyfile:
@@ -157,6 +157,18 @@ class EmbeddedBroker:
     async def publish(self, topic: str, payload: bytes) -> None:
         assert self.broker is not None
         await self.broker.internal_message_broadcast(topic, payload, 1)
+
+    async def kick(self, credential: HubCredential) -> None:
+        """Close the connection of a credential that expired or was revoked (its reconnect gets CONNACK 5)."""
+        if self.broker is None:
+            return
+        session, handler = self.broker.sessions.get(credential.client_id, (None, None))
+        writer = getattr(handler, "writer", None)
+        if session is not None and writer is not None and session.username == credential.username:
+            try:  # the socket closes; the broker's reader sees it and ends the session as for any dropped client
+                await writer.close()
+            except Exception:
+                log.exception("closing an expired open-hub connection failed")
 
     async def stop(self) -> None:
         if self.sweeper is not None:

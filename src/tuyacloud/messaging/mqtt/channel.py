@@ -37,6 +37,7 @@ PLACEMENT_TTL_S = 5.0
 _MOVES = ("bindUser", "assetTransfer")  # events after which a device's placement is read again
 
 Publish = Callable[[str, bytes], Awaitable[None]]
+Kick = Callable[[HubCredential], Awaitable[None]]
 
 
 @dataclass
@@ -64,9 +65,10 @@ class _Project:
 
 
 class OpenHubChannel:
-    def __init__(self, ctx: Context, publish: Publish, node: str) -> None:
+    def __init__(self, ctx: Context, publish: Publish, node: str, kick: Kick | None = None) -> None:
         self.ctx = ctx
         self.publish = publish
+        self.kick = kick  # disconnects a client whose credential expired or was revoked
         self.node = node
         self._projects: dict[str, _Project] = {}
         self._by_user: dict[str, Link] = {}
@@ -176,6 +178,8 @@ class OpenHubChannel:
                 project.links.pop(link.credential.username, None)
                 self._by_user.pop(link.credential.username, None)
                 project.audience.clear()
+                if self.kick is not None and link.connected:
+                    await self.kick(link.credential)
 
     async def _round(self, project: _Project) -> int:
         links = list(project.links.values())
