@@ -229,3 +229,31 @@ def test_tls_listener_with_the_generated_ca(tmp_path: Path) -> None:
             sub.stop()
     finally:
         server.stop()
+
+
+def test_a_connected_link_follows_authorisation_changes(hub: CloudServer) -> None:
+    site = make_site(hub, ("kim", "lee"))
+    lee = Subscriber(get_config(site.users["lee"], site.uids["lee"])).start().ready()
+    kims_light = site.devices["kim"]["id"]
+    try:
+        _switch(site, "kim", True)
+        _switch(site, "lee", True)
+        eventually(lambda: lee.devices() == {site.devices["lee"]["id"]}, what="lee's own report")
+        time.sleep(SETTLE_S)
+        assert kims_light not in lee.devices()
+        ok(site.client.post("/v1.0/iot-03/assets/actions/user-authorized",
+                            {"uid": site.uids["lee"], "asset_id": site.assets["kim"]}))
+        value = [False]
+
+        def kims_report_reaches_lee() -> bool:
+            value[0] = not value[0]
+            _switch(site, "kim", value[0])
+            time.sleep(0.5)
+            return kims_light in lee.devices()
+
+        eventually(kims_report_reaches_lee, what="kim's device's reports at lee's link after the grant")
+        # deleting lee revokes the credential: the connected client is disconnected
+        ok(site.client.request("DELETE", f"/v1.0/iot-02/users/{site.uids['lee']}"))
+        eventually(lambda: lee.disconnects, what="the revoked client's disconnection")
+    finally:
+        lee.stop()

@@ -167,6 +167,28 @@ async def authenticate(ctx: Context, username: str | None, password: str | None,
     return credential
 
 
+async def scopes_of(ctx: Context, credentials: list[HubCredential]) -> dict[str, visibility.Scope | None]:
+    """``scope_of`` for many credentials of one project at once (by username): the asset tree is read once, each
+    user's grants or homes once, however many links the user has."""
+    scopes: dict[str, visibility.Scope | None] = {}
+    by_uid: dict[tuple[str, str], visibility.Scope | None] = {}
+    assets = None
+    for c in credentials:
+        key = (c.token_kind, c.uid)
+        if key not in by_uid:
+            if c.token_kind == "project":
+                by_uid[key] = None
+            elif c.token_kind == "app_user":
+                by_uid[key] = await visibility.for_app_user(ctx, c.uid)
+            else:
+                grants = await ctx.store.grants_of_user(c.access_id, c.region, c.uid)
+                if grants and assets is None:
+                    assets = await ctx.store.all_assets(c.access_id, c.region)
+                by_uid[key] = visibility.scope_of(c.uid, grants, assets or [])
+        scopes[c.username] = by_uid[key]
+    return scopes
+
+
 async def scope_of(ctx: Context, credential: HubCredential) -> visibility.Scope | None:
     """What the credential's holder sees now (None: the whole project), as an OpenAPI call with its token would."""
     if credential.token_kind == "project":

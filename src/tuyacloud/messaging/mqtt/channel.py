@@ -48,7 +48,6 @@ class Link:
     cursor: int
     persistent: bool = False
     scope: Scope | None = None
-    refreshed_at: float = 0.0
     sent: int = 0
     last_message_ms: int | None = None
     dirty: bool = False
@@ -61,6 +60,7 @@ class _Project:
     links: dict[str, Link] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    refreshed_at: float = 0.0
     audience: dict[str, tuple[Link, ...]] = field(default_factory=dict)
 
 
@@ -85,7 +85,6 @@ class OpenHubChannel:
         else:
             link = Link(credential, max(credential.delivered_seq, credential.start_seq), persistent)
             link.scope = await openhub.scope_of(self.ctx, credential)
-            link.refreshed_at = asyncio.get_running_loop().time()
             self._by_user[credential.username] = link
             project = self._projects.get(credential.access_id)
             if project is None:
@@ -163,17 +162,24 @@ class OpenHubChannel:
                 project.wake.set()
 
     async def _refresh(self, project: _Project) -> None:
-        """Re-read revocation and visibility every ``REFRESH_S``; drop links past their credential's life."""
+        """Every ``REFRESH_S``, re-read the links' revocation and visibility (in a few queries for all of them);
+        drop (and disconnect) links whose credential is no longer valid."""
         now_loop = asyncio.get_running_loop().time()
-        now = self.ctx.clock.now_ms()
-        for link in list(project.links.values()):
-            if now_loop - link.refreshed_at >= REFRESH_S:
-                link.refreshed_at = now_loop
-                fresh = await self.ctx.store.get_credential(link.credential.username)
+        if project.links and now_loop - project.refreshed_at >= REFRESH_S:
+            project.refreshed_at = now_loop
+            stored = {c.username: c for c in await self.ctx.store.credentials_of_project(
+                project.access_id, self.ctx.clock.now_ms())}
+            links = list(project.links.values())
+            for link in links:
+                fresh = stored.get(link.credential.username)
                 if fresh is not None:
                     link.credential.revoked_ms = fresh.revoked_ms
-                link.scope = await openhub.scope_of(self.ctx, link.credential)
-                project.audience.clear()
+            scopes = await openhub.scopes_of(self.ctx, [link.credential for link in links])
+            for link in links:
+                link.scope = scopes.get(link.credential.username)
+            project.audience.clear()
+        now = self.ctx.clock.now_ms()
+        for link in list(project.links.values()):
             if not openhub.is_valid(link.credential, now):  # nothing more to send it
                 project.links.pop(link.credential.username, None)
                 self._by_user.pop(link.credential.username, None)
