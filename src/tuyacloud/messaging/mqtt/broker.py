@@ -122,6 +122,7 @@ class EmbeddedBroker:
     channel: OpenHubChannel | None = None
     gate: Gate | None = None
     sweeper: asyncio.Task[None] | None = None
+    _publishing: set[asyncio.Future[Any]] = field(default_factory=set)
 
     async def start(self) -> None:
         # amqtt logs every connection and subscription at INFO: the server's log keeps only its warnings
@@ -154,9 +155,25 @@ class EmbeddedBroker:
             except Exception:  # sweeping must never take the broker down
                 log.exception("sweeping expired open-hub credentials failed")
 
-    async def publish(self, topic: str, payload: bytes) -> None:
+    async def publish(self, credential: HubCredential, payload: bytes) -> None:
+        """Straight to the credential's connection when it is connected (the broker's own broadcast compares a
+        message's topic with every subscription, which costs a millisecond per message at a thousand links);
+        through the broadcast otherwise, so that the broker keeps it for a persistent session."""
         assert self.broker is not None
-        await self.broker.internal_message_broadcast(topic, payload, 1)
+        session, handler = self.broker.sessions.get(credential.client_id, (None, None))
+        if (session is not None and handler is not None and session.username == credential.username
+                and session.transitions.is_connected()):
+            # a task per message as the broker's broadcast makes them: the handler's write lock keeps their order
+            task = asyncio.ensure_future(handler.mqtt_publish(credential.topic, payload, 1, retain=False))
+            self._publishing.add(task)
+            task.add_done_callback(self._published)
+        else:
+            await self.broker.internal_message_broadcast(credential.topic, payload, 1)
+
+    def _published(self, task: asyncio.Task[Any]) -> None:
+        self._publishing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("an open-hub message was not acknowledged: %r", task.exception())
 
     async def kick(self, credential: HubCredential) -> None:
         """Close the connection of a credential that expired or was revoked (its reconnect gets CONNACK 5)."""
@@ -177,6 +194,8 @@ class EmbeddedBroker:
                 await self.sweeper
         if self.channel is not None:
             await self.channel.close()
+        for task in list(self._publishing):
+            task.cancel()
         if self.broker is not None:
             try:
                 await self.broker.shutdown()

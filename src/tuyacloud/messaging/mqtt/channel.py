@@ -36,7 +36,7 @@ HEARTBEAT_S = 5.0  # how often every attached link's row is touched (see messagi
 PLACEMENT_TTL_S = 5.0
 _MOVES = ("bindUser", "assetTransfer")  # events after which a device's placement is read again
 
-Publish = Callable[[str, bytes], Awaitable[None]]
+Publish = Callable[[HubCredential, bytes], Awaitable[None]]  # to the credential's topic, QoS 1, in call order
 Kick = Callable[[HubCredential], Awaitable[None]]
 
 
@@ -203,8 +203,8 @@ class OpenHubChannel:
                     continue
                 plaintext = plaintext or orjson.dumps(message.data)
                 c = link.credential
-                await self.publish(c.topic, codec.payload(message.protocol, plaintext, c.message_key, c.version,
-                                                          message.created_ms))
+                await self.publish(c, codec.payload(message.protocol, plaintext, c.message_key, c.version,
+                                                    message.created_ms))
                 link.sent += 1
                 link.last_message_ms = now
         if messages:  # links that may not see some of the messages move past them too
