@@ -59,6 +59,9 @@ class Settings:
     # An external Mosquitto 2 instead of the embedded broker: mqtt://ADMIN:PASSWORD@HOST:PORT of its
     # dynamic-security administrator (several server processes then share that broker).
     mqtt_broker_url: str | None = None
+    # The port is `serve`'s default rather than one asked for: if it is taken, run without the broker and say so
+    # (a second server on one machine), instead of refusing to start.
+    mqtt_port_default: bool = False
 
     @property
     def effective_database_url(self) -> str:

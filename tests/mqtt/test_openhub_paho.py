@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 
 from conftest import Site, make_site
 from support.custom import code, ok
@@ -257,3 +258,26 @@ def test_a_connected_link_follows_authorisation_changes(hub: CloudServer) -> Non
         eventually(lambda: lee.disconnects, what="the revoked client's disconnection")
     finally:
         lee.stop()
+
+
+def test_a_busy_default_port_leaves_the_server_running_without_mqtt(tmp_path: Path) -> None:
+    """`serve` without --mqtt-port on a machine where 1883 is taken (a second server): it starts, says so, and
+    the config calls answer 1106; an explicitly chosen port that is taken stops the start instead."""
+    import socket
+
+    from support.signed import SignedClient
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = mqtt_server(tmp_path, simulator=False, mqtt_port=port, mqtt_port_default=True)
+        try:
+            project = server.create_project(name="busy port")
+            c = SignedClient(server.url, project["access_id"], project["access_secret"])
+            c.connect()
+            assert code(c.post(CUSTOM_PATH, config_body(project["uid"]))) == 1106
+        finally:
+            server.stop()
+        with pytest.raises(RuntimeError, match="did not start"):
+            mqtt_server(tmp_path / "explicit", simulator=False, mqtt_port=port)

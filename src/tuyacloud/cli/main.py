@@ -60,6 +60,7 @@ def serve(
     settings.timestamp_window_s, settings.token_ttl_s, settings.public_url = timestamp_window, token_ttl, public_url
     settings.asset_max_depth, settings.asset_max_children = asset_max_depth, asset_max_children
     settings.mqtt_port = None if no_mqtt else (mqtt_port if mqtt_port is not None else (8883 if tls else 1883))
+    settings.mqtt_port_default = mqtt_port is None
     settings.mqtt_link_ttl_s, settings.mqtt_host = mqtt_link_ttl, mqtt_host
     settings.mqtt_broker_url = None if no_mqtt else mqtt_broker
     run_server(settings)

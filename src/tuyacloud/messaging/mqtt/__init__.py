@@ -6,11 +6,14 @@ tells the config calls how to reach it.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.openhub import HubSettings
 from tuyacloud.settings import Settings
+
+log = logging.getLogger("tuyacloud.mqtt")
 
 if TYPE_CHECKING:
     from tuyacloud.messaging.mqtt.broker import EmbeddedBroker
@@ -39,7 +42,15 @@ async def start(ctx: Context, settings: Settings) -> EmbeddedBroker | ExternalBr
         files = ensure_certificates(settings.data_dir / "tls")
         certfile, keyfile = str(files.cert), str(files.key)
     broker = EmbeddedBroker(ctx, settings.host, settings.mqtt_port, certfile, keyfile)
-    await broker.start()
+    try:
+        await broker.start()
+    except Exception as error:
+        if not settings.mqtt_port_default:
+            raise
+        log.warning("MQTT open-hub off: port %s is not available (%s); choose one with --mqtt-port",
+                    settings.mqtt_port, error)
+        ctx.openhub = HubSettings(enabled=False)
+        return None
     ctx.openhub = HubSettings(enabled=True, port=settings.mqtt_port, tls=settings.tls,
                               ttl_s=settings.mqtt_link_ttl_s, host=settings.mqtt_host)
     return broker

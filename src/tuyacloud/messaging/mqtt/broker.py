@@ -143,8 +143,13 @@ class EmbeddedBroker:
                 f"{__name__}.OpenHubEventsPlugin": plugin,
             },
         }
-        self.broker = Broker(config, plugin_namespace=f"amqtt.broker.plugins.tuyacloud-{self.node}")
-        await self.broker.start()
+        broker = Broker(config, plugin_namespace=f"amqtt.broker.plugins.tuyacloud-{self.node}")
+        try:
+            await broker.start()
+        except BaseException:
+            await self.channel.close()
+            raise
+        self.broker = broker
         self.sweeper = asyncio.create_task(self._sweep(), name="openhub-sweep")
 
     async def _sweep(self) -> None:
