@@ -32,7 +32,7 @@ from tuyacloud.gateway.asgi import Gateway
 from tuyacloud.gateway.routes import build_table
 from tuyacloud.ids import IdSource
 from tuyacloud.logs import AccessLog
-from tuyacloud.messaging import websocket
+from tuyacloud.messaging import mqtt, websocket
 from tuyacloud.messaging.hub import Hub
 from tuyacloud.messaging.status import apply_retention
 from tuyacloud.metrics import Metrics, metrics_endpoint
@@ -51,6 +51,7 @@ class CloudState:
 
     ctx: Context | None = None
     hub: Hub | None = None
+    mqtt: Any = None  # the MQTT open-hub's broker (messaging/mqtt), when it runs
     admin_token: str = ""
     demo: bootstrap.DemoInfo | None = None
     # The first console administrator's password, set only on the start that created it (printed once, then cleared).
@@ -117,6 +118,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         if listen_status is not None:
             board.tasks["pg-listen"] = listen_status
         state.hub = Hub(ctx, board.status("message-delivery"))
+        state.mqtt = await mqtt.start(ctx, settings)
 
         def start(name: str, run: Callable[[], Any]) -> None:
             """A background task that is restarted (and shown degraded by health) if it ever ends."""
@@ -143,6 +145,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             state.tasks.clear()
+            if state.mqtt is not None:
+                await state.mqtt.stop()
             with contextlib.suppress(Exception):
                 await usage_counter.flush(ctx)
             state.drained_commits = store.queued_units()

@@ -100,6 +100,10 @@ class ConcurrencyOverLimit(TuyaError):
     """A connection over the server's connection limits (total, or per client address): code 1110."""
 
 
+class OpenHubDisabled(PermissionDeny):
+    """An MQTT open-hub config call on a server running without its broker (``serve --no-mqtt``): 1106."""
+
+
 class IpNotAllowed(TuyaError):
     """Carries the caller's address: the real cloud names it in the message."""
 

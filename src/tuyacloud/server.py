@@ -35,6 +35,12 @@ def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
     if settings.message_port:
         ws = f"{'wss' if settings.tls else 'ws'}://{host}:{settings.message_port}/"
         lines.append(f"  message port: {ws}  (the same service on its own port, like Tuya's 8285)")
+    if settings.mqtt_broker_url:
+        lines.append("  MQTT:         the external broker given with --mqtt-broker (open-hub credentials via its "
+                     "dynamic security)")
+    elif settings.mqtt_port:
+        mqtt = f"{'ssl' if settings.tls else 'tcp'}://{settings.mqtt_host or host}:{settings.mqtt_port}"
+        lines.append(f"  MQTT:         {mqtt}  (open-hub; clients get credentials from the access-config call)")
     if ca_file:
         region = REGIONS[settings.default_region]
         lines.append(f"  TLS CA file:  {ca_file}  (trust it; certificate also names {region.openapi_host})")

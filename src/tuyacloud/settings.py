@@ -67,6 +67,17 @@ class Settings:
     keepalive_timeout_s: float = 5.0
     max_connections: int = 1000
     max_connections_per_address: int = 256
+    # The MQTT open-hub's embedded broker: listening port (None or 0: no broker; `serve` defaults to 1883), how
+    # long an issued credential lives, and the host name config calls put in the url (None: the host called).
+    mqtt_port: int | None = None
+    mqtt_link_ttl_s: int = 7200
+    mqtt_host: str | None = None
+    # An external Mosquitto 2 instead of the embedded broker: mqtt://ADMIN:PASSWORD@HOST:PORT of its
+    # dynamic-security administrator (several server processes then share that broker).
+    mqtt_broker_url: str | None = None
+    # The port is `serve`'s default rather than one asked for: if it is taken, run without the broker and say so
+    # (a second server on one machine), instead of refusing to start.
+    mqtt_port_default: bool = False
 
     @property
     def effective_database_url(self) -> str:

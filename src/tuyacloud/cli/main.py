@@ -129,6 +129,15 @@ def serve(
     max_connections_per_address: int = typer.Option(
         256, "--max-connections-per-address", min=0, envvar="TUYACLOUD_MAX_CONNECTIONS_PER_ADDRESS",
         help="Open connections from one client address (0: no limit; raise it behind a reverse proxy)"),
+    mqtt_port: int = typer.Option(None, "--mqtt-port", envvar="TUYACLOUD_MQTT_PORT", min=0, max=65535,
+                                  help="MQTT open-hub broker port (default 1883, 8883 with --tls; 0: off)"),
+    no_mqtt: bool = typer.Option(False, "--no-mqtt", help="Run without the MQTT open-hub broker"),
+    mqtt_link_ttl: int = typer.Option(7200, "--mqtt-link-ttl", min=61,
+                                      help="Lifetime of an open-hub credential, seconds (clients renew 60 s before)"),
+    mqtt_host: str = typer.Option(None, "--mqtt-host", help="Host name config calls give clients for the broker"),
+    mqtt_broker: str = typer.Option(None, "--mqtt-broker", envvar="TUYACLOUD_MQTT_BROKER",
+                                    help="Use an external Mosquitto 2: mqtt://ADMIN:PASSWORD@HOST:PORT of its "
+                                         "dynamic-security administrator, instead of the embedded broker"),
 ) -> None:
     """Run the cloud. OpenAPI, control API, web console, message service and virtual devices in one process.
 
@@ -151,6 +160,10 @@ def serve(
     settings.create_demo, settings.simulator = demo, simulator
     settings.timestamp_window_s, settings.token_ttl_s, settings.public_url = timestamp_window, token_ttl, public_url
     settings.asset_max_depth, settings.asset_max_children = asset_max_depth, asset_max_children
+    settings.mqtt_port = None if no_mqtt else (mqtt_port if mqtt_port is not None else (8883 if tls else 1883))
+    settings.mqtt_port_default = mqtt_port is None
+    settings.mqtt_link_ttl_s, settings.mqtt_host = mqtt_link_ttl, mqtt_host
+    settings.mqtt_broker_url = None if no_mqtt else mqtt_broker
     settings.header_timeout_s, settings.body_timeout_s = header_timeout, body_timeout
     settings.keepalive_timeout_s = keepalive_timeout
     settings.max_connections, settings.max_connections_per_address = max_connections, max_connections_per_address

@@ -22,6 +22,7 @@ from tuyacloud.domain.context import Context
 from tuyacloud.errors import ParamIllegal, PermissionDeny, SystemError_, TuyaError
 from tuyacloud.gateway import envelope
 from tuyacloud.gateway.serialize import device_v1
+from tuyacloud.messaging.mqtt.status import link_status
 from tuyacloud.messaging.status import subscription_status
 from tuyacloud.models import Device
 from tuyacloud.views import project_view
@@ -161,6 +162,11 @@ def _int_query(request: Request, name: str, default: int) -> int:
         raise ParamIllegal(f"{name} must be an integer") from exc
 
 
+async def mqtt_links(request: Request, ctx: Context) -> list[dict[str, Any]]:
+    project = await projects.get(ctx, request.path_params["access_id"])
+    return await link_status(ctx, project.access_id)
+
+
 async def pair_device(request: Request, ctx: Context) -> dict[str, Any]:
     body = await _json(request)
     found, device = await registration.pair(
@@ -267,6 +273,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/_tuyacloud/projects/{access_id}/usage", project_usage, True),
     ("GET", "/_tuyacloud/projects/{access_id}/subscriptions", subscriptions, True),
     ("GET", "/_tuyacloud/projects/{access_id}/messages", project_messages, True),
+    ("GET", "/_tuyacloud/projects/{access_id}/mqtt-links", mqtt_links, True),
     ("POST", "/_tuyacloud/projects/{access_id}/assets/{asset_id}/move", move_asset, True),
     ("POST", "/_tuyacloud/registration/{token}/pair", pair_device, True),
 ]

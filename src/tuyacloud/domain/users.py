@@ -177,6 +177,8 @@ async def delete(ctx: Context, project: Project, uid: str) -> None:
 
     async def work(tx: Tx) -> None:
         await tx.delete_user(project.access_id, project.region, user.id)
+        # the MQTT open-hub credentials issued to the user's tokens go with them
+        await tx.revoke_user_credentials(project.access_id, project.region, user.id, ctx.clock.now_ms())
 
     await ctx.store.transaction(work)
 

@@ -20,6 +20,7 @@ from tuyacloud.models import Device, DeviceLog, Message, Project, Token
 from tuyacloud.store.asset_queries import AssetQueries
 from tuyacloud.store.console_queries import ConsoleQueries
 from tuyacloud.store.message_queries import MessageQueries
+from tuyacloud.store.openhub_queries import OpenHubQueries
 from tuyacloud.store.registration_queries import RegistrationQueries
 from tuyacloud.store.scene_queries import SceneQueries
 from tuyacloud.store.simulator_queries import SimulatorQueries
@@ -85,7 +86,7 @@ def _device_params(d: Device) -> tuple[Any, ...]:
 
 
 class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQueries, SceneQueries, ConsoleQueries,
-              TimerQueries, StatisticsQueries, SimulatorQueries, abc.ABC):
+              TimerQueries, StatisticsQueries, SimulatorQueries, OpenHubQueries, abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]

@@ -463,3 +463,33 @@ sim_pokes = Table(
     Column("region", Text, primary_key=True),
     Column("at_ms", BigInteger, nullable=False),
 )
+
+# --- MQTT open-hub: one row per issued credential of a link --------------------------------------------------
+mqtt_credentials = Table(
+    "mqtt_credentials",
+    metadata,
+    Column("username", Text, primary_key=True),
+    Column("access_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("link_id", Text, nullable=False),
+    Column("client_id", Text, nullable=False),
+    Column("uid", Text, nullable=False),
+    Column("token_kind", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),  # sha256 hex of the password
+    Column("message_key", Text, nullable=False),  # password[8:24]: encrypts the link's messages
+    Column("topic", Text, nullable=False),
+    Column("version", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Column("revoked_ms", BigInteger, nullable=True),
+    Column("start_seq", BigInteger, nullable=False, server_default="0"),
+    Column("delivered_seq", BigInteger, nullable=False, server_default="0"),
+    # What `messages status` shows: the connection (in which server process), the last message sent to it.
+    Column("connected_ms", BigInteger, nullable=True),
+    Column("last_seen_ms", BigInteger, nullable=True),
+    Column("last_message_ms", BigInteger, nullable=True),
+    Column("messages", BigInteger, nullable=False, server_default="0"),
+    Column("node", Text, nullable=True),
+    Index("ix_mqtt_credentials_project", "access_id", "uid"),
+    Index("ix_mqtt_credentials_expires", "expires_ms"),
+)
