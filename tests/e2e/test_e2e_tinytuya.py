@@ -244,7 +244,7 @@ def test_project_of_another_data_center_is_refused_with_1106(routed: list[str], 
     assert at_us.error is not None and "permission deny" in at_us.error["Payload"]
     raw = at_us._tuyaplatform("token?grant_type=1")  # what tinytuya received, with its code
     assert (raw["success"], raw["code"]) == (False, 1106)
-    assert "eu data center" in raw["msg"] and "openapi.tuyaeu.com" in raw["msg"], raw["msg"]
+    assert "eu data center" in raw["detail"] and "openapi.tuyaeu.com" in raw["detail"], raw
     # The same credentials at the project's own data center work.
     at_eu = _cloud(project, "eu")
     assert at_eu.error is None and at_eu.token

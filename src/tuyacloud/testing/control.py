@@ -13,12 +13,14 @@ import httpx
 
 
 class ControlError(RuntimeError):
-    """The control API refused a call; ``code`` and ``msg`` are the Tuya error it answered."""
+    """The control API refused a call; ``code`` and ``msg`` are the Tuya error it answered (``msg`` exactly the
+    platform's text), ``detail`` what the cloud added about this refusal ("" when nothing)."""
 
-    def __init__(self, code: Any, msg: str, path: str) -> None:
-        super().__init__(f"{path}: {code} {msg}")
+    def __init__(self, code: Any, msg: str, path: str, detail: str = "") -> None:
+        super().__init__(f"{path}: {code} {msg}" + (f": {detail}" if detail else ""))
         self.code = code
         self.msg = msg
+        self.detail = detail
 
 
 class ControlClient:
@@ -47,7 +49,7 @@ class ControlClient:
         response = self._http.request(method, path, json=json, params=params)
         body = response.json()
         if not body.get("success"):
-            raise ControlError(body.get("code"), str(body.get("msg", "")), path)
+            raise ControlError(body.get("code"), str(body.get("msg", "")), path, str(body.get("detail") or ""))
         return body.get("result")
 
     def health(self) -> dict[str, Any]:
