@@ -181,7 +181,9 @@ def _walk(fetch: Any, max_pages: int = 20) -> tuple[list[str], int]:
         page_ids, cursor, more = fetch(cursor)
         ids += page_ids
         if not more:
+            assert cursor == "", "the last page's cursor is empty, as the platform answers it"
             return ids, pages
+        assert cursor, "a page with more to come names its cursor"
     raise AssertionError(f"the list did not end within {max_pages} pages")
 
 

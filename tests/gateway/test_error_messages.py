@@ -133,7 +133,8 @@ def test_connector_python_sees_the_exact_text(cloud: CloudServer, project: dict[
 
 
 def test_iot_py_sdk_sees_the_exact_text(cloud: CloudServer, project: dict[str, Any]) -> None:
-    from tuya_iot import AuthType, TuyaOpenAPI as IotOpenAPI
+    from tuya_iot import AuthType
+    from tuya_iot import TuyaOpenAPI as IotOpenAPI
 
     api = IotOpenAPI(cloud.url, project["access_id"], project["access_secret"], AuthType.CUSTOM)
     answer = api.connect("nobody", "wrong-password")
