@@ -87,14 +87,22 @@ def test_every_code_the_server_answers_has_the_platform_text() -> None:
     assert not missing, f"codes whose text differs from the platform's (or is not known here): {missing}"
 
 
+def _make(cls: type[errors.TuyaError], detail: str | None) -> errors.TuyaError:
+    """An instance carrying ``detail``, whatever arguments the class's own constructor takes."""
+    error = cls.__new__(cls)
+    errors.TuyaError.__init__(error, detail)
+    return error
+
+
 @pytest.mark.parametrize("cls", _error_classes(), ids=lambda c: c.__name__)
 def test_msg_is_exactly_the_text_and_the_detail_is_separate(cls: type[errors.TuyaError]) -> None:
     detail = f"what {cls.__name__} adds about device 'vdevo1'"
-    body = orjson.loads(envelope.failure(cls(detail), 1, "0" * 32))
+    body = orjson.loads(envelope.failure(_make(cls, detail), 1, "0" * 32))
+    assert body["code"] in PLATFORM_TEXT, f"{cls.__name__}: code {body['code']} has no platform text here"
     assert body["msg"] == PLATFORM_TEXT[body["code"]], body
     assert body["detail"] == detail, body
     assert list(body)[:5] == ["code", "msg", "success", "t", "tid"], "the platform's keys first, in its order"
-    bare = orjson.loads(envelope.failure(cls(), 1, "0" * 32))
+    bare = orjson.loads(envelope.failure(_make(cls, None), 1, "0" * 32))
     assert bare["msg"] == body["msg"] and "detail" not in bare, bare
 
 
