@@ -1,15 +1,21 @@
 """Every error the cloud can answer with, and the one table that maps it to a Tuya code and message.
 
 Domain code raises the typed errors below; only the gateway's envelope turns them into a response body,
-through :func:`code_and_message`. Keeping the codes in one table means a client that matches on a code or on
-a message text (tinytuya looks for the substring ``token invalid``) sees the same thing from every endpoint.
+through :func:`code_message_detail`. Keeping the codes in one table means a client that matches on a code or on
+a message text (tinytuya looks for ``token invalid`` and compares ``not support this device``) sees the same thing
+from every endpoint.
+
+``msg`` is always exactly the platform's text for the code, never anything more: clients compare it. What this
+cloud can say beyond that (which device, which field, which limit) goes to the envelope's extra ``detail`` field,
+which clients of the platform simply ignore.
 """
 
 from __future__ import annotations
 
 
 class TuyaError(Exception):
-    """Base of all errors that reach a client. ``detail`` is appended to the standard message."""
+    """Base of all errors that reach a client. ``detail`` is what this cloud says beyond the platform's text (the
+    envelope's ``detail`` field); the ``msg`` itself is the table's text for the error's code."""
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or type(self).__name__)
@@ -246,7 +252,7 @@ class QuotaUsedUp(TuyaError):
     pass
 
 
-# code, standard message. The detail (if any) follows the standard message after ": ".
+# code, the platform's exact message text (``msg``). The detail (if any) travels separately, never inside msg.
 _TABLE: dict[type[TuyaError], tuple[int, str]] = {
     SystemError_: (500, "system error, please contact the admin"),
     DataNotExist: (1000, "data not exist"),
@@ -299,18 +305,33 @@ _TABLE: dict[type[TuyaError], tuple[int, str]] = {
 
 
 def code_and_message(error: TuyaError) -> tuple[int, str]:
-    """The Tuya ``code`` and ``msg`` for an error; the detail follows the standard text."""
+    """The Tuya ``code`` and ``msg`` for an error: exactly the platform's text for the code, nothing appended."""
     if isinstance(error, IpNotAllowed):
         return 1114, f"your ip({error.address}) don't have access to this API"
     for cls in type(error).__mro__:
         if cls in _TABLE:
-            code, message = _TABLE[cls]  # type: ignore[index]
-            break
-    else:  # pragma: no cover - every subclass is in the table
-        code, message = _TABLE[SystemError_]
-    if error.detail and error.detail != message:
-        message = f"{message}: {error.detail}"
-    return code, message
+            return _TABLE[cls]  # type: ignore[index]
+    return _TABLE[SystemError_]  # pragma: no cover - every subclass is in the table
+
+
+def detail_of(error: TuyaError) -> str | None:
+    """What this cloud says beyond the platform's text (the envelope's ``detail``), or None when nothing."""
+    if isinstance(error, IpNotAllowed):
+        return None  # the address is already in the platform's own text
+    _, message = code_and_message(error)
+    return error.detail if error.detail and error.detail != message else None
+
+
+def code_message_detail(error: TuyaError) -> tuple[int, str, str | None]:
+    """``code``, ``msg`` (the platform's exact text) and ``detail`` (ours, or None) of an error response."""
+    code, message = code_and_message(error)
+    return code, message, detail_of(error)
+
+
+def human_text(error: TuyaError) -> str:
+    """For people (the command line, the console): the platform's text, then the detail after ": "."""
+    _, message, detail = code_message_detail(error)
+    return f"{message}: {detail}" if detail else message
 
 
 def all_codes() -> dict[int, str]:

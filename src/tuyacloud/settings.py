@@ -29,9 +29,10 @@ class Settings:
     region_aliases: dict[str, str] = field(default_factory=dict)
     timestamp_window_s: int = 900
     token_ttl_s: int = 7200
-    # How long an access token stays usable after it was refreshed away, so that parallel requests of one
-    # client that still carry the old token do not fail while another thread refreshes.
-    token_grace_s: int = 60
+    # How long an access token stays usable after it was refreshed away. 0 (the platform's rule): invalid at
+    # once. More lets parallel requests of one client that still carry the old token finish while another
+    # thread refreshes.
+    token_grace_s: int = 0
     # Custom projects: the asset tree's limits (levels below a top asset; children of one node) and the scrypt
     # cost of project users' stored password hashes.
     asset_max_depth: int = 10

@@ -442,12 +442,14 @@ def test_credentials_at_another_data_centers_host_are_1106(cloud: CloudServer, t
     at_eu.access_token = a.client.access_token
     for response in (at_eu.connect(), at_eu.get(f"/v1.0/devices/{a.ids[0]}"), at_eu.get("/v1.0/devices")):
         assert response["success"] is False and response["code"] == 1106, response
-        assert "us data center" in response["msg"] and "openapi.tuyaus.com" in response["msg"], response
+        assert response["msg"] == "permission deny", response
+        assert "us data center" in response["detail"] and "openapi.tuyaus.com" in response["detail"], response
     # and the eu project at the default (us) host is told where it lives
     at_us = SignedClient(cloud.url, b.project["access_id"], b.project["access_secret"])
     response = at_us.connect()
-    assert response["code"] == 1106 and "eu data center" in response["msg"], response
-    assert "openapi.tuyaeu.com" in response["msg"]
+    assert response["code"] == 1106 and response["msg"] == "permission deny", response
+    assert "eu data center" in response["detail"], response
+    assert "openapi.tuyaeu.com" in response["detail"]
     # with the eu host, the eu project works and sees its own devices only
     listed = b.client.get("/v1.0/devices", {"page_size": 100})
     assert sorted(d["id"] for d in listed["result"]["devices"]) == sorted([*b.ids, b.app_device])
@@ -468,7 +470,7 @@ def test_region_aliases_and_default_region(tmp_path: Any) -> None:
         us = server.create_project(region="us")
         assert SignedClient(server.url, eu["access_id"], eu["access_secret"]).connect()["success"]
         refused = SignedClient(server.url, us["access_id"], us["access_secret"]).connect()
-        assert refused["code"] == 1106 and "us data center" in refused["msg"]
+        assert refused["code"] == 1106 and "us data center" in refused["detail"]
         aliased = SignedClient(server.url, us["access_id"], us["access_secret"], host="us.example.test")
         assert aliased.connect()["success"]
         device = server.add_devices(us["access_id"], "dj")[0]["id"]

@@ -110,6 +110,9 @@ def serve(
     simulator: bool = typer.Option(True, "--simulator/--no-simulator", help="Run virtual-device behaviour"),
     timestamp_window: int = typer.Option(900, "--timestamp-window", min=1, help="Allowed clock skew of `t`, s"),
     token_ttl: int = typer.Option(7200, "--token-ttl", min=1, help="Access token lifetime, seconds"),
+    token_grace: int = typer.Option(0, "--token-grace", min=0, envvar="TUYACLOUD_TOKEN_GRACE",
+                                    help="Seconds a refreshed-away access token still works (0: invalid at once, "
+                                    "as on the platform)"),
     public_url: str = typer.Option(None, "--public-url", help="Base URL clients use, if not host:port"),
     asset_max_depth: int = typer.Option(10, "--asset-max-depth", min=1, help="Levels of an asset tree"),
     asset_max_children: int = typer.Option(5000, "--asset-max-children", min=1, help="Sub-assets of one asset"),
@@ -159,6 +162,7 @@ def serve(
     settings.default_region, settings.region_aliases = region, aliases
     settings.create_demo, settings.simulator = demo, simulator
     settings.timestamp_window_s, settings.token_ttl_s, settings.public_url = timestamp_window, token_ttl, public_url
+    settings.token_grace_s = token_grace
     settings.asset_max_depth, settings.asset_max_children = asset_max_depth, asset_max_children
     settings.mqtt_port = None if no_mqtt else (mqtt_port if mqtt_port is not None else (8883 if tls else 1883))
     settings.mqtt_port_default = mqtt_port is None

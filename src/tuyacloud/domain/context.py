@@ -17,7 +17,7 @@ from tuyacloud.supervision import TaskBoard
 @dataclass(frozen=True)
 class Policy:
     token_ttl_s: int = 7200
-    token_grace_s: int = 60
+    token_grace_s: int = 0
     timestamp_window_s: int = 900
     asset_max_depth: int = 10
     asset_max_children: int = 5000

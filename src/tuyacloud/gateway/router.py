@@ -160,6 +160,7 @@ class RouteTable:
                 "result": {},
                 "code": {"type": "integer"},
                 "msg": {"type": "string"},
+                "detail": {"type": "string", "description": "what the cloud adds beyond the platform's msg"},
             },
         }
         paths: dict[str, dict[str, Any]] = {}

@@ -16,12 +16,14 @@ from typing import Any
 
 
 class ControlError(RuntimeError):
-    """The control API refused a call; ``code`` and ``msg`` are the Tuya error it answered."""
+    """The control API refused a call; ``code`` and ``msg`` are the Tuya error it answered (``msg`` exactly the
+    platform's text), ``detail`` what the cloud added about this refusal ("" when nothing)."""
 
-    def __init__(self, code: Any, msg: str, path: str) -> None:
-        super().__init__(f"{path}: {code} {msg}")
+    def __init__(self, code: Any, msg: str, path: str, detail: str = "") -> None:
+        super().__init__(f"{path}: {code} {msg}" + (f": {detail}" if detail else ""))
         self.code = code
         self.msg = msg
+        self.detail = detail
 
 
 class ControlClient:
@@ -72,7 +74,7 @@ class ControlClient:
             data = self._exchange(method, target, payload, headers)
         body = jsonlib.loads(data)
         if not body.get("success"):
-            raise ControlError(body.get("code"), str(body.get("msg", "")), path)
+            raise ControlError(body.get("code"), str(body.get("msg", "")), path, str(body.get("detail") or ""))
         return body.get("result")
 
     def _exchange(self, method: str, target: str, payload: bytes | None, headers: dict[str, str]) -> bytes:
