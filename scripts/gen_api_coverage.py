@@ -120,7 +120,8 @@ def render(table: RouteTable | None = None, codes: dict[int, str] | None = None)
     lines += [
         "## Error codes",
         "",
-        "The `msg` is the standard text below; a detail may follow it after `: `.",
+        "The `msg` is exactly the text below (the platform's); what tuyacloud adds about a refusal is in an",
+        "extra `detail` key after the platform's keys, present only when there is something to say.",
         "",
         "| Code | Message |",
         "|---|---|",

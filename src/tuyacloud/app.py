@@ -9,12 +9,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from tuyacloud.catalog.loader import load_catalog
@@ -27,20 +27,22 @@ from tuyacloud.domain.automation_engine import RuleEngine
 from tuyacloud.domain.context import Context, Policy
 from tuyacloud.domain.timer_runner import TimerRunner
 from tuyacloud.domain.usage import UsageCounter
+from tuyacloud.errors import StoreLost, StoreUnavailable, TuyaError, code_and_message
 from tuyacloud.gateway.asgi import Gateway
 from tuyacloud.gateway.routes import build_table
 from tuyacloud.gateway.sharing import PREFIXES as SHARING_PREFIXES
 from tuyacloud.gateway.sharing import SharingGateway
 from tuyacloud.ids import IdSource
 from tuyacloud.logs import AccessLog
-from tuyacloud.messaging import websocket
+from tuyacloud.messaging import mqtt, websocket
 from tuyacloud.messaging.hub import Hub
 from tuyacloud.messaging.status import apply_retention
 from tuyacloud.metrics import Metrics, metrics_endpoint
 from tuyacloud.observe import RequestObserver
 from tuyacloud.regions import RegionResolver
 from tuyacloud.settings import Settings
-from tuyacloud.store.engine import open_store
+from tuyacloud.store.engine import open_store, startup_lock
+from tuyacloud.supervision import Episode, TaskBoard, TaskStatus, supervise
 
 log = logging.getLogger("tuyacloud")
 
@@ -51,6 +53,7 @@ class CloudState:
 
     ctx: Context | None = None
     hub: Hub | None = None
+    mqtt: Any = None  # the MQTT open-hub's broker (messaging/mqtt), when it runs
     admin_token: str = ""
     demo: bootstrap.DemoInfo | None = None
     # The first console administrator's password, set only on the start that created it (printed once, then cleared).
@@ -102,30 +105,43 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = await open_store(settings.effective_database_url)
-        store.commit_observer = metrics.on_commit
-        policy = Policy(settings.token_ttl_s, settings.token_grace_s, settings.timestamp_window_s,
-                        settings.asset_max_depth, settings.asset_max_children, settings.password_scrypt_n)
-        ctx = Context(store=store, clock=clock, ids=ids, catalog=load_catalog(), policy=policy)
-        state.ctx = ctx
-        state.admin_token = await bootstrap.admin_token(ctx, admin_token)
-        if settings.create_demo:
-            state.demo = await bootstrap.ensure_demo(ctx)
-        state.first_admin_password = await console_accounts.ensure_first_admin(
-            ctx, console_policy, settings.console_admin_password)
+        database_url = settings.effective_database_url
+        # Migrations and first-start records under one lock: N processes may start together on a new database.
+        async with startup_lock(database_url):
+            store = await open_store(database_url, locked=True)
+            store.commit_observer = metrics.on_commit
+            policy = Policy(settings.token_ttl_s, settings.token_grace_s, settings.timestamp_window_s,
+                            settings.asset_max_depth, settings.asset_max_children, settings.password_scrypt_n)
+            board = TaskBoard()
+            ctx = Context(store=store, clock=clock, ids=ids, catalog=load_catalog(), policy=policy, tasks=board)
+            state.ctx = ctx
+            state.admin_token = await bootstrap.admin_token(ctx, admin_token)
+            if settings.create_demo:
+                state.demo = await bootstrap.ensure_demo(ctx)
+            state.first_admin_password = await console_accounts.ensure_first_admin(
+                ctx, console_policy, settings.console_admin_password)
         late.gateway = Gateway(ctx, table, regions, usage_counter, settings.public_url, observer)
         late.sharing = SharingGateway(ctx, settings.public_url)
-        state.hub = Hub(ctx)
-        state.tasks.append(asyncio.create_task(_housekeeping(ctx, usage_counter, settings)))
+        listen_status = getattr(store, "listen_status", None)
+        if listen_status is not None:
+            board.tasks["pg-listen"] = listen_status
+        state.hub = Hub(ctx, board.status("message-delivery"))
+        state.mqtt = await mqtt.start(ctx, settings)
+
+        def start(name: str, run: Callable[[], Any]) -> None:
+            """A background task that is restarted (and shown degraded by health) if it ever ends."""
+            state.tasks.append(asyncio.create_task(supervise(board, name, run, log), name=name))
+
+        housekeeping_status = board.status("housekeeping")
+        start("housekeeping", lambda: _housekeeping(ctx, usage_counter, settings, housekeeping_status))
         # scenes' background runs, automations on status changes and on time (domain/automation_engine.py)
-        state.tasks.append(asyncio.create_task(RuleEngine(ctx).run(), name="automation-engine"))
+        start("automation-engine", RuleEngine(ctx, board.status("automation-engine")).run)
         if settings.simulator:
             from tuyacloud.simulator.runner import SimulatorRunner
 
-            runner = SimulatorRunner(ctx)
-            state.tasks.append(asyncio.create_task(runner.run()))
+            start("simulator", SimulatorRunner(ctx, board.status("simulator")).run)
         # device timers run on the cloud's clock (domain/timer_runner.py)
-        state.tasks.append(asyncio.create_task(TimerRunner(ctx).run(), name="timer-scheduler"))
+        start("timer-scheduler", TimerRunner(ctx, status=board.status("timer-scheduler")).run)
         if on_ready is not None:
             on_ready(state)
         try:
@@ -137,6 +153,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             state.tasks.clear()
+            if state.mqtt is not None:
+                await state.mqtt.stop()
             with contextlib.suppress(Exception):
                 await usage_counter.flush(ctx)
             state.drained_commits = store.queued_units()
@@ -156,7 +174,21 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
               methods=["GET"]),
         WebSocketRoute(websocket.PATH, websocket.make_endpoint(hub_of, regions)),
     ]
-    site = Starlette(routes=routes, lifespan=lifespan)
+
+    async def store_trouble(conn: Any, exc: Exception) -> Response | None:
+        """A console page or a WebSocket upgrade met a store outage (the store has logged it once): a short answer
+        (503, or a WebSocket close "try again later" that Pulsar clients reconnect after), not a traceback."""
+        assert isinstance(exc, TuyaError)
+        code, message = code_and_message(exc)
+        if conn.scope["type"] == "websocket":
+            with contextlib.suppress(Exception):
+                await conn.close(code=1013, reason=message[:120])
+            return None
+        return PlainTextResponse(f"{code} {message}", status_code=503)
+
+    handler = cast(Any, store_trouble)  # one handler for pages and WebSocket upgrades alike
+    site = Starlette(routes=routes, lifespan=lifespan,
+                     exception_handlers={StoreUnavailable: handler, StoreLost: handler})
     site.state.cloud = state
     site.state.table = table
     site.state.settings = settings
@@ -191,18 +223,25 @@ TOKEN_SWEEP_S = 600.0
 TOKEN_KEEP_MS = 86_400_000
 
 
-async def _housekeeping(ctx: Context, counter: UsageCounter, settings: Settings) -> None:
+async def _housekeeping(ctx: Context, counter: UsageCounter, settings: Settings,
+                        status: TaskStatus | None = None) -> None:
     """Flush usage counters every ``usage_flush_s``; every ten minutes drop tokens expired for more than a day
-    and messages past their retention."""
+    and messages past their retention. A failure (the store unavailable) is logged once per episode; the counters
+    keep counting in memory and the next flush writes them."""
     loop = asyncio.get_running_loop()
     next_sweep = loop.time() + TOKEN_SWEEP_S
+    episode = Episode(log, "housekeeping (usage flush, token sweep, message retention)", status)
+    wait = settings.usage_flush_s
     while True:
-        await asyncio.sleep(settings.usage_flush_s)
+        await asyncio.sleep(wait)
         try:
             await counter.flush(ctx)
             if loop.time() >= next_sweep:
-                next_sweep = loop.time() + TOKEN_SWEEP_S
                 await tokens.sweep(ctx, ctx.clock.now_ms() - TOKEN_KEEP_MS)
                 await apply_retention(ctx, settings.message_retention_s)
-        except Exception:  # statistics and sweeping must never take the server down
-            log.exception("housekeeping failed")
+                next_sweep = loop.time() + TOKEN_SWEEP_S
+        except Exception as error:  # statistics and sweeping must never take the server down
+            wait = max(settings.usage_flush_s, episode.failed(error))
+            continue
+        episode.ok()
+        wait = settings.usage_flush_s

@@ -1,15 +1,21 @@
 """Every error the cloud can answer with, and the one table that maps it to a Tuya code and message.
 
 Domain code raises the typed errors below; only the gateway's envelope turns them into a response body,
-through :func:`code_and_message`. Keeping the codes in one table means a client that matches on a code or on
-a message text (tinytuya looks for the substring ``token invalid``) sees the same thing from every endpoint.
+through :func:`code_message_detail`. Keeping the codes in one table means a client that matches on a code or on
+a message text (tinytuya looks for ``token invalid`` and compares ``not support this device``) sees the same thing
+from every endpoint.
+
+``msg`` is always exactly the platform's text for the code, never anything more: clients compare it. What this
+cloud can say beyond that (which device, which field, which limit) goes to the envelope's extra ``detail`` field,
+which clients of the platform simply ignore.
 """
 
 from __future__ import annotations
 
 
 class TuyaError(Exception):
-    """Base of all errors that reach a client. ``detail`` is appended to the standard message."""
+    """Base of all errors that reach a client. ``detail`` is what this cloud says beyond the platform's text (the
+    envelope's ``detail`` field); the ``msg`` itself is the table's text for the error's code."""
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or type(self).__name__)
@@ -19,6 +25,17 @@ class TuyaError(Exception):
 # --- system / request errors -------------------------------------------------------------------
 class SystemError_(TuyaError):
     """Anything unexpected: never a stack trace on the wire."""
+
+
+class StoreUnavailable(TuyaError):
+    """The database cannot be reached or cannot write right now (PostgreSQL down, SQLite busy beyond its timeout,
+    a full disk): the request did nothing and may be retried (1111). The store raises it in place of the driver's
+    error and logs the outage once, so an outage is one log line with a count, not a traceback per request."""
+
+
+class StoreLost(SystemError_):
+    """The SQLite file was removed or replaced under the running server: every write is refused until the server
+    is restarted on a real data directory, because a commit now would go to a file nobody will ever read (500)."""
 
 
 class DataNotExist(TuyaError):
@@ -83,6 +100,14 @@ class ParamIllegal(TuyaError):
 
 class RequestsTooFrequent(TuyaError):
     pass
+
+
+class ConcurrencyOverLimit(TuyaError):
+    """A connection over the server's connection limits (total, or per client address): code 1110."""
+
+
+class OpenHubDisabled(PermissionDeny):
+    """An MQTT open-hub config call on a server running without its broker (``serve --no-mqtt``): 1106."""
 
 
 class IpNotAllowed(TuyaError):
@@ -244,7 +269,7 @@ class QuotaUsedUp(TuyaError):
     pass
 
 
-# code, standard message. The detail (if any) follows the standard message after ": ".
+# code, the platform's exact message text (``msg``). The detail (if any) travels separately, never inside msg.
 _TABLE: dict[type[TuyaError], tuple[int, str]] = {
     SystemError_: (500, "system error, please contact the admin"),
     DataNotExist: (1000, "data not exist"),
@@ -262,6 +287,8 @@ _TABLE: dict[type[TuyaError], tuple[int, str]] = {
     PermissionDeny: (1106, "permission deny"),
     UriPathInvalid: (1108, "uri path invalid"),
     ParamIllegal: (1109, "param is illegal, please check it"),
+    ConcurrencyOverLimit: (1110, "concurrent request over limit"),
+    StoreUnavailable: (1111, "system is busy, please retry later"),
     RequestsTooFrequent: (1199, "your requests are too frequent"),
     DeviceOffline: (2001, "device is offline"),
     FunctionNotSupported: (2003, "function not support"),
@@ -298,18 +325,33 @@ _TABLE: dict[type[TuyaError], tuple[int, str]] = {
 
 
 def code_and_message(error: TuyaError) -> tuple[int, str]:
-    """The Tuya ``code`` and ``msg`` for an error; the detail follows the standard text."""
+    """The Tuya ``code`` and ``msg`` for an error: exactly the platform's text for the code, nothing appended."""
     if isinstance(error, IpNotAllowed):
         return 1114, f"your ip({error.address}) don't have access to this API"
     for cls in type(error).__mro__:
         if cls in _TABLE:
-            code, message = _TABLE[cls]  # type: ignore[index]
-            break
-    else:  # pragma: no cover - every subclass is in the table
-        code, message = _TABLE[SystemError_]
-    if error.detail and error.detail != message:
-        message = f"{message}: {error.detail}"
-    return code, message
+            return _TABLE[cls]  # type: ignore[index]
+    return _TABLE[SystemError_]  # pragma: no cover - every subclass is in the table
+
+
+def detail_of(error: TuyaError) -> str | None:
+    """What this cloud says beyond the platform's text (the envelope's ``detail``), or None when nothing."""
+    if isinstance(error, IpNotAllowed):
+        return None  # the address is already in the platform's own text
+    _, message = code_and_message(error)
+    return error.detail if error.detail and error.detail != message else None
+
+
+def code_message_detail(error: TuyaError) -> tuple[int, str, str | None]:
+    """``code``, ``msg`` (the platform's exact text) and ``detail`` (ours, or None) of an error response."""
+    code, message = code_and_message(error)
+    return code, message, detail_of(error)
+
+
+def human_text(error: TuyaError) -> str:
+    """For people (the command line, the console): the platform's text, then the detail after ": "."""
+    _, message, detail = code_message_detail(error)
+    return f"{message}: {detail}" if detail else message
 
 
 def all_codes() -> dict[int, str]:

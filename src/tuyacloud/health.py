@@ -18,16 +18,26 @@ from tuyacloud.store import migrate
 
 OK = "ok"
 STORE_TIMEOUT_S = 2.0
-_heads: list[frozenset[str]] = []  # the shipped migrations' heads, once read
 
 
 async def report(ctx: Context) -> dict[str, Any]:
-    """``{"status": "ok"|"unavailable", "ready": bool, "now": ms, "checks": {"store": ..., "migrations": ...}}``;
-    a failed check's value says what is wrong."""
+    """``{"status": "ok"|"degraded"|"unavailable", "ready": bool, "now": ms, "checks": {"store": ..., "migrations":
+    ...}, "tasks": {...}}``; a failed check's value says what is wrong."""
     checks: dict[str, str] = {"store": await _store(ctx)}
     checks["migrations"] = await _migrations(ctx) if checks["store"] == OK else "unknown: the store is unreachable"
     ready = all(value == OK for value in checks.values())
-    return {"status": "ok" if ready else "unavailable", "ready": ready, "now": ctx.clock.now_ms(), "checks": checks}
+    tasks = _tasks(ctx)
+    status = "unavailable" if not ready else "degraded" if any(t["degraded"] for t in tasks.values()) else "ok"
+    return {"status": status, "ready": ready, "now": ctx.clock.now_ms(), "checks": checks, "tasks": tasks}
+
+
+def _tasks(ctx: Context) -> dict[str, Any]:
+    """The background tasks of this process (tuyacloud/supervision.py) and whether the store refuses writes for
+    good (its SQLite file was removed or replaced): either makes a ready server ``degraded``."""
+    tasks: dict[str, Any] = ctx.tasks.snapshot()
+    if ctx.store.refusing_writes is not None:
+        tasks["store-writes"] = {"state": "refused", "degraded": True, "last_error": ctx.store.refusing_writes}
+    return tasks
 
 
 async def _store(ctx: Context) -> str:
@@ -41,8 +51,7 @@ async def _store(ctx: Context) -> str:
 
 
 async def _migrations(ctx: Context) -> str:
-    heads = _heads[0] if _heads else await asyncio.to_thread(migrate.head_revisions)  # read once, in a thread
-    _heads[:] = [heads]
+    heads = migrate.HEADS
     try:
         current = await ctx.store.schema_revisions()
     except Exception as exc:

@@ -30,7 +30,7 @@ class DrainingServer(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Each request and each WebSocket session runs as one task; WebSocket connections have their own protocols.
-        self.sessions_at_stop = sum(1 for c in self.server_state.connections if ".websockets." in type(c).__module__)
+        self.sessions_at_stop = sum(1 for c in self.server_state.connections if _is_websocket(c))
         self.in_flight_at_stop = max(0, len(self.server_state.tasks) - self.sessions_at_stop)
         await super().shutdown(sockets)
 
@@ -47,6 +47,11 @@ def absorb_stop_signals() -> None:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _is_websocket(connection: object) -> bool:
+    """A WebSocket session: its protocol is (or extends, as tuyacloud/connections.py does) one of uvicorn's."""
+    return any(".websockets." in klass.__module__ for klass in type(connection).__mro__)
 
 
 def stopped_line(server: DrainingServer, state: Any) -> str:

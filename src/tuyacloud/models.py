@@ -331,3 +331,36 @@ class Timer:
     last_result: str
     created_ms: int
     updated_ms: int
+
+
+@dataclass
+class HubCredential:
+    """One MQTT open-hub credential, issued by a config call for a link (``link_id``) of a token's holder.
+
+    The password is stored only as a SHA-256 hash (it is a long random secret, so a slow hash adds nothing); the
+    message key (``password[8:24]``, the protocol's choice) is kept, since every message to the link is encrypted
+    with it. ``start_seq`` is the position in the project's message log when it was issued, ``delivered_seq`` how far
+    delivery to it has gone.
+    """
+
+    username: str
+    access_id: str
+    region: str
+    link_id: str
+    client_id: str
+    uid: str
+    token_kind: str  # the issuing token's kind: "project" | "user" | "app_user"
+    password_hash: str
+    message_key: str
+    topic: str
+    version: str  # "1.0" (AES-128-ECB) | "2.0" (AES-128-GCM)
+    created_ms: int
+    expires_ms: int
+    start_seq: int = 0
+    delivered_seq: int = 0
+    revoked_ms: int | None = None
+    connected_ms: int | None = None
+    last_seen_ms: int | None = None
+    last_message_ms: int | None = None
+    messages: int = 0
+    node: str | None = None

@@ -15,10 +15,9 @@ import uvicorn
 
 from tuyacloud import lifecycle, logs
 from tuyacloud.app import CloudState, create_app
-from tuyacloud.coalescing import CoalescingHttpToolsProtocol
+from tuyacloud.connections import http_protocol
 from tuyacloud.regions import REGIONS
 from tuyacloud.settings import Settings
-from tuyacloud.tlscert import ensure_certificates, missing_names
 
 
 def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
@@ -36,6 +35,12 @@ def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
     if settings.message_port:
         ws = f"{'wss' if settings.tls else 'ws'}://{host}:{settings.message_port}/"
         lines.append(f"  message port: {ws}  (the same service on its own port, like Tuya's 8285)")
+    if settings.mqtt_broker_url:
+        lines.append("  MQTT:         the external broker given with --mqtt-broker (open-hub credentials via its "
+                     "dynamic security)")
+    elif settings.mqtt_port:
+        mqtt = f"{'ssl' if settings.tls else 'tcp'}://{settings.mqtt_host or host}:{settings.mqtt_port}"
+        lines.append(f"  MQTT:         {mqtt}  (open-hub; clients get credentials from the access-config call)")
     if ca_file:
         region = REGIONS[settings.default_region]
         lines.append(f"  TLS CA file:  {ca_file}  (trust it; certificate also names {region.openapi_host})")
@@ -69,6 +74,11 @@ def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> Non
     ssl: dict[str, str] = {}
     ca_file = None
     if settings.tls:
+        from tuyacloud.tlscert import (  # cryptography's X.509 layer: only a --tls server needs it
+            ensure_certificates,
+            missing_names,
+        )
+
         files = ensure_certificates(settings.data_dir / "tls")
         ssl = {"ssl_certfile": str(files.cert), "ssl_keyfile": str(files.key)}
         ca_file = str(files.ca_cert)
@@ -90,7 +100,7 @@ def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> Non
 
     app = create_app(settings, on_ready=on_ready)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, http=CoalescingHttpToolsProtocol, loop="uvloop", access_log=False,
+        app, host=settings.host, port=settings.port, http=http_protocol(settings), loop="uvloop", access_log=False,
         log_level="warning", lifespan="on", proxy_headers=False, log_config=None,
         timeout_graceful_shutdown=lifecycle.GRACEFUL_STOP_S, **ssl,  # type: ignore[arg-type]
     )

@@ -29,9 +29,10 @@ class Settings:
     region_aliases: dict[str, str] = field(default_factory=dict)
     timestamp_window_s: int = 900
     token_ttl_s: int = 7200
-    # How long an access token stays usable after it was refreshed away, so that parallel requests of one
-    # client that still carry the old token do not fail while another thread refreshes.
-    token_grace_s: int = 60
+    # How long an access token stays usable after it was refreshed away. 0 (the platform's rule): invalid at
+    # once. More lets parallel requests of one client that still carry the old token finish while another
+    # thread refreshes.
+    token_grace_s: int = 0
     # Custom projects: the asset tree's limits (levels below a top asset; children of one node) and the scrypt
     # cost of project users' stored password hashes.
     asset_max_depth: int = 10
@@ -59,6 +60,25 @@ class Settings:
     def listen_ports(self) -> list[int]:
         """The OpenAPI port, then the message-service port if there is one."""
         return [self.port] + ([self.message_port] if self.message_port else [])
+    # Connection hygiene (tuyacloud/connections.py, docs/limits.md): how long a request's head and body may take
+    # to arrive, how long an idle keep-alive connection stays open, and how many connections the server keeps
+    # (0: no limit but the process's file-descriptor limit), in total and per client address (0: no limit).
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    keepalive_timeout_s: float = 5.0
+    max_connections: int = 1000
+    max_connections_per_address: int = 256
+    # The MQTT open-hub's embedded broker: listening port (None or 0: no broker; `serve` defaults to 1883), how
+    # long an issued credential lives, and the host name config calls put in the url (None: the host called).
+    mqtt_port: int | None = None
+    mqtt_link_ttl_s: int = 7200
+    mqtt_host: str | None = None
+    # An external Mosquitto 2 instead of the embedded broker: mqtt://ADMIN:PASSWORD@HOST:PORT of its
+    # dynamic-security administrator (several server processes then share that broker).
+    mqtt_broker_url: str | None = None
+    # The port is `serve`'s default rather than one asked for: if it is taken, run without the broker and say so
+    # (a second server on one machine), instead of refusing to start.
+    mqtt_port_default: bool = False
 
     @property
     def effective_database_url(self) -> str:

@@ -83,10 +83,10 @@ def test_depth_and_breadth_limits(tmp_path: Path) -> None:
         b = add_asset(c, "L1", a)
         leaf = add_asset(c, "L2", b)
         deeper = c.post("/v1.0/iot-02/assets", {"name": "L3", "parent_asset_id": leaf})
-        assert code(deeper) == 1101 and "3 levels" in deeper["msg"]
+        assert code(deeper) == 1101 and "3 levels" in deeper["detail"]
         add_asset(c, "L1b", a)
         wide = c.post("/v1.0/iot-02/assets", {"name": "L1c", "parent_asset_id": a})
-        assert code(wide) == 1101 and "2 sub-assets" in wide["msg"]
+        assert code(wide) == 1101 and "2 sub-assets" in wide["detail"]
         assert len(tree_of(c)) == 5  # root, L0, L1, L2, L1b
     finally:
         server.stop()

@@ -62,7 +62,7 @@ def test_cycles_and_the_root_are_refused_and_nothing_changes(cloud: CloudServer)
     for target, parent in ((top, leaf), (top, mid), (mid, mid), (mid, leaf)):
         answer = _move(cloud, project["access_id"], target, parent)
         assert (answer["success"], answer["code"]) == (False, 1109), answer
-        assert "under itself" in answer["msg"]
+        assert "under itself" in answer["detail"]
     root = [a for a in ok(c.get("/v1.0/iot-02/assets/-1/sub-assets", {"page_size": 50}))["list"]
             if a["asset_name"] == "Mover"][0]["asset_id"]
     assert code(_move(cloud, project["access_id"], root, top)) == 1109

@@ -178,7 +178,7 @@ def test_an_unknown_data_center(tmp_path: Path) -> None:
 
 def test_json_failures_of_the_admin_commands(store: list[str]) -> None:
     unknown = assert_json_failure(tuyacloud("project", "show", "x" * 20, "--json", *store), 1, 1005)
-    assert "x" * 20 in unknown["msg"]
+    assert unknown["msg"] == "clientId invalid" and "x" * 20 in unknown["detail"]
     bad_region = tuyacloud("project", "create", "--name", "N", "--region", "mars", "--json", *store)
     assert_json_failure(bad_region, 1, 1109)
     assert_json_failure(tuyacloud("device", "list", "--project", "x", "--limit", "0", "--json", *store), 2,

@@ -157,7 +157,8 @@ def test_a_bad_command_is_refused_and_changes_nothing(api: TuyaOpenAPI, home: di
                         {"commands": [{"code": "switch_led", "value": not before["switch_led"]},
                                       {"code": "bright_value_v2", "value": 999_999}]})
     assert (response["success"], response["code"]) == (False, 2008)
-    assert "bright_value_v2" in response["msg"]
+    assert response["msg"] == "command or value not support"
+    assert "bright_value_v2" in response["detail"]
     assert _status(api, light) == before  # all or nothing
 
 
@@ -180,7 +181,9 @@ def _walk(fetch: Any, max_pages: int = 20) -> tuple[list[str], int]:
         page_ids, cursor, more = fetch(cursor)
         ids += page_ids
         if not more:
+            assert cursor == "", "the last page's cursor is empty, as the platform answers it"
             return ids, pages
+        assert cursor, "a page with more to come names its cursor"
     raise AssertionError(f"the list did not end within {max_pages} pages")
 
 
@@ -234,13 +237,40 @@ def test_v2_thing_devices_walked_with_last_id_until_a_short_page(cloud: CloudSer
             params["last_id"] = cursor
         page = _ok(api.get("/v2.0/cloud/thing/device", params))
         assert isinstance(page, list) and len(page) <= PAGE
-        assert all("is_online" in d for d in page)
+        assert all(isinstance(d["isOnline"], bool) and "customName" in d and d["productName"] for d in page)
         ids = [d["id"] for d in page]
-        return ids, ids[-1] if ids else "", len(ids) == PAGE
+        more = len(ids) == PAGE  # a bare list: the client takes its cursor from the last item of a full page
+        return ids, ids[-1] if more else "", more
 
     ids, pages = _walk(fetch)
     assert sorted(ids) == sorted(listing["ids"]) and len(ids) == len(set(ids))
     assert pages == 3
+
+
+# The fields of Tuya's documented examples: the project list is camelCase, details and batch snake_case.
+V2_LIST_KEYS = {"activeTime", "category", "createTime", "customName", "icon", "id", "ip", "isOnline", "lat",
+                "localKey", "lon", "name", "productId", "productName", "sub", "timeZone", "updateTime", "uuid"}
+V2_DETAIL_KEYS = {"active_time", "category", "create_time", "custom_name", "icon", "id", "ip", "is_online", "lat",
+                  "local_key", "lon", "name", "product_id", "product_name", "sub", "time_zone", "update_time", "uuid"}
+
+
+def test_v2_answers_use_the_documented_key_styles(cloud: CloudServer, home: dict[str, Any]) -> None:
+    """mcp-server-tuya reads ``isOnline``, ``customName`` and ``productName`` from the project list; snake_case
+    there showed every device offline."""
+    api = _connected(cloud, home["project"])
+    light = home["light"]["id"]
+    listed = {d["id"]: d for d in _ok(api.get("/v2.0/cloud/thing/device", {"page_size": 20}))}
+    item = listed[light]
+    assert set(item) == V2_LIST_KEYS, set(item) ^ V2_LIST_KEYS
+    assert item["isOnline"] is True and item["productName"] and item["localKey"]
+    details = _ok(api.get(f"/v2.0/cloud/thing/{light}"))
+    assert set(details) >= V2_DETAIL_KEYS and not any(k[0].islower() and not k.islower() for k in details)
+    assert {k: item[k] for k in ("id", "name", "category", "uuid")} == {k: details[k] for k in
+                                                                        ("id", "name", "category", "uuid")}
+    assert (item["isOnline"], item["customName"], item["productName"], item["localKey"]) == (
+        details["is_online"], details["custom_name"], details["product_name"], details["local_key"])
+    batch = _ok(api.get("/v2.0/cloud/thing/batch", {"device_ids": light}))
+    assert set(batch[0]) >= V2_DETAIL_KEYS
 
 
 def test_v10_devices_by_last_id_and_by_ids_with_and_without_trailing_slash(cloud: CloudServer,

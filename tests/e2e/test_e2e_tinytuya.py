@@ -198,7 +198,8 @@ def test_sendcommand_changes_the_status(cloud_api: tinytuya.Cloud, us_project: d
     after = _status(cloud_api, light)
     assert after["switch_led"] is target and after["bright_value_v2"] == 555
     refused = cloud_api.sendcommand(light, {"commands": [{"code": "bright_value_v2", "value": "bright"}]})
-    assert "Error" in refused and "bright_value_v2" in refused["Payload"]
+    # tinytuya shows the platform's exact text (ours is in the envelope's ``detail``, which tinytuya does not show)
+    assert refused.get("Payload") == "Error from Tuya Cloud: 'command or value not support'", refused
     assert _status(cloud_api, light) == after
 
 
@@ -236,6 +237,16 @@ def test_expired_token_is_renewed_transparently(tls_clocked: CloudServer, tls: T
     assert _status(c, plug)["switch_1"] is True
 
 
+def test_refusals_reach_tinytuya_with_the_platform_text(cloud_api: tinytuya.Cloud) -> None:
+    """tinytuya compares and shows ``msg``: it is the platform's exact text, our explanation is in ``detail``."""
+    missing = "vdevo0000000000000000"
+    raw = cloud_api.cloudrequest(f"/v1.0/devices/{missing}/specifications")
+    assert (raw["success"], raw["code"], raw["msg"]) == (False, 2010, "device not exist"), raw
+    assert missing in raw["detail"]
+    shown = cloud_api.getdps(missing)
+    assert shown["Payload"] == "Error from Tuya Cloud: 'device not exist'", shown
+
+
 def test_project_of_another_data_center_is_refused_with_1106(routed: list[str], tls_cloud: CloudServer) -> None:
     project = tls_cloud.create_project(name="e2e tinytuya eu", region="eu")
     plug = tls_cloud.add_devices(project["access_id"], "cz")[0]["id"]
@@ -244,7 +255,7 @@ def test_project_of_another_data_center_is_refused_with_1106(routed: list[str], 
     assert at_us.error is not None and "permission deny" in at_us.error["Payload"]
     raw = at_us._tuyaplatform("token?grant_type=1")  # what tinytuya received, with its code
     assert (raw["success"], raw["code"]) == (False, 1106)
-    assert "eu data center" in raw["msg"] and "openapi.tuyaeu.com" in raw["msg"], raw["msg"]
+    assert "eu data center" in raw["detail"] and "openapi.tuyaeu.com" in raw["detail"], raw
     # The same credentials at the project's own data center work.
     at_eu = _cloud(project, "eu")
     assert at_eu.error is None and at_eu.token

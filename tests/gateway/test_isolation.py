@@ -27,6 +27,7 @@ REGISTRATION_AREA = "Device registration"
 SMART_HOME_AREAS = {"App users", "Homes", "Pairing (smart home)", "Scenes", "Automations"}
 CURSOR_PARAMS = ("last_id", "last_row_key")
 TIMER_AREAS = {"Timers (v1.0)", "Timers (v2.0)"}
+OPENHUB_AREA = "MQTT open-hub"
 
 
 @dataclass
@@ -238,6 +239,8 @@ def classify(route: Route) -> str:
         return "smarthome"
     if route.area in TIMER_AREAS:
         return "timer"
+    if route.area == OPENHUB_AREA:
+        return "openhub"
     assert route.area in DEVICE_AREAS, f"{route.key}: unknown area {route.area!r}; extend the isolation sweep"
     if "device_id" in route.path_params:
         return "device"
@@ -294,6 +297,12 @@ def test_every_device_route_keeps_projects_apart(cloud: CloudServer, tenants: di
             check_smart_home(attacker, victim, route, what)
         elif kind == "timer":
             check_timers(attacker, victim, route, what, foreign_codes)
+        elif kind == "openhub":
+            # MQTT credentials for the victim's project or user: refused (2006, or 1106 without a broker)
+            for uid in (victim.project["uid"], victim.user_id):
+                body = {"uid": uid, "link_id": "isolation.link", "link_type": "mqtt", "topics": "device",
+                        "msg_encrypted_version": "1.0"}
+                assert_refused(attacker.client.request(route.method, route.path, json=body), (1106, 2006), what)
         elif kind == "token":
             if "refresh_token" in route.path_params:
                 path = fill_path(route, {"refresh_token": victim.client.refresh_token})
@@ -309,6 +318,7 @@ def test_every_device_route_keeps_projects_apart(cloud: CloudServer, tenants: di
     assert seen.get("custom", 0) >= 25 and seen.get("registration", 0) >= 2, seen
     assert seen.get("smarthome", 0) >= 20, seen
     assert seen.get("timer", 0) >= 14, seen
+    assert seen.get("openhub", 0) >= 2, seen
     assert snapshot(victim) == victim_before
     # the victim's refresh token was not spent by the attacker's attempts, and its devices are all still there
     assert victim.client.get("/v1.0/iot-03/device-categories")["success"]
@@ -432,12 +442,14 @@ def test_credentials_at_another_data_centers_host_are_1106(cloud: CloudServer, t
     at_eu.access_token = a.client.access_token
     for response in (at_eu.connect(), at_eu.get(f"/v1.0/devices/{a.ids[0]}"), at_eu.get("/v1.0/devices")):
         assert response["success"] is False and response["code"] == 1106, response
-        assert "us data center" in response["msg"] and "openapi.tuyaus.com" in response["msg"], response
+        assert response["msg"] == "permission deny", response
+        assert "us data center" in response["detail"] and "openapi.tuyaus.com" in response["detail"], response
     # and the eu project at the default (us) host is told where it lives
     at_us = SignedClient(cloud.url, b.project["access_id"], b.project["access_secret"])
     response = at_us.connect()
-    assert response["code"] == 1106 and "eu data center" in response["msg"], response
-    assert "openapi.tuyaeu.com" in response["msg"]
+    assert response["code"] == 1106 and response["msg"] == "permission deny", response
+    assert "eu data center" in response["detail"], response
+    assert "openapi.tuyaeu.com" in response["detail"]
     # with the eu host, the eu project works and sees its own devices only
     listed = b.client.get("/v1.0/devices", {"page_size": 100})
     assert sorted(d["id"] for d in listed["result"]["devices"]) == sorted([*b.ids, b.app_device])
@@ -458,7 +470,7 @@ def test_region_aliases_and_default_region(tmp_path: Any) -> None:
         us = server.create_project(region="us")
         assert SignedClient(server.url, eu["access_id"], eu["access_secret"]).connect()["success"]
         refused = SignedClient(server.url, us["access_id"], us["access_secret"]).connect()
-        assert refused["code"] == 1106 and "us data center" in refused["msg"]
+        assert refused["code"] == 1106 and "us data center" in refused["detail"]
         aliased = SignedClient(server.url, us["access_id"], us["access_secret"], host="us.example.test")
         assert aliased.connect()["success"]
         device = server.add_devices(us["access_id"], "dj")[0]["id"]

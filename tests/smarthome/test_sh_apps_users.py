@@ -28,7 +28,7 @@ def test_a_third_link_is_refused_until_one_is_unlinked(cloud: CloudServer) -> No
     assert ok(link(cloud, schema, p2["access_id"]))["projects"] == [p1["access_id"], p2["access_id"]]
     ok(link(cloud, schema, p2["access_id"]))  # idempotent
     refused = link(cloud, schema, p3["access_id"])
-    assert refused["code"] == 1101 and "already linked to 2 projects" in refused["msg"], refused
+    assert refused["code"] == 1101 and "already linked to 2 projects" in refused["detail"], refused
     listed = {a["schema"]: a for a in ok(control(cloud, "GET", "/apps"))}
     assert listed[schema]["projects"] == [p1["access_id"], p2["access_id"]]  # nothing changed
     ok(control(cloud, "DELETE", f"/apps/{schema}/links/{p1['access_id']}"))

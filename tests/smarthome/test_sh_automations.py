@@ -214,11 +214,11 @@ def test_validation_at_save_time_writes_nothing(cloud: CloudServer) -> None:
         return response
 
     unknown_code = refused([device_condition(sensor, "no_such_dp", "==", 1)])
-    assert unknown_code["code"] == 2008 and "no_such_dp" in unknown_code["msg"]
+    assert unknown_code["code"] == 2008 and "no_such_dp" in unknown_code["detail"]
     assert refused([device_condition("vdevo00000000000000000", "switch_led", "==", True)])["code"] == 2010
     assert refused([device_condition(elsewhere["id"], "switch_led", "==", True)])["code"] == 2514
     numeric = refused([device_condition(light, "switch_led", ">", True)])
-    assert numeric["code"] == 1109 and "Boolean" in numeric["msg"]
+    assert numeric["code"] == 1109 and "Boolean" in numeric["detail"]
     assert refused([device_condition(light, "work_mode", "==", "disco")])["code"] == 2008
     assert refused([device_condition(sensor, "va_temperature", "!=", 25)])["code"] == 1109
     assert refused([device_condition(sensor, "va_temperature", ">", 99999)])["code"] == 2008

@@ -84,12 +84,12 @@ def test_limits_and_bad_input(cloud: CloudServer) -> None:
     for i in range(20):
         ok(c.post(f"/v1.0/homes/{home}/room", {"name": f"Room {i}"}))
     refused = c.post(f"/v1.0/homes/{home}/room", {"name": "One too many"})
-    assert code(refused) == 1101 and "at most 20 rooms" in refused["msg"]
+    assert code(refused) == 1101 and "at most 20 rooms" in refused["detail"]
     assert len(ok(c.get(f"/v1.0/homes/{home}/rooms"))["rooms"]) == 20
     for i in range(19):
         create_home(c, uid, f"Home {i}")
     refused = c.post("/v1.0/home/create-home", {"uid": uid, "home": {"name": "21st"}})
-    assert code(refused) == 1101 and "at most 20 homes" in refused["msg"]
+    assert code(refused) == 1101 and "at most 20 homes" in refused["detail"]
     assert len(ok(c.get(f"/v1.0/users/{uid}/homes"))) == 20
     # bad input: nothing created or changed
     assert code(c.post("/v1.0/home/create-home", {"uid": uid, "home": {"name": ""}})) == 1100

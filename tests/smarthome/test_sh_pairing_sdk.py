@@ -75,12 +75,21 @@ def test_cli_apps_pair_and_add_virtual(cloud: CloudServer, tmp_path: Path) -> No
     assert added.exit_code == 0, added.output
     device = json.loads(added.stdout)[0]
     assert device["home_id"] == home and device["owner_id"] == uid
+    pair = runner.invoke(cli, ["device", "add-virtual", "--project", project["access_id"], "--user", uid,
+                               "--home", home, "--category", "cz", "--count", "2", "--json", *db])
+    assert pair.exit_code == 0, pair.output
+    two = json.loads(pair.stdout)
+    assert len(two) == 2 and len({d["id"] for d in two}) == 2
+    assert all(d["home_id"] == home and d["owner_id"] == uid and d["category"] == "cz" for d in two)
+    too_many = runner.invoke(cli, ["device", "add-virtual", "--project", project["access_id"], "--user", uid,
+                                   "--home", home, "--category", "cz", "--count", "250", "--json", *db])
+    assert too_many.exit_code == 1 and json.loads(too_many.stdout)["code"] == 1101, too_many.output
     token = ok(c.post(TOKEN_PATH, {"uid": uid, "paring_type": "AP", "time_zone_id": "Europe/Berlin"}))["token"]
     paired = runner.invoke(cli, ["device", "pair", "--token", token, "--category", "cz", "--json", *db])
     assert paired.exit_code == 0, paired.output
     assert json.loads(paired.stdout)["home_id"] == home
     ids = sorted(d["id"] for d in ok(c.get(f"/v1.0/homes/{home}/devices")))
-    assert ids == sorted([device["id"], json.loads(paired.stdout)["id"]])
+    assert ids == sorted([device["id"], *(d["id"] for d in two), json.loads(paired.stdout)["id"]])
     unlinked = runner.invoke(cli, ["app", "unlink", "--schema", schema, "--project", project["access_id"], *db])
     assert unlinked.exit_code == 0
     assert code(c.get(f"/v1.0/homes/{home}/devices")) == 1106

@@ -121,9 +121,9 @@ def test_bad_actions_are_refused_and_nothing_is_written(cloud: CloudServer) -> N
         return response
 
     unknown_code = refused([good, dp_issue(light, no_such_code=True)])
-    assert unknown_code["code"] == 2008 and "no_such_code" in unknown_code["msg"], unknown_code
+    assert unknown_code["code"] == 2008 and "no_such_code" in unknown_code["detail"], unknown_code
     bad_value = refused([dp_issue(light, bright_value_v2=5000)])
-    assert bad_value["code"] == 2008 and "bright_value_v2" in bad_value["msg"], bad_value
+    assert bad_value["code"] == 2008 and "bright_value_v2" in bad_value["detail"], bad_value
     assert refused([dp_issue(sensor, va_temperature=200)])["code"] == 2008  # reported, not a function
     assert refused([dp_issue("vdevo00000000000000000", switch_led=True)])["code"] == 2010
     assert refused([dp_issue(elsewhere["id"], switch_led=True)])["code"] == 2514

@@ -44,13 +44,15 @@ def login(c: SignedClient, username: str, password: str = "secret") -> SignedCli
 
 
 def walk(fetch: Any, key: str = "last_row_key", more: str = "has_next", items: str = "list") -> list[Any]:
-    """Every item of a cursor-paged list: ``fetch(cursor)`` returns one page's result."""
+    """Every item of a cursor-paged list: ``fetch(cursor)`` returns one page's result. The last page's cursor is
+    empty, as the platform answers it, so a client following the cursor alone stops there too."""
     seen: list[Any] = []
     cursor = ""
     for _ in range(10_000):
         page = fetch(cursor)
         seen += page[items]
         if not page[more]:
+            assert page[key] == "", f"the last page still names a cursor: {page[key]!r}"
             return seen
         assert page[key] and page[key] != cursor, page
         cursor = page[key]

@@ -21,7 +21,7 @@ import uvicorn
 
 from tuyacloud.app import CloudState, create_app
 from tuyacloud.clock import Clock
-from tuyacloud.coalescing import CoalescingHttpToolsProtocol
+from tuyacloud.connections import http_protocol
 from tuyacloud.settings import Settings
 
 ADMIN_TOKEN = "test-admin-token"
@@ -77,9 +77,9 @@ class CloudServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, **uvicorn_options: Any) -> CloudServer:
-        # The protocol `tuyacloud serve` runs (one socket write per connection per loop turn), unless a test asks
-        # for another.
-        uvicorn_options.setdefault("http", CoalescingHttpToolsProtocol)
+        # The protocol `tuyacloud serve` runs (one socket write per connection per loop turn, the connection limits
+        # and time-outs of the settings), unless a test asks for another.
+        uvicorn_options.setdefault("http", http_protocol(self.settings))
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
                                 **uvicorn_options)
         self._server = uvicorn.Server(config)

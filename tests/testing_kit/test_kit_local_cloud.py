@@ -144,7 +144,7 @@ def test_bad_settings_leave_nothing_behind() -> None:
 def test_a_project_the_cloud_refuses_is_a_control_error(kit_cloud: LocalCloud) -> None:
     with pytest.raises(ControlError) as refused:
         kit_cloud.new_project(region="mars")
-    assert refused.value.code == 1109 and "mars" in refused.value.msg
+    assert refused.value.code == 1109 and "mars" in refused.value.detail
 
 
 def test_a_script_outside_pytest(tmp_path: Path) -> None:

@@ -11,18 +11,24 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import reprlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tuyacloud import limits
 from tuyacloud.catalog.loader import DpSpec, Product
-from tuyacloud.errors import CommandNotSupported, ParamEmpty
+from tuyacloud.errors import CommandNotSupported, ParamEmpty, ParamIllegal
 
 _MAX_SHOWN = 60
+# reprlib stops at a few levels and a few items, so showing a value costs the same however large or deep it is
+# (a plain repr recursed once per level and failed on a value nested 990 deep).
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, _MAX_SHOWN, _MAX_SHOWN
 
 
 def _shown(value: Any) -> str:
     """The offending value as the error shows it: repr, cut short so a huge payload cannot bloat a reply."""
-    text = repr(value)
+    text = _REPR.repr(value)
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 
@@ -127,8 +133,13 @@ def _check_fields(code: str, fields: Mapping[str, Any], doc: Any, where: str = "
 def _json(spec: DpSpec, value: Any) -> str:
     """A JSON-encoded string (kept as sent) or an object/list (serialised compactly, as devices send it)."""
     if isinstance(value, (dict, list)):
+        if limits.value_too_deep(value):
+            raise _refuse(spec.code, f"JSON nested at most {limits.MAX_JSON_DEPTH} levels deep", value)
         doc, text = value, json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     elif isinstance(value, str):
+        refused = limits.json_refusal(value)
+        if refused is not None:
+            raise _refuse(spec.code, f"a JSON string within the limits (it {refused})", value)
         try:
             doc, text = json.loads(value), value
         except ValueError:
@@ -162,6 +173,8 @@ def validate_commands(product: Product, commands: Any) -> list[tuple[str, Any]]:
         raise ParamEmpty("commands is empty")
     if not isinstance(commands, list):
         raise CommandNotSupported("commands must be a list of {code, value} objects")
+    if len(commands) > limits.MAX_COMMANDS:
+        raise ParamIllegal(f"at most {limits.MAX_COMMANDS} commands per request")
     checked: list[tuple[str, Any]] = []
     for position, command in enumerate(commands, start=1):
         if not isinstance(command, dict) or not isinstance(command.get("code"), str):
@@ -183,6 +196,8 @@ def validate_properties(product: Product, properties: Any) -> list[tuple[str, An
         raise ParamEmpty("properties is empty")
     if not isinstance(properties, dict):
         raise CommandNotSupported("properties must be a JSON object of code: value")
+    if len(properties) > limits.MAX_COMMANDS:
+        raise ParamIllegal(f"at most {limits.MAX_COMMANDS} properties per request")
     checked: list[tuple[str, Any]] = []
     for code, value in properties.items():
         spec = product.spec(code) if isinstance(code, str) else None

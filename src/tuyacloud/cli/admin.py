@@ -83,3 +83,21 @@ def list_accounts(limit: int = Limit, offset: int = Offset, every: bool = All,
             console.print(f"{row['username']!s:<24} created {row['created']}", highlight=False, markup=False)
 
     emit_page(run(data_dir, database_url, work), "accounts", as_json, show)
+
+
+@app.command("unlock")
+def unlock(
+    username: str = typer.Option(None, "--username", help="Clear this account's lock-outs and slow-down"),
+    address: str = typer.Option(None, "--address", help="Clear this client address's lock-outs"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl,
+) -> None:
+    """Clear failed console logins.
+
+    All lock-outs unless --username or --address narrows it; works while the server runs."""
+
+    async def work(ctx: Context) -> int:
+        return await console_accounts.unlock(ctx, username, address)
+
+    cleared = run(data_dir, database_url, work)
+    what = " and ".join(f"{k} {v}" for k, v in (("username", username), ("address", address)) if v) or "everyone"
+    console.print(f"Cleared {cleared} failed-login counter{'s' if cleared != 1 else ''} ({what})")

@@ -41,9 +41,9 @@ def add_virtual(
     async def work(ctx: Context) -> list[dict[str, Any]]:
         p = await projects.get(ctx, project)
         if user or home:
-            d = await homes.add_device(ctx, p, uid=user, home_id=home, room_id=room, category=category,
-                                       product_id=product_id, name=name)
-            return [{**_view(ctx, d), "home_id": d.asset_id, "owner_id": d.owner_uid}]
+            placed = await homes.add_devices(ctx, p, uid=user, home_id=home, room_id=room, category=category,
+                                             product_id=product_id, name=name, count=count)
+            return [{**_view(ctx, d), "home_id": d.asset_id, "owner_id": d.owner_uid} for d in placed]
         if count >= 1000 and not as_json:
             with Progress(console=console) as bar:
                 task = bar.add_task(f"Creating {count} devices", total=count)

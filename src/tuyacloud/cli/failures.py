@@ -8,7 +8,8 @@ with, so a script reads successes and failures the same way::
     {"success": false, "code": "port_in_use", "msg": "port 8000 on 127.0.0.1 is already in use", "hint": "..."}
 
 ``code`` is the Tuya error code (an integer, e.g. 1005) for refusals of the domain, the same code the OpenAPI
-would answer; it is a lowercase word for failures that have no Tuya code (start-up, options, the store).
+would answer, with the same exact ``msg`` and the same ``detail``; it is a lowercase word for failures that have
+no Tuya code (start-up, options, the store).
 
 Every command is run through :class:`CliGroup`, the root command's class, so a failure raised anywhere below it
 (as :class:`CliFailure`, a domain ``TuyaError`` or a click usage error) is reported here and nowhere else.
@@ -33,7 +34,7 @@ try:  # typer >= 0.2x carries its own copy of click; earlier releases use click 
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore[assignment,no-redef]
 
-from tuyacloud.errors import TuyaError, code_and_message
+from tuyacloud.errors import TuyaError, code_message_detail
 
 EXIT_FAILURE = 1  # the command ran and failed (a domain refusal, a store or a port problem)
 EXIT_USAGE = 2  # the command line itself is wrong (click's convention)
@@ -42,22 +43,27 @@ EXIT_USAGE = 2  # the command line itself is wrong (click's convention)
 class CliFailure(Exception):
     """A failure to report as one line plus an optional hint."""
 
-    def __init__(self, code: str | int, msg: str, hint: str = "", exit_code: int = EXIT_FAILURE) -> None:
+    def __init__(self, code: str | int, msg: str, hint: str = "", exit_code: int = EXIT_FAILURE,
+                 detail: str | None = None) -> None:
         super().__init__(msg)
         self.code = code
         self.msg = _one_line(msg)
+        self.detail = _one_line(detail) if detail else ""
         self.hint = _one_line(hint)
         self.exit_code = exit_code
 
     def envelope(self) -> dict[str, Any]:
         body: dict[str, Any] = {"success": False, "code": self.code, "msg": self.msg}
+        if self.detail:
+            body["detail"] = self.detail
         if self.hint:
             body["hint"] = self.hint
         return body
 
     def text(self) -> str:
         code = f" {self.code}" if isinstance(self.code, int) else ""
-        lines = f"error{code}: {self.msg}\n"
+        text = f"{self.msg}: {self.detail}" if self.detail else self.msg
+        lines = f"error{code}: {text}\n"
         return lines + (f"hint: {self.hint}\n" if self.hint else "")
 
 
@@ -66,8 +72,8 @@ def _one_line(text: str) -> str:
 
 
 def from_tuya_error(error: TuyaError) -> CliFailure:
-    code, msg = code_and_message(error)
-    return CliFailure(code, msg)
+    code, msg, detail = code_message_detail(error)
+    return CliFailure(code, msg, detail=detail)
 
 
 def from_usage_error(error: ClickException) -> CliFailure:

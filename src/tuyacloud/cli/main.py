@@ -110,6 +110,9 @@ def serve(
     simulator: bool = typer.Option(True, "--simulator/--no-simulator", help="Run virtual-device behaviour"),
     timestamp_window: int = typer.Option(900, "--timestamp-window", min=1, help="Allowed clock skew of `t`, s"),
     token_ttl: int = typer.Option(7200, "--token-ttl", min=1, help="Access token lifetime, seconds"),
+    token_grace: int = typer.Option(0, "--token-grace", min=0, envvar="TUYACLOUD_TOKEN_GRACE",
+                                    help="Seconds a refreshed-away access token still works (0: invalid at once, "
+                                    "as on the platform)"),
     public_url: str = typer.Option(None, "--public-url", help="Base URL clients use, if not host:port"),
     asset_max_depth: int = typer.Option(10, "--asset-max-depth", min=1, help="Levels of an asset tree"),
     asset_max_children: int = typer.Option(5000, "--asset-max-children", min=1, help="Sub-assets of one asset"),
@@ -118,6 +121,26 @@ def serve(
     log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", envvar="TUYACLOUD_LOG_FORMAT",
                                          case_sensitive=False, help="Logs on stderr: text, or json (one object "
                                          "per line)"),
+    header_timeout: float = typer.Option(10.0, "--header-timeout", min=0.1, envvar="TUYACLOUD_HEADER_TIMEOUT",
+                                         help="Seconds a request's head may take to arrive"),
+    body_timeout: float = typer.Option(30.0, "--body-timeout", min=0.1, envvar="TUYACLOUD_BODY_TIMEOUT",
+                                       help="Seconds a request's body may take to arrive after its head"),
+    keepalive_timeout: float = typer.Option(5.0, "--keepalive-timeout", min=0.1, envvar="TUYACLOUD_KEEPALIVE_TIMEOUT",
+                                            help="Seconds an idle keep-alive connection stays open"),
+    max_connections: int = typer.Option(1000, "--max-connections", min=0, envvar="TUYACLOUD_MAX_CONNECTIONS",
+                                        help="Open connections in total (0: up to the file-descriptor limit)"),
+    max_connections_per_address: int = typer.Option(
+        256, "--max-connections-per-address", min=0, envvar="TUYACLOUD_MAX_CONNECTIONS_PER_ADDRESS",
+        help="Open connections from one client address (0: no limit; raise it behind a reverse proxy)"),
+    mqtt_port: int = typer.Option(None, "--mqtt-port", envvar="TUYACLOUD_MQTT_PORT", min=0, max=65535,
+                                  help="MQTT open-hub broker port (default 1883, 8883 with --tls; 0: off)"),
+    no_mqtt: bool = typer.Option(False, "--no-mqtt", help="Run without the MQTT open-hub broker"),
+    mqtt_link_ttl: int = typer.Option(7200, "--mqtt-link-ttl", min=61,
+                                      help="Lifetime of an open-hub credential, seconds (clients renew 60 s before)"),
+    mqtt_host: str = typer.Option(None, "--mqtt-host", help="Host name config calls give clients for the broker"),
+    mqtt_broker: str = typer.Option(None, "--mqtt-broker", envvar="TUYACLOUD_MQTT_BROKER",
+                                    help="Use an external Mosquitto 2: mqtt://ADMIN:PASSWORD@HOST:PORT of its "
+                                         "dynamic-security administrator, instead of the embedded broker"),
 ) -> None:
     """Run the cloud. OpenAPI, control API, web console, message service and virtual devices in one process.
 
@@ -139,7 +162,15 @@ def serve(
     settings.default_region, settings.region_aliases = region, aliases
     settings.create_demo, settings.simulator = demo, simulator
     settings.timestamp_window_s, settings.token_ttl_s, settings.public_url = timestamp_window, token_ttl, public_url
+    settings.token_grace_s = token_grace
     settings.asset_max_depth, settings.asset_max_children = asset_max_depth, asset_max_children
+    settings.mqtt_port = None if no_mqtt else (mqtt_port if mqtt_port is not None else (8883 if tls else 1883))
+    settings.mqtt_port_default = mqtt_port is None
+    settings.mqtt_link_ttl_s, settings.mqtt_host = mqtt_link_ttl, mqtt_host
+    settings.mqtt_broker_url = None if no_mqtt else mqtt_broker
+    settings.header_timeout_s, settings.body_timeout_s = header_timeout, body_timeout
+    settings.keepalive_timeout_s = keepalive_timeout
+    settings.max_connections, settings.max_connections_per_address = max_connections, max_connections_per_address
     settings.access_log, settings.log_format = access_log, log_format.value
     run_server(settings, startup.prepare(settings))
 

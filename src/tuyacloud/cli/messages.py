@@ -12,9 +12,11 @@ from rich.table import Table
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.domain import projects
 from tuyacloud.domain.context import Context
+from tuyacloud.messaging.mqtt.status import link_status
 from tuyacloud.messaging.status import subscription_status
 
-app = typer.Typer(help="The message service (Pulsar topics and subscriptions).", no_args_is_help=True)
+app = typer.Typer(help="Message service: subscriptions and MQTT links.\n\nThe Pulsar subscriptions and the MQTT "
+                       "open-hub links of a project.", no_args_is_help=True)
 
 
 def _when(ms: int | None) -> str:
@@ -26,14 +28,17 @@ def status(
     project: str = typer.Option(..., "--project", help="Access ID of the project"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """The subscriptions of a project. Per subscription: backlog, oldest unacknowledged message, connected consumers,
-    last acknowledgement."""
+    """A project's subscriptions and MQTT links.
 
-    async def work(ctx: Context) -> list[dict[str, Any]]:
+    Per subscription: backlog, oldest unacknowledged message,
+    connected consumers, last acknowledgement; then the MQTT open-hub links (``messages links`` has them alone, also
+    as JSON)."""
+
+    async def work(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         p = await projects.get(ctx, project)
-        return await subscription_status(ctx, p.access_id)
+        return await subscription_status(ctx, p.access_id), await link_status(ctx, p.access_id)
 
-    rows = run(data_dir, database_url, work)
+    rows, links = run(data_dir, database_url, work)
     if as_json:
         emit_json(rows)
         return
@@ -43,3 +48,35 @@ def status(
         table.add_row(r["topic"], r["subscription"], str(r["backlog"]), _when(r["oldest_unacked_ms"]), consumers,
                       _when(r["last_ack_ms"]))
     console.print(table)
+    console.print(_links_table(links))
+
+
+def _links_table(links: list[dict[str, Any]]) -> Table:
+    table = Table("MQTT link / client id", "User", "Sees", "Ver", "Connected", "Last message", "Messages", "Expires",
+                  title="MQTT open-hub links")
+    for r in links:
+        state = f"since {_when(r['connected_ms'])}" if r["connected"] else "no"
+        expires = _when(r["expires_ms"]) + ("" if r["valid"] else " (revoked)" if r["revoked"] else " (expired)")
+        table.add_row(f"{r['link_id']}\n{r['client_id']}", r["uid"], r["sees"], r["version"], state,
+                      _when(r["last_message_ms"]), str(r["messages"]), expires)
+    return table
+
+
+@app.command("links")
+def links(
+    project: str = typer.Option(..., "--project", help="Access ID of the project"),
+    data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
+) -> None:
+    """A project's MQTT open-hub links.
+
+    Per credential: its user, connection, last message and expiry."""
+
+    async def work(ctx: Context) -> list[dict[str, Any]]:
+        p = await projects.get(ctx, project)
+        return await link_status(ctx, p.access_id)
+
+    rows = run(data_dir, database_url, work)
+    if as_json:
+        emit_json(rows)
+        return
+    console.print(_links_table(rows))

@@ -43,7 +43,22 @@ def listen_all(settings: Settings) -> list[socket.socket]:
             for sock in sockets:
                 sock.close()
             raise listen_failure(error, settings.host, port) from None
+    _check_mqtt_port(settings, sockets)
     return sockets
+
+
+def _check_mqtt_port(settings: Settings, sockets: list[socket.socket]) -> None:
+    """An MQTT port asked for (``--mqtt-port``) must be free now, before anything is created or printed; the
+    default one may be taken (the server then runs without the broker and says so). The embedded broker binds it
+    itself when the application starts."""
+    if not settings.mqtt_port or settings.mqtt_port_default or settings.mqtt_broker_url:
+        return
+    try:
+        server.listen(settings.host, settings.mqtt_port).close()
+    except OSError as error:
+        for sock in sockets:
+            sock.close()
+        raise listen_failure(error, settings.host, settings.mqtt_port) from None
 
 
 async def _check_store(settings: Settings) -> None:

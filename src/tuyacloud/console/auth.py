@@ -28,7 +28,14 @@ from tuyacloud.console import render
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.domain import console_accounts
 from tuyacloud.domain.console_accounts import ConsoleAccountError
-from tuyacloud.errors import ClientIdInvalid, DataNotExist, DeviceNotExist, TuyaError, code_and_message
+from tuyacloud.errors import (
+    ClientIdInvalid,
+    DataNotExist,
+    DeviceNotExist,
+    TuyaError,
+    code_and_message,
+    human_text,
+)
 from tuyacloud.models import ConsoleSession
 
 SESSION_COOKIE = "tuyacloud_console"
@@ -59,7 +66,8 @@ def error_page(request: Request, error: Exception) -> Response:
         return render.page(request, "error.html", error.status_code, heading=f"Error {error.status_code}",
                            message=error.detail)
     if isinstance(error, TuyaError):
-        code, message = code_and_message(error)
+        code, _ = code_and_message(error)
+        message = human_text(error)
         missing = isinstance(error, (ClientIdInvalid, DeviceNotExist, DataNotExist))
         return render.page(request, "error.html", 404 if missing else 400,
                            heading="Not found" if missing else "Refused", message=f"{message} (code {code})")

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from tuyacloud.console.auth import form_of
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.domain import projects
-from tuyacloud.errors import TuyaError, code_and_message
+from tuyacloud.errors import TuyaError, code_and_message, human_text
 from tuyacloud.models import Project
 
 
@@ -27,9 +27,10 @@ def fields(request: Request, name: str) -> list[str]:
 
 
 def error_text(error: TuyaError) -> str:
-    """What a person sees when the domain refuses: Tuya's message and code, as the OpenAPI would answer."""
-    code, message = code_and_message(error)
-    return f"{message} (code {code})"
+    """What a person sees when the domain refuses: Tuya's message, our detail and the code, as the
+    OpenAPI would answer."""
+    code, _ = code_and_message(error)
+    return f"{human_text(error)} (code {code})"
 
 
 def project_tabs(project: Project) -> list[tuple[str, str, str]]:

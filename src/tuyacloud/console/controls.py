@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from tuyacloud.catalog.loader import DpSpec
+from tuyacloud.limits import parse_int
 
 
 @dataclass
@@ -221,8 +222,6 @@ def form_value(spec: DpSpec | None, text: str) -> Any:
         lowered = text.lower()
         return True if lowered in ("true", "on", "1") else False if lowered in ("false", "off", "0", "") else text
     if spec.type in ("Integer", "Bitmap"):
-        try:
-            return int(text)
-        except ValueError:
-            return text
+        number = parse_int(text)
+        return text if number is None else number
     return text

@@ -12,15 +12,17 @@ import functools
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from tuyacloud.regions import REGIONS
+
+if TYPE_CHECKING:  # Jinja2 is imported when the first page renders: a server that serves no page never pays for it
+    from jinja2 import Environment
 
 TEMPLATES = Path(__file__).parent / "templates"
 FLASH_COOKIE = "tuyacloud_flash"
@@ -62,6 +64,8 @@ def to_json(value: Any) -> Markup:
 
 @functools.lru_cache(maxsize=1)
 def environment() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True,
                       default_for_string=True), trim_blocks=True, lstrip_blocks=True)
     env.filters["ms"] = format_ms

@@ -11,12 +11,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from tuyacloud import health as readiness
+from tuyacloud import limits
 from tuyacloud.domain import (
     apps,
     assets,
@@ -34,6 +34,7 @@ from tuyacloud.domain.context import Context
 from tuyacloud.errors import ParamIllegal, PermissionDeny, SystemError_, TuyaError
 from tuyacloud.gateway import envelope
 from tuyacloud.gateway.serialize import device_v1
+from tuyacloud.messaging.mqtt.status import link_status
 from tuyacloud.messaging.status import subscription_status
 from tuyacloud.models import Device
 from tuyacloud.views import project_view
@@ -46,10 +47,7 @@ async def _json(request: Request) -> dict[str, Any]:
     body = await request.body()
     if not body.strip():
         return {}
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ParamIllegal("body is not valid JSON") from exc
+    data = limits.loads(body)  # the same size, count and depth limits as the OpenAPI
     if not isinstance(data, dict):
         raise ParamIllegal("body must be a JSON object")
     return data
@@ -60,7 +58,8 @@ async def _device(request: Request, ctx: Context) -> Device:
 
 
 async def health(request: Request, ctx: Context) -> dict[str, Any]:
-    """Readiness (tuyacloud/health.py); HTTP 503 when a check fails, so probes need only the status code."""
+    """Readiness and background work (tuyacloud/health.py); HTTP 503 when a check fails, so probes need only
+    the status code; ``degraded`` (HTTP 200) while a background task is failing or the store refuses writes."""
     answer = await readiness.report(ctx)
     if not answer["ready"]:
         request.state.http_status = 503
@@ -173,6 +172,11 @@ def _int_query(request: Request, name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ParamIllegal(f"{name} must be an integer") from exc
+
+
+async def mqtt_links(request: Request, ctx: Context) -> list[dict[str, Any]]:
+    project = await projects.get(ctx, request.path_params["access_id"])
+    return await link_status(ctx, project.access_id)
 
 
 async def pair_device(request: Request, ctx: Context) -> dict[str, Any]:
@@ -310,6 +314,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/_tuyacloud/projects/{access_id}/usage", project_usage, True),
     ("GET", "/_tuyacloud/projects/{access_id}/subscriptions", subscriptions, True),
     ("GET", "/_tuyacloud/projects/{access_id}/messages", project_messages, True),
+    ("GET", "/_tuyacloud/projects/{access_id}/mqtt-links", mqtt_links, True),
     ("POST", "/_tuyacloud/projects/{access_id}/assets/{asset_id}/move", move_asset, True),
     ("POST", "/_tuyacloud/registration/{token}/pair", pair_device, True),
 ]

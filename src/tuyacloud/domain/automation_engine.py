@@ -33,8 +33,10 @@ from typing import Any
 from tuyacloud.domain import causation, rule_time
 from tuyacloud.domain.context import Context, StatusChange
 from tuyacloud.domain.scene_actions import Outcome, perform, timetable, wait_until
+from tuyacloud.errors import StoreUnavailable
 from tuyacloud.models import Automation
 from tuyacloud.store.scene_queries import RULES_VERSION
+from tuyacloud.supervision import Episode, TaskStatus
 
 log = logging.getLogger("tuyacloud.rules")
 
@@ -67,8 +69,9 @@ def window_allows(automation: Automation, now_ms: int) -> bool:
 
 
 class RuleEngine:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, status: TaskStatus | None = None) -> None:
         self.ctx = ctx
+        self._episode = Episode(log, "the automation engine", status)
         self.referenced: set[str] = set()
         self.scheduled: list[Automation] = []
         self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
@@ -108,22 +111,26 @@ class RuleEngine:
                 task.cancel()
 
     async def _step(self, now_s: float) -> None:
+        """One pass. A failure (the store unavailable, mostly) is logged once per episode and the pass is retried
+        after a back-off: a status change that could not be evaluated stays queued, a schedule stays unchecked."""
         try:
             if self._stale or now_s - self._polled_at >= VERSION_POLL_S:
-                self._polled_at = now_s
                 await self._refresh()
-        except Exception:
-            log.exception("automation engine: reloading the index failed")
-        while self._queue:
-            change, chain = self._queue.popleft()
-            try:
-                await self._evaluate(change, chain)
-            except Exception:  # one bad automation must not stop the others
-                log.exception("automation engine: evaluating a change of %s failed", change.device.id)
-        try:
+                self._polled_at = now_s
+            while self._queue:
+                change, chain = self._queue[0]
+                try:
+                    await self._evaluate(change, chain)
+                except StoreUnavailable:
+                    raise  # kept queued: evaluated when the store is back
+                except Exception:  # one bad automation must not stop the others
+                    log.exception("automation engine: evaluating a change of %s failed", change.device.id)
+                self._queue.popleft()
             await self._check_schedules()
-        except Exception:
-            log.exception("automation engine: checking schedules failed")
+        except Exception as error:
+            await asyncio.sleep(self._episode.failed(error))
+            return
+        self._episode.ok()
 
     async def _refresh(self) -> None:
         version = await self.ctx.store.get_meta(RULES_VERSION)
@@ -177,8 +184,9 @@ class RuleEngine:
     # --- time -----------------------------------------------------------------------------------------------
     async def _check_schedules(self) -> None:
         now = self.ctx.clock.now_ms()
-        after, self._checked_ms = self._checked_ms, now
+        after = self._checked_ms
         if now <= after:
+            self._checked_ms = now  # the clock was set back: follow it
             return
         for automation in self.scheduled:
             latest = None
@@ -197,6 +205,7 @@ class RuleEngine:
             fresh = await self.ctx.store.get_automation(automation.id)
             if fresh is not None:
                 await self.fire(fresh, (), "schedule")
+        self._checked_ms = now  # only once every schedule was looked at: a pass cut short is done again
 
     # --- firing and running ---------------------------------------------------------------------------------
     def _record(self, kind: str, rule_id: str, reason: str, **extra: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from tuyacloud import limits
 from tuyacloud.catalog.loader import Product
 from tuyacloud.catalog.validation import validate_commands, validate_properties, validate_value
 from tuyacloud.domain import events, outbox
@@ -107,6 +108,7 @@ async def issue_properties(ctx: Context, project: Project, device_id: str, body:
         raise ParamIllegal("the body must be an object with properties")
     raw = body["properties"]
     if isinstance(raw, str):
+        limits.check_json(raw, "properties")
         try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

@@ -46,9 +46,14 @@ class LoginRefused(ConsoleAccountError):
 @dataclass(frozen=True)
 class ConsolePolicy:
     session_ttl_s: int = 12 * 3600
-    lockout_failures: int = 5  # this many failures within lockout_s lock the username / the address ...
+    lockout_failures: int = 5  # this many failures within lockout_s lock one address out of one username ...
     lockout_s: int = 15 * 60  # ... for this long
     scrypt_n: int = 1 << 14
+    # Past lockout_failures for a username from all addresses (or ten times that across the console), every
+    # login attempt for it waits, from slowdown_s doubling up to slowdown_max_s: guessing slows to a crawl while
+    # the right password from another address still gets in.
+    slowdown_s: float = 0.25
+    slowdown_max_s: float = 4.0
 
 
 # --- accounts --------------------------------------------------------------------------------------------
@@ -97,7 +102,9 @@ async def set_password(ctx: Context, policy: ConsolePolicy, username: str, passw
         if not await tx.set_console_password(username, digest, now):
             return False
         await tx.delete_console_sessions_of(username)
-        await tx.clear_login_failures("user:" + username)
+        for key in await tx.login_failure_keys():
+            if _unlocks(key, username, None):
+                await tx.clear_login_failures(key)
         return True
 
     if not await ctx.store.transaction(work):
@@ -122,15 +129,34 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _keys(username: str, address: str) -> list[str]:
-    return ["user:" + username.strip().lower(), "addr:" + address]
+# Failure counters, by key: one address guessing one username (the lock-out), one username from anywhere and the
+# whole console (the slow-down). A lock-out keyed on the username alone let anyone lock the administrator out
+# with five guesses; keyed on the address alone, behind a proxy every client shares one.
+ALL_KEY = "all"
+GLOBAL_FACTOR = 10
 
 
-async def _locked_until(ctx: Context, keys: list[str]) -> int | None:
-    now = ctx.clock.now_ms()
-    found = await ctx.store.get_login_failures(keys)
-    until = max((locked for _, _, locked in found.values()), default=0)
-    return until if until > now else None
+def _pair_key(username: str, address: str) -> str:
+    return f"pair:{address}|{username.strip().lower()}"
+
+
+def _user_key(username: str) -> str:
+    return "user:" + username.strip().lower()
+
+
+def slowdown_s(policy: ConsolePolicy, user_failures: int, all_failures: int) -> float:
+    """How long a login attempt waits, from the failures in the current window."""
+    excess = max(user_failures - policy.lockout_failures,
+                 all_failures - policy.lockout_failures * GLOBAL_FACTOR)
+    if excess <= 0:
+        return 0.0
+    return min(policy.slowdown_max_s, policy.slowdown_s * 2 ** min(excess - 1, 16))
+
+
+def _live(found: dict[str, tuple[int, int, int]], key: str, now: int, window: int) -> tuple[int, int]:
+    """(failures within the window, locked until) of one counter."""
+    failures, first, until = found.get(key, (0, now, 0))
+    return (failures if now - first <= window else 0), until
 
 
 async def _record_failure(ctx: Context, policy: ConsolePolicy, keys: list[str]) -> int | None:
@@ -146,7 +172,8 @@ async def _record_failure(ctx: Context, policy: ConsolePolicy, keys: list[str]) 
             if now - first > window:
                 failures, first = 0, now
             failures += 1
-            until = now + window if failures >= policy.lockout_failures else 0
+            # only the address+username pair locks; the other counters only slow down
+            until = now + window if key.startswith("pair:") and failures >= policy.lockout_failures else 0
             if until:
                 locked = until
             await tx.put_login_failure(key, failures, first, until)
@@ -157,19 +184,28 @@ async def _record_failure(ctx: Context, policy: ConsolePolicy, keys: list[str]) 
 
 async def login(ctx: Context, policy: ConsolePolicy, username: str, password: str,
                 address: str) -> tuple[str, ConsoleSession]:
-    """Check the password and open a session: returns (cookie token, session). Refuses while the username or
-    the client address is locked out, without even checking the password (so a lock-out cannot be probed)."""
-    keys = _keys(username, address)
-    locked = await _locked_until(ctx, keys)
-    if locked is not None:
+    """Check the password and open a session: returns (cookie token, session).
+
+    Refuses while this address is locked out of this username, without even checking the password (so a
+    lock-out cannot be probed); other addresses are not locked out, but wait longer per attempt while the
+    username (or the console) keeps failing.
+    """
+    keys = [_pair_key(username, address), _user_key(username), ALL_KEY]
+    now, window = ctx.clock.now_ms(), policy.lockout_s * 1000
+    found = await ctx.store.get_login_failures(keys)
+    _, locked = _live(found, keys[0], now, window)
+    if locked > now:
         raise LoginRefused("too many failed logins: try again later", locked)
+    delay = slowdown_s(policy, _live(found, keys[1], now, window)[0], _live(found, keys[2], now, window)[0])
+    if delay:
+        await asyncio.sleep(delay)
     account = await ctx.store.get_console_account(username.strip())
     stored = account.password_hash if account else passwords.DUMMY_HASH
     ok = await asyncio.to_thread(passwords.verify_password, password, stored)
     if account is None or not ok:
-        locked = await _record_failure(ctx, policy, keys)
-        if locked is not None:
-            raise LoginRefused("too many failed logins: try again later", locked)
+        now_locked = await _record_failure(ctx, policy, keys)
+        if now_locked is not None:
+            raise LoginRefused("too many failed logins: try again later", now_locked)
         raise LoginRefused("wrong username or password")
     token = secrets.token_urlsafe(32)
     now = ctx.clock.now_ms()
@@ -178,11 +214,36 @@ async def login(ctx: Context, policy: ConsolePolicy, username: str, password: st
 
     async def work(tx: Tx) -> None:
         await tx.insert_console_session(session)
-        await tx.clear_login_failures(keys[0])  # the address keeps its count: it may be guessing other names
+        await tx.clear_login_failures(keys[0])
+        await tx.clear_login_failures(keys[1])  # the console-wide count stays: others may be guessing
         await tx.delete_console_sessions_expired(now)
 
     await ctx.store.transaction(work)
     return token, session
+
+
+def _unlocks(key: str, username: str | None, address: str | None) -> bool:
+    """Whether clearing the lock-outs of ``username`` and/or ``address`` (None: any) clears this counter."""
+    if key.startswith("pair:"):
+        key_address, _, key_user = key[5:].partition("|")
+        return ((username is None or key_user == username.strip().lower())
+                and (address is None or key_address == address))
+    if key.startswith("user:"):
+        return address is None and (username is None or key[5:] == username.strip().lower())
+    return username is None and address is None  # the console-wide count, and counters of earlier versions
+
+
+async def unlock(ctx: Context, username: str | None = None, address: str | None = None) -> int:
+    """Clear the failed-login counters of a username, an address, both, or (neither given) all of them; returns
+    how many were cleared. For ``tuyacloud admin unlock``: an operator's way in during an attack."""
+
+    async def work(tx: Tx) -> int:
+        keys = [k for k in await tx.login_failure_keys() if _unlocks(k, username, address)]
+        for key in keys:
+            await tx.clear_login_failures(key)
+        return len(keys)
+
+    return await ctx.store.transaction(work)
 
 
 async def session_of(ctx: Context, token: str) -> ConsoleSession | None:

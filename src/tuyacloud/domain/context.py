@@ -11,12 +11,13 @@ from tuyacloud.clock import Clock
 from tuyacloud.ids import IdSource
 from tuyacloud.models import Device
 from tuyacloud.store.base import Store
+from tuyacloud.supervision import TaskBoard
 
 
 @dataclass(frozen=True)
 class Policy:
     token_ttl_s: int = 7200
-    token_grace_s: int = 60
+    token_grace_s: int = 0
     timestamp_window_s: int = 900
     asset_max_depth: int = 10
     asset_max_children: int = 5000
@@ -47,12 +48,16 @@ class Context:
     status_listeners: list[Callable[[StatusChange], None]] = field(default_factory=list)
     # The automation engine (domain/automation_engine.py) while the app runs: scene runs and the rule index.
     rules: Any = None
+    # The background tasks of this process and how they fare (shown by /_tuyacloud/health).
+    tasks: TaskBoard = field(default_factory=TaskBoard)
     # Commands committed since start, by where they came from (``commands.FROM_CLIENT`` "2": the OpenAPI or the
     # console; ``FROM_CLOUD`` "4": scenes, automations, timers). Plain integers: /metrics reads them at scrape time.
     commands_committed: dict[str, int] = field(default_factory=dict)
 
     def command_committed(self, source: str) -> None:
         self.commands_committed[source] = self.commands_committed.get(source, 0) + 1
+    # The MQTT open-hub's settings (domain/openhub.py ``HubSettings``): how config calls tell clients to connect.
+    openhub: Any = None
 
     def notify(self, device_id: str, region: str) -> None:
         for listener in self.listeners:

@@ -364,6 +364,18 @@ async def add_device(ctx: Context, project: Project, *, uid: str, home_id: str, 
                      category: str | None = None, product_id: str | None = None, name: str | None = None,
                      time_zone: str = "+00:00", pairing_token: str = "", also: Any = None) -> Device:
     """A virtual device owned by ``uid`` in one of their homes (optionally a room): the end of pairing."""
+    created = await add_devices(ctx, project, uid=uid, home_id=home_id, room_id=room_id, category=category,
+                                product_id=product_id, name=name, time_zone=time_zone, pairing_token=pairing_token,
+                                also=also)
+    return created[0]
+
+
+async def add_devices(ctx: Context, project: Project, *, uid: str, home_id: str, room_id: str = "",
+                      category: str | None = None, product_id: str | None = None, name: str | None = None,
+                      time_zone: str = "+00:00", pairing_token: str = "", also: Any = None,
+                      count: int = 1) -> list[Device]:
+    """``count`` virtual devices owned by ``uid`` in one of their homes (optionally a room), in one transaction:
+    the home's and the room's device limits hold for all of them or none is added."""
     user = await apps.get_user(ctx, project, uid)
     home = await get_home(ctx, project, home_id)
     if await _role(ctx, home.id, user.id) == "":
@@ -387,6 +399,6 @@ async def add_device(ctx: Context, project: Project, *, uid: str, home_id: str, 
     created = await devices.create_virtual(
         ctx, project, category=category, product_id=product_id, name=name.strip() if name else None,
         owner_uid=user.id, asset_id=home.id, time_zone=time_zone, pairing_token=pairing_token, also=place,
-        app_owner=apps.owner_id(home.schema),
+        app_owner=apps.owner_id(home.schema), count=count,
     )
-    return created[0]
+    return created

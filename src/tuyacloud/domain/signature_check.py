@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.tokens import is_live
+from tuyacloud.limits import json_refusal
 from tuyacloud.signing import (
     BRACES_BODY_SHA256,
     EMPTY_BODY_SHA256,
@@ -98,7 +99,7 @@ def parse_headers(text: str) -> dict[str, str]:
     Names keep their spelling; values are stripped. Lines without a colon (a request line, blank lines) are skipped.
     """
     stripped = text.strip()
-    if stripped.startswith("{"):
+    if stripped.startswith("{") and json_refusal(stripped) is None:  # over the JSON limits: read as lines
         parsed: object
         try:
             parsed = json.loads(stripped)
@@ -225,6 +226,8 @@ def _nonce_options(w: _Wire) -> list[_Option]:
 
 
 def _json_forms(body: bytes) -> list[tuple[str, bytes]]:
+    if json_refusal(body) is not None:
+        return []
     try:
         parsed = json.loads(body)
     except (ValueError, RecursionError):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from tuyacloud.domain import apps
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.usage import day_of
+from tuyacloud.limits import parse_int
 from tuyacloud.models import Project
 
 DAY_MS = 86_400_000
@@ -89,9 +90,8 @@ class ProjectStatistics:
 
 def parse_days(raw: str | None) -> int:
     """The period a person asked for, in days: a number from 1 to ``MAX_DAYS``; anything else is the default."""
-    try:
-        days = int(raw or DEFAULT_DAYS)
-    except ValueError:
+    days = parse_int(raw) if raw else DEFAULT_DAYS
+    if days is None:
         return DEFAULT_DAYS
     return min(max(days, 1), MAX_DAYS)
 

@@ -25,9 +25,10 @@ from tuyacloud.catalog.validation import validate_commands
 from tuyacloud.domain import commands, schedule
 from tuyacloud.domain.context import Context, StatusChange
 from tuyacloud.domain.timers import next_run_after
-from tuyacloud.errors import DeviceOffline, TuyaError
+from tuyacloud.errors import DeviceOffline, StoreUnavailable, TuyaError
 from tuyacloud.models import Timer
 from tuyacloud.store.base import Tx
+from tuyacloud.supervision import Episode, TaskStatus, describe
 
 log = logging.getLogger("tuyacloud.timers")
 
@@ -92,31 +93,44 @@ async def run_one(ctx: Context, timer: Timer, now: int) -> RunOutcome:
     return outcome
 
 
-async def run_due(ctx: Context) -> list[RunOutcome]:
-    """One pass: every timer due by the cloud's now, earliest first."""
+async def run_due(ctx: Context, failing: set[str] | None = None) -> list[RunOutcome]:
+    """One pass: every timer due by the cloud's now, earliest first.
+
+    A store outage ends the pass (raised: the caller backs off); one timer's own trouble does not stop the others
+    and is logged once while it lasts (its id is kept in ``failing``)."""
     now = ctx.clock.now_ms()
+    failing = set() if failing is None else failing
     outcomes: list[RunOutcome] = []
     for timer in await ctx.store.due_timers(now, BATCH):
         try:
             outcomes.append(await run_one(ctx, timer, now))
-        except Exception:  # one timer's trouble (a busy database) must not stop the others; it stays due
-            log.exception("timer %s of device %s could not run", timer.id, timer.device_id)
+        except StoreUnavailable:
+            raise
+        except Exception as error:  # it stays due and is tried again next pass
+            if timer.id not in failing:
+                failing.add(timer.id)
+                log.exception("timer %s of device %s could not run (%s)", timer.id, timer.device_id, describe(error))
+        else:
+            failing.discard(timer.id)
     return outcomes
 
 
 class TimerRunner:
     """The background task of one server process (started by ``app.py``)."""
 
-    def __init__(self, ctx: Context, poll_s: float = POLL_S) -> None:
+    def __init__(self, ctx: Context, poll_s: float = POLL_S, status: TaskStatus | None = None) -> None:
         self.ctx = ctx
         self.poll_s = poll_s
+        self._episode = Episode(log, "the timer scheduler", status)
+        self._failing: set[str] = set()
 
     async def run(self) -> None:
         while True:
             try:
-                outcomes = await run_due(self.ctx)
-            except Exception:  # the store being briefly unavailable must not end the scheduler
-                log.exception("timer scheduler pass failed")
-                outcomes = []
+                outcomes = await run_due(self.ctx, self._failing)
+            except Exception as error:  # the store being unavailable must not end the scheduler: back off
+                await asyncio.sleep(self._episode.failed(error))
+                continue
+            self._episode.ok()
             if len(outcomes) < BATCH:  # a full batch means more are due: go again at once
                 await asyncio.sleep(self.poll_s)

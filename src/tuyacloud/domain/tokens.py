@@ -1,9 +1,10 @@
 """Access and refresh tokens.
 
-Rules: an access token lives ``token_ttl_s``; a refresh token can be
-used once, and using it retires the old access token after a short grace period (``token_grace_s``) so that a
-client's parallel requests still carrying it do not fail mid-refresh. Any unknown, expired or retired token is
-answered with 1010 ``token invalid``, the one signal every client recovers from.
+Rules, as Tuya documents them: an access token lives ``token_ttl_s``; a refresh token can be used once, and using
+it invalidates the old access token and the old refresh token at once. ``token_grace_s`` (``serve --token-grace``,
+0 by default) lets the old access token live that much longer, for clients whose parallel requests still carry it
+while another thread refreshes. Any unknown, expired or retired token is answered with 1010 ``token invalid``,
+the one signal every client recovers from.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ def _new_token(ctx: Context, project: Project, uid: str, kind: str) -> Token:
 
 
 def token_result(ctx: Context, token: Token) -> dict[str, object]:
-    """The ``result`` of token calls: both ``expire_time`` and ``expire`` (clients read either)."""
-    remaining = max(0, (token.expires_ms - ctx.clock.now_ms()) // 1000)
+    """The ``result`` of token calls: both ``expire_time`` and ``expire`` (clients read either).
+
+    The seconds left are rounded up, so a token just issued says the full lifetime (7200), as the platform does,
+    even when the clock moved a millisecond between issuing and answering."""
+    remaining = max(0, -(-(token.expires_ms - ctx.clock.now_ms()) // 1000))
     return {
         "access_token": token.access_token,
         "expire_time": remaining,

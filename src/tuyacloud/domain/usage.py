@@ -53,7 +53,14 @@ class UsageCounter:
             for (access_id, day, api), (calls, failures) in pending.items():
                 await tx.add_usage(access_id, day, api, calls, failures)
 
-        await ctx.store.transaction(work)
+        try:
+            await ctx.store.transaction(work)
+        except BaseException:  # the store is unavailable: keep the counts for the next flush
+            for key, (calls, failures) in pending.items():
+                counts = self._pending[key]
+                counts[0] += calls
+                counts[1] += failures
+            raise
         return len(pending)
 
 

@@ -89,8 +89,17 @@ async def register(ctx: Context, project: Project, *, username: object, password
     return user
 
 
+def _own_record_only(user: ProjectUser | None) -> None:
+    """A project user's (or app user's) token reads its own record and no other: 1106 as for the management
+    calls, whether or not the other user exists (so a token cannot probe for names)."""
+    scope = visibility.current()
+    if scope is not None and (scope.app_user or user is None or user.id != scope.uid):
+        raise PermissionDeny("a user token reads its own user only")
+
+
 async def get(ctx: Context, project: Project, uid: str) -> ProjectUser:
     user = await ctx.store.get_user(project.access_id, project.region, uid)
+    _own_record_only(user)
     if user is None:
         raise UserNotExist(f"user {uid!r} does not exist")
     return user
@@ -98,6 +107,7 @@ async def get(ctx: Context, project: Project, uid: str) -> ProjectUser:
 
 async def get_by_name(ctx: Context, project: Project, username: str) -> ProjectUser:
     user = await ctx.store.get_user_by_name(project.access_id, project.region, username)
+    _own_record_only(user)
     if user is None:
         raise UserNotExist(f"no user named {username!r}")
     return user
@@ -167,6 +177,8 @@ async def delete(ctx: Context, project: Project, uid: str) -> None:
 
     async def work(tx: Tx) -> None:
         await tx.delete_user(project.access_id, project.region, user.id)
+        # the MQTT open-hub credentials issued to the user's tokens go with them
+        await tx.revoke_user_credentials(project.access_id, project.region, user.id, ctx.clock.now_ms())
 
     await ctx.store.transaction(work)
 

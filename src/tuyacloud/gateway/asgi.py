@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from tuyacloud import limits
 from tuyacloud.domain import projects, tokens, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.usage import UsageCounter
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tuyacloud.gateway")
 
-MAX_BODY = 1 << 20
+MAX_BODY = limits.MAX_BODY
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -56,6 +57,8 @@ class Gateway:
             return
         started = time.perf_counter()
         body = await _read_body(receive)
+        if body is _GONE:
+            return  # the client left (or the connection timed out) before its body arrived: nobody to answer
         t = self.ctx.clock.now_ms()
         tid = self.ctx.ids.unique_hex()  # 32 hex like the platform's trace ids
         # ASGI servers hand header names over in lower case.
@@ -103,6 +106,7 @@ class Gateway:
         missing = [n for n, v in (("client_id", client_id), ("sign", sign), ("t", t_header)) if not v]
         if missing:
             raise MissingHeader(f"{', '.join(missing)} header required")
+        _check_edge(headers, t_header, body)
         region = self.regions.resolve(headers.get("host"))
         project = await projects.for_request(self.ctx, client_id, region)
         client_ip = (scope.get("client") or ("",))[0] or ""
@@ -143,11 +147,35 @@ class Gateway:
         return request, project.access_id
 
 
+def _check_edge(headers: dict[str, str], t_header: str, body: bytes) -> None:
+    """The limits checked before any store or signature work (tuyacloud/limits.py): a few comparisons on an
+    ordinary request, and a bounded cost on a hostile one."""
+    if len(t_header) > limits.MAX_T_DIGITS:
+        raise RequestTimeInvalid("t must be epoch milliseconds")
+    nonce = headers.get("nonce")
+    if nonce is not None and len(nonce) > limits.MAX_NONCE:
+        raise ParamIllegal(f"nonce is longer than {limits.MAX_NONCE} characters")
+    method = headers.get("sign_method")
+    if method and method.upper() != limits.SIGN_METHOD:
+        raise SignInvalid(f"sign_method must be {limits.SIGN_METHOD}")
+    names = headers.get("signature-headers")
+    if names and (names.count(":") >= limits.MAX_SIGNATURE_HEADERS
+                  or len(names) > limits.MAX_SIGNATURE_HEADER_NAME):
+        listed = [n for n in names.split(":") if n.strip()]
+        if len(listed) > limits.MAX_SIGNATURE_HEADERS:
+            raise ParamIllegal(f"Signature-Headers lists more than {limits.MAX_SIGNATURE_HEADERS} headers")
+        if any(len(n) > limits.MAX_SIGNATURE_HEADER_NAME for n in listed):
+            raise ParamIllegal(f"a Signature-Headers name is longer than {limits.MAX_SIGNATURE_HEADER_NAME} "
+                               "characters")
+    if body:
+        limits.check_json(body)
+
+
 def _parse_json(body: bytes) -> Any:
     if not body.strip():
         return {}
     try:
-        parsed = orjson.loads(body)
+        parsed = orjson.loads(body)  # within the limits: _check_edge has seen it
     except orjson.JSONDecodeError as exc:
         raise ParamIllegal(f"the body is not valid JSON: {exc.msg}") from exc
     if b"\\u0000" in body and _has_nul(parsed):
@@ -180,14 +208,18 @@ def _base_url(scope: dict[str, Any], headers: dict[str, str]) -> str:
     return f"{scheme}://{host}"
 
 
+_GONE = b"gone"  # a distinct object: identity, never value, tells it from a body
+
+
 async def _read_body(receive: Any) -> bytes | None:
-    """The raw body (signatures hash these exact bytes); None when it is larger than any API accepts."""
+    """The raw body (signatures hash these exact bytes); None when it is larger than any API accepts, _GONE when
+    the client disconnected before sending all of it."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            return _GONE
         chunk = message.get("body", b"")
         size += len(chunk)
         if size <= MAX_BODY:

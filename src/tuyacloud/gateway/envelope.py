@@ -1,4 +1,9 @@
-"""The Tuya response envelope: HTTP 200 always, ``result/success/t/tid`` or ``code/msg/success/t/tid``."""
+"""The Tuya response envelope: HTTP 200 always, ``result/success/t/tid`` or ``code/msg/success/t/tid``.
+
+A failure's ``msg`` is exactly the platform's text for its code (clients compare it); what this cloud can add
+(which device, which field) follows as an extra ``detail`` key after the platform's keys, present only when there
+is something to say. Clients of the platform ignore keys they do not know.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from tuyacloud.errors import TuyaError, code_and_message
+from tuyacloud.errors import TuyaError, code_message_detail
 
 
 def success(result: Any, t: int, tid: str) -> bytes:
@@ -14,5 +19,8 @@ def success(result: Any, t: int, tid: str) -> bytes:
 
 
 def failure(error: TuyaError, t: int, tid: str) -> bytes:
-    code, msg = code_and_message(error)
-    return orjson.dumps({"code": code, "msg": msg, "success": False, "t": t, "tid": tid})
+    code, msg, detail = code_message_detail(error)
+    body: dict[str, Any] = {"code": code, "msg": msg, "success": False, "t": t, "tid": tid}
+    if detail:
+        body["detail"] = detail
+    return orjson.dumps(body)

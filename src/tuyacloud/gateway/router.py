@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tuyacloud.errors import ParamEmpty, ParamIllegal, UriPathInvalid
+from tuyacloud.limits import parse_int
 
 if TYPE_CHECKING:
     from tuyacloud.gateway.request import ApiRequest
@@ -36,10 +37,9 @@ class Param:
 
     def parse(self, raw: str) -> Any:
         if self.type == "integer":
-            try:
-                value = int(raw)
-            except ValueError as exc:
-                raise ParamIllegal(f"{self.name} must be an integer") from exc
+            value = parse_int(raw)  # strict: int() would take "+5", "1_0" and blanks
+            if value is None:
+                raise ParamIllegal(f"{self.name} must be an integer")
             if self.minimum is not None and value < self.minimum:
                 raise ParamIllegal(f"{self.name} must be at least {self.minimum}")
             if self.maximum is not None and value > self.maximum:
@@ -160,6 +160,7 @@ class RouteTable:
                 "result": {},
                 "code": {"type": "integer"},
                 "msg": {"type": "string"},
+                "detail": {"type": "string", "description": "what the cloud adds beyond the platform's msg"},
             },
         }
         paths: dict[str, dict[str, Any]] = {}

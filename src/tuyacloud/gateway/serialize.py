@@ -1,6 +1,8 @@
 """Devices and instruction sets in the shapes each endpoint family returns.
 
-v1.0 device objects use 10-digit second timestamps and ``online``; v2.0 uses ``is_online`` and ``custom_name``.
+v1.0 device objects use 10-digit second timestamps and ``online``; v2.0 details use ``is_online`` and
+``custom_name``, while the v2.0 project device list (``/v2.0/cloud/thing/device``) is the one camelCase answer
+(``isOnline``, ``customName``, ``productName``...), as Tuya documents each of them.
 The v1.0 and iot-03 status and specification calls show only the category's standard data points; raw DPs are
 visible through the v2.0 thing model and shadow only, as on the platform.
 """
@@ -122,6 +124,31 @@ def device_v2(device: Device, product: Product | None) -> dict[str, Any]:
         "sub": False,
         "time_zone": device.time_zone,
         "update_time": _s(device.updated_ms),
+        "uuid": device.uuid,
+    }
+
+
+def device_v2_listed(device: Device, product: Product | None) -> dict[str, Any]:
+    """An item of ``/v2.0/cloud/thing/device``: camelCase keys, exactly the fields of Tuya's documented example
+    (clients such as mcp-server-tuya read ``isOnline``, ``customName`` and ``productName``)."""
+    return {
+        "activeTime": _s(device.active_ms),
+        "category": device.category,
+        "createTime": _s(device.created_ms),
+        "customName": device.custom_name,
+        "icon": product.icon if product else "",
+        "id": device.id,
+        "ip": device.ip,
+        "isOnline": device.online,
+        "lat": device.lat,
+        "localKey": device.local_key,
+        "lon": device.lon,
+        "name": device.name,
+        "productId": device.product_id,
+        "productName": product.name if product else "",
+        "sub": False,
+        "timeZone": device.time_zone,
+        "updateTime": _s(device.updated_ms),
         "uuid": device.uuid,
     }
 

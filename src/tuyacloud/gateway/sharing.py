@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from tuyacloud import sharing_crypto
+from tuyacloud import limits, sharing_crypto
 from tuyacloud.domain import sharing, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import (
@@ -29,7 +29,7 @@ from tuyacloud.errors import (
     UriPathInvalid,
 )
 from tuyacloud.gateway import envelope
-from tuyacloud.gateway.asgi import _base_url, _read_body
+from tuyacloud.gateway.asgi import _GONE, _base_url, _read_body
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.sharing_routes import ROUTES, SharingRoute
 from tuyacloud.logs import loggable_path
@@ -49,6 +49,8 @@ class SharingGateway:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = await _read_body(receive)
+        if body is _GONE:
+            return  # the client left before its body arrived: nobody to answer
         t = self.ctx.clock.now_ms()
         tid = self.ctx.ids.unique_hex()
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -142,10 +144,7 @@ class SharingGateway:
 def _body_encdata(body: bytes) -> str:
     if not body.strip():
         return ""
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ParamIllegal("the body must be {\"encdata\": ...}") from exc
+    parsed = limits.loads(body)  # the same size, count and depth limits as the OpenAPI
     value = parsed.get("encdata", "") if isinstance(parsed, dict) else None
     if not isinstance(value, str):
         raise ParamIllegal("the body must be {\"encdata\": ...}")
@@ -154,8 +153,6 @@ def _body_encdata(body: bytes) -> str:
 
 def _decrypt_json(encdata: str, key: str) -> Any:
     try:
-        return orjson.loads(sharing_crypto.decrypt(encdata, key))
+        return limits.loads(sharing_crypto.decrypt(encdata, key))
     except sharing_crypto.DecryptError as exc:
         raise SignInvalid(str(exc)) from exc
-    except orjson.JSONDecodeError as exc:
-        raise ParamIllegal("the decrypted data is not JSON") from exc

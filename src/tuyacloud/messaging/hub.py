@@ -18,10 +18,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from tuyacloud.domain.context import Context
+from tuyacloud.errors import StoreUnavailable
 from tuyacloud.messaging import codec
 from tuyacloud.models import Message, Project
 from tuyacloud.store.base import Tx
 from tuyacloud.store.message_queries import ConsumerRow
+from tuyacloud.supervision import Episode, TaskStatus
 
 log = logging.getLogger("tuyacloud.messaging")
 
@@ -69,8 +71,10 @@ class Consumer:
 
 
 class Hub:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, status: TaskStatus | None = None) -> None:
         self.ctx = ctx
+        # One episode for every consumer: an outage of the store is one log line, not one per connection.
+        self._episode = Episode(log, "message delivery", status)
         self.process = uuid.uuid4().hex[:12]
         self._consumers: dict[SubKey, list[Consumer]] = {}
         self._deliveries: dict[SubKey, dict[int, int]] = {}  # seq -> times delivered (redeliveryCount)
@@ -108,20 +112,27 @@ class Hub:
             await tx.ensure_subscription(*key)
             await tx.upsert_consumer(row)
 
-        await store.transaction(register)
         active = False
         cursor = -1
         try:
+            await self._retrying(consumer, lambda: store.transaction(register))
             while not consumer.closed:
-                was_active, active = active, await self._renew(consumer, owner, row)
-                if active and not was_active:
-                    cursor = -1  # taking over: start again from the subscription's position
-                deadline = asyncio.get_running_loop().time() + RENEW_S
-                while active and not consumer.closed and asyncio.get_running_loop().time() < deadline:
-                    cursor = await self._deliver_round(consumer, cursor)
-                    await self._wait(consumer, self._next_wait(consumer, deadline))
-                if not active:
-                    await self._wait(consumer, RENEW_S)
+                try:
+                    was_active, active = active, await self._renew(consumer, owner, row)
+                    if active and not was_active:
+                        cursor = -1  # taking over: start again from the subscription's position
+                    deadline = asyncio.get_running_loop().time() + RENEW_S
+                    while active and not consumer.closed and asyncio.get_running_loop().time() < deadline:
+                        cursor = await self._deliver_round(consumer, cursor)
+                        await self._wait(consumer, self._next_wait(consumer, deadline))
+                    if not active:
+                        await self._wait(consumer, RENEW_S)
+                except StoreUnavailable as error:
+                    # The store is down: keep the connection, wait, and go on where delivery was. A lease that
+                    # ran out meanwhile is simply taken again (or by another consumer) when it is back.
+                    await self._wait(consumer, self._episode.failed(error))
+                    continue
+                self._episode.ok()
         finally:
             consumer.closed = True
             self._consumers[key].remove(consumer)
@@ -139,10 +150,23 @@ class Hub:
 
             try:
                 await store.transaction(unregister)
+            except StoreUnavailable as error:  # the lease runs out by itself
+                log.info("could not release a consumer's lease: %s", error)
             except Exception:
                 log.exception("could not release a consumer's lease")
             for other in self._consumers.get(key, []):
                 other.wake.set()  # a standby takes over at once
+
+    async def _retrying(self, consumer: Consumer, call: Callable[[], Awaitable[object]]) -> None:
+        """Run ``call`` until it works or the consumer goes away, backing off while the store is unavailable."""
+        while not consumer.closed:
+            try:
+                await call()
+            except StoreUnavailable as error:
+                await self._wait(consumer, self._episode.failed(error))
+                continue
+            self._episode.ok()
+            return
 
     async def _renew(self, consumer: Consumer, owner: str, row: ConsumerRow) -> bool:
         now = self.ctx.clock.now_ms()
@@ -189,13 +213,19 @@ class Hub:
             # mark (out of order) are recorded individually, with those of messages sent on earlier connections.
             mark = (min(consumer.inflight) - 1) if consumer.inflight else cursor
             stray = sorted(consumer.acks | {s for s in consumer.acked if s > mark})
-            self.acknowledged += len(consumer.acks) + len(consumer.acked)
+            acks, acked = consumer.acks, consumer.acked
             consumer.acks, consumer.acked = set(), set()
 
             async def ack(tx: Tx) -> None:
                 await tx.advance(*key, mark, stray, self.ctx.clock.now_ms())
 
-            await store.transaction(ack)
+            try:
+                await store.transaction(ack)
+            except BaseException:  # not recorded: keep them for the next round
+                consumer.acks |= acks
+                consumer.acked |= acked
+                raise
+            self.acknowledged += len(acks) + len(acked)  # counted once durable
         now = self.ctx.clock.now_ms()
         again = set(consumer.nacks)
         self.nacked += len(again)

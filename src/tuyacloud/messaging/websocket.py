@@ -13,12 +13,14 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 import orjson
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from tuyacloud.limits import json_refusal, parse_int
 from tuyacloud.messaging import codec
 from tuyacloud.messaging.hub import ENVS, Consumer, Hub
 from tuyacloud.models import Project
@@ -26,6 +28,9 @@ from tuyacloud.regions import RegionResolver
 
 log = logging.getLogger("tuyacloud.messaging")
 PATH = "/ws/v2/consumer/persistent/{tenant}/{namespace}/{topic}/{subscription}"
+# What a subscription name may be (clients use "<access id>-sub"): a name is stored, shown and sent back, so
+# control characters, a NUL (which PostgreSQL text refuses) or kilobytes of it are refused at the upgrade.
+SUBSCRIPTION = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
 async def _refuse(websocket: WebSocket, status: int, reason: str) -> None:
@@ -39,8 +44,10 @@ async def _authenticate(websocket: WebSocket, hub: Hub, regions: RegionResolver)
     """The project and env, or the reason for refusing."""
     p = websocket.path_params
     if p["namespace"] != "out" or p["topic"] not in ENVS:
-        topic = f"persistent://{p['tenant']}/{p['namespace']}/{p['topic']}"
+        topic = f"persistent://{p['tenant']}/{p['namespace']}/{p['topic']}"[:200]
         return f"unknown topic {topic}; use out/event or out/event-test"
+    if not SUBSCRIPTION.fullmatch(p["subscription"]):
+        return "a subscription name is 1 to 128 letters, digits, '-', '_', '.' or ':'"
     username = websocket.headers.get("username", "")
     password = websocket.headers.get("password", "")
     if not username or not password:
@@ -64,10 +71,7 @@ async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
 
 
 def _ack_timeout(websocket: WebSocket) -> int:
-    try:
-        return max(0, int(websocket.query_params.get("ackTimeoutMillis", "0")))
-    except ValueError:
-        return 0
+    return max(0, parse_int(websocket.query_params.get("ackTimeoutMillis", "0")) or 0)
 
 
 def make_endpoint(hub_of: Callable[[], Hub], regions: RegionResolver) -> Callable[[WebSocket], Awaitable[None]]:
@@ -75,7 +79,7 @@ def make_endpoint(hub_of: Callable[[], Hub], regions: RegionResolver) -> Callabl
         hub: Hub = hub_of()
         outcome = await _authenticate(websocket, hub, regions)
         if isinstance(outcome, str):
-            await _refuse(websocket, 401, outcome)
+            await _refuse(websocket, 400 if outcome.startswith("a subscription") else 401, outcome)
             return
         project, env = outcome
         if websocket.query_params.get("subscriptionType", "Failover") == "Exclusive" and hub.connected(
@@ -102,7 +106,7 @@ def make_endpoint(hub_of: Callable[[], Hub], regions: RegionResolver) -> Callabl
                 if message["type"] == "websocket.disconnect":
                     break
                 raw = message.get("text") or message.get("bytes")  # an ack may come as a binary frame
-                if not raw:
+                if not raw or json_refusal(raw) is not None:  # an ack is a flat object: anything else is dropped
                     continue
                 try:
                     frame = orjson.loads(raw)

@@ -314,15 +314,43 @@ def _step(product: Product, state: Status, b: Mapping[str, Any], now_s: float, e
         state[code] = int(new)
 
 
+@functools.lru_cache(maxsize=4096)
+def _inputs(product: Product) -> tuple[tuple[str, ...], ...]:
+    """Per behaviour, the codes whose change restarts its clock: its own code, its target and its conditions."""
+    out = []
+    for b in product.behaviours:
+        codes = [b["code"]] if "code" in b else []
+        if isinstance(b.get("target"), str):
+            codes.append(b["target"])
+        codes += list(b.get("while") or {})
+        out.append(tuple(codes))
+    return tuple(out)
+
+
 def tick(product: Product, status: Mapping[str, Any], elapsed_s: float, now_ms: int,
-         since_last_report_s: dict[str, float] | None = None, *, seed: str = "") -> Status:
-    """The changes ``elapsed_s`` seconds ending at ``now_ms`` bring; nothing when no time passed."""
+         since_last_report_s: dict[str, float] | None = None, *, seed: str = "",
+         changed_ms: Mapping[str, int] | None = None) -> Status:
+    """The changes ``elapsed_s`` seconds ending at ``now_ms`` bring; nothing when no time passed.
+
+    ``changed_ms`` (the device's ``status_t``: when each code last changed) bounds each behaviour's time: it runs
+    only from the latest change of its inputs, never across idle time before it. A curtain idle for 20 s and then
+    told to open has moved 1 s worth one second later, not 21 s worth; a plug switched on after an idle hour has
+    accumulated nothing yet."""
     if elapsed_s <= 0:
         return {}
     state = dict(status)
     now_s = now_ms / 1000
-    for b in product.behaviours:
-        _step(product, state, b, now_s, elapsed_s, seed, since_last_report_s)
+    start_ms = now_ms - elapsed_s * 1000
+    inputs = _inputs(product) if changed_ms else None
+    for i, b in enumerate(product.behaviours):
+        run_s = elapsed_s
+        if inputs is not None and changed_ms is not None:
+            latest = max((changed_ms.get(code, 0) for code in inputs[i]), default=0)
+            if latest > start_ms:
+                run_s = (now_ms - latest) / 1000
+                if run_s <= 0:
+                    continue
+        _step(product, state, b, now_s, run_s, seed, since_last_report_s)
     _settle(product, state)
     return _diff(status, state)
 

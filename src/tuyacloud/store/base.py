@@ -9,21 +9,28 @@ where the data belongs to one.
 from __future__ import annotations
 
 import abc
+import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import orjson
 
+from tuyacloud.errors import StoreUnavailable
 from tuyacloud.models import Device, DeviceLog, Message, Project, Token
 from tuyacloud.store.asset_queries import AssetQueries
 from tuyacloud.store.console_queries import ConsoleQueries
 from tuyacloud.store.message_queries import MessageQueries
+from tuyacloud.store.openhub_queries import OpenHubQueries
 from tuyacloud.store.registration_queries import RegistrationQueries
 from tuyacloud.store.scene_queries import SceneQueries
 from tuyacloud.store.sharing_queries import SharingQueries
+from tuyacloud.store.simulator_queries import SimulatorQueries
 from tuyacloud.store.smarthome_queries import SmartHomeQueries, owner_clause
 from tuyacloud.store.statistics_queries import StatisticsQueries
 from tuyacloud.store.timer_queries import TimerQueries
+from tuyacloud.supervision import Episode
+
+log = logging.getLogger("tuyacloud.store")
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -80,7 +87,7 @@ def _device_params(d: Device) -> tuple[Any, ...]:
 
 
 class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQueries, SceneQueries, ConsoleQueries,
-              TimerQueries, StatisticsQueries, SharingQueries, abc.ABC):
+              TimerQueries, StatisticsQueries, SimulatorQueries, OpenHubQueries, SharingQueries, abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]
@@ -412,6 +419,10 @@ class Store(Queries, abc.ABC):
     ``commit_observer``, when set, is called after every durable commit with (units of work in it, seconds from
     the transaction's start to durable, messages it appended): what /metrics reports as commit batch size and time
     and as messages emitted. It is a plain callback so the store knows nothing of how metrics are kept.
+
+    An engine raises :class:`StoreUnavailable` in place of its driver's error when the database cannot be reached or
+    cannot write (``unavailable``); ``outage`` logs such an episode once, with a count, and its end.
+    ``refusing_writes`` names why every write is refused for good (the SQLite file was removed), else None.
     """
 
     def __init__(self) -> None:
@@ -419,10 +430,16 @@ class Store(Queries, abc.ABC):
         self.appended_messages = 0
         self.message_listeners: list[Callable[[str], None]] = []
         self.commit_observer: CommitObserver | None = None
+        self.outage = Episode(log, "the store (requests answer 1111 meanwhile)")
+        self.refusing_writes: str | None = None
 
     def queued_units(self) -> int:
         """Units of work accepted but not yet committed (an engine with a commit queue overrides this)."""
         return 0
+
+    def _unavailable(self, error: StoreUnavailable, cause: BaseException) -> NoReturn:
+        self.outage.failed(error)
+        raise error from cause
 
     def _announce(self, access_ids: set[str]) -> None:
         for access_id in access_ids:

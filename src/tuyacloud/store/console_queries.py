@@ -108,5 +108,9 @@ class ConsoleQueries(abc.ABC):
         return await self.execute(
             "DELETE FROM console_login_failures WHERE first_ms < ? AND locked_until_ms < ?", (first_before_ms, now_ms))
 
+    async def login_failure_keys(self) -> list[str]:
+        """Every counter's key (stale ones are swept on each failure, so these are few)."""
+        return [r[0] for r in await self.fetch("SELECT key FROM console_login_failures ORDER BY key")]
+
     async def clear_login_failures(self, key: str) -> None:
         await self.execute("DELETE FROM console_login_failures WHERE key = ?", (key,))

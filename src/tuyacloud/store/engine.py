@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from tuyacloud.store import migrate
 from tuyacloud.store.base import Store
-from tuyacloud.store.postgres import PostgresStore
 from tuyacloud.store.sqlite import SqliteStore
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: one process per data directory is the user's job there
+    fcntl = None  # type: ignore[assignment]
+
+# The PostgreSQL advisory lock of start-up; outside the 32-bit range of the per-project hashtext() message locks.
+STARTUP_LOCK_KEY = 0x7475_7961_636C_6F75  # "tuyaclou"
 
 
 def is_postgres(database_url: str) -> bool:
@@ -19,13 +29,60 @@ def sqlite_path(database_url: str) -> str:
     return database_url.split("sqlite:///", 1)[1]
 
 
-async def open_store(database_url: str) -> Store:
-    """Migrate the schema to head (in a thread: Alembic is synchronous), then start the engine."""
+def _check_url(database_url: str) -> None:
     if not (is_postgres(database_url) or database_url.startswith("sqlite:///")):
         raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///PATH or postgresql://...")
+
+
+@contextlib.asynccontextmanager
+async def startup_lock(database_url: str) -> AsyncIterator[None]:
+    """Held while one process migrates the schema and makes its first-start records (the admin token, the demo,
+    the first console account), so any number of processes started together on a new database take turns instead
+    of racing (two CREATE TABLEs, two demos). PostgreSQL: a session advisory lock; SQLite: a file lock beside the
+    database file. Both are released by the operating system or the server if the process dies."""
+    _check_url(database_url)
+    if is_postgres(database_url):
+        import asyncpg  # only who uses PostgreSQL imports its driver
+
+        from tuyacloud.store.postgres import asyncpg_dsn
+
+        conn = await asyncpg.connect(asyncpg_dsn(database_url))
+        try:
+            await conn.execute("SELECT pg_advisory_lock($1)", STARTUP_LOCK_KEY)
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=5)  # ending the session releases the lock
+        return
+    path = Path(sqlite_path(database_url))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    fd = os.open(str(path) + ".startup-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+async def open_store(database_url: str, *, locked: bool = False) -> Store:
+    """Migrate the schema to head (in a thread: Alembic is synchronous), then start the engine. The migration runs
+    under :func:`startup_lock` unless the caller already holds it (``locked``)."""
+    _check_url(database_url)
     if database_url.startswith("sqlite:///"):
         Path(sqlite_path(database_url)).parent.mkdir(parents=True, exist_ok=True)
-    await asyncio.to_thread(migrate.upgrade, database_url)
-    store: Store = PostgresStore(database_url) if is_postgres(database_url) else SqliteStore(sqlite_path(database_url))
+    if locked:
+        await asyncio.to_thread(migrate.upgrade, database_url)
+    else:
+        async with startup_lock(database_url):
+            await asyncio.to_thread(migrate.upgrade, database_url)
+    if is_postgres(database_url):
+        from tuyacloud.store.postgres import PostgresStore  # asyncpg is imported only by who uses PostgreSQL
+
+        store: Store = PostgresStore(database_url)
+    else:
+        store = SqliteStore(sqlite_path(database_url))
     await store.start()
     return store

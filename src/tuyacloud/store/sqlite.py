@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import re
 import sqlite3
 import time
@@ -19,10 +21,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tuyacloud.errors import StoreLost, StoreUnavailable
 from tuyacloud.models import Device, Project, Token
 from tuyacloud.store.base import Row, Store, Tx
 
 T = TypeVar("T")
+log = logging.getLogger("tuyacloud.store")
 
 MAX_BATCH = 512
 CHECKPOINT_EVERY_S = 0.5
@@ -31,13 +35,55 @@ EXTERNAL_CHECK_S = 0.0005
 BUSY_TIMEOUT_MS = 10_000
 
 
+LOST_REMIND_S = 60.0
+# What a refused write answers (the log names the file; a client needs no server path).
+LOST = ("the data directory was removed or replaced under the running server; writes are refused until it is "
+        "restarted")
+
+
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # The busy timeout first: switching a new file to WAL needs a moment's exclusive access, which several
+    # processes starting together on one data directory contend for.
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
+
+
+# SQLite's primary result codes that mean "the database cannot serve this now", not "this statement is wrong".
+_UNAVAILABLE = {
+    5: "the database is locked by another process",  # SQLITE_BUSY
+    6: "the database is locked",  # SQLITE_LOCKED
+    7: "out of memory",  # SQLITE_NOMEM
+    8: "the database cannot be written (read-only)",  # SQLITE_READONLY
+    10: "disk I/O error",  # SQLITE_IOERR
+    11: "the database file is damaged",  # SQLITE_CORRUPT
+    13: "the disk is full",  # SQLITE_FULL
+    14: "the database file cannot be opened",  # SQLITE_CANTOPEN
+    15: "the database lock protocol failed",  # SQLITE_PROTOCOL
+    26: "the database file is not a database",  # SQLITE_NOTADB
+}
+
+
+def unavailable(error: BaseException) -> StoreUnavailable | None:
+    """The typed error for a SQLite failure that is the database's state rather than a bad statement."""
+    if isinstance(error, StoreUnavailable):
+        return error
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(error, sqlite3.Error) and isinstance(code, int) and (code & 0xFF) in _UNAVAILABLE:
+        return StoreUnavailable(f"the database is unavailable: {_UNAVAILABLE[code & 0xFF]}")
+    return None
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the database file, or None when it is gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 # The table a writing statement changes: what the read cache must forget after the commit.
@@ -134,6 +180,9 @@ class SqliteStore(Store):
         self._devices: dict[str, tuple[str, Device | None]] = {}  # device id -> (region, device)
         self._write_version = -1
         self._checked_at = 0.0
+        self._identity: tuple[int, int] | None = None
+        self._refused = 0
+        self._lost_reminded = 0.0
         self.batches = 0  # for benchmarks: units per batch = committed units / batches
         self.units = 0
 
@@ -141,6 +190,7 @@ class SqliteStore(Store):
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._read = _connect(self.path)
         self._write = _connect(self.path)
+        self._identity = file_identity(self.path)
         # Checkpoints run beside the writer (PASSIVE blocks neither writers nor readers) instead of inside
         # whichever commit crosses the auto-checkpoint threshold, which stalled every command queued behind it.
         self._write.execute("PRAGMA wal_autocheckpoint=0")
@@ -184,7 +234,38 @@ class SqliteStore(Store):
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         assert self._read is not None, "store not started"
-        return self._read.execute(sql, params).fetchall()
+        try:
+            rows = self._read.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            error = unavailable(exc)
+            if error is None:
+                raise
+            self._unavailable(error, exc)
+        return rows
+
+    # --- the data file's identity -----------------------------------------------------------------
+    # Removing (or replacing) the data directory under a running server leaves its connections writing to files
+    # that no longer have a name: every commit "succeeds" and is gone at the next start. So the commit path
+    # compares the file's (device, inode) with the one opened (one stat, microseconds per batch) and, once it
+    # differs, refuses every write for good and says so loudly.
+
+    def _check_identity(self) -> str | None:
+        if self.refusing_writes is None:
+            now = file_identity(self.path)
+            if now == self._identity:
+                return None
+            how = "removed" if now is None else "replaced by another file"
+            self.refusing_writes = (f"the database file was {how} under the running server; every write is "
+                                    "refused until the server is restarted")  # health shows it: no path
+            log.critical("The database file %s was %s under the running server: every write is refused until the "
+                         "server is restarted, as it would be lost. Restore the data directory and restart "
+                         "tuyacloud.", self.path, how)
+            self._lost_reminded = time.monotonic()
+        self._refused += 1
+        if time.monotonic() - self._lost_reminded >= LOST_REMIND_S:
+            self._lost_reminded = time.monotonic()
+            log.critical("%s: %s (%d writes refused so far)", self.path, self.refusing_writes, self._refused)
+        return self.refusing_writes
 
     # --- read cache -------------------------------------------------------------------------------
     # Projects, tokens and devices are read on every signed request, so they are cached here. Our own commits
@@ -275,7 +356,16 @@ class SqliteStore(Store):
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append((work, future))
         self._wake.set()
-        return await future
+        try:
+            result = await future
+        except sqlite3.Error as exc:
+            error = unavailable(exc)
+            if error is None:
+                raise
+            self._unavailable(error, exc)
+        if self.outage.failing:
+            self.outage.ok()
+        return result
 
     async def _begin(self, loop: asyncio.AbstractEventLoop, conn: sqlite3.Connection) -> None:
         """Take the write lock. Uncontended (the usual case: this process is the only writer) it is immediate,
@@ -293,6 +383,8 @@ class SqliteStore(Store):
         await loop.run_in_executor(self._executor, conn.execute, "BEGIN IMMEDIATE")
 
     async def _writer(self) -> None:
+        """Commit queued units in batches, for ever: whatever goes wrong fails that batch's callers, never the
+        writer (a dead writer would leave every later caller waiting)."""
         assert self._wake is not None and self._write is not None
         loop = asyncio.get_running_loop()
         conn = self._write
@@ -301,64 +393,89 @@ class SqliteStore(Store):
             await self._wake.wait()
             self._wake.clear()
             self._busy = True
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                began = time.perf_counter()
-                try:
-                    await self._begin(loop, conn)
-                except sqlite3.Error as exc:  # locked by another process beyond busy_timeout: fail this batch
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                # Holding the write lock, the connection sees every other process's commit: one look per batch
-                # keeps the cache honest while the writer is too busy for the idle-time check.
-                version = conn.execute("PRAGMA data_version").fetchone()[0]
-                if version != self._write_version:
-                    self._write_version = version
-                    self._forget_all()
-                outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-                tx.appended_messages = 0
-                for work, future in batch:
-                    conn.execute("SAVEPOINT unit")
-                    tx.unit_started()
-                    appended = tx.appended_messages
+            try:
+                while self._queue:
+                    batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                     try:
-                        result = await work(tx)
-                    except Exception as exc:  # the unit fails alone
-                        conn.execute("ROLLBACK TO unit")
-                        conn.execute("RELEASE unit")
-                        tx.appended_messages = appended  # its messages were rolled back with it
-                        outcomes.append((future, None, exc))
-                    else:
-                        conn.execute("RELEASE unit")
-                        tx.unit_committed()
-                        outcomes.append((future, result, None))
-                try:
-                    await loop.run_in_executor(self._executor, conn.execute, "COMMIT")
-                except Exception as exc:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                    for future, _, _ in outcomes:
-                        if not future.done():
-                            future.set_exception(exc)
-                    tx.touched_projects.clear()
-                    tx.stale_devices.update(tx.fresh_devices)  # nothing of this batch is in the database
-                    tx.fresh_devices.clear()
-                    self._forget(tx)
-                    continue
-                self.batches += 1
-                self.units += len(outcomes)
-                if self.commit_observer is not None:
-                    self.commit_observer(len(outcomes), time.perf_counter() - began, tx.appended_messages)
-                self._forget(tx)  # before any caller hears of its commit: read-your-writes holds
-                touched, tx.touched_projects = tx.touched_projects, set()
-                self._announce(touched)
-                for future, result, error in outcomes:
-                    if future.done():
-                        continue
-                    if error is not None:
-                        future.set_exception(error)
-                    else:
-                        future.set_result(result)
-            self._busy = False
+                        await self._commit_batch(loop, conn, tx, batch)
+                    except Exception as exc:
+                        if conn.in_transaction:
+                            with contextlib.suppress(sqlite3.Error):
+                                conn.execute("ROLLBACK")
+                        for _, future in batch:
+                            if not future.done():
+                                future.set_exception(exc)
+                        tx.touched_projects.clear()
+                        tx.unit_started()
+                        tx.stale_tables.clear()
+                        tx.stale_devices.clear()
+                        tx.fresh_devices.clear()
+                        self._forget_all()
+            finally:
+                self._busy = False
+
+    async def _commit_batch(self, loop: asyncio.AbstractEventLoop, conn: sqlite3.Connection, tx: _SqliteTx,
+                            batch: list[tuple[Callable[[Tx], Awaitable[Any]], asyncio.Future[Any]]]) -> None:
+        if self.refusing_writes is not None and self._check_identity():
+            raise StoreLost(LOST)
+        began = time.perf_counter()
+        try:
+            await self._begin(loop, conn)
+        except sqlite3.Error as exc:  # locked by another process beyond busy_timeout: fail this batch
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        # Holding the write lock, the connection sees every other process's commit: one look per batch
+        # keeps the cache honest while the writer is too busy for the idle-time check.
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._write_version:
+            self._write_version = version
+            self._forget_all()
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        tx.appended_messages = 0
+        for work, future in batch:
+            conn.execute("SAVEPOINT unit")
+            tx.unit_started()
+            appended = tx.appended_messages
+            try:
+                result = await work(tx)
+            except Exception as exc:  # the unit fails alone
+                conn.execute("ROLLBACK TO unit")
+                conn.execute("RELEASE unit")
+                tx.appended_messages = appended  # its messages were rolled back with it
+                outcomes.append((future, None, exc))
+            else:
+                conn.execute("RELEASE unit")
+                tx.unit_committed()
+                outcomes.append((future, result, None))
+        lost = self._check_identity()
+        try:
+            if lost is not None:
+                raise StoreLost(LOST)
+            await loop.run_in_executor(self._executor, conn.execute, "COMMIT")
+        except Exception as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            for future, _, _ in outcomes:
+                if not future.done():
+                    future.set_exception(exc)
+            tx.touched_projects.clear()
+            tx.stale_devices.update(tx.fresh_devices)  # nothing of this batch is in the database
+            tx.fresh_devices.clear()
+            self._forget(tx)
+            return
+        self.batches += 1
+        self.units += len(outcomes)
+        if self.commit_observer is not None:
+            self.commit_observer(len(outcomes), time.perf_counter() - began, tx.appended_messages)
+        self._forget(tx)  # before any caller hears of its commit: read-your-writes holds
+        touched, tx.touched_projects = tx.touched_projects, set()
+        self._announce(touched)
+        for future, result, error in outcomes:
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)

@@ -443,6 +443,57 @@ timers = Table(
     Index("ix_timers_next_run", "next_run_ms"),
 )
 
+# --- the simulator's leases ---
+# Virtual devices are split into shards (a hash of the device id); the server process holding a shard's lease is the
+# only one that drives its devices (simulated time would otherwise run once per process). A lease names its owner
+# and expires (wall-clock ms) unless renewed, so a process that dies hands its shards over. A process that changes a
+# device of a shard it does not hold leaves a poke, which the holder reads and acts on.
+sim_leases = Table(
+    "sim_leases",
+    metadata,
+    Column("shard", Integer, primary_key=True, autoincrement=False),
+    Column("owner", Text, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+)
+
+sim_pokes = Table(
+    "sim_pokes",
+    metadata,
+    Column("device_id", Text, primary_key=True),
+    Column("region", Text, primary_key=True),
+    Column("at_ms", BigInteger, nullable=False),
+)
+
+# --- MQTT open-hub: one row per issued credential of a link --------------------------------------------------
+mqtt_credentials = Table(
+    "mqtt_credentials",
+    metadata,
+    Column("username", Text, primary_key=True),
+    Column("access_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("link_id", Text, nullable=False),
+    Column("client_id", Text, nullable=False),
+    Column("uid", Text, nullable=False),
+    Column("token_kind", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),  # sha256 hex of the password
+    Column("message_key", Text, nullable=False),  # password[8:24]: encrypts the link's messages
+    Column("topic", Text, nullable=False),
+    Column("version", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Column("revoked_ms", BigInteger, nullable=True),
+    Column("start_seq", BigInteger, nullable=False, server_default="0"),
+    Column("delivered_seq", BigInteger, nullable=False, server_default="0"),
+    # What `messages status` shows: the connection (in which server process), the last message sent to it.
+    Column("connected_ms", BigInteger, nullable=True),
+    Column("last_seen_ms", BigInteger, nullable=True),
+    Column("last_message_ms", BigInteger, nullable=True),
+    Column("messages", BigInteger, nullable=False, server_default="0"),
+    Column("node", Text, nullable=True),
+    Index("ix_mqtt_credentials_project", "access_id", "uid"),
+    Index("ix_mqtt_credentials_expires", "expires_ms"),
+)
+
 # --- device sharing (Home Assistant's Tuya integration): user codes and QR logins awaiting approval ----------
 sharing_user_codes = Table(
     "sharing_user_codes",

@@ -19,6 +19,7 @@ from tuyacloud.console.controls import controls, display, submitted_value
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.domain import commands, console_views, devices, history, homes
 from tuyacloud.errors import TuyaError
+from tuyacloud.limits import parse_int
 from tuyacloud.models import Device, Project
 
 PAGE_SIZE = 20
@@ -29,10 +30,8 @@ SOURCES = {"1": "device", "2": "client", "3": "third party", "4": "cloud", "-1":
 
 
 def _int(text: str | None, default: int, lo: int, hi: int) -> int:
-    try:
-        return max(lo, min(hi, int(text or default)))
-    except ValueError:
-        return default
+    number = parse_int(text) if text else default
+    return default if number is None else max(lo, min(hi, number))
 
 
 def routes(deps: ConsoleDeps) -> list[BaseRoute]:

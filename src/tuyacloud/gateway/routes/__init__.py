@@ -12,6 +12,7 @@ from tuyacloud.gateway.routes import (
     devices_v1,
     homes,
     logs,
+    openhub,
     pairing,
     registration,
     scenes,
@@ -23,7 +24,7 @@ from tuyacloud.gateway.routes import (
 )
 
 AREAS = (token, devices_v1, devices_iot03, things_v2, logs, categories, assets, users, registration, app_users, homes,
-         pairing, scenes, automations, timers_v1, timers_v2)
+         pairing, scenes, automations, timers_v1, timers_v2, openhub)
 
 
 def build_table() -> RouteTable:

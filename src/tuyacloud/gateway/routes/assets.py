@@ -9,7 +9,7 @@ from tuyacloud.domain.assets import AssetView
 from tuyacloud.errors import ParamIllegal
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
-from tuyacloud.gateway.routes.paging import LAST_ROW_KEY, page_size
+from tuyacloud.gateway.routes.paging import LAST_ROW_KEY, cursor_after, page_size
 
 ADD_BODY = {"type": "object", "required": ["name"],
             "properties": {"name": {"type": "string"}, "parent_asset_id": {"type": "string"},
@@ -98,7 +98,7 @@ async def search(req: ApiRequest) -> dict[str, Any]:
     size = req.params.get("page_size", 20)
     found, more, total = await assets.search(req.ctx, req.project, req.params.get("last_row_key", ""), size,
                                              name=req.params.get("asset_name"), ids=req.ids_param("asset_ids"))
-    return {"list": [_item(v) for v in await _views(req, found)], "last_row_key": found[-1].id if found else "",
+    return {"list": [_item(v) for v in await _views(req, found)], "last_row_key": cursor_after(found, more),
             "has_next": more, "page_size": size, "total": total}
 
 
@@ -108,14 +108,14 @@ async def search_iot03(req: ApiRequest) -> dict[str, Any]:
     found, more, total = await assets.search(req.ctx, req.project, req.params.get("last_row_key", ""), size,
                                              name=req.params.get("asset_name"), ids=ids)
     return {"list": [_item_iot03(v) for v in await _views(req, found)],
-            "last_row_key": found[-1].id if found else "", "has_more": more, "total": total}
+            "last_row_key": cursor_after(found, more), "has_more": more, "total": total}
 
 
 async def sub_assets(req: ApiRequest) -> dict[str, Any]:
     size = req.params.get("page_size", 20)
     found, more = await assets.children(req.ctx, req.project, req.path_params["asset_id"],
                                         req.params.get("last_row_key", ""), size)
-    return {"list": [_item(v) for v in await _views(req, found)], "last_row_key": found[-1].id if found else "",
+    return {"list": [_item(v) for v in await _views(req, found)], "last_row_key": cursor_after(found, more),
             "page_size": size, "has_next": more}
 
 
@@ -124,7 +124,7 @@ async def sub_assets_iot03(req: ApiRequest) -> dict[str, Any]:
     found, more = await assets.children(req.ctx, req.project, req.path_params["asset_id"],
                                         req.params.get("last_row_key", ""), size)
     return {"list": [_item_iot03(v) for v in await _views(req, found)],
-            "last_row_key": found[-1].id if found else "", "has_more": more}
+            "last_row_key": cursor_after(found, more), "has_more": more}
 
 
 async def cross_level(req: ApiRequest) -> dict[str, Any]:
@@ -138,7 +138,7 @@ async def cross_level(req: ApiRequest) -> dict[str, Any]:
     asset_id = _opt_str(body, "asset_id") or ""
     found, more, total = await assets.descendants(req.ctx, req.project, asset_id, _opt_str(body, "last_row_key") or "",
                                                   size, name=_opt_str(body, "asset_name"), depth=level)
-    return {"list": [_item(v) for v in await _views(req, found)], "last_row_key": found[-1].id if found else "",
+    return {"list": [_item(v) for v in await _views(req, found)], "last_row_key": cursor_after(found, more),
             "has_next": more, "count": total, "page_size": size}
 
 
@@ -147,7 +147,7 @@ async def asset_devices(req: ApiRequest) -> dict[str, Any]:
     asset, found, more, total = await assets.devices_at(req.ctx, req.project, req.path_params["asset_id"],
                                                         req.params.get("last_row_key", ""), size)
     return {"list": [{"device_id": d.id, "asset_id": asset.id, "asset_name": asset.name} for d in found],
-            "last_row_key": found[-1].id if found else "", "total_size": total, "page_size": size,
+            "last_row_key": cursor_after(found, more), "total_size": total, "page_size": size,
             "has_next": more}
 
 

@@ -22,7 +22,7 @@ from tuyacloud.gateway.routes.devices_v1 import (
     specifications,
 )
 from tuyacloud.gateway.routes.devices_v1 import delete as delete_one
-from tuyacloud.gateway.routes.paging import DEVICE_IDS, LAST_ROW_KEY, page_size
+from tuyacloud.gateway.routes.paging import DEVICE_IDS, LAST_ROW_KEY, cursor_after, page_size
 
 SOURCE_TYPES = ("asset", "homeApp", "tuyaUser", "product")
 
@@ -78,7 +78,7 @@ async def list_v13(req: ApiRequest) -> dict[str, Any]:
         found, more = await devices.page(req.ctx, req.project, req.params.get("last_row_key", ""), size, **filters)
     return {
         "has_more": more,
-        "last_row_key": found[-1].id if found else "",
+        "last_row_key": cursor_after(found, more),
         "list": [_item(req, d) for d in found],
         "total": len(found) if ids else await devices.count(req.ctx, req.project, filters.get("owner_uid")),
     }

@@ -8,7 +8,7 @@ from tuyacloud.domain import commands, devices
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
-from tuyacloud.gateway.routes.paging import DEVICE_IDS, LAST_ID, LAST_ROW_KEY, PAGE_NO, page_size
+from tuyacloud.gateway.routes.paging import DEVICE_IDS, LAST_ID, LAST_ROW_KEY, PAGE_NO, cursor_after, page_size
 
 COMMANDS_BODY = {
     "type": "object",
@@ -107,7 +107,7 @@ async def list_devices(req: ApiRequest) -> dict[str, Any]:
     return {
         "devices": [serialize.device_v1(d, _product(req, d)) for d in found],
         "has_more": more,
-        "last_id": found[-1].id if found else "",
+        "last_id": cursor_after(found, more),
         "total": await devices.count(req.ctx, req.project),
     }
 
@@ -127,7 +127,7 @@ async def associated_user_devices(req: ApiRequest) -> dict[str, Any]:
     return {
         "devices": [serialize.device_v1(d, _product(req, d)) for d in found],
         "has_more": more,
-        "last_row_key": found[-1].id if found else "",
+        "last_row_key": cursor_after(found, more),
         "total": await devices.count(req.ctx, req.project),
     }
 

@@ -7,7 +7,7 @@ from typing import Any
 from tuyacloud.domain import history
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
-from tuyacloud.gateway.routes.paging import LAST_ROW_KEY, page_size
+from tuyacloud.gateway.routes.paging import LAST_ROW_KEY, cursor_after, page_size
 
 MAX_MS = 9_999_999_999_999  # 13 digits: a larger time is a client error, and overflows the store's integers
 START = Param("start_time", "integer", minimum=0, maximum=MAX_MS, description="13-digit ms")
@@ -33,7 +33,7 @@ async def _page(req: ApiRequest, event_ids: list[int], size_name: str = "size") 
         req.ctx, req.project, req.path_params["device_id"], event_ids, req.params.get("start_time"),
         req.params.get("end_time"), req.params.get(size_name, 20), _codes(req), cursor,
     )
-    return rows, more, str(rows[-1].row_id) if rows else ""
+    return rows, more, cursor_after(rows, more, "row_id")
 
 
 async def logs_v1(req: ApiRequest) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from tuyacloud.gateway.router import Param
 
 DEVICE_IDS = Param("device_ids", description="comma-separated device ids (at most 20)")
@@ -12,3 +15,9 @@ PAGE_NO = Param("page_no", "integer", minimum=1, maximum=1_000_000, description=
 
 def page_size(name: str = "page_size", maximum: int = 200, required: bool = False) -> Param:
     return Param(name, "integer", required=required, minimum=1, maximum=maximum, description=f"at most {maximum}")
+
+
+def cursor_after(found: Sequence[Any], more: bool, key: str = "id") -> str:
+    """The cursor a page answers: the last item's ``key`` while more pages follow, empty on the last page (as the
+    platform answers its last page), so a client that follows the cursor alone stops without one more call."""
+    return str(getattr(found[-1], key)) if more and found else ""

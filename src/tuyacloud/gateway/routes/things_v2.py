@@ -36,12 +36,13 @@ def _csv(req: ApiRequest, name: str, limit: int) -> list[str]:
 
 
 async def project_devices(req: ApiRequest) -> list[dict[str, Any]]:
-    """A bare list; a page shorter than ``page_size`` is the last one."""
+    """A bare list of camelCase items (as documented for this one v2.0 call); a page shorter than ``page_size``
+    is the last one."""
     found, _ = await devices.page(
         req.ctx, req.project, req.params.get("last_id", ""), req.params["page_size"],
         product_ids=_csv(req, "product_ids", 5), categories=_csv(req, "categories", 5),
     )
-    return [serialize.device_v2(d, _product(req, d)) for d in found]
+    return [serialize.device_v2_listed(d, _product(req, d)) for d in found]
 
 
 async def shadow_properties(req: ApiRequest) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from tuyacloud.domain import authorization, tokens, users
 from tuyacloud.errors import ParamIllegal
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import LOGIN_AUTH, Param, RouteTable
-from tuyacloud.gateway.routes.paging import LAST_ROW_KEY, PAGE_NO, page_size
+from tuyacloud.gateway.routes.paging import LAST_ROW_KEY, PAGE_NO, cursor_after, page_size
 from tuyacloud.models import ProjectUser
 
 _S = {"type": "string"}
@@ -79,7 +79,7 @@ async def page_rows(req: ApiRequest) -> dict[str, Any]:
     found, more, total = await users.page(
         req.ctx, req.project, req.params.get("last_row_key", ""), size, ids=req.ids_param("user_ids", 100),
         names=req.ids_param("user_names", 100), nick_name=req.params.get("user_nick_name"))
-    return {"list": [_user(u) for u in found], "last_row_key": found[-1].id if found else "", "page_size": size,
+    return {"list": [_user(u) for u in found], "last_row_key": cursor_after(found, more), "page_size": size,
             "has_next": more, "total": total}
 
 

@@ -1,7 +1,7 @@
 """Device sharing (Home Assistant's Tuya integration): app users' user codes and QR logins awaiting approval.
 
-Revision ID: 0010_sharing
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_sharing"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

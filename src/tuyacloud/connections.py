@@ -1,0 +1,410 @@
+"""Connection hygiene: read time-outs, connection limits and request-head limits, enforced where bytes arrive.
+
+uvicorn's httptools protocol reads a request head and body for as long as a client cares to send them, keeps
+any number of connections, and buffers a header of any size: one client trickling bytes on a thousand
+connections, or sending a 1.4 MiB header, costs everyone else. :class:`EdgeHttpProtocol` (a subclass of the
+coalescing protocol every server here runs) adds, per connection:
+
+- a deadline for the request head (from the connection's start, then from each request's first byte) and one for
+  the body (from the end of the head); a request that misses one is answered 408 and the connection closed;
+- an idle keep-alive time-out (uvicorn's own, set from the settings);
+- a limit on connections per client address and in total (over either, the connection is answered with Tuya
+  code 1110 and closed at once, before it costs a request);
+- the head's size and header count, and the body's size, as they arrive (tuyacloud/limits.py);
+- WebSocket upgrades: a request line or header too long for the websockets library is answered rather than
+  handed over (it would drop it silently), and a refused upgrade no longer logs an ASGI error.
+
+Deadlines are kept by one sweep per server every fraction of a second, not a timer per request: a request pays
+for a few integer additions. Refusals answer in the request's own language: the Tuya envelope
+(HTTP 200, or 408 for a time-out) on API paths, plain text on the console, a JSON error on WebSocket paths;
+then the connection stops reading, sends its answer, half-closes and is dropped after a short linger (so a
+client still sending can read why).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import httptools
+import orjson
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from tuyacloud import limits
+from tuyacloud.coalescing import CoalescingHttpToolsProtocol
+from tuyacloud.errors import ConcurrencyOverLimit, ParamIllegal, TuyaError
+from tuyacloud.gateway import envelope
+from tuyacloud.settings import Settings
+
+_BASE = CoalescingHttpToolsProtocol  # its methods called directly: super() costs on every request
+
+log = logging.getLogger("tuyacloud.connections")
+
+_CONNECTION = "connection"  # what a connection that has sent nothing yet waits for
+LINGER_S = 2.0  # after a refusal: how long a client may keep sending before the connection is dropped
+FD_RESERVE = 64  # descriptors kept free of connections: the store, log files, the listening sockets
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    keepalive_timeout_s: float = 5.0
+    max_connections: int = 1000  # 0: no limit but the process's descriptor limit
+    max_connections_per_address: int = 256  # 0: no limit
+    max_header_bytes: int = limits.MAX_HEADER_BYTES
+    max_headers: int = limits.MAX_HEADERS
+    max_body: int = limits.MAX_BODY
+
+    @classmethod
+    def of(cls, settings: Settings) -> ConnectionLimits:
+        return cls(header_timeout_s=settings.header_timeout_s, body_timeout_s=settings.body_timeout_s,
+                   keepalive_timeout_s=settings.keepalive_timeout_s, max_connections=settings.max_connections,
+                   max_connections_per_address=settings.max_connections_per_address)
+
+
+def descriptor_limit() -> int | None:
+    """The process's soft limit on open files, where the platform has one."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+@dataclass
+class ConnectionGuard:
+    """What the connections of one server share: the counts, and the deadline sweep."""
+
+    limits: ConnectionLimits
+    total: int = 0
+    per_address: dict[str, int] = field(default_factory=dict)
+    watched: set[EdgeHttpProtocol] = field(default_factory=set)
+    max_total: int = 0
+    _sweeper: asyncio.TimerHandle | None = None
+
+    def __post_init__(self) -> None:
+        # Never more connections than descriptors: past that, accept() fails for everyone, the admin included.
+        fds = descriptor_limit()
+        ceiling = max(1, fds - FD_RESERVE) if fds else 0
+        wanted = self.limits.max_connections
+        self.max_total = min(wanted, ceiling) if wanted and ceiling else wanted or ceiling
+        if wanted and ceiling and ceiling < wanted:
+            log.warning("max connections lowered from %d to %d: the process may open %d files", wanted, ceiling,
+                        fds)
+
+    @property
+    def sweep_interval(self) -> float:
+        shortest = min(self.limits.header_timeout_s, self.limits.body_timeout_s, LINGER_S)
+        return min(1.0, max(0.05, shortest / 4))
+
+    def admit(self, address: str) -> str | None:
+        """Count a new connection in, or say why not."""
+        if self.max_total and self.total >= self.max_total:
+            return f"the server has {self.total} connections, its limit"
+        per = self.limits.max_connections_per_address
+        if per and self.per_address.get(address, 0) >= per:
+            return f"{per} connections from {address} is the limit per address"
+        self.total += 1
+        self.per_address[address] = self.per_address.get(address, 0) + 1
+        return None
+
+    def release(self, address: str) -> None:
+        self.total -= 1
+        left = self.per_address.get(address, 1) - 1
+        if left > 0:
+            self.per_address[address] = left
+        else:
+            self.per_address.pop(address, None)
+
+    def watch(self, protocol: EdgeHttpProtocol) -> None:
+        self.watched.add(protocol)
+        if self._sweeper is None:
+            self._sweeper = protocol.loop.call_later(self.sweep_interval, self._sweep, protocol.loop)
+
+    def unwatch(self, protocol: EdgeHttpProtocol) -> None:
+        self.watched.discard(protocol)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._sweeper = None
+        now = loop.time()
+        for protocol in list(self.watched):
+            try:
+                protocol.check_progress(now)
+            except Exception:  # one connection's trouble must not stop the sweep for the others
+                log.exception("closing a connection past its deadline failed")
+                self.watched.discard(protocol)
+        if self.watched:
+            self._sweeper = loop.call_later(self.sweep_interval, self._sweep, loop)
+
+
+class _Refused(Exception):
+    """Raised inside an httptools callback to stop parsing; the refusal itself is in ``protocol._refusal``."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    error: TuyaError
+    status: int  # for console and WebSocket paths (the API answers 200 but for time-outs)
+    api_status: int = 200
+
+
+def _render(refusal: Refusal, url: bytes) -> bytes:
+    """The whole HTTP response for a refusal, in the language of the path it was for."""
+    if url.startswith(b"/ws/"):
+        status, kind, body = refusal.status, b"application/json", orjson.dumps({"error": str(refusal.error)})
+    elif url.startswith(b"/console"):
+        status, kind, body = refusal.status, b"text/plain; charset=utf-8", str(refusal.error).encode()
+    else:
+        t = int(time.time() * 1000)
+        status, kind, body = refusal.api_status, b"application/json", envelope.failure(
+            refusal.error, t, secrets.token_hex(16))
+    reason = {200: b"OK", 408: b"Request Timeout", 413: b"Content Too Large", 414: b"URI Too Long",
+              431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}.get(status, b"Refused")
+    return b"".join([b"HTTP/1.1 %d " % status, reason, b"\r\ncontent-type: ", kind, b"\r\ncontent-length: ",
+                     str(len(body)).encode(), b"\r\nconnection: close\r\n\r\n", body])
+
+
+class EdgeWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol with frames capped at what a consumer sends (acks), that releases its
+    connection's place when it ends, and that takes a denied handshake (HTTP 401 with a reason) as complete."""
+
+    release: Callable[[], None] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.conn.max_message_size = limits.MAX_WS_FRAME
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        try:
+            super().connection_lost(exc)
+        finally:
+            release, self.release = self.release, None
+            if release is not None:
+                release()
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
+            # uvicorn counts only an accepted handshake as complete and logs every refusal as an ASGI error
+            self.handshake_complete = True
+
+
+class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
+    """See the module docstring. Built per server by :func:`http_protocol`, which binds the shared guard and
+    copies the limits the request path reads into class attributes (one lookup each).
+
+    The request path sets no timer and reads no clock: the guard's sweep looks at what each connection is waiting
+    for (a head: a request begun, or none yet, and no cycle for it; a body: a cycle still expecting more) and
+    notes when it first saw it waiting for that; the same wait seen past its time-out ends the connection.
+    """
+
+    guard: ConnectionGuard
+    header_timeout_s: float
+    body_timeout_s: float
+    max_header_bytes: int
+    max_headers: int
+    max_body: int
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeout_keep_alive = self.guard.limits.keepalive_timeout_s  # type: ignore[assignment]
+        self.deadline = 0.0  # after a refusal: when the lingering connection is dropped
+        self._address = ""
+        self._counted = False
+        self._refused = False
+        self._refusal: Refusal | None = None
+        self._waiting_for: object = None  # what the last sweep saw this connection wait for, and since when
+        self._waiting_since = 0.0
+        self._scope_seen: object = None  # the request whose bytes _since_head counts (see data_received)
+        self._since_head = self._slack = self._chunk = 0
+        self._body_bytes = 0
+        self.url = b""
+
+    # --- connection -----------------------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, (tuple, list)) and peer else ""
+        reason = self.guard.admit(address)
+        if reason is not None:
+            # Not handed to uvicorn at all: answered and dropped before it costs a request.
+            self.transport = transport
+            self._answer(Refusal(ConcurrencyOverLimit(reason), 503))
+            return
+        self._address, self._counted = address, True
+        super().connection_made(transport)
+        self._waiting_for, self._waiting_since = _CONNECTION, self.loop.time()
+        self.guard.watch(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.guard.unwatch(self)
+        if self._counted:
+            self._counted = False
+            self.guard.release(self._address)
+        if self.flow is None:  # refused at connect: uvicorn never saw it
+            return
+        super().connection_lost(exc)
+
+    def eof_received(self) -> None:
+        if self._refused:
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        """uvicorn's own (inlined: one call fewer per request), plus the head-size bound and quiet refusals."""
+        if self._refused:
+            return  # lingering after a refusal: read and drop
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+        size = self._chunk = len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            if self._refusal is not None:  # raised by one of our callbacks: answered, not logged as a bad request
+                self._refuse(self._refusal)
+                return
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        # Bytes since the chunk in which the current request began (that chunk counted whole, as its "slack": it may
+        # hold the previous body's end). A head still incomplete with more than the limit past the slack is too
+        # large for sure; checked here, per chunk, so httptools never buffers much more of it.
+        if self.scope is not self._scope_seen:
+            self._scope_seen = self.scope
+            self._since_head = self._slack = size
+        else:
+            self._since_head += size
+        if self._since_head - self._slack > self.max_header_bytes and self._awaiting_head() and not self._refused:
+            self._refuse(self._head_too_large())
+
+    # --- deadlines ----------------------------------------------------------------------------------------------
+    def _awaiting_head(self) -> bool:
+        """A request begun (or none yet on this connection) whose head has not all arrived."""
+        cycle = self.cycle
+        return cycle is None or (cycle.scope is not self.scope and cycle.response_complete)
+
+    def check_progress(self, now: float) -> None:
+        """Called by the guard's sweep: end a connection that has waited too long for the same head or body."""
+        if self._refused:
+            if now >= self.deadline:
+                self.transport.close()
+            return
+        cycle = self.cycle
+        waiting: object
+        if self._awaiting_head():
+            waiting, limit, what = self.scope, self.header_timeout_s, "head"
+        elif cycle is not None and cycle.more_body and not cycle.response_complete and not cycle.disconnected:
+            waiting, limit, what = cycle, self.body_timeout_s, "body"
+        else:
+            self._waiting_for = None  # the application's turn, or idle between requests (uvicorn's keep-alive)
+            return
+        if waiting is None:
+            waiting = _CONNECTION  # nothing received yet
+        if waiting is not self._waiting_for:
+            if not (self._waiting_for is _CONNECTION and what == "head"):  # the first head's time runs from connect
+                self._waiting_since = now
+            self._waiting_for = waiting
+        elif now - self._waiting_since >= limit:
+            self._refuse(Refusal(ParamIllegal(f"the request {what} did not arrive within {limit:g} s"), 408,
+                                 api_status=408))
+
+    # --- parser callbacks -------------------------------------------------------------------------------------
+    def on_headers_complete(self) -> None:
+        if len(self.headers) > self.max_headers:
+            self._stop(Refusal(ParamIllegal(f"more than {self.max_headers} request headers"), 431))
+        # an upper bound first (counted bytes plus this chunk); the exact sum only when that is over the limit
+        if self._since_head + self._chunk > self.max_header_bytes and self._head_size() > self.max_header_bytes:
+            self._stop(self._head_too_large())
+        self._body_bytes = 0
+        _BASE.on_headers_complete(self)
+
+    def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        if self._body_bytes > self.max_body:
+            self._stop(Refusal(ParamIllegal(f"the body is larger than {self.max_body} bytes"), 413))
+        _BASE.on_body(self, body)
+
+    # --- WebSocket upgrade ------------------------------------------------------------------------------------
+    def handle_websocket_upgrade(self) -> None:
+        """uvicorn's hand-over to the WebSocket protocol, with our protocol and the line-length check."""
+        if len(self.url) + 16 > limits.MAX_UPGRADE_LINE:
+            self._refuse(Refusal(ParamIllegal(f"the request line is longer than {limits.MAX_UPGRADE_LINE} bytes"),
+                                 414))
+            return
+        if any(len(name) + len(value) + 4 > limits.MAX_UPGRADE_LINE for name, value in self.headers):
+            self._refuse(Refusal(ParamIllegal(f"a header line is longer than {limits.MAX_UPGRADE_LINE} bytes"), 431))
+            return
+        self.guard.unwatch(self)
+        self.connections.discard(self)
+        output = [self.scope["method"].encode(), b" ", self.url, b" HTTP/1.1\r\n"]
+        for name, value in self.scope["headers"]:
+            output += [name, b": ", value, b"\r\n"]
+        output.append(b"\r\n")
+        protocol = EdgeWebSocketProtocol(config=self.config, server_state=self.server_state,
+                                         app_state=self.app_state)
+        if self._counted:  # the connection's place in the counts goes with it
+            self._counted = False
+            protocol.release = lambda: self.guard.release(self._address)
+        protocol.connection_made(self.transport)
+        protocol.data_received(b"".join(output))
+        self.transport.set_protocol(protocol)
+
+    # --- refusals -----------------------------------------------------------------------------------------------
+    def _head_size(self) -> int:
+        return len(self.url) + 16 + sum(len(name) + len(value) + 4 for name, value in self.headers)
+
+    def _head_too_large(self) -> Refusal:
+        return Refusal(ParamIllegal(f"the request head is larger than {self.max_header_bytes} bytes"), 431)
+
+    def _stop(self, refusal: Refusal) -> None:
+        """Refuse from inside a parser callback: httptools turns the exception into a parse error, which
+        :meth:`data_received` answers with the refusal."""
+        self._refusal = refusal
+        raise _Refused()
+
+    def _refuse(self, refusal: Refusal) -> None:
+        if self._refused:
+            return
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            # the application may be waiting for the body: it is told the client left, and answers no one
+            cycle.disconnected = True
+            cycle.message_event.set()
+            if cycle.response_started:
+                self._refused = True
+                self.transport.close()
+                return
+        self.pipeline.clear()
+        self._answer(refusal)
+
+    def _answer(self, refusal: Refusal) -> None:
+        self._refused = True
+        self.transport.write(_render(refusal, self.url))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.deadline = self.loop.time() + LINGER_S
+            self.guard.watch(self)
+        else:
+            self.transport.close()
+
+
+def http_protocol(limits_: ConnectionLimits | Settings) -> type[EdgeHttpProtocol]:
+    """The protocol class to give ``uvicorn.Config(http=...)``: one guard (counts, sweep) per server."""
+    bound = limits_ if isinstance(limits_, ConnectionLimits) else ConnectionLimits.of(limits_)
+    attributes = {"guard": ConnectionGuard(bound), "header_timeout_s": bound.header_timeout_s,
+                  "body_timeout_s": bound.body_timeout_s, "max_header_bytes": bound.max_header_bytes,
+                  "max_headers": bound.max_headers, "max_body": bound.max_body}
+    return cast(type[EdgeHttpProtocol], type("EdgeHttpProtocol", (EdgeHttpProtocol,), attributes))

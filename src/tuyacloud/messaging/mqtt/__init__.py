@@ -1,0 +1,56 @@
+"""The MQTT open-hub: the broker clients connect to and the channel that feeds it from the message log.
+
+``start(ctx, settings)`` is the app's one hook: it starts the embedded broker when ``settings.mqtt_port`` is set and
+tells the config calls how to reach it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from tuyacloud.domain.context import Context
+from tuyacloud.domain.openhub import HubSettings
+from tuyacloud.settings import Settings
+
+log = logging.getLogger("tuyacloud.mqtt")
+
+if TYPE_CHECKING:
+    from tuyacloud.messaging.mqtt.broker import EmbeddedBroker
+    from tuyacloud.messaging.mqtt.external import ExternalBroker
+
+
+async def start(ctx: Context, settings: Settings) -> EmbeddedBroker | ExternalBroker | None:
+    """The running broker (stop it with ``await broker.stop()``), or None when MQTT is switched off."""
+    if settings.mqtt_broker_url:
+        from tuyacloud.messaging.mqtt.external import ExternalBroker
+
+        external = ExternalBroker(ctx, settings.mqtt_broker_url)
+        await external.start()
+        ctx.openhub = HubSettings(enabled=True, port=external.port, tls=False, ttl_s=settings.mqtt_link_ttl_s,
+                                  host=settings.mqtt_host or external.host, on_issue=external.provision)
+        return external
+    if not settings.mqtt_port:
+        ctx.openhub = HubSettings(enabled=False)
+        return None
+    from tuyacloud.messaging.mqtt.broker import EmbeddedBroker  # amqtt is loaded only when MQTT is on
+
+    certfile = keyfile = None
+    if settings.tls:
+        from tuyacloud.tlscert import ensure_certificates
+
+        files = ensure_certificates(settings.data_dir / "tls")
+        certfile, keyfile = str(files.cert), str(files.key)
+    broker = EmbeddedBroker(ctx, settings.host, settings.mqtt_port, certfile, keyfile)
+    try:
+        await broker.start()
+    except Exception as error:
+        if not settings.mqtt_port_default:
+            raise
+        log.warning("MQTT open-hub off: port %s is not available (%s); choose one with --mqtt-port",
+                    settings.mqtt_port, error)
+        ctx.openhub = HubSettings(enabled=False)
+        return None
+    ctx.openhub = HubSettings(enabled=True, port=settings.mqtt_port, tls=settings.tls,
+                              ttl_s=settings.mqtt_link_ttl_s, host=settings.mqtt_host)
+    return broker

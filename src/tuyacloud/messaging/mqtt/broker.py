@@ -1,0 +1,208 @@
+"""The embedded MQTT broker (amqtt, MQTT 3.1.1) in the server's event loop, with the open-hub's rules as plugins.
+
+Authentication: a CONNECT must name an issued credential (username), its password and its client id, and the
+credential must be neither expired nor revoked; otherwise CONNACK 5 (not authorised), which makes
+tuya-iot-py-sdk fetch a new config. ACL: a client may subscribe to its own source topic only (anything else gets
+SUBACK 0x80) and may not publish (the broker drops what it sends). Why amqtt: docs/mqtt.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from amqtt.broker import Broker
+from amqtt.contexts import Action
+from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
+from amqtt.session import Session
+
+from tuyacloud.domain import openhub
+from tuyacloud.domain.context import Context
+from tuyacloud.messaging.mqtt.channel import OpenHubChannel
+from tuyacloud.models import HubCredential
+
+log = logging.getLogger("tuyacloud.mqtt")
+SWEEP_S = 600.0
+
+
+class Gate:
+    """What the plugins ask: is this CONNECT allowed, may this session subscribe, what happened to it."""
+
+    def __init__(self, ctx: Context, channel: OpenHubChannel) -> None:
+        self.ctx = ctx
+        self.channel = channel
+        self.sessions: dict[str, HubCredential] = {}  # client id -> its credential, once authenticated
+
+    async def authenticate(self, session: Session) -> bool:
+        credential = await openhub.authenticate(self.ctx, session.username, session.password, session.client_id)
+        if credential is None:
+            log.info("MQTT connection refused for %r", session.username)
+            return False
+        self.sessions[credential.client_id] = credential
+        return True
+
+    def allowed(self, session: Session | None, topic: str | None, action: Action) -> bool:
+        if session is None or topic is None or action == Action.PUBLISH:
+            return False
+        credential = self.sessions.get(session.client_id or "")
+        return credential is not None and credential.username == session.username and topic == credential.topic
+
+    async def subscribed(self, client_id: str, topic: str, session: Session | None) -> None:
+        credential = self.sessions.get(client_id)
+        if credential is not None and topic == credential.topic:
+            persistent = session is not None and not session.clean_session
+            await self.channel.attach(credential, persistent)
+
+    async def disconnected(self, client_id: str, session: Session | None) -> None:
+        credential = self.sessions.get(client_id)
+        if credential is None:
+            return
+        if session is None or session.clean_session:
+            self.sessions.pop(client_id, None)
+        await self.channel.detach(credential.username)
+
+
+class OpenHubAuthPlugin(BaseAuthPlugin):
+    @dataclass
+    class Config:
+        gate: Any = None
+
+    async def authenticate(self, *, session: Session) -> bool | None:
+        gate: Gate = self.config.gate
+        return await gate.authenticate(session)
+
+
+class OpenHubAclPlugin(BaseTopicPlugin):
+    @dataclass
+    class Config:
+        gate: Any = None
+
+    async def topic_filtering(self, *, session: Session | None = None, topic: str | None = None,
+                              action: Action | None = None) -> bool | None:
+        gate: Gate = self.config.gate
+        return gate.allowed(session, topic, action or Action.PUBLISH)
+
+
+class OpenHubEventsPlugin(BasePlugin[Any]):
+    @dataclass
+    class Config:
+        gate: Any = None
+
+    async def on_broker_client_subscribed(self, *, client_id: str, topic: str, qos: int) -> None:
+        gate: Gate = self.config.gate
+        session = self.context.get_session(client_id) if hasattr(self.context, "get_session") else None
+        try:
+            await gate.subscribed(client_id, topic, session)
+        except Exception:
+            log.exception("attaching an open-hub link failed")
+
+    async def on_broker_client_disconnected(self, *, client_id: str, client_session: Session) -> None:
+        gate: Gate = self.config.gate
+        try:
+            await gate.disconnected(client_id, client_session)
+        except Exception:
+            log.exception("detaching an open-hub link failed")
+
+
+@dataclass
+class EmbeddedBroker:
+    """amqtt on ``host:port`` (TLS when cert and key files are given), publishing the channel's messages."""
+
+    ctx: Context
+    host: str
+    port: int
+    certfile: str | None = None
+    keyfile: str | None = None
+    node: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    broker: Broker | None = None
+    channel: OpenHubChannel | None = None
+    gate: Gate | None = None
+    sweeper: asyncio.Task[None] | None = None
+    _publishing: set[asyncio.Future[Any]] = field(default_factory=set)
+
+    async def start(self) -> None:
+        # amqtt logs every connection and subscription at INFO: the server's log keeps only its warnings
+        for name in ("amqtt", "transitions"):
+            if logging.getLogger(name).level == logging.NOTSET:
+                logging.getLogger(name).setLevel(logging.WARNING)
+        self.channel = OpenHubChannel(self.ctx, self.publish, self.node, self.kick)
+        self.gate = Gate(self.ctx, self.channel)
+        listener: dict[str, Any] = {"type": "tcp", "bind": f"{self.host}:{self.port}", "max_connections": -1}
+        if self.certfile and self.keyfile:
+            listener.update(ssl=True, certfile=self.certfile, keyfile=self.keyfile)
+        plugin = {"gate": self.gate}
+        config = {
+            "listeners": {"default": listener},
+            "plugins": {
+                f"{__name__}.OpenHubAuthPlugin": plugin,
+                f"{__name__}.OpenHubAclPlugin": plugin,
+                f"{__name__}.OpenHubEventsPlugin": plugin,
+            },
+        }
+        broker = Broker(config, plugin_namespace=f"amqtt.broker.plugins.tuyacloud-{self.node}")
+        try:
+            await broker.start()
+        except BaseException:
+            await self.channel.close()
+            raise
+        self.broker = broker
+        self.sweeper = asyncio.create_task(self._sweep(), name="openhub-sweep")
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            try:
+                await openhub.sweep(self.ctx)
+            except Exception:  # sweeping must never take the broker down
+                log.exception("sweeping expired open-hub credentials failed")
+
+    async def publish(self, credential: HubCredential, payload: bytes) -> None:
+        """Straight to the credential's connection when it is connected (the broker's own broadcast compares a
+        message's topic with every subscription, which costs a millisecond per message at a thousand links);
+        through the broadcast otherwise, so that the broker keeps it for a persistent session."""
+        assert self.broker is not None
+        session, handler = self.broker.sessions.get(credential.client_id, (None, None))
+        if (session is not None and handler is not None and session.username == credential.username
+                and session.transitions.is_connected()):
+            # a task per message as the broker's broadcast makes them: the handler's write lock keeps their order
+            task = asyncio.ensure_future(handler.mqtt_publish(credential.topic, payload, 1, retain=False))
+            self._publishing.add(task)
+            task.add_done_callback(self._published)
+        else:
+            await self.broker.internal_message_broadcast(credential.topic, payload, 1)
+
+    def _published(self, task: asyncio.Task[Any]) -> None:
+        self._publishing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("an open-hub message was not acknowledged: %r", task.exception())
+
+    async def kick(self, credential: HubCredential) -> None:
+        """Close the connection of a credential that expired or was revoked (its reconnect gets CONNACK 5)."""
+        if self.broker is None:
+            return
+        session, handler = self.broker.sessions.get(credential.client_id, (None, None))
+        writer = getattr(handler, "writer", None)
+        if session is not None and writer is not None and session.username == credential.username:
+            try:  # the socket closes; the broker's reader sees it and ends the session as for any dropped client
+                await writer.close()
+            except Exception:
+                log.exception("closing an expired open-hub connection failed")
+
+    async def stop(self) -> None:
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.sweeper
+        if self.channel is not None:
+            await self.channel.close()
+        for task in list(self._publishing):
+            task.cancel()
+        if self.broker is not None:
+            try:
+                await self.broker.shutdown()
+            except Exception:  # stopping must never keep the server from shutting down
+                log.exception("MQTT broker shutdown failed")

@@ -1,0 +1,269 @@
+"""The open-hub channel: reads each project's durable message log (the one the Pulsar service reads) and publishes
+every message a credential's holder may see to that credential's topic, encrypted with its key, QoS 1.
+
+A credential is attached while its client is subscribed to its topic (and, for a persistent session, also while it
+is away: the broker keeps its QoS 1 messages as MQTT does). Delivery to it starts at the log position of its config
+call and goes on in sequence order, so nothing committed is skipped, nothing uncommitted is sent, and one device's
+messages arrive in the order they were committed. The position is saved, so a client that reconnects with the same
+credential (paho's automatic reconnect) gets what it missed meanwhile; a new credential starts at its own config
+call. Each project is served by one task per process, woken by the store when a commit appends messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from tuyacloud.domain import openhub
+from tuyacloud.domain.context import Context
+from tuyacloud.domain.visibility import Scope
+from tuyacloud.messaging.mqtt import codec
+from tuyacloud.models import HubCredential, Message
+from tuyacloud.store.base import Tx
+
+log = logging.getLogger("tuyacloud.mqtt")
+
+BATCH = 500
+REFRESH_S = 5.0  # how often a credential's revocation and its holder's visibility are read again
+FLUSH_S = 1.0  # how often delivery positions and counters are saved
+HEARTBEAT_S = 5.0  # how often every attached link's row is touched (see messaging/mqtt/status.py)
+PLACEMENT_TTL_S = 5.0
+_MOVES = ("bindUser", "assetTransfer")  # events after which a device's placement is read again
+
+Publish = Callable[[HubCredential, bytes], Awaitable[None]]  # to the credential's topic, QoS 1, in call order
+Kick = Callable[[HubCredential], Awaitable[None]]
+
+
+@dataclass
+class Link:
+    """A credential attached to this process's broker."""
+
+    credential: HubCredential
+    cursor: int
+    persistent: bool = False
+    scope: Scope | None = None
+    sent: int = 0
+    last_message_ms: int | None = None
+    dirty: bool = False
+    connected: bool = True
+
+
+@dataclass
+class _Project:
+    access_id: str
+    links: dict[str, Link] = field(default_factory=dict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    refreshed_at: float = 0.0
+    audience: dict[str, tuple[Link, ...]] = field(default_factory=dict)
+
+
+class OpenHubChannel:
+    def __init__(self, ctx: Context, publish: Publish, node: str, kick: Kick | None = None) -> None:
+        self.ctx = ctx
+        self.publish = publish
+        self.kick = kick  # disconnects a client whose credential expired or was revoked
+        self.node = node
+        self._projects: dict[str, _Project] = {}
+        self._by_user: dict[str, Link] = {}
+        self._placements: dict[str, tuple[tuple[str, str] | None, float]] = {}
+        ctx.store.message_listeners.append(self.messages_appended)
+
+    # --- attachment (called by the broker's plugin) ------------------------------------------------------------
+    async def attach(self, credential: HubCredential, persistent: bool) -> None:
+        """The credential's client subscribed to its topic: deliver from its saved position on."""
+        existing = self._by_user.get(credential.username)
+        if existing is not None:
+            existing.connected = True
+            existing.persistent = persistent
+        else:
+            link = Link(credential, max(credential.delivered_seq, credential.start_seq), persistent)
+            link.scope = await openhub.scope_of(self.ctx, credential)
+            self._by_user[credential.username] = link
+            project = self._projects.get(credential.access_id)
+            if project is None:
+                project = self._projects[credential.access_id] = _Project(credential.access_id)
+                project.task = asyncio.create_task(self._pump(project), name=f"openhub-{credential.access_id}")
+            project.links[credential.username] = link
+            project.audience.clear()
+            project.wake.set()
+
+        async def work(tx: Tx) -> None:
+            await tx.credential_connected(credential.username, self.node, self.ctx.clock.now_ms())
+
+        await self.ctx.store.transaction(work)
+
+    async def detach(self, username: str) -> None:
+        """The client went away. A persistent session keeps receiving (into the broker's queue for it)."""
+        link = self._by_user.get(username)
+        if link is None:
+            return
+        link.connected = False
+        if not link.persistent:
+            self._by_user.pop(username, None)
+            project = self._projects.get(link.credential.access_id)
+            if project is not None:
+                project.links.pop(username, None)
+                project.audience.clear()
+        await self._save([link])
+
+    def connected(self) -> list[Link]:
+        return [link for link in self._by_user.values() if link.connected]
+
+    def messages_appended(self, access_id: str) -> None:
+        project = self._projects.get(access_id)
+        if project is not None:
+            project.wake.set()
+
+    async def close(self) -> None:
+        tasks = [p.task for p in self._projects.values() if p.task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self._save(list(self._by_user.values()), disconnected=True)
+        self._projects.clear()
+        self._by_user.clear()
+        with contextlib.suppress(ValueError):
+            self.ctx.store.message_listeners.remove(self.messages_appended)
+
+    # --- delivery -------------------------------------------------------------------------------------------------
+    async def _pump(self, project: _Project) -> None:
+        loop = asyncio.get_running_loop()
+        next_flush = loop.time() + FLUSH_S
+        next_beat = loop.time() + HEARTBEAT_S
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(project.wake.wait(), timeout=FLUSH_S)
+            project.wake.clear()
+            try:
+                await self._refresh(project)
+                while project.links and await self._round(project) == BATCH:
+                    pass
+                if loop.time() >= next_beat:  # connected links are shown as connected while this goes on
+                    next_beat = next_flush = loop.time() + HEARTBEAT_S
+                    await self._save(list(project.links.values()))
+                elif loop.time() >= next_flush:
+                    next_flush = loop.time() + FLUSH_S
+                    await self._save([link for link in project.links.values() if link.dirty])
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a failed round is retried on the next wake-up; delivery never stops for good
+                log.exception("open-hub delivery failed for project %s", project.access_id)
+                await asyncio.sleep(0.5)
+                project.wake.set()
+
+    async def _refresh(self, project: _Project) -> None:
+        """Every ``REFRESH_S``, re-read the links' revocation and visibility (in a few queries for all of them);
+        drop (and disconnect) links whose credential is no longer valid."""
+        now_loop = asyncio.get_running_loop().time()
+        if project.links and now_loop - project.refreshed_at >= REFRESH_S:
+            project.refreshed_at = now_loop
+            stored = {c.username: c for c in await self.ctx.store.credentials_of_project(
+                project.access_id, self.ctx.clock.now_ms())}
+            links = list(project.links.values())
+            for link in links:
+                fresh = stored.get(link.credential.username)
+                if fresh is not None:
+                    link.credential.revoked_ms = fresh.revoked_ms
+            scopes = await openhub.scopes_of(self.ctx, [link.credential for link in links])
+            for link in links:
+                link.scope = scopes.get(link.credential.username)
+            project.audience.clear()
+        now = self.ctx.clock.now_ms()
+        for link in list(project.links.values()):
+            if not openhub.is_valid(link.credential, now):  # nothing more to send it
+                project.links.pop(link.credential.username, None)
+                self._by_user.pop(link.credential.username, None)
+                project.audience.clear()
+                if self.kick is not None and link.connected:
+                    await self.kick(link.credential)
+
+    async def _round(self, project: _Project) -> int:
+        links = list(project.links.values())
+        low = min(link.cursor for link in links)
+        messages = await self.ctx.store.messages_after(project.access_id, low, BATCH)
+        now = self.ctx.clock.now_ms()
+        for message in messages:
+            plaintext: bytes | None = None
+            for link in await self._audience(project, message):
+                if link.cursor >= message.seq:
+                    continue
+                link.cursor = message.seq
+                link.dirty = True
+                if not openhub.is_valid(link.credential, now):
+                    continue
+                plaintext = plaintext or orjson.dumps(message.data)
+                c = link.credential
+                await self.publish(c, codec.payload(message.protocol, plaintext, c.message_key, c.version,
+                                                    message.created_ms))
+                link.sent += 1
+                link.last_message_ms = now
+        if messages:  # links that may not see some of the messages move past them too
+            top = messages[-1].seq
+            for link in links:
+                if link.cursor < top:
+                    link.cursor, link.dirty = top, True
+        return len(messages)
+
+    async def _audience(self, project: _Project, message: Message) -> tuple[Link, ...]:
+        device_id = message.device_id
+        moved = message.protocol == 20 and message.data.get("bizCode") in _MOVES
+        if moved:
+            self._placements.pop(device_id, None)
+            project.audience.pop(device_id, None)
+        cached = project.audience.get(device_id)
+        if cached is not None:
+            return cached
+        links = tuple(project.links.values())
+        if any(link.scope is not None for link in links):
+            placement = await self._placement(message)
+            links = tuple(link for link in links if openhub.may_see(link.scope, placement, message.data))
+        if message.protocol == 20 and message.data.get("bizCode") == "delete":
+            return links  # the device is gone: nothing to cache for it
+        project.audience[device_id] = links
+        return links
+
+    async def _placement(self, message: Message) -> tuple[str, str] | None:
+        now = asyncio.get_running_loop().time()
+        cached = self._placements.get(message.device_id)
+        if cached is not None and now - cached[1] < PLACEMENT_TTL_S:
+            return cached[0]
+        device = await self.ctx.store.get_device(message.device_id, message.region)
+        if device is None:
+            return cached[0] if cached is not None else None
+        placement = (device.asset_id, device.owner_uid)
+        self._placements[message.device_id] = (placement, now)
+        if len(self._placements) > 200_000:
+            self._placements.clear()
+        return placement
+
+    async def _save(self, links: list[Link], disconnected: bool = False) -> None:
+        if not links:
+            return
+        now = self.ctx.clock.now_ms()
+        rows: list[tuple[str, int, int, int | None, bool]] = []
+        for link in links:
+            rows.append((link.credential.username, link.cursor, link.sent, link.last_message_ms,
+                         link.connected and not disconnected))
+            link.sent, link.dirty = 0, False
+
+        async def work(tx: Tx) -> None:
+            for username, cursor, sent, last, connected in rows:
+                await tx.credential_progress(username, cursor, sent, last, now, connected)
+
+        await self.ctx.store.transaction(work)
+
+
+def link_view(link: Link) -> dict[str, Any]:
+    c = link.credential
+    return {"username": c.username, "client_id": c.client_id, "uid": c.uid, "expires_ms": c.expires_ms,
+            "connected": link.connected, "cursor": link.cursor}

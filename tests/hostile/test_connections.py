@@ -1,0 +1,168 @@
+"""Connection hygiene against real sockets on a real server: slow heads and bodies are cut at their deadlines,
+idle keep-alive connections closed, and connection counts capped per address and in total, so slow or greedy
+clients cannot lock the others out (before: a connection sending two bytes of a 100-byte body stayed open forever,
+and 1,100 of them under a 1,024 descriptor limit locked every client out)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.custom import ok
+from support.hostile import connect, exchange, read_answer
+from support.server import CloudServer
+from support.signed import SignedClient
+
+SLOW_HEAD = b"POST /v1.0/devices HTTP/1.1\r\nHost: 127.0.0.1\r\nclient_"
+SLOW_BODY = b"POST /v1.0/devices HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{}"
+
+
+def _server(tmp_path: Path, **limits: Any) -> CloudServer:
+    return CloudServer(tmp_path, create_demo=False, simulator=False, **limits).start()
+
+
+@pytest.fixture
+def quick(tmp_path: Path) -> Iterator[CloudServer]:
+    """Short deadlines so the tests wait seconds, not the defaults' tens of seconds."""
+    server = _server(tmp_path, header_timeout_s=1.0, body_timeout_s=1.0, keepalive_timeout_s=1.0)
+    yield server
+    server.stop()
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:
+    """Whether the server closed the connection within ``seconds``, and what it sent first."""
+    sock.settimeout(seconds)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return True, data
+            data += chunk
+    except TimeoutError:
+        return False, data
+    except ConnectionResetError:
+        return True, data
+
+
+def test_a_slow_request_head_is_answered_408_and_closed(quick: CloudServer) -> None:
+    with connect(quick.port) as sock:
+        sock.sendall(SLOW_HEAD)
+        closed, data = _closed_within(sock, 6)
+    assert closed, "the connection stayed open"
+    assert data.startswith(b"HTTP/1.1 408") and b"did not arrive within 1 s" in data, data
+
+
+def test_a_connection_that_sends_nothing_is_closed(quick: CloudServer) -> None:
+    with connect(quick.port) as sock:
+        closed, _ = _closed_within(sock, 6)
+    assert closed
+
+
+def test_a_slow_body_is_answered_408_and_closed(quick: CloudServer) -> None:
+    """The issue's case: Content-Length 100 and two bytes."""
+    with connect(quick.port) as sock:
+        sock.sendall(SLOW_BODY)
+        closed, data = _closed_within(sock, 6)
+    assert closed, "the connection stayed open"
+    assert data.startswith(b"HTTP/1.1 408") and b"body did not arrive" in data, data
+
+
+def test_an_idle_keep_alive_connection_is_closed(quick: CloudServer) -> None:
+    with connect(quick.port) as sock:
+        sock.sendall(b"GET /_tuyacloud/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = read_answer(sock)
+        assert answer is not None and answer.status == 200 and not answer.closed
+        closed, _ = _closed_within(sock, 6)
+    assert closed
+
+
+def test_a_request_trickled_within_its_deadline_is_served(quick: CloudServer) -> None:
+    request = b"GET /_tuyacloud/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with connect(quick.port) as sock:
+        for i in range(0, len(request), 10):
+            sock.sendall(request[i:i + 10])
+            time.sleep(0.05)
+        answer = read_answer(sock)
+    assert answer is not None and answer.status == 200
+
+
+def test_connections_per_address_are_limited_and_others_still_served(tmp_path: Path) -> None:
+    server = _server(tmp_path, max_connections_per_address=5, header_timeout_s=30)
+    try:
+        with ExitStack() as held:
+            for _ in range(5):
+                held.enter_context(connect(server.port, "127.0.0.2")).sendall(SLOW_HEAD)
+            time.sleep(0.3)
+            refused = exchange(server.port, b"GET /_tuyacloud/health HTTP/1.1\r\nHost: x\r\n\r\n", source="127.0.0.2")
+            assert refused is not None and refused.status == 200 and refused.closed, refused
+            assert refused.json()["code"] == 1110 and "per address" in refused.json()["msg"]
+            # another address is not affected
+            other = exchange(server.port, b"GET /_tuyacloud/health HTTP/1.1\r\nHost: x\r\n\r\n", source="127.0.0.3")
+            assert other is not None and other.json()["success"] is True
+        time.sleep(0.5)  # the held connections are gone: the address is welcome again
+        again = exchange(server.port, b"GET /_tuyacloud/health HTTP/1.1\r\nHost: x\r\n\r\n", source="127.0.0.2")
+        assert again is not None and again.json()["success"] is True, again
+    finally:
+        server.stop()
+
+
+def test_total_connections_are_limited(tmp_path: Path) -> None:
+    server = _server(tmp_path, max_connections=6, max_connections_per_address=0, header_timeout_s=30)
+    try:
+        with ExitStack() as held:
+            for i in range(6):
+                held.enter_context(connect(server.port, f"127.0.1.{i + 1}")).sendall(SLOW_HEAD)
+            time.sleep(0.3)
+            refused = exchange(server.port, b"GET /_tuyacloud/health HTTP/1.1\r\nHost: x\r\n\r\n", source="127.0.2.1")
+            assert refused is not None and refused.json()["code"] == 1110, refused
+        time.sleep(0.5)
+        again = exchange(server.port, b"GET /_tuyacloud/health HTTP/1.1\r\nHost: x\r\n\r\n", source="127.0.2.1")
+        assert again is not None and again.json()["success"] is True
+    finally:
+        server.stop()
+
+
+def test_slow_clients_do_not_starve_a_signed_client(tmp_path: Path) -> None:
+    """Forty slow connections from one address: most are refused at once, the rest cut at the head deadline;
+    meanwhile a signed client on another address gets its answers."""
+    server = _server(tmp_path, max_connections_per_address=10, header_timeout_s=2.0)
+    try:
+        project = server.create_project()
+        client = SignedClient(server.url, project["access_id"], project["access_secret"])
+        ok(client.connect())
+        with ExitStack() as held:
+            slow = [held.enter_context(connect(server.port, "127.0.0.9")) for _ in range(40)]
+            for sock in slow:
+                with suppress(OSError):
+                    sock.sendall(SLOW_HEAD)
+            for _ in range(5):
+                assert ok(client.get("/v1.0/iot-03/devices", {"page_size": 5})) is not None
+            verdicts = [_closed_within(sock, 8) for sock in slow]
+        assert all(closed for closed, _ in verdicts)
+        assert sum(b'"code":1110' in data for _, data in verdicts) >= 30
+        assert sum(data.startswith(b"HTTP/1.1 408") for _, data in verdicts) == 10
+    finally:
+        server.stop()
+
+
+def test_a_body_over_the_limit_is_refused_as_it_arrives(quick: CloudServer) -> None:
+    """Chunked, so no length announces it: refused once a mebibyte has arrived, not read to the end."""
+    head = b"POST /v1.0/devices HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
+    with connect(quick.port) as sock:
+        sock.sendall(head)
+        try:
+            for _ in range(40):
+                sock.sendall(chunk)
+        except OSError:
+            pass
+        answer = read_answer(sock)
+    assert answer is not None and answer.status == 200, answer
+    assert answer.json()["code"] == 1109 and "larger than 1048576 bytes" in answer.json()["msg"]
