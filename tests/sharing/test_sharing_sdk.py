@@ -18,11 +18,12 @@ from tuya_sharing import LoginControl, Manager, customerapi
 from tuya_sharing.exceptions import ApiRequestException
 
 from support.custom import ok
-from support.server import CloudServer
+from support.server import CloudServer, free_port
 from support.sharing import (
     HA_CLIENT_ID,
     HA_SCHEMA,
     LOGIN_HOST,
+    DeviceListener,
     Household,
     TokenListener,
     household,
@@ -45,7 +46,9 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, tls: TlsFiles) -> Iterator[CloudServer]:
-    s = start_tls(tmp_path_factory.mktemp("sharing"), tls, create_demo=False, simulator=False)
+    # the embedded MQTT broker on a free port; its url names 127.0.0.1 (paho does not go through urllib3's routing)
+    s = start_tls(tmp_path_factory.mktemp("sharing"), tls, create_demo=False, simulator=False,
+                  mqtt_port=free_port(), mqtt_host="127.0.0.1")
     yield s
     s.stop()
 
@@ -117,6 +120,47 @@ def test_send_commands_goes_through_the_openapis_command_path(server: CloudServe
     assert reported, messages[-3:]
     manager.update_device_cache()
     assert manager.device_map[light].status["bright_value_v2"] == 333
+
+
+def _eventually(check: Any, what: str, timeout: float = 20.0) -> Any:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"{what} not within {timeout} s"
+        time.sleep(0.05)
+    return found
+
+
+def test_push_reaches_home_assistants_listener(server: CloudServer, alice: Household, bob: Household,
+                                               alice_login: dict[str, Any]) -> None:
+    """The SDK's MQTT part (what keeps Home Assistant's entities current): a command and a device's own report
+    arrive as status updates; another user's device is never pushed to this user."""
+    manager = manager_of(alice.user_code, alice_login)
+    manager.update_device_cache()
+    listener = DeviceListener()
+    manager.add_device_listener(listener)
+    manager.refresh_mq()
+    try:
+        assert manager.mq is not None
+        _eventually(lambda: manager.mq.client is not None and manager.mq.client.is_connected(), "MQTT connection")
+        light, sensor = alice.devices["dj"], alice.devices["wsdcg"]
+        manager.send_commands(light, [{"code": "bright_value_v2", "value": 555}])
+        _eventually(lambda: any(d == light and "bright_value_v2" in codes and status["bright_value_v2"] == 555
+                                for d, codes, status in listener.updates), "pushed command")
+        server.control("POST", f"/devices/{sensor}/report", {"status": {"va_temperature": 215}})
+        _eventually(lambda: any(d == sensor and status.get("va_temperature") == 215
+                                for d, _, status in listener.updates), "pushed report")
+        received: list[dict[str, Any]] = []
+        manager.mq.add_message_listener(received.append)
+        server.control("POST", f"/devices/{bob.devices['cz']}/report", {"status": {"cur_power": 77}})
+        server.control("POST", f"/devices/{sensor}/report", {"status": {"va_temperature": 216}})
+        _eventually(lambda: any(m["data"].get("devId") == sensor for m in received), "the later report")
+        assert all(m["data"].get("devId") != bob.devices["cz"] for m in received)
+        assert received[-1]["protocol"] == 4 and received[-1]["data"]["status"][0]["code"] == "va_temperature"
+    finally:
+        if manager.mq is not None:
+            manager.mq.stop()
 
 
 def test_a_bad_command_is_refused_like_on_the_openapi(manager: Manager, alice: Household) -> None:

@@ -34,6 +34,9 @@ from tuyacloud.models import HubCredential, Project, Token
 from tuyacloud.store.base import Tx
 
 VERSIONS = ("1.0", "2.0")
+# Home Assistant's device-sharing SDK: plain JSON messages on per-device topics under the credential's topic
+# (``<topic>/dev/<devId>/sta``; ``<topic>/home/<homeId>`` for a device newly bound to a home).
+SHARING = "sharing"
 TOPIC_PREFIX = "cloud/token/in/"
 SINK_PREFIX = "cloud/token/out/"
 PASSWORD_LENGTH = 32
@@ -88,7 +91,7 @@ async def _holder(ctx: Context, project: Project, token: Token, uid: str) -> tup
 
 
 async def issue(ctx: Context, project: Project, token: Token | None, body: Any,
-                settings: HubSettings) -> tuple[HubCredential, str]:
+                settings: HubSettings, sharing: bool = False) -> tuple[HubCredential, str]:
     """A new credential for the link the body names, and its password (shown this once, stored hashed)."""
     if not settings.enabled:
         raise OpenHubDisabled("this server runs without its MQTT broker (serve --mqtt-port)")
@@ -104,8 +107,8 @@ async def issue(ctx: Context, project: Project, token: Token | None, body: Any,
         raise ParamIllegal("link_type must be mqtt")
     if _text(body, "topics", "device") != "device":
         raise ParamIllegal("topics must be device")
-    version = _text(body, "msg_encrypted_version", "1.0")
-    if version not in VERSIONS:
+    version = SHARING if sharing else _text(body, "msg_encrypted_version", "1.0")
+    if version not in VERSIONS and not sharing:
         raise ParamIllegal("msg_encrypted_version must be 1.0 or 2.0")
     holder, kind = await _holder(ctx, project, token, uid)
     password = ctx.ids.alnum(PASSWORD_LENGTH)
@@ -143,6 +146,24 @@ def config_result(credential: HubCredential, password: str, settings: HubSetting
         "source_topic": {"device": credential.topic},
         "sink_topic": {"device": SINK_PREFIX + name},
     }
+
+
+def covers(credential: HubCredential, topic: str) -> bool:
+    """Whether a subscription to ``topic`` is the credential's: its topic, or for a sharing credential the device and
+    home topics under it."""
+    if topic == credential.topic:
+        return credential.version != SHARING
+    return credential.version == SHARING and topic.startswith(credential.topic + "/") and "#" not in topic \
+        and "+" not in topic
+
+
+def sharing_topic(credential: HubCredential, protocol: int, device_id: str, data: dict[str, Any],
+                  home_id: str | None) -> str:
+    """Where a message goes for a sharing credential: a device newly bound to a home on the home's topic (the SDK
+    is not subscribed to the device yet), everything else on the device's status topic."""
+    if protocol == 20 and data.get("bizCode") == "bindUser" and home_id:
+        return f"{credential.topic}/home/{home_id}"
+    return f"{credential.topic}/dev/{device_id}/sta"
 
 
 def is_valid(credential: HubCredential, now_ms: int) -> bool:

@@ -11,9 +11,10 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from tuyacloud.catalog.loader import Product
-from tuyacloud.domain import commands, devices, homes, scenes, sharing, tokens
+from tuyacloud.domain import commands, devices, homes, openhub, scenes, sharing, tokens
 from tuyacloud.errors import FunctionNotSupported, ParamEmpty, ParamIllegal
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest
@@ -161,8 +162,21 @@ async def trigger_scene(req: ApiRequest) -> bool:
 
 # --- push -------------------------------------------------------------------------------------------------------
 async def access_config(req: ApiRequest) -> dict[str, Any]:
-    raise FunctionNotSupported("push updates (MQTT) are not served yet; Home Assistant polls nothing and shows "
-                             "changes made elsewhere after a reload of the integration")
+    """MQTT credentials for the SDK's push connection: plain JSON on ``<topic>/dev/<devId>/sta`` for each device and
+    ``<topic>/home/<homeId>`` for a device newly bound to a home (the topics are templates the SDK fills in)."""
+    assert req.token is not None
+    settings = req.ctx.openhub or openhub.HubSettings()
+    if settings.on_issue is not None:
+        raise FunctionNotSupported("push to Home Assistant needs the embedded MQTT broker, not an external one")
+    link_id = _body(req).get("linkId")
+    credential, password = await openhub.issue(req.ctx, req.project, req.token,
+                                                {"uid": req.token.uid, "link_id": link_id}, settings, sharing=True)
+    host = urlsplit(req.base_url).hostname or "127.0.0.1"
+    plain = openhub.config_result(credential, password, settings, host, req.ctx.clock.now_ms())
+    return {"url": plain["url"], "clientId": credential.client_id, "username": credential.username,
+            "password": password, "expireTime": plain["expire_time"],
+            "topic": {"ownerId": {"sub": credential.topic + "/home/{ownerId}"},
+                      "devId": {"sub": credential.topic + "/dev/{devId}"}}}
 
 
 _ID = r"(?P<device_id>[^/]+)"

@@ -49,11 +49,11 @@ class Gate:
         if session is None or topic is None or action == Action.PUBLISH:
             return False
         credential = self.sessions.get(session.client_id or "")
-        return credential is not None and credential.username == session.username and topic == credential.topic
+        return credential is not None and credential.username == session.username and openhub.covers(credential, topic)
 
     async def subscribed(self, client_id: str, topic: str, session: Session | None) -> None:
         credential = self.sessions.get(client_id)
-        if credential is not None and topic == credential.topic:
+        if credential is not None and openhub.covers(credential, topic):
             persistent = session is not None and not session.clean_session
             await self.channel.attach(credential, persistent)
 
@@ -160,7 +160,7 @@ class EmbeddedBroker:
             except Exception:  # sweeping must never take the broker down
                 log.exception("sweeping expired open-hub credentials failed")
 
-    async def publish(self, credential: HubCredential, payload: bytes) -> None:
+    async def publish(self, credential: HubCredential, payload: bytes, topic: str | None = None) -> None:
         """Straight to the credential's connection when it is connected (the broker's own broadcast compares a
         message's topic with every subscription, which costs a millisecond per message at a thousand links);
         through the broadcast otherwise, so that the broker keeps it for a persistent session."""
@@ -169,11 +169,11 @@ class EmbeddedBroker:
         if (session is not None and handler is not None and session.username == credential.username
                 and session.transitions.is_connected()):
             # a task per message as the broker's broadcast makes them: the handler's write lock keeps their order
-            task = asyncio.ensure_future(handler.mqtt_publish(credential.topic, payload, 1, retain=False))
+            task = asyncio.ensure_future(handler.mqtt_publish(topic or credential.topic, payload, 1, retain=False))
             self._publishing.add(task)
             task.add_done_callback(self._published)
         else:
-            await self.broker.internal_message_broadcast(credential.topic, payload, 1)
+            await self.broker.internal_message_broadcast(topic or credential.topic, payload, 1)
 
     def _published(self, task: asyncio.Task[Any]) -> None:
         self._publishing.discard(task)

@@ -36,7 +36,8 @@ HEARTBEAT_S = 5.0  # how often every attached link's row is touched (see messagi
 PLACEMENT_TTL_S = 5.0
 _MOVES = ("bindUser", "assetTransfer")  # events after which a device's placement is read again
 
-Publish = Callable[[HubCredential, bytes], Awaitable[None]]  # to the credential's topic, QoS 1, in call order
+# to the credential's topic (or the topic given: a sharing credential's device and home topics), QoS 1, in call order
+Publish = Callable[[HubCredential, bytes, str | None], Awaitable[None]]
 Kick = Callable[[HubCredential], Awaitable[None]]
 
 
@@ -201,10 +202,17 @@ class OpenHubChannel:
                 link.dirty = True
                 if not openhub.is_valid(link.credential, now):
                     continue
-                plaintext = plaintext or orjson.dumps(message.data)
                 c = link.credential
-                await self.publish(c, codec.payload(message.protocol, plaintext, c.message_key, c.version,
-                                                    message.created_ms))
+                if c.version == openhub.SHARING:  # Home Assistant: plain JSON on the device's (or home's) topic
+                    cached = self._placements.get(message.device_id)
+                    home = cached[0][0] if cached is not None and cached[0] is not None else None
+                    topic = openhub.sharing_topic(c, message.protocol, message.device_id, message.data, home)
+                    await self.publish(c, codec.plain_payload(message.protocol, message.data, message.created_ms),
+                                       topic)
+                else:
+                    plaintext = plaintext or orjson.dumps(message.data)
+                    await self.publish(c, codec.payload(message.protocol, plaintext, c.message_key, c.version,
+                                                        message.created_ms), None)
                 link.sent += 1
                 link.last_message_ms = now
         if messages:  # links that may not see some of the messages move past them too

@@ -44,6 +44,11 @@ def decrypt(data: str, key: str, version: str, t: int) -> Any:
     return orjson.loads(raw)
 
 
+def plain_payload(protocol: int, data: dict[str, Any], t: int) -> bytes:
+    """The payload tuya-device-sharing-sdk (Home Assistant) reads: the message as plain JSON, not encrypted."""
+    return orjson.dumps({"data": data, "protocol": protocol, "pv": codec.PV, "t": t})
+
+
 def payload(protocol: int, plaintext: bytes, key: str, version: str, t: int) -> bytes:
     """The MQTT payload; ``sign`` is the MD5 signature the message service uses, keyed with the message key
     (clients do not check it)."""

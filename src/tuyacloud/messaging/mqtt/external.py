@@ -131,10 +131,10 @@ class ExternalBroker:
         assert self.channel is not None
         await self.channel.attach(credential, persistent=False)
 
-    async def publish(self, credential: HubCredential, payload: bytes) -> None:
+    async def publish(self, credential: HubCredential, payload: bytes, topic: str | None = None) -> None:
         assert self.client is not None
         async with self._lock:  # one at a time: Mosquitto sees them in the channel's order
-            await self.client.publish(credential.topic, payload, qos=1)
+            await self.client.publish(topic or credential.topic, payload, qos=1)
 
     async def _sweep(self) -> None:
         while True:
