@@ -27,7 +27,7 @@ from tuyacloud.domain.automation_engine import RuleEngine
 from tuyacloud.domain.context import Context, Policy
 from tuyacloud.domain.timer_runner import TimerRunner
 from tuyacloud.domain.usage import UsageCounter
-from tuyacloud.errors import StoreLost, StoreUnavailable, TuyaError, code_and_message
+from tuyacloud.errors import StoreLost, StoreUnavailable, TuyaError, code_and_message, human_text
 from tuyacloud.gateway.asgi import Gateway
 from tuyacloud.gateway.routes import build_table
 from tuyacloud.gateway.sharing import PREFIXES as SHARING_PREFIXES
@@ -179,7 +179,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         """A console page or a WebSocket upgrade met a store outage (the store has logged it once): a short answer
         (503, or a WebSocket close "try again later" that Pulsar clients reconnect after), not a traceback."""
         assert isinstance(exc, TuyaError)
-        code, message = code_and_message(exc)
+        code, message = code_and_message(exc)[0], human_text(exc)  # for people: the platform's text and why
         if conn.scope["type"] == "websocket":
             with contextlib.suppress(Exception):
                 await conn.close(code=1013, reason=message[:120])

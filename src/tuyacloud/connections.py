@@ -179,7 +179,9 @@ class EdgeWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.conn.max_message_size = limits.MAX_WS_FRAME
+        # websockets 15 (the release amqtt pins) calls the cap max_size; later releases max_message_size
+        name = "max_message_size" if hasattr(self.conn, "max_message_size") else "max_size"
+        setattr(self.conn, name, limits.MAX_WS_FRAME)
 
     def connection_lost(self, exc: Exception | None) -> None:
         try:

@@ -37,6 +37,8 @@ PLATFORM_TEXT: dict[int, str] = {
     1106: "permission deny",
     1108: "uri path invalid",
     1109: "param is illegal, please check it",
+    1110: "concurrent request over limit",
+    1111: "system is busy, please retry later",
     1199: "your requests are too frequent",
     2001: "device is offline",
     2003: "function not support",

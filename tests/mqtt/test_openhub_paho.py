@@ -75,7 +75,7 @@ def test_without_a_broker_the_config_call_says_so(cloud: CloudServer) -> None:
     c = SignedClient(cloud.url, project["access_id"], project["access_secret"])
     c.connect()
     response = c.post(CUSTOM_PATH, config_body(project["uid"]))
-    assert response["code"] == 1106 and "MQTT" in response["msg"]
+    assert response["code"] == 1106 and "MQTT" in response.get("detail", "")
 
 
 def test_wrong_password_and_wrong_client_id_are_refused(site: Site) -> None:
