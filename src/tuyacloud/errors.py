@@ -243,21 +243,22 @@ class TimerExpired(TuyaError):
     """A one-shot timer whose time has already passed (2209)."""
 
 
-# --- device sharing (Home Assistant's QR login); the platform's own codes are not published, these are ours ---
+# --- device sharing (Home Assistant's QR login): platform codes, what happened in the detail -----------------
 class UserCodeInvalid(UserNotExist):
     """A QR login for a user code no app user has (2006)."""
 
 
-class QrLoginPending(TuyaError):
-    """The QR login has not been approved yet (approve it in the console, the CLI or the control API)."""
+class QrLoginPending(PermissionDeny):
+    """The QR login has not been approved yet (1106; the detail says to approve it in the console, the CLI or the
+    control API)."""
 
 
-class QrLoginRefused(TuyaError):
-    pass
+class QrLoginRefused(PermissionDeny):
+    """The QR login was refused (1106)."""
 
 
-class QrLoginExpired(TuyaError):
-    """An expired, already redeemed or unknown QR code: scan a new one."""
+class QrLoginExpired(TokenInvalid):
+    """An expired, already redeemed or unknown QR code (1010): scan a new one."""
 
 
 # --- platform / subscription errors ---------------------------------------------------------------
@@ -316,9 +317,6 @@ _TABLE: dict[type[TuyaError], tuple[int, str]] = {
     TimerDateInvalid: (2202, "date format error"),
     TimerLimitExceeded: (2204, "the number of timers exceeds the maximum of 30"),
     TimerExpired: (2209, "scheduled task expired"),
-    QrLoginPending: (3000, "the login is waiting for approval"),
-    QrLoginRefused: (3001, "the login was refused"),
-    QrLoginExpired: (3002, "the QR code has expired, scan a new one"),
     ApiNotSubscribed: (28841101, "No permissions. This API is not subscribed."),
     QuotaUsedUp: (28841004, "Please upgrade to the official version: Your quota of Trial Edition is used up."),
 }

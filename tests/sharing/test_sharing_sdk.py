@@ -325,11 +325,11 @@ def test_refused_unknown_and_reused_qr_logins(server: CloudServer, alice: Househ
         next(p for p in pending if p["qrcode"] == qrcode).items()
     server.control("POST", f"/sharing/logins/{qrcode}/refuse")
     done, info = control.login_result(qrcode, HA_CLIENT_ID, alice.user_code)
-    assert not done and info["code"] == 3001 and "refused" in info["msg"]
+    assert not done and info["code"] == 1106 and "refused" in info["detail"]
     used = qr_login(server, alice.user_code)
     assert used["access_token"]
     done, info = control.login_result("not-a-qrcode", HA_CLIENT_ID, alice.user_code)
-    assert not done and info["code"] == 3002
+    assert not done and info["code"] == 1010 and "scan a new one" in info["detail"]
 
 
 def test_an_expired_qr_code_is_refused_with_a_clear_message(server: CloudServer, alice: Household) -> None:
@@ -338,9 +338,9 @@ def test_an_expired_qr_code_is_refused_with_a_clear_message(server: CloudServer,
     qrcode = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, alice.user_code)["result"]["qrcode"]
     server.control("POST", "/clock", {"step_ms": 301_000})
     done, info = control.login_result(qrcode, HA_CLIENT_ID, alice.user_code)
-    assert not done and info["code"] == 3002 and "expired" in info["msg"] and "scan a new one" in info["msg"]
+    assert not done and info["code"] == 1010 and "expired" in info["detail"] and "scan a new one" in info["detail"]
     approving = control_envelope(server, "POST", f"/sharing/logins/{qrcode}/approve")
-    assert approving["success"] is False and approving["code"] == 3002
+    assert approving["success"] is False and approving["code"] == 1010
 
 
 def test_the_cli_shows_user_codes_and_approves_logins(server: CloudServer, alice: Household) -> None:

@@ -125,7 +125,7 @@ def qr_login(server: CloudServer, user_code: str) -> dict[str, Any]:
     assert answer["success"], answer
     qrcode = answer["result"]["qrcode"]
     done, info = control.login_result(qrcode, HA_CLIENT_ID, user_code)
-    assert not done and info["code"] == 3000 and "waiting for approval" in info["msg"], info
+    assert not done and info["code"] == 1106 and "waiting for approval" in info["detail"], info
     server.control("POST", f"/sharing/logins/{qrcode}/approve")
     done, info = control.login_result(qrcode, HA_CLIENT_ID, user_code)
     assert done, info

@@ -108,7 +108,8 @@ async def start_login(ctx: Context, client_id: str, code: str, schema: str) -> Q
 async def _live(ctx: Context, qrcode: str) -> QrLogin:
     login = await ctx.store.get_qr_login(qrcode) if qrcode else None
     if login is None or login.expires_ms <= ctx.clock.now_ms():
-        raise QrLoginExpired(f"QR code {qrcode!r} is unknown or older than {QR_TTL_MS // 60000} minutes")
+        raise QrLoginExpired(f"the QR code has expired (or is unknown), scan a new one: QR codes last "
+                             f"{QR_TTL_MS // 60000} minutes")
     return login
 
 
@@ -137,10 +138,11 @@ async def redeem(ctx: Context, qrcode: str, client_id: str, code: str) -> LoginR
     if login.client_id != client_id or login.user_code != (code or "").strip().lower():
         raise QrLoginExpired("the QR code was made for another user code")
     if login.state == PENDING:
-        raise QrLoginPending("approve it in the tuyacloud console (Apps & Homes), with `tuyacloud app approve-login "
-                             f"{login.qrcode}` or through the control API, then press Submit again")
+        raise QrLoginPending("the login is waiting for approval: approve it in the tuyacloud console (Apps & "
+                             f"Homes), with `tuyacloud app approve-login {login.qrcode}` or through the control "
+                             "API, then press Submit again")
     if login.state == REFUSED:
-        raise QrLoginRefused()
+        raise QrLoginRefused("the login was refused")
     if login.state != APPROVED:
         raise QrLoginExpired("the QR code was already used")
     user = await ctx.store.get_app_user(login.uid)
