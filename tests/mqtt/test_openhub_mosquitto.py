@@ -14,10 +14,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from tuya_iot import AuthType, TuyaOpenAPI
 
-from conftest import Site, make_site
 from support import mosquitto
 from support.custom import ok
-from support.openhub import Subscriber, eventually, get_config, mqtt_server, start_sdk
+from support.openhub import Site, Subscriber, eventually, get_config, make_site, mqtt_server, start_sdk
 from support.server import CloudServer
 
 pytestmark = pytest.mark.skipif(not mosquitto.available(), reason="needs Debian's mosquitto (apt-get install -y "

@@ -10,15 +10,16 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from conftest import Site, make_site
 from support.custom import code, ok
 from support.openhub import (
     CUSTOM_PATH,
     SMART_HOME_PATH,
+    Site,
     Subscriber,
     config_body,
     eventually,
     get_config,
+    make_site,
     mqtt_server,
 )
 from support.server import CloudServer

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from tuya_iot import AuthType, TuyaOpenAPI
 
-from conftest import Site, make_site
 from support.custom import ok
-from support.openhub import Sdk, eventually, mqtt_server, start_sdk
+from support.openhub import Sdk, Site, eventually, make_site, mqtt_server, start_sdk
 from support.server import CloudServer
 from support.smarthome import add_home_device, create_home, smart_home_project, sync_user
 

@@ -15,6 +15,7 @@ import paho.mqtt.client as mqtt
 from tuya_iot import TuyaDeviceListener, TuyaDeviceManager, TuyaOpenAPI, TuyaOpenMQ
 from tuya_iot.device import TuyaDevice
 
+from support.custom import add_asset, login, ok, register
 from support.server import CloudServer, free_port
 from support.signed import SignedClient
 from tuyacloud.messaging.mqtt import codec
@@ -163,3 +164,29 @@ def start_sdk(api: TuyaOpenAPI) -> Sdk:
     manager.add_device_listener(listener)
     eventually(lambda: mq.client is not None and mq.client.is_connected(), what="the SDK's MQTT connection")
     return Sdk(api, mq, manager, listener)
+
+
+# --- a custom project with two users on two assets (a light each), so visibility can be checked ------------
+@dataclass
+class Site:
+    project: dict[str, Any]
+    client: SignedClient  # the project's token
+    users: dict[str, SignedClient]  # username -> a client carrying the user's token
+    uids: dict[str, str]
+    devices: dict[str, dict[str, Any]]  # username -> the light at the user's asset
+    assets: dict[str, str]
+
+
+def make_site(server: CloudServer, names: tuple[str, ...] = ("alice", "bob")) -> Site:
+    project = server.create_project(name="open-hub")
+    c = SignedClient(server.url, project["access_id"], project["access_secret"])
+    assert c.connect()["success"]
+    users, uids, devices, assets = {}, {}, {}, {}
+    for name in names:
+        asset = add_asset(c, f"{name}'s flat")
+        uid = register(c, f"{name}@example.com")
+        ok(c.post("/v1.0/iot-03/assets/actions/user-authorized", {"uid": uid, "asset_id": asset}))
+        devices[name] = server.control("POST", f"/projects/{project['access_id']}/devices",
+                                       {"category": "dj", "asset_id": asset})[0]
+        users[name], uids[name], assets[name] = login(c, f"{name}@example.com"), uid, asset
+    return Site(project, c, users, uids, devices, assets)
