@@ -10,6 +10,7 @@ same plaintext works in ``connect()``; the store keeps only a salted scrypt hash
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -144,17 +145,10 @@ def grant(
 
     Their token then sees those nodes' devices (all or none are granted)."""
 
-    async def work(ctx: Context) -> dict[str, Any]:
-        p = await _custom_project(ctx, project)
-        found = await users.find(ctx, p, user)
-        await authorization.authorize(ctx, p, found.id, asset, children)
-        return _user_json(await console_views.user_view(ctx, p, found))
+    async def change(ctx: Context, p: Project, user_id: str) -> None:
+        await authorization.authorize(ctx, p, user_id, asset, children)
 
-    view = run(data_dir, database_url, work)
-    if as_json:
-        emit_json(view)
-        return
-    console.print(f"{view['username']} is authorised on: {_grants_text(view)}")
+    _change_grants(project, user, change, data_dir, database_url, as_json)
 
 
 @app.command("revoke")
@@ -168,10 +162,20 @@ def revoke(
 
     The devices there disappear from the user's token's view."""
 
+    async def change(ctx: Context, p: Project, user_id: str) -> None:
+        await authorization.revoke(ctx, p, user_id, asset)
+
+    _change_grants(project, user, change, data_dir, database_url, as_json)
+
+
+def _change_grants(project: str, user: str, change: Callable[[Context, Project, str], Awaitable[None]],
+                   data_dir: Path | None, database_url: str | None, as_json: bool) -> None:
+    """Grant or revoke (``change``), then show the user's authorisations as they now stand."""
+
     async def work(ctx: Context) -> dict[str, Any]:
         p = await _custom_project(ctx, project)
         found = await users.find(ctx, p, user)
-        await authorization.revoke(ctx, p, found.id, asset)
+        await change(ctx, p, found.id)
         return _user_json(await console_views.user_view(ctx, p, found))
 
     view = run(data_dir, database_url, work)
