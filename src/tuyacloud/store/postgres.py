@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import asyncpg
 
@@ -191,15 +191,20 @@ class PostgresStore(Store):
                 self._pool.terminate()
             self._pool = None
 
+    def _driver_failed(self, exc: Exception) -> NoReturn:
+        """Called from an ``except``: a driver error that means the database cannot be reached or cannot write
+        becomes :class:`StoreUnavailable` (the outage logged once); any other error goes on as it was."""
+        error = unavailable(exc)
+        if error is None:
+            raise exc
+        self._unavailable(error, exc)
+
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         assert self._pool is not None, "store not started"
         try:
             rows = await self._pool.fetch(to_pg(sql), *_args(params))
         except Exception as exc:
-            error = unavailable(exc)
-            if error is None:
-                raise
-            self._unavailable(error, exc)
+            self._driver_failed(exc)
         return [tuple(r) for r in rows]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -207,10 +212,7 @@ class PostgresStore(Store):
         try:
             status = await self._pool.execute(to_pg(sql), *_args(params))
         except Exception as exc:
-            error = unavailable(exc)
-            if error is None:
-                raise
-            self._unavailable(error, exc)
+            self._driver_failed(exc)
         if self.outage.failing:
             self.outage.ok()
         return _rowcount(status)
@@ -224,10 +226,7 @@ class PostgresStore(Store):
                 tx = _PgTx(conn)
                 result = await work(tx)
         except Exception as exc:
-            error = unavailable(exc)
-            if error is None:
-                raise
-            self._unavailable(error, exc)
+            self._driver_failed(exc)
         if self.outage.failing:
             self.outage.ok()
         if self.commit_observer is not None:  # PostgreSQL groups concurrent commits itself: one unit each
