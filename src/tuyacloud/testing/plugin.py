@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import pytest
+import pytest  # only pytest loads this module (the pytest11 entry point), so pytest is installed
 
 if TYPE_CHECKING:
     from tuyacloud.testing.cloud import CloudProject, LocalCloud
