@@ -19,6 +19,7 @@ from support.rules import (
     cloud_commands,
     device_condition,
     dp_issue,
+    engine_story,
     eventually,
     frozen_server,
     own_server,
@@ -64,7 +65,7 @@ def test_a_threshold_crossing_fires_once_per_crossing(frozen: CloudServer) -> No
     ok(home.c.request("PUT", home.path(f"/automations/{disabled}/actions/disable")))
     for step_no, (value, fired) in enumerate([(30, 1), (31, 1), (20, 1), (30, 2)]):
         report(frozen, sensor, va_temperature=value)
-        eventually(lambda fired=fired: runs(home, fan) == fired)
+        eventually(lambda fired=fired: runs(home, fan) == fired, explain=lambda: engine_story(frozen, home.c, fan))
         settle(0.3)
         assert runs(home, fan) == fired, (step_no, value)
     settle()
@@ -179,7 +180,7 @@ def test_the_loop_rule_bounds_automations_that_retrigger_themselves(frozen: Clou
     add(home, name="B", conditions=[device_condition(ping_pong, "switch_led", "==", False)],
         actions=[dp_issue(ping_pong, switch_led=True)])
     command(home, ping_pong, "switch_led", True)
-    eventually(lambda: runs(home, ping_pong) == 2)
+    eventually(lambda: runs(home, ping_pong) == 2, explain=lambda: engine_story(frozen, home.c, ping_pong))
     settle()
     assert [e["value"] for e in cloud_commands(home.c, ping_pong)] == ["false", "true"]
     assert status(home.c, ping_pong)["switch_led"] is True

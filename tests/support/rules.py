@@ -52,15 +52,23 @@ def cloud_commands(c: SignedClient, device_id: str, code: str | None = None) -> 
     return [entry for entry in reversed(logs) if entry["event_from"] == "4"]
 
 
-def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll until ``check`` returns something truthy (background runs take a moment)."""
+def eventually(check: Callable[[], Any], timeout: float = 10.0, explain: Callable[[], Any] | None = None) -> Any:
+    """Poll until ``check`` returns something truthy (background runs take a moment); on time-out the failure
+    shows what ``explain`` returns (the engine's run history, say), so a rare failure in CI can be read."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value or time.monotonic() > deadline:
-            assert value, "condition not reached in time"
+            assert value, f"condition not reached in time; {explain() if explain else ''}"
             return value
         time.sleep(0.05)
+
+
+def engine_story(server: CloudServer, c: SignedClient, *device_ids: str) -> str:
+    """What the automation engine did and which cloud commands each device got: the context of a failure."""
+    runs = server.control("GET", "/rules/runs")
+    commands = {d: [(e["code"], e["value"]) for e in cloud_commands(c, d)] for d in device_ids}
+    return f"engine runs: {runs}; cloud commands: {commands}"
 
 
 def settle(seconds: float = 0.6) -> None:

@@ -76,7 +76,12 @@ class RuleEngine:
         self.scheduled: list[Automation] = []
         self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
         self._version: str | None = None
-        self._stale = True
+        # Writes this process made to automations (``invalidate``) against the last one the index was loaded
+        # after; while they differ, or while a load is in flight, every change is queued, since the index being
+        # read may or may not include the write (a change dropped then would never fire its new automation).
+        self._generation = 1
+        self._loaded_generation = 0
+        self._loading = False
         self._polled_at = 0.0
         self._queue: deque[tuple[StatusChange, tuple[str, ...]]] = deque()
         self._wake = asyncio.Event()
@@ -88,8 +93,13 @@ class RuleEngine:
 
     # --- inputs ---------------------------------------------------------------------------------------------
     def invalidate(self) -> None:
-        """Automations changed: reload the index before evaluating anything else."""
-        self._stale = True
+        """Automations changed (committed): reload the index before evaluating anything else."""
+        self._generation += 1
+        self._wake.set()
+
+    @property
+    def _stale(self) -> bool:
+        return self._loading or self._loaded_generation != self._generation
 
     def on_status(self, change: StatusChange) -> None:
         """Called in the committing task: keep what may concern an automation, with the causation chain."""
@@ -133,13 +143,20 @@ class RuleEngine:
         self._episode.ok()
 
     async def _refresh(self) -> None:
-        version = await self.ctx.store.get_meta(RULES_VERSION)
-        if version == self._version and not self._stale:
-            return
-        self._stale = False
-        self._version = version
-        self.referenced = await self.ctx.store.automation_device_ids()
-        self.scheduled = await self.ctx.store.scheduled_automations()
+        """Reload the index when this process wrote automations or the shared ``rules_version`` moved. The
+        generation is noted before reading, so a write committed during the reads leaves the index stale."""
+        generation = self._generation
+        self._loading = True
+        try:
+            version = await self.ctx.store.get_meta(RULES_VERSION)
+            if version == self._version and generation == self._loaded_generation:
+                return
+            referenced = await self.ctx.store.automation_device_ids()
+            scheduled = await self.ctx.store.scheduled_automations()
+        finally:
+            self._loading = False
+        self.referenced, self.scheduled, self._version = referenced, scheduled, version
+        self._loaded_generation = generation
 
     # --- device conditions ----------------------------------------------------------------------------------
     async def _evaluate(self, change: StatusChange, chain: tuple[str, ...]) -> None:
