@@ -17,8 +17,8 @@ import uuid
 from tuyacloud.domain.context import Context
 from tuyacloud.store.base import Tx
 
-LEASE_S = 15.0
-RENEW_S = 5.0
+LEASE_S = 10.0
+RENEW_S = 2.5
 
 
 def _wall_ms() -> int:
