@@ -1,9 +1,11 @@
 """CPU per operation on PostgreSQL, server process and PostgreSQL separately, with one worker and with several.
 
-    python bench/scaleout.py [--workers 1,2] [--duration 5] [--devices 1000]
+    python bench/scaleout.py [--workers 1,2] [--projects 1,8] [--duration 5] [--devices 1000]
 
-For each worker count W, on a throwaway PostgreSQL cluster with fsync on (scripts/pg-test-cluster,
-``PGTEST_FSYNC=on``) and ``tuyacloud serve --no-demo --no-simulator --no-mqtt --workers W``:
+For each worker count W and project count K (the devices spread over K projects: one project's messages commit
+in sequence order, so one project is bound by its commits one after another, several are not), on a throwaway
+PostgreSQL cluster with fsync on (scripts/pg-test-cluster, ``PGTEST_FSYNC=on``) and
+``tuyacloud serve --no-demo --no-simulator --no-mqtt --workers W``:
 1. status reads: wrk sends signed ``GET /v1.0/devices/{id}/status`` for ``--duration`` seconds (32 connections);
 2. commands: wrk sends signed ``POST /v1.0/devices/{id}/commands`` with no consumer connected, so what is measured
    is the write (status, device log, outbox message, one transaction) and nothing of the delivery;
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -119,15 +122,18 @@ def fresh_database(server_url: str) -> str:
     return f"{server_url.rsplit('/', 1)[0]}/{name}"
 
 
-def run(workers: int, duration: float, devices_n: int, pg_url: str, postmaster: int) -> dict[str, object]:
+def run(workers: int, duration: float, devices_n: int, projects_n: int, pg_url: str,
+        postmaster: int) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix=f"bench-scaleout-{workers}-"))
     db = fresh_database(pg_url)
     base = ["--data-dir", str(work), "--database-url", db]
-    created = json.loads(ob.run_cli(["project", "create", "--name", "bench", "--json", *base], 120))
-    project = ob.Project(created["access_id"], created["access_secret"])
-    made = json.loads(ob.run_cli(["device", "add-virtual", "--project", project.access_id, "--category", "cz",
-                                  "--count", str(devices_n), "--json", *base], 600))
-    devices = [d["id"] for d in made]
+    projects: list[tuple[ob.Project, list[str]]] = []
+    for i in range(projects_n):
+        created = json.loads(ob.run_cli(["project", "create", "--name", f"bench {i}", "--json", *base], 120))
+        project = ob.Project(created["access_id"], created["access_secret"])
+        made = json.loads(ob.run_cli(["device", "add-virtual", "--project", project.access_id, "--category", "cz",
+                                      "--count", str(max(1, devices_n // projects_n)), "--json", *base], 600))
+        projects.append((project, [d["id"] for d in made]))
     port = ob.free_port()
     cmd = [*ob.tuyacloud_cmd(), "serve", "--no-demo", "--no-simulator", "--no-mqtt", "--port", str(port),
            "--workers", str(workers), *base]
@@ -135,19 +141,27 @@ def run(workers: int, duration: float, devices_n: int, pg_url: str, postmaster: 
     with log.open("wb") as fh:  # not pinned: W workers may use W cores
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=ob.child_env(), start_new_session=True)
     server = ob.Server(f"tuyacloud x{workers}", port, proc, log)
-    out: dict[str, object] = {"workers": workers}
+    out: dict[str, object] = {"workers": workers, "projects": projects_n}
     try:
         deadline = time.monotonic() + 120
-        while b"tuyacloud is serving" not in log.read_bytes() or len(_children(proc.pid)) < (workers if workers > 1 else 0):
+        forked = workers if workers > 1 else 0
+        while b"tuyacloud is serving" not in log.read_bytes() or len(_children(proc.pid)) < forked:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise ob.BenchError(f"server did not start:\n{server.tail()}")
             time.sleep(0.2)
         time.sleep(1.0 + workers)  # the other workers are ready too
-        project.token = ob.get_token(port, project)
-        sample_ids = devices[:256]
+        reads_entries: list[dict[str, object]] = []
+        command_entries: list[dict[str, object]] = []
+        for project, devices in projects:
+            project.token = ob.get_token(port, project)
+            sample_ids = devices[: max(1, 256 // projects_n)]
+            reads_entries += ob.status_entries(project, sample_ids)
+            command_entries += ob.command_entries(project, sample_ids)[0]
+        random.Random(1).shuffle(reads_entries)
+        random.Random(2).shuffle(command_entries)
 
         reads = work / "reads.lua"
-        ob.write_requests(reads, ob.status_entries(project, sample_ids))
+        ob.write_requests(reads, reads_entries)  # type: ignore[arg-type]
         ob.run_wrk(f"http://127.0.0.1:{port}", reads, 1, 32, 1, 1)  # warm-up
         before = sample(proc.pid, postmaster)
         wrk = ob.run_wrk(f"http://127.0.0.1:{port}", reads, duration, 32, 1, 1)
@@ -155,27 +169,27 @@ def run(workers: int, duration: float, devices_n: int, pg_url: str, postmaster: 
                        **delta(sample(proc.pid, postmaster), before, wrk.ok)}
 
         commands = work / "commands.lua"
-        entries, _ = ob.command_entries(project, sample_ids)
-        ob.write_requests(commands, entries)
+        ob.write_requests(commands, command_entries)  # type: ignore[arg-type]
         before = sample(proc.pid, postmaster)
         wrk = ob.run_wrk(f"http://127.0.0.1:{port}", commands, duration, 32, 1, 1)
         out["command"] = {"rps": wrk.ok / wrk.seconds, "p99_ms": wrk.p99_ms, "failed": wrk.failed,
                           **delta(sample(proc.pid, postmaster), before, wrk.ok)}
         time.sleep(1.0)  # the last commits are visible
 
-        consumer = mb.Consumer(f"ws://127.0.0.1:{port}", project.access_id, project.secret)
+        consumers = [mb.Consumer(f"ws://127.0.0.1:{port}", p.access_id, p.secret) for p, _ in projects]
         before = sample(proc.pid, postmaster)
         started = time.monotonic()
-        thread = threading.Thread(target=consumer.run, daemon=True)
-        thread.start()
-        expected = wrk.ok  # the commands' reports (the devices' bindUser events went before, they are not counted)
+        for consumer in consumers:
+            threading.Thread(target=consumer.run, daemon=True).start()
+        expected = wrk.ok  # the commands' reports (the devices' bindUser events are not counted)
         deadline = time.monotonic() + 120
-        while consumer.count < expected and time.monotonic() < deadline:
+        while sum(c.count for c in consumers) < expected and time.monotonic() < deadline:
             time.sleep(0.05)
-        drained = consumer.count
-        spent = (consumer.last or time.monotonic()) - started
+        drained = sum(c.count for c in consumers)
+        spent = max(c.last for c in consumers) - started
         after = sample(proc.pid, postmaster)
-        consumer.stop.set()
+        for consumer in consumers:
+            consumer.stop.set()
         out["event"] = {"rps": drained / max(spent, 1e-9), "delivered": drained, "expected": expected,
                         **delta(after, before, drained)}
     finally:
@@ -187,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk phase")
-    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument("--devices", type=int, default=1000, help="in all, spread over the projects")
+    parser.add_argument("--projects", default="1,8", help="project counts to run (one project's messages commit "
+                        "in order, several projects' in parallel)")
     args = parser.parse_args(argv)
     ob.require_tools()
     env = {**os.environ, "PGTEST_FSYNC": "on"}
@@ -199,19 +215,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         postmaster = int(Path(pg_dir, "data", "postmaster.pid").read_text().split()[0])
         for w in [int(x) for x in args.workers.split(",")]:
-            results.append(run(w, args.duration, args.devices, exports["TUYACLOUD_TEST_DATABASE_URL"], postmaster))
-            print(json.dumps(results[-1]), flush=True)
+            for k in [int(x) for x in args.projects.split(",")]:
+                results.append(run(w, args.duration, args.devices, k, exports["TUYACLOUD_TEST_DATABASE_URL"],
+                                   postmaster))
+                print(json.dumps(results[-1]), flush=True)
     finally:
         subprocess.run(["bash", str(ob.ROOT / "scripts" / "pg-test-cluster"), "stop", pg_dir], check=False)
     print(f"\n{os.cpu_count()} cores; PostgreSQL fsync on; {args.duration:g} s per phase, {args.devices} devices")
-    print(f"{'workers':>7} {'operation':<10} {'ops/s':>8} {'p99 ms':>8} {'server µs':>10} {'PG backends µs':>15} "
-          f"{'PG background µs':>17}")
+    print(f"{'workers':>7} {'projects':>8} {'operation':<10} {'ops/s':>8} {'p99 ms':>8} {'server µs':>10} "
+          f"{'PG backends µs':>15} {'PG background µs':>17}")
     for r in results:
         for op in ("read", "command", "event"):
             m = r[op]
             assert isinstance(m, dict)
             p99 = f"{m['p99_ms']:8.1f}" if "p99_ms" in m else f"{'':>8}"
-            print(f"{r['workers']:>7} {op:<10} {m['rps']:8.0f} {p99} {m['server_us']:10.0f} "
+            print(f"{r['workers']:>7} {r['projects']:>8} {op:<10} {m['rps']:8.0f} {p99} {m['server_us']:10.0f} "
                   f"{m['pg_backends_us']:15.0f} {m['pg_background_us']:17.0f}")
     return 0
 
