@@ -1,8 +1,9 @@
 """``tuyacloud serve --workers N``: N processes on one PostgreSQL database behind one port.
 
 The workers share the bound socket (any of them answers a connection), worker 0 alone binds the embedded MQTT
-broker's port, a worker killed with SIGKILL is started again while the other goes on answering, and SIGTERM stops
-them all. On SQLite the option is refused with the reason.
+broker's port, a worker killed with SIGKILL is started again while the other goes on answering, SIGTERM stops
+them all, and workers whose supervisor was killed stop by themselves. On SQLite the option is refused with the
+reason.
 """
 
 from __future__ import annotations
@@ -123,5 +124,19 @@ def test_only_worker_0_runs_the_embedded_mqtt_broker_and_a_new_worker_0_binds_it
         eventually(lambda: (pids := _listeners(mqtt_port)) and workers[0] not in pids
                    and pids <= _children(server.proc.pid), timeout=20, what="a new worker 0 binding MQTT again")
         assert len(_listeners(mqtt_port)) == 1
+
+        # The supervisor killed outright: its workers notice and stop by themselves (nothing is left serving).
+        workers = dict(enumerate(sorted(_children(server.proc.pid))))
+        server.kill()
+        eventually(lambda: not any(_running(pid) for pid in workers.values()), timeout=45,
+                   what="the orphaned workers stopping")
     finally:
         server.stop()
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
