@@ -212,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     ob.require_tools()
     if args.nice is not None:
         ob.PRIORITY[:] = ["nice", "-n", str(args.nice)]
+        os.nice(args.nice - os.nice(0))  # this process too: its consumers acknowledge what the server delivers
+        ob.raise_priority(os.getpid())
     env = {**os.environ, "PGTEST_FSYNC": "on"}
     started = subprocess.run(["bash", str(ob.ROOT / "scripts" / "pg-test-cluster"), "start"], capture_output=True,
                              text=True, env=env, check=True).stdout
