@@ -22,9 +22,10 @@ from tuyacloud.clock import Clock
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.console.routes import build_console_routes
 from tuyacloud.control.routes import build_routes
-from tuyacloud.domain import bootstrap, console_accounts, tokens
+from tuyacloud.domain import bootstrap, console_accounts, openhub, tokens
 from tuyacloud.domain.automation_engine import RuleEngine
 from tuyacloud.domain.context import Context, Policy
+from tuyacloud.domain.task_lease import RENEW_S, TaskLease
 from tuyacloud.domain.timer_runner import TimerRunner
 from tuyacloud.domain.usage import UsageCounter
 from tuyacloud.errors import StoreLost, StoreUnavailable, TuyaError, code_and_message, human_text
@@ -113,6 +114,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
             policy = Policy(settings.token_ttl_s, settings.token_grace_s, settings.timestamp_window_s,
                             settings.asset_max_depth, settings.asset_max_children, settings.password_scrypt_n)
             board = TaskBoard()
+            board.process = {"worker": settings.worker, "workers": settings.workers}
             ctx = Context(store=store, clock=clock, ids=ids, catalog=load_catalog(), policy=policy, tasks=board)
             state.ctx = ctx
             state.admin_token = await bootstrap.admin_token(ctx, admin_token)
@@ -126,7 +128,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         if listen_status is not None:
             board.tasks["pg-listen"] = listen_status
         state.hub = Hub(ctx, board.status("message-delivery"))
-        state.mqtt = await mqtt.start(ctx, settings)
+        state.mqtt = await mqtt.start(ctx, settings)  # the embedded broker: in worker 0 only
 
         def start(name: str, run: Callable[[], Any]) -> None:
             """A background task that is restarted (and shown degraded by health) if it ever ends."""
@@ -221,27 +223,44 @@ class CloudApp:
 
 TOKEN_SWEEP_S = 600.0
 TOKEN_KEEP_MS = 86_400_000
+HOUSEKEEPING_LEASE = "housekeeping"
 
 
 async def _housekeeping(ctx: Context, counter: UsageCounter, settings: Settings,
                         status: TaskStatus | None = None) -> None:
-    """Flush usage counters every ``usage_flush_s``; every ten minutes drop tokens expired for more than a day
-    and messages past their retention. A failure (the store unavailable) is logged once per episode; the counters
-    keep counting in memory and the next flush writes them."""
+    """Flush usage counters every ``usage_flush_s``; every ten minutes drop tokens expired for more than a day,
+    messages past their retention and open-hub credentials expired for more than a day. A failure (the store
+    unavailable) is logged once per episode; the counters keep counting in memory and the next flush writes them.
+
+    Several processes on one database: each flushes its own counters (they are increments of what it served, so
+    every count is written once, by the process that counted it); the sweeps run only in the process holding the
+    ``housekeeping`` lease (domain/task_lease.py), taken over by another within the lease time if it dies."""
     loop = asyncio.get_running_loop()
     next_sweep = loop.time() + TOKEN_SWEEP_S
+    next_renew = 0.0
+    lease = TaskLease(ctx, HOUSEKEEPING_LEASE)
     episode = Episode(log, "housekeeping (usage flush, token sweep, message retention)", status)
     wait = settings.usage_flush_s
-    while True:
-        await asyncio.sleep(wait)
-        try:
-            await counter.flush(ctx)
-            if loop.time() >= next_sweep:
-                await tokens.sweep(ctx, ctx.clock.now_ms() - TOKEN_KEEP_MS)
-                await apply_retention(ctx, settings.message_retention_s)
-                next_sweep = loop.time() + TOKEN_SWEEP_S
-        except Exception as error:  # statistics and sweeping must never take the server down
-            wait = max(settings.usage_flush_s, episode.failed(error))
-            continue
-        episode.ok()
-        wait = settings.usage_flush_s
+    try:
+        while True:
+            await asyncio.sleep(wait)
+            try:
+                await counter.flush(ctx)
+                if loop.time() >= next_renew:
+                    next_renew = loop.time() + RENEW_S
+                    await lease.renew()
+                    if status is not None:
+                        status.info["sweeps"] = lease.held  # whether this process runs the sweeps
+                if lease.held and loop.time() >= next_sweep:
+                    await tokens.sweep(ctx, ctx.clock.now_ms() - TOKEN_KEEP_MS)
+                    await apply_retention(ctx, settings.message_retention_s)
+                    await openhub.sweep(ctx)
+                    next_sweep = loop.time() + TOKEN_SWEEP_S
+            except Exception as error:  # statistics and sweeping must never take the server down
+                wait = max(settings.usage_flush_s, episode.failed(error))
+                continue
+            episode.ok()
+            wait = settings.usage_flush_s
+    finally:
+        with contextlib.suppress(Exception):  # hand the sweeps over at once (the store may be down)
+            await asyncio.wait_for(lease.release(), timeout=2)

@@ -11,6 +11,7 @@ The answer is built here and only here: a new check is one more entry in ``check
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from tuyacloud.domain.context import Context
@@ -22,13 +23,15 @@ STORE_TIMEOUT_S = 2.0
 
 async def report(ctx: Context) -> dict[str, Any]:
     """``{"status": "ok"|"degraded"|"unavailable", "ready": bool, "now": ms, "checks": {"store": ..., "migrations":
-    ...}, "tasks": {...}}``; a failed check's value says what is wrong."""
+    ...}, "tasks": {...}, "process": {"pid": ..., "worker": i, "workers": n}}``; a failed check's value says what
+    is wrong; ``process`` tells which of several server processes on one database answered."""
     checks: dict[str, str] = {"store": await _store(ctx)}
     checks["migrations"] = await _migrations(ctx) if checks["store"] == OK else "unknown: the store is unreachable"
     ready = all(value == OK for value in checks.values())
     tasks = _tasks(ctx)
     status = "unavailable" if not ready else "degraded" if any(t["degraded"] for t in tasks.values()) else "ok"
-    return {"status": status, "ready": ready, "now": ctx.clock.now_ms(), "checks": checks, "tasks": tasks}
+    return {"status": status, "ready": ready, "now": ctx.clock.now_ms(), "checks": checks, "tasks": tasks,
+            "process": {"pid": os.getpid(), **ctx.tasks.process}}
 
 
 def _tasks(ctx: Context) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import socket
 import sys
+from collections.abc import Callable
 
 import uvicorn
 
@@ -41,6 +42,9 @@ def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
     elif settings.mqtt_port:
         mqtt = f"{'ssl' if settings.tls else 'tcp'}://{settings.mqtt_host or host}:{settings.mqtt_port}"
         lines.append(f"  MQTT:         {mqtt}  (open-hub; clients get credentials from the access-config call)")
+    if settings.workers > 1:
+        lines.append(f"  workers:      {settings.workers} processes share these ports (one PostgreSQL database; "
+                     "worker 0 runs the MQTT broker)")
     if ca_file:
         region = REGIONS[settings.default_region]
         lines.append(f"  TLS CA file:  {ca_file}  (trust it; certificate also names {region.openapi_host})")
@@ -66,9 +70,23 @@ def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
 
 def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> None:
     """Run until stopped, on ``sockets`` (already bound by ``tuyacloud serve``'s checks) or on sockets bound here
-    for ``settings.listen_ports``."""
+    for ``settings.listen_ports``; with ``settings.workers`` above 1, in that many processes (tuyacloud/workers.py)."""
     if sockets is None:
         sockets = [listen(settings.host, port) for port in settings.listen_ports]
+    if settings.workers > 1:
+        from tuyacloud import workers
+
+        workers.run(settings, sockets, serve_worker)
+        return
+    code = serve_worker(settings, sockets)
+    if code:
+        sys.exit(code)
+
+
+def serve_worker(settings: Settings, sockets: list[socket.socket], announce: bool = True,
+                 started: Callable[[], None] | None = None) -> int:
+    """One server process on the bound ``sockets`` until stopped; its exit status. ``announce``: print the banner
+    (one worker of several does); ``started`` is called once the application is ready."""
     logs.configure(settings.log_format)  # text or JSON lines on stderr (docs/operations.md)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ssl: dict[str, str] = {}
@@ -83,13 +101,14 @@ def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> Non
         ssl = {"ssl_certfile": str(files.cert), "ssl_keyfile": str(files.key)}
         ca_file = str(files.ca_cert)
         missing = missing_names(files)
-        if missing:
+        if missing and announce:
             print(f"warning: the certificate in {files.cert.parent} was made by an older tuyacloud and does not name "
                   f"{', '.join(missing)}; delete that directory to make a new CA and certificate (then trust the "
                   "new CA file)", file=sys.stderr, flush=True)
 
     def on_ready(state: CloudState) -> None:
-        print(banner(settings, state, ca_file), flush=True)
+        if announce or state.first_admin_password:  # a password made here is printed, whichever worker made it
+            print(banner(settings, state, ca_file), flush=True)
         state.first_admin_password = None  # printed once; kept nowhere else
         # Everything built so far (modules, the catalog, the demo) lives as long as the process: move it out of
         # the collector's generations so full collections, which pause the event loop, only scan request-time
@@ -97,6 +116,8 @@ def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> Non
         gc.collect()
         gc.freeze()
         gc.set_threshold(10_000, 20, 20)
+        if started is not None:
+            started()
 
     app = create_app(settings, on_ready=on_ready)
     config = uvicorn.Config(
@@ -109,8 +130,10 @@ def serve(settings: Settings, sockets: list[socket.socket] | None = None) -> Non
     lifecycle.absorb_stop_signals()  # SIGTERM drains, then exits 0 (lifecycle.py)
     server.run(sockets=sockets)
     if not server.started:
-        sys.exit(1)
-    print(lifecycle.stopped_line(server, app.state.cloud), flush=True)
+        return 1
+    prefix = f"worker {settings.worker}: " if settings.workers > 1 else ""
+    print(prefix + lifecycle.stopped_line(server, app.state.cloud), flush=True)
+    return 0
 
 
 def listen(host: str, port: int) -> socket.socket:

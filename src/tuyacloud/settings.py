@@ -55,6 +55,10 @@ class Settings:
     # Operations: one log line per HTTP request, and the log format (text, or one JSON object per line).
     access_log: bool = False
     log_format: str = "text"
+    # ``serve --workers N``: N server processes on one PostgreSQL database share the listening sockets; ``worker`` is
+    # this process's index among them (0 runs the embedded MQTT broker and prints the banner; tuyacloud/workers.py).
+    workers: int = 1
+    worker: int = 0
 
     @property
     def listen_ports(self) -> list[int]:

@@ -71,6 +71,8 @@ class TaskBoard:
 
     def __init__(self) -> None:
         self.tasks: dict[str, TaskStatus] = {}
+        # Which process this is among several serving one database (health shows it): ``worker`` of ``workers``.
+        self.process: dict[str, Any] = {}
 
     def status(self, name: str) -> TaskStatus:
         return self.tasks.setdefault(name, TaskStatus())

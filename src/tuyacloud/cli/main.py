@@ -141,6 +141,8 @@ def serve(
     mqtt_broker: str = typer.Option(None, "--mqtt-broker", envvar="TUYACLOUD_MQTT_BROKER",
                                     help="Use an external Mosquitto 2: mqtt://ADMIN:PASSWORD@HOST:PORT of its "
                                          "dynamic-security administrator, instead of the embedded broker"),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, envvar="TUYACLOUD_WORKERS",
+                                help="Server processes sharing the ports (PostgreSQL only; see docs/scaling.md)"),
 ) -> None:
     """Run the cloud. OpenAPI, control API, web console, message service and virtual devices in one process.
 
@@ -148,12 +150,18 @@ def serve(
     """
     from tuyacloud.cli import startup
     from tuyacloud.server import serve as run_server
+    from tuyacloud.store.engine import is_postgres
 
     if message_port is not None and message_port == port:
         raise CliFailure("bad_usage", f"--message-port {message_port} is the same port as --port",
                          "leave --message-port out (the messages are on --port as well) or choose another port",
                          exit_code=EXIT_USAGE)
     settings = settings_for(data_dir, database_url)
+    if workers > 1 and not is_postgres(settings.effective_database_url):
+        raise CliFailure("bad_usage", f"--workers {workers} needs PostgreSQL; this server uses a SQLite file",
+                         "SQLite has one writer and no notifications between processes, so extra workers would "
+                         "only queue for its lock and deliver messages late: give --database-url postgresql://... "
+                         "or leave --workers out", exit_code=EXIT_USAGE)
     aliases = {}
     for item in region_alias or []:
         host_name, _, code = item.partition("=")
@@ -172,6 +180,7 @@ def serve(
     settings.keepalive_timeout_s = keepalive_timeout
     settings.max_connections, settings.max_connections_per_address = max_connections, max_connections_per_address
     settings.access_log, settings.log_format = access_log, log_format.value
+    settings.workers = workers
     run_server(settings, startup.prepare(settings))
 
 

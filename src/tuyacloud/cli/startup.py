@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 
 from tuyacloud import server
 from tuyacloud.cli.common import open_checked
@@ -50,8 +51,18 @@ def listen_all(settings: Settings) -> list[socket.socket]:
 def _check_mqtt_port(settings: Settings, sockets: list[socket.socket]) -> None:
     """An MQTT port asked for (``--mqtt-port``) must be free now, before anything is created or printed; the
     default one may be taken (the server then runs without the broker and says so). The embedded broker binds it
-    itself when the application starts."""
-    if not settings.mqtt_port or settings.mqtt_port_default or settings.mqtt_broker_url:
+    itself when the application starts (in worker 0 only, with ``--workers``: the others are told here that there
+    will be no broker when the default port is taken, so that no config call offers one)."""
+    if not settings.mqtt_port or settings.mqtt_broker_url:
+        return
+    if settings.mqtt_port_default:
+        if settings.workers > 1:
+            try:
+                server.listen(settings.host, settings.mqtt_port).close()
+            except OSError as error:
+                print(f"warning: MQTT open-hub off: port {settings.mqtt_port} is not available ({error}); choose one "
+                      "with --mqtt-port", file=sys.stderr, flush=True)
+                settings.mqtt_port = None
         return
     try:
         server.listen(settings.host, settings.mqtt_port).close()

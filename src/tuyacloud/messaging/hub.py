@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,11 @@ RENEW_S = 1.0
 ENVS = ("event", "event-test")
 
 SubKey = tuple[str, str, str]
+
+
+def wall_ms() -> int:
+    """Wall-clock milliseconds: the time of consumer leases (see ``Hub._renew``)."""
+    return int(time.time() * 1000)
 
 
 @dataclass
@@ -169,8 +175,11 @@ class Hub:
             return
 
     async def _renew(self, consumer: Consumer, owner: str, row: ConsumerRow) -> bool:
-        now = self.ctx.clock.now_ms()
-        row.last_seen_ms = now
+        row.last_seen_ms = self.ctx.clock.now_ms()
+        # The lease is about processes being alive: wall-clock time, which every process on the database shares,
+        # not the cloud clock (a test may step or freeze it in one process only, and a lease would then never run
+        # out, or run out while its holder is alive, in another's view).
+        wall = wall_ms()
         key = consumer.key
 
         async def work(tx: Tx) -> bool:
@@ -178,7 +187,7 @@ class Hub:
             project = await tx.get_project(key[0])
             if project is not None:
                 consumer.project = project  # a rotated secret changes the message key
-            return await tx.take_lease(*key, owner, now, now + LEASE_MS)
+            return await tx.take_lease(*key, owner, wall, wall + LEASE_MS)
 
         return await self.ctx.store.transaction(work)
 

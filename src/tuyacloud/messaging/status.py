@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tuyacloud.domain.context import Context
-from tuyacloud.messaging.hub import ENVS
+from tuyacloud.messaging.hub import ENVS, wall_ms
 from tuyacloud.store.base import Tx
 
 CONSUMER_SEEN_MS = 15_000
@@ -27,7 +27,7 @@ async def subscription_status(ctx: Context, access_id: str) -> list[dict[str, An
         sub = subs.get((env, name))
         mark = sub.mark_seq if sub else 0
         backlog, oldest = await store.backlog(access_id, env, name, mark)
-        active_owner = sub.owner if sub and sub.lease_until_ms >= now else None
+        active_owner = sub.owner if sub and sub.lease_until_ms >= wall_ms() else None  # leases: wall-clock
         listed = []
         for c in consumers:
             if (c.env, c.name) == (env, name):

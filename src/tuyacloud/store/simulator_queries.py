@@ -1,4 +1,5 @@
-"""The simulator's shard leases and pokes (mixed into ``Queries``; portable ``?`` SQL).
+"""Leases: the simulator's shard leases and pokes, and the leases of named background tasks (mixed into
+``Queries``; portable ``?`` SQL).
 
 A lease is taken with one conditional upsert: it changes the row only when the shard is free, expired or already
 ours, so of several processes exactly one holds a shard at a time. Times here are wall-clock milliseconds (process
@@ -52,3 +53,17 @@ class SimulatorQueries(abc.ABC):
         for device_id, region, at_ms in devices:
             await self.execute("DELETE FROM sim_pokes WHERE device_id = ? AND region = ? AND at_ms <= ?",
                                (device_id, region, at_ms))
+
+    async def take_task_lease(self, name: str, owner: str, now_ms: int, expires_ms: int) -> bool:
+        """Take or renew the named task's lease for ``owner`` unless another owner's lease is still running (the
+        same conditional upsert as a shard's)."""
+        changed = await self.execute(
+            "INSERT INTO task_leases (name, owner, expires_ms) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+            "SET owner = excluded.owner, expires_ms = excluded.expires_ms "
+            "WHERE task_leases.owner = excluded.owner OR task_leases.expires_ms < ?",
+            (name, owner, expires_ms, now_ms),
+        )
+        return changed > 0
+
+    async def release_task_leases(self, owner: str) -> None:
+        await self.execute("DELETE FROM task_leases WHERE owner = ?", (owner,))

@@ -464,6 +464,18 @@ sim_pokes = Table(
     Column("at_ms", BigInteger, nullable=False),
 )
 
+# --- leases of named background tasks ---
+# Work that must run in one server process of several on one database (message retention, the token and open-hub
+# credential sweeps): the process holding the task's lease runs it; the lease expires (wall-clock ms) unless its
+# owner renews it, so another process takes the task over when the holder dies.
+task_leases = Table(
+    "task_leases",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("owner", Text, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+)
+
 # --- MQTT open-hub: one row per issued credential of a link --------------------------------------------------
 mqtt_credentials = Table(
     "mqtt_credentials",

@@ -2,6 +2,12 @@
 
 ``start(ctx, settings)`` is the app's one hook: it starts the embedded broker when ``settings.mqtt_port`` is set and
 tells the config calls how to reach it.
+
+With ``serve --workers N`` only worker 0 runs the embedded broker (one port cannot be bound by two amqtt brokers,
+and a client's persistent session must live in one broker): the other workers issue credentials as usual, which
+worker 0's broker accepts and delivers to, since both read them and the message log from the one database. When
+worker 0 dies the supervisor starts it again and the clients reconnect (tuya-iot-py-sdk and paho do on their own).
+Several hosts scale out with an external Mosquitto (``--mqtt-broker``), which every worker and host uses alike.
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ async def start(ctx: Context, settings: Settings) -> EmbeddedBroker | ExternalBr
         return external
     if not settings.mqtt_port:
         ctx.openhub = HubSettings(enabled=False)
+        return None
+    if settings.worker != 0:  # worker 0's broker serves every worker's clients
+        ctx.openhub = HubSettings(enabled=True, port=settings.mqtt_port, tls=settings.tls,
+                                  ttl_s=settings.mqtt_link_ttl_s, host=settings.mqtt_host)
         return None
     from tuyacloud.messaging.mqtt.broker import EmbeddedBroker  # amqtt is loaded only when MQTT is on
 

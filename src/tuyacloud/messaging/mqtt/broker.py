@@ -9,7 +9,6 @@ SUBACK 0x80) and may not publish (the broker drops what it sends). Why amqtt: do
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -26,7 +25,6 @@ from tuyacloud.messaging.mqtt.channel import OpenHubChannel
 from tuyacloud.models import HubCredential
 
 log = logging.getLogger("tuyacloud.mqtt")
-SWEEP_S = 600.0
 
 
 class Gate:
@@ -121,7 +119,6 @@ class EmbeddedBroker:
     broker: Broker | None = None
     channel: OpenHubChannel | None = None
     gate: Gate | None = None
-    sweeper: asyncio.Task[None] | None = None
     _publishing: set[asyncio.Future[Any]] = field(default_factory=set)
 
     async def start(self) -> None:
@@ -150,15 +147,6 @@ class EmbeddedBroker:
             await self.channel.close()
             raise
         self.broker = broker
-        self.sweeper = asyncio.create_task(self._sweep(), name="openhub-sweep")
-
-    async def _sweep(self) -> None:
-        while True:
-            await asyncio.sleep(SWEEP_S)
-            try:
-                await openhub.sweep(self.ctx)
-            except Exception:  # sweeping must never take the broker down
-                log.exception("sweeping expired open-hub credentials failed")
 
     async def publish(self, credential: HubCredential, payload: bytes, topic: str | None = None) -> None:
         """Straight to the credential's connection when it is connected (the broker's own broadcast compares a
@@ -193,10 +181,6 @@ class EmbeddedBroker:
                 log.exception("closing an expired open-hub connection failed")
 
     async def stop(self) -> None:
-        if self.sweeper is not None:
-            self.sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.sweeper
         if self.channel is not None:
             await self.channel.close()
         for task in list(self._publishing):
