@@ -25,6 +25,7 @@ from tuyacloud.control.routes import build_routes
 from tuyacloud.domain import bootstrap, console_accounts, tokens
 from tuyacloud.domain.automation_engine import RuleEngine
 from tuyacloud.domain.context import Context, Policy
+from tuyacloud.domain.quotas import QuotaBook
 from tuyacloud.domain.timer_runner import TimerRunner
 from tuyacloud.domain.usage import UsageCounter
 from tuyacloud.errors import StoreLost, StoreUnavailable, TuyaError, code_and_message, human_text
@@ -114,6 +115,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
                             settings.asset_max_depth, settings.asset_max_children, settings.password_scrypt_n)
             board = TaskBoard()
             ctx = Context(store=store, clock=clock, ids=ids, catalog=load_catalog(), policy=policy, tasks=board)
+            ctx.quotas = QuotaBook(settings.quotas, settings.quota_calls)
+            await ctx.quotas.reload(ctx, everything=True)  # plans and counts before the first request
             state.ctx = ctx
             state.admin_token = await bootstrap.admin_token(ctx, admin_token)
             if settings.create_demo:

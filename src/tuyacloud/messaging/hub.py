@@ -238,7 +238,8 @@ class Hub:
                 if message.seq in again:
                     await self._send(consumer, message, now)
         room = MAX_INFLIGHT - len(consumer.inflight)
-        if room > 0:
+        quotas = self.ctx.quotas  # opt-in: a project whose monthly quota is used up gets no new messages
+        if room > 0 and (quotas is None or not quotas.messages_held(key[0], now)):
             for message in await store.unacked_messages(*key, cursor, room):
                 await self._send(consumer, message, now)
                 cursor = message.seq
@@ -251,6 +252,8 @@ class Hub:
         self.delivered += 1
         if count:
             self.redelivered += 1
+        elif self.ctx.quotas is not None:
+            self.ctx.quotas.message_sent(consumer.key[0], now)  # the monthly message quota (domain/quotas.py)
         if len(deliveries) > 4 * MAX_INFLIGHT:  # forget counts of long-acknowledged messages
             for seq in sorted(deliveries)[: len(deliveries) - 2 * MAX_INFLIGHT]:
                 deliveries.pop(seq, None)
