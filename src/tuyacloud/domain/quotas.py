@@ -28,6 +28,7 @@ from tuyacloud.store.base import Tx
 log = logging.getLogger("tuyacloud.quotas")
 
 PLANS = ("off", "trial")
+UNLIMITED = 1 << 62
 
 # The trial edition of IoT Core: 50 controllable devices; its monthly resource pack, priced at 0.2 USD at the
 # published 3.71 USD per million calls, is 53,909 calls (the figure users see on the usage page when it runs out);
@@ -171,13 +172,16 @@ class QuotaBook:
         month.messages += 1
         month.pending_messages += 1
 
-    def messages_held(self, access_id: str, now_ms: int) -> bool:
-        """Whether the project's service is suspended (a monthly quota used up): its messages wait in the outbox."""
+    def messages_left(self, access_id: str, now_ms: int) -> int:
+        """New messages the message service may still deliver to the project this month: none while its service
+        is suspended (a monthly quota used up), so they wait in its subscription until a reset or the next month."""
         limits = self._limits.get(access_id, self.default)
         if limits is None:
-            return False
+            return UNLIMITED
         month = self._month(access_id, now_ms)
-        return month.calls >= limits.monthly_calls or month.messages >= limits.monthly_messages
+        if month.calls >= limits.monthly_calls:
+            return 0
+        return max(0, limits.monthly_messages - month.messages)
 
     def limits_of(self, access_id: str) -> Limits | None:
         return self._limits.get(access_id, self.default)

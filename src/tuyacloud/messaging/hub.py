@@ -238,8 +238,9 @@ class Hub:
                 if message.seq in again:
                     await self._send(consumer, message, now)
         room = MAX_INFLIGHT - len(consumer.inflight)
-        quotas = self.ctx.quotas  # opt-in: a project whose monthly quota is used up gets no new messages
-        if room > 0 and (quotas is None or not quotas.messages_held(key[0], now)):
+        if self.ctx.quotas is not None:  # opt-in monthly quotas: no more new messages than the month has left
+            room = min(room, self.ctx.quotas.messages_left(key[0], now))
+        if room > 0:
             for message in await store.unacked_messages(*key, cursor, room):
                 await self._send(consumer, message, now)
                 cursor = message.seq
