@@ -41,6 +41,10 @@ def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
     elif settings.mqtt_port:
         mqtt = f"{'ssl' if settings.tls else 'tcp'}://{settings.mqtt_host or host}:{settings.mqtt_port}"
         lines.append(f"  MQTT:         {mqtt}  (open-hub; clients get credentials from the access-config call)")
+    if settings.quotas != "off":
+        calls = settings.quota_calls if settings.quota_calls is not None else "53909"
+        lines.append(f"  quotas:       {settings.quotas} ({calls} calls a month, 50 devices, per-API limits a second;"
+                     " see docs/quotas.md)")
     if ca_file:
         region = REGIONS[settings.default_region]
         lines.append(f"  TLS CA file:  {ca_file}  (trust it; certificate also names {region.openapi_host})")
