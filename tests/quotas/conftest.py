@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from support.console import ADMIN_PASSWORD
 from support.server import ADMIN_TOKEN, CloudServer
 from tuyacloud.testing.control import ControlClient
 
@@ -16,7 +17,7 @@ MONTHLY_CALLS = 25
 @pytest.fixture(scope="module")
 def trial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
     server = CloudServer(tmp_path_factory.mktemp("trial"), quotas="trial", quota_calls=MONTHLY_CALLS,
-                         simulator=False).start()
+                         simulator=False, console_admin_password=ADMIN_PASSWORD).start()
     yield server
     server.stop()
 
