@@ -54,7 +54,11 @@ def quotas_command(
     months: int = typer.Option(0, "--move-month", help="Move the quota month by N months (1: the next)"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """A project's quotas and limits: show, set the plan, reset, move the month."""
+    """Show, set or reset a project's quotas.
+
+    The plan (trial, off, or the server's --quotas), its figures, a reset of the month's counts, a move to another
+    quota month; without options, the project's use of each limit (docs/quotas.md).
+    """
 
     async def work(ctx: Context) -> dict[str, Any]:
         project = await projects.get(ctx, access_id)
