@@ -13,6 +13,7 @@ import pytest
 from tuya_connector import TuyaOpenAPI
 
 from support.server import CloudServer
+from support.smarthome import add_home_device, control, create_home, smart_home_project, sync_user
 from tuyacloud.testing.control import ControlClient, ControlError
 
 QUOTA_TEXT = "Please upgrade to the official version: Your quota of Trial Edition is used up."
@@ -172,3 +173,18 @@ def test_the_months_count_survives_a_restart(tmp_path: Path) -> None:
         assert done == 3 and refused["code"] == 28841004, (done, refused)
     finally:
         second.stop()
+
+
+def test_app_users_devices_count_against_a_smart_home_projects_cap(trial: CloudServer,
+                                                                   trial_control: ControlClient) -> None:
+    home_project = smart_home_project(trial, "Smart home cap")
+    access_id = home_project.project["access_id"]
+    trial_control.set_quotas(access_id, devices=2, monthly_calls=1000)
+    uid = sync_user(home_project.client, home_project.schema, "cap-user@example.com")
+    home = create_home(home_project.client, uid)
+    add_home_device(trial, access_id, uid, home)
+    add_home_device(trial, access_id, uid, home)
+    refused = control(trial, "POST", f"/projects/{access_id}/devices", {"category": "dj", "user": uid,
+                                                                        "home_id": home})
+    assert (refused["code"], refused["msg"]) == (60001001, DEVICE_POOL_TEXT), refused
+    assert trial_control.quotas(access_id)["devices"] == {"used": 2, "limit": 2, "remaining": 0}

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tuyacloud.domain import apps
 from tuyacloud.errors import DevicePoolInsufficient, FrequencyLimited, ParamIllegal, QuotaUsedUp
 from tuyacloud.models import Project, QuotaSettings
 from tuyacloud.store.base import Tx
@@ -302,12 +303,15 @@ def _wake_messages(ctx: Any, access_id: str) -> None:
 
 
 async def check_devices(ctx: Any, project: Project, adding: int, app_owner: str = "") -> None:
-    """Refuse devices over the project's device cap (60001001) before any is created."""
+    """Refuse devices over the project's device cap (60001001) before any is created: the project's own devices
+    and those of its linked apps' users count, as they do on the platform's device pool."""
     book = _book(ctx)
     limits = book.limits_of(project.access_id) if book is not None else None
     if limits is None or book is None:
         return
-    owners = [project.access_id, app_owner] if app_owner else project.access_id
+    owners = await apps.device_owners(ctx, project)  # its own devices and its linked apps' users'
+    if app_owner and app_owner not in owners:
+        owners = [*([owners] if isinstance(owners, str) else owners), app_owner]
     existing = await ctx.store.count_devices(owners, project.region)
     if existing + adding > limits.devices:
         book._refused(project.access_id, 2)
@@ -333,7 +337,7 @@ async def status(ctx: Any, project: Project) -> dict[str, Any]:
         totals = {p: (c, m) for _, p, c, m in await ctx.store.quota_usage([project.access_id])}
         calls, messages = totals.get(period, (0, 0))
         refused = [0, 0, 0]
-    devices = await ctx.store.count_devices(project.access_id, project.region)
+    devices = await ctx.store.count_devices(await apps.device_owners(ctx, project), project.region)
 
     def use(used: int, limit: int | None) -> dict[str, Any]:
         return {"used": used, "limit": limit, "remaining": None if limit is None else max(0, limit - used)}
