@@ -1,6 +1,6 @@
 """CPU cost of the gateway's own work for one signed status read: no sockets, no uvicorn, no wrk.
 
-Run: ``python bench/gateway_inproc.py [--requests 20000] [--profile] [--commands]``
+Run: ``python bench/gateway_inproc.py [--requests 20000] [--profile] [--commands] [--quotas]``
 
 Builds the app with ``create_app`` on a fresh data dir (project and devices made with the CLI), starts its
 lifespan, and calls the ASGI app directly with precomputed signed requests, as uvicorn would. It prints the CPU
@@ -44,9 +44,12 @@ def prepare(work: Path, devices: int) -> tuple[Path, ob.Project, list[str]]:
 
 
 async def measure(data: Path, project: ob.Project, ids: list[str], requests: int, rounds: int,
-                  profile: bool, commands: bool = False, observer_ab: list[float] | None = None) -> list[float]:
+                  profile: bool, commands: bool = False, observer_ab: list[float] | None = None,
+                  quotas: bool = False) -> list[float]:
     settings = settings_for(data, None)
     settings.create_demo, settings.simulator = False, False
+    if quotas:  # the trial's counting on every call, a quota no run reaches (status reads have no per-second limit)
+        settings.quotas, settings.quota_calls = "trial", 10**12
     app = create_app(settings)
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -160,6 +163,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile one more round")
     parser.add_argument("--commands", action="store_true", help="durable commands instead of status reads")
+    parser.add_argument("--quotas", action="store_true", help="with the trial's quotas on (serve --quotas trial)")
     parser.add_argument("--observer-ab", action="store_true",
                         help="alternate rounds with and without the request observer (metrics), same process")
     args = parser.parse_args()
@@ -168,7 +172,7 @@ def main() -> int:
     try:
         data, project, ids = prepare(work, args.devices)
         results = asyncio.run(measure(data, project, ids, args.requests, args.rounds, args.profile, args.commands,
-                                      without))
+                                      without, args.quotas))
     except ob.BenchError as exc:
         print(f"failed: {exc}", file=sys.stderr)
         return 2
@@ -176,6 +180,7 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     median = sorted(results)[len(results) // 2]
     what = "durable command (commit thread included)" if args.commands else "signed status read"
+    what += " (quotas on)" if args.quotas else ""
     print(f"{what} through the gateway, in process: "
           + ", ".join(f"{r:.1f}" for r in results) + f" µs CPU per request (median {median:.1f})")
     if without:
