@@ -325,6 +325,7 @@ async def status(ctx: Any, project: Project) -> dict[str, Any]:
     now = ctx.clock.now_ms()
     own = await ctx.store.quota_settings_of(project.access_id)
     if book is not None:
+        book.month_counts(project.access_id, now)  # known here from now on, so the flush loads its month's total
         await book.flush(ctx)
         limits = book.limits_of(project.access_id)
         period, calls, messages = book.month_counts(project.access_id, now)
