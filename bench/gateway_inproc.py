@@ -1,6 +1,6 @@
 """CPU cost of the gateway's own work for one signed status read: no sockets, no uvicorn, no wrk.
 
-Run: ``python bench/gateway_inproc.py [--requests 20000] [--profile] [--commands]``
+Run: ``python bench/gateway_inproc.py [--requests 20000] [--profile] [--commands] [--quotas]``
 
 Builds the app with ``create_app`` on a fresh data dir (project and devices made with the CLI), starts its
 lifespan, and calls the ASGI app directly with precomputed signed requests, as uvicorn would. It prints the CPU
@@ -44,9 +44,12 @@ def prepare(work: Path, devices: int) -> tuple[Path, ob.Project, list[str]]:
 
 
 async def measure(data: Path, project: ob.Project, ids: list[str], requests: int, rounds: int,
-                  profile: bool, commands: bool = False, observer_ab: list[float] | None = None) -> list[float]:
+                  profile: bool, commands: bool = False, observer_ab: list[float] | None = None,
+                  quotas: bool = False, quotas_ab: list[float] | None = None) -> list[float]:
     settings = settings_for(data, None)
     settings.create_demo, settings.simulator = False, False
+    if quotas:  # the trial's counting on every call, a quota no run reaches (status reads have no per-second limit)
+        settings.quotas, settings.quota_calls = "trial", 10**12
     app = create_app(settings)
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -91,6 +94,18 @@ async def measure(data: Path, project: ob.Project, ids: list[str], requests: int
     try:
         gateway = app._late.gateway
         observer = gateway.observer if gateway is not None else None
+        if quotas_ab is not None and gateway is not None:
+            from tuyacloud.domain.quotas import trial_limits
+
+            book = gateway.ctx.quotas
+            for _ in range(rounds):
+                for on in (True, False):  # the trial's counting on every call, a quota no run reaches
+                    book.default = trial_limits(10**12) if on else None
+                    cpu = time.process_time()
+                    for i in range(requests):
+                        await app(scopes[i % len(scopes)], receive, send)
+                    (results if on else quotas_ab).append((time.process_time() - cpu) / requests * 1e6)
+            return results
         for _ in range(rounds):
             for with_observer in ((True, False) if observer_ab is not None else (True,)):
                 if gateway is not None:
@@ -160,15 +175,19 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile one more round")
     parser.add_argument("--commands", action="store_true", help="durable commands instead of status reads")
+    parser.add_argument("--quotas", action="store_true", help="with the trial's quotas on (serve --quotas trial)")
+    parser.add_argument("--quotas-ab", action="store_true",
+                        help="alternate rounds with the trial's quotas on and off, same process")
     parser.add_argument("--observer-ab", action="store_true",
                         help="alternate rounds with and without the request observer (metrics), same process")
     args = parser.parse_args()
     without: list[float] | None = [] if args.observer_ab else None
+    quotas_off: list[float] | None = [] if args.quotas_ab else None
     work = Path(tempfile.mkdtemp(prefix="tuyacloud-inproc-"))
     try:
         data, project, ids = prepare(work, args.devices)
         results = asyncio.run(measure(data, project, ids, args.requests, args.rounds, args.profile, args.commands,
-                                      without))
+                                      without, args.quotas, quotas_off))
     except ob.BenchError as exc:
         print(f"failed: {exc}", file=sys.stderr)
         return 2
@@ -176,8 +195,14 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     median = sorted(results)[len(results) // 2]
     what = "durable command (commit thread included)" if args.commands else "signed status read"
+    what += " (quotas on)" if args.quotas or args.quotas_ab else ""
     print(f"{what} through the gateway, in process: "
           + ", ".join(f"{r:.1f}" for r in results) + f" µs CPU per request (median {median:.1f})")
+    if quotas_off:
+        off_median = sorted(quotas_off)[len(quotas_off) // 2]
+        print("  the same with quotas off: "
+              + ", ".join(f"{r:.1f}" for r in quotas_off) + f" (median {off_median:.1f}); "
+              + "paired differences: " + ", ".join(f"{a - b:+.1f}" for a, b in zip(results, quotas_off, strict=True)))
     if without:
         print("  the same without the request observer (metrics, access log): "
               + ", ".join(f"{r:.1f}" for r in without) + f" (median {sorted(without)[len(without) // 2]:.1f}); "

@@ -25,6 +25,7 @@ from tuyacloud.control.routes import build_routes
 from tuyacloud.domain import bootstrap, console_accounts, openhub, tokens
 from tuyacloud.domain.automation_engine import RuleEngine
 from tuyacloud.domain.context import Context, Policy
+from tuyacloud.domain.quotas import QuotaBook
 from tuyacloud.domain.task_lease import RENEW_S, TaskLease
 from tuyacloud.domain.timer_runner import TimerRunner
 from tuyacloud.domain.usage import UsageCounter
@@ -116,6 +117,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
             board = TaskBoard()
             board.process = {"worker": settings.worker, "workers": settings.workers}
             ctx = Context(store=store, clock=clock, ids=ids, catalog=load_catalog(), policy=policy, tasks=board)
+            ctx.quotas = QuotaBook(settings.quotas, settings.quota_calls)
+            await ctx.quotas.reload(ctx, everything=True)  # plans and counts before the first request
             state.ctx = ctx
             state.admin_token = await bootstrap.admin_token(ctx, admin_token)
             if settings.create_demo:

@@ -106,6 +106,11 @@ class ConcurrencyOverLimit(TuyaError):
     """A connection over the server's connection limits (total, or per client address): code 1110."""
 
 
+class FrequencyLimited(ConcurrencyOverLimit):
+    """A call over its API's per-second limit with quotas on (domain/quotas.py): 1110, the private cloud's code;
+    the public cloud's answer to this is not documented."""
+
+
 class OpenHubDisabled(PermissionDeny):
     """An MQTT open-hub config call on a server running without its broker (``serve --no-mqtt``): 1106."""
 
@@ -267,7 +272,11 @@ class ApiNotSubscribed(TuyaError):
 
 
 class QuotaUsedUp(TuyaError):
-    pass
+    """The project's monthly call or message quota is used up (quotas on, domain/quotas.py)."""
+
+
+class DevicePoolInsufficient(TuyaError):
+    """A device over the project's device cap (quotas on): the platform's "controllable device pool"."""
 
 
 # code, the platform's exact message text (``msg``). The detail (if any) travels separately, never inside msg.
@@ -319,6 +328,7 @@ _TABLE: dict[type[TuyaError], tuple[int, str]] = {
     TimerExpired: (2209, "scheduled task expired"),
     ApiNotSubscribed: (28841101, "No permissions. This API is not subscribed."),
     QuotaUsedUp: (28841004, "Please upgrade to the official version: Your quota of Trial Edition is used up."),
+    DevicePoolInsufficient: (60001001, "Your controllable device pool quota is insufficient."),
 }
 
 

@@ -364,3 +364,17 @@ class HubCredential:
     last_message_ms: int | None = None
     messages: int = 0
     node: str | None = None
+
+
+@dataclass
+class QuotaSettings:
+    """A project's own quota settings (domain/quotas.py); None fields follow the plan's figure. ``plan`` None: the
+    server's default plan (``serve --quotas``); ``month_offset``: months the project's quota month was moved."""
+
+    access_id: str
+    plan: str | None = None  # "off" | "trial" | None
+    monthly_calls: int | None = None
+    monthly_messages: int | None = None
+    devices: int | None = None
+    month_offset: int = 0
+    updated_ms: int = 0

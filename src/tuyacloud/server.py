@@ -45,6 +45,10 @@ def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
     if settings.workers > 1:
         lines.append(f"  workers:      {settings.workers} processes share these ports (one PostgreSQL database; "
                      "worker 0 runs the MQTT broker)")
+    if settings.quotas != "off":
+        calls = settings.quota_calls if settings.quota_calls is not None else "53909"
+        lines.append(f"  quotas:       {settings.quotas} ({calls} calls a month, 50 devices, per-API limits a second;"
+                     " see docs/quotas.md)")
     if ca_file:
         region = REGIONS[settings.default_region]
         lines.append(f"  TLS CA file:  {ca_file}  (trust it; certificate also names {region.openapi_host})")

@@ -42,6 +42,10 @@ class Settings:
     create_demo: bool = True
     simulator: bool = True
     usage_flush_s: float = 1.0
+    # Opt-in quotas and limits (domain/quotas.py): "off", or "trial" for every project without a plan of its own;
+    # the trial's monthly call quota (None: the platform's figure).
+    quotas: str = "off"
+    quota_calls: int | None = None
     # Messages are kept until acknowledged or for this long, whichever comes first (Pulsar-style retention).
     message_retention_s: int = 7 * 86_400
     # The base URL clients should use (printed, and returned as platform_url on logins); derived if None.

@@ -68,6 +68,7 @@ PLATFORM_TEXT: dict[int, str] = {
     2514: "scene and device are not related",
     28841004: "Please upgrade to the official version: Your quota of Trial Edition is used up.",
     28841101: "No permissions. This API is not subscribed.",
+    60001001: "Your controllable device pool quota is insufficient.",
 }
 
 

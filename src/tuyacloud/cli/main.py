@@ -84,6 +84,14 @@ def _region(value: str) -> str:
     return value
 
 
+def _quota_plan(value: str) -> str:
+    from tuyacloud.domain.quotas import PLANS
+
+    if value not in PLANS:
+        raise typer.BadParameter(f"unknown quota plan {value!r}; known: {', '.join(PLANS)}")
+    return value
+
+
 def _aliases(values: list[str] | None) -> list[str]:
     for item in values or []:
         host, sep, code = item.partition("=")
@@ -114,6 +122,11 @@ def serve(
                                     help="Seconds a refreshed-away access token still works (0: invalid at once, "
                                     "as on the platform)"),
     public_url: str = typer.Option(None, "--public-url", help="Base URL clients use, if not host:port"),
+    quotas: str = typer.Option("off", "--quotas", callback=_quota_plan,
+                               help="off, or trial: the trial edition's quotas and limits for every project "
+                                    "without a plan of its own (docs/quotas.md)"),
+    quota_calls: int = typer.Option(None, "--quota-calls", min=0,
+                                    help="Monthly API calls of the trial plan (default 53909)"),
     asset_max_depth: int = typer.Option(10, "--asset-max-depth", min=1, help="Levels of an asset tree"),
     asset_max_children: int = typer.Option(5000, "--asset-max-children", min=1, help="Sub-assets of one asset"),
     access_log: bool = typer.Option(False, "--access-log/--no-access-log", envvar="TUYACLOUD_ACCESS_LOG",
@@ -171,6 +184,7 @@ def serve(
     settings.create_demo, settings.simulator = demo, simulator
     settings.timestamp_window_s, settings.token_ttl_s, settings.public_url = timestamp_window, token_ttl, public_url
     settings.token_grace_s = token_grace
+    settings.quotas, settings.quota_calls = quotas, quota_calls
     settings.asset_max_depth, settings.asset_max_children = asset_max_depth, asset_max_children
     settings.mqtt_port = None if no_mqtt else (mqtt_port if mqtt_port is not None else (8883 if tls else 1883))
     settings.mqtt_port_default = mqtt_port is None

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from tuyacloud.cli import quotas as quota_commands
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
 from tuyacloud.domain import projects
@@ -145,3 +146,6 @@ def set_legacy_signing(
         return project_view(await projects.set_legacy_signing(ctx, access_id, enable))
 
     _show(run(data_dir, database_url, work), as_json)
+
+
+quota_commands.register(app)  # `project quotas` (cli/quotas.py)

@@ -58,6 +58,8 @@ class Context:
         self.commands_committed[source] = self.commands_committed.get(source, 0) + 1
     # The MQTT open-hub's settings (domain/openhub.py ``HubSettings``): how config calls tell clients to connect.
     openhub: Any = None
+    # Opt-in quotas and limits (domain/quotas.py ``QuotaBook``) while the app runs; None in the CLI.
+    quotas: Any = None
 
     def notify(self, device_id: str, region: str) -> None:
         for listener in self.listeners:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from tuyacloud.catalog.loader import Product
-from tuyacloud.domain import apps, assets, events, outbox, visibility
+from tuyacloud.domain import apps, assets, events, outbox, quotas, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import (
     CategoryNotSupported,
@@ -98,6 +98,8 @@ async def create_virtual(
     if not app_owner:
         asset_id = await _placement(ctx, project, asset_id)
     existing = await ctx.store.count_devices(project.access_id, project.region)
+    if ctx.quotas is not None:  # opt-in device cap (domain/quotas.py)
+        await quotas.check_devices(ctx, project, count, app_owner)
     created: list[Device] = []
     for start in range(0, count, CREATE_CHUNK):
         now = ctx.clock.now_ms()

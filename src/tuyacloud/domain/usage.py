@@ -45,6 +45,8 @@ class UsageCounter:
             cell[1] += 1
 
     async def flush(self, ctx: Context) -> int:
+        if ctx.quotas is not None:
+            await ctx.quotas.flush(ctx)  # the quota counters (domain/quotas.py) are written with these
         if not self._pending:
             return 0
         pending, self._pending = self._pending, defaultdict(lambda: [0, 0])

@@ -71,6 +71,8 @@ class Gateway:
                 raise ParamIllegal(f"the body is larger than {MAX_BODY} bytes")
             route, path_params = self.table.match(scope["method"], scope["path"])
             request, access_id = await self._authenticate(scope, headers, body, route, path_params)
+            if self.ctx.quotas is not None:  # opt-in quotas and frequency limits (domain/quotas.py)
+                self.ctx.quotas.admit(access_id, route.key, t)
             # a user token sees its authorised asset nodes only (domain/visibility.py); the project's sees all
             active = visibility.activate(await visibility.for_token(self.ctx, request.project, request.token))
             try:

@@ -247,6 +247,8 @@ class Hub:
                 if message.seq in again:
                     await self._send(consumer, message, now)
         room = MAX_INFLIGHT - len(consumer.inflight)
+        if self.ctx.quotas is not None:  # opt-in monthly quotas: no more new messages than the month has left
+            room = min(room, self.ctx.quotas.messages_left(key[0], now))
         if room > 0:
             for message in await store.unacked_messages(*key, cursor, room):
                 await self._send(consumer, message, now)
@@ -260,6 +262,8 @@ class Hub:
         self.delivered += 1
         if count:
             self.redelivered += 1
+        elif self.ctx.quotas is not None:
+            self.ctx.quotas.message_sent(consumer.key[0], now)  # the monthly message quota (domain/quotas.py)
         if len(deliveries) > 4 * MAX_INFLIGHT:  # forget counts of long-acknowledged messages
             for seq in sorted(deliveries)[: len(deliveries) - 2 * MAX_INFLIGHT]:
                 deliveries.pop(seq, None)

@@ -21,6 +21,7 @@ from tuyacloud.store.asset_queries import AssetQueries
 from tuyacloud.store.console_queries import ConsoleQueries
 from tuyacloud.store.message_queries import MessageQueries
 from tuyacloud.store.openhub_queries import OpenHubQueries
+from tuyacloud.store.quota_queries import QuotaQueries
 from tuyacloud.store.registration_queries import RegistrationQueries
 from tuyacloud.store.scene_queries import SceneQueries
 from tuyacloud.store.sharing_queries import SharingQueries
@@ -87,7 +88,8 @@ def _device_params(d: Device) -> tuple[Any, ...]:
 
 
 class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQueries, SceneQueries, ConsoleQueries,
-              TimerQueries, StatisticsQueries, SimulatorQueries, OpenHubQueries, SharingQueries, abc.ABC):
+              TimerQueries, StatisticsQueries, SimulatorQueries, OpenHubQueries, SharingQueries, QuotaQueries,
+              abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]

@@ -529,3 +529,25 @@ sharing_logins = Table(
     Column("expires_ms", BigInteger, nullable=False),
     Index("ix_sharing_logins_state", "state", "expires_ms"),
 )
+
+# --- quotas (opt-in trial limits): a project's own settings, and its counted calls and messages per month ----
+quota_settings = Table(
+    "quota_settings",
+    metadata,
+    Column("access_id", Text, primary_key=True),
+    Column("plan", Text, nullable=True),
+    Column("monthly_calls", BigInteger, nullable=True),
+    Column("monthly_messages", BigInteger, nullable=True),
+    Column("devices", BigInteger, nullable=True),
+    Column("month_offset", Integer, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+quota_usage = Table(
+    "quota_usage",
+    metadata,
+    Column("access_id", Text, primary_key=True),
+    Column("period", Text, primary_key=True),  # the quota month, YYYYMM
+    Column("calls", BigInteger, nullable=False),
+    Column("messages", BigInteger, nullable=False),
+)

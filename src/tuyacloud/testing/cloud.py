@@ -136,6 +136,23 @@ class CloudProject:
                 raise TimeoutError(f"no matching message in {timeout} s (device {device_id}, protocol {protocol})")
             time.sleep(0.05)
 
+    def limit(self, plan: str = "trial", **figures: Any) -> dict[str, Any]:
+        """Put the project under quotas (docs/quotas.md), e.g. ``limit(monthly_calls=10)`` to reach the call
+        quota (``28841004``) in ten calls; ``limit("off")`` lifts them. Returns :meth:`quotas`."""
+        return self.control.set_quotas(self.access_id, plan=plan, **figures)
+
+    def quotas(self) -> dict[str, Any]:
+        """The project's plan, quota month and use of each limit (``calls``, ``messages``, ``devices``)."""
+        return self.control.quotas(self.access_id)
+
+    def reset_quotas(self) -> dict[str, Any]:
+        """The month's counts start again from zero: a client refused with ``28841004`` is served again."""
+        return self.control.reset_quotas(self.access_id)
+
+    def next_quota_month(self) -> dict[str, Any]:
+        """The project's quota month moves on (fresh counts) without moving the cloud's clock."""
+        return self.control.next_quota_month(self.access_id)
+
     def __repr__(self) -> str:
         return f"CloudProject({self.url!r}, access_id={self.access_id!r}, region={self.region!r})"
 

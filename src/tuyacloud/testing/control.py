@@ -215,6 +215,30 @@ class ControlClient:
                                                  params={"from": first_day, "to": last_day})
         return result
 
+    # --- quotas (opt-in trial limits) -----------------------------------------------------------------------------
+    def quotas(self, access_id: str) -> dict[str, Any]:
+        """The project's plan, quota month and use: ``{"plan", "period", "calls": {"used", "limit", "remaining"},
+        "messages": {...}, "devices": {...}, "suspended", "refused"}``."""
+        result: dict[str, Any] = self.call("GET", f"/projects/{access_id}/quotas")
+        return result
+
+    def set_quotas(self, access_id: str, **settings: Any) -> dict[str, Any]:
+        """The project's own ``plan`` (``"trial"``, ``"off"``, ``"default"``) and figures (``monthly_calls``,
+        ``monthly_messages``, ``devices``; None: the plan's), e.g. ``set_quotas(id, plan="trial", monthly_calls=20)``
+        to reach the call quota quickly."""
+        result: dict[str, Any] = self.call("PUT", f"/projects/{access_id}/quotas", settings)
+        return result
+
+    def reset_quotas(self, access_id: str) -> dict[str, Any]:
+        """The quota month's calls and messages start again from zero: calls are accepted again."""
+        result: dict[str, Any] = self.call("POST", f"/projects/{access_id}/quotas/reset")
+        return result
+
+    def next_quota_month(self, access_id: str, months: int = 1) -> dict[str, Any]:
+        """Move the project to its next quota month (fresh counts) without moving the cloud's clock."""
+        result: dict[str, Any] = self.call("POST", f"/projects/{access_id}/quotas/month", {"months": months})
+        return result
+
 
 def _param(value: Any) -> str:
     """A query value as the control API reads it (``true``/``false`` for booleans)."""

@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 from tuyacloud.console import svg_chart
 from tuyacloud.console.common import project_of
 from tuyacloud.console.deps import ConsoleDeps
-from tuyacloud.domain import statistics
+from tuyacloud.domain import quotas, statistics
 from tuyacloud.domain.statistics import ProjectStatistics
 
 TOP_APIS = 12
@@ -51,6 +51,6 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         stats = await statistics.project_statistics(ctx, project, days, deps.settings.message_retention_s)
         return deps.render(request, "statistics.html", project=project, nav="statistics", tab="statistics",
                            stats=stats, days=days, periods=statistics.PERIODS, charts=charts(stats),
-                           max_days=statistics.MAX_DAYS)
+                           max_days=statistics.MAX_DAYS, quotas=await quotas.status(ctx, project))
 
     return [Route("/projects/{access_id}/statistics", page, methods=["GET"])]
