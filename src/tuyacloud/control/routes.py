@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from tuyacloud import health as readiness
 from tuyacloud import limits
+from tuyacloud.control import infrared as infrared_control
 from tuyacloud.domain import (
     apps,
     assets,
@@ -317,6 +318,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("GET", "/_tuyacloud/projects/{access_id}/mqtt-links", mqtt_links, True),
     ("POST", "/_tuyacloud/projects/{access_id}/assets/{asset_id}/move", move_asset, True),
     ("POST", "/_tuyacloud/registration/{token}/pair", pair_device, True),
+    *infrared_control.ROUTES,
 ]
 
 

@@ -11,6 +11,7 @@ from tuyacloud.gateway.routes import (
     devices_iot03,
     devices_v1,
     homes,
+    infrared,
     logs,
     openhub,
     pairing,
@@ -24,7 +25,7 @@ from tuyacloud.gateway.routes import (
 )
 
 AREAS = (token, devices_v1, devices_iot03, things_v2, logs, categories, assets, users, registration, app_users, homes,
-         pairing, scenes, automations, timers_v1, timers_v2, openhub)
+         pairing, scenes, automations, timers_v1, timers_v2, openhub, infrared)
 
 
 def build_table() -> RouteTable:
