@@ -27,7 +27,7 @@ def add_remote(
     brand: str = typer.Option("", "--brand", help="Brand name"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Bind a remote of a type (TV, set-top box, air conditioner, fan) to an IR blaster."""
+    """Bind a remote (TV, set-top box, AC, fan) to an IR blaster."""
     category_id = TYPES.get(kind.lower(), kind)
 
     async def work(ctx: Context) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def remotes(
     blaster: str = typer.Argument(..., help="Device id of the IR blaster"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """The remotes of an IR blaster with the state their key presses gave them."""
+    """An IR blaster's remotes and their state."""
 
     async def work(ctx: Context) -> list[dict[str, Any]]:
         device = await devices.find_anywhere(ctx, blaster)
