@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -267,7 +266,8 @@ def test_remotes_can_be_renamed_and_removed(routed: World) -> None:
     assert (gone["success"], gone["code"]) == (False, 2010)
 
 
-def test_the_cli_adds_a_remote(world: World, server: TlsCloudServer, tmp_path: Path) -> None:
+def test_the_cli_adds_a_remote(routed: World, server: TlsCloudServer) -> None:
+    world = routed
     import subprocess
 
     from support.cli import cli_command, cli_env
@@ -275,6 +275,13 @@ def test_the_cli_adds_a_remote(world: World, server: TlsCloudServer, tmp_path: P
     data = ["--data-dir", str(server.settings.data_dir)]
     if server.settings.database_url:
         data = ["--database-url", server.settings.database_url]
+    made = subprocess.run([*cli_command(), "device", "add-virtual", "--project", world.access_id, "--category", "qt",
+                           "--name", "Study IR", *data, "--json"], capture_output=True, text=True, env=cli_env(),
+                          timeout=120)
+    assert made.returncode == 0, made.stderr
+    study = json.loads(made.stdout)[0]
+    assert study["category"] == "qt" and study["name"] == "Study IR"
+    assert ok(_raw(world, f"/v1.0/infrareds/{study['id']}/remotes")) == []
     done = subprocess.run([*cli_command(), "infrared", "add-remote", world.blaster, "--type", "ac",
                            "--name", "Study AC", *data, "--json"], capture_output=True, text=True, env=cli_env(),
                           timeout=120)
