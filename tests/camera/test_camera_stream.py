@@ -104,6 +104,7 @@ def test_urls_expire_as_the_platform_says(world: World, server: CloudServer) -> 
         assert _segments(later.text) == ["2.ts", "3.ts", "4.ts"]  # a sliding window of live segments
         assert http.get(f"{base}/4.ts").status_code == 200
         assert http.get(f"{base}/9.ts").status_code == 404  # not live yet
+        assert http.get(f"{base}/x.ts").status_code == http.get(f"{base}/4.mp4").status_code == 404
         server.clock.step(600_000)  # ten minutes of play: the URL is spent
         assert http.get(url).status_code == 404 and http.get(f"{base}/5.ts").status_code == 404
         assert http.get(f"{server.url}/live/{'0' * 32}/index.m3u8").status_code == 404
