@@ -87,6 +87,19 @@ def test_the_sdk_gets_an_hls_url_that_plays(world: World) -> None:
     assert frames[0].to_ndarray(format="gray")[90, 164] > 60
 
 
+def test_ffmpeg_plays_the_url_as_an_hls_client(world: World) -> None:
+    """FFmpeg's own HLS demuxer (what Home Assistant's stream component uses) opens the URL and decodes frames."""
+    url = str(ok(world.allocate(world.camera, {"type": "hls"}))["url"])
+    with av.open(url, format="hls", timeout=30) as media:
+        video = media.streams.video[0]
+        frames = []
+        for frame in media.decode(video):
+            frames.append(frame)
+            if len(frames) == 12:  # into the second segment
+                break
+    assert [(f.width, f.height) for f in frames] == [(320, 180)] * 12
+
+
 def test_urls_expire_as_the_platform_says(world: World, server: CloudServer) -> None:
     def fresh() -> str:
         return str(ok(world.allocate(world.camera, {"type": "hls"}))["url"])
