@@ -22,7 +22,7 @@ from tuyacloud.clock import Clock
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.console.routes import build_console_routes
 from tuyacloud.control.routes import build_routes
-from tuyacloud.domain import bootstrap, console_accounts, openhub, tokens
+from tuyacloud.domain import bootstrap, camera, console_accounts, openhub, tokens
 from tuyacloud.domain.automation_engine import RuleEngine
 from tuyacloud.domain.context import Context, Policy
 from tuyacloud.domain.quotas import QuotaBook
@@ -36,6 +36,8 @@ from tuyacloud.gateway.sharing import PREFIXES as SHARING_PREFIXES
 from tuyacloud.gateway.sharing import SharingGateway
 from tuyacloud.ids import IdSource
 from tuyacloud.logs import AccessLog
+from tuyacloud.media.routes import PREFIX as MEDIA_PREFIX
+from tuyacloud.media.routes import build_media_routes
 from tuyacloud.messaging import mqtt, websocket
 from tuyacloud.messaging.hub import Hub
 from tuyacloud.messaging.status import apply_retention
@@ -174,6 +176,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
     routes = [
         *build_routes(ctx_of, lambda: state.admin_token),
         *build_console_routes(console),
+        *build_media_routes(ctx_of),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/metrics", metrics_endpoint(metrics, ctx_of, lambda: state.hub, lambda: state.admin_token),
               methods=["GET"]),
@@ -205,7 +208,7 @@ class CloudApp:
     """Sends OpenAPI traffic straight to the gateway and everything else (control API, documents, lifespan)
     through Starlette: the router's per-request matching would otherwise be paid by every signed call."""
 
-    SITE_PREFIXES = ("/_tuyacloud", "/openapi.json", "/console", "/static", "/ws", "/metrics")
+    SITE_PREFIXES = ("/_tuyacloud", "/openapi.json", "/console", "/static", "/ws", "/metrics", MEDIA_PREFIX)
 
     def __init__(self, site: Starlette, late: _LateGateway, observer: RequestObserver) -> None:
         self.site = site
@@ -258,6 +261,7 @@ async def _housekeeping(ctx: Context, counter: UsageCounter, settings: Settings,
                     await tokens.sweep(ctx, ctx.clock.now_ms() - TOKEN_KEEP_MS)
                     await apply_retention(ctx, settings.message_retention_s)
                     await openhub.sweep(ctx)
+                    await camera.sweep(ctx)
                     next_sweep = loop.time() + TOKEN_SWEEP_S
             except Exception as error:  # statistics and sweeping must never take the server down
                 wait = max(settings.usage_flush_s, episode.failed(error))

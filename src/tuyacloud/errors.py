@@ -156,6 +156,15 @@ class CategoryNotSupported(TuyaError):
     pass
 
 
+class RemoteNotExist(DeviceNotExist):
+    """An infrared remote id not bound to the blaster the path names (2010: on the platform a remote is a virtual
+    device of its own)."""
+
+
+class IrKeyNotSupported(CommandNotSupported):
+    """A key the remote does not have, or an air-conditioner value out of its range (2008)."""
+
+
 class DeviceTokenExpired(TuyaError):
     """Pairing with a device registration token after its expiry (2007)."""
 

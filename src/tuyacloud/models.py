@@ -378,3 +378,37 @@ class QuotaSettings:
     devices: int | None = None
     month_offset: int = 0
     updated_ms: int = 0
+
+
+@dataclass
+class InfraredRemote:
+    """A remote control bound to an IR blaster (a ``qt`` device): its type (Tuya's IR category id), brand and code
+    library index, and the state its key presses gave it (an air conditioner's power, mode, temp and wind)."""
+
+    id: str
+    infrared_id: str
+    access_id: str
+    region: str
+    category_id: int
+    remote_name: str
+    brand_id: int
+    brand_name: str
+    remote_index: int
+    state: dict[str, Any]
+    created_ms: int
+    updated_ms: int
+
+
+@dataclass
+class CameraStream:
+    """A live-stream URL handed out by ``stream/actions/allocate``: opened within the start window, then played
+    until ``expires_ms``."""
+
+    token: str
+    device_id: str
+    access_id: str
+    region: str
+    type: str
+    created_ms: int
+    opened_ms: int  # 0 until the first fetch of the playlist
+    expires_ms: int

@@ -21,13 +21,14 @@ from tuyacloud.gateway.router import Route, RouteTable
 
 EU_HOST = "openapi.tuyaeu.com"
 ALL_EVENT_TYPES = "1,2,3,4,5,6,7,8,9,10"
-DEVICE_AREAS = {"Devices (smart home)", "Devices (industry)", "Things (v2.0)", "Device logs"}
+DEVICE_AREAS = {"Devices (smart home)", "Devices (industry)", "Things (v2.0)", "Device logs", "Camera streams"}
 CUSTOM_AREAS = {"Assets", "Project users", "Asset authorisation"}
 REGISTRATION_AREA = "Device registration"
 SMART_HOME_AREAS = {"App users", "Homes", "Pairing (smart home)", "Scenes", "Automations"}
 CURSOR_PARAMS = ("last_id", "last_row_key")
 TIMER_AREAS = {"Timers (v1.0)", "Timers (v2.0)"}
 OPENHUB_AREA = "MQTT open-hub"
+INFRARED_AREA = "Infrared"
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Tenant:
     automation_id: str = ""
     timer_group: str = ""
     timer_id: str = ""
+    blaster: str = ""
+    remote: str = ""
 
     @property
     def ids(self) -> list[str]:
@@ -61,7 +64,7 @@ class Tenant:
         return [*self.ids, *(d["local_key"] for d in self.devices), self.project["uid"], self.project["access_id"],
                 self.client.access_token, self.client.refresh_token, self.root_asset, self.user_id,
                 self.registration_token, self.app_uid, self.app_device, self.pairing_token, self.scene_id,
-                self.automation_id]
+                self.automation_id, self.remote]
 
 
 def make_tenant(cloud: CloudServer, name: str, region: str, host: str | None = None) -> Tenant:
@@ -69,8 +72,11 @@ def make_tenant(cloud: CloudServer, name: str, region: str, host: str | None = N
     c = SignedClient(cloud.url, project["access_id"], project["access_secret"], host=host)
     assert c.connect()["success"]
     tenant = Tenant(name, project, c)
-    for category in ("dj", "dj", "kg"):
+    for category in ("dj", "dj", "kg", "qt"):
         tenant.devices += cloud.add_devices(project["access_id"], category)
+    # an IR blaster (the qt device) with an air-conditioner remote
+    tenant.blaster = tenant.devices[-1]["id"]
+    tenant.remote = cloud.control("POST", f"/infrareds/{tenant.blaster}/remotes", {"category_id": 5})["remote_id"]
     # custom project: its root asset (where the devices went) and a project user authorised on it
     top = c.get("/v1.0/iot-02/assets/-1/sub-assets", {"page_size": 10})["result"]["list"]
     tenant.root_asset = top[0]["asset_id"]
@@ -159,6 +165,8 @@ def snapshot(tenant: Tenant) -> dict[str, Any]:
         home, f"{home}/rooms", f"{home}/members", f"{home}/devices", f"{home}/rooms/{tenant.room_id}/devices",
         f"/v1.0/apps/{tenant.schema}/users", f"/v1.0/users/{tenant.app_uid}/homes",
         f"/v1.0/device/paring/tokens/{tenant.pairing_token}", f"{home}/scenes", f"{home}/automations")]
+    state["infrared"] = [c.get(f"/v2.0/infrareds/{tenant.blaster}/remotes")["result"],
+                         c.get(f"/v2.0/infrareds/{tenant.blaster}/remotes/{tenant.remote}/ac/status")["result"]]
     state["timers"] = [c.get(path.format(tenant.ids[0]))["result"]
                        for path in ("/v1.0/devices/{}/timers", "/v2.0/cloud/timer/device/{}")]
     return state
@@ -175,6 +183,7 @@ def body_for(route: Route) -> Any:
         ("name",): {"name": "taken over"},
         ("properties",): {"properties": json.dumps({"switch_led": False})},
         ("type", "data"): {"type": 1, "data": "taken over"},
+        ("type",): {"type": "hls"},
     }
     assert required in bodies, f"{route.key}: the isolation sweep does not know how to fill a body {route.body}"
     return bodies[required]
@@ -241,6 +250,8 @@ def classify(route: Route) -> str:
         return "timer"
     if route.area == OPENHUB_AREA:
         return "openhub"
+    if route.area == INFRARED_AREA:
+        return "infrared"
     assert route.area in DEVICE_AREAS, f"{route.key}: unknown area {route.area!r}; extend the isolation sweep"
     if "device_id" in route.path_params:
         return "device"
@@ -297,6 +308,8 @@ def test_every_device_route_keeps_projects_apart(cloud: CloudServer, tenants: di
             check_smart_home(attacker, victim, route, what)
         elif kind == "timer":
             check_timers(attacker, victim, route, what, foreign_codes)
+        elif kind == "infrared":
+            check_infrared(attacker, victim, route, what, foreign_codes)
         elif kind == "openhub":
             # MQTT credentials for the victim's project or user: refused (2006, or 1106 without a broker)
             for uid in (victim.project["uid"], victim.user_id):
@@ -319,6 +332,7 @@ def test_every_device_route_keeps_projects_apart(cloud: CloudServer, tenants: di
     assert seen.get("smarthome", 0) >= 20, seen
     assert seen.get("timer", 0) >= 14, seen
     assert seen.get("openhub", 0) >= 2, seen
+    assert seen.get("infrared", 0) >= 12, seen
     assert snapshot(victim) == victim_before
     # the victim's refresh token was not spent by the attacker's attempts, and its devices are all still there
     assert victim.client.get("/v1.0/iot-03/device-categories")["success"]
@@ -503,3 +517,23 @@ def check_timers(attacker: Tenant, victim: Tenant, route: Route, what: str, fore
     else:
         response = attacker.client.request(route.method, path, params, json=body)
     assert_refused(response, foreign_codes, what)
+
+
+def check_infrared(attacker: Tenant, victim: Tenant, route: Route, what: str, foreign_codes: tuple[int, ...]) -> None:
+    """The victim's blaster is refused like any of its devices; the victim's remote through the attacker's own
+    blaster is unknown there (2010); the victim's remotes keep their state."""
+    required = tuple(route.body.get("required", ())) if route.body is not None else ()
+    bodies: dict[tuple[str, ...], Any] = {
+        (): {"key": "PowerOn"}, ("category_id",): {"category_id": 2}, ("remote_name",): {"remote_name": "taken"},
+        ("code", "value"): {"code": "temp", "value": 30}, ("power",): {"power": 1, "temp": 30},
+    }
+    assert required in bodies, f"{route.key}: the isolation sweep does not know how to fill {route.body}"
+    body = bodies[required] if route.body is not None else None
+    path = fill_path(route, {"infrared_id": victim.blaster, "remote_id": victim.remote})
+    assert_refused(attacker.client.request(route.method, path, json=body), foreign_codes, what)
+    if "remote_id" in route.path_params:
+        path = fill_path(route, {"infrared_id": attacker.blaster, "remote_id": victim.remote})
+        assert_refused(attacker.client.request(route.method, path, json=body), (2010,), what)
+    elif route.method == "GET":
+        own = attacker.client.request(route.method, fill_path(route, {"infrared_id": attacker.blaster}))
+        assert_no_leak(own, victim, what)

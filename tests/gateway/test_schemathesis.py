@@ -122,6 +122,15 @@ class FuzzWorld:
         # operation's deletes and switches leave the others' ids valid
         self.timer_lights = {route.key: self.new_timer_light() for route in cloud.app.state.table.routes
                              if route.area.startswith("Timers")}
+        # infrared: a blaster with a TV and an air-conditioner remote (doomed TV remotes for the DELETE), a camera
+        self.blaster = cloud.add_devices(access_id, "qt")[0]["id"]
+        self.remotes = {kind: cloud.control("POST", f"/infrareds/{self.blaster}/remotes",
+                                            {"category_id": kind})["remote_id"] for kind in (2, 5)}
+        self.doomed_remotes = {route.key: [cloud.control("POST", f"/infrareds/{self.blaster}/remotes",
+                                                         {"category_id": 2})["remote_id"] for _ in range(10)]
+                               for route in cloud.app.state.table.routes
+                               if route.method == "DELETE" and "{remote_id}" in route.path}
+        self.camera = cloud.add_devices(access_id, "sp")[0]["id"]
         self.sent = 0
         self.outcomes: dict[str, dict[str | int, int]] = {}  # operation -> "ok" or code -> count
 
@@ -198,6 +207,20 @@ def real_timer_body(light: dict[str, Any], body: dict[str, Any]) -> st.SearchStr
     return st.just(body)
 
 
+def infrared_body(path: str, body: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Valid bodies for the infrared operations: keys the remotes have, settings within the AC's ranges."""
+    temps = st.integers(16, 30)
+    if "category_id" in body and path.endswith("/remotes"):
+        return st.fixed_dictionaries({"category_id": st.sampled_from([1, 2, 5, 8])})
+    if "code" in body:
+        return st.fixed_dictionaries({"code": st.just("temp"), "value": temps})
+    if "power" in body:
+        return st.fixed_dictionaries({"power": st.integers(0, 1), "temp": temps, "mode": st.integers(0, 4)})
+    if "remote_name" in body:
+        return st.fixed_dictionaries({"remote_name": st.sampled_from(["Fuzz", "Remote"])})
+    return st.fixed_dictionaries({"key": st.sampled_from(["Power", "OK", "PowerOn", "M2", "T25", "Volume+"])})
+
+
 class TuyaSigner(requests.auth.AuthBase):
     """Signs the prepared request from its final bytes: method, decoded path, query as sent, body."""
 
@@ -261,6 +284,15 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
                 real["group_id"] = st.sampled_from(light["groups"])
             if "category" in path_parameters:
                 real["category"] = st.just("fuzz")
+        if "infrared_id" in path_parameters:
+            real["infrared_id"] = st.just(world.blaster)
+        if "remote_id" in path_parameters:
+            is_ac = "/air-conditioners/" in context.operation.path or "/ac/" in context.operation.path
+            doomed = world.doomed_remotes.get(context.operation.label)
+            real["remote_id"] = st.sampled_from(doomed) if doomed else st.just(world.remotes[5]) if is_ac else \
+                st.sampled_from(list(world.remotes.values()))
+        if context.operation.path.endswith("/stream/actions/allocate"):
+            real["device_id"] = st.just(world.camera)
         if "token" in path_parameters:  # a device registration (or smart-home pairing) token of the project
             is_pairing = "/paring/" in context.operation.path
             real["token"] = st.just(world.pairing_token if is_pairing else world.registration_token)
@@ -304,6 +336,10 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
             real: st.SearchStrategy[Any] = st.lists(COMMANDS, min_size=1, max_size=3).map(lambda c: {"commands": c})
         elif "properties" in body:
             real = PROPERTIES.map(lambda p: {"properties": json.dumps(p)})
+        elif "/infrareds/" in context.operation.path:
+            real = infrared_body(context.operation.path, body)
+        elif context.operation.path.endswith("/stream/actions/allocate"):
+            real = st.fixed_dictionaries({"type": st.sampled_from(["hls", "HLS", "rtsp"])})
         elif context.operation.label in world.timer_lights:
             real = real_timer_body(world.timer_lights[context.operation.label], body)
         elif SMART_HOME_PATHS.match(context.operation.path):

@@ -15,7 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperCommand, TyperOption
 
-from tuyacloud.cli import admin, apps, assets, devices, messages, projects, users
+from tuyacloud.cli import admin, apps, assets, devices, infrared, messages, projects, users
 from tuyacloud.cli.common import DatabaseUrl, DataDir, settings_for
 from tuyacloud.cli.failures import EXIT_USAGE, CliFailure, CliGroup
 from tuyacloud.regions import REGIONS
@@ -30,6 +30,7 @@ app = typer.Typer(cls=CliGroup, help="A self-hosted IoT cloud that speaks the Tu
                   no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 app.add_typer(projects.app, name="project")
 app.add_typer(devices.app, name="device")
+app.add_typer(infrared.app, name="infrared")
 app.add_typer(messages.app, name="messages")
 app.add_typer(assets.app, name="asset")
 app.add_typer(apps.app, name="app")

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from tuyacloud import health as readiness
 from tuyacloud import limits
+from tuyacloud.control import infrared as infrared_control
 from tuyacloud.control import quotas as quota_routes
 from tuyacloud.domain import (
     apps,
@@ -319,6 +320,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("POST", "/_tuyacloud/projects/{access_id}/assets/{asset_id}/move", move_asset, True),
     ("POST", "/_tuyacloud/registration/{token}/pair", pair_device, True),
     *quota_routes.ROUTES,
+    *infrared_control.ROUTES,
 ]
 
 

@@ -19,6 +19,7 @@ from tuyacloud.errors import StoreUnavailable
 from tuyacloud.models import Device, DeviceLog, Message, Project, Token
 from tuyacloud.store.asset_queries import AssetQueries
 from tuyacloud.store.console_queries import ConsoleQueries
+from tuyacloud.store.infrared_queries import InfraredQueries
 from tuyacloud.store.message_queries import MessageQueries
 from tuyacloud.store.openhub_queries import OpenHubQueries
 from tuyacloud.store.quota_queries import QuotaQueries
@@ -89,7 +90,7 @@ def _device_params(d: Device) -> tuple[Any, ...]:
 
 class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQueries, SceneQueries, ConsoleQueries,
               TimerQueries, StatisticsQueries, SimulatorQueries, OpenHubQueries, SharingQueries, QuotaQueries,
-              abc.ABC):
+              InfraredQueries, abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]

@@ -551,3 +551,36 @@ quota_usage = Table(
     Column("calls", BigInteger, nullable=False),
     Column("messages", BigInteger, nullable=False),
 )
+
+# --- infrared: the remotes bound to IR blasters (qt devices); camera live-stream URLs --------------------------
+infrared_remotes = Table(
+    "infrared_remotes",
+    metadata,
+    Column("remote_id", Text, primary_key=True),
+    Column("infrared_id", Text, nullable=False),
+    Column("access_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("category_id", Integer, nullable=False),
+    Column("remote_name", Text, nullable=False),
+    Column("brand_id", Integer, nullable=False),
+    Column("brand_name", Text, nullable=False),
+    Column("remote_index", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Index("ix_infrared_remotes_blaster", "infrared_id", "region"),
+)
+
+camera_streams = Table(
+    "camera_streams",
+    metadata,
+    Column("token", Text, primary_key=True),
+    Column("device_id", Text, nullable=False),
+    Column("access_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("opened_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Index("ix_camera_streams_expires", "expires_ms"),
+)

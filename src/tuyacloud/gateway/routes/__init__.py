@@ -7,10 +7,12 @@ from tuyacloud.gateway.routes import (
     app_users,
     assets,
     automations,
+    camera,
     categories,
     devices_iot03,
     devices_v1,
     homes,
+    infrared,
     logs,
     openhub,
     pairing,
@@ -24,7 +26,7 @@ from tuyacloud.gateway.routes import (
 )
 
 AREAS = (token, devices_v1, devices_iot03, things_v2, logs, categories, assets, users, registration, app_users, homes,
-         pairing, scenes, automations, timers_v1, timers_v2, openhub)
+         pairing, scenes, automations, timers_v1, timers_v2, openhub, infrared, camera)
 
 
 def build_table() -> RouteTable:

@@ -1,0 +1,1 @@
+"""Media the cloud serves itself: the live stream of virtual cameras (HLS of a generated test picture)."""
