@@ -11,8 +11,9 @@ from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
-from tuyacloud.domain import devices, homes, pairing, projects, registration
+from tuyacloud.domain import homes, pairing, projects, registration
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import devices
 from tuyacloud.errors import DataNotExist
 from tuyacloud.gateway.serialize import device_v1
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 from tuyacloud.catalog.validation import validate_value
-from tuyacloud.domain import causation, commands, homes, rule_time, rule_writes, scene_actions
+from tuyacloud.domain import causation, homes, rule_time, rule_writes, scene_actions
 from tuyacloud.domain.automation_engine import ALL, ANY, DEVICE, EXTERNAL, SCHEDULE
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import commands
 from tuyacloud.domain.scenes import background_of, new_rule_id
 from tuyacloud.errors import (
     AutomationNotExist,

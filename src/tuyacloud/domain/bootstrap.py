@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tuyacloud.domain import devices, projects
+from tuyacloud.domain import projects
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import devices
 from tuyacloud.models import Device, Project
 from tuyacloud.store.base import Tx
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import apps, devices, events, outbox, visibility
+from tuyacloud.domain import apps, visibility
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import devices, events, outbox
 from tuyacloud.errors import (
     HomeNotExist,
     MemberAlreadyInHome,

@@ -16,8 +16,9 @@ import zoneinfo
 from datetime import UTC, datetime
 from typing import Any
 
-from tuyacloud.domain import assets, devices, projects, visibility
+from tuyacloud.domain import assets, projects, visibility
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import devices
 from tuyacloud.errors import DataNotExist, DeviceTokenExpired, ParamEmpty, ParamIllegal, SystemError_
 from tuyacloud.models import Device, Project, RegistrationToken
 from tuyacloud.regions import REGIONS

@@ -20,9 +20,9 @@ from typing import Any
 from tuyacloud.catalog.loader import Product
 from tuyacloud.catalog.validation import validate_commands
 from tuyacloud.domain import schedule
-from tuyacloud.domain.commands import product_of
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.devices import get_owned
+from tuyacloud.domain.devices.commands import product_of
+from tuyacloud.domain.devices.devices import get_owned
 from tuyacloud.errors import (
     DataNotExist,
     DeviceNotExist,

@@ -29,8 +29,8 @@ import uuid
 import zlib
 from typing import Any
 
-from tuyacloud.domain import commands
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import commands
 from tuyacloud.errors import StoreUnavailable
 from tuyacloud.simulator.behaviours import next_due_s, tick
 from tuyacloud.store.base import Tx

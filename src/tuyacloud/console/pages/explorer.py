@@ -13,8 +13,9 @@ from starlette.routing import BaseRoute, Route
 from tuyacloud.console.common import error_text, field
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.console.explorer_client import Exchange, ExplorerClient
-from tuyacloud.domain import commands, devices, explorer
+from tuyacloud.domain import explorer
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import commands, devices
 from tuyacloud.errors import ParamIllegal, TuyaError
 from tuyacloud.models import Project
 from tuyacloud.regions import RegionResolver

@@ -14,9 +14,9 @@ import orjson
 from tuyacloud import limits
 from tuyacloud.catalog.loader import Product
 from tuyacloud.catalog.validation import validate_commands, validate_properties, validate_value
-from tuyacloud.domain import events, outbox
 from tuyacloud.domain.context import Context, StatusChange
-from tuyacloud.domain.devices import get_owned
+from tuyacloud.domain.devices import events, outbox
+from tuyacloud.domain.devices.devices import get_owned
 from tuyacloud.errors import (
     CommandNotSupported,
     DeviceNotExist,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.devices import get_owned
+from tuyacloud.domain.devices.devices import get_owned
 from tuyacloud.errors import ParamIllegal
 from tuyacloud.models import DeviceLog, Project
 
