@@ -266,7 +266,7 @@ class ConsoleSession:
 # --- scenes and automations ---
 @dataclass
 class Scene:
-    """A tap-to-run scene of a home: ``actions`` as validated action dicts (see ``domain/scene_actions.py``)."""
+    """A tap-to-run scene of a home: ``actions`` as validated action dicts (see ``domain/rules/scene_actions.py``)."""
 
     id: str
     home_id: str

@@ -17,9 +17,10 @@ from starlette.routing import Route
 
 from tuyacloud import health as readiness
 from tuyacloud import limits
-from tuyacloud.domain import apps, assets, homes, pairing, projects, registration, sharing, timers, usage
+from tuyacloud.domain import apps, assets, homes, pairing, projects, registration, sharing, usage
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands, devices
+from tuyacloud.domain.rules import timers
 from tuyacloud.errors import ParamIllegal, PermissionDeny, SystemError_, TuyaError
 from tuyacloud.gateway import envelope
 from tuyacloud.gateway.serialize import device_v1

@@ -46,7 +46,7 @@ class Context:
     # Called after every committed status change (commands and reports alike), in the task that made it: the
     # automation engine evaluates device conditions on them. A listener must return at once (queue, not await).
     status_listeners: list[Callable[[StatusChange], None]] = field(default_factory=list)
-    # The automation engine (domain/automation_engine.py) while the app runs: scene runs and the rule index.
+    # The automation engine (domain/rules/engine.py) while the app runs: scene runs and the rule index.
     rules: Any = None
     # The background tasks of this process and how they fare (shown by /_tuyacloud/health).
     tasks: TaskBoard = field(default_factory=TaskBoard)

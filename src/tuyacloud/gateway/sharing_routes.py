@@ -14,8 +14,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tuyacloud.catalog.loader import Product
-from tuyacloud.domain import homes, openhub, scenes, sharing, tokens
+from tuyacloud.domain import homes, openhub, sharing, tokens
 from tuyacloud.domain.devices import commands, devices
+from tuyacloud.domain.rules import scenes
 from tuyacloud.errors import FunctionNotSupported, ParamEmpty, ParamIllegal
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest

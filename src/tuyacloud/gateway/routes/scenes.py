@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import scenes
+from tuyacloud.domain.rules import scenes
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable

@@ -6,7 +6,7 @@ timer is a group of one. Keeping one model means the 30-per-device limit, valida
 API made a timer, and each API lists the other's timers too.
 
 Every save is validated before anything is written and covers the whole request: the schedule by
-``domain/schedule.py`` (bad time or loops 1109, unknown zone 1109, bad date 2202, a one-shot in the past 2209), the
+``rules/schedule.py`` (bad time or loops 1109, unknown zone 1109, bad date 2202, a one-shot in the past 2209), the
 functions against the device's instruction set exactly like commands (the 2008 error names the code). The limit is
 counted inside the unit of work with the device row locked, so two concurrent adds cannot pass it together.
 """
@@ -19,10 +19,10 @@ from typing import Any
 
 from tuyacloud.catalog.loader import Product
 from tuyacloud.catalog.validation import validate_commands
-from tuyacloud.domain import schedule
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices.commands import product_of
 from tuyacloud.domain.devices.devices import get_owned
+from tuyacloud.domain.rules import schedule
 from tuyacloud.errors import (
     DataNotExist,
     DeviceNotExist,

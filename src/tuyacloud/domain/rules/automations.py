@@ -12,7 +12,7 @@ Condition entity types: 1 a device data point (``entity_id`` a device of the hom
 "==" | "<" | ">", value}``; ``<``/``>`` only on Integer data points, values in raw DP units as commands take them),
 6 a schedule (``display`` ``{time "HH:mm", loops "1111111" Sunday first, timezone_id, date? yyyyMMdd}``; loops
 ``0000000`` with a date is a one-shot), 15 an external trigger (fired by ``.../conditions/trigger``). Everything is
-checked when saved and nothing is written on error. How they fire: ``domain/automation_engine.py``.
+checked when saved and nothing is written on error. How they fire: ``domain/rules/engine.py``.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from __future__ import annotations
 from typing import Any
 
 from tuyacloud.catalog.validation import validate_value
-from tuyacloud.domain import causation, homes, rule_time, rule_writes, scene_actions
-from tuyacloud.domain.automation_engine import ALL, ANY, DEVICE, EXTERNAL, SCHEDULE
+from tuyacloud.domain import homes
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands
-from tuyacloud.domain.scenes import background_of, new_rule_id
+from tuyacloud.domain.rules import causation, rule_time, rule_writes, scene_actions
+from tuyacloud.domain.rules.engine import ALL, ANY, DEVICE, EXTERNAL, SCHEDULE
+from tuyacloud.domain.rules.scenes import background_of, new_rule_id
 from tuyacloud.errors import (
     AutomationNotExist,
     CommandNotSupported,

@@ -22,9 +22,9 @@ from typing import Any
 
 from tuyacloud.catalog.validation import validate_commands
 from tuyacloud.clock import Clock
-from tuyacloud.domain import rule_writes
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands
+from tuyacloud.domain.rules import rule_writes
 from tuyacloud.errors import ActionEmpty, DeviceNotExist, DeviceNotInHome, ParamIllegal, TuyaError
 from tuyacloud.models import Home
 

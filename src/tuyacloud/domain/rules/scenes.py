@@ -2,7 +2,7 @@
 
 A scene belongs to one home; whoever may see the home may list and trigger its scenes, while adding, modifying and
 deleting them takes the owner or an administrator (2508) with a user token, as managing the home does. Actions are
-checked when saved (``domain/scene_actions.py``); nothing is written when one is refused. At most
+checked when saved (``domain/rules/scene_actions.py``); nothing is written when one is refused. At most
 :data:`MAX_SCENES` scenes per home (the app's limit).
 """
 
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import homes, scene_actions
+from tuyacloud.domain import homes
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.rules import scene_actions
 from tuyacloud.errors import ParamIllegal, ParamRangeInvalid, SceneNotExist, SystemError_
 from tuyacloud.models import Device, Home, Project, Scene
 from tuyacloud.store.base import Tx

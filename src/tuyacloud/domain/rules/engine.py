@@ -14,7 +14,7 @@ Rules (docs/smart-home.md, "Automations"):
   (claimed with a conditional UPDATE of ``last_fired_minute``). Occurrences during downtime are not caught up; a
   forward step of the clock fires each schedule at most once (its latest occurrence in the step, within a day).
 - Preconditions (``timeCheck``) gate every firing; disabled automations never fire.
-- Loops: a run carries the chain of automations that caused it (``domain/causation.py``); an automation already in
+- Loops: a run carries the chain of automations that caused it (``domain/rules/causation.py``); an automation already in
   the chain does not fire again, chains stop at ``causation.MAX_DEPTH``, and one automation runs at most
   :data:`MAX_RUNS_PER_SECOND` times per cloud second (a frozen clock does not refill that budget).
 - Multi-process: a status change commits in one process and is evaluated there only; other processes learn of
@@ -30,9 +30,9 @@ import logging
 from collections import deque
 from typing import Any
 
-from tuyacloud.domain import causation, rule_time
 from tuyacloud.domain.context import Context, StatusChange
-from tuyacloud.domain.scene_actions import Outcome, perform, timetable, wait_until
+from tuyacloud.domain.rules import causation, rule_time
+from tuyacloud.domain.rules.scene_actions import Outcome, perform, timetable, wait_until
 from tuyacloud.errors import StoreUnavailable
 from tuyacloud.models import Automation
 from tuyacloud.store.scene_queries import RULES_VERSION

@@ -1,7 +1,7 @@
 """Time in automations: schedule conditions, ``timeCheck`` precondition windows, and which scheduled minute a
 step of the cloud clock crossed.
 
-The meaning of ``HH:mm``, ``loops`` (seven ``0``/``1``, Sunday first), dates and zones is ``domain/schedule.py``'s,
+The meaning of ``HH:mm``, ``loops`` (seven ``0``/``1``, Sunday first), dates and zones is ``rules/schedule.py``'s,
 shared with timers; this module adds what automations need on top: validation messages that name the condition
 being checked, strict loops (a precondition must say its weekdays) and the look-back ``occurrence_in``.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta, tzinfo
 from typing import TypeVar
 
-from tuyacloud.domain import schedule
+from tuyacloud.domain.rules import schedule
 from tuyacloud.errors import ParamIllegal, TuyaError
 
 MINUTE_MS = 60_000

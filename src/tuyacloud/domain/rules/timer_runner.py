@@ -22,10 +22,10 @@ import logging
 from dataclasses import dataclass
 
 from tuyacloud.catalog.validation import validate_commands
-from tuyacloud.domain import schedule
 from tuyacloud.domain.context import Context, StatusChange
 from tuyacloud.domain.devices import commands
-from tuyacloud.domain.timers import next_run_after
+from tuyacloud.domain.rules import schedule
+from tuyacloud.domain.rules.timers import next_run_after
 from tuyacloud.errors import DeviceOffline, StoreUnavailable, TuyaError
 from tuyacloud.models import Timer
 from tuyacloud.store.base import Tx
