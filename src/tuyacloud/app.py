@@ -22,11 +22,12 @@ from tuyacloud.clock import Clock
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.console.routes import build_console_routes
 from tuyacloud.control.routes import build_routes
-from tuyacloud.domain import bootstrap, console_accounts, tokens
+from tuyacloud.domain import bootstrap
+from tuyacloud.domain.access import console_accounts, tokens
+from tuyacloud.domain.access.usage import UsageCounter
 from tuyacloud.domain.context import Context, Policy
 from tuyacloud.domain.rules.engine import RuleEngine
 from tuyacloud.domain.rules.timer_runner import TimerRunner
-from tuyacloud.domain.usage import UsageCounter
 from tuyacloud.errors import StoreLost, StoreUnavailable, TuyaError, code_and_message, human_text
 from tuyacloud.gateway.asgi import Gateway
 from tuyacloud.gateway.routes import build_table

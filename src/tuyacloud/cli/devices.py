@@ -11,7 +11,8 @@ from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
-from tuyacloud.domain import homes, pairing, projects, registration
+from tuyacloud.domain import homes, pairing, registration
+from tuyacloud.domain.access import projects
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices
 from tuyacloud.errors import DataNotExist

@@ -19,7 +19,8 @@ from rich.table import Table
 
 from tuyacloud.cli import listing
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
-from tuyacloud.domain import authorization, console_views, projects, users
+from tuyacloud.domain import authorization, console_views, users
+from tuyacloud.domain.access import projects
 from tuyacloud.domain.console_views import UserView
 from tuyacloud.domain.context import Context
 from tuyacloud.models import Project

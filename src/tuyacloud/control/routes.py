@@ -17,7 +17,8 @@ from starlette.routing import Route
 
 from tuyacloud import health as readiness
 from tuyacloud import limits
-from tuyacloud.domain import apps, assets, homes, pairing, projects, registration, sharing, usage
+from tuyacloud.domain import apps, assets, homes, pairing, registration, sharing
+from tuyacloud.domain.access import projects, usage
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands, devices
 from tuyacloud.domain.rules import timers

@@ -14,7 +14,8 @@ import asyncio
 import re
 
 from tuyacloud import passwords
-from tuyacloud.domain import tokens, users, visibility
+from tuyacloud.domain import users
+from tuyacloud.domain.access import tokens, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import (
     ParamEmpty,
@@ -78,7 +79,7 @@ async def listing(ctx: Context) -> list[tuple[App, list[str]]]:
 
 async def link(ctx: Context, schema: str, access_id: str) -> list[str]:
     """Link an app to a project (idempotent); a third project is refused until one is unlinked."""
-    from tuyacloud.domain import projects
+    from tuyacloud.domain.access import projects
 
     app = await get(ctx, schema)
     project = await projects.get(ctx, access_id)

@@ -4,7 +4,7 @@ A custom project gets a root asset named after it (created with the project, or 
 assets existed); devices created without a node go there. Top assets have ``parent_asset_id`` ``"-1"`` and level
 0. Depth (levels) and breadth (children of one node) are limited by the policy. Lookups of another project's
 asset answer 1106 (as devices do), unknown ids 1000. With a user token, reads show only the user's nodes
-(``domain/visibility.py``) and writes are refused.
+(``domain/access/visibility.py``) and writes are refused.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tuyacloud.domain import visibility
+from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import AssetLimitExceeded, AssetNotEmpty, AssetNotExist, ParamIllegal, PermissionDeny
 from tuyacloud.models import Asset, Device, Project

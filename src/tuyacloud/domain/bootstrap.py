@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tuyacloud.domain import projects
+from tuyacloud.domain.access import projects
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices
 from tuyacloud.models import Device, Project

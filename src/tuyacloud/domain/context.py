@@ -56,7 +56,7 @@ class Context:
 
     def command_committed(self, source: str) -> None:
         self.commands_committed[source] = self.commands_committed.get(source, 0) + 1
-    # The MQTT open-hub's settings (domain/openhub.py ``HubSettings``): how config calls tell clients to connect.
+    # The MQTT open-hub's settings (domain/access/openhub.py ``HubSettings``): how config calls tell clients to connect.
     openhub: Any = None
 
     def notify(self, device_id: str, region: str) -> None:

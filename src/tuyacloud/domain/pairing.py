@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import apps, homes, projects, registration, visibility
+from tuyacloud.domain import apps, homes, registration
+from tuyacloud.domain.access import projects, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import (
     DataNotExist,

@@ -16,7 +16,8 @@ import zoneinfo
 from datetime import UTC, datetime
 from typing import Any
 
-from tuyacloud.domain import assets, projects, visibility
+from tuyacloud.domain import assets
+from tuyacloud.domain.access import projects, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices
 from tuyacloud.errors import DataNotExist, DeviceTokenExpired, ParamEmpty, ParamIllegal, SystemError_

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tuyacloud.domain import tokens
+from tuyacloud.domain.access import tokens
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import (
     ParamEmpty,

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 
 from tuyacloud import passwords
-from tuyacloud.domain import tokens, visibility
+from tuyacloud.domain.access import tokens, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import ParamIllegal, PasswordWrong, PermissionDeny, UserExists, UserNotExist
 from tuyacloud.models import Project, ProjectUser, Token

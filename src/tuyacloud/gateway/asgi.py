@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tuyacloud import limits
-from tuyacloud.domain import projects, tokens, visibility
+from tuyacloud.domain.access import projects, tokens, visibility
+from tuyacloud.domain.access.usage import UsageCounter
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.usage import UsageCounter
 from tuyacloud.errors import (
     ApiNotSubscribed,
     MissingHeader,
@@ -71,7 +71,7 @@ class Gateway:
                 raise ParamIllegal(f"the body is larger than {MAX_BODY} bytes")
             route, path_params = self.table.match(scope["method"], scope["path"])
             request, access_id = await self._authenticate(scope, headers, body, route, path_params)
-            # a user token sees its authorised asset nodes only (domain/visibility.py); the project's sees all
+            # a user token sees its authorised asset nodes only (domain/access/visibility.py); the project's sees all
             active = visibility.activate(await visibility.for_token(self.ctx, request.project, request.token))
             try:
                 result = await route.handler(request)

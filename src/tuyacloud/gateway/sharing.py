@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 
 from tuyacloud import limits, sharing_crypto
-from tuyacloud.domain import sharing, visibility
+from tuyacloud.domain import sharing
+from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import (
     MissingHeader,

@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tuyacloud.catalog.loader import Product
-from tuyacloud.domain import homes, openhub, sharing, tokens
+from tuyacloud.domain import homes, sharing
+from tuyacloud.domain.access import openhub, tokens
 from tuyacloud.domain.devices import commands, devices
 from tuyacloud.domain.rules import scenes
 from tuyacloud.errors import FunctionNotSupported, ParamEmpty, ParamIllegal

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Route
 
 from tuyacloud.console.common import error_text, field, fields, project_of
 from tuyacloud.console.deps import ConsoleDeps
-from tuyacloud.domain import projects, services
+from tuyacloud.domain.access import projects, services
 from tuyacloud.domain.devices import devices
 from tuyacloud.errors import TuyaError
 from tuyacloud.models import METHODS

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from tuyacloud.catalog.loader import Product
-from tuyacloud.domain import apps, assets, visibility
+from tuyacloud.domain import apps, assets
+from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import events, outbox
 from tuyacloud.errors import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import tokens
+from tuyacloud.domain.access import tokens
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import LOGIN_AUTH, TOKEN_AUTH, Param, RouteTable
 

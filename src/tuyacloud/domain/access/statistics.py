@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tuyacloud.domain import apps
+from tuyacloud.domain.access.usage import day_of
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.usage import day_of
 from tuyacloud.limits import parse_int
 from tuyacloud.models import Project
 

@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from tuyacloud.domain.access.tokens import is_live
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.tokens import is_live
 from tuyacloud.limits import json_refusal
 from tuyacloud.signing import (
     BRACES_BODY_SHA256,

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tuyacloud.domain import visibility
+from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import (
     OpenHubDisabled,
