@@ -5,7 +5,7 @@ only while the app is linked to it; an app links to at most :data:`MAX_LINKS` pr
 its own data center. Devices of app users are stored with the owner id ``app:<schema>`` (see
 :func:`owner_id`), so every device lookup of a project reaches exactly its own devices and those of its linked
 apps (:func:`device_owners`). Passwords arrive as the lower-case MD5 hex of the plaintext and are kept as scrypt
-over that hex (as ``domain/users.py`` does for project users).
+over that hex (as ``domain/industry/users.py`` does for project users).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import asyncio
 import re
 
 from tuyacloud import passwords
-from tuyacloud.domain import users
 from tuyacloud.domain.access import tokens, visibility
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.industry import users
 from tuyacloud.errors import (
     ParamEmpty,
     ParamIllegal,

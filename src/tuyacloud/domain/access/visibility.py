@@ -4,8 +4,8 @@ the homes (and own devices) of a smart-home app user's token.
 The rule: a project user authorised on an asset sees and controls the
 devices at that asset, and at its descendants only when authorised with children. The gateway works out the
 request's :class:`Scope` once, after authentication, and activates it for the request; the device lookups and
-lists of ``domain/devices/devices.py`` and the asset reads of ``domain/assets.py`` consult :func:`current`. Nothing else
-needs to know about user tokens.
+lists of ``domain/devices/devices.py`` and the asset reads of ``domain/industry/assets.py`` consult
+:func:`current`. Nothing else needs to know about user tokens.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tuyacloud.domain import assets, users
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.industry import assets, users
 from tuyacloud.errors import ParamIllegal
 from tuyacloud.models import Asset, AssetGrant, Project, ProjectUser
 from tuyacloud.store.base import Tx
