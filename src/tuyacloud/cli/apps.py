@@ -10,8 +10,8 @@ from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
-from tuyacloud.domain import apps, sharing
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.smarthome import apps, sharing
 from tuyacloud.errors import UserNotExist
 
 app = typer.Typer(help="Smart-home apps (schemas) and the projects they are linked to.", no_args_is_help=True)

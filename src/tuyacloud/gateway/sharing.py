@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 
 from tuyacloud import limits, sharing_crypto
-from tuyacloud.domain import sharing
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.smarthome import sharing
 from tuyacloud.errors import (
     MissingHeader,
     ParamIllegal,

@@ -14,10 +14,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tuyacloud.catalog.loader import Product
-from tuyacloud.domain import homes, sharing
 from tuyacloud.domain.access import openhub, tokens
 from tuyacloud.domain.devices import commands, devices
 from tuyacloud.domain.rules import scenes
+from tuyacloud.domain.smarthome import homes, sharing
 from tuyacloud.errors import FunctionNotSupported, ParamEmpty, ParamIllegal
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest

@@ -15,9 +15,9 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tuyacloud.domain import apps
 from tuyacloud.domain.access.usage import day_of
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.smarthome import apps
 from tuyacloud.limits import parse_int
 from tuyacloud.models import Project
 

@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from tuyacloud.catalog.loader import Product
-from tuyacloud.domain import apps
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import events, outbox
 from tuyacloud.domain.industry import assets
+from tuyacloud.domain.smarthome import apps
 from tuyacloud.errors import (
     CategoryNotSupported,
     DeviceNotExist,

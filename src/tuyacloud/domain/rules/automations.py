@@ -20,12 +20,12 @@ from __future__ import annotations
 from typing import Any
 
 from tuyacloud.catalog.validation import validate_value
-from tuyacloud.domain import homes
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands
 from tuyacloud.domain.rules import causation, rule_time, rule_writes, scene_actions
 from tuyacloud.domain.rules.engine import ALL, ANY, DEVICE, EXTERNAL, SCHEDULE
 from tuyacloud.domain.rules.scenes import background_of, new_rule_id
+from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import (
     AutomationNotExist,
     CommandNotSupported,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import homes
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.rules import scene_actions
+from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import ParamIllegal, ParamRangeInvalid, SceneNotExist, SystemError_
 from tuyacloud.models import Device, Home, Project, Scene
 from tuyacloud.store.base import Tx

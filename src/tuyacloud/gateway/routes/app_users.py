@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import apps
 from tuyacloud.domain.access import tokens
+from tuyacloud.domain.smarthome import apps
 from tuyacloud.errors import ParamIllegal
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import LOGIN_AUTH, RouteTable

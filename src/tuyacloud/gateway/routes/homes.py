@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import homes
+from tuyacloud.domain.smarthome import homes
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable

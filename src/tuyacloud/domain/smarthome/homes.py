@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import apps
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices, events, outbox
+from tuyacloud.domain.smarthome import apps
 from tuyacloud.errors import (
     HomeNotExist,
     MemberAlreadyInHome,
