@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import registration
 from tuyacloud.domain.access import projects, visibility
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.pairing import registration
 from tuyacloud.domain.smarthome import apps, homes
 from tuyacloud.errors import (
     DataNotExist,
