@@ -24,8 +24,8 @@ from tuyacloud.console.routes import build_console_routes
 from tuyacloud.control.routes import build_routes
 from tuyacloud.domain import bootstrap
 from tuyacloud.domain.access import console_accounts, tokens
-from tuyacloud.domain.access.usage import UsageCounter
 from tuyacloud.domain.context import Context, Policy
+from tuyacloud.domain.projects.usage import UsageCounter
 from tuyacloud.domain.rules.engine import RuleEngine
 from tuyacloud.domain.rules.timer_runner import TimerRunner
 from tuyacloud.errors import StoreLost, StoreUnavailable, TuyaError, code_and_message, human_text

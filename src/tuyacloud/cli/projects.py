@@ -10,9 +10,9 @@ from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
-from tuyacloud.domain.access import projects
-from tuyacloud.domain.access.services import SERVICES
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.projects import projects
+from tuyacloud.domain.projects.services import SERVICES
 from tuyacloud.views import project_view
 
 app = typer.Typer(help="Cloud projects. Credentials, data center, allowlist, API services.", no_args_is_help=True)

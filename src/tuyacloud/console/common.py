@@ -6,7 +6,7 @@ from starlette.requests import Request
 
 from tuyacloud.console.auth import form_of
 from tuyacloud.console.deps import ConsoleDeps
-from tuyacloud.domain.access import projects
+from tuyacloud.domain.projects import projects
 from tuyacloud.errors import TuyaError, code_and_message, human_text
 from tuyacloud.models import Project
 

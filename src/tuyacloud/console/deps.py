@@ -15,8 +15,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from tuyacloud.console import render
 from tuyacloud.domain.access.console_accounts import ConsolePolicy
-from tuyacloud.domain.access.usage import UsageCounter
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.projects.usage import UsageCounter
 from tuyacloud.settings import Settings
 
 

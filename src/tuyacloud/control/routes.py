@@ -17,11 +17,11 @@ from starlette.routing import Route
 
 from tuyacloud import health as readiness
 from tuyacloud import limits
-from tuyacloud.domain.access import projects, usage
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands, devices
 from tuyacloud.domain.industry import assets
 from tuyacloud.domain.pairing import pairing, registration
+from tuyacloud.domain.projects import projects, usage
 from tuyacloud.domain.rules import timers
 from tuyacloud.domain.smarthome import apps, homes, sharing
 from tuyacloud.errors import ParamIllegal, PermissionDeny, SystemError_, TuyaError

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tuyacloud import limits
-from tuyacloud.domain.access import projects, tokens, visibility
-from tuyacloud.domain.access.usage import UsageCounter
+from tuyacloud.domain.access import tokens, visibility
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.projects import projects
+from tuyacloud.domain.projects.usage import UsageCounter
 from tuyacloud.errors import (
     ApiNotSubscribed,
     MissingHeader,

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain.access import projects, visibility
+from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.pairing import registration
+from tuyacloud.domain.projects import projects
 from tuyacloud.domain.smarthome import apps, homes
 from tuyacloud.errors import (
     DataNotExist,

@@ -16,10 +16,11 @@ import zoneinfo
 from datetime import UTC, datetime
 from typing import Any
 
-from tuyacloud.domain.access import projects, visibility
+from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices
 from tuyacloud.domain.industry import assets
+from tuyacloud.domain.projects import projects
 from tuyacloud.errors import DataNotExist, DeviceTokenExpired, ParamEmpty, ParamIllegal, SystemError_
 from tuyacloud.models import Device, Project, RegistrationToken
 from tuyacloud.regions import REGIONS

@@ -79,7 +79,7 @@ async def listing(ctx: Context) -> list[tuple[App, list[str]]]:
 
 async def link(ctx: Context, schema: str, access_id: str) -> list[str]:
     """Link an app to a project (idempotent); a third project is refused until one is unlinked."""
-    from tuyacloud.domain.access import projects
+    from tuyacloud.domain.projects import projects
 
     app = await get(ctx, schema)
     project = await projects.get(ctx, access_id)

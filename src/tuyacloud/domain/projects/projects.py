@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 
-from tuyacloud.domain.access import services
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.industry import assets
+from tuyacloud.domain.projects import services
 from tuyacloud.errors import ClientIdInvalid, IpNotAllowed, ParamIllegal, PermissionDeny
 from tuyacloud.models import METHODS, Project
 from tuyacloud.regions import REGIONS

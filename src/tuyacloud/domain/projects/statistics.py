@@ -15,8 +15,8 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tuyacloud.domain.access.usage import day_of
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.projects.usage import day_of
 from tuyacloud.domain.smarthome import apps
 from tuyacloud.limits import parse_int
 from tuyacloud.models import Project
