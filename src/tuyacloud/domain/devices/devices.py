@@ -14,9 +14,8 @@ from typing import Any
 from tuyacloud.catalog.loader import Product
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.devices import events, outbox
+from tuyacloud.domain.devices import events, outbox, owners
 from tuyacloud.domain.industry import assets
-from tuyacloud.domain.smarthome import apps
 from tuyacloud.errors import (
     CategoryNotSupported,
     DeviceNotExist,
@@ -142,7 +141,7 @@ async def get_owned(ctx: Context, project: Project, device_id: str) -> Device:
     device = await ctx.store.get_device(device_id, project.region)
     if device is None:
         raise DeviceNotExist(f"device {device_id!r} does not exist")
-    if device.access_id != project.access_id and device.access_id not in await apps.linked_owners(ctx, project):
+    if device.access_id != project.access_id and device.access_id not in await owners.linked_owners(ctx, project):
         raise PermissionDeny("the device is not linked to this project")
     scope = visibility.current()
     if scope is not None and not scope.sees(device.asset_id, device.owner_uid):
@@ -152,7 +151,7 @@ async def get_owned(ctx: Context, project: Project, device_id: str) -> Device:
 
 async def get_many(ctx: Context, project: Project, ids: Sequence[str]) -> list[Device]:
     """Only this project's devices (and a user's visible ones): others are left out, as batch calls do."""
-    found = await ctx.store.get_devices(await apps.device_owners(ctx, project), project.region,
+    found = await ctx.store.get_devices(await owners.device_owners(ctx, project), project.region,
                                         list(dict.fromkeys(ids)))
     scope = visibility.current()
     return found if scope is None else [d for d in found if scope.sees(d.asset_id, d.owner_uid)]
@@ -167,7 +166,7 @@ async def page(ctx: Context, project: Project, after_id: str, size: int, **filte
         filters["asset_ids"] = sorted(scope.asset_ids) or [""]
         if scope.app_user:
             filters["or_owner_uid"] = scope.uid
-    rows = await ctx.store.page_devices(await apps.device_owners(ctx, project), project.region, after_id, size + 1,
+    rows = await ctx.store.page_devices(await owners.device_owners(ctx, project), project.region, after_id, size + 1,
                                         **filters)
     return rows[:size], len(rows) > size
 
@@ -178,7 +177,7 @@ async def count(ctx: Context, project: Project, owner_uid: str | None = None) ->
         if owner_uid is not None or scope.app_user:
             return len((await page(ctx, project, "", 1_000_000, owner_uid=owner_uid))[0])
         return await ctx.store.count_devices_at(project.access_id, project.region, sorted(scope.asset_ids))
-    return await ctx.store.count_devices(await apps.device_owners(ctx, project), project.region, owner_uid)
+    return await ctx.store.count_devices(await owners.device_owners(ctx, project), project.region, owner_uid)
 
 
 async def transfer(ctx: Context, project: Project, device_id: str, source_asset_id: str | None,

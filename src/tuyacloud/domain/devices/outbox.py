@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tuyacloud.domain.smarthome.apps import APP_OWNER_PREFIX
+from tuyacloud.domain.devices.owners import APP_OWNER_PREFIX
 from tuyacloud.models import Message
 from tuyacloud.store.base import Tx
 

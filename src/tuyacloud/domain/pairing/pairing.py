@@ -15,9 +15,10 @@ from typing import Any
 
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import owners
 from tuyacloud.domain.pairing import registration
 from tuyacloud.domain.projects import projects
-from tuyacloud.domain.smarthome import apps, homes
+from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import (
     DataNotExist,
     DeviceTokenExpired,
@@ -70,7 +71,7 @@ async def paired_devices(ctx: Context, project: Project, token: str) -> list[Dev
     if scope is not None and scope.uid != found.uid:
         raise PermissionDeny("the pairing token is another user's")
     return [d for d in await ctx.store.pairing_devices(found.token)
-            if d.access_id in await apps.linked_owners(ctx, project)]
+            if d.access_id in await owners.linked_owners(ctx, project)]
 
 
 async def pair(ctx: Context, token: str, *, category: str | None = None, product_id: str | None = None,

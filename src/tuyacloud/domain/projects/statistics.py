@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import owners
 from tuyacloud.domain.projects.usage import day_of
-from tuyacloud.domain.smarthome import apps
 from tuyacloud.limits import parse_int
 from tuyacloud.models import Project
 
@@ -178,11 +178,11 @@ async def project_statistics(ctx: Context, project: Project, days: int = DEFAULT
             if index in by_index:
                 by_index[index].acknowledged[label] = count
 
-    owners = await apps.device_owners(ctx, project)
-    total, online = await store.device_counts(owners, project.region)
-    running = await store.devices_created_before(owners, project.region, start_ms)
-    added = dict(await store.devices_created_per_day(owners, project.region, start_ms, end_ms))
-    devices, online_events = await store.device_online_history(owners, project.region, end_ms)
+    owner_ids = await owners.device_owners(ctx, project)
+    total, online = await store.device_counts(owner_ids, project.region)
+    running = await store.devices_created_before(owner_ids, project.region, start_ms)
+    added = dict(await store.devices_created_per_day(owner_ids, project.region, start_ms, end_ms))
+    devices, online_events = await store.device_online_history(owner_ids, project.region, end_ms)
     online_days = online_per_day(devices, online_events, first, today)
     for index in sorted(by_index):
         by_index[index].devices_added = added.get(index, 0)

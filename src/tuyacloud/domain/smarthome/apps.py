@@ -2,10 +2,10 @@
 
 An app (schema ``S``) has users, and its users have homes and devices. A project sees an app's users and devices
 only while the app is linked to it; an app links to at most :data:`MAX_LINKS` projects (the platform's rule), in
-its own data center. Devices of app users are stored with the owner id ``app:<schema>`` (see
-:func:`owner_id`), so every device lookup of a project reaches exactly its own devices and those of its linked
-apps (:func:`device_owners`). Passwords arrive as the lower-case MD5 hex of the plaintext and are kept as scrypt
-over that hex (as ``domain/industry/users.py`` does for project users).
+its own data center. Devices of app users are stored with the owner id ``app:<schema>``, so every device lookup
+of a project reaches exactly its own devices and those of its linked apps (``domain/devices/owners.py``).
+Passwords arrive as the lower-case MD5 hex of the plaintext and are kept as scrypt over that hex (as
+``domain/industry/users.py`` does for project users).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from tuyacloud import passwords
 from tuyacloud.domain.access import tokens, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.industry import users
+from tuyacloud.domain.projects import projects
 from tuyacloud.errors import (
     ParamEmpty,
     ParamIllegal,
@@ -33,14 +34,6 @@ from tuyacloud.store.base import Tx
 MAX_LINKS = 2
 _SCHEMA = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _MD5_HEX = re.compile(r"^[0-9a-fA-F]{32}$")
-
-
-APP_OWNER_PREFIX = "app:"
-
-
-def owner_id(schema: str) -> str:
-    """The ``access_id`` column of an app user's devices."""
-    return f"{APP_OWNER_PREFIX}{schema}"
 
 
 def _check_schema(schema: object) -> str:
@@ -79,8 +72,6 @@ async def listing(ctx: Context) -> list[tuple[App, list[str]]]:
 
 async def link(ctx: Context, schema: str, access_id: str) -> list[str]:
     """Link an app to a project (idempotent); a third project is refused until one is unlinked."""
-    from tuyacloud.domain.projects import projects
-
     app = await get(ctx, schema)
     project = await projects.get(ctx, access_id)
     if project.region != app.region:
@@ -108,17 +99,6 @@ async def unlink(ctx: Context, schema: str, access_id: str) -> list[str]:
         return await tx.app_links(app.schema)
 
     return await ctx.store.transaction(work)
-
-
-async def linked_owners(ctx: Context, project: Project) -> list[str]:
-    """The device owner ids of the apps linked to the project."""
-    return [owner_id(s) for s in await ctx.store.linked_schemas(project.access_id)]
-
-
-async def device_owners(ctx: Context, project: Project) -> str | list[str]:
-    """Whose devices the project sees: its own, and its linked apps' users'."""
-    linked = await linked_owners(ctx, project)
-    return [project.access_id, *linked] if linked else project.access_id
 
 
 async def linked_app(ctx: Context, project: Project, schema: str) -> App:

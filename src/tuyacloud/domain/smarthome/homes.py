@@ -14,7 +14,7 @@ from typing import Any
 
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.devices import devices, events, outbox
+from tuyacloud.domain.devices import devices, events, outbox, owners
 from tuyacloud.domain.smarthome import apps
 from tuyacloud.errors import (
     HomeNotExist,
@@ -175,7 +175,7 @@ async def delete(ctx: Context, project: Project, home_id: str) -> None:
 
 async def home_devices(ctx: Context, project: Project, home_id: str) -> list[Device]:
     home = await get_home(ctx, project, home_id)
-    return await ctx.store.page_devices(apps.owner_id(home.schema), home.region, "", MAX_HOME_DEVICES * 5,
+    return await ctx.store.page_devices(owners.owner_id(home.schema), home.region, "", MAX_HOME_DEVICES * 5,
                                         asset_id=home.id)
 
 
@@ -387,7 +387,7 @@ async def add_devices(ctx: Context, project: Project, *, uid: str, home_id: str,
         raise ParamIllegal("name must be 1 to 50 characters")
 
     async def place(tx: Tx, chunk: list[Device]) -> None:
-        if len(await tx.page_devices(apps.owner_id(home.schema), home.region, "", MAX_HOME_DEVICES + 1,
+        if len(await tx.page_devices(owners.owner_id(home.schema), home.region, "", MAX_HOME_DEVICES + 1,
                                      asset_id=home.id)) > MAX_HOME_DEVICES:
             raise ParamRangeInvalid(f"a home holds at most {MAX_HOME_DEVICES} devices")
         for device in chunk:
@@ -401,6 +401,6 @@ async def add_devices(ctx: Context, project: Project, *, uid: str, home_id: str,
     created = await devices.create_virtual(
         ctx, project, category=category, product_id=product_id, name=name.strip() if name else None,
         owner_uid=user.id, asset_id=home.id, time_zone=time_zone, pairing_token=pairing_token, also=place,
-        app_owner=apps.owner_id(home.schema), count=count,
+        app_owner=owners.owner_id(home.schema), count=count,
     )
     return created
