@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 
-from tuyacloud.catalog.loader import DpSpec, Product
+from tuyacloud.catalog.datapoints import DpSpec
+from tuyacloud.catalog.loader import Product
 from tuyacloud.models import Device
 
 ICON_BASE = "smart/icon/"

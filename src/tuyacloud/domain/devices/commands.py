@@ -12,8 +12,10 @@ from typing import Any
 import orjson
 
 from tuyacloud import limits
+from tuyacloud.catalog.behaviours import apply_commands
+from tuyacloud.catalog.datapoints import validate_value
 from tuyacloud.catalog.loader import Product
-from tuyacloud.catalog.validation import validate_commands, validate_properties, validate_value
+from tuyacloud.catalog.validation import validate_commands, validate_properties
 from tuyacloud.domain.context import Context, StatusChange
 from tuyacloud.domain.devices import events, outbox
 from tuyacloud.domain.devices.devices import get_owned
@@ -25,7 +27,6 @@ from tuyacloud.errors import (
     ParamIllegal,
 )
 from tuyacloud.models import Device, DeviceLog, Project
-from tuyacloud.simulator.behaviours import apply_commands
 from tuyacloud.store.base import Tx
 
 FROM_DEVICE, FROM_CLIENT, FROM_CLOUD = "1", "2", "4"

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from tuyacloud.catalog.behaviours import initial_status
 from tuyacloud.catalog.loader import Product
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
@@ -25,7 +26,6 @@ from tuyacloud.errors import (
 )
 from tuyacloud.models import Device, DeviceLog, Project
 from tuyacloud.regions import REGIONS
-from tuyacloud.simulator.behaviours import initial_status
 from tuyacloud.store.base import Tx
 
 CREATE_CHUNK = 500

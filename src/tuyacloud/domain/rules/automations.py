@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.catalog.validation import validate_value
+from tuyacloud.catalog.datapoints import validate_value
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands
 from tuyacloud.domain.rules import causation, rule_time, rule_writes, scene_actions

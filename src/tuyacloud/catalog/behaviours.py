@@ -55,7 +55,9 @@ import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tuyacloud.catalog.loader import DpSpec, Product
+from tuyacloud.catalog.datapoints import DpSpec, validate_value
+from tuyacloud.catalog.loader import Product
+from tuyacloud.errors import CommandNotSupported
 
 Status = dict[str, Any]
 KINDS = ("set_on_command", "move_toward", "countdown", "accumulate", "follow", "sensor", "pick", "threshold")
@@ -401,9 +403,6 @@ def check_behaviours(product: Product) -> list[str]:
 
     Run by the catalog tests over every product, so a typo in a data file fails a test, not a device.
     """
-    from tuyacloud.catalog.validation import validate_value
-    from tuyacloud.errors import CommandNotSupported
-
     problems: list[str] = []
     codes = _state_codes(product)
 
