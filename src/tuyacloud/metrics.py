@@ -28,8 +28,8 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tuyacloud import envelope
 from tuyacloud.errors import PermissionDeny
-from tuyacloud.gateway import envelope
 
 if TYPE_CHECKING:
     from tuyacloud.domain.context import Context

@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tuyacloud import envelope, limits
 from tuyacloud import health as readiness
-from tuyacloud import limits
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands, devices
 from tuyacloud.domain.industry import assets
@@ -25,7 +25,6 @@ from tuyacloud.domain.projects import projects, usage
 from tuyacloud.domain.rules import timers
 from tuyacloud.domain.smarthome import apps, homes, sharing
 from tuyacloud.errors import ParamIllegal, PermissionDeny, SystemError_, TuyaError
-from tuyacloud.gateway import envelope
 from tuyacloud.gateway.serialize import device_v1
 from tuyacloud.messaging.mqtt.status import link_status
 from tuyacloud.messaging.status import subscription_status

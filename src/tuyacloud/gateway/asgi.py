@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from tuyacloud import limits
+from tuyacloud import envelope, limits
 from tuyacloud.domain.access import tokens, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.projects import projects
@@ -27,7 +27,6 @@ from tuyacloud.errors import (
     SystemError_,
     TuyaError,
 )
-from tuyacloud.gateway import envelope
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import BUSINESS_AUTH, TOKEN_AUTH, Route, RouteTable
 from tuyacloud.logs import loggable_path

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from tuyacloud import limits, sharing_crypto
+from tuyacloud import envelope, limits, sharing_crypto
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.smarthome import sharing
@@ -29,7 +29,6 @@ from tuyacloud.errors import (
     TuyaError,
     UriPathInvalid,
 )
-from tuyacloud.gateway import envelope
 from tuyacloud.gateway.asgi import _GONE, _base_url, _read_body
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.sharing_routes import ROUTES, SharingRoute
