@@ -17,7 +17,7 @@ from tuyacloud.domain.pairing import pairing, registration
 from tuyacloud.domain.projects import projects
 from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import DataNotExist
-from tuyacloud.gateway.serialize import device_v1
+from tuyacloud.views import device_v1
 
 app = typer.Typer(help="Virtual devices.", no_args_is_help=True)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from tuyacloud import views
 from tuyacloud.catalog.loader import Product
 from tuyacloud.domain.access import openhub, tokens
 from tuyacloud.domain.devices import commands, devices
@@ -49,7 +50,7 @@ def _body(req: ApiRequest) -> dict[str, Any]:
 
 
 def device_view(device: Device, product: Product | None) -> dict[str, Any]:
-    view = serialize.device_v1(device, product)
+    view = views.device_v1(device, product)
     view.update({"asset_id": device.asset_id, "set_up": True, "support_local": False})
     return view
 
