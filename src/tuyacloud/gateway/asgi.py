@@ -28,10 +28,10 @@ from tuyacloud.errors import (
     TuyaError,
 )
 from tuyacloud.gateway.request import ApiRequest
-from tuyacloud.gateway.router import BUSINESS_AUTH, TOKEN_AUTH, Route, RouteTable
+from tuyacloud.gateway.router import Route, RouteTable
 from tuyacloud.logs import loggable_path
 from tuyacloud.regions import RegionResolver
-from tuyacloud.signing import SignedRequest, parse_query, verify
+from tuyacloud.signing import BUSINESS_AUTH, TOKEN_AUTH, SignedRequest, parse_query, verify
 
 if TYPE_CHECKING:
     from tuyacloud.observe import RequestObserver

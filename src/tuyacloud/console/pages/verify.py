@@ -14,7 +14,7 @@ from tuyacloud.console.common import field
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.domain.access import signature_check
 from tuyacloud.errors import TuyaError
-from tuyacloud.gateway.router import BUSINESS_AUTH
+from tuyacloud.signing import BUSINESS_AUTH
 
 METHODS = ("GET", "POST", "PUT", "DELETE")
 

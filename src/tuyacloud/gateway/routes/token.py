@@ -6,7 +6,8 @@ from typing import Any
 
 from tuyacloud.domain.access import tokens
 from tuyacloud.gateway.request import ApiRequest
-from tuyacloud.gateway.router import LOGIN_AUTH, TOKEN_AUTH, Param, RouteTable
+from tuyacloud.gateway.router import Param, RouteTable
+from tuyacloud.signing import LOGIN_AUTH, TOKEN_AUTH
 
 
 async def get_token(req: ApiRequest) -> dict[str, Any]:

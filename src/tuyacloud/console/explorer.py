@@ -2,6 +2,9 @@
 OpenAPI route table, so it lists exactly what the gateway serves, grouped by area as docs/api-coverage.md is),
 and building a request signed with a project's credentials, step by step, for the page to show.
 
+The route table is handed to the console when the app is built; this module reads a route only through the
+:class:`RouteInfo` protocol (what any declared route has), so the console never imports the gateway.
+
 Signing goes through ``signing.compute_signature``: the explorer shows the very string to sign and signature
 that the gateway will verify, not a second implementation's.
 """
@@ -13,18 +16,58 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from tuyacloud.errors import ParamEmpty
-from tuyacloud.gateway.router import BUSINESS_AUTH  # plain data, no web framework behind it
 from tuyacloud.models import Project
-from tuyacloud.signing import compute_signature, is_token_path
-
-if TYPE_CHECKING:
-    from tuyacloud.gateway.router import Route
+from tuyacloud.signing import BUSINESS_AUTH, compute_signature, is_token_path
 
 _PARAM = re.compile(r"\{([a-z_]+)\}")
+
+
+class ParamInfo(Protocol):
+    """A declared query parameter of a route, as the explorer reads it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def required(self) -> bool: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def minimum(self) -> int | None: ...
+    @property
+    def maximum(self) -> int | None: ...
+    @property
+    def enum(self) -> tuple[str, ...] | None: ...
+
+
+class RouteInfo(Protocol):
+    """A declared OpenAPI route, as the explorer reads it."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def area(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def auth(self) -> str: ...
+    @property
+    def query(self) -> tuple[ParamInfo, ...]: ...
+    @property
+    def body(self) -> dict[str, Any] | None: ...
+    @property
+    def path_params(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +114,7 @@ class Area:
     endpoints: tuple[Endpoint, ...]
 
 
-def endpoint_of(route: Route) -> Endpoint:
+def endpoint_of(route: RouteInfo) -> Endpoint:
     params = [ParamSpec(name, "path", required=True) for name in route.path_params]
     params += [ParamSpec(p.name, "query", p.type, p.required, p.description, p.minimum, p.maximum, p.enum)
                for p in route.query]
@@ -80,7 +123,7 @@ def endpoint_of(route: Route) -> Endpoint:
                     tuple(params), route.body, example)
 
 
-def catalogue(routes: Iterable[Route]) -> list[Area]:
+def catalogue(routes: Iterable[RouteInfo]) -> list[Area]:
     """Endpoints grouped by area, areas and endpoints in the order the route table registers them."""
     grouped: dict[str, list[Endpoint]] = {}
     for route in routes:
@@ -88,7 +131,7 @@ def catalogue(routes: Iterable[Route]) -> list[Area]:
     return [Area(name, tuple(items)) for name, items in grouped.items()]
 
 
-def find(routes: Iterable[Route], key: str) -> Endpoint | None:
+def find(routes: Iterable[RouteInfo], key: str) -> Endpoint | None:
     for route in routes:
         if route.key == key:
             return endpoint_of(route)
