@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from tuyacloud.console import render
 from tuyacloud.console.common import field
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.domain.access import signature_check
@@ -20,8 +19,6 @@ METHODS = ("GET", "POST", "PUT", "DELETE")
 
 
 def routes(deps: ConsoleDeps) -> list[BaseRoute]:
-    render.add_nav("verify", "Verify signature", "/console/verify")
-
     def needs_token(method: str, path: str) -> bool | None:
         """Whether the API takes an access token, from the route table; None for a path it does not know."""
         try:
