@@ -96,7 +96,8 @@ class Gateway:
         await send({"type": "http.response.start", "status": 200, "headers": response_headers})
         await send({"type": "http.response.body", "body": payload})
         if self.observer is not None:
-            self.observer.gateway(scope, route, error, time.perf_counter() - started, access_id, tid)
+            self.observer.gateway(scope, route.path if route is not None else None, error,
+                                  time.perf_counter() - started, access_id, tid)
 
     async def _authenticate(self, scope: dict[str, Any], headers: dict[str, str], body: bytes, route: Route,
                             path_params: dict[str, str]) -> tuple[ApiRequest, str]:
