@@ -32,10 +32,10 @@ from typing import Any
 
 from tuyacloud.domain.context import Context, StatusChange
 from tuyacloud.domain.rules import causation, rule_time
+from tuyacloud.domain.rules.rule_writes import RULES_VERSION
 from tuyacloud.domain.rules.scene_actions import Outcome, perform, timetable, wait_until
 from tuyacloud.errors import StoreUnavailable
 from tuyacloud.models import Automation
-from tuyacloud.store.scene_queries import RULES_VERSION
 from tuyacloud.supervision import Episode, TaskStatus
 
 log = logging.getLogger("tuyacloud.rules")

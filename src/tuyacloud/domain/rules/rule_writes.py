@@ -11,9 +11,11 @@ from typing import TypeVar
 
 from tuyacloud.domain.context import Context
 from tuyacloud.store.base import Tx
-from tuyacloud.store.scene_queries import RULES_VERSION
 
 T = TypeVar("T")
+
+# The store meta key the version is kept under.
+RULES_VERSION = "rules_version"
 
 
 async def commit(ctx: Context, work: Callable[[Tx], Awaitable[T]]) -> T:
