@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import hmac
 import re
-import secrets
 from dataclasses import dataclass
 
 from tuyacloud import passwords
@@ -70,10 +69,10 @@ def check_password(password: str) -> str:
     return password
 
 
-def generate_password() -> str:
+def generate_password(ctx: Context) -> str:
     """20 URL-safe characters (120 bits), starting with a letter or digit so it pastes safely after a flag."""
     while True:
-        password = secrets.token_urlsafe(15)
+        password = ctx.ids.urlsafe(15)
         if password[0].isalnum():
             return password
 
@@ -116,7 +115,7 @@ async def ensure_first_admin(ctx: Context, policy: ConsolePolicy, password: str 
     caller can show it once, or None when accounts already exist."""
     if await ctx.store.count_console_accounts() > 0:
         return None
-    password = password or generate_password()
+    password = password or generate_password(ctx)
     try:
         await create(ctx, policy, FIRST_ADMIN, password)
     except ConsoleAccountError:  # another process created it at the same moment
@@ -207,9 +206,9 @@ async def login(ctx: Context, policy: ConsolePolicy, username: str, password: st
         if now_locked is not None:
             raise LoginRefused("too many failed logins: try again later", now_locked)
         raise LoginRefused("wrong username or password")
-    token = secrets.token_urlsafe(32)
+    token = ctx.ids.urlsafe(32)
     now = ctx.clock.now_ms()
-    session = ConsoleSession(_token_hash(token), account.username, secrets.token_urlsafe(32), now,
+    session = ConsoleSession(_token_hash(token), account.username, ctx.ids.urlsafe(32), now,
                              now + policy.session_ttl_s * 1000)
 
     async def work(tx: Tx) -> None:
