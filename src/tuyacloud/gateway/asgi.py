@@ -72,11 +72,8 @@ class Gateway:
             route, path_params = self.table.match(scope["method"], scope["path"])
             request, access_id = await self._authenticate(scope, headers, body, route, path_params)
             # a user token sees its authorised asset nodes only (domain/access/visibility.py); the project's sees all
-            active = visibility.activate(await visibility.for_token(self.ctx, request.project, request.token))
-            try:
-                result = await route.handler(request)
-            finally:
-                visibility.deactivate(active)
+            request.ctx = self.ctx.scoped(await visibility.for_token(self.ctx, request.project, request.token))
+            result = await route.handler(request)
             payload = envelope.success(result, t, tid)
             failed = False
         except TuyaError as exc:

@@ -129,15 +129,12 @@ class SharingGateway:
         parsed_body = _decrypt_json(body_enc, key) if body_enc else None
         if not isinstance(params, dict):
             raise ParamIllegal("the query must be a JSON object")
-        request = ApiRequest(ctx=self.ctx, project=project, token=token, path_params=path_params,
+        seen = await visibility.for_token(self.ctx, project, token)
+        request = ApiRequest(ctx=self.ctx.scoped(seen), project=project, token=token, path_params=path_params,
                              params={str(k): v for k, v in params.items()}, body=parsed_body,
                              client_ip=(scope.get("client") or ("",))[0] or "",
                              base_url=self._endpoint(scope, headers))
-        active = visibility.activate(await visibility.for_token(self.ctx, project, token))
-        try:
-            result = await route.handler(request)
-        finally:
-            visibility.deactivate(active)
+        result = await route.handler(request)
         return sharing_crypto.encrypt(orjson.dumps(result), key)
 
 

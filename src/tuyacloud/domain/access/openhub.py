@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuyacloud.domain.access import visibility
-from tuyacloud.domain.context import Context
+from tuyacloud.domain.context import Context, Scope
 from tuyacloud.errors import (
     OpenHubDisabled,
     ParamEmpty,
@@ -188,11 +188,11 @@ async def authenticate(ctx: Context, username: str | None, password: str | None,
     return credential
 
 
-async def scopes_of(ctx: Context, credentials: list[HubCredential]) -> dict[str, visibility.Scope | None]:
+async def scopes_of(ctx: Context, credentials: list[HubCredential]) -> dict[str, Scope | None]:
     """``scope_of`` for many credentials of one project at once (by username): the asset tree is read once, each
     user's grants or homes once, however many links the user has."""
-    scopes: dict[str, visibility.Scope | None] = {}
-    by_uid: dict[tuple[str, str], visibility.Scope | None] = {}
+    scopes: dict[str, Scope | None] = {}
+    by_uid: dict[tuple[str, str], Scope | None] = {}
     assets = None
     for c in credentials:
         key = (c.token_kind, c.uid)
@@ -210,7 +210,7 @@ async def scopes_of(ctx: Context, credentials: list[HubCredential]) -> dict[str,
     return scopes
 
 
-async def scope_of(ctx: Context, credential: HubCredential) -> visibility.Scope | None:
+async def scope_of(ctx: Context, credential: HubCredential) -> Scope | None:
     """What the credential's holder sees now (None: the whole project), as an OpenAPI call with its token would."""
     if credential.token_kind == "project":
         return None
@@ -218,11 +218,11 @@ async def scope_of(ctx: Context, credential: HubCredential) -> visibility.Scope 
         return await visibility.for_app_user(ctx, credential.uid)
     project = await ctx.store.get_project(credential.access_id)
     if project is None:
-        return visibility.Scope(credential.uid, frozenset(), frozenset())
+        return Scope(credential.uid, frozenset(), frozenset())
     return await visibility.for_user(ctx, project, credential.uid)
 
 
-def may_see(scope: visibility.Scope | None, placement: tuple[str, str] | None, data: dict[str, Any]) -> bool:
+def may_see(scope: Scope | None, placement: tuple[str, str] | None, data: dict[str, Any]) -> bool:
     """Whether a message about a device at ``placement`` (asset or home id, owner uid) reaches this scope. A
     device deleted before its placement was known is judged by the owner its delete event names."""
     if scope is None:

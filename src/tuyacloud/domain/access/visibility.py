@@ -3,56 +3,23 @@ the homes (and own devices) of a smart-home app user's token.
 
 The rule: a project user authorised on an asset sees and controls the
 devices at that asset, and at its descendants only when authorised with children. The gateway works out the
-request's :class:`Scope` once, after authentication, and activates it for the request; the device lookups and
-lists of ``domain/devices/devices.py`` and the asset reads of ``domain/industry/assets.py`` consult
-:func:`current`. Nothing else needs to know about user tokens.
+request's :class:`~tuyacloud.domain.context.Scope` once, after authentication, and hands the request's handler a
+context that carries it (``Context.scoped``); the device lookups and lists of ``domain/devices/devices.py``, the
+asset reads of ``domain/industry/assets.py`` and the few other reads that differ read ``ctx.scope``.
 """
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from tuyacloud.domain.context import Context
+from tuyacloud.domain.context import Context, Scope
 from tuyacloud.errors import PermissionDeny
 from tuyacloud.models import Asset, AssetGrant, Project, Token
 
 
-@dataclass(frozen=True)
-class Scope:
-    """A user token's view: the asset ids it may see, and those it sees through a grant with children."""
-
-    uid: str
-    asset_ids: frozenset[str]
-    full: frozenset[str]  # covered by a grant with children: permission "all"
-    # A smart-home app user's token: ``asset_ids`` are the homes the user is a member of; the user also sees the
-    # devices they own (``owner_uid``) wherever those are.
-    app_user: bool = False
-
-    def sees(self, asset_id: str, owner_uid: str) -> bool:
-        return asset_id in self.asset_ids or (self.app_user and owner_uid == self.uid)
-
-
-_current: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("tuyacloud_visibility", default=None)
-
-
-def current() -> Scope | None:
-    """The active request's scope; None means the project's own token (or a process-internal caller)."""
-    return _current.get()
-
-
-def activate(scope: Scope | None) -> contextvars.Token[Scope | None]:
-    return _current.set(scope)
-
-
-def deactivate(token: contextvars.Token[Scope | None]) -> None:
-    _current.reset(token)
-
-
-def require_project_token() -> None:
+def require_project_token(ctx: Context) -> None:
     """Management calls (assets, users, authorisations) are the project's, not its users'."""
-    if current() is not None:
+    if ctx.scope is not None:
         raise PermissionDeny("this call needs the project's token, not a user's")
 
 

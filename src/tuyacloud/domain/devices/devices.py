@@ -143,7 +143,7 @@ async def get_owned(ctx: Context, project: Project, device_id: str) -> Device:
         raise DeviceNotExist(f"device {device_id!r} does not exist")
     if device.access_id != project.access_id and device.access_id not in await owners.linked_owners(ctx, project):
         raise PermissionDeny("the device is not linked to this project")
-    scope = visibility.current()
+    scope = ctx.scope
     if scope is not None and not scope.sees(device.asset_id, device.owner_uid):
         raise PermissionDeny("the user may not see this device")
     return device
@@ -153,13 +153,13 @@ async def get_many(ctx: Context, project: Project, ids: Sequence[str]) -> list[D
     """Only this project's devices (and a user's visible ones): others are left out, as batch calls do."""
     found = await ctx.store.get_devices(await owners.device_owners(ctx, project), project.region,
                                         list(dict.fromkeys(ids)))
-    scope = visibility.current()
+    scope = ctx.scope
     return found if scope is None else [d for d in found if scope.sees(d.asset_id, d.owner_uid)]
 
 
 async def page(ctx: Context, project: Project, after_id: str, size: int, **filters: Any) -> tuple[list[Device], bool]:
     """One page after the ``after_id`` cursor and whether more follow (fetches one extra row to know)."""
-    scope = visibility.current()
+    scope = ctx.scope
     if scope is not None:
         if not scope.asset_ids and not scope.app_user:
             return [], False
@@ -172,7 +172,7 @@ async def page(ctx: Context, project: Project, after_id: str, size: int, **filte
 
 
 async def count(ctx: Context, project: Project, owner_uid: str | None = None) -> int:
-    scope = visibility.current()
+    scope = ctx.scope
     if scope is not None:
         if owner_uid is not None or scope.app_user:
             return len((await page(ctx, project, "", 1_000_000, owner_uid=owner_uid))[0])
@@ -184,7 +184,7 @@ async def transfer(ctx: Context, project: Project, device_id: str, source_asset_
                    target_asset_id: str) -> None:
     """Move a device to another asset; status and logs stay. Emits an ``assetTransfer`` event (a tuyacloud
     extension: the platform documents no message for it; clients ignore unknown ``bizCode`` values)."""
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     device = await get_owned(ctx, project, device_id)
     if source_asset_id and source_asset_id != device.asset_id:
         await assets.get_owned(ctx, project, source_asset_id)

@@ -78,7 +78,7 @@ async def get_owned(ctx: Context, project: Project, asset_id: str) -> Asset:
 
 async def get_visible(ctx: Context, project: Project, asset_id: str) -> Asset:
     asset = await get_owned(ctx, project, asset_id)
-    scope = visibility.current()
+    scope = ctx.scope
     if scope is not None and asset.id not in scope.asset_ids:
         raise PermissionDeny("the user is not authorised on this asset")
     return asset
@@ -108,7 +108,7 @@ async def views(ctx: Context, project: Project, found: Sequence[Asset]) -> list[
 
 async def add(ctx: Context, project: Project, name: object, parent_id: str | None = None, *,
               asset_type: str = "", image: str = "") -> Asset:
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     name = check_name(name)
     if asset_type and asset_type not in ASSET_TYPES:
         raise ParamIllegal(f"asset_type must be one of {', '.join(ASSET_TYPES)}")
@@ -136,7 +136,7 @@ async def add(ctx: Context, project: Project, name: object, parent_id: str | Non
 
 
 async def rename(ctx: Context, project: Project, asset_id: str, name: object) -> None:
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     checked = check_name(name)
     asset = await get_owned(ctx, project, asset_id)
 
@@ -165,7 +165,7 @@ async def move(ctx: Context, project: Project, asset_id: str, parent_id: str) ->
     subtree (a cycle), a move that would make the tree deeper than ``asset_max_depth`` or give the new parent
     more than ``asset_max_children`` sub-assets.
     """
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     asset = await get_owned(ctx, project, asset_id)
     if asset.is_root:
         raise ParamIllegal("the project's root asset stays at the top")
@@ -194,7 +194,7 @@ async def move(ctx: Context, project: Project, asset_id: str, parent_id: str) ->
 
 async def delete(ctx: Context, project: Project, asset_id: str) -> None:
     """Only an empty asset (no sub-assets, no devices) goes; the project's root stays. Its grants go with it."""
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     asset = await get_owned(ctx, project, asset_id)
     if asset.is_root:
         raise AssetNotEmpty("the project's root asset cannot be deleted")
@@ -213,7 +213,7 @@ async def get_many(ctx: Context, project: Project, ids: Sequence[str]) -> list[A
     """This project's assets among ``ids`` (others' and unknown ones left out, as batch calls do)."""
     await ensure_root(ctx, project)
     found = await ctx.store.get_assets(project.access_id, project.region, list(dict.fromkeys(ids)))
-    scope = visibility.current()
+    scope = ctx.scope
     return [a for a in found if scope is None or a.id in scope.asset_ids]
 
 
@@ -225,7 +225,7 @@ def _slice(items: list[Asset], after_id: str, size: int, offset: int = 0) -> tup
 async def search(ctx: Context, project: Project, after_id: str, size: int, *, name: str | None = None,
                  ids: Sequence[str] = (), offset: int = 0) -> tuple[list[Asset], bool, int]:
     """Assets in id order after the cursor: (page, has more, total)."""
-    scope = visibility.current()
+    scope = ctx.scope
     if scope is not None:
         tree = await _tree(ctx, project)
         items = sorted((tree[i] for i in scope.asset_ids if i in tree), key=lambda a: a.id)
@@ -246,7 +246,7 @@ async def search(ctx: Context, project: Project, after_id: str, size: int, *, na
 async def children(ctx: Context, project: Project, parent_id: str, after_id: str, size: int
                    ) -> tuple[list[Asset], bool]:
     """Sub-assets of a node (``-1``: the top). A user sees their top-most nodes under ``-1``, and visible ones."""
-    scope = visibility.current()
+    scope = ctx.scope
     if scope is not None:
         tree = await _tree(ctx, project)
         if parent_id in ("", TOP):
@@ -267,7 +267,7 @@ async def descendants(ctx: Context, project: Project, asset_id: str, after_id: s
     tree = await _tree(ctx, project)
     top = await get_visible(ctx, project, asset_id)
     below = [tree[i] for i in visibility.descendants(visibility.children_map(tree.values()), top.id)]
-    scope = visibility.current()
+    scope = ctx.scope
     items = sorted((a for a in below
                     if (scope is None or a.id in scope.asset_ids) and (not name or name in a.name)
                     and (depth is None or a.level - top.level <= depth)), key=lambda a: a.id)

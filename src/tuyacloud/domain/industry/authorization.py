@@ -29,7 +29,7 @@ def _ids(asset_ids: Sequence[str]) -> list[str]:
 
 
 async def authorize(ctx: Context, project: Project, uid: str, asset_ids: Sequence[str], with_children: bool) -> None:
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     ids = _ids(asset_ids)
     user = await users.get(ctx, project, uid)
     for asset_id in ids:  # all must be ours before any grant is written
@@ -44,7 +44,7 @@ async def authorize(ctx: Context, project: Project, uid: str, asset_ids: Sequenc
 
 
 async def revoke(ctx: Context, project: Project, uid: str, asset_ids: Sequence[str]) -> None:
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     ids = _ids(asset_ids)
     user = await users.get(ctx, project, uid)
     for asset_id in ids:
@@ -59,7 +59,7 @@ async def revoke(ctx: Context, project: Project, uid: str, asset_ids: Sequence[s
 async def user_assets(ctx: Context, project: Project, uid: str, page_no: int, size: int
                       ) -> tuple[list[Asset], bool, int]:
     """The assets a user is authorised on (the grants themselves), by page number."""
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     user = await users.get(ctx, project, uid)
     grants = await ctx.store.grants_of_user(project.access_id, project.region, user.id)
     found = await ctx.store.get_assets(project.access_id, project.region, [g.asset_id for g in grants])
@@ -69,7 +69,7 @@ async def user_assets(ctx: Context, project: Project, uid: str, page_no: int, si
 
 async def asset_users(ctx: Context, project: Project, asset_id: str, page_no: int, size: int
                       ) -> tuple[list[ProjectUser], int]:
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     asset = await assets.get_owned(ctx, project, asset_id)
     found = await ctx.store.page_asset_users(project.access_id, project.region, asset.id, (page_no - 1) * size, size)
     return found, await ctx.store.count_asset_users(project.access_id, project.region, asset.id)
@@ -85,7 +85,7 @@ class MyAsset:
 async def my_assets(ctx: Context, project: Project, parent_id: str | None, page_no: int, size: int
                     ) -> tuple[list[MyAsset], bool]:
     """The calling user's assets one level at a time: their top-most nodes, or the visible children of one."""
-    scope = visibility.current()
+    scope = ctx.scope
     tree = {a.id: a for a in (await assets.tree_with_counts(ctx, project))[0]}
     counts = await ctx.store.device_counts_by_asset(project.access_id, project.region)
     visible = scope.asset_ids if scope is not None else frozenset(tree)

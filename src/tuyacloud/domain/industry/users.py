@@ -70,7 +70,7 @@ async def hash_password(ctx: Context, password_hex: str) -> str:
 
 async def register(ctx: Context, project: Project, *, username: object, password: object, country_code: object = "",
                    nick_name: object = "", creator: object = "") -> ProjectUser:
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     name = _check_username(username)
     password_hex = _check_password(password)
     now = ctx.clock.now_ms()
@@ -89,17 +89,17 @@ async def register(ctx: Context, project: Project, *, username: object, password
     return user
 
 
-def _own_record_only(user: ProjectUser | None) -> None:
+def _own_record_only(ctx: Context, user: ProjectUser | None) -> None:
     """A project user's (or app user's) token reads its own record and no other: 1106 as for the management
     calls, whether or not the other user exists (so a token cannot probe for names)."""
-    scope = visibility.current()
+    scope = ctx.scope
     if scope is not None and (scope.app_user or user is None or user.id != scope.uid):
         raise PermissionDeny("a user token reads its own user only")
 
 
 async def get(ctx: Context, project: Project, uid: str) -> ProjectUser:
     user = await ctx.store.get_user(project.access_id, project.region, uid)
-    _own_record_only(user)
+    _own_record_only(ctx, user)
     if user is None:
         raise UserNotExist(f"user {uid!r} does not exist")
     return user
@@ -107,7 +107,7 @@ async def get(ctx: Context, project: Project, uid: str) -> ProjectUser:
 
 async def get_by_name(ctx: Context, project: Project, username: str) -> ProjectUser:
     user = await ctx.store.get_user_by_name(project.access_id, project.region, username)
-    _own_record_only(user)
+    _own_record_only(ctx, user)
     if user is None:
         raise UserNotExist(f"no user named {username!r}")
     return user
@@ -129,7 +129,7 @@ async def page(ctx: Context, project: Project, after_id: str, size: int, *, offs
                ids: Sequence[str] = (), names: Sequence[str] = (), nick_name: str | None = None
                ) -> tuple[list[ProjectUser], bool, int]:
     """Users in id order after the cursor (or from an offset): (page, has more, total)."""
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     rows = await ctx.store.page_users(project.access_id, project.region, after_id, size + 1, offset=offset,
                                       ids=ids, names=names, nick_name=nick_name)
     total = await ctx.store.count_users(project.access_id, project.region, ids=ids, names=names, nick_name=nick_name)
@@ -139,7 +139,7 @@ async def page(ctx: Context, project: Project, after_id: str, size: int, *, offs
 async def modify(ctx: Context, project: Project, uid: str, *, nick_name: object = None, country_code: object = None,
                  old_password: object = None, new_password: object = None) -> None:
     """Change the nick name / country code, and the password when the old one is given right."""
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     user = await get(ctx, project, uid)
     if nick_name is not None:
         user.nick_name = _text(nick_name, "nick_name")
@@ -156,7 +156,7 @@ async def modify(ctx: Context, project: Project, uid: str, *, nick_name: object 
 
 
 async def reset_password(ctx: Context, project: Project, username: object, new_password: object) -> None:
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     user = await get_by_name(ctx, project, _check_username(username))
     user.password_hash = await hash_password(ctx, _check_password(new_password, "new_password"))
     user.updated_ms = ctx.clock.now_ms()
@@ -172,7 +172,7 @@ async def _save(ctx: Context, user: ProjectUser) -> None:
 
 async def delete(ctx: Context, project: Project, uid: str) -> None:
     """The user, their authorisations and their tokens, in one unit."""
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     user = await get(ctx, project, uid)
 
     async def work(tx: Tx) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import owners
 from tuyacloud.domain.pairing import registration
@@ -67,7 +66,7 @@ async def paired_devices(ctx: Context, project: Project, token: str) -> list[Dev
     if found.access_id != project.access_id or ctx.clock.now_ms() >= found.expires_ms + \
             registration.LIST_KEEP_S * 1000:
         raise DataNotExist(f"pairing token {token!r} does not exist")
-    scope = visibility.current()
+    scope = ctx.scope
     if scope is not None and scope.uid != found.uid:
         raise PermissionDeny("the pairing token is another user's")
     return [d for d in await ctx.store.pairing_devices(found.token)

@@ -77,7 +77,7 @@ def _check_optional(body: dict[str, Any]) -> None:
 async def create_token(ctx: Context, project: Project, body: dict[str, Any]
                        ) -> tuple[RegistrationToken, dict[str, str]]:
     """A new registration token for devices that land at ``asset_id`` (default: the project's root asset)."""
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     pairing_type = body.get("pairing_type")
     if pairing_type is None or pairing_type == "":
         raise ParamEmpty("pairing_type is required")
@@ -115,7 +115,7 @@ async def _listed(ctx: Context, project: Project, token: str) -> RegistrationTok
 
 async def paired_devices(ctx: Context, project: Project, token: str) -> tuple[RegistrationToken, list[Device]]:
     """The token and the devices that paired with it (still existing ones), oldest first."""
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     found = await _listed(ctx, project, token)
     return found, await ctx.store.registration_devices(project.access_id, project.region, found.token)
 

@@ -136,7 +136,7 @@ def _text(value: object, field: str, limit: int = 64) -> str:
 
 async def sync_user(ctx: Context, project: Project, schema: str, body: dict[str, object]) -> AppUser:
     """Create an app user, or update the one with this username (idempotent per username: same uid)."""
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     app = await linked_app(ctx, project, schema)
     if body.get("username") in (None, "") or body.get("password") in (None, ""):
         raise ParamEmpty("username and password are required")
@@ -175,7 +175,7 @@ async def get_user(ctx: Context, project: Project, uid: str) -> AppUser:
     if user is None or user.region != project.region:
         raise UserNotExist(f"user {uid!r} does not exist")
     await linked_app(ctx, project, user.schema)
-    scope = visibility.current()
+    scope = ctx.scope
     if scope is not None and (not scope.app_user or scope.uid != uid):
         raise PermissionDeny("a user token reads its own user only")
     return user
@@ -183,7 +183,7 @@ async def get_user(ctx: Context, project: Project, uid: str) -> AppUser:
 
 async def page_users(ctx: Context, project: Project, schema: str, page_no: int, size: int
                      ) -> tuple[list[AppUser], bool, int]:
-    visibility.require_project_token()
+    visibility.require_project_token(ctx)
     app = await linked_app(ctx, project, schema)
     rows = await ctx.store.page_app_users(app.schema, (page_no - 1) * size, size + 1)
     return rows[:size], len(rows) > size, await ctx.store.count_app_users(app.schema)

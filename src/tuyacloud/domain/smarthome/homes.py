@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices, events, outbox, owners
 from tuyacloud.domain.smarthome import apps
@@ -73,7 +72,7 @@ async def get_home(ctx: Context, project: Project, home_id: str, *, manage: bool
     if home is None or home.region != project.region:
         raise HomeNotExist(f"home {home_id!r} does not exist")
     await apps.linked_app(ctx, project, home.schema)
-    scope = visibility.current()
+    scope = ctx.scope
     if scope is not None:
         if not scope.app_user or home.id not in scope.asset_ids:
             raise PermissionDeny("the user is not a member of this home")
@@ -155,7 +154,7 @@ async def delete(ctx: Context, project: Project, home_id: str) -> None:
     """The home with its rooms, members, scenes and automations; its devices are removed (``delete`` messages), as
     the app does."""
     home = await get_home(ctx, project, home_id)
-    scope = visibility.current()
+    scope = ctx.scope
     if scope is not None and scope.uid != home.owner_uid:
         raise MemberMustBeAdmin("only the owner deletes a home")
     found = await home_devices(ctx, project, home.id)
@@ -348,7 +347,7 @@ async def set_role(ctx: Context, project: Project, home_id: str, uid: str, admin
 async def remove_member(ctx: Context, project: Project, home_id: str, uid: str) -> None:
     """Remove a member (a member may also leave); the owner cannot be removed (delete the home instead)."""
     home = await get_home(ctx, project, home_id)
-    scope = visibility.current()
+    scope = ctx.scope
     if scope is not None and scope.uid != uid and await _role(ctx, home.id, scope.uid) == MEMBER:
         raise MemberMustBeAdmin()
     member = await _member(ctx, home, uid)
