@@ -21,8 +21,7 @@ from typing import Any
 import orjson
 
 from tuyacloud.domain.access import openhub
-from tuyacloud.domain.access.visibility import Scope
-from tuyacloud.domain.context import Context
+from tuyacloud.domain.context import Context, Scope
 from tuyacloud.messaging.mqtt import codec
 from tuyacloud.models import HubCredential, Message
 from tuyacloud.store.base import Tx
