@@ -95,7 +95,7 @@ async def measure(data: Path, project: ob.Project, ids: list[str], requests: int
         gateway = app._late.gateway
         observer = gateway.observer if gateway is not None else None
         if quotas_ab is not None and gateway is not None:
-            from tuyacloud.domain.quotas import trial_limits
+            from tuyacloud.domain.projects.quotas import trial_limits
 
             book = gateway.ctx.quotas
             for _ in range(rounds):

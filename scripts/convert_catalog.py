@@ -328,7 +328,7 @@ def product_id(category: str) -> str:
 
 
 # --- authored default products --------------------------------------------------------------------------
-# Behaviour helpers: they only build the data documented in tuyacloud/simulator/behaviours.py.
+# Behaviour helpers: they only build the data documented in tuyacloud/catalog/behaviours.py.
 DAY = 86400
 
 

@@ -22,13 +22,15 @@ from tuyacloud.clock import Clock
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.console.routes import build_console_routes
 from tuyacloud.control.routes import build_routes
-from tuyacloud.domain import bootstrap, camera, console_accounts, openhub, tokens
-from tuyacloud.domain.automation_engine import RuleEngine
+from tuyacloud.domain import bootstrap
+from tuyacloud.domain.access import console_accounts, openhub, tokens
 from tuyacloud.domain.context import Context, Policy
-from tuyacloud.domain.quotas import QuotaBook
+from tuyacloud.domain.devices import camera
+from tuyacloud.domain.projects.quotas import QuotaBook
+from tuyacloud.domain.projects.usage import UsageCounter
+from tuyacloud.domain.rules.engine import RuleEngine
+from tuyacloud.domain.rules.timer_runner import TimerRunner
 from tuyacloud.domain.task_lease import RENEW_S, TaskLease
-from tuyacloud.domain.timer_runner import TimerRunner
-from tuyacloud.domain.usage import UsageCounter
 from tuyacloud.errors import StoreLost, StoreUnavailable, TuyaError, code_and_message, human_text
 from tuyacloud.gateway.asgi import Gateway
 from tuyacloud.gateway.routes import build_table
@@ -141,13 +143,13 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
 
         housekeeping_status = board.status("housekeeping")
         start("housekeeping", lambda: _housekeeping(ctx, usage_counter, settings, housekeeping_status))
-        # scenes' background runs, automations on status changes and on time (domain/automation_engine.py)
+        # scenes' background runs, automations on status changes and on time (domain/rules/engine.py)
         start("automation-engine", RuleEngine(ctx, board.status("automation-engine")).run)
         if settings.simulator:
             from tuyacloud.simulator.runner import SimulatorRunner
 
             start("simulator", SimulatorRunner(ctx, board.status("simulator")).run)
-        # device timers run on the cloud's clock (domain/timer_runner.py)
+        # device timers run on the cloud's clock (domain/rules/timer_runner.py)
         start("timer-scheduler", TimerRunner(ctx, status=board.status("timer-scheduler")).run)
         if on_ready is not None:
             on_ready(state)

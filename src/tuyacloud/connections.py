@@ -35,10 +35,9 @@ import httptools
 import orjson
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from tuyacloud import limits
+from tuyacloud import envelope, limits
 from tuyacloud.coalescing import CoalescingHttpToolsProtocol
 from tuyacloud.errors import ConcurrencyOverLimit, ParamIllegal, TuyaError
-from tuyacloud.gateway import envelope
 from tuyacloud.settings import Settings
 
 _BASE = CoalescingHttpToolsProtocol  # its methods called directly: super() costs on every request

@@ -107,8 +107,8 @@ class ConcurrencyOverLimit(TuyaError):
 
 
 class FrequencyLimited(ConcurrencyOverLimit):
-    """A call over its API's per-second limit with quotas on (domain/quotas.py): 1110, the private cloud's code;
-    the public cloud's answer to this is not documented."""
+    """A call over its API's per-second limit with quotas on (domain/projects/quotas.py): 1110, the private
+    cloud's code; the public cloud's answer to this is not documented."""
 
 
 class OpenHubDisabled(PermissionDeny):
@@ -281,7 +281,7 @@ class ApiNotSubscribed(TuyaError):
 
 
 class QuotaUsedUp(TuyaError):
-    """The project's monthly call or message quota is used up (quotas on, domain/quotas.py)."""
+    """The project's monthly call or message quota is used up (quotas on, domain/projects/quotas.py)."""
 
 
 class DevicePoolInsufficient(TuyaError):

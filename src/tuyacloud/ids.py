@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import random
 import secrets
@@ -67,3 +68,9 @@ class IdSource:
 
     def device_uuid(self) -> str:
         return self.hex(16)
+
+    def urlsafe(self, nbytes: int) -> str:
+        """``nbytes`` random bytes as URL-safe base64 (console passwords, session and CSRF tokens)."""
+        if self._random is not None:
+            return base64.urlsafe_b64encode(self._random.randbytes(nbytes)).rstrip(b"=").decode()
+        return secrets.token_urlsafe(nbytes)

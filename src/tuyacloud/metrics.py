@@ -28,8 +28,8 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tuyacloud import envelope
 from tuyacloud.errors import PermissionDeny
-from tuyacloud.gateway import envelope
 
 if TYPE_CHECKING:
     from tuyacloud.domain.context import Context
@@ -41,7 +41,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "unmatched"
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0)
-COMMAND_SOURCES = {"2": "client", "4": "cloud"}  # domain/commands.py's event sources
+COMMAND_SOURCES = {"2": "client", "4": "cloud"}  # domain/devices/commands.py's event sources
 
 
 class Tally:

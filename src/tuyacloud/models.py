@@ -266,7 +266,7 @@ class ConsoleSession:
 # --- scenes and automations ---
 @dataclass
 class Scene:
-    """A tap-to-run scene of a home: ``actions`` as validated action dicts (see ``domain/scene_actions.py``)."""
+    """A tap-to-run scene of a home: ``actions`` as validated action dicts (see ``domain/rules/scene_actions.py``)."""
 
     id: str
     home_id: str
@@ -368,8 +368,9 @@ class HubCredential:
 
 @dataclass
 class QuotaSettings:
-    """A project's own quota settings (domain/quotas.py); None fields follow the plan's figure. ``plan`` None: the
-    server's default plan (``serve --quotas``); ``month_offset``: months the project's quota month was moved."""
+    """A project's own quota settings (domain/projects/quotas.py); None fields follow the plan's figure.
+    ``plan`` None: the server's default plan (``serve --quotas``); ``month_offset``: months the project's quota
+    month was moved."""
 
     access_id: str
     plan: str | None = None  # "off" | "trial" | None

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import inspect
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tuyacloud.errors import TuyaError, code_and_message
 from tuyacloud.logs import AccessLog, loggable_path
 from tuyacloud.metrics import UNMATCHED, Metrics
-
-if TYPE_CHECKING:
-    from tuyacloud.gateway.router import Route
 
 SUCCESS = "success"
 
@@ -27,16 +24,17 @@ class RequestObserver:
         self.metrics = metrics
         self.access_log = access_log
 
-    def gateway(self, scope: dict[str, Any], route: Route | None, error: TuyaError | None, seconds: float,
+    def gateway(self, scope: dict[str, Any], route_path: str | None, error: TuyaError | None, seconds: float,
                 access_id: str, tid: str) -> None:
-        """An OpenAPI request answered (always HTTP 200, the outcome is the envelope's code)."""
+        """An OpenAPI request answered (always HTTP 200, the outcome is the envelope's code); ``route_path`` is the
+        matched route's template, None when no route matched."""
         code = SUCCESS if error is None else str(code_and_message(error)[0])
-        template = route.path if route is not None else UNMATCHED
+        template = route_path if route_path is not None else UNMATCHED
         method = scope["method"]
         self.metrics.requests.record(method, template, 200, code, seconds)
         if self.access_log is not None:
             self.access_log.write(
-                method=method, route=template, path=loggable_path(route.path if route else None, scope["path"]),
+                method=method, route=template, path=loggable_path(route_path, scope["path"]),
                 status=200, code=code, seconds=seconds, client=_client(scope), client_id=access_id, tid=tid)
 
     async def site(self, app: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:

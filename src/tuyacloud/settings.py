@@ -42,8 +42,8 @@ class Settings:
     create_demo: bool = True
     simulator: bool = True
     usage_flush_s: float = 1.0
-    # Opt-in quotas and limits (domain/quotas.py): "off", or "trial" for every project without a plan of its own;
-    # the trial's monthly call quota (None: the platform's figure).
+    # Opt-in quotas and limits (domain/projects/quotas.py): "off", or "trial" for every project without a plan
+    # of its own; the trial's monthly call quota (None: the platform's figure).
     quotas: str = "off"
     quota_calls: int | None = None
     # Messages are kept until acknowledged or for this long, whichever comes first (Pulsar-style retention).

@@ -21,6 +21,11 @@ from urllib.parse import unquote_plus
 EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()
 BRACES_BODY_SHA256 = hashlib.sha256(b"{}").hexdigest()
 
+# How an API is signed, as its route declares it (the gateway verifies it; the console's tools show it).
+TOKEN_AUTH = "token"  # token endpoints: signed without an access token
+LOGIN_AUTH = "login"  # signed like business calls but with an empty access token
+BUSINESS_AUTH = "business"  # signed with a valid access token
+
 
 def is_token_path(path: str) -> bool:
     """Token calls are signed without an access token, whatever the ``access_token`` header holds."""

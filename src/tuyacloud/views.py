@@ -1,11 +1,17 @@
-"""Admin views of records, shared by the CLI's JSON output and the control API (not the Tuya OpenAPI shapes,
-which live in gateway/serialize.py)."""
+"""Record shapes shown by more than one face: the CLI's JSON output, the control API and the OpenAPI.
+
+Faces never import the OpenAPI edge's internals, so a shape two of them share lives here. A device is shown
+everywhere in the platform's v1.0 shape (:func:`device_v1`), which the OpenAPI's device and home lists answer
+too; the other OpenAPI-only shapes are the gateway's (``gateway/serialize.py``).
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from tuyacloud.models import Project
+from tuyacloud.catalog.loader import Product
+from tuyacloud.models import App, Device, InfraredRemote, Project
 
 
 def project_view(p: Project) -> dict[str, Any]:
@@ -16,3 +22,61 @@ def project_view(p: Project) -> dict[str, Any]:
         "allowlist_enabled": p.allowlist_enabled, "allowlist": p.allowlist, "services": p.services,
         "message_encryption": p.message_encryption, "legacy_signing": p.legacy_signing,
     }
+
+
+def app_view(app: App, links: list[str]) -> dict[str, Any]:
+    """A smart-home app with the projects it is linked to."""
+    return {"schema": app.schema, "name": app.name, "region": app.region, "projects": links}
+
+
+def _s(ms: int) -> int:
+    return ms // 1000
+
+
+@functools.cache
+def _standard_codes(product: Product) -> tuple[str, ...]:
+    """The product's standard status codes in order (status first, then function-only), raw DPs left out."""
+    raw = {d.code for d in product.raw_dps}
+    return tuple(dict.fromkeys(s.code for s in (*product.status, *product.functions) if s.code not in raw))
+
+
+def standard_status(device: Device, product: Product | None) -> list[dict[str, Any]]:
+    status = device.status
+    if product is None:
+        return [{"code": c, "value": v} for c, v in status.items()]
+    return [{"code": c, "value": status[c]} for c in _standard_codes(product) if c in status]
+
+
+def device_v1(device: Device, product: Product | None) -> dict[str, Any]:
+    """``/v1.0/devices/{id}`` and the smart-home lists."""
+    return {
+        "active_time": _s(device.active_ms),
+        "biz_type": 0,
+        "category": device.category,
+        "create_time": _s(device.created_ms),
+        "icon": product.icon if product else "",
+        "id": device.id,
+        "ip": device.ip,
+        "lat": device.lat,
+        "local_key": device.local_key,
+        "lon": device.lon,
+        "model": product.model if product else "",
+        "name": device.name,
+        "online": device.online,
+        "owner_id": device.asset_id or device.owner_uid,
+        "product_id": device.product_id,
+        "product_name": product.name if product else "",
+        "status": standard_status(device, product),
+        "sub": False,
+        "time_zone": device.time_zone,
+        "uid": device.owner_uid,
+        "update_time": _s(device.updated_ms),
+        "uuid": device.uuid,
+    }
+
+
+def remote_admin_view(remote: InfraredRemote) -> dict[str, Any]:
+    """An IR remote as the control API and `tuyacloud infrared remotes` show it (the state its keys gave it)."""
+    return {"remote_id": remote.id, "infrared_id": remote.infrared_id, "category_id": remote.category_id,
+            "remote_name": remote.remote_name, "brand_id": remote.brand_id, "brand_name": remote.brand_name,
+            "remote_index": remote.remote_index, "state": remote.state}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tuyacloud.catalog.loader import Catalog, DpSpec, Product, load_catalog, serialise_values
-from tuyacloud.catalog.validation import validate_value
-from tuyacloud.simulator.behaviours import check_behaviours, initial_status
+from tuyacloud.catalog.behaviours import check_behaviours, initial_status
+from tuyacloud.catalog.datapoints import DpSpec, serialise_values, validate_value
+from tuyacloud.catalog.loader import Catalog, Product, load_catalog
 
 # The instruction-set source the catalog was converted from (scripts/convert_catalog.py), when a developer has it.
 REFERENCE = Path(os.environ.get("TUYACLOUD_INSTRUCTION_SETS", "/nonexistent/instruction-sets.json"))

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuyacloud.catalog.loader import DpSpec, Product, load_catalog
-from tuyacloud.catalog.validation import bitmap_bits, validate_commands, validate_properties, validate_value
+from tuyacloud.catalog.datapoints import DpSpec, bitmap_bits, validate_value
+from tuyacloud.catalog.loader import Product, load_catalog
+from tuyacloud.catalog.validation import validate_commands, validate_properties
 from tuyacloud.errors import CommandNotSupported, ParamEmpty
 
 CATALOG = load_catalog()

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuyacloud.catalog.loader import DpSpec, load_catalog
+from tuyacloud.catalog.datapoints import DpSpec
+from tuyacloud.catalog.loader import load_catalog
 from tuyacloud.console.controls import (
     control_for,
     hex_to_hsv,

@@ -16,8 +16,7 @@ from tuya_connector import TuyaOpenAPI
 
 from support.server import CloudServer
 from support.signed import SignedClient
-from tuyacloud import errors
-from tuyacloud.gateway import envelope
+from tuyacloud import envelope, errors
 
 # code -> the platform's exact message (Tuya's global error-code pages and real responses seen in client logs).
 PLATFORM_TEXT: dict[int, str] = {

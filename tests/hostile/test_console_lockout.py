@@ -15,7 +15,7 @@ import pytest
 from support.cli import cli_command, cli_env
 from support.console import ADMIN_PASSWORD, ConsoleClient
 from support.server import CloudServer
-from tuyacloud.domain.console_accounts import ConsolePolicy, slowdown_s
+from tuyacloud.domain.access.console_accounts import ConsolePolicy, slowdown_s
 
 
 def from_address(server: CloudServer, address: str) -> ConsoleClient:

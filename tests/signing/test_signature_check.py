@@ -9,7 +9,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tuyacloud.domain.signature_check import PastedRequest, diagnose, parse_headers, split_url
+from tuyacloud.domain.access.signature_check import PastedRequest, diagnose, parse_headers, split_url
 from tuyacloud.signing import SignedRequest, compute_signature, hmac_upper, sign_legacy, verify
 
 CLIENT_ID = "1KAD46OrT9HafiKdsXeg"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuyacloud.catalog.loader import Catalog, DpSpec, Product, load_catalog
-from tuyacloud.catalog.validation import bitmap_bits, validate_value
-from tuyacloud.simulator.behaviours import apply_commands, initial_status, next_due_s, tick
+from tuyacloud.catalog.behaviours import apply_commands, initial_status, next_due_s, tick
+from tuyacloud.catalog.datapoints import DpSpec, bitmap_bits, validate_value
+from tuyacloud.catalog.loader import Catalog, Product, load_catalog
 
 CATALOG = load_catalog()
 T0 = 1_700_000_000_000  # ms

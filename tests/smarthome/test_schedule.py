@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuyacloud.domain import schedule
+from tuyacloud.domain.rules import schedule
 from tuyacloud.errors import ParamIllegal, TimerDateInvalid
 
 ZONES = [

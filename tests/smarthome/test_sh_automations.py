@@ -31,7 +31,7 @@ from support.rules import (
 from support.server import CloudServer
 from support.smarthome import add_home_device, create_home
 from tuyacloud.clock import Clock
-from tuyacloud.domain import rule_time
+from tuyacloud.domain.rules import rule_time
 
 MINUTE, HOUR = 60_000, 3_600_000
 

@@ -10,7 +10,7 @@ from support.server import database_url_for_test
 from tuyacloud.catalog.loader import load_catalog
 from tuyacloud.clock import Clock
 from tuyacloud.domain.context import Context, Policy
-from tuyacloud.domain.statistics import MAX_DAYS, parse_days, project_statistics
+from tuyacloud.domain.projects.statistics import MAX_DAYS, parse_days, project_statistics
 from tuyacloud.ids import IdSource
 from tuyacloud.models import Device, DeviceLog, Message, Project
 from tuyacloud.store.base import Tx

@@ -18,89 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-TYPES = ("Boolean", "Integer", "Enum", "String", "Json", "Raw", "Bitmap")
-# Tuya's own key order inside ``values`` (e.g. {"unit":"","min":10,"max":1000,"scale":0,"step":1}).
-_VALUES_KEY_ORDER = ("unit", "min", "max", "scale", "step", "range", "label", "maxlen")
-
-
-def _flatten_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Our ``fields``/``list_of`` wrappers are a documentation aid; Tuya puts the keys at the top level."""
-    out: dict[str, Any] = {}
-    for name, spec in fields.items():
-        if isinstance(spec, Mapping) and "list_of" in spec:
-            out[name] = _flatten_fields(spec["list_of"])
-        else:
-            out[name] = spec
-    return out
-
-
-def serialise_values(type_: str, values: Mapping[str, Any]) -> str:
-    """The compact JSON string Tuya sends as a DP's ``values``, with a stable key order."""
-    if type_ == "Json" and "fields" in values:
-        doc: Mapping[str, Any] = _flatten_fields(values["fields"])
-    else:
-        ordered = {k: values[k] for k in _VALUES_KEY_ORDER if k in values}
-        doc = ordered | {k: v for k, v in values.items() if k not in ordered}
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
-
-
-@dataclass(frozen=True)
-class DpSpec:
-    """One data point: what may be sent (a function) or is reported (a status), with its value range.
-
-    ``access`` only matters for a product's raw DPs (``rw`` or ``ro``); for standard DPs the access follows
-    from whether the code is in the product's functions, status or both (see :meth:`Product.access_mode`).
-    """
-
-    code: str
-    name: str
-    desc: str
-    type: str
-    values: dict[str, Any]
-    dp_id: int
-    legacy: bool = False
-    note: str = ""
-    evidence: str = ""
-    access: str = "rw"
-    _values_json: str = field(default="", init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_values_json", serialise_values(self.type, self.values))
-
-    def __hash__(self) -> int:
-        return hash((self.code, self.type, self.dp_id, self._values_json))
-
-    def values_json(self) -> str:
-        """``values`` as Tuya serialises it on the wire: a compact JSON string (``'{}'`` for Boolean)."""
-        return self._values_json
-
-    @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> DpSpec:
-        """Build from the data-file shape, checking what a typo in a data file would otherwise hide."""
-        if doc.get("type") not in TYPES:
-            raise ValueError(f"DP {doc.get('code')!r}: unknown type {doc.get('type')!r}")
-        _check_values(doc["code"], doc["type"], doc.get("values", {}))
-        return cls(
-            code=doc["code"], name=doc.get("name", doc["code"]), desc=doc.get("desc", ""), type=doc["type"],
-            values=dict(doc.get("values", {})), dp_id=int(doc["dp_id"]),
-            legacy=bool(doc.get("legacy", False)), note=doc.get("note", ""), evidence=doc.get("evidence", ""),
-            access=doc.get("access", "rw"),
-        )
-
-
-def _check_values(code: str, type_: str, values: Mapping[str, Any]) -> None:
-    """Refuse inconsistent ranges at load time, so validation never meets an impossible spec."""
-    if type_ == "Integer":
-        lo, hi, step, scale = values.get("min"), values.get("max"), values.get("step"), values.get("scale", 0)
-        if not all(isinstance(v, int) for v in (lo, hi, step, scale)):
-            raise ValueError(f"{code}: Integer needs integer min, max, step and scale")
-        assert isinstance(lo, int) and isinstance(hi, int) and isinstance(step, int)
-        if lo > hi or step <= 0 or scale < 0:
-            raise ValueError(f"{code}: inconsistent Integer range {dict(values)}")
-    elif type_ == "Enum" and not values.get("range"):
-        raise ValueError(f"{code}: Enum with an empty range")
-    elif type_ == "Bitmap" and not (values.get("label") or values.get("maxlen")):
-        raise ValueError(f"{code}: Bitmap needs a label list or maxlen")
+from tuyacloud.catalog.datapoints import DpSpec, validate_value
 
 
 def _index(specs: Iterable[DpSpec]) -> dict[str, DpSpec]:
@@ -232,8 +150,6 @@ class Product:
 
     def _check(self) -> None:
         """Raw DPs must not shadow standard codes or numbers; initial values must be valid for their DPs."""
-        from tuyacloud.catalog.validation import validate_value  # here: validation imports this module
-
         standard = self._all[: len(self._all) - len(self.raw_dps)]
         taken_codes = {s.code for s in standard}
         taken_ids = {s.dp_id for s in standard}

@@ -13,8 +13,8 @@ import typer
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, run
 from tuyacloud.cli.failures import CliFailure
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
-from tuyacloud.domain import console_accounts
-from tuyacloud.domain.console_accounts import ConsoleAccountError, ConsolePolicy
+from tuyacloud.domain.access import console_accounts
+from tuyacloud.domain.access.console_accounts import ConsoleAccountError, ConsolePolicy
 from tuyacloud.domain.context import Context
 
 app = typer.Typer(help="Console accounts: who may log in to the web console.", no_args_is_help=True)

@@ -10,15 +10,12 @@ from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
-from tuyacloud.domain import apps, sharing
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.smarthome import apps, sharing
 from tuyacloud.errors import UserNotExist
+from tuyacloud.views import app_view
 
 app = typer.Typer(help="Smart-home apps (schemas) and the projects they are linked to.", no_args_is_help=True)
-
-
-def _view(a: Any, links: list[str]) -> dict[str, Any]:
-    return {"schema": a.schema, "name": a.name, "region": a.region, "projects": links}
 
 
 @app.command("create")
@@ -34,7 +31,7 @@ def create(
     """
 
     async def work(ctx: Context) -> dict[str, Any]:
-        return _view(await apps.create(ctx, schema=schema, name=name, region=region), [])
+        return app_view(await apps.create(ctx, schema=schema, name=name, region=region), [])
 
     view = run(data_dir, database_url, work)
     if as_json:
@@ -46,7 +43,7 @@ def create(
 def _relink(schema: str, project: str, data_dir: Path, database_url: str, as_json: bool, linking: bool) -> None:
     async def work(ctx: Context) -> dict[str, Any]:
         links = await (apps.link if linking else apps.unlink)(ctx, schema, project)
-        return _view(await apps.get(ctx, schema), links)
+        return app_view(await apps.get(ctx, schema), links)
 
     view = run(data_dir, database_url, work)
     if as_json:
@@ -83,7 +80,7 @@ def list_(limit: int = Limit, offset: int = Offset, every: bool = All,
 
     async def work(ctx: Context) -> Page[dict[str, Any]]:
         found = await apps.listing(ctx)
-        return Page([_view(a, links) for a, links in window.cut(found)], len(found), window)
+        return Page([app_view(a, links) for a, links in window.cut(found)], len(found), window)
 
     def show(views: list[dict[str, Any]]) -> None:
         table = Table("Schema", "Name", "Data center", "Projects")

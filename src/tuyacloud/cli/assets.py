@@ -10,8 +10,9 @@ from rich.tree import Tree
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
-from tuyacloud.domain import assets, projects
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.industry import assets
+from tuyacloud.domain.projects import projects
 
 app = typer.Typer(help="Asset trees of custom projects.", no_args_is_help=True)
 

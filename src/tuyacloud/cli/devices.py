@@ -11,10 +11,13 @@ from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
-from tuyacloud.domain import devices, homes, pairing, projects, registration
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import devices
+from tuyacloud.domain.pairing import pairing, registration
+from tuyacloud.domain.projects import projects
+from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import DataNotExist
-from tuyacloud.gateway.serialize import device_v1
+from tuyacloud.views import device_v1
 
 app = typer.Typer(help="Virtual devices.", no_args_is_help=True)
 

@@ -9,9 +9,9 @@ import typer
 from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
-from tuyacloud.control.infrared import remote_admin_view
-from tuyacloud.domain import devices, infrared
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import devices, infrared
+from tuyacloud.views import remote_admin_view
 
 app = typer.Typer(help="Remotes of virtual IR blasters (category qt).", no_args_is_help=True)
 

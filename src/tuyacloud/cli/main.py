@@ -86,7 +86,7 @@ def _region(value: str) -> str:
 
 
 def _quota_plan(value: str) -> str:
-    from tuyacloud.domain.quotas import PLANS
+    from tuyacloud.domain.projects.quotas import PLANS
 
     if value not in PLANS:
         raise typer.BadParameter(f"unknown quota plan {value!r}; known: {', '.join(PLANS)}")

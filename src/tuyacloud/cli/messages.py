@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
-from tuyacloud.domain import projects
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.projects import projects
 from tuyacloud.messaging.mqtt.status import link_status
 from tuyacloud.messaging.status import subscription_status
 

@@ -11,9 +11,9 @@ from rich.table import Table
 from tuyacloud.cli import quotas as quota_commands
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
-from tuyacloud.domain import projects
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.services import SERVICES
+from tuyacloud.domain.projects import projects
+from tuyacloud.domain.projects.services import SERVICES
 from tuyacloud.views import project_view
 
 app = typer.Typer(help="Cloud projects. Credentials, data center, allowlist, API services.", no_args_is_help=True)

@@ -1,6 +1,6 @@
 """``tuyacloud project quotas``: a project's quota plan and use, set its plan and figures, reset or move its
-quota month (domain/quotas.py). Works on the data directory like every command; a running server picks the change
-up within a second (its next usage flush)."""
+quota month (domain/projects/quotas.py). Works on the data directory like every command; a running server
+picks the change up within a second (its next usage flush)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import typer
 from rich.table import Table
 
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
-from tuyacloud.domain import projects, quotas
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.projects import projects, quotas
 
 
 def _figure(value: int | None) -> Any:

@@ -19,9 +19,11 @@ from rich.table import Table
 
 from tuyacloud.cli import listing
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
-from tuyacloud.domain import authorization, console_views, projects, users
+from tuyacloud.domain import console_views
 from tuyacloud.domain.console_views import UserView
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.industry import authorization, users
+from tuyacloud.domain.projects import projects
 from tuyacloud.models import Project
 
 app = typer.Typer(help="Project users of custom projects and their assets.\n\nThe accounts tuya-iot-py-sdk's "

@@ -5,7 +5,7 @@ It is an ASGI wrapper around the whole console router rather than a decorator on
 cannot forget it: a new route is protected the moment it is registered.
 
 - Session: a random token in the ``tuyacloud_console`` cookie (HttpOnly, SameSite=Lax, Secure over TLS, path
-  /console); the store keeps its SHA-256 (see domain/console_accounts.py).
+  /console); the store keeps its SHA-256 (see domain/access/console_accounts.py).
 - CSRF: synchronizer token per session. A POST (any method but GET/HEAD/OPTIONS) must carry it as the form field
   ``csrf_token`` or the ``X-CSRF-Token`` header; otherwise 403 and the handler never runs.
 - Anonymous: GET/HEAD redirect to the login page (``?next=`` the page asked for); anything else gets 401.
@@ -26,8 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tuyacloud.console import render
 from tuyacloud.console.deps import ConsoleDeps
-from tuyacloud.domain import console_accounts
-from tuyacloud.domain.console_accounts import ConsoleAccountError
+from tuyacloud.domain.access import console_accounts
+from tuyacloud.domain.access.console_accounts import ConsoleAccountError
 from tuyacloud.errors import (
     ClientIdInvalid,
     DataNotExist,

@@ -6,7 +6,7 @@ from starlette.requests import Request
 
 from tuyacloud.console.auth import form_of
 from tuyacloud.console.deps import ConsoleDeps
-from tuyacloud.domain import projects
+from tuyacloud.domain.projects import projects
 from tuyacloud.errors import TuyaError, code_and_message, human_text
 from tuyacloud.models import Project
 
@@ -31,18 +31,3 @@ def error_text(error: TuyaError) -> str:
     OpenAPI would answer."""
     code, _ = code_and_message(error)
     return f"{human_text(error)} (code {code})"
-
-
-def project_tabs(project: Project) -> list[tuple[str, str, str]]:
-    """(key, label, href) of the tabs of a project page; the other pages' tabs follow the development method."""
-    base = f"/console/projects/{project.access_id}"
-    tabs = [("overview", "Overview", base), ("services", "Service API", f"{base}/services"),
-            ("devices", "Devices", f"{base}/devices")]
-    if project.method == "custom":
-        tabs += [("assets", "Assets", f"{base}/assets"), ("users", "Users", f"{base}/users")]
-    else:
-        tabs += [("apps", "Apps & Homes", f"{base}/apps")]
-    tabs += [("messages", "Messages", f"{base}/messages"),
-             ("explorer", "API Explorer", f"/console/explorer?project={project.access_id}"),
-             ("statistics", "Statistics", f"{base}/statistics")]
-    return tabs

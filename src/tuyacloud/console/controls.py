@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from tuyacloud.catalog.loader import DpSpec
+from tuyacloud.catalog.datapoints import DpSpec
 from tuyacloud.limits import parse_int
 
 

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from tuyacloud.console import render
-from tuyacloud.domain.console_accounts import ConsolePolicy
+from tuyacloud.domain.access.console_accounts import ConsolePolicy
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.usage import UsageCounter
+from tuyacloud.domain.projects.usage import UsageCounter
 from tuyacloud.settings import Settings
 
 

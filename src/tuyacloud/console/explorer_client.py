@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from tuyacloud.domain.explorer import BuiltRequest, build_signed_request
+from tuyacloud.console.explorer import BuiltRequest, build_signed_request
 from tuyacloud.models import Project
 from tuyacloud.regions import REGIONS, RegionResolver
 

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from tuyacloud.models import Project
 from tuyacloud.regions import REGIONS
 
 if TYPE_CHECKING:  # Jinja2 is imported when the first page renders: a server that serves no page never pays for it
@@ -26,15 +27,6 @@ if TYPE_CHECKING:  # Jinja2 is imported when the first page renders: a server th
 
 TEMPLATES = Path(__file__).parent / "templates"
 FLASH_COOKIE = "tuyacloud_flash"
-
-# Extra left-nav entries under "Development" (key -> entry), added by page modules with ``add_nav``.
-EXTRA_NAV: dict[str, dict[str, str]] = {}
-
-
-def add_nav(key: str, label: str, href: str) -> None:
-    """A left-nav entry for a page outside a project (e.g. "Verify signature"); ``nav=key`` marks it active."""
-    EXTRA_NAV[key] = {"key": key, "label": label, "href": href}
-
 
 def format_ms(ms: int | None) -> str:
     if not ms:
@@ -73,11 +65,23 @@ def environment() -> Environment:
     env.filters["region"] = region_name
     env.filters["json"] = to_json
     env.globals["regions"] = REGIONS
-    env.globals["extra_nav"] = EXTRA_NAV.values()
-    from tuyacloud.console.common import project_tabs
-
     env.globals["project_tabs"] = project_tabs
     return env
+
+
+def project_tabs(project: Project) -> list[tuple[str, str, str]]:
+    """(key, label, href) of the tabs of a project page; the other pages' tabs follow the development method."""
+    base = f"/console/projects/{project.access_id}"
+    tabs = [("overview", "Overview", base), ("services", "Service API", f"{base}/services"),
+            ("devices", "Devices", f"{base}/devices")]
+    if project.method == "custom":
+        tabs += [("assets", "Assets", f"{base}/assets"), ("users", "Users", f"{base}/users")]
+    else:
+        tabs += [("apps", "Apps & Homes", f"{base}/apps")]
+    tabs += [("messages", "Messages", f"{base}/messages"),
+             ("explorer", "API Explorer", f"/console/explorer?project={project.access_id}"),
+             ("statistics", "Statistics", f"{base}/statistics")]
+    return tabs
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -11,16 +11,10 @@ from typing import Any
 from starlette.requests import Request
 
 from tuyacloud import limits
-from tuyacloud.domain import devices, infrared
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import devices, infrared
 from tuyacloud.errors import ParamIllegal
-from tuyacloud.models import InfraredRemote
-
-
-def remote_admin_view(remote: InfraredRemote) -> dict[str, Any]:
-    return {"remote_id": remote.id, "infrared_id": remote.infrared_id, "category_id": remote.category_id,
-            "remote_name": remote.remote_name, "brand_id": remote.brand_id, "brand_name": remote.brand_name,
-            "remote_index": remote.remote_index, "state": remote.state}
+from tuyacloud.views import remote_admin_view
 
 
 async def add_remote(request: Request, ctx: Context) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Control API for quotas (domain/quotas.py): a project's use of its limits, its plan, and the two moves a test of
-back-off code needs: reset the month's counts, or move the project to another quota month.
+"""Control API for quotas (domain/projects/quotas.py): a project's use of its limits, its plan, and the two
+moves a test of back-off code needs: reset the month's counts, or move the project to another quota month.
 
 Its routes join ``control/routes.py``'s table (same admin token, same envelope).
 """
@@ -11,8 +11,8 @@ from typing import Any
 from starlette.requests import Request
 
 from tuyacloud import limits
-from tuyacloud.domain import projects, quotas
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.projects import projects, quotas
 from tuyacloud.errors import ParamIllegal
 
 _FIELDS = ("plan", "monthly_calls", "monthly_messages", "devices")

@@ -15,31 +15,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tuyacloud import envelope, limits
 from tuyacloud import health as readiness
-from tuyacloud import limits
 from tuyacloud.control import infrared as infrared_control
 from tuyacloud.control import quotas as quota_routes
-from tuyacloud.domain import (
-    apps,
-    assets,
-    commands,
-    devices,
-    homes,
-    pairing,
-    projects,
-    registration,
-    sharing,
-    timers,
-    usage,
-)
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import commands, devices
+from tuyacloud.domain.industry import assets
+from tuyacloud.domain.pairing import pairing, registration
+from tuyacloud.domain.projects import projects, usage
+from tuyacloud.domain.rules import timers
+from tuyacloud.domain.smarthome import apps, homes, sharing
 from tuyacloud.errors import ParamIllegal, PermissionDeny, SystemError_, TuyaError
-from tuyacloud.gateway import envelope
-from tuyacloud.gateway.serialize import device_v1
 from tuyacloud.messaging.mqtt.status import link_status
 from tuyacloud.messaging.status import subscription_status
 from tuyacloud.models import Device
-from tuyacloud.views import project_view
+from tuyacloud.views import app_view, device_v1, project_view
 
 Handler = Callable[[Request, Context], Awaitable[Any]]
 log = logging.getLogger("tuyacloud.control")
@@ -200,10 +191,6 @@ def _str(body: dict[str, Any], key: str) -> str:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise ParamIllegal(f"{key} must be a string")
     return str(value)
-
-
-def app_view(app: Any, links: list[str]) -> dict[str, Any]:
-    return {"schema": app.schema, "name": app.name, "region": app.region, "projects": links}
 
 
 async def list_apps(request: Request, ctx: Context) -> list[dict[str, Any]]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tuyacloud.domain import devices, projects
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import devices
+from tuyacloud.domain.projects import projects
 from tuyacloud.models import Device, Project
 from tuyacloud.store.base import Tx
 

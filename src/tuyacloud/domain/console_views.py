@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tuyacloud.domain import apps, assets, users
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.industry import assets, users
+from tuyacloud.domain.smarthome import apps
 from tuyacloud.models import App, AppUser, Asset, AssetGrant, Home, Project, ProjectUser
 
 PAGE = 200

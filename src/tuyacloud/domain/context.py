@@ -1,7 +1,9 @@
-"""What every domain operation needs: the store, the clock, the id source, the catalog and the policies."""
+"""What every domain operation needs: the store, the clock, the id source, the catalog, the policies, and what the
+caller may see (its :class:`Scope`), passed in with the context rather than beside it."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +24,25 @@ class Policy:
     asset_max_depth: int = 10
     asset_max_children: int = 5000
     password_scrypt_n: int = 1 << 14
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A user token's view: the asset ids it may see, and those it sees through a grant with children.
+
+    Worked out by the gateway once per request, after authentication (``domain/access/visibility.py``); no scope
+    (``None``) is the project's own token or a process-internal caller, which see the whole project.
+    """
+
+    uid: str
+    asset_ids: frozenset[str]
+    full: frozenset[str]  # covered by a grant with children: permission "all"
+    # A smart-home app user's token: ``asset_ids`` are the homes the user is a member of; the user also sees the
+    # devices they own (``owner_uid``) wherever those are.
+    app_user: bool = False
+
+    def sees(self, asset_id: str, owner_uid: str) -> bool:
+        return asset_id in self.asset_ids or (self.app_user and owner_uid == self.uid)
 
 
 @dataclass(frozen=True)
@@ -46,7 +67,7 @@ class Context:
     # Called after every committed status change (commands and reports alike), in the task that made it: the
     # automation engine evaluates device conditions on them. A listener must return at once (queue, not await).
     status_listeners: list[Callable[[StatusChange], None]] = field(default_factory=list)
-    # The automation engine (domain/automation_engine.py) while the app runs: scene runs and the rule index.
+    # The automation engine (domain/rules/engine.py) while the app runs: scene runs and the rule index.
     rules: Any = None
     # The background tasks of this process and how they fare (shown by /_tuyacloud/health).
     tasks: TaskBoard = field(default_factory=TaskBoard)
@@ -56,10 +77,18 @@ class Context:
 
     def command_committed(self, source: str) -> None:
         self.commands_committed[source] = self.commands_committed.get(source, 0) + 1
-    # The MQTT open-hub's settings (domain/openhub.py ``HubSettings``): how config calls tell clients to connect.
+    # The MQTT open-hub's settings (domain/access/openhub.py ``HubSettings``): how config calls tell clients to connect.
     openhub: Any = None
-    # Opt-in quotas and limits (domain/quotas.py ``QuotaBook``) while the app runs; None in the CLI.
+    # Opt-in quotas and limits (domain/projects/quotas.py ``QuotaBook``) while the app runs; None in the CLI.
     quotas: Any = None
+    # What the caller may see: None for the project's token and for the process itself (the one shared context);
+    # a user token's requests get their own copy of the context with its scope (:meth:`scoped`).
+    scope: Scope | None = None
+
+    def scoped(self, scope: Scope | None) -> Context:
+        """This context for a caller that sees ``scope``: the same store, clock, listeners and counters (shared,
+        not copied), only the scope differs. The context itself when there is no scope to apply."""
+        return self if scope is None else dataclasses.replace(self, scope=scope)
 
     def notify(self, device_id: str, region: str) -> None:
         for listener in self.listeners:

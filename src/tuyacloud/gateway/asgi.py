@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from tuyacloud import limits
-from tuyacloud.domain import projects, tokens, visibility
+from tuyacloud import envelope, limits
+from tuyacloud.domain.access import tokens, visibility
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.usage import UsageCounter
+from tuyacloud.domain.projects import projects
+from tuyacloud.domain.projects.usage import UsageCounter
 from tuyacloud.errors import (
     ApiNotSubscribed,
     MissingHeader,
@@ -26,12 +27,11 @@ from tuyacloud.errors import (
     SystemError_,
     TuyaError,
 )
-from tuyacloud.gateway import envelope
 from tuyacloud.gateway.request import ApiRequest
-from tuyacloud.gateway.router import BUSINESS_AUTH, TOKEN_AUTH, Route, RouteTable
+from tuyacloud.gateway.router import Route, RouteTable
 from tuyacloud.logs import loggable_path
 from tuyacloud.regions import RegionResolver
-from tuyacloud.signing import SignedRequest, parse_query, verify
+from tuyacloud.signing import BUSINESS_AUTH, TOKEN_AUTH, SignedRequest, parse_query, verify
 
 if TYPE_CHECKING:
     from tuyacloud.observe import RequestObserver
@@ -71,14 +71,11 @@ class Gateway:
                 raise ParamIllegal(f"the body is larger than {MAX_BODY} bytes")
             route, path_params = self.table.match(scope["method"], scope["path"])
             request, access_id = await self._authenticate(scope, headers, body, route, path_params)
-            if self.ctx.quotas is not None:  # opt-in quotas and frequency limits (domain/quotas.py)
+            if self.ctx.quotas is not None:  # opt-in quotas and frequency limits (domain/projects/quotas.py)
                 self.ctx.quotas.admit(access_id, route.key, t)
-            # a user token sees its authorised asset nodes only (domain/visibility.py); the project's sees all
-            active = visibility.activate(await visibility.for_token(self.ctx, request.project, request.token))
-            try:
-                result = await route.handler(request)
-            finally:
-                visibility.deactivate(active)
+            # a user token sees its authorised asset nodes only (domain/access/visibility.py); the project's sees all
+            request.ctx = self.ctx.scoped(await visibility.for_token(self.ctx, request.project, request.token))
+            result = await route.handler(request)
             payload = envelope.success(result, t, tid)
             failed = False
         except TuyaError as exc:
@@ -98,7 +95,8 @@ class Gateway:
         await send({"type": "http.response.start", "status": 200, "headers": response_headers})
         await send({"type": "http.response.body", "body": payload})
         if self.observer is not None:
-            self.observer.gateway(scope, route, error, time.perf_counter() - started, access_id, tid)
+            self.observer.gateway(scope, route.path if route is not None else None, error,
+                                  time.perf_counter() - started, access_id, tid)
 
     async def _authenticate(self, scope: dict[str, Any], headers: dict[str, str], body: bytes, route: Route,
                             path_params: dict[str, str]) -> tuple[ApiRequest, str]:

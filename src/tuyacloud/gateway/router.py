@@ -14,15 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from tuyacloud.errors import ParamEmpty, ParamIllegal, UriPathInvalid
 from tuyacloud.limits import parse_int
+from tuyacloud.signing import BUSINESS_AUTH
 
 if TYPE_CHECKING:
     from tuyacloud.gateway.request import ApiRequest
 
 Handler = Callable[["ApiRequest"], Awaitable[Any]]
 
-TOKEN_AUTH = "token"  # token endpoints: signed without an access token
-LOGIN_AUTH = "login"  # signed like business calls but with an empty access token
-BUSINESS_AUTH = "business"  # signed with a valid access token
 
 
 @dataclass(frozen=True)

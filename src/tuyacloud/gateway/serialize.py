@@ -9,12 +9,12 @@ visible through the v2.0 thing model and shadow only, as on the platform.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import orjson
 
-from tuyacloud.catalog.loader import DpSpec, Product
+from tuyacloud.catalog.datapoints import DpSpec
+from tuyacloud.catalog.loader import Product
 from tuyacloud.models import Device
 
 ICON_BASE = "smart/icon/"
@@ -22,48 +22,6 @@ ICON_BASE = "smart/icon/"
 
 def _s(ms: int) -> int:
     return ms // 1000
-
-
-@functools.cache
-def _standard_codes(product: Product) -> tuple[str, ...]:
-    """The product's standard status codes in order (status first, then function-only), raw DPs left out."""
-    raw = {d.code for d in product.raw_dps}
-    return tuple(dict.fromkeys(s.code for s in (*product.status, *product.functions) if s.code not in raw))
-
-
-def standard_status(device: Device, product: Product | None) -> list[dict[str, Any]]:
-    status = device.status
-    if product is None:
-        return [{"code": c, "value": v} for c, v in status.items()]
-    return [{"code": c, "value": status[c]} for c in _standard_codes(product) if c in status]
-
-
-def device_v1(device: Device, product: Product | None) -> dict[str, Any]:
-    """``/v1.0/devices/{id}`` and the smart-home lists."""
-    return {
-        "active_time": _s(device.active_ms),
-        "biz_type": 0,
-        "category": device.category,
-        "create_time": _s(device.created_ms),
-        "icon": product.icon if product else "",
-        "id": device.id,
-        "ip": device.ip,
-        "lat": device.lat,
-        "local_key": device.local_key,
-        "lon": device.lon,
-        "model": product.model if product else "",
-        "name": device.name,
-        "online": device.online,
-        "owner_id": device.asset_id or device.owner_uid,
-        "product_id": device.product_id,
-        "product_name": product.name if product else "",
-        "status": standard_status(device, product),
-        "sub": False,
-        "time_zone": device.time_zone,
-        "uid": device.owner_uid,
-        "update_time": _s(device.updated_ms),
-        "uuid": device.uuid,
-    }
 
 
 def device_iot03(device: Device, product: Product | None, category_name: str = "") -> dict[str, Any]:

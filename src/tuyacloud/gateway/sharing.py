@@ -15,9 +15,10 @@ from typing import Any
 
 import orjson
 
-from tuyacloud import limits, sharing_crypto
-from tuyacloud.domain import sharing, visibility
+from tuyacloud import envelope, limits, sharing_crypto
+from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.smarthome import sharing
 from tuyacloud.errors import (
     MissingHeader,
     ParamIllegal,
@@ -28,7 +29,6 @@ from tuyacloud.errors import (
     TuyaError,
     UriPathInvalid,
 )
-from tuyacloud.gateway import envelope
 from tuyacloud.gateway.asgi import _GONE, _base_url, _read_body
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.sharing_routes import ROUTES, SharingRoute
@@ -129,15 +129,12 @@ class SharingGateway:
         parsed_body = _decrypt_json(body_enc, key) if body_enc else None
         if not isinstance(params, dict):
             raise ParamIllegal("the query must be a JSON object")
-        request = ApiRequest(ctx=self.ctx, project=project, token=token, path_params=path_params,
+        seen = await visibility.for_token(self.ctx, project, token)
+        request = ApiRequest(ctx=self.ctx.scoped(seen), project=project, token=token, path_params=path_params,
                              params={str(k): v for k, v in params.items()}, body=parsed_body,
                              client_ip=(scope.get("client") or ("",))[0] or "",
                              base_url=self._endpoint(scope, headers))
-        active = visibility.activate(await visibility.for_token(self.ctx, project, token))
-        try:
-            result = await route.handler(request)
-        finally:
-            visibility.deactivate(active)
+        result = await route.handler(request)
         return sharing_crypto.encrypt(orjson.dumps(result), key)
 
 

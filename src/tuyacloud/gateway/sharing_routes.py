@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from tuyacloud import views
 from tuyacloud.catalog.loader import Product
-from tuyacloud.domain import commands, devices, homes, openhub, scenes, sharing, tokens
+from tuyacloud.domain.access import openhub, tokens
+from tuyacloud.domain.devices import commands, devices
+from tuyacloud.domain.rules import scenes
+from tuyacloud.domain.smarthome import homes, sharing
 from tuyacloud.errors import FunctionNotSupported, ParamEmpty, ParamIllegal
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest
@@ -46,7 +50,7 @@ def _body(req: ApiRequest) -> dict[str, Any]:
 
 
 def device_view(device: Device, product: Product | None) -> dict[str, Any]:
-    view = serialize.device_v1(device, product)
+    view = views.device_v1(device, product)
     view.update({"asset_id": device.asset_id, "set_up": True, "support_local": False})
     return view
 

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from tuyacloud.domain import camera
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import camera
 from tuyacloud.errors import DataNotExist
 from tuyacloud.media import testcard
 

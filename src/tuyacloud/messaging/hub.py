@@ -263,7 +263,7 @@ class Hub:
         if count:
             self.redelivered += 1
         elif self.ctx.quotas is not None:
-            self.ctx.quotas.message_sent(consumer.key[0], now)  # the monthly message quota (domain/quotas.py)
+            self.ctx.quotas.message_sent(consumer.key[0], now)  # the monthly message quota (domain/projects/quotas.py)
         if len(deliveries) > 4 * MAX_INFLIGHT:  # forget counts of long-acknowledged messages
             for seq in sorted(deliveries)[: len(deliveries) - 2 * MAX_INFLIGHT]:
                 deliveries.pop(seq, None)

@@ -6,7 +6,8 @@ concurrent chunks, so their reports share group commits. Time is the cloud's clo
 control API makes curtains arrive and countdowns expire at once; freezing it pauses the simulation.
 
 Time never jumps: a behaviour runs from the later of this runner's last tick of the device and the last change of
-its inputs (the device's ``status_t``), so idle time before a command is not simulated (behaviours.tick).
+its inputs (the device's ``status_t``), so idle time before a command is not simulated (``tick`` in
+``catalog/behaviours.py``, which interprets the products' behaviour data; this package only drives it in time).
 
 One process drives a device: devices fall into :data:`SHARDS` shards and only the holder of a shard's lease in the
 store drives its devices (otherwise two server processes on one database would each move a curtain, twice as fast).
@@ -29,10 +30,10 @@ import uuid
 import zlib
 from typing import Any
 
-from tuyacloud.domain import commands
+from tuyacloud.catalog.behaviours import next_due_s, tick
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import commands
 from tuyacloud.errors import StoreUnavailable
-from tuyacloud.simulator.behaviours import next_due_s, tick
 from tuyacloud.store.base import Tx
 from tuyacloud.supervision import Episode, TaskStatus
 

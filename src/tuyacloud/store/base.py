@@ -24,6 +24,7 @@ from tuyacloud.store.message_queries import MessageQueries
 from tuyacloud.store.openhub_queries import OpenHubQueries
 from tuyacloud.store.quota_queries import QuotaQueries
 from tuyacloud.store.registration_queries import RegistrationQueries
+from tuyacloud.store.rows import DEVICE_COLS, Row, device_from_row
 from tuyacloud.store.scene_queries import SceneQueries
 from tuyacloud.store.sharing_queries import SharingQueries
 from tuyacloud.store.simulator_queries import SimulatorQueries
@@ -35,7 +36,6 @@ from tuyacloud.supervision import Episode
 log = logging.getLogger("tuyacloud.store")
 
 T = TypeVar("T")
-Row = tuple[Any, ...]
 
 _PROJECT_COLS = (
     "access_id, access_secret, region, name, description, method, industry, uid, created_ms, updated_ms, "
@@ -44,12 +44,6 @@ _PROJECT_COLS = (
 _TOKEN_COLS = (
     "access_token, refresh_token, access_id, region, uid, kind, created_ms, expires_ms, revoked_ms, refresh_used"
 )
-DEVICE_COLS = (
-    "id, access_id, region, product_id, category, name, local_key, uuid, ip, time_zone, lat, lon, online, "
-    "owner_uid, asset_id, created_ms, active_ms, updated_ms, status, status_t, custom_name, sn, mac, virtual"
-)
-
-
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -67,16 +61,6 @@ def _token(row: Row) -> Token:
     return Token(
         access_token=row[0], refresh_token=row[1], access_id=row[2], region=row[3], uid=row[4], kind=row[5],
         created_ms=row[6], expires_ms=row[7], revoked_ms=row[8], refresh_used=bool(row[9]),
-    )
-
-
-def device_from_row(row: Row) -> Device:
-    return Device(
-        id=row[0], access_id=row[1], region=row[2], product_id=row[3], category=row[4], name=row[5],
-        local_key=row[6], uuid=row[7], ip=row[8], time_zone=row[9], lat=row[10], lon=row[11], online=bool(row[12]),
-        owner_uid=row[13], asset_id=row[14], created_ms=row[15], active_ms=row[16], updated_ms=row[17],
-        status=orjson.loads(row[18]), status_t=orjson.loads(row[19]), custom_name=row[20], sn=row[21], mac=row[22],
-        virtual=bool(row[23]),
     )
 
 

@@ -24,7 +24,8 @@ import asyncpg
 
 from tuyacloud.errors import StoreUnavailable
 from tuyacloud.models import Device, Message
-from tuyacloud.store.base import DEVICE_COLS, Row, Store, Tx, device_from_row
+from tuyacloud.store.base import Row, Store, Tx
+from tuyacloud.store.rows import DEVICE_COLS, device_from_row
 from tuyacloud.supervision import Episode, TaskStatus
 
 T = TypeVar("T")

@@ -1,5 +1,5 @@
-"""Quota queries (opt-in trial limits, domain/quotas.py): each project's quota settings and its counted calls and
-messages per quota month.
+"""Quota queries (opt-in trial limits, domain/projects/quotas.py): each project's quota settings and its
+counted calls and messages per quota month.
 
 Mixed into ``Queries``; portable ``?`` SQL. A project without a settings row follows the server's default plan. The
 counts are added in batches (the in-memory counters' flush), never one write per request.

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tuyacloud.models import Device, RegistrationToken
+from tuyacloud.store.rows import DEVICE_COLS, device_from_row
 
 Row = tuple[Any, ...]
 
@@ -53,8 +54,6 @@ class RegistrationQueries(abc.ABC):
 
     async def registration_devices(self, access_id: str, region: str, token: str) -> list[Device]:
         """The devices that paired with the token and still exist, in pairing (id) order."""
-        from tuyacloud.store.base import DEVICE_COLS, device_from_row
-
         cols = ", ".join(f"d.{c.strip()}" for c in DEVICE_COLS.split(","))
         rows = await self.fetch(
             f"SELECT {cols} FROM registration_devices r JOIN registration_tokens t ON t.token = r.token "

@@ -21,7 +21,6 @@ Row = tuple[Any, ...]
 _SCENE_COLS = "id, home_id, region, name, background, enabled, actions, created_ms, updated_ms"
 _AUTOMATION_COLS = ("id, home_id, region, name, background, enabled, match_type, condition_rule, conditions, "
                     "preconditions, actions, created_ms, updated_ms, last_fired_minute")
-RULES_VERSION = "rules_version"
 
 
 def _dumps(value: Any) -> str:

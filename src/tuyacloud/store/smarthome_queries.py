@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tuyacloud.models import App, AppUser, Device, Home, HomeMember, PairingToken, Room
+from tuyacloud.store.rows import DEVICE_COLS, device_from_row
 
 Row = tuple[Any, ...]
 
@@ -38,8 +39,6 @@ def _home(r: Row) -> Home:
 
 
 def _device_cols() -> str:
-    from tuyacloud.store.base import DEVICE_COLS
-
     return ", ".join(f"d.{c.strip()}" for c in DEVICE_COLS.split(","))
 
 
@@ -204,8 +203,6 @@ class SmartHomeQueries(abc.ABC):
 
     async def room_devices(self, room_id: str) -> list[Device]:
         """The devices placed in a room that still exist, in id order."""
-        from tuyacloud.store.base import device_from_row
-
         rows = await self.fetch(
             f"SELECT {_device_cols()} FROM room_devices r JOIN devices d ON d.id = r.device_id "
             "WHERE r.room_id = ? ORDER BY d.id", (room_id,),
@@ -230,8 +227,6 @@ class SmartHomeQueries(abc.ABC):
         await self.execute("INSERT INTO pairing_devices (token, device_id) VALUES (?, ?)", (token, device_id))
 
     async def pairing_devices(self, token: str) -> list[Device]:
-        from tuyacloud.store.base import device_from_row
-
         rows = await self.fetch(
             f"SELECT {_device_cols()} FROM pairing_devices p JOIN devices d ON d.id = p.device_id "
             "WHERE p.token = ? ORDER BY d.created_ms, d.id", (token,),

@@ -10,7 +10,8 @@ from starlette.routing import BaseRoute, Route
 
 from tuyacloud.console.common import error_text, project_of
 from tuyacloud.console.deps import ConsoleDeps
-from tuyacloud.domain import console_views, sharing
+from tuyacloud.domain import console_views
+from tuyacloud.domain.smarthome import sharing
 from tuyacloud.errors import TuyaError
 
 

@@ -10,7 +10,8 @@ from starlette.routing import BaseRoute, Route
 
 from tuyacloud.console.common import error_text, field, project_of
 from tuyacloud.console.deps import ConsoleDeps
-from tuyacloud.domain import assets, authorization, console_views, users
+from tuyacloud.domain import console_views
+from tuyacloud.domain.industry import assets, authorization, users
 from tuyacloud.errors import TuyaError
 from tuyacloud.models import Project
 

@@ -17,7 +17,9 @@ from tuyacloud.console.auth import form_of
 from tuyacloud.console.common import error_text, field, project_of
 from tuyacloud.console.controls import controls, display, submitted_value
 from tuyacloud.console.deps import ConsoleDeps
-from tuyacloud.domain import commands, console_views, devices, history, homes
+from tuyacloud.domain import console_views
+from tuyacloud.domain.devices import commands, devices, history
+from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import TuyaError
 from tuyacloud.limits import parse_int
 from tuyacloud.models import Device, Project

@@ -1,7 +1,7 @@
 """API Explorer: pick a project and an implemented API, fill its parameters in a form generated from the route
 table's description, send it signed with the project's credentials, and see the exact request (headers, string
 to sign, signature) and the response. The sending is ``console/explorer_client.py``; the catalogue and the
-signing are ``domain/explorer.py``.
+signing are ``console/explorer.py``.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from tuyacloud.console import explorer
 from tuyacloud.console.common import error_text, field
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.console.explorer_client import Exchange, ExplorerClient
-from tuyacloud.domain import commands, devices, explorer
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import commands, devices
 from tuyacloud.errors import ParamIllegal, TuyaError
 from tuyacloud.models import Project
 from tuyacloud.regions import RegionResolver

@@ -15,8 +15,8 @@ from starlette.routing import BaseRoute, Route
 
 from tuyacloud.console.auth import clear_session_cookie, form_of, secure_cookies, set_session_cookie
 from tuyacloud.console.deps import ConsoleDeps
-from tuyacloud.domain import console_accounts
-from tuyacloud.domain.console_accounts import LoginRefused
+from tuyacloud.domain.access import console_accounts
+from tuyacloud.domain.access.console_accounts import LoginRefused
 
 LOGIN_CSRF_COOKIE = "tuyacloud_login_csrf"
 

@@ -9,7 +9,8 @@ from starlette.routing import BaseRoute, Route
 
 from tuyacloud.console.common import error_text, field, fields, project_of
 from tuyacloud.console.deps import ConsoleDeps
-from tuyacloud.domain import devices, projects, services
+from tuyacloud.domain.devices import devices
+from tuyacloud.domain.projects import projects, services
 from tuyacloud.errors import TuyaError
 from tuyacloud.models import METHODS
 from tuyacloud.regions import REGIONS, RegionResolver

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Route
 
 from tuyacloud.console.common import error_text, fields, project_of
 from tuyacloud.console.deps import ConsoleDeps
-from tuyacloud.domain import projects, services
+from tuyacloud.domain.projects import projects, services
 from tuyacloud.errors import TuyaError
 
 

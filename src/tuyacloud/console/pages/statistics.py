@@ -1,6 +1,6 @@
 """Statistics of a project over a chosen period: API calls and failures per day and per API, messages sent and
 acknowledged, devices and online devices, as server-rendered SVG charts with the numbers in tables beside them.
-The numbers are ``domain/statistics.py``'s; the charts ``console/svg_chart.py``'s."""
+The numbers are ``domain/projects/statistics.py``'s; the charts ``console/svg_chart.py``'s."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from starlette.routing import BaseRoute, Route
 from tuyacloud.console import svg_chart
 from tuyacloud.console.common import project_of
 from tuyacloud.console.deps import ConsoleDeps
-from tuyacloud.domain import quotas, statistics
-from tuyacloud.domain.statistics import ProjectStatistics
+from tuyacloud.domain.projects import quotas, statistics
+from tuyacloud.domain.projects.statistics import ProjectStatistics
 
 TOP_APIS = 12
 

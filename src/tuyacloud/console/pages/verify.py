@@ -1,6 +1,6 @@
 """Verify signature: paste a request (method, URL, headers, body) from any client and see whether the server
 accepts its signature, and if not which part differs from what the server computes; the platform's most common
-support question. The diagnosis is ``domain/signature_check.py``; this page only parses the form and renders.
+support question. The diagnosis is ``domain/access/signature_check.py``; this page only parses the form and renders.
 """
 
 from __future__ import annotations
@@ -9,19 +9,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from tuyacloud.console import render
 from tuyacloud.console.common import field
 from tuyacloud.console.deps import ConsoleDeps
-from tuyacloud.domain import signature_check
+from tuyacloud.domain.access import signature_check
 from tuyacloud.errors import TuyaError
-from tuyacloud.gateway.router import BUSINESS_AUTH
+from tuyacloud.signing import BUSINESS_AUTH
 
 METHODS = ("GET", "POST", "PUT", "DELETE")
 
 
 def routes(deps: ConsoleDeps) -> list[BaseRoute]:
-    render.add_nav("verify", "Verify signature", "/console/verify")
-
     def needs_token(method: str, path: str) -> bool | None:
         """Whether the API takes an access token, from the route table; None for a path it does not know."""
         try:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import apps, tokens
+from tuyacloud.domain.access import tokens
+from tuyacloud.domain.smarthome import apps
 from tuyacloud.errors import ParamIllegal
 from tuyacloud.gateway.request import ApiRequest
-from tuyacloud.gateway.router import LOGIN_AUTH, RouteTable
+from tuyacloud.gateway.router import RouteTable
 from tuyacloud.gateway.routes.paging import PAGE_NO, page_size
 from tuyacloud.models import AppUser
+from tuyacloud.signing import LOGIN_AUTH
 
 _S = {"type": "string"}
 _CODE = {"oneOf": [{"type": "string"}, {"type": "integer"}]}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import assets, devices
-from tuyacloud.domain.assets import AssetView
+from tuyacloud.domain.devices import devices
+from tuyacloud.domain.industry import assets
+from tuyacloud.domain.industry.assets import AssetView
 from tuyacloud.errors import ParamIllegal
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import automations
+from tuyacloud.domain.rules import automations
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
 from tuyacloud.gateway.routes.app_users import body_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import camera
+from tuyacloud.domain.devices import camera
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
 from tuyacloud.media import testcard

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import commands, devices
+from tuyacloud import views
+from tuyacloud.domain.devices import commands, devices
 from tuyacloud.errors import ParamIllegal
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest
@@ -42,7 +43,7 @@ async def details(req: ApiRequest) -> dict[str, Any]:
 
 async def status(req: ApiRequest) -> list[dict[str, Any]]:
     device = await _owned(req)
-    return serialize.standard_status(device, _product(req, device))
+    return views.standard_status(device, _product(req, device))
 
 
 async def specification_v11(req: ApiRequest) -> dict[str, Any]:

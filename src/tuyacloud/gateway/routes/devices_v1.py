@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import commands, devices
+from tuyacloud import views
+from tuyacloud.domain.devices import commands, devices
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
@@ -35,17 +36,17 @@ def _product(req: ApiRequest, device: Any) -> Any:
 
 async def details(req: ApiRequest) -> dict[str, Any]:
     device = await _owned(req)
-    return serialize.device_v1(device, _product(req, device))
+    return views.device_v1(device, _product(req, device))
 
 
 async def status(req: ApiRequest) -> list[dict[str, Any]]:
     device = await _owned(req)
-    return serialize.standard_status(device, _product(req, device))
+    return views.standard_status(device, _product(req, device))
 
 
 async def batch_status(req: ApiRequest) -> list[dict[str, Any]]:
     found = await devices.get_many(req.ctx, req.project, req.ids_param("device_ids"))
-    return [{"id": d.id, "status": serialize.standard_status(d, _product(req, d))} for d in found]
+    return [{"id": d.id, "status": views.standard_status(d, _product(req, d))} for d in found]
 
 
 async def functions(req: ApiRequest) -> dict[str, Any]:
@@ -105,7 +106,7 @@ async def list_devices(req: ApiRequest) -> dict[str, Any]:
                                          product_ids=[req.params["product_id"]] if req.params.get("product_id")
                                          else ())
     return {
-        "devices": [serialize.device_v1(d, _product(req, d)) for d in found],
+        "devices": [views.device_v1(d, _product(req, d)) for d in found],
         "has_more": more,
         "last_id": cursor_after(found, more),
         "total": await devices.count(req.ctx, req.project),
@@ -118,14 +119,14 @@ async def user_devices(req: ApiRequest) -> list[dict[str, Any]]:
     page_no = req.params.get("page_no", 1)
     found, _ = await devices.page(req.ctx, req.project, "", size, offset=(page_no - 1) * size,
                                   owner_uid=req.path_params["uid"])
-    return [serialize.device_v1(d, _product(req, d)) for d in found]
+    return [views.device_v1(d, _product(req, d)) for d in found]
 
 
 async def associated_user_devices(req: ApiRequest) -> dict[str, Any]:
     size = req.params.get("size", 20)
     found, more = await devices.page(req.ctx, req.project, req.params.get("last_row_key", ""), size)
     return {
-        "devices": [serialize.device_v1(d, _product(req, d)) for d in found],
+        "devices": [views.device_v1(d, _product(req, d)) for d in found],
         "has_more": more,
         "last_row_key": cursor_after(found, more),
         "total": await devices.count(req.ctx, req.project),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import homes
-from tuyacloud.gateway import serialize
+from tuyacloud import views
+from tuyacloud.domain.smarthome import homes
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
 from tuyacloud.gateway.routes.app_users import body_of
@@ -65,7 +65,7 @@ async def user_homes(req: ApiRequest) -> list[dict[str, Any]]:
 
 
 def _devices(req: ApiRequest, found: list[Any]) -> list[dict[str, Any]]:
-    return [serialize.device_v1(d, req.ctx.catalog.product(d.product_id)) for d in found]
+    return [views.device_v1(d, req.ctx.catalog.product(d.product_id)) for d in found]
 
 
 async def home_devices(req: ApiRequest) -> list[dict[str, Any]]:

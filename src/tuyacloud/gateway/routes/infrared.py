@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tuyacloud.catalog.infrared import AC_CATEGORY, load_infrared
-from tuyacloud.domain import infrared
+from tuyacloud.domain.devices import infrared
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
 from tuyacloud.models import InfraredRemote

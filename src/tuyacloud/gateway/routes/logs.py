@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import history
+from tuyacloud.domain.devices import history
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
 from tuyacloud.gateway.routes.paging import LAST_ROW_KEY, cursor_after, page_size

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import pairing, registration
+from tuyacloud.domain.pairing import pairing, registration
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
 from tuyacloud.gateway.routes.app_users import body_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import registration
+from tuyacloud.domain.pairing import registration
 from tuyacloud.errors import ParamIllegal
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import scenes
-from tuyacloud.gateway import serialize
+from tuyacloud import views
+from tuyacloud.domain.rules import scenes
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
 from tuyacloud.gateway.routes.app_users import body_of
@@ -72,7 +72,7 @@ async def trigger(req: ApiRequest) -> bool:
 
 async def scene_devices(req: ApiRequest) -> list[dict[str, Any]]:
     found = await scenes.scene_devices(req.ctx, req.project, _home_id(req))
-    return [serialize.device_v1(d, req.ctx.catalog.product(d.product_id)) for d in found]
+    return [views.device_v1(d, req.ctx.catalog.product(d.product_id)) for d in found]
 
 
 def register(table: RouteTable) -> None:

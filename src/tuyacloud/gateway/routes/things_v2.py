@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import commands, devices
+from tuyacloud.domain.devices import commands, devices
 from tuyacloud.errors import ParamIllegal
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import timers
+from tuyacloud.domain.rules import timers
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
 from tuyacloud.models import Timer

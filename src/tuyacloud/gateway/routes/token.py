@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import tokens
+from tuyacloud.domain.access import tokens
 from tuyacloud.gateway.request import ApiRequest
-from tuyacloud.gateway.router import LOGIN_AUTH, TOKEN_AUTH, Param, RouteTable
+from tuyacloud.gateway.router import Param, RouteTable
+from tuyacloud.signing import LOGIN_AUTH, TOKEN_AUTH
 
 
 async def get_token(req: ApiRequest) -> dict[str, Any]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import authorization, tokens, users
+from tuyacloud.domain.access import tokens
+from tuyacloud.domain.industry import authorization, users
 from tuyacloud.errors import ParamIllegal
 from tuyacloud.gateway.request import ApiRequest
-from tuyacloud.gateway.router import LOGIN_AUTH, Param, RouteTable
+from tuyacloud.gateway.router import Param, RouteTable
 from tuyacloud.gateway.routes.paging import LAST_ROW_KEY, PAGE_NO, cursor_after, page_size
 from tuyacloud.models import ProjectUser
+from tuyacloud.signing import LOGIN_AUTH
 
 _S = {"type": "string"}
 REGISTER_BODY = {"type": "object", "required": ["username", "password"],

@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from tuyacloud.domain.access.openhub import HubSettings
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.openhub import HubSettings
 from tuyacloud.settings import Settings
 
 log = logging.getLogger("tuyacloud.mqtt")

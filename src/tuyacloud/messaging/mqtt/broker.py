@@ -19,7 +19,7 @@ from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 from amqtt.session import Session
 
-from tuyacloud.domain import openhub
+from tuyacloud.domain.access import openhub
 from tuyacloud.domain.context import Context
 from tuyacloud.messaging.mqtt.channel import OpenHubChannel
 from tuyacloud.models import HubCredential

@@ -20,9 +20,8 @@ from typing import Any
 
 import orjson
 
-from tuyacloud.domain import openhub
-from tuyacloud.domain.context import Context
-from tuyacloud.domain.visibility import Scope
+from tuyacloud.domain.access import openhub
+from tuyacloud.domain.context import Context, Scope
 from tuyacloud.messaging.mqtt import codec
 from tuyacloud.models import HubCredential, Message
 from tuyacloud.store.base import Tx

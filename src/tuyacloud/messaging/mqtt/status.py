@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuyacloud.domain import openhub
+from tuyacloud.domain.access import openhub
 from tuyacloud.domain.context import Context
 
 SEEN_MS = 15_000  # a connected link's row is refreshed every few seconds by the process holding it

@@ -1,0 +1,249 @@
+"""One data point (:class:`DpSpec`) and its values: the declared type and range, and checking a value against it
+the way the cloud refuses bad commands.
+
+One function per DP type, all driven by the catalog data: nothing here knows a category. A bad value raises
+:class:`~tuyacloud.errors.CommandNotSupported` (Tuya code 2008) whose detail names the code and what is
+allowed, so an integrator sees at once why ``bright_value_v2 = 5000`` was refused.
+Batches of commands are checked in ``catalog/validation.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import reprlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuyacloud import limits
+from tuyacloud.errors import CommandNotSupported
+
+TYPES = ("Boolean", "Integer", "Enum", "String", "Json", "Raw", "Bitmap")
+# Tuya's own key order inside ``values`` (e.g. {"unit":"","min":10,"max":1000,"scale":0,"step":1}).
+_VALUES_KEY_ORDER = ("unit", "min", "max", "scale", "step", "range", "label", "maxlen")
+
+
+def _flatten_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Our ``fields``/``list_of`` wrappers are a documentation aid; Tuya puts the keys at the top level."""
+    out: dict[str, Any] = {}
+    for name, spec in fields.items():
+        if isinstance(spec, Mapping) and "list_of" in spec:
+            out[name] = _flatten_fields(spec["list_of"])
+        else:
+            out[name] = spec
+    return out
+
+
+def serialise_values(type_: str, values: Mapping[str, Any]) -> str:
+    """The compact JSON string Tuya sends as a DP's ``values``, with a stable key order."""
+    if type_ == "Json" and "fields" in values:
+        doc: Mapping[str, Any] = _flatten_fields(values["fields"])
+    else:
+        ordered = {k: values[k] for k in _VALUES_KEY_ORDER if k in values}
+        doc = ordered | {k: v for k, v in values.items() if k not in ordered}
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class DpSpec:
+    """One data point: what may be sent (a function) or is reported (a status), with its value range.
+
+    ``access`` only matters for a product's raw DPs (``rw`` or ``ro``); for standard DPs the access follows
+    from whether the code is in the product's functions, status or both (see :meth:`Product.access_mode`).
+    """
+
+    code: str
+    name: str
+    desc: str
+    type: str
+    values: dict[str, Any]
+    dp_id: int
+    legacy: bool = False
+    note: str = ""
+    evidence: str = ""
+    access: str = "rw"
+    _values_json: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_values_json", serialise_values(self.type, self.values))
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.type, self.dp_id, self._values_json))
+
+    def values_json(self) -> str:
+        """``values`` as Tuya serialises it on the wire: a compact JSON string (``'{}'`` for Boolean)."""
+        return self._values_json
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> DpSpec:
+        """Build from the data-file shape, checking what a typo in a data file would otherwise hide."""
+        if doc.get("type") not in TYPES:
+            raise ValueError(f"DP {doc.get('code')!r}: unknown type {doc.get('type')!r}")
+        _check_values(doc["code"], doc["type"], doc.get("values", {}))
+        return cls(
+            code=doc["code"], name=doc.get("name", doc["code"]), desc=doc.get("desc", ""), type=doc["type"],
+            values=dict(doc.get("values", {})), dp_id=int(doc["dp_id"]),
+            legacy=bool(doc.get("legacy", False)), note=doc.get("note", ""), evidence=doc.get("evidence", ""),
+            access=doc.get("access", "rw"),
+        )
+
+
+def _check_values(code: str, type_: str, values: Mapping[str, Any]) -> None:
+    """Refuse inconsistent ranges at load time, so validation never meets an impossible spec."""
+    if type_ == "Integer":
+        lo, hi, step, scale = values.get("min"), values.get("max"), values.get("step"), values.get("scale", 0)
+        if not all(isinstance(v, int) for v in (lo, hi, step, scale)):
+            raise ValueError(f"{code}: Integer needs integer min, max, step and scale")
+        assert isinstance(lo, int) and isinstance(hi, int) and isinstance(step, int)
+        if lo > hi or step <= 0 or scale < 0:
+            raise ValueError(f"{code}: inconsistent Integer range {dict(values)}")
+    elif type_ == "Enum" and not values.get("range"):
+        raise ValueError(f"{code}: Enum with an empty range")
+    elif type_ == "Bitmap" and not (values.get("label") or values.get("maxlen")):
+        raise ValueError(f"{code}: Bitmap needs a label list or maxlen")
+
+
+_MAX_SHOWN = 60
+# reprlib stops at a few levels and a few items, so showing a value costs the same however large or deep it is
+# (a plain repr recursed once per level and failed on a value nested 990 deep).
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, _MAX_SHOWN, _MAX_SHOWN
+
+
+def _shown(value: Any) -> str:
+    """The offending value as the error shows it: repr, cut short so a huge payload cannot bloat a reply."""
+    text = _REPR.repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def _refuse(code: str, allowed: str, value: Any) -> CommandNotSupported:
+    return CommandNotSupported(f"{code} must be {allowed} (got {_shown(value)})")
+
+
+def _as_int(value: Any) -> int | None:
+    """JSON numbers: ints, and floats with an integral value (``500.0``); never booleans."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def integer_allowed(values: Mapping[str, Any]) -> str:
+    lo, hi, step = values["min"], values["max"], values.get("step", 1)
+    return f"an integer from {lo} to {hi} in steps of {step}"
+
+
+def _integer(spec: DpSpec, value: Any) -> int:
+    number = _as_int(value)
+    lo, hi, step = spec.values["min"], spec.values["max"], spec.values.get("step", 1)
+    if number is None or not lo <= number <= hi or (number - lo) % step:
+        raise _refuse(spec.code, integer_allowed(spec.values), value)
+    return number
+
+
+def _boolean(spec: DpSpec, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _refuse(spec.code, "a boolean", value)
+    return value
+
+
+def _enum(spec: DpSpec, value: Any) -> str:
+    options = spec.values["range"]
+    if not isinstance(value, str) or value not in options:
+        raise _refuse(spec.code, "one of " + ", ".join(options), value)
+    return value
+
+
+def _string(spec: DpSpec, value: Any) -> str:
+    maxlen = spec.values.get("maxlen")
+    if not isinstance(value, str) or (maxlen is not None and len(value) > maxlen):
+        raise _refuse(spec.code, "a string" + (f" of at most {maxlen} characters" if maxlen else ""), value)
+    return value
+
+
+def _raw(spec: DpSpec, value: Any) -> str:
+    maxlen = spec.values.get("maxlen")
+    allowed = "a base64 string" + (f" of at most {maxlen} bytes" if maxlen else "")
+    if not isinstance(value, str):
+        raise _refuse(spec.code, allowed, value)
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise _refuse(spec.code, allowed, value) from None
+    if maxlen is not None and len(decoded) > maxlen:
+        raise _refuse(spec.code, allowed, value)
+    return value
+
+
+def bitmap_bits(values: Mapping[str, Any]) -> int:
+    """How many bits a Bitmap DP has: one per label, or ``maxlen``."""
+    return int(values.get("maxlen") or len(values.get("label", [])))
+
+
+def _bitmap(spec: DpSpec, value: Any) -> int:
+    top = 2 ** bitmap_bits(spec.values) - 1
+    number = _as_int(value)
+    if number is None or not 0 <= number <= top:
+        raise _refuse(spec.code, f"an integer bitmap from 0 to {top}", value)
+    return number
+
+
+def _check_fields(code: str, fields: Mapping[str, Any], doc: Any, where: str = "") -> None:
+    """Check the declared keys of a Json value; undeclared or missing keys pass (devices add their own)."""
+    if not isinstance(doc, dict):
+        raise _refuse(code, f"a JSON object{where}", doc)
+    for name, rule in fields.items():
+        if name not in doc:
+            continue
+        item, label = doc[name], f"{code} field {where}{name}"
+        if "list_of" in rule:
+            if not isinstance(item, list):
+                raise _refuse(label, "a list", item)
+            for i, unit in enumerate(item):
+                _check_fields(code, rule["list_of"], unit, f"{where}{name}[{i}].")
+        elif "range" in rule:
+            if not isinstance(item, str) or item not in rule["range"]:
+                raise _refuse(label, "one of " + ", ".join(rule["range"]), item)
+        elif "min" in rule or "max" in rule:
+            number = _as_int(item)
+            lo, hi = rule.get("min"), rule.get("max")
+            if number is None or (lo is not None and number < lo) or (hi is not None and number > hi):
+                raise _refuse(label, f"an integer from {lo} to {hi}", item)
+
+
+def _json(spec: DpSpec, value: Any) -> str:
+    """A JSON-encoded string (kept as sent) or an object/list (serialised compactly, as devices send it)."""
+    if isinstance(value, (dict, list)):
+        if limits.value_too_deep(value):
+            raise _refuse(spec.code, f"JSON nested at most {limits.MAX_JSON_DEPTH} levels deep", value)
+        doc, text = value, json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    elif isinstance(value, str):
+        refused = limits.json_refusal(value)
+        if refused is not None:
+            raise _refuse(spec.code, f"a JSON string within the limits (it {refused})", value)
+        try:
+            doc, text = json.loads(value), value
+        except ValueError:
+            raise _refuse(spec.code, "a JSON string", value) from None
+    else:
+        raise _refuse(spec.code, "a JSON string or object", value)
+    fields = spec.values.get("fields")
+    if fields:
+        _check_fields(spec.code, fields, doc)
+    return text
+
+
+_CHECKS: dict[str, Callable[[DpSpec, Any], Any]] = {
+    "Boolean": _boolean, "Integer": _integer, "Enum": _enum, "String": _string, "Json": _json, "Raw": _raw,
+    "Bitmap": _bitmap,
+}
+
+
+def validate_value(spec: DpSpec, value: Any) -> Any:
+    """The value normalised for storage (``500.0`` -> ``500``, an object -> its JSON string), or raise."""
+    return _CHECKS[spec.type](spec, value)

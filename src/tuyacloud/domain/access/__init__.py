@@ -1,0 +1,1 @@
+"""Who may call and what they see: tokens, request scope, signature diagnosis, console accounts, hub credentials."""

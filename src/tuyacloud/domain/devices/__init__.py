@@ -1,0 +1,1 @@
+"""Devices: lookup, ownership, commands and their status changes, logs, events and the message outbox."""

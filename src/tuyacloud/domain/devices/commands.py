@@ -1,0 +1,166 @@
+"""Status changes: commands, shadow property issues and device reports, each with its log and message.
+
+Validation happens before any write and covers the whole batch (one bad command applies none). The status
+change, the device log rows and the protocol-4 message are written in one unit of work, so an accepted command
+always has its message and no message exists for a change that was not committed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from tuyacloud import limits
+from tuyacloud.catalog.behaviours import apply_commands
+from tuyacloud.catalog.datapoints import validate_value
+from tuyacloud.catalog.loader import Product
+from tuyacloud.catalog.validation import validate_commands, validate_properties
+from tuyacloud.domain.context import Context, StatusChange
+from tuyacloud.domain.devices import events, outbox
+from tuyacloud.domain.devices.devices import get_owned
+from tuyacloud.errors import (
+    CommandNotSupported,
+    DeviceNotExist,
+    DeviceNotSupported,
+    DeviceOffline,
+    ParamIllegal,
+)
+from tuyacloud.models import Device, DeviceLog, Project
+from tuyacloud.store.base import Tx
+
+FROM_DEVICE, FROM_CLIENT, FROM_CLOUD = "1", "2", "4"
+EVENT_COMMAND, EVENT_REPORT = 5, 7
+
+
+def product_of(ctx: Context, device: Device) -> Product:
+    product = ctx.catalog.product(device.product_id)
+    if product is None:
+        raise DeviceNotSupported(f"product {device.product_id} of device {device.id} is unknown")
+    return product
+
+
+async def _write_changes(
+    ctx: Context,
+    tx: Tx,
+    device_id: str,
+    region: str,
+    product: Product,
+    commands: list[tuple[str, Any]] | None,
+    changes_of: Any,
+    event_from: str,
+) -> StatusChange | None:
+    """Re-read the device inside the unit (serialised with other writers), apply, log and emit."""
+    device = await tx.get_device_for_update(device_id, region)
+    if device is None:
+        raise DeviceNotExist()
+    now = ctx.clock.now_ms()  # after the lock: a later commit never carries an earlier report time
+    changes: dict[str, Any] = changes_of(device)
+    if not changes and not commands:
+        return None
+    before = dict(device.status)
+    device.status.update(changes)
+    for code in changes:
+        device.status_t[code] = now
+    await tx.update_device_status(device.id, device.status, device.status_t, now)
+    logs = [DeviceLog(device.id, now, EVENT_COMMAND, c, events.dp_string(v), event_from) for c, v in commands or []]
+    logs += [DeviceLog(device.id, now, EVENT_REPORT, c, events.dp_string(v), FROM_DEVICE) for c, v in changes.items()]
+    await tx.insert_device_logs(logs)
+    if changes:
+        await outbox.emit(tx, events.status_report(device, product, changes, now, ctx.ids.unique_hex()))
+    return StatusChange(device, before, changes)
+
+
+async def _command(ctx: Context, device: Device, product: Product, commands: list[tuple[str, Any]],
+                   event_from: str) -> dict[str, Any]:
+    def changes_of(current: Device) -> dict[str, Any]:
+        if not current.online:
+            raise DeviceOffline()
+        changed = apply_commands(product, current.status, commands)
+        # A device reports every commanded code, even when the value did not change.
+        return {**dict(commands), **changed}
+
+    async def work(tx: Tx) -> StatusChange | None:
+        return await _write_changes(ctx, tx, device.id, device.region, product, commands, changes_of, event_from)
+
+    change = await ctx.store.transaction(work)
+    ctx.command_committed(event_from)
+    ctx.notify(device.id, device.region)
+    ctx.status_changed(change)
+    return change.changes if change else {}
+
+
+async def send_commands(ctx: Context, project: Project, device_id: str, body: Any,
+                        event_from: str = FROM_CLIENT) -> dict[str, Any]:
+    """``{"commands": [{"code", "value"}]}`` validated against the device's instruction set, then applied."""
+    if not isinstance(body, dict) or "commands" not in body:
+        raise ParamIllegal("the body must be an object with a commands list")
+    device = await get_owned(ctx, project, device_id)
+    product = product_of(ctx, device)
+    commands = validate_commands(product, body["commands"])
+    if not device.online:
+        raise DeviceOffline()
+    return await _command(ctx, device, product, commands, event_from)
+
+
+async def issue_properties(ctx: Context, project: Project, device_id: str, body: Any) -> dict[str, Any]:
+    """v2.0 shadow issue: ``{"properties": "<JSON object as a string>"}`` (an object is accepted too)."""
+    if not isinstance(body, dict) or "properties" not in body:
+        raise ParamIllegal("the body must be an object with properties")
+    raw = body["properties"]
+    if isinstance(raw, str):
+        limits.check_json(raw, "properties")
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ParamIllegal("properties must be a JSON object encoded as a string") from exc
+    if not isinstance(raw, dict) or not raw:
+        raise ParamIllegal("properties must be a non-empty JSON object")
+    device = await get_owned(ctx, project, device_id)
+    product = product_of(ctx, device)
+    commands = validate_properties(product, raw)
+    if not device.online:
+        raise DeviceOffline()
+    return await _command(ctx, device, product, commands, FROM_CLIENT)
+
+
+def validate_report(product: Product, changes: dict[str, Any]) -> dict[str, Any]:
+    """A device may report any of its status codes or raw DPs (not only writable functions)."""
+    specs = {s.code: s for s in product.all_dps()}
+    valid: dict[str, Any] = {}
+    for code, value in changes.items():
+        spec = specs.get(code)
+        if spec is None:
+            raise CommandNotSupported(f"{code} is not a data point of this device; known: {', '.join(specs)}")
+        valid[code] = validate_value(spec, value)
+    return valid
+
+
+async def report(ctx: Context, device: Device, changes: dict[str, Any], *, validate: bool = True) -> dict[str, Any]:
+    """A device's own report (virtual behaviour, injected through the control API): only changed codes emit."""
+    product = product_of(ctx, device)
+    values = validate_report(product, changes) if validate else changes
+
+    def changes_of(current: Device) -> dict[str, Any]:
+        return {k: v for k, v in values.items() if current.status.get(k, object()) != v or validate}
+
+    async def work(tx: Tx) -> StatusChange | None:
+        return await _write_changes(ctx, tx, device.id, device.region, product, None, changes_of, FROM_DEVICE)
+
+    change = await ctx.store.transaction(work)
+    ctx.status_changed(change)
+    return change.changes if change else {}
+
+
+async def command_in_unit(ctx: Context, tx: Tx, device: Device, product: Product, commands: list[tuple[str, Any]],
+                          event_from: str = FROM_CLOUD) -> StatusChange | None:
+    """A validated command written inside the caller's unit of work, for runs the cloud makes itself (a timer
+    commits its run claim and its command together). Raises :class:`DeviceOffline` before any write; the caller
+    calls ``ctx.notify`` and ``ctx.status_changed`` after its commit."""
+
+    def changes_of(current: Device) -> dict[str, Any]:
+        if not current.online:
+            raise DeviceOffline()
+        return {**dict(commands), **apply_commands(product, current.status, commands)}
+
+    return await _write_changes(ctx, tx, device.id, device.region, product, commands, changes_of, event_from)

@@ -1,0 +1,1 @@
+"""A cloud project: creation and credentials check, its API services, its call counters and statistics."""

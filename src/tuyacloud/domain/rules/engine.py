@@ -1,0 +1,306 @@
+"""The automation engine: evaluates automations on status changes and on time, and runs scenes' and automations'
+actions in the background, following the cloud clock.
+
+Started by the app next to the simulator. It listens to every committed status change (``Context.status_changed``)
+and keeps only those of devices an enabled automation reads (an in-memory set, reloaded when ``rules_version``
+changes), so a change of any other device costs one set lookup.
+
+Rules (docs/smart-home.md, "Automations"):
+- Edge: a device condition fires when a change makes it true (false before, true after); staying true does not fire
+  again. ``match_type`` 1 (any): any device condition becoming true fires. ``match_type`` 2 (all): the conjunction of
+  the device conditions becoming true fires; an "all" automation that also has schedule or external conditions is
+  driven by those events and fires at them only while every device condition holds.
+- Schedules fire at their minute in their time zone on the cloud clock; one occurrence fires once across processes
+  (claimed with a conditional UPDATE of ``last_fired_minute``). Occurrences during downtime are not caught up; a
+  forward step of the clock fires each schedule at most once (its latest occurrence in the step, within a day).
+- Preconditions (``timeCheck``) gate every firing; disabled automations never fire.
+- Loops: a run carries the chain of automations that caused it (``domain/rules/causation.py``); an automation already in
+  the chain does not fire again, chains stop at ``causation.MAX_DEPTH``, and one automation runs at most
+  :data:`MAX_RUNS_PER_SECOND` times per cloud second (a frozen clock does not refill that budget).
+- Multi-process: a status change commits in one process and is evaluated there only; other processes learn of
+  automation writes through ``rules_version`` within :data:`VERSION_POLL_S`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+from collections import deque
+from typing import Any
+
+from tuyacloud.domain.context import Context, StatusChange
+from tuyacloud.domain.rules import causation, rule_time
+from tuyacloud.domain.rules.rule_writes import RULES_VERSION
+from tuyacloud.domain.rules.scene_actions import Outcome, perform, timetable, wait_until
+from tuyacloud.errors import StoreUnavailable
+from tuyacloud.models import Automation
+from tuyacloud.supervision import Episode, TaskStatus
+
+log = logging.getLogger("tuyacloud.rules")
+
+DEVICE, SCHEDULE, EXTERNAL = 1, 6, 15
+ANY, ALL = 1, 2
+MAX_RUNS_PER_SECOND = 5
+VERSION_POLL_S = 1.0
+TICK_S = 0.1
+HISTORY = 1000
+
+
+def holds(condition: dict[str, Any], status: dict[str, Any]) -> bool:
+    display = condition["display"]
+    if display["code"] not in status:
+        return False
+    value, wanted, operator = status[display["code"]], display["value"], display["operator"]
+    if operator == "==":
+        return bool(value == wanted)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return bool(value < wanted) if operator == "<" else bool(value > wanted)
+
+
+def window_allows(automation: Automation, now_ms: int) -> bool:
+    for pre in automation.preconditions:
+        d = pre["display"]
+        if not rule_time.in_window(now_ms, d["start"], d["end"], d["loops"], rule_time.zone(d["timezone_id"])):
+            return False
+    return True
+
+
+class RuleEngine:
+    def __init__(self, ctx: Context, status: TaskStatus | None = None) -> None:
+        self.ctx = ctx
+        self._episode = Episode(log, "the automation engine", status)
+        self.referenced: set[str] = set()
+        self.scheduled: list[Automation] = []
+        self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY)
+        self._version: str | None = None
+        # Writes this process made to automations (``invalidate``) against the last one the index was loaded
+        # after; while they differ, or while a load is in flight, every change is queued, since the index being
+        # read may or may not include the write (a change dropped then would never fire its new automation).
+        self._generation = 1
+        self._loaded_generation = 0
+        self._loading = False
+        self._polled_at = 0.0
+        self._queue: deque[tuple[StatusChange, tuple[str, ...]]] = deque()
+        self._wake = asyncio.Event()
+        self._runs: set[asyncio.Task[None]] = set()
+        self._budget: dict[str, tuple[int, int]] = {}
+        self._checked_ms = ctx.clock.now_ms()
+        ctx.status_listeners.append(self.on_status)
+        ctx.rules = self
+
+    # --- inputs ---------------------------------------------------------------------------------------------
+    def invalidate(self) -> None:
+        """Automations changed (committed): reload the index before evaluating anything else."""
+        self._generation += 1
+        self._wake.set()
+
+    @property
+    def _stale(self) -> bool:
+        return self._loading or self._loaded_generation != self._generation
+
+    def on_status(self, change: StatusChange) -> None:
+        """Called in the committing task: keep what may concern an automation, with the causation chain."""
+        if self._stale or change.device.id in self.referenced:
+            self._queue.append((change, causation.current()))
+            self._wake.set()
+
+    # --- the loop -------------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=TICK_S)
+                self._wake.clear()  # before draining: a change queued meanwhile sets it again
+                await self._step(loop.time())
+        finally:
+            for task in list(self._runs):
+                task.cancel()
+
+    async def _step(self, now_s: float) -> None:
+        """One pass. A failure (the store unavailable, mostly) is logged once per episode and the pass is retried
+        after a back-off: a status change that could not be evaluated stays queued, a schedule stays unchecked."""
+        try:
+            if self._stale or now_s - self._polled_at >= VERSION_POLL_S:
+                await self._refresh()
+                self._polled_at = now_s
+            while self._queue:
+                change, chain = self._queue[0]
+                try:
+                    await self._evaluate(change, chain)
+                except StoreUnavailable:
+                    raise  # kept queued: evaluated when the store is back
+                except Exception:  # one bad automation must not stop the others
+                    log.exception("automation engine: evaluating a change of %s failed", change.device.id)
+                self._queue.popleft()
+            await self._check_schedules()
+        except Exception as error:
+            await asyncio.sleep(self._episode.failed(error))
+            return
+        self._episode.ok()
+
+    async def _refresh(self) -> None:
+        """Reload the index when this process wrote automations or the shared ``rules_version`` moved. The
+        generation is noted before reading, so a write committed during the reads leaves the index stale."""
+        generation = self._generation
+        self._loading = True
+        try:
+            version = await self.ctx.store.get_meta(RULES_VERSION)
+            if version == self._version and generation == self._loaded_generation:
+                return
+            referenced = await self.ctx.store.automation_device_ids()
+            scheduled = await self.ctx.store.scheduled_automations()
+        finally:
+            self._loading = False
+        self.referenced, self.scheduled, self._version = referenced, scheduled, version
+        self._loaded_generation = generation
+
+    # --- device conditions ----------------------------------------------------------------------------------
+    async def _evaluate(self, change: StatusChange, chain: tuple[str, ...]) -> None:
+        if change.device.id not in self.referenced:
+            return
+        for automation in await self.ctx.store.automations_of_device(change.device.id):
+            if await self._edge(automation, change):
+                await self.fire(automation, chain, "device")
+
+    async def _edge(self, automation: Automation, change: StatusChange) -> bool:
+        device = change.device
+        conditions = [c for c in automation.conditions if c["entity_type"] == DEVICE]
+        touched = [c for c in conditions if c["entity_id"] == device.id and c["display"]["code"] in change.changes]
+        if not touched:
+            return False
+        if automation.match_type == ANY:
+            return any(not holds(c, change.before) and holds(c, device.status) for c in touched)
+        if len(conditions) != len(automation.conditions):
+            return False  # "all" with schedule/external conditions: those events drive it
+        others = await self._statuses(automation.region,
+                                      (c["entity_id"] for c in conditions if c["entity_id"] != device.id))
+
+        def all_hold(own: dict[str, Any]) -> bool:
+            return all(holds(c, own if c["entity_id"] == device.id else others.get(c["entity_id"], {}))
+                       for c in conditions)
+
+        return not all_hold(change.before) and all_hold(device.status)
+
+    async def _statuses(self, region: str, device_ids: Any) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for device_id in set(device_ids):
+            device = await self.ctx.store.get_device(device_id, region)
+            if device is not None:
+                found[device_id] = device.status
+        return found
+
+    async def _devices_hold(self, automation: Automation) -> bool:
+        conditions = [c for c in automation.conditions if c["entity_type"] == DEVICE]
+        statuses = await self._statuses(automation.region, (c["entity_id"] for c in conditions))
+        return all(holds(c, statuses.get(c["entity_id"], {})) for c in conditions)
+
+    # --- time -----------------------------------------------------------------------------------------------
+    async def _check_schedules(self) -> None:
+        now = self.ctx.clock.now_ms()
+        after = self._checked_ms
+        if now <= after:
+            self._checked_ms = now  # the clock was set back: follow it
+            return
+        for automation in self.scheduled:
+            latest = None
+            for c in automation.conditions:
+                if c["entity_type"] != SCHEDULE:
+                    continue
+                d = c["display"]
+                at = rule_time.occurrence_in(after, now, d["time"], d["loops"], rule_time.zone(d["timezone_id"]),
+                                             d.get("date", ""))
+                if at is not None and (latest is None or at > latest):
+                    latest = at
+            if latest is None:
+                continue
+            if not await self.ctx.store.claim_schedule_minute(automation.id, latest // rule_time.MINUTE_MS):
+                continue  # another process has it, or this minute already fired
+            fresh = await self.ctx.store.get_automation(automation.id)
+            if fresh is not None:
+                await self.fire(fresh, (), "schedule")
+        self._checked_ms = now  # only once every schedule was looked at: a pass cut short is done again
+
+    # --- firing and running ---------------------------------------------------------------------------------
+    def _record(self, kind: str, rule_id: str, reason: str, **extra: Any) -> dict[str, Any]:
+        entry = {"kind": kind, "id": rule_id, "reason": reason, "at": self.ctx.clock.now_ms(), **extra}
+        self.history.append(entry)
+        return entry
+
+    def _over_budget(self, automation_id: str) -> bool:
+        second = self.ctx.clock.now_ms() // 1000
+        at, runs = self._budget.get(automation_id, (second, 0))
+        if at != second:
+            runs = 0
+        if runs >= MAX_RUNS_PER_SECOND:
+            return True
+        self._budget[automation_id] = (second, runs + 1)
+        return False
+
+    async def fire(self, automation: Automation, chain: tuple[str, ...], reason: str) -> bool:
+        """Run an automation whose condition fired, unless a rule holds it back; True when a run started."""
+        refusal = ""
+        if not automation.enabled:
+            refusal = "disabled"
+        elif automation.id in chain:
+            refusal = "loop: already in the causation chain " + ">".join(chain)
+        elif len(chain) >= causation.MAX_DEPTH:
+            refusal = f"loop: causation chain deeper than {causation.MAX_DEPTH}"
+        elif not window_allows(automation, self.ctx.clock.now_ms()):
+            refusal = "outside its precondition window"
+        elif (automation.match_type == ALL and reason != "device"
+              and not await self._devices_hold(automation)):
+            refusal = "not every device condition holds"
+        elif self._over_budget(automation.id):
+            refusal = f"more than {MAX_RUNS_PER_SECOND} runs in one cloud second"
+        if refusal:
+            self._record("automation", automation.id, reason, fired=False, refused=refusal)
+            log.info("automation %s not run (%s): %s", automation.id, reason, refusal)
+            return False
+        entry = self._record("automation", automation.id, reason, fired=True, chain=list(chain), outcomes=[])
+        self.start(automation.home_id, automation.region, automation.actions, (*chain, automation.id),
+                   f"automation {automation.id}", entry)
+        return True
+
+    def start(self, home_id: str, region: str, actions: list[dict[str, Any]], chain: tuple[str, ...], label: str,
+              entry: dict[str, Any], start_ms: int | None = None, skip: int = 0) -> None:
+        """Run ``actions`` in the background on a timetable fixed now (or at ``start_ms``), from position
+        ``skip + 1``; a fresh context, so nothing of the request that started it (its user scope) leaks in."""
+        plan = [p for p in timetable(actions, self.ctx.clock.now_ms() if start_ms is None else start_ms)
+                if p[1] > skip]
+        if not plan:
+            return
+        task = asyncio.create_task(self._run(home_id, region, plan, chain, label, entry),
+                                   context=contextvars.Context())
+        self._runs.add(task)
+        task.add_done_callback(self._runs.discard)
+
+    async def _run(self, home_id: str, region: str, plan: list[tuple[int, int, dict[str, Any]]],
+                   chain: tuple[str, ...], label: str, entry: dict[str, Any]) -> None:
+        causation.enter(chain)
+        for due, position, action in plan:
+            await wait_until(self.ctx.clock, due)
+            self._note(entry, await perform(self.ctx, home_id, region, position, action, label))
+
+    @staticmethod
+    def _note(entry: dict[str, Any], outcome: Outcome) -> None:
+        entry.setdefault("outcomes", []).append(
+            {"position": outcome.position, "executor": outcome.executor, "entity_id": outcome.entity_id,
+             "ok": outcome.ok, "detail": outcome.detail})
+
+    async def run_scene(self, scene_id: str, home_id: str, region: str, actions: list[dict[str, Any]]) -> None:
+        """Tap-to-run: the actions before the first delay run now (the caller sees their effect when the call
+        returns); the rest run in the background on the timetable fixed now."""
+        start = self.ctx.clock.now_ms()
+        label = f"scene {scene_id}"
+        entry = self._record("scene", scene_id, "trigger", fired=True, chain=[], outcomes=[])
+        done = 0
+        for due, position, action in timetable(actions, start):
+            if due > start:
+                break
+            self._note(entry, await perform(self.ctx, home_id, region, position, action, label))
+            done = position
+        self.start(home_id, region, actions, causation.current(), label, entry, start_ms=start, skip=done)

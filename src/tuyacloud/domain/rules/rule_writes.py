@@ -1,0 +1,43 @@
+"""Every write to automations goes through :func:`commit`: the change and a new ``rules_version`` in one unit.
+
+The version tells the automation engines of all processes that their index of referenced devices and scheduled
+automations is stale; the local engine is told at once, the others notice within a poll interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from tuyacloud.domain.context import Context
+from tuyacloud.store.base import Tx
+
+T = TypeVar("T")
+
+# The store meta key the version is kept under.
+RULES_VERSION = "rules_version"
+
+
+async def commit(ctx: Context, work: Callable[[Tx], Awaitable[T]]) -> T:
+    async def unit(tx: Tx) -> T:
+        result = await work(tx)
+        await tx.set_meta(RULES_VERSION, ctx.ids.hex(16))
+        return result
+
+    result = await ctx.store.transaction(unit)
+    if ctx.rules is not None:
+        ctx.rules.invalidate()
+    return result
+
+
+async def set_enabled(ctx: Context, home_id: str, automation_id: str, enabled: bool) -> bool:
+    """Enable or disable an automation of ``home_id``; False when it is not (or no longer) there."""
+
+    async def work(tx: Tx) -> bool:
+        found = await tx.get_automation(automation_id)
+        if found is None or found.home_id != home_id:
+            return False
+        await tx.set_automation_enabled(automation_id, enabled, ctx.clock.now_ms())
+        return True
+
+    return await commit(ctx, work)
