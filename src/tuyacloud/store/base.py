@@ -19,6 +19,7 @@ from tuyacloud.errors import StoreUnavailable
 from tuyacloud.models import Device, DeviceLog, Message, Project, Token
 from tuyacloud.store.asset_queries import AssetQueries
 from tuyacloud.store.console_queries import ConsoleQueries
+from tuyacloud.store.gateway_queries import GatewayQueries
 from tuyacloud.store.message_queries import MessageQueries
 from tuyacloud.store.openhub_queries import OpenHubQueries
 from tuyacloud.store.registration_queries import RegistrationQueries
@@ -44,7 +45,8 @@ _TOKEN_COLS = (
 )
 DEVICE_COLS = (
     "id, access_id, region, product_id, category, name, local_key, uuid, ip, time_zone, lat, lon, online, "
-    "owner_uid, asset_id, created_ms, active_ms, updated_ms, status, status_t, custom_name, sn, mac, virtual"
+    "owner_uid, asset_id, created_ms, active_ms, updated_ms, status, status_t, custom_name, sn, mac, virtual, "
+    "gateway_id, node_id, frozen, gateway_held"
 )
 
 
@@ -74,7 +76,8 @@ def device_from_row(row: Row) -> Device:
         local_key=row[6], uuid=row[7], ip=row[8], time_zone=row[9], lat=row[10], lon=row[11], online=bool(row[12]),
         owner_uid=row[13], asset_id=row[14], created_ms=row[15], active_ms=row[16], updated_ms=row[17],
         status=orjson.loads(row[18]), status_t=orjson.loads(row[19]), custom_name=row[20], sn=row[21], mac=row[22],
-        virtual=bool(row[23]),
+        virtual=bool(row[23]), gateway_id=row[24], node_id=row[25], frozen=bool(row[26]),
+        gateway_held=bool(row[27]),
     )
 
 
@@ -82,12 +85,14 @@ def _device_params(d: Device) -> tuple[Any, ...]:
     return (
         d.id, d.access_id, d.region, d.product_id, d.category, d.name, d.local_key, d.uuid, d.ip, d.time_zone,
         d.lat, d.lon, int(d.online), d.owner_uid, d.asset_id, d.created_ms, d.active_ms, d.updated_ms,
-        _dumps(d.status), _dumps(d.status_t), d.custom_name, d.sn, d.mac, int(d.virtual),
+        _dumps(d.status), _dumps(d.status_t), d.custom_name, d.sn, d.mac, int(d.virtual), d.gateway_id, d.node_id,
+        int(d.frozen), int(d.gateway_held),
     )
 
 
 class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQueries, SceneQueries, ConsoleQueries,
-              TimerQueries, StatisticsQueries, SimulatorQueries, OpenHubQueries, SharingQueries, abc.ABC):
+              TimerQueries, StatisticsQueries, SimulatorQueries, OpenHubQueries, SharingQueries, GatewayQueries,
+              abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]
@@ -293,7 +298,7 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQuerie
 
     async def insert_device(self, d: Device) -> None:
         await self.execute(
-            f"INSERT INTO devices ({DEVICE_COLS}) VALUES ({', '.join('?' for _ in range(24))})", _device_params(d)
+            f"INSERT INTO devices ({DEVICE_COLS}) VALUES ({', '.join('?' for _ in range(28))})", _device_params(d)
         )
 
     async def update_device_status(
@@ -306,7 +311,8 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQuerie
 
     async def update_device_fields(self, device_id: str, **fields: Any) -> None:
         allowed = {
-            "name", "online", "updated_ms", "active_ms", "custom_name", "lat", "lon", "ip", "asset_id", "owner_uid"
+            "name", "online", "updated_ms", "active_ms", "custom_name", "lat", "lon", "ip", "asset_id", "owner_uid",
+            "gateway_id", "node_id", "frozen", "gateway_held",
         }
         unknown = set(fields) - allowed
         if unknown:

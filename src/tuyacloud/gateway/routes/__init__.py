@@ -8,8 +8,10 @@ from tuyacloud.gateway.routes import (
     assets,
     automations,
     categories,
+    device_lifecycle,
     devices_iot03,
     devices_v1,
+    gateways,
     homes,
     logs,
     openhub,
@@ -24,7 +26,7 @@ from tuyacloud.gateway.routes import (
 )
 
 AREAS = (token, devices_v1, devices_iot03, things_v2, logs, categories, assets, users, registration, app_users, homes,
-         pairing, scenes, automations, timers_v1, timers_v2, openhub)
+         pairing, scenes, automations, timers_v1, timers_v2, openhub, device_lifecycle, gateways)
 
 
 def build_table() -> RouteTable:
