@@ -155,3 +155,11 @@ def test_bad_gateway_input_changes_nothing(cloud: CloudServer, site: dict[str, A
     assert ok(c.get("/v1.3/iot-03/devices", {"page_size": 200}))["total"] == count
     assert messages_after(cloud, aid, before) == []
     assert sdk_ok(_api(cloud, stranger).get(f"/v1.0/iot-03/devices/{foreign_gw['id']}/sub-devices")) == []
+
+
+def test_removing_a_gateway_and_its_sub_devices_in_one_batch(cloud: CloudServer, site: dict[str, Any]) -> None:
+    project, c, gateway = site["project"], site["client"], site["gateway"]
+    sub = _add(cloud, project["access_id"], gateway_id=gateway["id"], category="dj")[0]
+    manager = iot_py_manager(cloud, project, AuthType.CUSTOM)
+    assert sdk_ok(manager.remove_device_list([gateway["id"], sub["id"]])) is True
+    assert code(c.get(f"/v1.0/iot-03/devices/{sub['id']}")) == 2010
