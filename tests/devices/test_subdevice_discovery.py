@@ -10,8 +10,10 @@ lists who joined since a time (``GET .../devices/{id}/sub-devices?discovery_time
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from tuya_iot import AuthType, TuyaOpenAPI
 from typer.testing import CliRunner
 
@@ -20,6 +22,7 @@ from support.devapis import iot_py_manager, last_seq, messages_after, sdk_code, 
 from support.server import CloudServer
 from support.smarthome import control
 from tuyacloud.cli.main import app
+from tuyacloud.clock import Clock
 
 REG = "/v1.0/iot-03/device-registration/devices/{}"
 
@@ -32,7 +35,18 @@ def _join(server: CloudServer, gateway_id: str, **body: Any) -> dict[str, Any]:
     return control(server, "POST", f"/devices/{gateway_id}/join", body)
 
 
-def test_discover_join_list_and_stop(cloud: CloudServer) -> None:
+@pytest.fixture(scope="module")
+def own_clock_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
+    """A server of this module alone: its clock is stepped (the session's server keeps the wall clock, which
+    tests mixing the CLI and the server rely on)."""
+    server = CloudServer(tmp_path_factory.mktemp("discovery"), clock=Clock(), create_demo=False,
+                         timestamp_window_s=10**7).start()
+    yield server
+    server.stop()
+
+
+def test_discover_join_list_and_stop(own_clock_cloud: CloudServer) -> None:
+    cloud = own_clock_cloud
     project = cloud.create_project(name="discovery")
     aid = project["access_id"]
     c = signed(cloud, project)
