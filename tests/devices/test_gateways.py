@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from support.custom import add_asset, code, ok
 from support.devapis import events_of, iot_py_manager, last_seq, messages_after, sdk_code, sdk_ok, signed
-from support.server import CloudServer
+from support.server import ADMIN_TOKEN, CloudServer
 from support.smarthome import control
 from tuyacloud.cli.main import app
 
@@ -163,3 +163,21 @@ def test_removing_a_gateway_and_its_sub_devices_in_one_batch(cloud: CloudServer,
     manager = iot_py_manager(cloud, project, AuthType.CUSTOM)
     assert sdk_ok(manager.remove_device_list([gateway["id"], sub["id"]])) is True
     assert code(c.get(f"/v1.0/iot-03/devices/{sub['id']}")) == 2010
+
+
+def test_the_testing_kit_makes_sub_devices_and_joins_gateways(cloud: CloudServer, site: dict[str, Any]) -> None:
+    from tuyacloud.testing import ControlClient, ControlError
+
+    project, gateway = site["project"], site["gateway"]
+    api = _api(cloud, project)
+    with ControlClient(cloud.url, ADMIN_TOKEN) as kit:
+        made = kit.add_devices(project["access_id"], "dj", 2, gateway_id=gateway["id"])
+        assert [d["sub"] for d in made] == [True, True]
+        with pytest.raises(ControlError) as refused:  # not searching yet
+            kit.join_gateway(gateway["id"], "kg")
+        assert refused.value.code == 2007
+        assert sdk_ok(api.post(f"/v1.0/iot-03/device-registration/devices/{gateway['id']}/actions/discover")) is True
+        joined = kit.join_gateway(gateway["id"], "kg", name="Porch switch")
+    assert joined["name"] == "Porch switch" and joined["gateway_id"] == gateway["id"]
+    listed = sdk_ok(api.get(f"/v1.0/iot-03/devices/{gateway['id']}/sub-devices"))
+    assert sorted(d["id"] for d in listed) == sorted([made[0]["id"], made[1]["id"], joined["id"]])
