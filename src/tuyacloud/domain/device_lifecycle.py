@@ -90,8 +90,10 @@ async def _restore(ctx: Context, tx: Tx, device: Device, now: int) -> None:
         await outbox.emit(tx, events.status_report(device, product, status, now, ctx.ids.unique_hex()))
     if device.online:
         await outbox.emit(tx, events.device_event(device, "offline", now, time=now))
+    # ownerId: the asset or home it left (the device objects' ``owner_id``), so a project user's or app user's
+    # open-hub link that saw the device hears that it went (domain/openhub.py ``may_see``).
     await outbox.emit(tx, events.device_event(device, "delete", now, uid=device.owner_uid,
-                                              ownerId=device.owner_uid))
+                                              ownerId=device.asset_id or device.owner_uid))
 
 
 async def freeze_state(ctx: Context, project: Project, device_id: str) -> int:
