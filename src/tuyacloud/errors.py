@@ -169,6 +169,15 @@ class DeviceTokenExpired(TuyaError):
     """Pairing with a device registration token after its expiry (2007)."""
 
 
+class DeviceFrozen(PermissionDeny):
+    """A command to a device the project frozen (``PUT .../freeze-state``). The platform's code for it is not
+    documented anywhere we could find; 1106 ``permission deny`` is this cloud's choice (docs/fidelity.md)."""
+
+
+class NotAGateway(DeviceNotSupported):
+    """A device named as a gateway (sub-devices, discovery) that is not one (2009 ``not support this device``)."""
+
+
 # --- custom projects: assets and project users -----------------------------------------------------
 class AssetNotExist(DataNotExist):
     """An asset id unknown in this project and region (1000 ``data not exist``, as for other missing data)."""

@@ -73,6 +73,13 @@ class Device:
     sn: str = ""
     mac: str = ""
     virtual: bool = True
+    # A sub-device's gateway and its node id on the gateway's network (Zigbee); empty for directly connected ones.
+    gateway_id: str = ""
+    node_id: str = ""
+    # Frozen by the project (``PUT .../freeze-state``): it refuses commands until unfrozen.
+    frozen: bool = False
+    # A sub-device taken offline because its gateway went offline: it comes back with the gateway.
+    gateway_held: bool = False
 
 
 @dataclass

@@ -118,7 +118,7 @@ def test_expired_token_lists_but_does_not_pair(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("body", "expected"), [
     ({"pairing_type": "QR", "time_zone_id": "Asia/Shanghai"}, 1109),
-    ({"pairing_type": "ez", "time_zone_id": "Asia/Shanghai"}, 1109),
+    ({"pairing_type": "zigbee", "time_zone_id": "Asia/Shanghai"}, 1109),
     ({"pairing_type": 1, "time_zone_id": "Asia/Shanghai"}, 1109),
     ({"time_zone_id": "Asia/Shanghai"}, 1100),
     ({"pairing_type": "EZ"}, 1100),

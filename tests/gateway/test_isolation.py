@@ -184,6 +184,8 @@ def body_for(route: Route) -> Any:
         ("properties",): {"properties": json.dumps({"switch_led": False})},
         ("type", "data"): {"type": 1, "data": "taken over"},
         ("type",): {"type": "hls"},
+        ("state",): {"state": 1},  # freeze-state
+        (): {},  # sub-device discovery: every field optional
     }
     assert required in bodies, f"{route.key}: the isolation sweep does not know how to fill a body {route.body}"
     return bodies[required]
@@ -403,7 +405,14 @@ def check_custom(attacker: Tenant, victim: Tenant, route: Route, what: str) -> N
 
 
 def check_registration(attacker: Tenant, victim: Tenant, route: Route, what: str) -> None:
-    """A token for the victim's asset is refused; the victim's registration token answers "data not exist"."""
+    """A token for the victim's asset is refused; the victim's registration token answers "data not exist"; the
+    victim's devices cannot be opened for sub-devices nor have theirs listed."""
+    if "device_id" in route.path_params:
+        for device_id in victim.ids:
+            response = call(attacker, route, fill_path(route, {"device_id": device_id}),
+                            required_query(route, [device_id]))
+            assert_refused(response, (1106, 2010), what)
+        return
     if "token" in route.path_params:
         response = attacker.client.request(route.method, fill_path(route, {"token": victim.registration_token}))
         assert_refused(response, (1000,), what)

@@ -77,7 +77,9 @@ def route_tuya_hosts(monkeypatch: pytest.MonkeyPatch, tls: TlsFiles, port: int) 
     return seen
 
 
-def tinytuya_cloud(project: dict[str, Any], region: str = "us") -> tinytuya.Cloud:
-    c = tinytuya.Cloud(apiRegion=region, apiKey=project["access_id"], apiSecret=project["access_secret"])
+def tinytuya_cloud(project: dict[str, Any]) -> tinytuya.Cloud:
+    """A connected ``tinytuya.Cloud`` for the project (its data center's real host name)."""
+    c = tinytuya.Cloud(apiRegion=project.get("region", "us"), apiKey=project["access_id"],
+                       apiSecret=project["access_secret"])
     assert c.error is None, c.error
     return c

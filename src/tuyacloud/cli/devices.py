@@ -13,10 +13,10 @@ from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_js
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices
-from tuyacloud.domain.pairing import pairing, registration
+from tuyacloud.domain.pairing import gateways, pairing, registration
 from tuyacloud.domain.projects import projects
 from tuyacloud.domain.smarthome import homes
-from tuyacloud.errors import DataNotExist
+from tuyacloud.errors import DataNotExist, ParamEmpty
 from tuyacloud.views import device_v1
 
 app = typer.Typer(help="Virtual devices.", no_args_is_help=True)
@@ -37,12 +37,17 @@ def add_virtual(
     user: str = typer.Option("", "--user", help="App user uid owning the device (smart home; with --home)"),
     home: str = typer.Option("", "--home", help="Home id of the app user (smart home)"),
     room: str = typer.Option("", "--room", help="Room id in the home (smart home)"),
+    gateway: str = typer.Option("", "--gateway", help="Gateway device id (wg2): make sub-devices of it"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
     """Create virtual devices. They behave like real ones: commands change status, sensors report."""
 
     async def work(ctx: Context) -> list[dict[str, Any]]:
         p = await projects.get(ctx, project)
+        if gateway:  # sub-devices land at the gateway's asset or home, with its owner
+            subs = await gateways.add_sub_devices(ctx, p, gateway, category=category, product_id=product_id,
+                                                  count=count, name=name)
+            return [_view(ctx, d) for d in subs]
         if user or home:
             placed = await homes.add_devices(ctx, p, uid=user, home_id=home, room_id=room, category=category,
                                              product_id=product_id, name=name, count=count)
@@ -73,18 +78,25 @@ def add_virtual(
 
 @app.command("pair")
 def pair(
-    token: str = typer.Option(..., "--token", help="A device registration token (POST .../device-registration/token)"),
+    token: str = typer.Option("", "--token", help="A device registration token (POST .../device-registration/token)"),
     category: str = typer.Option(None, "--category", help="Category code, e.g. cz, dj"),
     product_id: str = typer.Option(None, "--product", help="Product id instead of a category's default"),
     name: str = typer.Option(None, "--name", help="Device name"),
     home: str = typer.Option("", "--home", help="Smart-home pairing token: the user's home (default their first)"),
     room: str = typer.Option("", "--room", help="Smart-home pairing token: a room of the home"),
+    gateway: str = typer.Option("", "--gateway", help="Join this gateway while it searches (instead of --token)"),
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
-    """Pair a virtual device with a token. A registration token (industry) or a smart-home pairing token, as a
-    phone and a real device would (2007 once expired)."""
+    """Pair a virtual device with a token or a searching gateway. A registration token (industry), a smart-home
+    pairing token, or a gateway opened for sub-devices (discover), as a phone and a real device would (2007 once
+    expired or closed)."""
 
     async def work(ctx: Context) -> dict[str, Any]:
+        if gateway:
+            sub = await gateways.join(ctx, gateway, category=category, product_id=product_id, name=name)
+            return {**_view(ctx, sub), "asset_id": sub.asset_id, "gateway_id": sub.gateway_id}
+        if not token:
+            raise ParamEmpty("give --token or --gateway")
         try:
             found, device = await registration.pair(ctx, token, category=category, product_id=product_id, name=name)
         except DataNotExist:
@@ -98,6 +110,8 @@ def pair(
         emit_json(view)
         return
     where = f"home {view['home_id']}" if "home_id" in view else f"asset {view['asset_id']}"
+    if "gateway_id" in view:
+        where = f"gateway {view['gateway_id']}"
     console.print(f"Paired {view['id']} ({view['category']}, {view['name']}) in {where}")
 
 

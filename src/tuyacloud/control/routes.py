@@ -22,7 +22,7 @@ from tuyacloud.control import quotas as quota_routes
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands, devices
 from tuyacloud.domain.industry import assets
-from tuyacloud.domain.pairing import pairing, registration
+from tuyacloud.domain.pairing import gateways, pairing, registration
 from tuyacloud.domain.projects import projects, usage
 from tuyacloud.domain.rules import timers
 from tuyacloud.domain.smarthome import apps, homes, sharing
@@ -116,6 +116,12 @@ async def add_devices(request: Request, ctx: Context) -> list[dict[str, Any]]:
     count = body.get("count", 1)
     if not isinstance(count, int):
         raise ParamIllegal("count must be an integer")
+    if body.get("gateway_id"):  # sub-devices of a gateway, at its asset or home
+        subs = await gateways.add_sub_devices(
+            ctx, project, _str(body, "gateway_id"), category=_str(body, "category") or None,
+            product_id=_str(body, "product_id") or None, count=count,
+            name=body.get("name") if isinstance(body.get("name"), str) else None)
+        return [device_v1(d, ctx.catalog.product(d.product_id)) for d in subs]
     if body.get("user") or body.get("home_id"):  # an app user's device in one of their homes
         device = await homes.add_device(
             ctx, project, uid=_str(body, "user"), home_id=_str(body, "home_id"), room_id=_str(body, "room_id"),
@@ -128,6 +134,16 @@ async def add_devices(request: Request, ctx: Context) -> list[dict[str, Any]]:
         asset_id=body["asset_id"] if isinstance(body.get("asset_id"), str) else "",
     )
     return [device_v1(d, ctx.catalog.product(d.product_id)) for d in created]
+
+
+async def join_gateway(request: Request, ctx: Context) -> dict[str, Any]:
+    """A virtual Zigbee device joins a gateway that is searching for sub-devices (2007 when it is not)."""
+    body = await _json(request)
+    sub = await gateways.join(ctx, request.path_params["device_id"], category=_str(body, "category") or None,
+                              product_id=_str(body, "product_id") or None,
+                              name=body["name"] if isinstance(body.get("name"), str) else None)
+    return {**device_v1(sub, ctx.catalog.product(sub.product_id)), "asset_id": sub.asset_id,
+            "gateway_id": sub.gateway_id}
 
 
 async def project_usage(request: Request, ctx: Context) -> list[dict[str, Any]]:
@@ -295,6 +311,7 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
     ("POST", "/_tuyacloud/devices/{device_id}/report", inject_report, True),
     ("POST", "/_tuyacloud/devices/{device_id}/online", set_online, True),
     ("GET", "/_tuyacloud/devices/{device_id}/timers", device_timers, True),
+    ("POST", "/_tuyacloud/devices/{device_id}/join", join_gateway, True),
     ("GET", "/_tuyacloud/clock", clock, True),
     ("POST", "/_tuyacloud/clock", clock, True),
     ("GET", "/_tuyacloud/projects", list_projects, True),

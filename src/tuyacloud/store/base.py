@@ -19,6 +19,7 @@ from tuyacloud.errors import StoreUnavailable
 from tuyacloud.models import Device, DeviceLog, Message, Project, Token
 from tuyacloud.store.asset_queries import AssetQueries
 from tuyacloud.store.console_queries import ConsoleQueries
+from tuyacloud.store.gateway_queries import GatewayQueries
 from tuyacloud.store.infrared_queries import InfraredQueries
 from tuyacloud.store.message_queries import MessageQueries
 from tuyacloud.store.openhub_queries import OpenHubQueries
@@ -68,13 +69,14 @@ def _device_params(d: Device) -> tuple[Any, ...]:
     return (
         d.id, d.access_id, d.region, d.product_id, d.category, d.name, d.local_key, d.uuid, d.ip, d.time_zone,
         d.lat, d.lon, int(d.online), d.owner_uid, d.asset_id, d.created_ms, d.active_ms, d.updated_ms,
-        _dumps(d.status), _dumps(d.status_t), d.custom_name, d.sn, d.mac, int(d.virtual),
+        _dumps(d.status), _dumps(d.status_t), d.custom_name, d.sn, d.mac, int(d.virtual), d.gateway_id, d.node_id,
+        int(d.frozen), int(d.gateway_held),
     )
 
 
 class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQueries, SceneQueries, ConsoleQueries,
               TimerQueries, StatisticsQueries, SimulatorQueries, OpenHubQueries, SharingQueries, QuotaQueries,
-              InfraredQueries, abc.ABC):
+              InfraredQueries, GatewayQueries, abc.ABC):
     """All SQL of the cloud, on top of two primitives an engine provides."""
 
     touched_projects: set[str]
@@ -280,7 +282,7 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQuerie
 
     async def insert_device(self, d: Device) -> None:
         await self.execute(
-            f"INSERT INTO devices ({DEVICE_COLS}) VALUES ({', '.join('?' for _ in range(24))})", _device_params(d)
+            f"INSERT INTO devices ({DEVICE_COLS}) VALUES ({', '.join('?' for _ in range(28))})", _device_params(d)
         )
 
     async def update_device_status(
@@ -293,7 +295,8 @@ class Queries(MessageQueries, AssetQueries, RegistrationQueries, SmartHomeQuerie
 
     async def update_device_fields(self, device_id: str, **fields: Any) -> None:
         allowed = {
-            "name", "online", "updated_ms", "active_ms", "custom_name", "lat", "lon", "ip", "asset_id", "owner_uid"
+            "name", "online", "updated_ms", "active_ms", "custom_name", "lat", "lon", "ip", "asset_id", "owner_uid",
+            "gateway_id", "node_id", "frozen", "gateway_held",
         }
         unknown = set(fields) - allowed
         if unknown:

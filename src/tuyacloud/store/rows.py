@@ -15,7 +15,8 @@ Row = tuple[Any, ...]
 
 DEVICE_COLS = (
     "id, access_id, region, product_id, category, name, local_key, uuid, ip, time_zone, lat, lon, online, "
-    "owner_uid, asset_id, created_ms, active_ms, updated_ms, status, status_t, custom_name, sn, mac, virtual"
+    "owner_uid, asset_id, created_ms, active_ms, updated_ms, status, status_t, custom_name, sn, mac, virtual, "
+    "gateway_id, node_id, frozen, gateway_held"
 )
 
 
@@ -25,5 +26,6 @@ def device_from_row(row: Row) -> Device:
         local_key=row[6], uuid=row[7], ip=row[8], time_zone=row[9], lat=row[10], lon=row[11], online=bool(row[12]),
         owner_uid=row[13], asset_id=row[14], created_ms=row[15], active_ms=row[16], updated_ms=row[17],
         status=orjson.loads(row[18]), status_t=orjson.loads(row[19]), custom_name=row[20], sn=row[21], mac=row[22],
-        virtual=bool(row[23]),
+        virtual=bool(row[23]), gateway_id=row[24], node_id=row[25], frozen=bool(row[26]),
+        gateway_held=bool(row[27]),
     )

@@ -83,7 +83,22 @@ devices = Table(
     Column("sn", Text, nullable=False, server_default=""),
     Column("mac", Text, nullable=False, server_default=""),
     Column("virtual", Integer, nullable=False, server_default="1"),
+    Column("gateway_id", Text, nullable=False, server_default=""),  # migration 0013: gateways and sub-devices
+    Column("node_id", Text, nullable=False, server_default=""),
+    Column("frozen", Integer, nullable=False, server_default="0"),
+    Column("gateway_held", Integer, nullable=False, server_default="0"),
     Index("ix_devices_project", "access_id", "region", "id"),
+    Index("ix_devices_gateway", "gateway_id", "region"),
+)
+
+# A gateway searching for sub-devices (``POST .../actions/discover``) until ``until_ms`` (migration 0013).
+gateway_discovery = Table(
+    "gateway_discovery",
+    metadata,
+    Column("gateway_id", Text, primary_key=True),
+    Column("region", Text, nullable=False),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("until_ms", BigInteger, nullable=False),
 )
 
 device_logs = Table(

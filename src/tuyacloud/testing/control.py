@@ -192,14 +192,23 @@ class ControlClient:
 
     def add_devices(self, access_id: str, category: str | None = None, count: int = 1, *,
                     product_id: str | None = None, name: str | None = None,
-                    asset_id: str | None = None) -> list[dict[str, Any]]:
-        """Virtual devices of any catalog category (or of a given product) in a project (v1.0 device objects)."""
+                    asset_id: str | None = None, gateway_id: str | None = None) -> list[dict[str, Any]]:
+        """Virtual devices of any catalog category (or of a given product) in a project (v1.0 device objects);
+        with ``gateway_id`` (a ``wg2`` device), sub-devices of that gateway."""
         body: dict[str, Any] = {"count": count}
         for key, value in (("category", category), ("product_id", product_id), ("name", name),
-                           ("asset_id", asset_id)):
+                           ("asset_id", asset_id), ("gateway_id", gateway_id)):
             if value is not None:
                 body[key] = value
         result: list[dict[str, Any]] = self.call("POST", f"/projects/{access_id}/devices", body)
+        return result
+
+    def join_gateway(self, gateway_id: str, category: str | None = None, *, product_id: str | None = None,
+                     name: str | None = None) -> dict[str, Any]:
+        """A virtual Zigbee device joins a gateway that is searching for sub-devices (opened with the OpenAPI's
+        ``.../device-registration/devices/{id}/actions/discover``); ``2007`` when it is not searching."""
+        body = {k: v for k, v in (("category", category), ("product_id", product_id), ("name", name)) if v}
+        result: dict[str, Any] = self.call("POST", f"/devices/{gateway_id}/join", body)
         return result
 
     def messages(self, access_id: str, *, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:

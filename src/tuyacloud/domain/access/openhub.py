@@ -223,15 +223,18 @@ async def scope_of(ctx: Context, credential: HubCredential) -> Scope | None:
 
 
 def may_see(scope: Scope | None, placement: tuple[str, str] | None, data: dict[str, Any]) -> bool:
-    """Whether a message about a device at ``placement`` (asset or home id, owner uid) reaches this scope. A
-    device deleted before its placement was known is judged by the owner its delete event names."""
+    """Whether a message about a device at ``placement`` (asset or home id, owner uid) reaches this scope. A device
+    with no placement (deleted, or unbound by a factory reset, before its placement was known) is judged by the
+    binding its ``delete`` event names: ``ownerId`` (the asset or home it left, or its owner) and ``uid``."""
     if scope is None:
         return True
     if placement is not None:
         return scope.sees(placement[0], placement[1])
     biz = data.get("bizData")
-    owner = biz.get("ownerId") or biz.get("uid") if isinstance(biz, dict) else None
-    return scope.app_user and owner == scope.uid
+    if not isinstance(biz, dict):
+        return False
+    owner_id, uid = biz.get("ownerId") or "", biz.get("uid") or ""
+    return scope.sees(str(owner_id), str(uid)) or (scope.app_user and owner_id == scope.uid)
 
 
 KEEP_EXPIRED_MS = 86_400_000

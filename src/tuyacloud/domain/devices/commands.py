@@ -18,7 +18,7 @@ from tuyacloud.catalog.loader import Product
 from tuyacloud.catalog.validation import validate_commands, validate_properties
 from tuyacloud.domain.context import Context, StatusChange
 from tuyacloud.domain.devices import events, outbox
-from tuyacloud.domain.devices.devices import get_owned
+from tuyacloud.domain.devices.devices import get_owned, refuse_if_frozen
 from tuyacloud.errors import (
     CommandNotSupported,
     DeviceNotExist,
@@ -74,6 +74,7 @@ async def _write_changes(
 async def _command(ctx: Context, device: Device, product: Product, commands: list[tuple[str, Any]],
                    event_from: str) -> dict[str, Any]:
     def changes_of(current: Device) -> dict[str, Any]:
+        refuse_if_frozen(current)
         if not current.online:
             raise DeviceOffline()
         changed = apply_commands(product, current.status, commands)
@@ -96,6 +97,7 @@ async def send_commands(ctx: Context, project: Project, device_id: str, body: An
     if not isinstance(body, dict) or "commands" not in body:
         raise ParamIllegal("the body must be an object with a commands list")
     device = await get_owned(ctx, project, device_id)
+    refuse_if_frozen(device)
     product = product_of(ctx, device)
     commands = validate_commands(product, body["commands"])
     if not device.online:
@@ -117,6 +119,7 @@ async def issue_properties(ctx: Context, project: Project, device_id: str, body:
     if not isinstance(raw, dict) or not raw:
         raise ParamIllegal("properties must be a non-empty JSON object")
     device = await get_owned(ctx, project, device_id)
+    refuse_if_frozen(device)
     product = product_of(ctx, device)
     commands = validate_properties(product, raw)
     if not device.online:
@@ -155,10 +158,11 @@ async def report(ctx: Context, device: Device, changes: dict[str, Any], *, valid
 async def command_in_unit(ctx: Context, tx: Tx, device: Device, product: Product, commands: list[tuple[str, Any]],
                           event_from: str = FROM_CLOUD) -> StatusChange | None:
     """A validated command written inside the caller's unit of work, for runs the cloud makes itself (a timer
-    commits its run claim and its command together). Raises :class:`DeviceOffline` before any write; the caller
-    calls ``ctx.notify`` and ``ctx.status_changed`` after its commit."""
+    commits its run claim and its command together). Raises :class:`DeviceOffline` (or ``DeviceFrozen``) before any
+    write; the caller calls ``ctx.notify`` and ``ctx.status_changed`` after its commit."""
 
     def changes_of(current: Device) -> dict[str, Any]:
+        refuse_if_frozen(current)
         if not current.online:
             raise DeviceOffline()
         return {**dict(commands), **apply_commands(product, current.status, commands)}

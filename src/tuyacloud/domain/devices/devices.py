@@ -15,11 +15,13 @@ from tuyacloud.catalog.behaviours import initial_status
 from tuyacloud.catalog.loader import Product
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.devices import events, outbox, owners
+from tuyacloud.domain.devices import events, gateway_links, outbox, owners
 from tuyacloud.domain.industry import assets
 from tuyacloud.errors import (
     CategoryNotSupported,
+    DeviceFrozen,
     DeviceNotExist,
+    DeviceOffline,
     ParamIllegal,
     PermissionDeny,
     ProductNotExist,
@@ -228,25 +230,37 @@ async def delete(ctx: Context, project: Project, device_id: str) -> None:
         await outbox.emit(tx, events.device_event(
             device, "delete", now, uid=device.owner_uid, ownerId=device.owner_uid
         ))
+        await gateway_links.remove_sub_devices(tx, device, now)  # a gateway's sub-devices go with it
 
     await ctx.store.transaction(work)
 
 
 async def set_online(ctx: Context, device: Device, online: bool) -> Device:
+    """A gateway's sub-devices follow it (domain/devices/gateway_links.py); a sub-device cannot come online while its
+    gateway is offline (2001), and one taken offline on its own stays offline when its gateway returns."""
     now = ctx.clock.now_ms()
 
-    async def work(tx: Tx) -> None:
+    async def work(tx: Tx) -> list[Device]:
         current = await tx.get_device(device.id, device.region)
         if current is None:
             raise DeviceNotExist()
         if current.online == online:
-            return
+            if current.gateway_held and not online:
+                await tx.update_device_fields(device.id, gateway_held=False)
+            return []
+        if online and current.gateway_id:
+            gateway = await tx.get_device(current.gateway_id, current.region)
+            if gateway is not None and not gateway.online:
+                raise DeviceOffline(f"its gateway {gateway.id} is offline")
         await tx.update_device_fields(device.id, online=online, updated_ms=now)
         await tx.insert_device_logs([DeviceLog(device.id, now, 1 if online else 2, "", "", "1")])
         await outbox.emit(tx, events.device_event(current, "online" if online else "offline", now, time=now))
+        return await gateway_links.follow_gateway(tx, current, online, now)
 
-    await ctx.store.transaction(work)
+    moved = await ctx.store.transaction(work)
     ctx.notify(device.id, device.region)
+    for sub in moved:
+        ctx.notify(sub.id, sub.region)
     return dataclasses.replace(device, online=online)
 
 
@@ -257,3 +271,10 @@ async def find_anywhere(ctx: Context, device_id: str) -> Device:
         if device is not None:
             return device
     raise DeviceNotExist(f"device {device_id!r} does not exist")
+
+
+def refuse_if_frozen(device: Device) -> None:
+    """Raise :class:`DeviceFrozen` (1106) for a frozen device: called before a command writes anything."""
+    if device.frozen:
+        raise DeviceFrozen(f"device {device.id} is frozen; unfreeze it with PUT "
+                           "/v1.0/iot-03/devices/{device_id}/freeze-state {\"state\": 0}")

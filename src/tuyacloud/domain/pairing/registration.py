@@ -27,6 +27,7 @@ from tuyacloud.regions import REGIONS
 from tuyacloud.store.base import Tx
 
 PAIRING_TYPES = ("EZ", "AP", "Bluetooth")
+_PAIRING_ALIASES = {"ez": "EZ", "ap": "AP", "ble": "Bluetooth", "bluetooth": "Bluetooth"}
 TOKEN_TTL_S = 300
 LIST_KEEP_S = 24 * 3600  # how long after its expiry a token still answers its device list
 # The pairing region codes devices receive ({region}{token}{secret}), by data center.
@@ -81,6 +82,8 @@ async def create_token(ctx: Context, project: Project, body: dict[str, Any]
     pairing_type = body.get("pairing_type")
     if pairing_type is None or pairing_type == "":
         raise ParamEmpty("pairing_type is required")
+    if isinstance(pairing_type, str):  # the Node connector sends "ez", "ap" and "ble"
+        pairing_type = _PAIRING_ALIASES.get(pairing_type.lower(), pairing_type)
     if pairing_type not in PAIRING_TYPES:
         raise ParamIllegal(f"pairing_type must be one of {', '.join(PAIRING_TYPES)}")
     time_zone = check_time_zone(body.get("time_zone_id"))

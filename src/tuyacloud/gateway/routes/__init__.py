@@ -9,8 +9,10 @@ from tuyacloud.gateway.routes import (
     automations,
     camera,
     categories,
+    device_lifecycle,
     devices_iot03,
     devices_v1,
+    gateways,
     homes,
     infrared,
     logs,
@@ -26,7 +28,8 @@ from tuyacloud.gateway.routes import (
 )
 
 AREAS = (token, devices_v1, devices_iot03, things_v2, logs, categories, assets, users, registration, app_users, homes,
-         pairing, scenes, automations, timers_v1, timers_v2, openhub, infrared, camera)
+         pairing, scenes, automations, timers_v1, timers_v2, openhub, infrared, camera,
+         device_lifecycle, gateways)
 
 
 def build_table() -> RouteTable:

@@ -6,7 +6,7 @@ from typing import Any
 
 from tuyacloud import views
 from tuyacloud.domain.devices import commands, devices
-from tuyacloud.errors import ParamIllegal
+from tuyacloud.errors import DeviceNotExist, ParamIllegal
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
@@ -92,7 +92,10 @@ async def delete_many(req: ApiRequest) -> bool:
     for device_id in ids:  # all must be ours before any is removed
         await devices.get_owned(req.ctx, req.project, device_id)
     for device_id in ids:
-        await devices.delete(req.ctx, req.project, device_id)
+        try:
+            await devices.delete(req.ctx, req.project, device_id)
+        except DeviceNotExist:  # a sub-device already removed with its gateway, earlier in the list
+            continue
     return True
 
 

@@ -231,11 +231,13 @@ class OpenHubChannel:
         if cached is not None:
             return cached
         links = tuple(project.links.values())
+        placed = True
         if any(link.scope is not None for link in links):
             placement = await self._placement(message)
+            placed = placement is not None
             links = tuple(link for link in links if openhub.may_see(link.scope, placement, message.data))
-        if message.protocol == 20 and message.data.get("bizCode") == "delete":
-            return links  # the device is gone: nothing to cache for it
+        if (message.protocol == 20 and message.data.get("bizCode") == "delete") or not placed:
+            return links  # the device is gone or bound to nobody: nothing to cache for it
         project.audience[device_id] = links
         return links
 
@@ -247,7 +249,8 @@ class OpenHubChannel:
         device = await self.ctx.store.get_device(message.device_id, message.region)
         if device is None:
             return cached[0] if cached is not None else None
-        placement = (device.asset_id, device.owner_uid)
+        # A factory-reset device is bound to nobody: judged by its delete event, like a removed device.
+        placement = (device.asset_id, device.owner_uid) if device.asset_id or device.owner_uid else None
         self._placements[message.device_id] = (placement, now)
         if len(self._placements) > 200_000:
             self._placements.clear()

@@ -20,8 +20,9 @@ _TABLES = ["meta", "projects", "tokens", "devices", "device_logs", "messages", "
 
 
 # Columns and indexes added by later revisions: the table objects are the current ones, so leave those out here.
-_LATER_COLUMNS = {"projects": {"legacy_signing"}}
-_LATER_INDEXES = {"device_logs": {"ix_device_logs_online"}}
+_LATER_COLUMNS = {"projects": {"legacy_signing"},
+                  "devices": {"gateway_id", "node_id", "frozen", "gateway_held"}}  # 0013
+_LATER_INDEXES = {"device_logs": {"ix_device_logs_online"}, "devices": {"ix_devices_gateway"}}
 
 
 def _as_of_this_revision(name: str) -> sa.Table:
