@@ -20,8 +20,8 @@ PLAYWRIGHT_FIXTURES = {"playwright", "browser_type", "browser", "launch_browser"
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests (those using Playwright's fixtures) run last: sync Playwright keeps an event loop running in
-    the main thread for the rest of the session, after which ``asyncio.run()`` (store and domain tests) refuses to
-    start."""
+    the main thread while it is started (tests/console/conftest.py starts it per module), and ``asyncio.run()``
+    (store and domain tests) refuses to start meanwhile."""
     browser = {id(item) for item in items if PLAYWRIGHT_FIXTURES & set(getattr(item, "fixturenames", ()))}
     if browser:
         items[:] = [i for i in items if id(i) not in browser] + [i for i in items if id(i) in browser]

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserType, Playwright, sync_playwright
 
 from support.console import ADMIN_PASSWORD, ConsoleClient
 from support.server import CloudServer
@@ -60,9 +61,40 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any], chromium_
     return {**browser_type_launch_args, "executable_path": chromium_path, "args": CHROMIUM_ARGS}
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_context_args, "viewport": {"width": 1366, "height": 860}}
+# Playwright for one test module at a time, not the whole session: sync Playwright keeps an event loop running in
+# the main thread while it is started, and with the suite spread over processes (pytest-xdist) a process may run
+# store or CLI tests, which call asyncio.run(), after a browser module. Stopping it at the module's end lets them.
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser_type(playwright: Playwright, browser_name: str) -> BrowserType:
+    return getattr(playwright, browser_name)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def launch_browser(browser_type_launch_args: dict[str, Any], browser_type: BrowserType) -> Callable[..., Browser]:
+    def launch(**options: Any) -> Browser:
+        return browser_type.launch(**{**browser_type_launch_args, **options})
+
+    return launch
+
+
+@pytest.fixture(scope="module")
+def browser(launch_browser: Callable[..., Browser]) -> Iterator[Browser]:
+    started = launch_browser()
+    yield started
+    started.close()
+
+
+@pytest.fixture(scope="module")
+def browser_context_args() -> dict[str, Any]:
+    """A desktop viewport (pytest-playwright's own version reads its session-wide Playwright for --device; this
+    suite uses neither that nor --video)."""
+    return {"viewport": {"width": 1366, "height": 860}}
 
 
 def log_in(page: Any, console_server: CloudServer) -> Any:
