@@ -161,8 +161,9 @@ def run_cli(args: list[str], timeout: float, stdout_path: Path | None = None) ->
             out = ""
     except subprocess.TimeoutExpired as exc:
         raise BenchError(f"`tuyacloud {' '.join(args[:2])}` did not finish in {timeout:.0f} s") from exc
-    if done.returncode != 0:
-        raise BenchError(f"`tuyacloud {' '.join(args)}` failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    if done.returncode != 0:  # under --json the CLI reports its failure on stdout
+        said = (done.stderr.strip() + " " + out.strip()[-1000:]).strip()
+        raise BenchError(f"`tuyacloud {' '.join(args)}` failed ({done.returncode}): {said[-2000:]}")
     return out
 
 

@@ -23,6 +23,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, NoReturn, TypeVar
 
@@ -45,6 +46,7 @@ CONNECT_TIMEOUT_S = 5.0
 MAX_BATCH = 64
 RETRIES = 3  # a unit chosen as a deadlock's victim runs again in the next batch, at most this often
 READ_WAIT_S = 1.0  # how long a read of the log waits for this process's own commits to be settled
+READERS = 4  # pool connections kept checked out for committed reads
 
 # Errors that mean the server cannot be reached or cannot serve now: connection failures (class 08), shutdown and
 # start-up (57), resources such as a full disk or too many connections (53), serialisation/deadlock aborts (40), and
@@ -89,9 +91,11 @@ def _rowcount(status: str) -> int:
 NOTIFY_CHANNEL = "tuyacloud_messages"
 
 
-# The tables whose inserts a unit of work defers to its batch's end (one statement for the whole batch). A statement
-# that names one of them first writes what is deferred, so reads and deletes in the batch see it.
-_DEFERRED = re.compile(r"\b(?:messages|device_logs)\b")
+# What a unit of work does not send at once but leaves to its batch's end (one statement for the whole batch):
+# device-log rows, outbox messages, and the status of a device the batch holds locked. A statement that names one
+# of those tables first writes what is deferred, so reads and other writes in the batch see it.
+_DEFERRED = re.compile(r"\b(?:messages|device_logs|devices)\b")
+_READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4096)
@@ -99,86 +103,160 @@ def _names_deferred(sql: str) -> bool:
     return _DEFERRED.search(sql) is not None
 
 
-# The batch's deferred rows in one round trip: device logs, then the outbox in the order its units appended it
-# (positions are drawn here, in that order), and one NOTIFY per project (PostgreSQL delivers them at commit).
+@lru_cache(maxsize=4096)
+def _writes_devices(sql: str) -> bool:
+    return _READ.match(sql) is None and re.search(r"\bdevices\b", sql) is not None
+
+
+# The batch's deferred rows in one round trip: device statuses, device logs, then the outbox in the order its units
+# appended it (positions are drawn here, in that order), and one NOTIFY per project (delivered at commit).
 FLUSH_SQL = (
-    "WITH logs AS (INSERT INTO device_logs (device_id, event_time, event_id, code, value, event_from) "
-    "SELECT d, t, e, c, v, f FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[]) "
+    "WITH status AS (UPDATE devices SET status = u.s, status_t = u.st, updated_ms = u.m "
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(i, s, st, m) WHERE devices.id = u.i), "
+    "logs AS (INSERT INTO device_logs (device_id, event_time, event_id, code, value, event_from) "
+    "SELECT d, t, e, c, v, f FROM unnest($5::text[], $6::bigint[], $7::int[], $8::text[], $9::text[], $10::text[]) "
     "WITH ORDINALITY AS u(d, t, e, c, v, f, o) ORDER BY o), "
     "outbox AS (INSERT INTO messages (access_id, region, protocol, device_id, data, created_ms) "
-    "SELECT a, r, p, d, x, c FROM unnest($7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::bigint[]) "
-    "WITH ORDINALITY AS u(a, r, p, d, x, c, o) ORDER BY o RETURNING seq, access_id) "
-    "SELECT access_id, MAX(seq), pg_notify($13, access_id) FROM outbox GROUP BY access_id"
+    "SELECT a, r, p, d, x, c FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], "
+    "$16::bigint[]) WITH ORDINALITY AS u(a, r, p, d, x, c, o) ORDER BY o RETURNING seq, access_id) "
+    "SELECT access_id, MAX(seq), pg_notify($17, access_id) FROM outbox GROUP BY access_id"
 )
+
+_FOR_UPDATE = f"SELECT {DEVICE_COLS} FROM devices WHERE id = $1 AND region = $2 FOR UPDATE"
+
+Status = tuple[str, str, str, int]  # device id, status JSON, status_t JSON, updated_ms
+
+
+class _Deferred:
+    """Rows kept for the batch's end: of the units already released (``batch``) or of the running one."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, Status] = {}
+        self.logs: list[DeviceLog] = []
+        self.messages: list[Message] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.status or self.logs or self.messages)
+
+    def add(self, other: _Deferred) -> None:
+        self.status.update(other.status)
+        self.logs += other.logs
+        self.messages += other.messages
+
+    def put_back(self, earlier: _Deferred) -> None:
+        """``earlier`` was written inside a unit that then rolled back: keep it for the end again, first."""
+        status = dict(earlier.status)
+        status.update(self.status)
+        self.status = status
+        self.logs[:0] = earlier.logs
+        self.messages[:0] = earlier.messages
 
 
 class _PgTx(Tx):
-    """The writer's handle on its batch transaction. Device-log rows and outbox messages are kept in memory until
-    the batch ends (or a statement names their table), then written with one statement; what a unit that rolled
-    back had kept is dropped with it."""
+    """The writer's handle on its batch transaction.
+
+    Round trips are what a unit costs here, so a unit sends as few statements as it can: device logs, outbox
+    messages and the status of a device this batch already holds locked are kept until the batch ends (or a
+    statement names their table) and then written together; a device read for update a second time in the batch is
+    answered from memory (the row lock is the batch's until its commit, so nobody else can have changed it); and
+    a unit's savepoint is opened only before its first statement, so a unit that sends none costs none. What a
+    unit that rolled back had kept is dropped with it."""
 
     def __init__(self, store: PostgresStore, conn: asyncpg.Connection) -> None:
         super().__init__()
         self._store = store
         self._conn = conn
         self.xid = 0
-        self.logs: list[DeviceLog] = []  # of units already released
-        self.messages: list[Message] = []
-        self.unit_logs: list[DeviceLog] = []
-        self.unit_messages: list[Message] = []
-        self.restore_logs: list[DeviceLog] = []  # earlier units' rows written during this unit (back on rollback)
-        self.restore_messages: list[Message] = []
+        self.batch = _Deferred()
+        self.unit = _Deferred()
+        self.restore = _Deferred()  # earlier units' rows written during this unit (kept again if it rolls back)
+        self.locked: dict[str, Device] = {}  # devices locked by released units, as the batch has them now
+        self.unit_locked: dict[str, Device] = {}
         self.committed: dict[str, int] = {}  # project -> highest position written in this batch
         self.unit_committed: dict[str, int] = {}
+        self.savepoint_open = False  # a unit's savepoint that has not been released yet
+        self.in_savepoint = False  # the running unit opened its savepoint
 
-    async def get_device_for_update(self, device_id: str, region: str) -> Device | None:
-        """Concurrent commands on one device serialise here, so none overwrites another's status change (within a
-        batch the units run one after another; across processes the row lock orders them)."""
-        rows = await self.fetch(
-            f"SELECT {DEVICE_COLS} FROM devices WHERE id = ? AND region = ? FOR UPDATE", (device_id, region)
-        )
-        return device_from_row(rows[0]) if rows else None
-
-    async def append_message(self, m: Message) -> None:
-        """Kept until the batch ends: its position is drawn then, by this process's only writer (see
-        postgres_horizon.py for why no lock is needed)."""
-        self.unit_messages.append(m)
-        self.touched_projects.add(m.access_id)
-        self.appended_messages += 1
-
-    async def insert_device_logs(self, logs: Sequence[DeviceLog]) -> None:
-        self.unit_logs.extend(logs)
-
+    # --- units ------------------------------------------------------------------------------------------------
     def unit_started(self) -> None:
-        self.unit_logs, self.unit_messages = [], []
-        self.restore_logs, self.restore_messages = [], []
-        self.unit_committed = {}
+        self.unit, self.restore = _Deferred(), _Deferred()
+        self.unit_locked, self.unit_committed = {}, {}
+        self.in_savepoint = False
 
     def unit_released(self) -> None:
-        self.logs += self.unit_logs
-        self.messages += self.unit_messages
+        self.batch.add(self.unit)
+        self.locked.update(self.unit_locked)
         for project, seq in self.unit_committed.items():
             self.committed[project] = max(seq, self.committed.get(project, 0))
         self.unit_started()
 
-    def unit_rolled_back(self) -> None:
-        self.logs[:0] = self.restore_logs
-        self.messages[:0] = self.restore_messages
+    async def unit_failed(self) -> None:
+        if self.in_savepoint:
+            await self._conn.execute("ROLLBACK TO SAVEPOINT unit; RELEASE SAVEPOINT unit")
+            self.savepoint_open = False
+        self.batch.put_back(self.restore)
         self.unit_started()
+
+    async def _send_savepoint(self) -> None:
+        if not self.in_savepoint:
+            await self._conn.execute("RELEASE SAVEPOINT unit; SAVEPOINT unit" if self.savepoint_open
+                                     else "SAVEPOINT unit")
+            self.savepoint_open = self.in_savepoint = True
+
+    # --- deferred writes --------------------------------------------------------------------------------------
+    async def get_device_for_update(self, device_id: str, region: str) -> Device | None:
+        """Concurrent commands on one device serialise here, so none overwrites another's status change (within a
+        batch the units run one after another; across processes the row lock orders them)."""
+        held = self.unit_locked.get(device_id) or self.locked.get(device_id)
+        if held is not None and held.region == region:
+            return replace(held, status=dict(held.status), status_t=dict(held.status_t))
+        # Nothing kept can change this row (a device with a kept status is held, answered above): no flush.
+        await self._send_savepoint()
+        row = await self._conn.fetchrow(_FOR_UPDATE, device_id, region)
+        if row is None:
+            return None
+        device = device_from_row(tuple(row))
+        self.unit_locked[device_id] = replace(device, status=dict(device.status), status_t=dict(device.status_t))
+        return device
+
+    async def update_device_status(self, device_id: str, status: dict[str, Any], status_t: dict[str, int],
+                                   updated_ms: int) -> None:
+        held = self.unit_locked.get(device_id) or self.locked.get(device_id)
+        if held is None:
+            await super().update_device_status(device_id, status, status_t, updated_ms)
+            return
+        self.unit_locked[device_id] = replace(held, status=dict(status), status_t=dict(status_t),
+                                              updated_ms=updated_ms)
+        self.unit.status[device_id] = (device_id, orjson.dumps(status).decode(), orjson.dumps(status_t).decode(),
+                                       updated_ms)
+
+    async def append_message(self, m: Message) -> None:
+        """Kept until the batch ends: its position is drawn then, by this process's only writer (see
+        postgres_horizon.py for why no lock is needed)."""
+        self.unit.messages.append(m)
+        self.touched_projects.add(m.access_id)
+        self.appended_messages += 1
+
+    async def insert_device_logs(self, logs: Sequence[DeviceLog]) -> None:
+        self.unit.logs.extend(logs)
 
     async def flush(self, in_unit: bool = True) -> None:
         """Write what is kept, in one statement."""
-        logs, messages = self.logs + self.unit_logs, self.messages + self.unit_messages
-        if not logs and not messages:
+        if not self.batch and not self.unit:
             return
         if in_unit:
-            self.restore_logs += self.logs
-            self.restore_messages += self.messages
-        self.logs, self.messages, self.unit_logs, self.unit_messages = [], [], [], []
+            await self._send_savepoint()
+            self.restore.add(self.batch)
+        rows = _Deferred()
+        rows.add(self.batch)
+        rows.add(self.unit)
+        self.batch, self.unit = _Deferred(), _Deferred()
+        status, logs, messages = list(rows.status.values()), rows.logs, rows.messages
         if messages:
             self._store.horizon.batch_drawing(self.xid)
-        rows = await self._conn.fetch(
+        result = await self._conn.fetch(
             FLUSH_SQL,
+            [r[0] for r in status], [r[1] for r in status], [r[2] for r in status], [r[3] for r in status],
             [g.device_id for g in logs], [g.event_time for g in logs], [g.event_id for g in logs],
             [g.code for g in logs], [g.value for g in logs], [g.event_from for g in logs],
             [m.access_id for m in messages], [m.region for m in messages], [m.protocol for m in messages],
@@ -187,17 +265,24 @@ class _PgTx(Tx):
             NOTIFY_CHANNEL,
         )
         into = self.unit_committed if in_unit else self.committed
-        for project, seq, _ in rows:
+        for project, seq, _ in result:
             into[project] = max(int(seq), into.get(project, 0))
 
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    # --- statements -------------------------------------------------------------------------------------------
+    async def _before(self, sql: str) -> None:
         if _names_deferred(sql):
             await self.flush()
+            if _writes_devices(sql):  # it may change a device held in memory: read it again when needed
+                self.locked.clear()
+                self.unit_locked.clear()
+        await self._send_savepoint()
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        await self._before(sql)
         return [tuple(r) for r in await self._conn.fetch(to_pg(sql), *_args(params))]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        if _names_deferred(sql):
-            await self.flush()
+        await self._before(sql)
         return _rowcount(await self._conn.execute(to_pg(sql), *_args(params)))
 
 
@@ -226,9 +311,11 @@ class PostgresStore(Store):
         self._busy = False
         self.batches = 0  # for benchmarks: units per batch = committed units / batches
         self.units = 0
+        self._readers: list[asyncpg.Connection] = []  # idle read connections kept out of the pool
+        self._reading = 0  # read connections kept out of the pool, idle or busy
 
     async def start(self) -> None:
-        self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max)
+        self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max, reset=_keep_session)
         sequence = await self._pool.fetchval("SELECT pg_get_serial_sequence('messages', 'seq')")
         self._round_sql = ROUND_SQL.format(sequence=sequence)
         self._wake = asyncio.Event()
@@ -310,6 +397,10 @@ class PostgresStore(Store):
                 await asyncio.wait_for(self._listener.close(), CONNECT_TIMEOUT_S)
             self._listener = None
         if self._pool is not None:
+            readers, self._readers, self._reading = self._readers, [], 0
+            for conn in readers:
+                with contextlib.suppress(Exception):
+                    await self._pool.release(conn)
             try:
                 await asyncio.wait_for(self._pool.close(), CONNECT_TIMEOUT_S)
             except Exception:  # the server is gone: drop the connections without their goodbyes
@@ -325,7 +416,55 @@ class PostgresStore(Store):
         self._unavailable(error, exc)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """A committed read. Reads are every request's first cost (token, project, device), and going through
+        ``pool.fetch`` costs about three times the query itself in acquire/release machinery; so a few pool
+        connections are kept checked out for reads and used directly, with the pool itself when all are busy."""
         assert self._pool is not None, "store not started"
+        conn = self._readers.pop() if self._readers else None
+        if conn is None:
+            return await self._pool_fetch(sql, params)
+        try:
+            rows = await conn.fetch(to_pg(sql), *_args(params))
+        except asyncpg.InterfaceError:
+            # Its connection was lost while idle (the pool took it back then) or cannot be used: let it go and
+            # read through the pool, which reconnects or says the database is unavailable.
+            await self._drop_reader(conn)
+            return await self._pool_fetch(sql, params)
+        except BaseException as exc:
+            if isinstance(exc, Exception) and unavailable(exc) is None:
+                self._readers.append(conn)  # a bad statement: the connection is fine
+            else:  # lost, or interrupted mid-query: the pool replaces or cleans it up
+                await self._drop_reader(conn)
+            if isinstance(exc, Exception):
+                self._driver_failed(exc)
+            raise
+        self._readers.append(conn)
+        return [tuple(r) for r in rows]
+
+    async def _drop_reader(self, conn: asyncpg.Connection) -> None:
+        self._reading -= 1
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                await self._pool.release(conn)
+
+    async def _pool_fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        assert self._pool is not None
+        if self._reading < READERS:  # (re)fill the readers: this connection stays checked out afterwards
+            self._reading += 1
+            try:
+                conn = await self._pool.acquire()
+            except Exception as exc:
+                self._reading -= 1
+                self._driver_failed(exc)
+            try:
+                rows = await conn.fetch(to_pg(sql), *_args(params))
+            except BaseException as exc:
+                await self._drop_reader(conn)
+                if isinstance(exc, Exception):
+                    self._driver_failed(exc)
+                raise
+            self._readers.append(conn)
+            return [tuple(r) for r in rows]
         try:
             rows = await self._pool.fetch(to_pg(sql), *_args(params))
         except Exception as exc:
@@ -413,18 +552,14 @@ class PostgresStore(Store):
                 # reasoning, and the horizon knows this xid for this process's own.
                 tx.xid = int(await conn.fetchval("SELECT pg_current_xact_id()::text::bigint"))
                 self.horizon.batch_began(tx.xid)
-                savepoint = "SAVEPOINT unit"
                 for unit in batch:
-                    await conn.execute(savepoint)
                     tx.unit_started()
                     appended = tx.appended_messages
                     try:
                         result = await unit.work(tx)
                     except Exception as exc:  # the unit fails alone
-                        await conn.execute("ROLLBACK TO SAVEPOINT unit; RELEASE SAVEPOINT unit")
-                        tx.unit_rolled_back()
+                        await tx.unit_failed()
                         tx.appended_messages = appended  # its messages were rolled back with it
-                        savepoint = "SAVEPOINT unit"
                         if isinstance(exc, asyncpg.DeadlockDetectedError) and unit.attempts < RETRIES:
                             unit.attempts += 1  # another process's batch holds what it needs: after ours commits
                             again.append(unit)
@@ -432,7 +567,6 @@ class PostgresStore(Store):
                             outcomes.append((unit, None, exc))
                     else:
                         tx.unit_released()
-                        savepoint = "RELEASE SAVEPOINT unit; SAVEPOINT unit"
                         outcomes.append((unit, result, None))
                 await tx.flush(in_unit=False)
                 await conn.execute("COMMIT")
@@ -454,6 +588,13 @@ class PostgresStore(Store):
             else:
                 unit.future.set_result(result)
         return again
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset between uses: nothing to do. asyncpg's default sends a query (advisory unlocks, CLOSE ALL,
+    UNLISTEN, RESET ALL) at every release, one more round trip per read; the store leaves no session state on a pool
+    connection (its locks are transaction-scoped, LISTEN has its own connection) and asyncpg still rolls back a
+    transaction left open."""
 
 
 class _Unit:
