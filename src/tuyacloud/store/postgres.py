@@ -313,6 +313,7 @@ class PostgresStore(Store):
         self.units = 0
         self._readers: list[asyncpg.Connection] = []  # idle read connections kept out of the pool
         self._reading = 0  # read connections kept out of the pool, idle or busy
+        self._writer_pids: set[int] = set()  # server processes of the connections this writer used (its NOTIFYs)
 
     async def start(self) -> None:
         self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max, reset=_keep_session)
@@ -374,9 +375,10 @@ class PostgresStore(Store):
                 conn.terminate()
 
     def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
-        # Another process (or this one: its own are already known) committed messages for a project: they are
-        # announced to its readers once the horizon has passed them.
-        self.horizon.foreign_commit(payload)
+        # Another process committed messages for a project: they are announced to its readers once the horizon
+        # has passed them. This process's own commits are known to the horizon already.
+        if pid not in self._writer_pids:
+            self.horizon.foreign_commit(payload)
 
     async def close(self) -> None:
         if self._writer_task is not None:
@@ -544,6 +546,7 @@ class PostgresStore(Store):
         outcomes: list[tuple[_Unit, Any, BaseException | None]] = []
         again: list[_Unit] = []
         async with self._pool.acquire() as conn:
+            self._writer_pids.add(conn.get_server_pid())
             tx = _PgTx(self, conn)
             committed = False
             try:
