@@ -1,6 +1,8 @@
 """OpenAPI benchmark: signed status reads and signed durable commands against a bare-route baseline.
 
 Run: ``python bench/openapi.py --devices 10000,100000 --duration 10 --runs 3``
+     ``python bench/openapi.py --engines sqlite,postgres --devices 10000`` (PostgreSQL: a throwaway cluster from
+     scripts/pg-test-cluster with fsync on, on the same machine; ``--src DIR`` runs another source tree)
 
 What it does, for each device count N:
   1. a fresh data directory; ``tuyacloud project create`` and ``tuyacloud device add-virtual --count N`` (timed);
@@ -161,8 +163,9 @@ def run_cli(args: list[str], timeout: float, stdout_path: Path | None = None) ->
             out = ""
     except subprocess.TimeoutExpired as exc:
         raise BenchError(f"`tuyacloud {' '.join(args[:2])}` did not finish in {timeout:.0f} s") from exc
-    if done.returncode != 0:
-        raise BenchError(f"`tuyacloud {' '.join(args)}` failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    if done.returncode != 0:  # under --json the CLI reports its failure on stdout
+        said = (done.stderr.strip() + " " + out.strip()[-1000:]).strip()
+        raise BenchError(f"`tuyacloud {' '.join(args)}` failed ({done.returncode}): {said[-2000:]}")
     return out
 
 
@@ -448,6 +451,11 @@ class DeviceCountResult:
     create_seconds: float
     runs: list[RunResult] = field(default_factory=list)
     profiles: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    engine: str = "sqlite"
+
+    @property
+    def label(self) -> str:
+        return str(self.devices) if self.engine == "sqlite" else f"{self.devices} {self.engine[:2]}"
 
 
 @dataclass
@@ -471,9 +479,27 @@ class Options:
     retries: int = 3
     quiet_wait: float = 120.0
     nice: int = 0
+    engines: tuple[str, ...] = ("sqlite",)
 
 
-def outbox_max(db: Path) -> int:
+def _pg_value(url: str, sql: str, *args: Any) -> int:
+    import asyncio
+
+    import asyncpg
+
+    async def one() -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            return int(await conn.fetchval(sql, *args))
+        finally:
+            await conn.close()
+
+    return asyncio.run(one())
+
+
+def outbox_max(db: Path | str) -> int:
+    if isinstance(db, str):
+        return _pg_value(db, "SELECT coalesce(max(seq), 0) FROM messages")
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
         return int(conn.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()[0])
@@ -481,12 +507,29 @@ def outbox_max(db: Path) -> int:
         conn.close()
 
 
-def outbox_since(db: Path, seq: int) -> int:
+def outbox_since(db: Path | str, seq: int) -> int:
+    if isinstance(db, str):
+        return _pg_value(db, "SELECT count(*) FROM messages WHERE seq > $1", seq)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
         return int(conn.execute("SELECT count(*) FROM messages WHERE seq > ?", (seq,)).fetchone()[0])
     finally:
         conn.close()
+
+
+@contextlib.contextmanager
+def postgres_cluster() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on this machine with its default durability (fsync on); yields its URL."""
+    env = {**os.environ, "PGTEST_FSYNC": "on"}
+    script = ROOT / "scripts" / "pg-test-cluster"
+    done = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise BenchError(f"could not start PostgreSQL: {done.stderr.strip()[-500:]}")
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in done.stdout.splitlines())
+    try:
+        yield exports["TUYACLOUD_TEST_DATABASE_URL"]
+    finally:
+        subprocess.run(["bash", str(script), "stop", exports["PGTEST_DIR"]], check=False)
 
 
 def check_statuses(port: int, project: Project, expected: dict[str, bool], count: int = 20) -> tuple[int, int]:
@@ -576,7 +619,7 @@ def measure(name: str, server: Server, req_file: Path, opts: Options,
     return best
 
 
-def one_run(work: Path, bare: Server, cloud: Server, project: Project, device_ids: list[str], db: Path,
+def one_run(work: Path, bare: Server, cloud: Server, project: Project, device_ids: list[str], db: Path | str,
             opts: Options, rng: random.Random) -> RunResult:
     sample = rng.sample(device_ids, min(opts.sample, len(device_ids)))
     bare_file = work / "bare.lua"
@@ -695,20 +738,29 @@ def top_frames(raw: Path, n: int = 15, loop_only: bool = True) -> list[tuple[str
     return out
 
 
-def device_count_scenario(n: int, opts: Options) -> DeviceCountResult:
+def device_count_scenario(n: int, opts: Options, engine: str = "sqlite") -> DeviceCountResult:
+    if engine == "postgres":
+        with postgres_cluster() as url:
+            return _device_count_scenario(n, opts, engine, url)
+    return _device_count_scenario(n, opts, engine, None)
+
+
+def _device_count_scenario(n: int, opts: Options, engine: str, database_url: str | None) -> DeviceCountResult:
     work = Path(tempfile.mkdtemp(prefix=f"tuyacloud-bench-{n}-", dir=opts.data_root))
     data = work / "data"
-    print(f"\n== {n} devices (data dir {data})", flush=True)
+    print(f"\n== {n} devices on {engine} (data dir {data})", flush=True)
     servers: list[Server] = []
+    db_args = ["--database-url", database_url] if database_url else []
     try:
-        project_json = run_cli(["project", "create", "--name", f"bench-{n}", "--json", "--data-dir", str(data)],
-                               timeout=120)
+        project_json = run_cli(["project", "create", "--name", f"bench-{n}", "--json", "--data-dir", str(data),
+                                *db_args], timeout=120)
         p = json.loads(project_json)
         project = Project(p["access_id"], p["access_secret"])
         devices_file = work / "devices.json"
         started = time.monotonic()
         run_cli(["device", "add-virtual", "--project", project.access_id, "--category", "cz", "--count", str(n),
-                 "--json", "--data-dir", str(data)], timeout=max(600.0, n * 0.05), stdout_path=devices_file)
+                 "--json", "--data-dir", str(data), *db_args], timeout=max(600.0, n * 0.05),
+                stdout_path=devices_file)
         create_s = time.monotonic() - started
         device_ids = [d["id"] for d in json.loads(devices_file.read_text())]
         devices_file.unlink()
@@ -716,18 +768,18 @@ def device_count_scenario(n: int, opts: Options) -> DeviceCountResult:
             raise BenchError(f"asked for {n} devices, the CLI printed {len(device_ids)}")
         print(f"  created {n} virtual devices in {create_s:.1f} s ({n / create_s:.0f}/s, CLI incl. start-up)",
               flush=True)
-        result = DeviceCountResult(n, create_s)
+        result = DeviceCountResult(n, create_s, engine=engine)
 
         bare_port, cloud_port = free_port(), free_port()
         servers.append(start_server("bare route", [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port",
                                                    str(bare_port)], bare_port, work / "bare.log", opts.server_core))
         servers.append(start_server("tuyacloud", [*tuyacloud_cmd(), "serve", "--no-demo", "--no-simulator",
-                                                  "--port", str(cloud_port), "--data-dir", str(data)],
+                                                  "--port", str(cloud_port), "--data-dir", str(data), *db_args],
                                     cloud_port, work / "tuyacloud.log", opts.server_core))
         bare, cloud = servers
         project.token = get_token(cloud.port, project)
         rng = random.Random(n)
-        db = data / "tuyacloud.db"
+        db: Path | str = database_url or data / "tuyacloud.db"
         for i in range(opts.runs):
             print(f"  run {i + 1}/{opts.runs}", flush=True)
             result.runs.append(one_run(work, bare, cloud, project, device_ids, db, opts, rng))
@@ -810,7 +862,7 @@ def code_version() -> str:
 
 
 def report(results: list[DeviceCountResult], opts: Options, version: str = "") -> bool:
-    sums = {r.devices: summarise(r) for r in results}
+    sums = {r.label: summarise(r) for r in results}
     print("\n" + "=" * 100)
     print(f"tuyacloud OpenAPI benchmark  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  python {sys.version.split()[0]}  "
           f"cores {os.cpu_count()}")
@@ -827,12 +879,12 @@ def report(results: list[DeviceCountResult], opts: Options, version: str = "") -
     print(header)
     print("-" * len(header))
     for r in results:
-        s = sums[r.devices]
+        s = sums[r.label]
         rows = (("bare", "bare", 1.0, None, 1.0), ("reads", "read", s["read_ratio"], s["read_failed"],
                                                    s["read_cpu_ratio"]),
                 ("commands", "cmd", s["cmd_ratio"], s["cmd_failed"], s["cmd_cpu_ratio"]))
         for i, (label, k, ratio, errors, cpu_ratio) in enumerate(rows):
-            devices = f"{r.devices:>8}" if i == 0 else " " * 8
+            devices = f"{r.label:>8}" if i == 0 else " " * 8
             errs = "-" if errors is None else f"{errors:.0f}"
             print(f"{devices} {label:<10} {s[k + '_rps']:>9.0f} {s[k + '_p50']:>8.2f} {s[k + '_p99']:>8.2f} "
                   f"{ratio:>8.2f} {errs:>7} {s[k + '_cpu']:>8.0%} {s[k + '_wait']:>7.0%} {s[k + '_wrk']:>8.0%} "
@@ -854,7 +906,7 @@ def report(results: list[DeviceCountResult], opts: Options, version: str = "") -
     all_ok = True
     print("\ntargets:")
     for r in results:
-        s = sums[r.devices]
+        s = sums[r.label]
         checks = [
             (f"reads >= {TARGET_READ_RATIO:.0%} of bare route", s["read_ratio"] >= TARGET_READ_RATIO,
              f"{s['read_ratio']:.2f}"),
@@ -870,9 +922,9 @@ def report(results: list[DeviceCountResult], opts: Options, version: str = "") -
         ]
         for label, ok, value in checks:
             all_ok &= ok
-            print(f"  {r.devices:>7} devices  {label:<40} {value:>24}  {verdict(ok)}")
-    if len(results) > 1:
-        lo, hi = results[0].devices, results[-1].devices
+            print(f"  {r.label:>7} devices  {label:<40} {value:>24}  {verdict(ok)}")
+    if len(results) > 1 and len({r.engine for r in results}) == 1:
+        lo, hi = results[0].label, results[-1].label
         a, b = sums[lo], sums[hi]
         print(f"\nscale {lo} -> {hi} devices (target: within {TARGET_SCALE_DRIFT:.0%}):")
         for key, label in (("read_ratio", "reads vs bare"), ("read_rps", "reads req/s"), ("cmd_rps", "commands/s"),
@@ -927,7 +979,16 @@ def parse_args(argv: list[str] | None) -> tuple[list[int], Options, Path | None]
                         help="run the checkout's src/ as it is (default: a copy taken at start, immune to edits)")
     parser.add_argument("--keep", action="store_true", help="keep the data dir and server logs")
     parser.add_argument("--json-out", type=Path, default=None, help="write every run's raw figures here")
+    parser.add_argument("--engines", default="sqlite", help="sqlite, postgres or both (comma-separated); PostgreSQL "
+                        "is a throwaway cluster on this machine (scripts/pg-test-cluster, fsync on)")
+    parser.add_argument("--src", type=Path, default=None, help="run the server from this source tree (e.g. an "
+                        "older commit's, as a baseline) instead of a copy of the checkout's src/")
     args = parser.parse_args(argv)
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    if not engines or set(engines) - {"sqlite", "postgres"}:
+        parser.error("--engines takes sqlite, postgres or both")
+    if args.src is not None:
+        SRC_PATH[0] = args.src.resolve()
     try:
         counts = [int(x) for x in str(args.devices).split(",") if x.strip()]
     except ValueError:
@@ -941,7 +1002,8 @@ def parse_args(argv: list[str] | None) -> tuple[list[int], Options, Path | None]
                    client_core=args.client_core, keep=args.keep, profile_dir=args.profile, data_root=args.data_root,
                    quiet_threshold=args.quiet_threshold, retries=args.retries, quiet_wait=args.quiet_wait,
                    nice=args.nice, max_wait_share=args.max_wait, min_cpu=args.min_cpu,
-                   max_other_io_bound=args.max_other, live_source=args.live_source)
+                   max_other_io_bound=args.max_other, live_source=args.live_source or args.src is not None,
+                   engines=engines)
     return counts, opts, args.json_out
 
 
@@ -974,8 +1036,9 @@ def main(argv: list[str] | None = None) -> int:
         version = code_version()
         print(f"code under test: {version}" + ("" if opts.live_source else f", copied to {SRC_PATH[0]}"))
         with terminate_on_signals():
-            for n in counts:
-                results.append(device_count_scenario(n, opts))
+            for engine in opts.engines:
+                for n in counts:
+                    results.append(device_count_scenario(n, opts, engine))
     except BenchError as exc:
         failure = f"benchmark failed: {exc}"
     except KeyboardInterrupt:
@@ -989,7 +1052,7 @@ def main(argv: list[str] | None = None) -> int:
             json_out.write_text(json.dumps({"date": datetime.now(UTC).isoformat(timespec="seconds"),
                                             "code": version, "failure": failure,
                                             "options": {k: str(v) for k, v in asdict(opts).items()},
-                                            "summary": {r.devices: summarise(r) for r in results},
+                                            "summary": {r.label: summarise(r) for r in results},
                                             "results": [asdict(r) for r in results]}, indent=2))
     if failure:
         print(f"\n{failure}", file=sys.stderr)

@@ -1,7 +1,13 @@
-"""PostgreSQL engine (scale-out): asyncpg pool, one transaction per unit of work.
+"""PostgreSQL engine (scale-out): asyncpg pool for reads, one writer per process with group commit.
 
-PostgreSQL batches the fsyncs of concurrent commits itself, so each unit simply gets its own connection and
-transaction. The portable ``?`` placeholders are rewritten to ``$n`` once per statement text.
+Why group commit here too: a transaction per unit of work costs every command its own BEGIN, COMMIT, WAL flush
+and several round trips, and capped one project's messages near 1,000 a second. So, as on SQLite, units of work
+queue up and one writer runs them back to back in one transaction, each in its own savepoint (a failing unit rolls
+back alone), then one COMMIT; only then is any caller answered. Device-log rows and outbox messages are not
+written unit by unit: the batch writes them all with one statement just before the COMMIT, which is also where the
+messages' positions are drawn. Readers of the outbox read only up to a visibility horizon (postgres_horizon.py), so
+commits of several processes need no lock to keep every consumer from skipping a message. The portable ``?``
+placeholders are rewritten to ``$n`` once per statement text.
 
 Outages: the pool reconnects on its own (a closed connection is replaced when next acquired); while the server is
 unreachable every call raises :class:`StoreUnavailable` (1111). The LISTEN connection that wakes message delivery
@@ -17,14 +23,17 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, NoReturn, TypeVar
 
 import asyncpg
+import orjson
 
 from tuyacloud.errors import StoreUnavailable
-from tuyacloud.models import Device, Message
+from tuyacloud.models import Device, DeviceLog, Message
 from tuyacloud.store.base import Row, Store, Tx
+from tuyacloud.store.postgres_horizon import ROUND_SQL, Horizon
 from tuyacloud.store.rows import DEVICE_COLS, device_from_row
 from tuyacloud.supervision import Episode, TaskStatus
 
@@ -33,6 +42,12 @@ log = logging.getLogger("tuyacloud.store")
 
 LISTEN_CHECK_S = 2.0
 CONNECT_TIMEOUT_S = 5.0
+# Units per batch. Each unit's savepoint that writes gets a subtransaction id; past 64 in one transaction
+# PostgreSQL's per-backend cache of them overflows and every other session's snapshot checks get slower.
+MAX_BATCH = 64
+RETRIES = 3  # a unit chosen as a deadlock's victim runs again in the next batch, at most this often
+READ_WAIT_S = 1.0  # how long a read of the log waits for this process's own commits to be settled
+READERS = 4  # pool connections kept checked out for committed reads
 
 # Errors that mean the server cannot be reached or cannot serve now: connection failures (class 08), shutdown and
 # start-up (57), resources such as a full disk or too many connections (53), serialisation/deadlock aborts (40), and
@@ -77,32 +92,198 @@ def _rowcount(status: str) -> int:
 NOTIFY_CHANNEL = "tuyacloud_messages"
 
 
-class _PgTx(Tx):
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        super().__init__()
-        self._conn = conn
+# What a unit of work does not send at once but leaves to its batch's end (one statement for the whole batch):
+# device-log rows, outbox messages, and the status of a device the batch holds locked. A statement that names one
+# of those tables first writes what is deferred, so reads and other writes in the batch see it.
+_DEFERRED = re.compile(r"\b(?:messages|device_logs|devices)\b")
+_READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
 
+
+@lru_cache(maxsize=4096)
+def _names_deferred(sql: str) -> bool:
+    return _DEFERRED.search(sql) is not None
+
+
+@lru_cache(maxsize=4096)
+def _writes_devices(sql: str) -> bool:
+    return _READ.match(sql) is None and re.search(r"\bdevices\b", sql) is not None
+
+
+# The batch's deferred rows in one round trip: device statuses, device logs, then the outbox in the order its units
+# appended it (positions are drawn here, in that order), and one NOTIFY per project (delivered at commit).
+FLUSH_SQL = (
+    "WITH status AS (UPDATE devices SET status = u.s, status_t = u.st, updated_ms = u.m "
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(i, s, st, m) WHERE devices.id = u.i), "
+    "logs AS (INSERT INTO device_logs (device_id, event_time, event_id, code, value, event_from) "
+    "SELECT d, t, e, c, v, f FROM unnest($5::text[], $6::bigint[], $7::int[], $8::text[], $9::text[], $10::text[]) "
+    "WITH ORDINALITY AS u(d, t, e, c, v, f, o) ORDER BY o), "
+    "outbox AS (INSERT INTO messages (access_id, region, protocol, device_id, data, created_ms) "
+    "SELECT a, r, p, d, x, c FROM unnest($11::text[], $12::text[], $13::int[], $14::text[], $15::text[], "
+    "$16::bigint[]) WITH ORDINALITY AS u(a, r, p, d, x, c, o) ORDER BY o RETURNING seq, access_id) "
+    "SELECT access_id, MAX(seq), pg_notify($17, access_id) FROM outbox GROUP BY access_id"
+)
+
+_FOR_UPDATE = f"SELECT {DEVICE_COLS} FROM devices WHERE id = $1 AND region = $2 FOR UPDATE"
+
+Status = tuple[str, str, str, int]  # device id, status JSON, status_t JSON, updated_ms
+
+
+class _Deferred:
+    """Rows kept for the batch's end: of the units already released (``batch``) or of the running one."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, Status] = {}
+        self.logs: list[DeviceLog] = []
+        self.messages: list[Message] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.status or self.logs or self.messages)
+
+    def add(self, other: _Deferred) -> None:
+        self.status.update(other.status)
+        self.logs += other.logs
+        self.messages += other.messages
+
+    def put_back(self, earlier: _Deferred) -> None:
+        """``earlier`` was written inside a unit that then rolled back: keep it for the end again, first."""
+        status = dict(earlier.status)
+        status.update(self.status)
+        self.status = status
+        self.logs[:0] = earlier.logs
+        self.messages[:0] = earlier.messages
+
+
+class _PgTx(Tx):
+    """The writer's handle on its batch transaction.
+
+    Round trips are what a unit costs here, so a unit sends as few statements as it can: device logs, outbox
+    messages and the status of a device this batch already holds locked are kept until the batch ends (or a
+    statement names their table) and then written together; a device read for update a second time in the batch is
+    answered from memory (the row lock is the batch's until its commit, so nobody else can have changed it); and
+    a unit's savepoint is opened only before its first statement, so a unit that sends none costs none. What a
+    unit that rolled back had kept is dropped with it."""
+
+    def __init__(self, store: PostgresStore, conn: asyncpg.Connection) -> None:
+        super().__init__()
+        self._store = store
+        self._conn = conn
+        self.xid = 0
+        self.batch = _Deferred()
+        self.unit = _Deferred()
+        self.restore = _Deferred()  # earlier units' rows written during this unit (kept again if it rolls back)
+        self.locked: dict[str, Device] = {}  # devices locked by released units, as the batch has them now
+        self.unit_locked: dict[str, Device] = {}
+        self.committed: dict[str, int] = {}  # project -> highest position written in this batch
+        self.unit_committed: dict[str, int] = {}
+        self.savepoint_open = False  # a unit's savepoint that has not been released yet
+        self.in_savepoint = False  # the running unit opened its savepoint
+
+    # --- units ------------------------------------------------------------------------------------------------
+    def unit_started(self) -> None:
+        self.unit, self.restore = _Deferred(), _Deferred()
+        self.unit_locked, self.unit_committed = {}, {}
+        self.in_savepoint = False
+
+    def unit_released(self) -> None:
+        self.batch.add(self.unit)
+        self.locked.update(self.unit_locked)
+        for project, seq in self.unit_committed.items():
+            self.committed[project] = max(seq, self.committed.get(project, 0))
+        self.unit_started()
+
+    async def unit_failed(self) -> None:
+        if self.in_savepoint:
+            await self._conn.execute("ROLLBACK TO SAVEPOINT unit; RELEASE SAVEPOINT unit")
+            self.savepoint_open = False
+        self.batch.put_back(self.restore)
+        self.unit_started()
+
+    async def _send_savepoint(self) -> None:
+        if not self.in_savepoint:
+            await self._conn.execute("RELEASE SAVEPOINT unit; SAVEPOINT unit" if self.savepoint_open
+                                     else "SAVEPOINT unit")
+            self.savepoint_open = self.in_savepoint = True
+
+    # --- deferred writes --------------------------------------------------------------------------------------
     async def get_device_for_update(self, device_id: str, region: str) -> Device | None:
-        """Concurrent commands on one device serialise here, so none overwrites another's status change."""
-        rows = await self.fetch(
-            f"SELECT {DEVICE_COLS} FROM devices WHERE id = ? AND region = ? FOR UPDATE", (device_id, region)
-        )
-        return device_from_row(rows[0]) if rows else None
+        """Concurrent commands on one device serialise here, so none overwrites another's status change (within a
+        batch the units run one after another; across processes the row lock orders them)."""
+        held = self.unit_locked.get(device_id) or self.locked.get(device_id)
+        if held is not None and held.region == region:
+            return replace(held, status=dict(held.status), status_t=dict(held.status_t))
+        # Nothing kept can change this row (a device with a kept status is held, answered above): no flush.
+        await self._send_savepoint()
+        row = await self._conn.fetchrow(_FOR_UPDATE, device_id, region)
+        if row is None:
+            return None
+        device = device_from_row(tuple(row))
+        self.unit_locked[device_id] = replace(device, status=dict(device.status), status_t=dict(device.status_t))
+        return device
+
+    async def update_device_status(self, device_id: str, status: dict[str, Any], status_t: dict[str, int],
+                                   updated_ms: int) -> None:
+        held = self.unit_locked.get(device_id) or self.locked.get(device_id)
+        if held is None:
+            await super().update_device_status(device_id, status, status_t, updated_ms)
+            return
+        self.unit_locked[device_id] = replace(held, status=dict(status), status_t=dict(status_t),
+                                              updated_ms=updated_ms)
+        self.unit.status[device_id] = (device_id, orjson.dumps(status).decode(), orjson.dumps(status_t).decode(),
+                                       updated_ms)
 
     async def append_message(self, m: Message) -> None:
-        """Messages of one project commit in sequence order, so a reader's cursor never skips a late commit.
+        """Kept until the batch ends: its position is drawn then, by this process's only writer (see
+        postgres_horizon.py for why no lock is needed)."""
+        self.unit.messages.append(m)
+        self.touched_projects.add(m.access_id)
+        self.appended_messages += 1
 
-        A transaction-scoped advisory lock per project is taken just before the insert and held to the commit;
-        the NOTIFY is delivered to every listening process at commit.
-        """
-        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", m.access_id)
-        await super().append_message(m)
-        await self._conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, m.access_id)
+    async def insert_device_logs(self, logs: Sequence[DeviceLog]) -> None:
+        self.unit.logs.extend(logs)
+
+    async def flush(self, in_unit: bool = True) -> None:
+        """Write what is kept, in one statement."""
+        if not self.batch and not self.unit:
+            return
+        if in_unit:
+            await self._send_savepoint()
+            self.restore.add(self.batch)
+        rows = _Deferred()
+        rows.add(self.batch)
+        rows.add(self.unit)
+        self.batch, self.unit = _Deferred(), _Deferred()
+        status, logs, messages = list(rows.status.values()), rows.logs, rows.messages
+        if messages:
+            self._store.horizon.batch_drawing(self.xid)
+        result = await self._conn.fetch(
+            FLUSH_SQL,
+            [r[0] for r in status], [r[1] for r in status], [r[2] for r in status], [r[3] for r in status],
+            [g.device_id for g in logs], [g.event_time for g in logs], [g.event_id for g in logs],
+            [g.code for g in logs], [g.value for g in logs], [g.event_from for g in logs],
+            [m.access_id for m in messages], [m.region for m in messages], [m.protocol for m in messages],
+            [m.device_id for m in messages], [orjson.dumps(m.data).decode() for m in messages],
+            [m.created_ms for m in messages],
+            NOTIFY_CHANNEL,
+        )
+        into = self.unit_committed if in_unit else self.committed
+        for project, seq, _ in result:
+            into[project] = max(int(seq), into.get(project, 0))
+
+    # --- statements -------------------------------------------------------------------------------------------
+    async def _before(self, sql: str) -> None:
+        if _names_deferred(sql):
+            await self.flush()
+            if _writes_devices(sql):  # it may change a device held in memory: read it again when needed
+                self.locked.clear()
+                self.unit_locked.clear()
+        await self._send_savepoint()
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        await self._before(sql)
         return [tuple(r) for r in await self._conn.fetch(to_pg(sql), *_args(params))]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        await self._before(sql)
         return _rowcount(await self._conn.execute(to_pg(sql), *_args(params)))
 
 
@@ -123,11 +304,33 @@ class PostgresStore(Store):
         self.listening = False  # whether NOTIFYs from other processes currently arrive
         self.listen_reconnects = 0
         self.listen_status = TaskStatus()  # shown by health as the task "pg-listen"
+        self.horizon = Horizon(self._horizon_round, self._announce)
+        self._round_sql = ""
+        self._queue: list[_Unit] = []
+        self._wake: asyncio.Event | None = None
+        self._writer_task: asyncio.Task[None] | None = None
+        self._busy = False
+        self.batches = 0  # for benchmarks: units per batch = committed units / batches
+        self.units = 0
+        self._readers: list[asyncpg.Connection] = []  # idle read connections kept out of the pool
+        self._reading = 0  # read connections kept out of the pool, idle or busy
+        self._writer_pids: set[int] = set()  # server processes of the connections this writer used (its NOTIFYs)
 
     async def start(self) -> None:
-        self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max)
+        self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max, reset=_keep_session)
+        sequence = await self._pool.fetchval("SELECT pg_get_serial_sequence('messages', 'seq')")
+        self._round_sql = ROUND_SQL.format(sequence=sequence)
+        self._wake = asyncio.Event()
+        self._writer_task = asyncio.create_task(self._writer(), name="pg-writer")
+        self.horizon.start()
+        await self.horizon.prime(READ_WAIT_S)
         await self._listen()
         self._listen_task = asyncio.create_task(self._keep_listening(), name="pg-listen")
+
+    async def _horizon_round(self) -> tuple[int, list[int], int]:
+        assert self._pool is not None, "store not started"
+        row = await self._pool.fetchrow(self._round_sql)
+        return int(row[0]), list(row[1]), int(row[2])
 
     async def _listen(self) -> None:
         conn = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_S)
@@ -173,9 +376,20 @@ class PostgresStore(Store):
                 conn.terminate()
 
     def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
-        self._announce({payload})
+        # Another process committed messages for a project: they are announced to its readers once the horizon
+        # has passed them. This process's own commits are known to the horizon already.
+        if pid not in self._writer_pids:
+            self.horizon.foreign_commit(payload)
 
     async def close(self) -> None:
+        if self._writer_task is not None:
+            while self._queue or self._busy:  # let queued work finish: nothing accepted is dropped
+                await asyncio.sleep(0.005)
+            self._writer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer_task
+            self._writer_task = None
+        await self.horizon.stop()
         if self._listen_task is not None:
             self._listen_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -186,6 +400,10 @@ class PostgresStore(Store):
                 await asyncio.wait_for(self._listener.close(), CONNECT_TIMEOUT_S)
             self._listener = None
         if self._pool is not None:
+            readers, self._readers, self._reading = self._readers, [], 0
+            for conn in readers:
+                with contextlib.suppress(Exception):
+                    await self._pool.release(conn)
             try:
                 await asyncio.wait_for(self._pool.close(), CONNECT_TIMEOUT_S)
             except Exception:  # the server is gone: drop the connections without their goodbyes
@@ -201,7 +419,55 @@ class PostgresStore(Store):
         self._unavailable(error, exc)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """A committed read. Reads are every request's first cost (token, project, device), and going through
+        ``pool.fetch`` costs about three times the query itself in acquire/release machinery; so a few pool
+        connections are kept checked out for reads and used directly, with the pool itself when all are busy."""
         assert self._pool is not None, "store not started"
+        conn = self._readers.pop() if self._readers else None
+        if conn is None:
+            return await self._pool_fetch(sql, params)
+        try:
+            rows = await conn.fetch(to_pg(sql), *_args(params))
+        except asyncpg.InterfaceError:
+            # Its connection was lost while idle (the pool took it back then) or cannot be used: let it go and
+            # read through the pool, which reconnects or says the database is unavailable.
+            await self._drop_reader(conn)
+            return await self._pool_fetch(sql, params)
+        except BaseException as exc:
+            if isinstance(exc, Exception) and unavailable(exc) is None:
+                self._readers.append(conn)  # a bad statement: the connection is fine
+            else:  # lost, or interrupted mid-query: the pool replaces or cleans it up
+                await self._drop_reader(conn)
+            if isinstance(exc, Exception):
+                self._driver_failed(exc)
+            raise
+        self._readers.append(conn)
+        return [tuple(r) for r in rows]
+
+    async def _drop_reader(self, conn: asyncpg.Connection) -> None:
+        self._reading -= 1
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                await self._pool.release(conn)
+
+    async def _pool_fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        assert self._pool is not None
+        if self._reading < READERS:  # (re)fill the readers: this connection stays checked out afterwards
+            self._reading += 1
+            try:
+                conn = await self._pool.acquire()
+            except Exception as exc:
+                self._reading -= 1
+                self._driver_failed(exc)
+            try:
+                rows = await conn.fetch(to_pg(sql), *_args(params))
+            except BaseException as exc:
+                await self._drop_reader(conn)
+                if isinstance(exc, Exception):
+                    self._driver_failed(exc)
+                raise
+            self._readers.append(conn)
+            return [tuple(r) for r in rows]
         try:
             rows = await self._pool.fetch(to_pg(sql), *_args(params))
         except Exception as exc:
@@ -218,20 +484,127 @@ class PostgresStore(Store):
             self.outage.ok()
         return _rowcount(status)
 
+    def queued_units(self) -> int:
+        return len(self._queue)
+
+    # --- the outbox, read up to the horizon -------------------------------------------------------------------
+    async def messages_after(self, access_id: str, after_seq: int, limit: int = 100) -> list[Message]:
+        """The log as far as it is settled, after waiting (briefly) for what this process committed before the
+        call to be settled: a caller that just committed a message reads it."""
+        horizon = await self.horizon.reach(self.horizon.committed, READ_WAIT_S)
+        return [m for m in await super().messages_after(access_id, after_seq, limit) if m.seq <= horizon]
+
+    async def unacked_messages(self, access_id: str, env: str, name: str, after_seq: int,
+                               limit: int) -> list[Message]:
+        """What a consumer may be sent: nothing above the horizon, so its cursor never passes a position that
+        could still commit (the horizon's move wakes it)."""
+        horizon = self.horizon.settled
+        if after_seq >= horizon:
+            return []
+        return [m for m in await super().unacked_messages(access_id, env, name, after_seq, limit)
+                if m.seq <= horizon]
+
+    # --- units of work: group commit --------------------------------------------------------------------------
     async def transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
-        assert self._pool is not None, "store not started"
-        tx: _PgTx | None = None
-        began = time.perf_counter()
+        assert self._wake is not None, "store not started"
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Unit(work, future))
+        self._wake.set()
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                tx = _PgTx(conn)
-                result = await work(tx)
+            result = await future
         except Exception as exc:
             self._driver_failed(exc)
         if self.outage.failing:
             self.outage.ok()
-        if self.commit_observer is not None:  # PostgreSQL groups concurrent commits itself: one unit each
-            self.commit_observer(1, time.perf_counter() - began, tx.appended_messages)
-        # This process's consumers are woken at once, whatever becomes of the LISTEN connection.
-        self._announce(tx.touched_projects)
         return result
+
+    async def _writer(self) -> None:
+        """Commit queued units in batches, for ever: whatever goes wrong fails that batch's callers, never the
+        writer (a dead writer would leave every later caller waiting)."""
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            self._busy = True
+            try:
+                while self._queue:
+                    batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                    try:
+                        again = await self._commit_batch(batch)
+                    except Exception as exc:
+                        for unit in batch:
+                            if not unit.future.done():
+                                unit.future.set_exception(exc)
+                        continue
+                    self._queue[:0] = again
+            finally:
+                self._busy = False
+
+    async def _commit_batch(self, batch: list[_Unit]) -> list[_Unit]:
+        """One transaction for the batch; returns the units to run again in the next one (deadlock victims)."""
+        assert self._pool is not None
+        began = time.perf_counter()
+        outcomes: list[tuple[_Unit, Any, BaseException | None]] = []
+        again: list[_Unit] = []
+        async with self._pool.acquire() as conn:
+            self._writer_pids.add(conn.get_server_pid())
+            tx = _PgTx(self, conn)
+            committed = False
+            try:
+                await conn.execute("BEGIN")
+                # The xid first: positions drawn later in this transaction are then covered by the horizon's
+                # reasoning, and the horizon knows this xid for this process's own.
+                tx.xid = int(await conn.fetchval("SELECT pg_current_xact_id()::text::bigint"))
+                self.horizon.batch_began(tx.xid)
+                for unit in batch:
+                    tx.unit_started()
+                    appended = tx.appended_messages
+                    try:
+                        result = await unit.work(tx)
+                    except Exception as exc:  # the unit fails alone
+                        await tx.unit_failed()
+                        tx.appended_messages = appended  # its messages were rolled back with it
+                        if isinstance(exc, asyncpg.DeadlockDetectedError) and unit.attempts < RETRIES:
+                            unit.attempts += 1  # another process's batch holds what it needs: after ours commits
+                            again.append(unit)
+                        else:
+                            outcomes.append((unit, None, exc))
+                    else:
+                        tx.unit_released()
+                        outcomes.append((unit, result, None))
+                await tx.flush(in_unit=False)
+                await conn.execute("COMMIT")
+                committed = True
+            finally:
+                if not committed:
+                    with contextlib.suppress(Exception):
+                        await conn.execute("ROLLBACK")
+                self.horizon.batch_ended(tx.xid, tx.committed if committed else None)
+        self.batches += 1
+        self.units += len(outcomes)
+        if self.commit_observer is not None:
+            self.commit_observer(len(outcomes), time.perf_counter() - began, tx.appended_messages)
+        for unit, result, error in outcomes:
+            if unit.future.done():
+                continue
+            if error is not None:
+                unit.future.set_exception(error)
+            else:
+                unit.future.set_result(result)
+        return again
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset between uses: nothing to do. asyncpg's default sends a query (advisory unlocks, CLOSE ALL,
+    UNLISTEN, RESET ALL) at every release, one more round trip per read; the store leaves no session state on a pool
+    connection (its locks are transaction-scoped, LISTEN has its own connection) and asyncpg still rolls back a
+    transaction left open."""
+
+
+class _Unit:
+    __slots__ = ("work", "future", "attempts")
+
+    def __init__(self, work: Callable[[Tx], Awaitable[Any]], future: asyncio.Future[Any]) -> None:
+        self.work = work
+        self.future = future
+        self.attempts = 0

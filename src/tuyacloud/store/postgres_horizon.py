@@ -1,0 +1,211 @@
+"""The outbox's visibility horizon on PostgreSQL: the highest message position below which nothing can still appear.
+
+Why it is needed: a message's position (``messages.seq``) comes from a sequence when its row is inserted, but rows
+become visible when their transaction commits, and commits of different server processes do not happen in the
+order their positions were drawn. A reader whose cursor passed position 120 because 111-120 had committed would
+never see 100-110 of a transaction that committed a moment later. Earlier code kept positions in commit order
+with a per-project lock held from the insert to the commit, so one project's commits waited on each other's
+fsync. Instead, readers here read only up to a *horizon*: a position ``H`` such that every position ``<= H`` is
+settled (its row is visible, or its transaction rolled back and the position is a gap for ever).
+
+How a horizon is proved, with no lock on the write path:
+
+1. Every transaction that draws positions has its transaction id (xid) assigned *before* it draws them (the
+   writer assigns it when the batch begins). Positions come from a sequence with no per-session cache, so they
+   grow with the time they are drawn.
+2. Take a candidate ``L`` known at a moment ``t``: every position ``<= L`` was drawn before ``t`` (``L`` is the
+   sequence's ``last_value`` read before ``t``, or the highest position of a batch that committed before ``t``).
+   Whoever drew them had an xid before ``t``; so any of them still running is among the transactions in progress
+   in a snapshot taken after ``t``, all below that snapshot's ``xmax`` (call it ``X``).
+3. ``L`` is settled as soon as a snapshot (taken after ``t``) shows no transaction in progress with an xid below
+   ``X`` that could hold such a position. Transactions of this process are known by xid: one of them that had
+   not started drawing by ``t`` draws later, above ``L``, and does not hold ``L`` back. Any other xid below ``X``
+   does, until it ends.
+
+So one query per round (``pg_current_snapshot()`` with the sequence's ``last_value``) moves the horizon, and a
+round is run when something may have moved it: this process committed messages, another process's NOTIFY
+arrived, or, while a candidate is held back by another transaction, every few milliseconds. The cost: delivery
+waits for transactions that were writing when the messages committed to end (a batch of another process: a few
+milliseconds). A transaction left open for long after a write anywhere on the same PostgreSQL cluster holds
+delivery back for as long (``idle_in_transaction_session_timeout`` bounds that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("tuyacloud.store")
+
+RETRY_S = 0.003  # a candidate held back by another transaction: look again this soon
+IDLE_S = 1.0  # with nothing pending: a round now and then (another process's NOTIFY may be lost)
+
+# One round: the snapshot (taken before the statement runs) and the sequence's last value (read while it runs,
+# so after the snapshot: that value can only become a candidate for a later round's snapshot).
+ROUND_SQL = (
+    "SELECT pg_snapshot_xmax(s)::text::bigint, "
+    "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x), "
+    "(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {sequence}) "
+    "FROM pg_current_snapshot() AS s"
+)
+
+
+@dataclass
+class _Candidate:
+    seq: int  # every position <= seq was drawn before this candidate was made
+    after: int  # rounds numbered above this were sent after it was made
+    own: frozenset[int]  # this process's transactions that may hold a position <= seq
+    bound: int | None = None  # X: xmax of the first round sent after it was made
+
+
+@dataclass
+class Horizon:
+    """Tracks the settled position for one store. ``run_round`` executes ``ROUND_SQL`` (on any connection) and
+    returns its row; ``announce`` wakes the readers of the given projects when the horizon passes their messages."""
+
+    run_round: Callable[[], Any]
+    announce: Callable[[set[str]], None]
+    settled: int = 0
+    committed: int = 0  # the highest position this process committed: what a read of "everything" waits for
+    _candidates: list[_Candidate] = field(default_factory=list)
+    _rounds: int = 0
+    _own: dict[int, bool] = field(default_factory=dict)  # xid of this process's open batch -> drawing started
+    _waiting: dict[str, int] = field(default_factory=dict)  # project -> position to announce it at
+    _unaimed: set[str] = field(default_factory=set)  # projects told by NOTIFY, awaiting a round sent after it
+    _kick: asyncio.Event = field(default_factory=asyncio.Event)
+    _moved: asyncio.Event = field(default_factory=asyncio.Event)
+    _task: asyncio.Task[None] | None = None
+
+    # --- what the writer and the listener tell it -------------------------------------------------------------
+    def batch_began(self, xid: int) -> None:
+        self._own[xid] = False
+
+    def batch_drawing(self, xid: int) -> None:
+        """Called just before the batch's outbox insert is sent."""
+        self._own[xid] = True
+
+    def batch_ended(self, xid: int, committed: dict[str, int] | None) -> None:
+        """The batch committed (``committed``: each project's highest position in it) or rolled back (None)."""
+        self._own.pop(xid, None)
+        if committed:
+            top = max(committed.values())
+            self.committed = max(self.committed, top)
+            self._candidate(top)
+            for project, seq in committed.items():
+                self._waiting[project] = max(seq, self._waiting.get(project, 0))
+            self._kick.set()
+
+    def foreign_commit(self, project: str) -> None:
+        """Another process committed messages for ``project`` (its NOTIFY)."""
+        self._unaimed.add(project)
+        self._waiting.setdefault(project, 0)
+        self._kick.set()
+
+    def poke(self) -> None:
+        self._kick.set()
+
+    # --- waiting for it -----------------------------------------------------------------------------------------
+    async def reach(self, seq: int, timeout: float) -> int:
+        """Wait (at most ``timeout``) until the horizon covers ``seq``; return the horizon then."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.settled < seq:
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            self._moved.clear()
+            self._kick.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._moved.wait(), left)
+        return self.settled
+
+    async def prime(self, timeout: float) -> None:
+        """At start: settle what is already in the log (a round reads it, the next ones settle it)."""
+        await self.one_round()
+        if self._candidates:
+            await self.reach(self._candidates[-1].seq, timeout)
+
+    # --- the rounds ---------------------------------------------------------------------------------------------
+    def _candidate(self, seq: int) -> None:
+        if seq <= self.settled or (self._candidates and self._candidates[-1].seq >= seq):
+            return
+        own = frozenset(xid for xid, drawing in self._own.items() if drawing)
+        self._candidates.append(_Candidate(seq, self._rounds, own))
+
+    async def one_round(self) -> None:
+        self._rounds += 1
+        number = self._rounds
+        aimed, self._unaimed = self._unaimed, set()
+        try:
+            xmax, xip, last = await self.run_round()
+        except BaseException:
+            self._unaimed |= aimed
+            raise
+        last = int(last or 0)
+        for project in aimed:  # their commits were drawn before this round read ``last``
+            self._waiting[project] = max(last, self._waiting.get(project, 0))
+        running = [int(x) for x in xip]
+        before = self.settled
+        kept: list[_Candidate] = []
+        for c in self._candidates:
+            if c.after >= number:
+                kept.append(c)
+                continue
+            if c.bound is None:
+                c.bound = int(xmax)
+            if any(x < c.bound and (x not in self._own or x in c.own) for x in running):
+                kept.append(c)
+            else:
+                self.settled = max(self.settled, c.seq)
+        self._candidates = [c for c in kept if c.seq > self.settled]
+        if aimed or not self._candidates:  # another process's positions (or a NOTIFY lost): from what was read
+            self._candidate(last)  # made now: rounds from the next one on were sent after it
+        if self.settled > before:
+            self._moved.set()
+            due = {p for p, at in self._waiting.items() if at <= self.settled and p not in self._unaimed}
+            for project in due:
+                del self._waiting[project]
+            if due:
+                self.announce(due)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="pg-horizon")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        """Rounds for ever: at once while a candidate waits for a snapshot taken after it, every ``RETRY_S``
+        while one is held back by a running transaction, else when told or every ``IDLE_S``. A failing round
+        (the database is down) is retried; readers meanwhile keep the old horizon, which stays true."""
+        failures = 0
+        while True:
+            if any(c.after >= self._rounds for c in self._candidates) or self._unaimed:
+                wait = 0.0
+            elif self._candidates:
+                wait = RETRY_S
+            else:
+                wait = IDLE_S
+            if wait:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._kick.wait(), wait)
+            self._kick.clear()
+            try:
+                await self.one_round()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.info("the outbox horizon could not be read (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(min(1.0, 0.05 * failures))
+                continue
+            failures = 0

@@ -1,0 +1,208 @@
+"""Outbox order on PostgreSQL without a lock held to the commit: messages whose positions were drawn in one order
+and committed in the other, on two connections, reach a consumer all, in position order, none skipped.
+
+A consumer here reads as the message service does: ``unacked_messages`` after its cursor, the cursor moving to
+the last position it was given. Without the visibility horizon the later position is readable first, the
+cursor passes the earlier one, and that message is never delivered (the first assertion of each test shows that
+the later commit really is visible in the table while the earlier one is not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import pytest
+
+from support.server import database_url_for_test
+from tuyacloud.models import Message, Project
+from tuyacloud.store.base import Store, Tx
+from tuyacloud.store.engine import open_store
+from tuyacloud.store.postgres import asyncpg_dsn
+
+pytestmark = pytest.mark.skipif(not os.environ.get("TUYACLOUD_TEST_DATABASE_URL"), reason="PostgreSQL only")
+
+SUB = ("p1", "event", "p1-sub")
+
+
+def message(tag: str) -> Message:
+    return Message("p1", "us", 4, f"dev-{tag}", {"tag": tag}, 1)
+
+
+async def add_project(store: Store) -> None:
+    async def work(tx: Tx) -> None:
+        await tx.insert_project(Project("p1", "secret", "us", "P", "", "custom", "", "az1", 1, 1))
+        await tx.ensure_subscription(*SUB)
+
+    await store.transaction(work)
+
+
+async def consume(store: Store, cursor: int, seen: list[str]) -> int:
+    """One delivery round, as the hub does it: what is unacknowledged after the cursor, in order."""
+    for m in await store.unacked_messages(*SUB, cursor, 100):
+        seen.append(m.data["tag"])
+        cursor = m.seq
+    return cursor
+
+
+async def committed_tags(dsn: str) -> list[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT data FROM messages WHERE access_id = 'p1' ORDER BY seq")
+    finally:
+        await conn.close()
+    return [r[0].split('"tag":"')[1].split('"')[0] for r in rows]
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def run(test: Callable[[str], Awaitable[None]]) -> None:
+    url = database_url_for_test()
+    assert url is not None
+    asyncio.run(test(url))
+
+
+def test_a_commit_of_another_process_that_drew_first_is_not_skipped() -> None:
+    """Two server processes (two stores on one database): process A draws a position and is still committing
+    when process B draws a later one and commits. B's consumer gets nothing until A has committed, then both."""
+
+    async def main(url: str) -> None:
+        a, b = await open_store(url), await open_store(url)
+        drawn, release = asyncio.Event(), asyncio.Event()
+        try:
+            await add_project(a)
+
+            async def slow(tx: Tx) -> None:
+                await tx.append_message(message("A"))
+                await tx.fetch("SELECT COUNT(*) FROM messages")  # writes the outbox row now: its position is drawn
+                drawn.set()
+                await release.wait()  # ... and the transaction stays open
+
+            first = asyncio.create_task(a.transaction(slow))
+            await drawn.wait()
+
+            async def fast(tx: Tx) -> None:
+                await tx.append_message(message("B"))
+
+            await b.transaction(fast)
+            assert await committed_tags(asyncpg_dsn(url)) == ["B"]  # committed out of position order
+
+            seen: list[str] = []
+            cursor = 0
+            for _ in range(20):  # B's consumer polls while A is open: B's message must wait
+                cursor = await consume(b, cursor, seen)
+                await asyncio.sleep(0.01)
+            assert seen == []
+
+            release.set()
+            await first
+
+            async def both() -> bool:
+                nonlocal cursor
+                cursor = await consume(b, cursor, seen)
+                return len(seen) >= 2
+
+            await until(both)
+            assert seen == ["A", "B"]
+            assert [m.data["tag"] for m in await b.messages_after("p1", 0, 10)] == ["A", "B"]
+        finally:
+            release.set()  # a failed assertion must not leave A's unit (and the store's close) waiting
+            await a.close()
+            await b.close()
+
+    run(main)
+
+
+def test_raw_commits_out_of_order_on_two_connections() -> None:
+    """The same with two plain connections writing the outbox as the store's writer does (xid first, then the
+    insert that draws the position), committing in the reverse order of their positions, while a consumer polls;
+    then a third write by the store itself."""
+
+    async def main(url: str) -> None:
+        dsn = asyncpg_dsn(url)
+        store = await open_store(url)
+        one, two = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+        insert = ("INSERT INTO messages (access_id, region, protocol, device_id, data, created_ms) "
+                  "VALUES ('p1', 'us', 4, $1, $2, 1) RETURNING seq")
+        try:
+            await add_project(store)
+            seen: list[str] = []
+            cursor = 0
+            for conn in (one, two):
+                await conn.execute("BEGIN")
+                await conn.fetchval("SELECT pg_current_xact_id()")
+            first = await one.fetchval(insert, "dev-1", '{"tag":"1"}')
+            second = await two.fetchval(insert, "dev-2", '{"tag":"2"}')
+            assert first < second
+            await two.execute("COMMIT")
+            assert await committed_tags(dsn) == ["2"]
+            for _ in range(10):
+                cursor = await consume(store, cursor, seen)
+                await asyncio.sleep(0.01)
+            assert seen == []
+
+            async def own(tx: Tx) -> None:
+                await tx.append_message(message("3"))
+
+            await store.transaction(own)  # the store's own commit is held back too
+            for _ in range(10):
+                cursor = await consume(store, cursor, seen)
+                await asyncio.sleep(0.01)
+            assert seen == []
+
+            await one.execute("COMMIT")
+
+            async def all_three() -> bool:
+                nonlocal cursor
+                cursor = await consume(store, cursor, seen)
+                return len(seen) >= 3
+
+            await until(all_three)
+            assert seen == ["1", "2", "3"]
+        finally:
+            await one.close()
+            await two.close()
+            await store.close()
+
+    run(main)
+
+
+def test_a_rolled_back_position_is_a_gap_not_a_stall() -> None:
+    """A transaction that drew a position and rolled back holds nothing back once it has ended."""
+
+    async def main(url: str) -> None:
+        store = await open_store(url)
+        try:
+            await add_project(store)
+
+            async def fails(tx: Tx) -> None:
+                await tx.append_message(message("lost"))
+                await tx.fetch("SELECT COUNT(*) FROM messages")  # drawn
+                raise RuntimeError("boom")
+
+            async def ok(tx: Tx) -> None:
+                await tx.append_message(message("kept"))
+
+            results = await asyncio.gather(store.transaction(fails), store.transaction(ok), return_exceptions=True)
+            assert isinstance(results[0], RuntimeError) and results[1] is None
+            seen: list[str] = []
+            cursor = 0
+
+            async def kept() -> bool:
+                nonlocal cursor
+                cursor = await consume(store, cursor, seen)
+                return bool(seen)
+
+            await until(kept)
+            assert seen == ["kept"]
+        finally:
+            await store.close()
+
+    run(main)
