@@ -9,8 +9,6 @@ the data center exactly as on the platform. Nothing of the server is patched.
 
 from __future__ import annotations
 
-import socket
-import ssl
 import sys
 import time
 from collections.abc import Iterator
@@ -18,17 +16,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import pytest
 import tinytuya
-import urllib3.util.connection
 
-from support.server import ADMIN_TOKEN, CloudServer
+from support.server import CloudServer
+from support.tinytuya_tls import route_tuya_hosts, start_tls
 from tuyacloud.clock import Clock
-from tuyacloud.regions import REGIONS
 from tuyacloud.tlscert import TlsFiles, ensure_certificates
 
-TUYA_HOSTS = {r.openapi_host for r in REGIONS.values()}
 DEVICES = 60  # more than tinytuya's page of 50 on /v1.0/iot-01/associated-users/devices
 TOKEN_TTL_S = 7200
 
@@ -38,58 +33,16 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     return ensure_certificates(tmp_path_factory.mktemp("tls"))
 
 
-class TlsCloudServer(CloudServer):
-    """The test server over HTTPS: its control API is reached over HTTPS too, trusting the generated CA."""
-
-    def __init__(self, data_dir: Path, tls: TlsFiles, **overrides: Any) -> None:
-        super().__init__(data_dir, **overrides)
-        self._ssl = ssl.create_default_context(cafile=str(tls.ca_cert))
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def control(self, method: str, path: str, json: Any = None) -> Any:
-        response = httpx.request(method, f"{self.url}/_tuyacloud{path}", json=json, timeout=30,
-                                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, verify=self._ssl)
-        body = response.json()
-        assert body["success"], body
-        return body["result"]
-
-
-def _start_tls(data_dir: Path, tls: TlsFiles, **overrides: Any) -> CloudServer:
-    server = TlsCloudServer(data_dir, tls, **overrides)
-    return server.start(ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key))
-
-
 @pytest.fixture(scope="module")
 def tls_cloud(tmp_path_factory: pytest.TempPathFactory, tls: TlsFiles) -> Iterator[CloudServer]:
-    server = _start_tls(tmp_path_factory.mktemp("tls-cloud"), tls, create_demo=False, usage_flush_s=0.05)
+    server = start_tls(tmp_path_factory.mktemp("tls-cloud"), tls, create_demo=False, usage_flush_s=0.05)
     yield server
     server.stop()
 
 
-def _route_tuya_hosts(monkeypatch: pytest.MonkeyPatch, tls: TlsFiles, port: int) -> list[str]:
-    """Send connections for the real endpoint names to 127.0.0.1:port; trust the generated CA."""
-    original = urllib3.util.connection.create_connection
-    seen: list[str] = []
-
-    def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
-        host, target_port = address
-        if host in TUYA_HOSTS and target_port == 443:
-            seen.append(host)
-            return original(("127.0.0.1", port), *args, **kwargs)
-        return original(address, *args, **kwargs)
-
-    monkeypatch.setattr(urllib3.util.connection, "create_connection", create_connection)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca_cert))
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    return seen
-
-
 @pytest.fixture
 def routed(monkeypatch: pytest.MonkeyPatch, tls: TlsFiles, tls_cloud: CloudServer) -> list[str]:
-    return _route_tuya_hosts(monkeypatch, tls, tls_cloud.port)
+    return route_tuya_hosts(monkeypatch, tls, tls_cloud.port)
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +167,7 @@ def test_invalid_token_is_renewed_transparently(cloud_api: tinytuya.Cloud, us_pr
 
 @pytest.fixture
 def tls_clocked(tmp_path: Path, tls: TlsFiles) -> Iterator[CloudServer]:
-    server = _start_tls(tmp_path, tls, clock=Clock(), create_demo=False, simulator=False)
+    server = start_tls(tmp_path, tls, clock=Clock(), create_demo=False, simulator=False)
     yield server
     server.stop()
 
@@ -222,7 +175,7 @@ def tls_clocked(tmp_path: Path, tls: TlsFiles) -> Iterator[CloudServer]:
 def test_expired_token_is_renewed_transparently(tls_clocked: CloudServer, tls: TlsFiles,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Two hours pass for both sides: tinytuya keeps its token until refused, then renews it and retries."""
-    _route_tuya_hosts(monkeypatch, tls, tls_clocked.port)
+    route_tuya_hosts(monkeypatch, tls, tls_clocked.port)
     project = tls_clocked.create_project(name="expiry", region="us")
     plug = tls_clocked.add_devices(project["access_id"], "cz")[0]["id"]
     c = _cloud(project)
