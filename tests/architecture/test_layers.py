@@ -81,7 +81,7 @@ _MESSAGING_STATUS = frozenset({"tuyacloud.messaging.status", "tuyacloud.messagin
 ONLY: dict[tuple[str, str], frozenset[str]] = {
     **{(unit, "store"): _STORE_INTERFACE for unit in _DOMAIN_UNITS},
     ("simulator", "store"): _STORE_INTERFACE,
-    ("messaging", "store"): _STORE_INTERFACE | {"tuyacloud.store.message_queries"},  # its row types
+    ("messaging", "store"): _STORE_INTERFACE | {"tuyacloud.store.queries.messaging"},  # its row types
     ("cli", "store"): _STORE_INTERFACE | {"tuyacloud.store.engine"},  # the CLI opens the store itself
     ("health", "store"): frozenset({"tuyacloud.store.migrate"}),  # readiness: is the schema current
     ("control", "messaging"): _MESSAGING_STATUS,
@@ -286,6 +286,21 @@ def test_the_rules_layers_import_no_framework(framework: str) -> None:
         and any(t == framework or t.startswith(framework + ".") for t in targets)
     )
     assert not users, f"{framework} imported by {users}"
+
+
+def test_store_query_mixins_do_not_redeclare_the_primitives() -> None:
+    """``fetch``/``execute`` are declared once (``store/queries/primitives.py``); a mixin only writes queries, and
+    the SQL stays out of the interface module ``store/base.py``."""
+    queries = SRC / ROOT / "store" / "queries"
+    redeclared = sorted(
+        f"{path.name}: {node.name}"
+        for path in queries.glob("*.py") if path.name != "primitives.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef) and node.name in {"fetch", "execute", "fetchone"}
+    )
+    assert not redeclared, redeclared
+    base = (SRC / ROOT / "store" / "base.py").read_text()
+    assert not any(word in base for word in ("SELECT ", "INSERT ", "UPDATE ", "DELETE ")), "SQL in store/base.py"
 
 
 def test_the_tarjan_helper_finds_a_circle() -> None:

@@ -23,7 +23,7 @@ from tuyacloud.errors import StoreUnavailable
 from tuyacloud.messaging import codec
 from tuyacloud.models import Message, Project
 from tuyacloud.store.base import Tx
-from tuyacloud.store.message_queries import ConsumerRow
+from tuyacloud.store.queries.messaging import ConsumerRow
 from tuyacloud.supervision import Episode, TaskStatus
 
 log = logging.getLogger("tuyacloud.messaging")

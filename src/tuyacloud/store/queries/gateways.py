@@ -6,26 +6,14 @@ gateway and its sub-devices always share project and region: the domain links th
 
 from __future__ import annotations
 
-import abc
-from collections.abc import Sequence
-from typing import Any
-
 from tuyacloud.models import Device
+from tuyacloud.store.queries.primitives import Primitives
+from tuyacloud.store.rows import DEVICE_COLS, device_from_row
 
-Row = tuple[Any, ...]
 
-
-class GatewayQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-
+class GatewayQueries(Primitives):
     async def sub_devices(self, gateway_id: str, region: str, *, activated_from_ms: int = 0) -> list[Device]:
         """A gateway's sub-devices in id order; with ``activated_from_ms``, those that joined since then."""
-        from tuyacloud.store.rows import DEVICE_COLS, device_from_row
-
         rows = await self.fetch(
             f"SELECT {DEVICE_COLS} FROM devices WHERE gateway_id = ? AND region = ? AND active_ms >= ? ORDER BY id",
             (gateway_id, region, activated_from_ms),

@@ -3,16 +3,13 @@ connected consumers and retention. Mixed into ``Queries``; portable SQL like the
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
 from tuyacloud.models import Message
-
-Row = tuple[Any, ...]
+from tuyacloud.store.queries.primitives import Primitives, dumps
 
 _UNACKED = (
     "FROM messages m WHERE m.access_id = ? AND m.seq > ? AND NOT EXISTS ("
@@ -42,12 +39,26 @@ class ConsumerRow:
     last_seen_ms: int
 
 
-class MessageQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+class MessageQueries(Primitives):
+    touched_projects: set[str]  # projects this transaction appended messages for (the engine announces them)
+    appended_messages: int
 
-    @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
+    # --- message outbox ---------------------------------------------------------------------------
+    async def append_message(self, m: Message) -> None:
+        await self.execute(
+            "INSERT INTO messages (access_id, region, protocol, device_id, data, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            (m.access_id, m.region, m.protocol, m.device_id, dumps(m.data), m.created_ms),
+        )
+        self.touched_projects.add(m.access_id)
+        self.appended_messages += 1
+
+    async def messages_after(self, access_id: str, after_seq: int, limit: int = 100) -> list[Message]:
+        rows = await self.fetch(
+            "SELECT access_id, region, protocol, device_id, data, created_ms, seq FROM messages "
+            "WHERE access_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (access_id, after_seq, limit),
+        )
+        return [Message(r[0], r[1], int(r[2]), r[3], orjson.loads(r[4]), int(r[5]), int(r[6])) for r in rows]
 
     async def ensure_subscription(self, access_id: str, env: str, name: str) -> None:
         await self.execute(

@@ -7,14 +7,9 @@ project and region.
 
 from __future__ import annotations
 
-import abc
-from collections.abc import Sequence
-from typing import Any
-
 from tuyacloud.models import Device, RegistrationToken
-from tuyacloud.store.rows import DEVICE_COLS, device_from_row
-
-Row = tuple[Any, ...]
+from tuyacloud.store.queries.primitives import Primitives
+from tuyacloud.store.rows import DEVICE_COLS, Row, device_from_row
 
 _TOKEN_COLS = "token, access_id, region, asset_id, secret, time_zone, created_ms, expires_ms"
 
@@ -23,13 +18,7 @@ def _token(r: Row) -> RegistrationToken:
     return RegistrationToken(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]))
 
 
-class RegistrationQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-
+class RegistrationQueries(Primitives):
     async def insert_registration_token(self, t: RegistrationToken) -> bool:
         """False when the token value is taken (the caller draws another)."""
         changed = await self.execute(

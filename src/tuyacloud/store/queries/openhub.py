@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-import abc
-from collections.abc import Sequence
-from typing import Any
-
 from tuyacloud.models import HubCredential
-
-Row = tuple[Any, ...]
+from tuyacloud.store.queries.primitives import Primitives
+from tuyacloud.store.rows import Row
 
 _COLS = (
     "username, access_id, region, link_id, client_id, uid, token_kind, password_hash, message_key, topic, version, "
@@ -27,13 +23,7 @@ def _credential(r: Row) -> HubCredential:
     )
 
 
-class OpenHubQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-
+class OpenHubQueries(Primitives):
     async def insert_credential(self, c: HubCredential) -> None:
         await self.execute(
             f"INSERT INTO mqtt_credentials ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "

@@ -8,26 +8,14 @@ queries run. Devices of app users are ordinary device rows whose ``access_id`` i
 
 from __future__ import annotations
 
-import abc
-from collections.abc import Sequence
-from typing import Any
-
 from tuyacloud.models import App, AppUser, Device, Home, HomeMember, PairingToken, Room
-from tuyacloud.store.rows import DEVICE_COLS, device_from_row
-
-Row = tuple[Any, ...]
+from tuyacloud.store.queries.primitives import Primitives
+from tuyacloud.store.rows import DEVICE_COLS, Row, device_from_row
 
 _USER_COLS = ("id, schema, region, username, username_type, country_code, nick_name, time_zone_id, password_hash, "
               "created_ms, updated_ms")
 _HOME_COLS = "id, schema, region, owner_uid, name, geo_name, lon, lat, created_ms"
 _PAIRING_COLS = "token, access_id, region, uid, secret, time_zone, created_ms, expires_ms"
-
-
-def owner_clause(access_id: str | Sequence[str], column: str = "access_id") -> tuple[str, list[str]]:
-    """``access_id = ?`` for one owner; ``IN (...)`` for a project together with the apps linked to it."""
-    if isinstance(access_id, str):
-        return f"{column} = ?", [access_id]
-    return f"{column} IN ({', '.join('?' for _ in access_id)})", list(access_id)
 
 
 def _user(r: Row) -> AppUser:
@@ -42,13 +30,7 @@ def _device_cols() -> str:
     return ", ".join(f"d.{c.strip()}" for c in DEVICE_COLS.split(","))
 
 
-class SmartHomeQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-
+class SmartHomeQueries(Primitives):
     # --- apps and links ---------------------------------------------------------------------------
     async def insert_app(self, a: App) -> bool:
         changed = await self.execute(

@@ -7,14 +7,12 @@ asset looked up by id is scoped by region only, as devices are, so the domain ca
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Sequence
 from typing import Any
 
 from tuyacloud.models import Asset, AssetGrant, ProjectUser
-from tuyacloud.store.smarthome_queries import owner_clause
-
-Row = tuple[Any, ...]
+from tuyacloud.store.queries.primitives import Primitives, owner_clause
+from tuyacloud.store.rows import Row
 
 _ASSET_COLS = "id, access_id, region, parent_id, name, asset_type, image, level, created_ms, is_root"
 _USER_COLS = (
@@ -39,13 +37,7 @@ def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
 
-class AssetQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-
+class AssetQueries(Primitives):
     # --- assets -------------------------------------------------------------------------------------
     async def get_asset(self, asset_id: str, region: str) -> Asset | None:
         rows = await self.fetch(f"SELECT {_ASSET_COLS} FROM assets WHERE id = ? AND region = ?", (asset_id, region))

@@ -8,15 +8,14 @@ several server processes on one database exactly one runs each occurrence.
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from tuyacloud.models import Timer
-
-Row = tuple[Any, ...]
+from tuyacloud.store.queries.primitives import Primitives
+from tuyacloud.store.rows import Row
 
 _COLS = ("id, device_id, region, group_id, category, group_order, alias_name, run_time, run_date, loops, "
          "timezone_id, time_zone, functions, enabled, is_app_push, next_run_ms, last_run_ms, last_result, "
@@ -38,13 +37,7 @@ def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
 
-class TimerQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-
+class TimerQueries(Primitives):
     # --- reads ------------------------------------------------------------------------------------
     async def timers_of_device(self, device_id: str, region: str, *, category: str | None = None,
                                group_id: str | None = None, ids: Sequence[str] | None = None) -> list[Timer]:

@@ -7,13 +7,12 @@ counts are added in batches (the in-memory counters' flush), never one write per
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Sequence
 from typing import Any
 
 from tuyacloud.models import QuotaSettings
-
-Row = tuple[Any, ...]
+from tuyacloud.store.queries.primitives import Primitives
+from tuyacloud.store.rows import Row
 
 _COLS = "access_id, plan, monthly_calls, monthly_messages, devices, month_offset, updated_ms"
 
@@ -26,13 +25,7 @@ def _settings(r: Row) -> QuotaSettings:
     return QuotaSettings(r[0], r[1], _opt(r[2]), _opt(r[3]), _opt(r[4]), int(r[5]), int(r[6]))
 
 
-class QuotaQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-
+class QuotaQueries(Primitives):
     async def quota_settings(self) -> list[QuotaSettings]:
         """Every project's own quota settings (a small table: one row per project that has any)."""
         return [_settings(r) for r in await self.fetch(f"SELECT {_COLS} FROM quota_settings ORDER BY access_id")]

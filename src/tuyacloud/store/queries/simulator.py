@@ -8,20 +8,12 @@ liveness), never the cloud clock a test may step or freeze.
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Sequence
-from typing import Any
 
-Row = tuple[Any, ...]
+from tuyacloud.store.queries.primitives import Primitives
 
 
-class SimulatorQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-
+class SimulatorQueries(Primitives):
     async def take_sim_lease(self, shard: int, owner: str, now_ms: int, expires_ms: int) -> bool:
         """Take or renew ``shard`` for ``owner`` unless another owner's lease is still running."""
         changed = await self.execute(

@@ -6,13 +6,12 @@ and waits for its approval (console, CLI or control API) before the poll that re
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Sequence
 from typing import Any
 
 from tuyacloud.models import QrLogin, Room
-
-Row = tuple[Any, ...]
+from tuyacloud.store.queries.primitives import Primitives
+from tuyacloud.store.rows import Row
 
 _LOGIN_COLS = "qrcode, user_code, uid, client_id, schema, state, created_ms, expires_ms"
 
@@ -21,13 +20,7 @@ def _login(r: Row) -> QrLogin:
     return QrLogin(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]))
 
 
-class SharingQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-
+class SharingQueries(Primitives):
     # --- user codes -------------------------------------------------------------------------------
     async def insert_user_code(self, code: str, uid: str, created_ms: int) -> bool:
         changed = await self.execute(

@@ -8,15 +8,14 @@ with every automation write, so the engines of other processes know to reload th
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from tuyacloud.models import Automation, Scene
-
-Row = tuple[Any, ...]
+from tuyacloud.store.queries.primitives import Primitives
+from tuyacloud.store.rows import Row
 
 _SCENE_COLS = "id, home_id, region, name, background, enabled, actions, created_ms, updated_ms"
 _AUTOMATION_COLS = ("id, home_id, region, name, background, enabled, match_type, condition_rule, conditions, "
@@ -40,13 +39,7 @@ def _prefixed(cols: str, alias: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in cols.split(","))
 
 
-class SceneQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-
+class SceneQueries(Primitives):
     # --- scenes -----------------------------------------------------------------------------------
     async def insert_scene(self, s: Scene) -> bool:
         changed = await self.execute(

@@ -6,22 +6,13 @@ administers the whole cloud (as the admin token does).
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Sequence
-from typing import Any
 
 from tuyacloud.models import ConsoleAccount, ConsoleSession
+from tuyacloud.store.queries.primitives import Primitives
 
-Row = tuple[Any, ...]
 
-
-class ConsoleQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-
+class ConsoleQueries(Primitives):
     # --- accounts -------------------------------------------------------------------------------------
     async def count_console_accounts(self) -> int:
         rows = await self.fetch("SELECT COUNT(*) FROM console_accounts")

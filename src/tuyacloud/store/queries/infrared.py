@@ -6,15 +6,13 @@ its ``state`` is a JSON document. A camera stream row is the one-time URL ``stre
 
 from __future__ import annotations
 
-import abc
-from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from tuyacloud.models import CameraStream, InfraredRemote
-
-Row = tuple[Any, ...]
+from tuyacloud.store.queries.primitives import Primitives
+from tuyacloud.store.rows import Row
 
 _REMOTE_COLS = ("remote_id, infrared_id, access_id, region, category_id, remote_name, brand_id, brand_name, "
                 "remote_index, state, created_ms, updated_ms")
@@ -30,13 +28,7 @@ def _stream(r: Row) -> CameraStream:
     return CameraStream(r[0], r[1], r[2], r[3], r[4], int(r[5]), int(r[6]), int(r[7]))
 
 
-class InfraredQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
-    @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
-
+class InfraredQueries(Primitives):
     # --- remotes ----------------------------------------------------------------------------------
     async def insert_remote(self, r: InfraredRemote) -> None:
         await self.execute(

@@ -7,20 +7,14 @@ division gives alike on SQLite and PostgreSQL. Mixed into ``Queries``.
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Sequence
-from typing import Any
 
-from tuyacloud.store.smarthome_queries import owner_clause
+from tuyacloud.store.queries.primitives import Primitives, owner_clause
 
-Row = tuple[Any, ...]
 DAY_MS = 86_400_000
 
 
-class StatisticsQueries(abc.ABC):
-    @abc.abstractmethod
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
-
+class StatisticsQueries(Primitives):
     async def messages_per_day(self, access_id: str, start_ms: int, end_ms: int) -> list[tuple[int, int]]:
         """(UTC day index, messages appended to the project's topic) for days with any, in [start, end)."""
         rows = await self.fetch(
