@@ -88,24 +88,10 @@ def _crossings(now_s: float, elapsed_s: float, period_s: float, phase: float) ->
     return math.floor(now_s / period_s + phase) - math.floor((now_s - elapsed_s) / period_s + phase)
 
 
-def _scale(spec: DpSpec | None) -> int:
-    return int(spec.values.get("scale", 0)) if spec is not None and spec.type == "Integer" else 0
-
-
-def _coerce(spec: DpSpec, value: Any) -> Any:
-    """Clamp a number into an Integer DP's range and onto its step grid; other types pass through."""
-    if spec.type != "Integer" or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return value
-    lo, hi, step = spec.values["min"], spec.values["max"], spec.values.get("step", 1)
-    snapped = lo + round((min(max(value, lo), hi) - lo) / step) * step
-    return int(snapped - step if snapped > hi else snapped)
-
-
 def _rescaled(product: Product, source: str, dest: DpSpec, value: Any) -> Any:
     """A value of ``source`` expressed in ``dest``'s raw units (e.g. 21 °C scale 0 -> 210 at scale 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return value
-    return _coerce(dest, value * 10 ** (_scale(dest) - _scale(product.spec(source))))
+    source_spec = product.spec(source)
+    return dest.rescale(value, source_spec.scale if source_spec is not None else 0)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -126,7 +112,7 @@ def _resolve(product: Product, state: Status, code: str, raw: Any) -> Any:
         return _rescaled(product, raw["from"], spec, state.get(raw["from"]))
     if raw == "toggle" and spec.type == "Boolean":
         return not state.get(code, False)
-    return _coerce(spec, raw)
+    return spec.clamp(raw)
 
 
 def _apply_set(product: Product, state: Status, changes: Mapping[str, Any]) -> None:
@@ -144,7 +130,7 @@ def _target(product: Product, state: Status, b: Mapping[str, Any]) -> Any:
         return None
     if isinstance(target, str):
         return _rescaled(product, target, spec, state.get(target))
-    return _coerce(spec, target)
+    return spec.clamp(target)
 
 
 # --- the settle pass: values that are a function of other values ---------------------------------------
@@ -152,10 +138,10 @@ def _follow_base(product: Product, state: Status, b: Mapping[str, Any]) -> None:
     spec, code = product.spec(b["code"]), b["code"]
     if spec is None:
         return
-    off = _coerce(spec, b.get("off", 0))
+    off = spec.clamp(b.get("off", 0))
     if _holds(b.get("while"), state):
         if code not in state or _same(state[code], off):
-            state[code] = _coerce(spec, b["on"])
+            state[code] = spec.clamp(b["on"])
     elif not _same(state.get(code), off):
         state[code] = off
 
@@ -216,7 +202,7 @@ def _default(product: Product, spec: DpSpec) -> Any:
         return False
     if spec.type == "Integer":
         means = [b["mean"] for b in product.behaviours if b["kind"] == "sensor" and b["code"] == spec.code]
-        return _coerce(spec, means[0] if means else 0)
+        return spec.clamp(means[0] if means else 0)
     if spec.type == "Enum":
         return spec.values["range"][0]
     if spec.type == "Json":
@@ -279,9 +265,9 @@ def _step(product: Product, state: Status, b: Mapping[str, Any], now_s: float, e
         noise = 2 * _unit(seed, code, bucket) - 1
         if kind == "sensor":
             wave = math.sin(2 * math.pi * (now_s / b.get("period_s", 86400) + phase))
-            state[code] = _coerce(spec, b["mean"] + b.get("amplitude", 0) * wave + b.get("noise", 0) * noise)
+            state[code] = spec.clamp(b["mean"] + b.get("amplitude", 0) * wave + b.get("noise", 0) * noise)
         elif kind == "follow":
-            state[code] = _coerce(spec, b["on"] + b["jitter"] * noise)
+            state[code] = spec.clamp(b["on"] + b["jitter"] * noise)
         else:
             weights = b.get("weights") or [1] * len(b["choices"])
             point, total = _unit(seed, code, bucket) * sum(weights), 0
@@ -293,7 +279,7 @@ def _step(product: Product, state: Status, b: Mapping[str, Any], now_s: float, e
         return
     if not isinstance(current, int) or isinstance(current, bool):
         return
-    step = spec.values.get("step", 1)
+    step = spec.step
     if kind == "move_toward":
         target = _target(product, state, b)
         if isinstance(target, int) and target != current:
@@ -307,7 +293,7 @@ def _step(product: Product, state: Status, b: Mapping[str, Any], now_s: float, e
             _apply_set(product, state, b.get("on_zero", {}))
     elif kind == "accumulate" and b["rate_per_s"]:
         rate = b["rate_per_s"]
-        lo, hi = b.get("min", spec.values["min"]), b.get("max", spec.values["max"])
+        lo, hi = b.get("min", spec.minimum), b.get("max", spec.maximum)
         new = current + math.copysign(_crossings(now_s, elapsed_s, step / abs(rate), phase) * step, rate)
         if b.get("wrap"):
             new = lo + (new - lo) % (hi - lo + step)
@@ -371,7 +357,7 @@ def next_due_s(product: Product, status: Mapping[str, Any]) -> float | None:
         spec, current = product.spec(b["code"]), state.get(b["code"])
         if spec is None:
             continue
-        step = spec.values.get("step", 1)
+        step = spec.step
         due: float | None = None
         if kind in ("sensor", "pick") or (kind == "follow" and b.get("jitter")):
             due = b.get("report_every_s")
@@ -381,7 +367,7 @@ def next_due_s(product: Product, status: Mapping[str, Any]) -> float | None:
         elif kind == "countdown" and isinstance(current, int) and current > 0:
             due = current * b.get("unit_s", 1)
         elif kind == "accumulate" and b["rate_per_s"] and isinstance(current, int):
-            lo, hi = b.get("min", spec.values["min"]), b.get("max", spec.values["max"])
+            lo, hi = b.get("min", spec.minimum), b.get("max", spec.maximum)
             stuck = not b.get("wrap") and (current <= lo if b["rate_per_s"] < 0 else current >= hi)
             due = None if stuck else step / abs(b["rate_per_s"])
         if due is not None:

@@ -76,6 +76,64 @@ class DpSpec:
         """``values`` as Tuya serialises it on the wire: a compact JSON string (``'{}'`` for Boolean)."""
         return self._values_json
 
+    # --- an Integer DP's range: read here, never unpacked from ``values`` by hand -----------------------------
+    @property
+    def is_integer(self) -> bool:
+        return self.type == "Integer"
+
+    @property
+    def minimum(self) -> int:
+        """The lowest raw value (an Integer DP; 0 for other types)."""
+        return int(self.values.get("min", 0))
+
+    @property
+    def maximum(self) -> int:
+        """The highest raw value (an Integer DP; 0 for other types)."""
+        return int(self.values.get("max", 0))
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """``(minimum, maximum)``, inclusive."""
+        return self.minimum, self.maximum
+
+    @property
+    def step(self) -> int:
+        """The grid raw values lie on, counted from ``minimum`` (1 when undeclared or not an Integer DP)."""
+        return int(self.values.get("step", 1))
+
+    @property
+    def scale(self) -> int:
+        """Decimal places: the real value is ``raw / 10 ** scale`` (0 for every type but Integer)."""
+        return int(self.values.get("scale", 0)) if self.is_integer else 0
+
+    @property
+    def unit(self) -> str:
+        return str(self.values.get("unit", "") or "")
+
+    def allowed(self) -> str:
+        """What an Integer DP accepts, in the words of the error a refused command carries."""
+        return f"an integer from {self.minimum} to {self.maximum} in steps of {self.step}"
+
+    def clamp(self, value: Any) -> Any:
+        """A number clamped into an Integer DP's range and snapped onto its step grid (what a device does with an
+        out-of-range target); other types and non-numbers pass through unchanged."""
+        if not self.is_integer or isinstance(value, bool) or not isinstance(value, (int, float)):
+            return value
+        lo, hi, step = self.minimum, self.maximum, self.step
+        snapped = lo + round((min(max(value, lo), hi) - lo) / step) * step
+        return int(snapped - step if snapped > hi else snapped)
+
+    def rescale(self, value: Any, from_scale: int) -> Any:
+        """A number given with ``from_scale`` decimal places, in this DP's raw units and clamped into its range
+        (21 at scale 0 -> 210 at scale 1)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return value
+        return self.clamp(value * 10 ** (self.scale - from_scale))
+
+    def validate(self, value: Any) -> Any:
+        """The value normalised for storage, or :class:`CommandNotSupported` (see :func:`validate_value`)."""
+        return validate_value(self, value)
+
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> DpSpec:
         """Build from the data-file shape, checking what a typo in a data file would otherwise hide."""
@@ -133,16 +191,10 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
-def integer_allowed(values: Mapping[str, Any]) -> str:
-    lo, hi, step = values["min"], values["max"], values.get("step", 1)
-    return f"an integer from {lo} to {hi} in steps of {step}"
-
-
 def _integer(spec: DpSpec, value: Any) -> int:
     number = _as_int(value)
-    lo, hi, step = spec.values["min"], spec.values["max"], spec.values.get("step", 1)
-    if number is None or not lo <= number <= hi or (number - lo) % step:
-        raise _refuse(spec.code, integer_allowed(spec.values), value)
+    if number is None or not spec.minimum <= number <= spec.maximum or (number - spec.minimum) % spec.step:
+        raise _refuse(spec.code, spec.allowed(), value)
     return number
 
 

@@ -98,7 +98,7 @@ TIME_STEPS = {"s": (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 
 def duration_unit(spec: DpSpec) -> str:
     """"s" or "min" when an Integer DP is a duration; a countdown without a unit counts seconds (the light's
     ``countdown_1`` declares none)."""
-    unit = str(spec.values.get("unit", "") or "")
+    unit = spec.unit
     if unit in ("s", "min"):
         return unit
     return "s" if not unit and "countdown" in spec.code else ""
@@ -174,11 +174,10 @@ def control_for(spec: DpSpec, current: Any) -> Control:
     if spec.type == "Boolean":
         return Control(kind="switch", **base)
     if spec.type == "Integer":
-        lo, hi, step = int(values["min"]), int(values["max"]), int(values.get("step", 1))
+        lo, hi, step = spec.minimum, spec.maximum, spec.step
         duration = duration_unit(spec)
         return Control(kind="range", min=lo, max=hi, step=step, slider_step=slider_step(lo, hi, step, duration),
-                       duration=duration, scale=int(values.get("scale", 0)), unit=str(values.get("unit", "") or ""),
-                       **base)
+                       duration=duration, scale=spec.scale, unit=spec.unit, **base)
     if spec.type == "Enum":
         return Control(kind="enum", options=tuple(values.get("range", ())), **base)
     if spec.type == "Json":

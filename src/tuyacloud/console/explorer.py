@@ -187,7 +187,7 @@ def command_example(functions: Iterable[Any]) -> str:
         if chosen is None and f.type == "Enum" and f.values.get("range"):
             chosen = (f.code, f.values["range"][0])
         elif chosen is None and f.type == "Integer":
-            chosen = (f.code, f.values.get("min", 0))
+            chosen = (f.code, f.minimum)
     if chosen is None:
         return ""
     return json.dumps({"commands": [{"code": chosen[0], "value": chosen[1]}]}, indent=2)
