@@ -96,6 +96,22 @@ def starts_server(item: pytest.Item) -> bool:
     return False
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``-n N --dist loadscope``: the browser tests (pytest-playwright names them ``[chromium]``) are one work
+    unit, and it is the last one handed out, so the process that runs them runs nothing after them (see
+    ``pytest_collection_modifyitems``: after sync Playwright, ``asyncio.run()`` fails in that process). Every other
+    module stays a unit of its own, as loadscope makes them."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserLast(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return "playwright browser tests" if nodeid.endswith("[chromium]") else super()._split_scope(nodeid)
+
+    return BrowserLast(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test that starts a server or a process is marked ``e2e``, so ``pytest -m "not e2e"`` is the fast,
     in-process subset (catalog, store, domain, layer rules). Browser tests (those using Playwright's fixtures) run
