@@ -105,9 +105,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadScopeScheduling
 
+    browser = "playwright browser tests"
+
     class BrowserLast(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            return "playwright browser tests" if nodeid.endswith("[chromium]") else super()._split_scope(nodeid)
+            return browser if nodeid.endswith("[chromium]") else super()._split_scope(nodeid)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            # loadscope orders the queue by size: keep the browser unit behind every other one
+            if len(self.workqueue) > 1 and next(iter(self.workqueue)) == browser:
+                self.workqueue.move_to_end(browser)
+            super()._assign_work_unit(node)
 
     return BrowserLast(config, log)
 
