@@ -2,26 +2,133 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
 import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from support.server import CloudServer  # noqa: E402
 from support.signed import SignedClient  # noqa: E402
+from tuyacloud import testing  # noqa: E402
+from tuyacloud.app import create_app  # noqa: E402
 
 # pytest-playwright's fixtures that start Playwright (a test asking for any of them starts its event loop).
 PLAYWRIGHT_FIXTURES = {"playwright", "browser_type", "browser", "launch_browser", "context", "new_context", "page"}
 
 
+TESTS = Path(__file__).parent.resolve()
+# Fixtures that start a server (this file's, the testing kit's), a browser, or a pytest run of their own.
+SERVER_FIXTURES = {"cloud", "project", "client", "tuya_cloud", "tuya_cloud_server", "tuya_project", "pytester",
+                   "testdir"} | PLAYWRIGHT_FIXTURES
+# What starts a server or a process when a test, a fixture or a helper of tests/ refers to it.
+STARTERS: tuple[object, ...] = (CloudServer, create_app, uvicorn, subprocess, testing.LocalCloud, testing.local_cloud,
+                                asyncio.create_subprocess_exec, asyncio.create_subprocess_shell)
+
+
+def _is_starter(value: object) -> bool:
+    """One of ``STARTERS``, or a class made from one (a test's own kind of server)."""
+    mro = value.__mro__ if isinstance(value, type) else (value,)
+    return any(v is s for v in mro for s in STARTERS)
+
+
+def _ours(obj: object) -> bool:
+    """Defined in a file under tests/ (a test module, a conftest, a support module)."""
+    code = getattr(obj, "__code__", None)
+    return code is not None and Path(code.co_filename).resolve().is_relative_to(TESTS)
+
+
+def _starts(code: types.CodeType, namespace: dict[str, Any], seen: set[types.CodeType]) -> bool:
+    """Whether this code, or code of tests/ it names (helpers, classes, support modules, nested functions), refers
+    to one of ``STARTERS``: a static look at the names it uses, so that no test has to be listed by hand."""
+    if code in seen:
+        return False
+    seen.add(code)
+    for name in code.co_names:
+        value = namespace.get(name)
+        if value is None:
+            continue
+        if _is_starter(value):
+            return True
+        if isinstance(value, types.ModuleType) and _in_tests(value):
+            members = [getattr(value, n, None) for n in code.co_names]
+            if any(_is_starter(m) or _starts_obj(m, seen) for m in members if m is not None):
+                return True
+        elif _starts_obj(value, seen):
+            return True
+    return any(isinstance(c, types.CodeType) and _starts(c, namespace, seen) for c in code.co_consts)
+
+
+def _in_tests(module: object) -> bool:
+    return Path(getattr(module, "__file__", None) or "/").resolve().is_relative_to(TESTS)
+
+
+def _starts_obj(value: object, seen: set[types.CodeType]) -> bool:
+    if isinstance(value, type):
+        return _in_tests(sys.modules.get(value.__module__)) and any(
+            _starts_obj(member, seen) for member in vars(value).values())
+    func = getattr(value, "__func__", value)  # a bound method, a staticmethod
+    func = getattr(func, "__wrapped__", func)
+    return _ours(func) and _starts(func.__code__, func.__globals__, seen)
+
+
+def starts_server(item: pytest.Item) -> bool:
+    """Whether a test starts a server or a process: through a fixture of ``SERVER_FIXTURES``, or because its own
+    code or that of a fixture it uses (of tests/) refers to one of ``STARTERS``."""
+    names = set(getattr(item, "fixturenames", ()))
+    if names & SERVER_FIXTURES:
+        return True
+    seen: set[types.CodeType] = set()
+    function = getattr(item, "function", None)
+    if function is not None and _starts_obj(function, seen):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info is not None else ()):
+        if any(_starts_obj(d.func, seen) for d in defs):
+            return True
+    return False
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``-n N --dist loadscope``: the browser tests (pytest-playwright names them ``[chromium]``) are one work
+    unit, and it is the last one handed out, so the process that runs them runs nothing after them (see
+    ``pytest_collection_modifyitems``: after sync Playwright, ``asyncio.run()`` fails in that process). Every other
+    module stays a unit of its own, as loadscope makes them."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    browser = "playwright browser tests"
+
+    class BrowserLast(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return browser if nodeid.endswith("[chromium]") else super()._split_scope(nodeid)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            # loadscope orders the queue by size: keep the browser unit behind every other one
+            if len(self.workqueue) > 1 and next(iter(self.workqueue)) == browser:
+                self.workqueue.move_to_end(browser)
+            super()._assign_work_unit(node)
+
+    return BrowserLast(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests (those using Playwright's fixtures) run last: sync Playwright keeps an event loop running in
-    the main thread while it is started (tests/console/conftest.py starts it per module), and ``asyncio.run()``
-    (store and domain tests) refuses to start meanwhile."""
+    """Every test that starts a server or a process is marked ``e2e``, so ``pytest -m "not e2e"`` is the fast,
+    in-process subset (catalog, store, domain, layer rules). Browser tests (those using Playwright's fixtures) run
+    last: sync Playwright keeps an event loop running in the main thread while it is started (the console's
+    conftest starts it per module, and under pytest-xdist the browser tests are one unit handed out last), and
+    ``asyncio.run()`` (store and domain tests) refuses to start meanwhile."""
+    for item in items:
+        if starts_server(item):
+            item.add_marker(pytest.mark.e2e)
     browser = {id(item) for item in items if PLAYWRIGHT_FIXTURES & set(getattr(item, "fixturenames", ()))}
     if browser:
         items[:] = [i for i in items if id(i) not in browser] + [i for i in items if id(i) in browser]

@@ -15,7 +15,7 @@ import pytest
 
 from support.cli import cli_command, cli_env
 from support.console import ADMIN_PASSWORD, ConsoleClient
-from support.server import CloudServer
+from support.server import CloudServer, database_url_for_test
 from tuyacloud.app import CloudState
 from tuyacloud.clock import Clock
 from tuyacloud.console.auth import PUBLIC_PATHS
@@ -219,7 +219,8 @@ def test_sessions_expire(tmp_path: Path) -> None:
 
 def test_secrets_never_reach_the_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    server = CloudServer(tmp_path, create_demo=False, simulator=False).start()  # random first password
+    # a random first password; a new, empty database, so that the migration's log lines are checked too
+    server = CloudServer(tmp_path, create_demo=False, simulator=False, database_url=database_url_for_test()).start()
     try:
         assert server.state is not None
         first = server.state.first_admin_password
