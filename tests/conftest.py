@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import types
@@ -14,6 +15,13 @@ import pytest
 import uvicorn
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# scripts/test starts one PostgreSQL cluster per pytest-xdist process (TUYACLOUD_TEST_DATABASE_URLS, space-separated):
+# each process takes its own as TUYACLOUD_TEST_DATABASE_URL, which every engine-aware test and helper reads.
+_clusters = os.environ.get("TUYACLOUD_TEST_DATABASE_URLS", "").split()
+if _clusters:
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    os.environ["TUYACLOUD_TEST_DATABASE_URL"] = _clusters[int(_worker.removeprefix("gw") or 0) % len(_clusters)]
 
 from support.server import CloudServer  # noqa: E402
 from support.signed import SignedClient  # noqa: E402
