@@ -3,6 +3,7 @@ per-device order; against the real server and its embedded broker."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -261,9 +262,11 @@ def test_a_connected_link_follows_authorisation_changes(hub: CloudServer) -> Non
         lee.stop()
 
 
-def test_a_busy_default_port_leaves_the_server_running_without_mqtt(tmp_path: Path) -> None:
-    """`serve` without --mqtt-port on a machine where 1883 is taken (a second server): it starts, says so, and
-    the config calls answer 1106; an explicitly chosen port that is taken stops the start instead."""
+def test_a_busy_default_port_leaves_the_server_running_without_mqtt(tmp_path: Path,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """`serve` without --mqtt-port on a machine where 1883 is taken (a second server): it starts, says so in one
+    line (no traceback), and the config calls answer 1106; an explicitly chosen port that is taken stops the start
+    instead."""
     import socket
 
     from support.signed import SignedClient
@@ -280,5 +283,8 @@ def test_a_busy_default_port_leaves_the_server_running_without_mqtt(tmp_path: Pa
             assert code(c.post(CUSTOM_PATH, config_body(project["uid"]))) == 1106
         finally:
             server.stop()
+        said = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert any("MQTT open-hub off" in r.getMessage() for r in said), said
+        assert [r.getMessage() for r in said if r.exc_info] == []
         with pytest.raises(RuntimeError, match="did not start"):
             mqtt_server(tmp_path / "explicit", simulator=False, mqtt_port=port)

@@ -27,6 +27,14 @@ from tuyacloud.models import HubCredential
 log = logging.getLogger("tuyacloud.mqtt")
 
 
+class _WithoutTraceback(logging.Filter):
+    """amqtt logs a failed start (the port taken, say) with its traceback before raising; the caller reports that
+    failure itself in one line, so the record of it is dropped while the broker starts."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is None
+
+
 class Gate:
     """What the plugins ask: is this CONNECT allowed, may this session subscribe, what happened to it."""
 
@@ -141,11 +149,16 @@ class EmbeddedBroker:
             },
         }
         broker = Broker(config, plugin_namespace=f"amqtt.broker.plugins.tuyacloud-{self.node}")
+        drop_traceback = _WithoutTraceback()
+        amqtt_log = logging.getLogger("amqtt.broker")
+        amqtt_log.addFilter(drop_traceback)
         try:
             await broker.start()
         except BaseException:
             await self.channel.close()
             raise
+        finally:
+            amqtt_log.removeFilter(drop_traceback)
         self.broker = broker
 
     async def publish(self, credential: HubCredential, payload: bytes, topic: str | None = None) -> None:
