@@ -27,6 +27,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
@@ -80,6 +81,63 @@ class MqttConsumer:
         return client
 
 
+def _consumer_main(kind: str, args: tuple[object, ...], conn: Any) -> None:
+    """A consumer in a process of its own (pinned to core 1): two consumers in one process would wait on each
+    other's GIL, and that wait would be counted as the server's latency. Answers "snapshot" requests on ``conn``
+    with what it received so far (time.monotonic is system-wide, so its times compare with the producer's)."""
+    os.sched_setaffinity(0, {1})
+    consumer: Any
+    if kind == "mqtt":
+        consumer = MqttConsumer(*args)  # type: ignore[arg-type]
+        client = consumer.start()
+        ready = consumer.subscribed
+    else:
+        consumer = mb.Consumer(*args)  # type: ignore[arg-type]
+        threading.Thread(target=consumer.run, daemon=True).start()
+        ready = consumer.ready
+    conn.send(ready.wait(10))
+    try:
+        while (request := conn.recv()) != "stop":
+            full = request == "snapshot"
+            conn.send((dict(consumer.received) if full else {}, consumer.count, consumer.last))
+    finally:
+        if kind == "mqtt":
+            client.disconnect()
+            client.loop_stop()
+        else:
+            consumer.stop.set()
+
+
+class RemoteConsumer:
+    """The parent's handle on a consumer process: ``count``/``last`` for the sustained run, ``received`` for the
+    latency runs (one round trip each)."""
+
+    def __init__(self, kind: str, *args: object) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_consumer_main, args=(kind, args, child), daemon=True)
+        self.proc.start()
+        if not self.conn.recv():
+            raise ob.BenchError(f"the {kind} consumer did not get ready within 10 s")
+
+    @property
+    def received(self) -> dict[tuple[str, int], float]:
+        self.conn.send("snapshot")
+        return self.conn.recv()[0]  # type: ignore[no-any-return]
+
+    def progress(self) -> tuple[int, float]:
+        self.conn.send("count")
+        _, count, last = self.conn.recv()
+        return count, last
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, BrokenPipeError):
+            self.conn.send("stop")
+        self.proc.join(5)
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
 @dataclass
 class Result:
     engine: str
@@ -111,8 +169,8 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
         pg_dir = exports["PGTEST_DIR"]
         db_args = ["--database-url", exports["TUYACLOUD_TEST_DATABASE_URL"]]
     server = None
-    pulsar: mb.Consumer | None = None
-    client: paho.Client | None = None
+    mqtt: RemoteConsumer | None = None
+    pulsar: RemoteConsumer | None = None
     try:
         base = ["--data-dir", str(work), *db_args]
         created = json.loads(ob.run_cli(["project", "create", "--name", "bench", "--json", *base], 120))
@@ -130,12 +188,8 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
         answer = ob.call(port, project, "POST", "/v1.0/iot-03/open-hub/access-config", body)
         if not answer.get("success"):
             raise ob.BenchError(f"access-config failed: {answer}")
-        mqtt = MqttConsumer(answer["result"], version)
-        client = mqtt.start()
-        pulsar = mb.Consumer(f"ws://127.0.0.1:{port}", project.access_id, project.secret)
-        threading.Thread(target=pulsar.run, daemon=True).start()
-        pulsar.ready.wait(10)
-        mqtt.subscribed.wait(10)
+        mqtt = RemoteConsumer("mqtt", answer["result"], version)
+        pulsar = RemoteConsumer("pulsar", f"ws://127.0.0.1:{port}", project.access_id, project.secret)
         time.sleep(1.0)
         os.sched_setaffinity(0, {1})
         value = 0
@@ -144,10 +198,12 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
                 sent = pool.submit(mb.produce, port, project, devices, rate, duration, value).result()
             value += int(rate * duration) + 1
             result.latency[rate] = {}
-            for name, received in (("mqtt", mqtt.received), ("pulsar-ws", pulsar.received)):
+            for name, consumer in (("mqtt", mqtt), ("pulsar-ws", pulsar)):
                 deadline = time.monotonic() + 15
+                received = consumer.received
                 while time.monotonic() < deadline and any(k not in received for k in sent):
-                    time.sleep(0.05)
+                    time.sleep(0.2)
+                    received = consumer.received
                 latencies = [(received[k] - at) * 1000 for k, at in sent.items() if k in received]
                 lost = sum(1 for k in sent if k not in received)
                 result.latency[rate][name] = (mb.percentile(latencies, 50), mb.percentile(latencies, 99), len(sent),
@@ -161,25 +217,22 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
                                 "headers": ob.signed_headers(project, "POST", path, cmd.encode())})
             requests_file = work / "commands.lua"
             ob.write_requests(requests_file, entries)
-            before = {"mqtt": mqtt.count, "pulsar-ws": pulsar.count}
+            before = {"mqtt": mqtt.progress()[0], "pulsar-ws": pulsar.progress()[0]}
             started = time.monotonic()
             wrk = ob.run_wrk(f"http://127.0.0.1:{port}", requests_file, sustain, 32, 1, 1)
             deadline = time.monotonic() + 30
-            while (mqtt.count - before["mqtt"] < wrk.ok or pulsar.count - before["pulsar-ws"] < wrk.ok) \
-                    and time.monotonic() < deadline:
+            while time.monotonic() < deadline and any(c.progress()[0] - before[n] < wrk.ok
+                                                      for n, c in (("mqtt", mqtt), ("pulsar-ws", pulsar))):
                 time.sleep(0.1)
             result.sustained_ok, result.sustained_commands = wrk.ok, wrk.ok / wrk.seconds
-            for name, consumer_count, last in (("mqtt", mqtt.count, mqtt.last),
-                                               ("pulsar-ws", pulsar.count, pulsar.last)):
+            for name, (consumer_count, last) in (("mqtt", mqtt.progress()), ("pulsar-ws", pulsar.progress())):
                 result.received[name] = consumer_count - before[name]
                 result.rate[name] = result.received[name] / max(last - started, 1e-9)
         result.rss_mb = rss_mb(server.proc.pid)
     finally:
-        if client is not None:
-            client.disconnect()
-            client.loop_stop()
-        if pulsar is not None:
-            pulsar.stop.set()
+        for remote in (mqtt, pulsar):
+            if remote is not None:
+                remote.stop()
         if server is not None:
             ob.stop_server(server)
         if pg_dir:

@@ -99,8 +99,18 @@ def _state_codes(product: Product) -> frozenset[str]:
     return frozenset(product.state_codes())
 
 
+_MISSING = object()
+
+
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> Status:
-    return {k: v for k, v in after.items() if k not in before or not _same(before[k], v)}
+    """The entries of ``after`` that are new or not :func:`_same` as in ``before`` (inlined: it runs several times
+    per command over every status code)."""
+    out: Status = {}
+    for k, v in after.items():
+        old = before.get(k, _MISSING)
+        if old is _MISSING or old != v or (type(old) is bool) != (type(v) is bool):
+            out[k] = v
+    return out
 
 
 # --- applying values -----------------------------------------------------------------------------------

@@ -65,9 +65,23 @@ class DpSpec:
     evidence: str = ""
     access: str = "rw"
     _values_json: str = field(default="", init=False, repr=False, compare=False)
+    # An Integer DP's range, read once here: every command and simulator tick clamps or checks against it, and
+    # reading ``values`` each time showed up on the command path. Never unpacked from ``values`` by hand elsewhere.
+    is_integer: bool = field(default=False, init=False, repr=False, compare=False)
+    minimum: int = field(default=0, init=False, repr=False, compare=False)  # lowest raw value (0 if not Integer)
+    maximum: int = field(default=0, init=False, repr=False, compare=False)  # highest raw value (0 if not Integer)
+    step: int = field(default=1, init=False, repr=False, compare=False)  # grid from ``minimum`` (1 if undeclared)
+    scale: int = field(default=0, init=False, repr=False, compare=False)  # decimals: real = raw / 10 ** scale
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_values_json", serialise_values(self.type, self.values))
+        set_ = object.__setattr__
+        set_(self, "_values_json", serialise_values(self.type, self.values))
+        if self.type == "Integer":
+            set_(self, "is_integer", True)
+            set_(self, "minimum", int(self.values.get("min", 0)))
+            set_(self, "maximum", int(self.values.get("max", 0)))
+            set_(self, "step", int(self.values.get("step", 1)))
+            set_(self, "scale", int(self.values.get("scale", 0)))
 
     def __hash__(self) -> int:
         return hash((self.code, self.type, self.dp_id, self._values_json))
@@ -76,35 +90,10 @@ class DpSpec:
         """``values`` as Tuya serialises it on the wire: a compact JSON string (``'{}'`` for Boolean)."""
         return self._values_json
 
-    # --- an Integer DP's range: read here, never unpacked from ``values`` by hand -----------------------------
-    @property
-    def is_integer(self) -> bool:
-        return self.type == "Integer"
-
-    @property
-    def minimum(self) -> int:
-        """The lowest raw value (an Integer DP; 0 for other types)."""
-        return int(self.values.get("min", 0))
-
-    @property
-    def maximum(self) -> int:
-        """The highest raw value (an Integer DP; 0 for other types)."""
-        return int(self.values.get("max", 0))
-
     @property
     def bounds(self) -> tuple[int, int]:
         """``(minimum, maximum)``, inclusive."""
         return self.minimum, self.maximum
-
-    @property
-    def step(self) -> int:
-        """The grid raw values lie on, counted from ``minimum`` (1 when undeclared or not an Integer DP)."""
-        return int(self.values.get("step", 1))
-
-    @property
-    def scale(self) -> int:
-        """Decimal places: the real value is ``raw / 10 ** scale`` (0 for every type but Integer)."""
-        return int(self.values.get("scale", 0)) if self.is_integer else 0
 
     @property
     def unit(self) -> str:
