@@ -202,6 +202,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
     site.state.cloud = state
     site.state.table = table
     site.state.settings = settings
+    site.state.clock, site.state.ids = clock, ids  # the edge's connection refusals answer with them too
     cloud_app.append(CloudApp(site, late, observer))
     return cloud_app[0]
 

@@ -5,6 +5,14 @@ from __future__ import annotations
 import time
 
 
+def wall_ms() -> int:
+    """The machine's real time in milliseconds, for what is about processes rather than the cloud: a lease that
+    says a process is alive, when a background task's outage began. A test that steps or freezes the cloud clock
+    must not make a live process look dead, so these never read :class:`Clock`; everything of the cloud's own
+    (tokens, signatures, reports, messages, rules) does, and nothing outside this module reads ``time.time``."""
+    return int(time.time() * 1000)
+
+
 class Clock:
     """Wall-clock milliseconds plus an adjustable offset; can be frozen at an instant.
 

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -36,8 +34,10 @@ import orjson
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from tuyacloud import envelope, limits
+from tuyacloud.clock import Clock
 from tuyacloud.coalescing import CoalescingHttpToolsProtocol
 from tuyacloud.errors import ConcurrencyOverLimit, ParamIllegal, TuyaError
+from tuyacloud.ids import IdSource
 from tuyacloud.settings import Settings
 
 _BASE = CoalescingHttpToolsProtocol  # its methods called directly: super() costs on every request
@@ -79,9 +79,12 @@ def descriptor_limit() -> int | None:
 
 @dataclass
 class ConnectionGuard:
-    """What the connections of one server share: the counts, and the deadline sweep."""
+    """What the connections of one server share: the counts, the deadline sweep, and the cloud's clock and id
+    source (a refusal's envelope carries the cloud's ``t`` and a trace id like every other answer)."""
 
     limits: ConnectionLimits
+    clock: Clock
+    ids: IdSource
     total: int = 0
     per_address: dict[str, int] = field(default_factory=dict)
     watched: set[EdgeHttpProtocol] = field(default_factory=set)
@@ -154,16 +157,15 @@ class Refusal:
     api_status: int = 200
 
 
-def _render(refusal: Refusal, url: bytes) -> bytes:
+def _render(refusal: Refusal, url: bytes, guard: ConnectionGuard) -> bytes:
     """The whole HTTP response for a refusal, in the language of the path it was for."""
     if url.startswith(b"/ws/"):
         status, kind, body = refusal.status, b"application/json", orjson.dumps({"error": str(refusal.error)})
     elif url.startswith(b"/console"):
         status, kind, body = refusal.status, b"text/plain; charset=utf-8", str(refusal.error).encode()
     else:
-        t = int(time.time() * 1000)
         status, kind, body = refusal.api_status, b"application/json", envelope.failure(
-            refusal.error, t, secrets.token_hex(16))
+            refusal.error, guard.clock.now_ms(), guard.ids.unique_hex())
     reason = {200: b"OK", 408: b"Request Timeout", 413: b"Content Too Large", 414: b"URI Too Long",
               431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}.get(status, b"Refused")
     return b"".join([b"HTTP/1.1 %d " % status, reason, b"\r\ncontent-type: ", kind, b"\r\ncontent-length: ",
@@ -393,7 +395,7 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
 
     def _answer(self, refusal: Refusal) -> None:
         self._refused = True
-        self.transport.write(_render(refusal, self.url))
+        self.transport.write(_render(refusal, self.url, self.guard))
         if self.transport.can_write_eof():
             self.transport.write_eof()
             self.deadline = self.loop.time() + LINGER_S
@@ -402,10 +404,11 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
             self.transport.close()
 
 
-def http_protocol(limits_: ConnectionLimits | Settings) -> type[EdgeHttpProtocol]:
-    """The protocol class to give ``uvicorn.Config(http=...)``: one guard (counts, sweep) per server."""
+def http_protocol(limits_: ConnectionLimits | Settings, clock: Clock, ids: IdSource) -> type[EdgeHttpProtocol]:
+    """The protocol class to give ``uvicorn.Config(http=...)``: one guard (counts, sweep) per server, answering
+    refusals with the server's own ``clock`` and ``ids`` (those the app was created with: ``app.state``)."""
     bound = limits_ if isinstance(limits_, ConnectionLimits) else ConnectionLimits.of(limits_)
-    attributes = {"guard": ConnectionGuard(bound), "header_timeout_s": bound.header_timeout_s,
+    attributes = {"guard": ConnectionGuard(bound, clock, ids), "header_timeout_s": bound.header_timeout_s,
                   "body_timeout_s": bound.body_timeout_s, "max_header_bytes": bound.max_header_bytes,
                   "max_headers": bound.max_headers, "max_body": bound.max_body}
     return cast(type[EdgeHttpProtocol], type("EdgeHttpProtocol", (EdgeHttpProtocol,), attributes))

@@ -124,8 +124,9 @@ def serve_worker(settings: Settings, sockets: list[socket.socket], announce: boo
             started()
 
     app = create_app(settings, on_ready=on_ready)
+    protocol = http_protocol(settings, app.state.clock, app.state.ids)  # refusals answer on the app's clock
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, http=http_protocol(settings), loop="uvloop", access_log=False,
+        app, host=settings.host, port=settings.port, http=protocol, loop="uvloop", access_log=False,
         log_level="warning", lifespan="on", proxy_headers=False, log_config=None,
         timeout_graceful_shutdown=lifecycle.GRACEFUL_STOP_S, **ssl,  # type: ignore[arg-type]
     )

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tuyacloud.clock import wall_ms
 from tuyacloud.errors import StoreLost, StoreUnavailable
 
 BACKOFF_MIN_S = 0.1
@@ -120,7 +121,7 @@ class Episode:
             self.status.failures = self.count
             self.status.last_error = describe(error)
             if self.status.failing_since_ms is None:
-                self.status.failing_since_ms = int(time.time() * 1000)
+                self.status.failing_since_ms = wall_ms()
         return min(BACKOFF_MAX_S, BACKOFF_MIN_S * 2 ** min(self.count - 1, 10))
 
     def ok(self) -> None:

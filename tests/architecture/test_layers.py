@@ -43,7 +43,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(), "models": frozenset(), "clock": frozenset(), "ids": frozenset(),
     "regions": frozenset(), "passwords": frozenset(), "signing": frozenset(), "logs": frozenset(),
     "settings": frozenset(), "sharing_crypto": frozenset(),
-    "limits": frozenset({"errors"}), "supervision": frozenset({"errors"}), "tlscert": frozenset({"regions"}),
+    "limits": frozenset({"errors"}), "supervision": frozenset({"errors", "clock"}), "tlscert": frozenset({"regions"}),
     # device knowledge as data, and the one store interface on two engines
     "catalog": FOUNDATION,
     "store": FOUNDATION,

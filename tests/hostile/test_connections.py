@@ -18,6 +18,7 @@ from support.custom import ok
 from support.hostile import connect, exchange, read_answer
 from support.server import CloudServer
 from support.signed import SignedClient
+from tuyacloud.clock import Clock
 
 SLOW_HEAD = b"POST /v1.0/devices HTTP/1.1\r\nHost: 127.0.0.1\r\nclient_"
 SLOW_BODY = b"POST /v1.0/devices HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{}"
@@ -166,3 +167,20 @@ def test_a_body_over_the_limit_is_refused_as_it_arrives(quick: CloudServer) -> N
         answer = read_answer(sock)
     assert answer is not None and answer.status == 200, answer
     assert answer.json()["code"] == 1109 and "larger than 1048576 bytes" in answer.json().get("detail", "")
+
+
+def test_a_refusal_carries_the_cloud_clock_and_a_trace_id(tmp_path: Path) -> None:
+    """A refusal made where bytes arrive, before any route, still answers on the cloud's clock (a test that froze
+    it sees that instant in ``t``, as in every other envelope) with a trace id from the cloud's id source."""
+    frozen = 1_700_000_000_000
+    server = CloudServer(tmp_path, clock=Clock(frozen_at_ms=frozen), create_demo=False, simulator=False).start()
+    try:
+        headers = b"".join(b"x-h%d: 1\r\n" % i for i in range(150))
+        answer = exchange(server.port, b"GET /v1.0/devices HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+        assert answer is not None, "no answer"
+        body = answer.json()
+        assert body["success"] is False and "request headers" in body.get("detail", ""), body
+        assert body["t"] == frozen, body
+        assert len(body["tid"]) == 32 and int(body["tid"], 16) >= 0, body
+    finally:
+        server.stop()

@@ -146,7 +146,7 @@ class CloudServer:
     def start(self, **uvicorn_options: Any) -> CloudServer:
         # The protocol `tuyacloud serve` runs (one socket write per connection per loop turn, the connection limits
         # and time-outs of the settings), unless a test asks for another.
-        uvicorn_options.setdefault("http", http_protocol(self.settings))
+        uvicorn_options.setdefault("http", http_protocol(self.settings, self.clock, self.app.state.ids))
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
                                 **uvicorn_options)
         self._server = uvicorn.Server(config)

@@ -48,8 +48,8 @@ class Exchange:
 
 
 class ExplorerClient:
-    def __init__(self, app_of: Callable[[], Any], resolver: RegionResolver,
-                 now_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
+    def __init__(self, app_of: Callable[[], Any], resolver: RegionResolver, now_ms: Callable[[], int]) -> None:
+        """``now_ms``: the cloud's clock (a call is signed with its ``t``, which the gateway checks against it)."""
         self._app_of = app_of
         self._resolver = resolver
         self._now_ms = now_ms

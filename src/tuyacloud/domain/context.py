@@ -1,5 +1,7 @@
-"""What every domain operation needs: the store, the clock, the id source, the catalog, the policies, and what the
-caller may see (its :class:`Scope`), passed in with the context rather than beside it."""
+"""What every domain operation needs: the store, the clock, the id source, the catalog, the policies, what the
+caller may see (its :class:`Scope`) and which automation runs caused the call (its causation chain), passed in
+with the context rather than beside it: no context variable, nothing read from the task the call happens to run
+in."""
 
 from __future__ import annotations
 
@@ -47,11 +49,14 @@ class Scope:
 
 @dataclass(frozen=True)
 class StatusChange:
-    """A committed status change: the device after it, its status before, and the codes it reported."""
+    """A committed status change: the device after it, its status before, the codes it reported, and the chain of
+    automations whose runs caused it (``Context.causation`` of the call that made it; empty for a person's or a
+    device's own doing)."""
 
     device: Device
     before: dict[str, Any]
     changes: dict[str, Any]
+    causation: tuple[str, ...] = ()
 
 
 @dataclass
@@ -84,11 +89,20 @@ class Context:
     # What the caller may see: None for the project's token and for the process itself (the one shared context);
     # a user token's requests get their own copy of the context with its scope (:meth:`scoped`).
     scope: Scope | None = None
+    # The automations whose runs led to this call, outermost first (``domain/rules/causation.py``): empty for a
+    # request, a device report or a timer; an automation's run calls the domain with its chain (:meth:`caused_by`),
+    # and the status changes it commits carry it to the automation engine, which refuses to close a loop.
+    causation: tuple[str, ...] = ()
 
     def scoped(self, scope: Scope | None) -> Context:
         """This context for a caller that sees ``scope``: the same store, clock, listeners and counters (shared,
         not copied), only the scope differs. The context itself when there is no scope to apply."""
         return self if scope is None else dataclasses.replace(self, scope=scope)
+
+    def caused_by(self, chain: tuple[str, ...]) -> Context:
+        """This context for work an automation run does: the same store, clock, listeners and counters, with the
+        run's causation ``chain``. The context itself when the chain is already this one."""
+        return self if chain == self.causation else dataclasses.replace(self, causation=chain)
 
     def notify(self, device_id: str, region: str) -> None:
         for listener in self.listeners:

@@ -11,18 +11,14 @@ past its time), so the short overlap a paused-then-resumed holder could cause wo
 
 from __future__ import annotations
 
-import time
 import uuid
 
+from tuyacloud.clock import wall_ms
 from tuyacloud.domain.context import Context
 from tuyacloud.store.base import Tx
 
 LEASE_S = 10.0
 RENEW_S = 2.5
-
-
-def _wall_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class TaskLease:
@@ -36,7 +32,7 @@ class TaskLease:
     async def renew(self) -> bool:
         """Take or renew the lease; whether this process holds it now (raises when the store is unavailable, and
         then holds it no longer as far as it knows)."""
-        now = _wall_ms()
+        now = wall_ms()
 
         async def work(tx: Tx) -> bool:
             return await tx.take_task_lease(self.name, self.owner, now, now + self.lease_ms)

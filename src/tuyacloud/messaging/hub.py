@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from tuyacloud.clock import wall_ms
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import StoreUnavailable
 from tuyacloud.messaging import codec
@@ -34,11 +34,6 @@ RENEW_S = 1.0
 ENVS = ("event", "event-test")
 
 SubKey = tuple[str, str, str]
-
-
-def wall_ms() -> int:
-    """Wall-clock milliseconds: the time of consumer leases (see ``Hub._renew``)."""
-    return int(time.time() * 1000)
 
 
 @dataclass

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tuyacloud.clock import wall_ms
 from tuyacloud.domain.context import Context
-from tuyacloud.messaging.hub import ENVS, wall_ms
+from tuyacloud.messaging.hub import ENVS
 from tuyacloud.store.base import Tx
 
 CONSUMER_SEEN_MS = 15_000

@@ -25,12 +25,12 @@ import asyncio
 import contextlib
 import heapq
 import logging
-import time
 import uuid
 import zlib
 from typing import Any
 
 from tuyacloud.catalog.behaviours import next_due_s, tick
+from tuyacloud.clock import wall_ms
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands
 from tuyacloud.errors import StoreUnavailable
@@ -52,11 +52,6 @@ RETRY_DEVICE_MS = 1000
 
 def shard_of(device_id: str) -> int:
     return zlib.crc32(device_id.encode()) % SHARDS
-
-
-def _wall_ms() -> int:
-    """Leases are about processes being alive: wall-clock time, not the cloud clock a test steps or freezes."""
-    return int(time.time() * 1000)
 
 
 class SimulatorRunner:
@@ -98,7 +93,7 @@ class SimulatorRunner:
     # --- leases and pokes ---------------------------------------------------------------------------------------
     async def renew_leases(self) -> None:
         """Take or renew every shard that is free, expired or ours; start driving the devices of shards gained."""
-        now = _wall_ms()
+        now = wall_ms()
 
         async def work(tx: Tx) -> set[int]:
             got = set()
@@ -134,7 +129,7 @@ class SimulatorRunner:
         devices = list(pending.items())
 
         async def work(tx: Tx) -> None:
-            await tx.poke_sim_devices(devices, _wall_ms())
+            await tx.poke_sim_devices(devices, wall_ms())
 
         try:
             await self.ctx.store.transaction(work)

@@ -7,7 +7,7 @@ cannot read; that stops login CSRF (logging a victim in to an attacker's account
 
 from __future__ import annotations
 
-import secrets
+import hmac
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,7 +34,7 @@ def client_address(request: Request) -> str:
 
 def routes(deps: ConsoleDeps) -> list[BaseRoute]:
     def show(request: Request, error: str = "", status_code: int = 200, username: str = "") -> Response:
-        token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+        token = request.cookies.get(LOGIN_CSRF_COOKIE) or deps.ctx().ids.urlsafe(24)
         next_url = _safe_next(request.query_params.get("next") or str(form_of(request).get("next") or ""))
         response = deps.render(request, "login.html", status_code, login_csrf=token, error=error,
                                next_url=next_url, username=username)
@@ -51,7 +51,7 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         form = form_of(request)
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         given = str(form.get("csrf_token") or "")
-        if not expected or not secrets.compare_digest(expected.encode(), given.encode()):
+        if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
             return show(request, "Your login form expired: please try again.", 403)
         username = str(form.get("username") or "")
         try:

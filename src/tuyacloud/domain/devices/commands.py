@@ -68,7 +68,7 @@ async def _write_changes(
     await tx.insert_device_logs(logs)
     if changes:
         await outbox.emit(tx, events.status_report(device, product, changes, now, ctx.ids.unique_hex()))
-    return StatusChange(device, before, changes)
+    return StatusChange(device, before, changes, ctx.causation)
 
 
 async def _command(ctx: Context, device: Device, product: Product, commands: list[tuple[str, Any]],

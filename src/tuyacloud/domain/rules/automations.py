@@ -22,7 +22,7 @@ from typing import Any
 from tuyacloud.catalog.datapoints import validate_value
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands
-from tuyacloud.domain.rules import causation, rule_time, rule_writes, scene_actions
+from tuyacloud.domain.rules import rule_time, rule_writes, scene_actions
 from tuyacloud.domain.rules.engine import ALL, ANY, DEVICE, EXTERNAL, SCHEDULE
 from tuyacloud.domain.rules.scenes import background_of, new_rule_id
 from tuyacloud.domain.smarthome import homes
@@ -240,5 +240,5 @@ async def trigger_external(ctx: Context, project: Project, home_id: str, automat
         raise ParamIllegal(f"automation {automation.id} has no external condition (entity_type 15)")
     if ctx.rules is None:
         return False
-    fired: bool = await ctx.rules.fire(automation, causation.current(), "external")
+    fired: bool = await ctx.rules.fire(automation, ctx.causation, "external")
     return fired

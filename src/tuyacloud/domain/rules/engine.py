@@ -14,8 +14,9 @@ Rules (docs/smart-home.md, "Automations"):
   (claimed with a conditional UPDATE of ``last_fired_minute``). Occurrences during downtime are not caught up; a
   forward step of the clock fires each schedule at most once (its latest occurrence in the step, within a day).
 - Preconditions (``timeCheck``) gate every firing; disabled automations never fire.
-- Loops: a run carries the chain of automations that caused it (``domain/rules/causation.py``); an automation already in
-  the chain does not fire again, chains stop at ``causation.MAX_DEPTH``, and one automation runs at most
+- Loops: a run calls the domain with the chain of automations that caused it (``Context.causation``, see
+  ``domain/rules/causation.py``), and each status change it commits carries that chain here; an automation already
+  in the chain does not fire again, chains stop at ``causation.MAX_DEPTH``, and one automation runs at most
   :data:`MAX_RUNS_PER_SECOND` times per cloud second (a frozen clock does not refill that budget).
 - Multi-process: a status change commits in one process and is evaluated there only; other processes learn of
   automation writes through ``rules_version`` within :data:`VERSION_POLL_S`.
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 from collections import deque
 from typing import Any
@@ -83,7 +83,7 @@ class RuleEngine:
         self._loaded_generation = 0
         self._loading = False
         self._polled_at = 0.0
-        self._queue: deque[tuple[StatusChange, tuple[str, ...]]] = deque()
+        self._queue: deque[StatusChange] = deque()
         self._wake = asyncio.Event()
         self._runs: set[asyncio.Task[None]] = set()
         self._budget: dict[str, tuple[int, int]] = {}
@@ -102,9 +102,10 @@ class RuleEngine:
         return self._loading or self._loaded_generation != self._generation
 
     def on_status(self, change: StatusChange) -> None:
-        """Called in the committing task: keep what may concern an automation, with the causation chain."""
+        """Called in the committing task: keep what may concern an automation (the change carries its causation
+        chain)."""
         if self._stale or change.device.id in self.referenced:
-            self._queue.append((change, causation.current()))
+            self._queue.append(change)
             self._wake.set()
 
     # --- the loop -------------------------------------------------------------------------------------------
@@ -128,9 +129,9 @@ class RuleEngine:
                 await self._refresh()
                 self._polled_at = now_s
             while self._queue:
-                change, chain = self._queue[0]
+                change = self._queue[0]
                 try:
-                    await self._evaluate(change, chain)
+                    await self._evaluate(change)
                 except StoreUnavailable:
                     raise  # kept queued: evaluated when the store is back
                 except Exception:  # one bad automation must not stop the others
@@ -159,12 +160,12 @@ class RuleEngine:
         self._loaded_generation = generation
 
     # --- device conditions ----------------------------------------------------------------------------------
-    async def _evaluate(self, change: StatusChange, chain: tuple[str, ...]) -> None:
+    async def _evaluate(self, change: StatusChange) -> None:
         if change.device.id not in self.referenced:
             return
         for automation in await self.ctx.store.automations_of_device(change.device.id):
             if await self._edge(automation, change):
-                await self.fire(automation, chain, "device")
+                await self.fire(automation, change.causation, "device")
 
     async def _edge(self, automation: Automation, change: StatusChange) -> bool:
         device = change.device
@@ -240,15 +241,14 @@ class RuleEngine:
         self._budget[automation_id] = (second, runs + 1)
         return False
 
-    async def fire(self, automation: Automation, chain: tuple[str, ...], reason: str) -> bool:
-        """Run an automation whose condition fired, unless a rule holds it back; True when a run started."""
+    async def fire(self, automation: Automation, chain: causation.Chain, reason: str) -> bool:
+        """Run an automation whose condition fired from something ``chain`` caused (empty: a person, a device, a
+        schedule), unless a rule holds it back; True when a run started."""
         refusal = ""
         if not automation.enabled:
             refusal = "disabled"
-        elif automation.id in chain:
-            refusal = "loop: already in the causation chain " + ">".join(chain)
-        elif len(chain) >= causation.MAX_DEPTH:
-            refusal = f"loop: causation chain deeper than {causation.MAX_DEPTH}"
+        elif loop := causation.loop_refusal(automation.id, chain):
+            refusal = loop
         elif not window_allows(automation, self.ctx.clock.now_ms()):
             refusal = "outside its precondition window"
         elif (automation.match_type == ALL and reason != "device"
@@ -261,29 +261,29 @@ class RuleEngine:
             log.info("automation %s not run (%s): %s", automation.id, reason, refusal)
             return False
         entry = self._record("automation", automation.id, reason, fired=True, chain=list(chain), outcomes=[])
-        self.start(automation.home_id, automation.region, automation.actions, (*chain, automation.id),
-                   f"automation {automation.id}", entry)
+        self.start(automation.home_id, automation.region, automation.actions,
+                   causation.extended(chain, automation.id), f"automation {automation.id}", entry)
         return True
 
-    def start(self, home_id: str, region: str, actions: list[dict[str, Any]], chain: tuple[str, ...], label: str,
+    def start(self, home_id: str, region: str, actions: list[dict[str, Any]], chain: causation.Chain, label: str,
               entry: dict[str, Any], start_ms: int | None = None, skip: int = 0) -> None:
         """Run ``actions`` in the background on a timetable fixed now (or at ``start_ms``), from position
-        ``skip + 1``; a fresh context, so nothing of the request that started it (its user scope) leaks in."""
+        ``skip + 1``, with the engine's own context and the run's causation ``chain``: nothing of the request that
+        started it (its user scope) comes along."""
         plan = [p for p in timetable(actions, self.ctx.clock.now_ms() if start_ms is None else start_ms)
                 if p[1] > skip]
         if not plan:
             return
-        task = asyncio.create_task(self._run(home_id, region, plan, chain, label, entry),
-                                   context=contextvars.Context())
+        task = asyncio.create_task(self._run(home_id, region, plan, chain, label, entry))
         self._runs.add(task)
         task.add_done_callback(self._runs.discard)
 
     async def _run(self, home_id: str, region: str, plan: list[tuple[int, int, dict[str, Any]]],
-                   chain: tuple[str, ...], label: str, entry: dict[str, Any]) -> None:
-        causation.enter(chain)
+                   chain: causation.Chain, label: str, entry: dict[str, Any]) -> None:
+        ctx = self.ctx.caused_by(chain)
         for due, position, action in plan:
-            await wait_until(self.ctx.clock, due)
-            self._note(entry, await perform(self.ctx, home_id, region, position, action, label))
+            await wait_until(ctx.clock, due)
+            self._note(entry, await perform(ctx, home_id, region, position, action, label))
 
     @staticmethod
     def _note(entry: dict[str, Any], outcome: Outcome) -> None:
@@ -291,16 +291,19 @@ class RuleEngine:
             {"position": outcome.position, "executor": outcome.executor, "entity_id": outcome.entity_id,
              "ok": outcome.ok, "detail": outcome.detail})
 
-    async def run_scene(self, scene_id: str, home_id: str, region: str, actions: list[dict[str, Any]]) -> None:
+    async def run_scene(self, scene_id: str, home_id: str, region: str, actions: list[dict[str, Any]],
+                        chain: causation.Chain) -> None:
         """Tap-to-run: the actions before the first delay run now (the caller sees their effect when the call
-        returns); the rest run in the background on the timetable fixed now."""
-        start = self.ctx.clock.now_ms()
+        returns); the rest run in the background on the timetable fixed now. ``chain``: the caller's causation
+        (``Context.causation``), carried by the scene's commands."""
+        ctx = self.ctx.caused_by(chain)
+        start = ctx.clock.now_ms()
         label = f"scene {scene_id}"
         entry = self._record("scene", scene_id, "trigger", fired=True, chain=[], outcomes=[])
         done = 0
         for due, position, action in timetable(actions, start):
             if due > start:
                 break
-            self._note(entry, await perform(self.ctx, home_id, region, position, action, label))
+            self._note(entry, await perform(ctx, home_id, region, position, action, label))
             done = position
-        self.start(home_id, region, actions, causation.current(), label, entry, start_ms=start, skip=done)
+        self.start(home_id, region, actions, chain, label, entry, start_ms=start, skip=done)

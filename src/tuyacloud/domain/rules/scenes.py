@@ -101,7 +101,7 @@ async def trigger(ctx: Context, project: Project, home_id: str, scene_id: str) -
     home, scene = await _scene(ctx, project, home_id, scene_id)
     if ctx.rules is None:
         raise SystemError_("the automation engine is not running")
-    await ctx.rules.run_scene(scene.id, home.id, home.region, scene.actions)
+    await ctx.rules.run_scene(scene.id, home.id, home.region, scene.actions, ctx.causation)
 
 
 async def scene_devices(ctx: Context, project: Project, home_id: str) -> list[Device]:
