@@ -216,6 +216,10 @@ class _PgTx(Tx):
         for owner in sorted(set(owners)):
             await self._conn.execute(_LOCK_POOL, DEVICE_POOL_LOCK_CLASS, owner)
 
+    async def last_message_seq(self, access_id: str) -> int:
+        """Capped at the horizon, as the store's committed read is (see ``PostgresStore.last_message_seq``)."""
+        return min(await super().last_message_seq(access_id), self._store.horizon.settled)
+
     # --- deferred writes --------------------------------------------------------------------------------------
     async def get_device_for_update(self, device_id: str, region: str) -> Device | None:
         """Concurrent commands on one device serialise here, so none overwrites another's status change (within a
@@ -505,6 +509,14 @@ class PostgresStore(Store):
         call to be settled: a caller that just committed a message reads it."""
         horizon = await self.horizon.reach(self.horizon.committed, READ_WAIT_S)
         return [m for m in await super().messages_after(access_id, after_seq, limit) if m.seq <= horizon]
+
+    async def last_message_seq(self, access_id: str) -> int:
+        """Where a new reader of the log starts (an open-hub credential): the project's newest message, but never
+        above the horizon, since a position above it may still be passed by one drawn earlier that commits later,
+        and a reader starting past that one would never see it. It waits (briefly) for this process's own commits
+        to be settled first, so a caller that just committed messages is not sent them again."""
+        horizon = await self.horizon.reach(self.horizon.committed, READ_WAIT_S)
+        return min(await super().last_message_seq(access_id), horizon)
 
     async def unacked_messages(self, access_id: str, env: str, name: str, after_seq: int,
                                limit: int) -> list[Message]:
