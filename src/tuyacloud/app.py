@@ -167,6 +167,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
             state.tasks.clear()
             if state.mqtt is not None:
                 await state.mqtt.stop()
+            if console.explorer is not None:
+                await console.explorer.aclose()
             with contextlib.suppress(Exception):
                 await usage_counter.flush(ctx)
             state.drained_commits = store.queued_units()
@@ -203,6 +205,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
     site = Starlette(routes=routes, lifespan=lifespan,
                      exception_handlers={StoreUnavailable: handler, StoreLost: handler})
     site.state.cloud = state
+    site.state.console = console
     site.state.table = table
     site.state.settings = settings
     cloud_app.append(CloudApp(site, late, observer))
