@@ -135,14 +135,17 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         if listen_status is not None:
             board.tasks["pg-listen"] = listen_status
         state.hub = Hub(ctx, board.status("message-delivery"))
-        state.mqtt = await mqtt.start(ctx, settings)  # the embedded broker: in worker 0 only
+        # One process's sweeps for all sharing the database: the housekeeping loop renews this lease, and the
+        # external broker's removal of dead credentials' clients runs only while it is held here too.
+        sweeps = TaskLease(ctx, HOUSEKEEPING_LEASE)
+        state.mqtt = await mqtt.start(ctx, settings, sweeps)  # the embedded broker: in worker 0 only
 
         def start(name: str, run: Callable[[], Any]) -> None:
             """A background task that is restarted (and shown degraded by health) if it ever ends."""
             state.tasks.append(asyncio.create_task(supervise(board, name, run, log), name=name))
 
         housekeeping_status = board.status("housekeeping")
-        start("housekeeping", lambda: _housekeeping(ctx, usage_counter, settings, housekeeping_status))
+        start("housekeeping", lambda: _housekeeping(ctx, usage_counter, settings, sweeps, housekeeping_status))
         # scenes' background runs, automations on status changes and on time (domain/rules/engine.py)
         start("automation-engine", RuleEngine(ctx, board.status("automation-engine")).run)
         if settings.simulator:
@@ -164,6 +167,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
             state.tasks.clear()
             if state.mqtt is not None:
                 await state.mqtt.stop()
+            if console.explorer is not None:
+                await console.explorer.aclose()
             with contextlib.suppress(Exception):
                 await usage_counter.flush(ctx)
             state.drained_commits = store.queued_units()
@@ -200,6 +205,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
     site = Starlette(routes=routes, lifespan=lifespan,
                      exception_handlers={StoreUnavailable: handler, StoreLost: handler})
     site.state.cloud = state
+    site.state.console = console
     site.state.table = table
     site.state.settings = settings
     site.state.clock, site.state.ids = clock, ids  # the edge's connection refusals answer with them too
@@ -235,7 +241,7 @@ TOKEN_KEEP_MS = 86_400_000
 HOUSEKEEPING_LEASE = "housekeeping"
 
 
-async def _housekeeping(ctx: Context, counter: UsageCounter, settings: Settings,
+async def _housekeeping(ctx: Context, counter: UsageCounter, settings: Settings, lease: TaskLease,
                         status: TaskStatus | None = None) -> None:
     """Flush usage counters every ``usage_flush_s``; every ten minutes drop tokens expired for more than a day,
     messages past their retention and open-hub credentials expired for more than a day. A failure (the store
@@ -243,11 +249,11 @@ async def _housekeeping(ctx: Context, counter: UsageCounter, settings: Settings,
 
     Several processes on one database: each flushes its own counters (they are increments of what it served, so
     every count is written once, by the process that counted it); the sweeps run only in the process holding the
-    ``housekeeping`` lease (domain/task_lease.py), taken over by another within the lease time if it dies."""
+    ``housekeeping`` lease (domain/task_lease.py, renewed here), taken over by another within the lease time if it
+    dies."""
     loop = asyncio.get_running_loop()
     next_sweep = loop.time() + TOKEN_SWEEP_S
     next_renew = 0.0
-    lease = TaskLease(ctx, HOUSEKEEPING_LEASE)
     episode = Episode(log, "housekeeping (usage flush, token sweep, message retention)", status)
     wait = settings.usage_flush_s
     try:

@@ -156,6 +156,37 @@ def test_a_database_server_that_refuses_the_connection(tmp_path: Path) -> None:
     assert "no_such_database_here" in line and "does not exist" in line
 
 
+@pytest.mark.skipif(not os.environ.get("TUYACLOUD_TEST_DATABASE_URL"), reason="needs a PostgreSQL server")
+def test_a_postgresql_url_with_libpq_parameters(tmp_path: Path) -> None:
+    """``?sslmode=disable`` (and a server setting) work on a new database, whose migration used to hand them to
+    asyncpg as keyword arguments and die with a traceback; a setting the server does not know is one line."""
+    url = database_url_for_test()
+    assert url is not None
+    data = ["--data-dir", str(tmp_path / "data")]
+    port = free_port()
+    server = Serve("--port", str(port), "--no-simulator", "--no-demo", "--database-url",
+                   f"{url}?sslmode=disable&application_name=tuyacloud-test", *data)
+    try:
+        assert "password:" in server.banner(f"http://127.0.0.1:{port}")
+    finally:
+        server.stop()
+    assert "Traceback" not in server.proc.stderr.read()  # type: ignore[union-attr]
+    listed = tuyacloud("project", "list", "--json", "--database-url", f"{url}?sslmode=prefer", *data)
+    assert listed.returncode == 0, listed.stderr
+    assert_one_line_failure(tuyacloud("serve", "--port", str(free_port()), "--database-url",
+                                      f"{database_url_for_test()}?no_such_setting=1", *data), 2,
+                            "refused a parameter", "no_such_setting")
+
+
+def test_postgresql_url_parameters_the_driver_does_not_take(tmp_path: Path) -> None:
+    closed = f"postgresql://postgres@127.0.0.1:{free_port()}/tuyacloud"
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert_one_line_failure(tuyacloud("serve", "--database-url", f"{closed}?sslmode=disable&connect_timeout=5",
+                                      *data), 2, "--database-url", "connect_timeout")
+    assert_one_line_failure(tuyacloud("project", "list", "--database-url", f"{closed}?sslmode=sometimes", *data), 2,
+                            "sslmode")
+
+
 def test_a_database_other_than_sqlite_or_postgresql(tmp_path: Path) -> None:
     mysql = "mysql://root@127.0.0.1/tuyacloud"
     data = ["--data-dir", str(tmp_path / "data")]

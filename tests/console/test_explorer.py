@@ -7,9 +7,10 @@ import hashlib
 import html
 import re
 import time
+from pathlib import Path
 from typing import Any
 
-from support.console import ConsoleClient
+from support.console import ADMIN_PASSWORD, ConsoleClient
 from support.server import CloudServer
 from tuyacloud.signing import compute_signature, parse_query
 
@@ -152,3 +153,26 @@ def test_the_prefilled_command_is_one_the_device_accepts(console_server: CloudSe
                                                                    "body": body})
         verdict = _testid(sent.text, "verdict")[0]
         assert verdict == "success", (category, body, verdict)
+
+
+def test_one_http_client_serves_the_servers_lifetime_and_is_closed_at_shutdown(tmp_path: Path) -> None:
+    server = CloudServer(tmp_path, console_admin_password=ADMIN_PASSWORD, simulator=False).start()
+    console = ConsoleClient(server.url)
+    try:
+        assert console.login("admin", ADMIN_PASSWORD).status_code == 303
+        project = server.create_project("Explorer client")
+        device = server.add_devices(project["access_id"], "dj")[0]["id"]
+        explorer = server.app.state.console.explorer
+        assert explorer.http is None  # nothing made before the first call
+        made = []
+        for _ in range(3):
+            page = console.post_form("/console/explorer/send",
+                                     {"project": project["access_id"], "api": DEVICE_API, "p.device_id": device})
+            assert _testid(page.text, "verdict")[0] == "success"
+            made.append(explorer.http)
+        assert made[0] is not None and all(client is made[0] for client in made), made
+        assert not made[0].is_closed
+    finally:
+        console.close()
+        server.stop()
+    assert made[0].is_closed and explorer.http is None

@@ -266,6 +266,17 @@ def test_remotes_can_be_renamed_and_removed(routed: World) -> None:
     assert (gone["success"], gone["code"]) == (False, 2010)
 
 
+def test_removing_a_blaster_removes_its_remotes(routed: World, server: TlsCloudServer) -> None:
+    w = routed
+    blaster = w.add_device("qt")
+    remote_id = ok(_raw(w, f"/v2.0/infrareds/{blaster}/remotes", {"category_id": TV}))
+    other = [r.id for r in server.in_domain(lambda ctx: ctx.store.remotes_of(w.blaster, "us"))]
+    assert [r.id for r in server.in_domain(lambda ctx: ctx.store.remotes_of(blaster, "us"))] == [remote_id]
+    assert ok(_raw(w, f"/v1.0/devices/{blaster}", action="DELETE")) is True
+    assert server.in_domain(lambda ctx: ctx.store.remotes_of(blaster, "us")) == []  # no rows left behind
+    assert [r.id for r in server.in_domain(lambda ctx: ctx.store.remotes_of(w.blaster, "us"))] == other
+
+
 def test_the_cli_adds_a_remote(routed: World, server: TlsCloudServer) -> None:
     world = routed
     import subprocess

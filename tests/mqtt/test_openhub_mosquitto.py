@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -19,6 +19,8 @@ from support import mosquitto
 from support.custom import ok
 from support.openhub import Site, Subscriber, eventually, get_config, make_site, mqtt_server, start_sdk
 from support.server import CloudServer
+from tuyacloud.messaging.mqtt import external
+from tuyacloud.messaging.mqtt.external import ExternalBroker
 
 pytestmark = pytest.mark.skipif(not mosquitto.available(), reason="needs Debian's mosquitto (apt-get install -y "
                                 "--no-install-recommends mosquitto): the external-broker tests run a real one")
@@ -172,3 +174,30 @@ def _refused_within(config: dict[str, Any], seconds: float) -> bool:
             late.stop()
         time.sleep(0.5)
     return False
+
+
+def test_only_the_housekeeping_lease_holder_removes_dead_clients(tmp_path: Path,
+                                                                 broker: mosquitto.Mosquitto) -> None:
+    """Two server processes' worth of cloud on one database (serve --workers 2, or two hosts): a dead credential's
+    client is deleted from Mosquitto by the process holding the housekeeping lease, not by every process."""
+    first = mqtt_server(tmp_path / "a", simulator=False, mqtt_broker_url=broker.admin_url)
+    second = mqtt_server(tmp_path / "b", simulator=False, mqtt_broker_url=broker.admin_url,
+                         database_url=first.settings.effective_database_url)  # the first's SQLite file too
+    servers = [first, second]
+    try:
+        site = make_site(first, ("lou",))
+        config = get_config(site.users["lou"], site.uids["lou"])
+
+        def holders() -> list[bool]:
+            return [bool(s.control("GET", "/health")["tasks"]["housekeeping"].get("sweeps")) for s in servers]
+
+        eventually(lambda: sorted(holders()) == [False, True], what="one process holding the housekeeping lease")
+        for s in servers:
+            s.clock.step(7201_000)  # past the credential's expiry
+        assert _refused_within(config, REMOVAL_S), "the expired client is still accepted"
+        time.sleep(3 * external.SWEEP_S)  # every process has swept a few times since
+        removed = [config["username"] in cast(ExternalBroker, s.state.mqtt).removed for s in servers if s.state]
+        assert removed == holders(), (removed, holders())
+    finally:
+        for s in reversed(servers):
+            s.stop()

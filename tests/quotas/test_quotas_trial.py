@@ -6,13 +6,15 @@ move that a test of back-off code needs."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tuya_connector import TuyaOpenAPI
 
-from support.server import CloudServer
+from support.server import ADMIN_TOKEN, CloudServer
 from support.smarthome import add_home_device, control, create_home, smart_home_project, sync_user
 from tuyacloud.testing.control import ControlClient, ControlError
 
@@ -188,3 +190,40 @@ def test_app_users_devices_count_against_a_smart_home_projects_cap(trial: CloudS
                                                                         "home_id": home})
     assert (refused["code"], refused["msg"]) == (60001001, DEVICE_POOL_TEXT), refused
     assert trial_control.quotas(access_id)["devices"] == {"used": 2, "limit": 2, "remaining": 0}
+
+
+def test_concurrent_creations_never_pass_the_device_cap(tmp_path: Path) -> None:
+    """Twelve creations at once, through two server processes' stores on one database, for the last three places
+    under a cap of four: exactly three get in (each read the count before any of the others had committed)."""
+    first = CloudServer(tmp_path, quotas="trial", simulator=False).start()
+    second: CloudServer | None = None
+    try:
+        project = first.create_project("Racing the cap")
+        access_id = project["access_id"]
+        first.add_devices(access_id, "cz")  # also makes the project's root asset, out of the race
+        with ControlClient(first.url, ADMIN_TOKEN) as control_first:
+            control_first.set_quotas(access_id, devices=4)
+        second = CloudServer(tmp_path, database_url=first.settings.database_url, quotas="trial",
+                             simulator=False).start()
+        servers = [first, second]
+        start = threading.Barrier(12)
+
+        def create(n: int) -> int | None:
+            with ControlClient(servers[n % 2].url, ADMIN_TOKEN) as control:
+                control.health()  # connected before the race starts
+                start.wait()
+                try:
+                    control.add_devices(access_id, "dj")
+                except ControlError as refused:
+                    return int(refused.code)
+                return None
+
+        with ThreadPoolExecutor(12) as pool:
+            outcomes = list(pool.map(create, range(12)))
+        assert sorted(outcomes, key=str) == [60001001] * 9 + [None] * 3, outcomes
+        with ControlClient(first.url, ADMIN_TOKEN) as control_first:
+            assert control_first.quotas(access_id)["devices"] == {"used": 4, "limit": 4, "remaining": 0}
+    finally:
+        if second is not None:
+            second.stop()
+        first.stop()

@@ -365,3 +365,15 @@ def test_the_cli_shows_user_codes_and_approves_logins(server: CloudServer, alice
     assert again.exit_code == 1 and "already approved" in again.output, again.output
     done, info = control.login_result(qrcode, HA_CLIENT_ID, alice.user_code)
     assert done and info["uid"] == alice.uid
+
+
+def test_a_gateways_sub_device_is_marked_sub(server: CloudServer, alice: Household) -> None:
+    """The SDK's ``CustomerDevice.sub`` (Home Assistant tells sub-devices by it) comes from the gateway link."""
+    carol = household(server, alice.sh, "carol@example.com", ("wg2", "cz"))
+    gateway, plug = carol.devices["wg2"], carol.devices["cz"]
+    sub = server.control("POST", f"/projects/{alice.sh.project['access_id']}/devices",
+                         {"gateway_id": gateway, "category": "dj"})[0]["id"]
+    m = manager_of(carol.user_code, qr_login(server, carol.user_code))
+    m.update_device_cache()
+    assert set(m.device_map) == {gateway, plug, sub}
+    assert {d: m.device_map[d].sub for d in m.device_map} == {gateway: False, plug: False, sub: True}

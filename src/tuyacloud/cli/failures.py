@@ -35,6 +35,7 @@ except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore[assignment,no-redef]
 
 from tuyacloud.errors import TuyaError, code_message_detail
+from tuyacloud.store.engine import unsupported_message, unsupported_parameters
 
 EXIT_FAILURE = 1  # the command ran and failed (a domain refusal, a store or a port problem)
 EXIT_USAGE = 2  # the command line itself is wrong (click's convention)
@@ -139,6 +140,10 @@ def store_failure(error: BaseException, database_url: str) -> CliFailure | None:
             return CliFailure("database_unreachable", f"cannot connect to {where}: {_reason(cause)}",
                               "is the server running and is the URL right? "
                               "postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
+        if "?" in database_url and getattr(cause, "sqlstate", None) in PG_BAD_SETTINGS:
+            return CliFailure("database_url_invalid", f"{where} refused a parameter of the URL: {text}",
+                              "the URL's parameters are libpq's (sslmode, sslrootcert, ...) or server settings "
+                              "(application_name, ...)", exit_code=EXIT_USAGE)
         if isinstance(cause, ValueError) or type(cause).__name__ == "ClientConfigurationError":
             return CliFailure("database_url_invalid", f"the database URL {_redact(database_url)} is malformed: {text}",
                               "use postgresql://USER:PASSWORD@HOST:PORT/DATABASE", exit_code=EXIT_USAGE)
@@ -159,6 +164,10 @@ def _chain(error: BaseException) -> list[BaseException]:
 # SQLSTATE classes of a server that refuses the connection: connection exception, authorization, no such
 # database, too many connections, starting up or shutting down.
 PG_REFUSALS = ("08", "28", "3D", "53300", "57P03")
+
+
+# SQLSTATEs of a server setting the server refuses at connection: no such parameter, a value it does not take.
+PG_BAD_SETTINGS = ("42704", "22023")
 
 
 def _refused_by_postgres(error: BaseException) -> bool:
@@ -198,6 +207,9 @@ def check_database_url(database_url: str | None) -> str | None:
         scheme = database_url.partition("://")[0] or database_url
         raise typer.BadParameter(f"unsupported database {scheme!r}: tuyacloud stores its data in SQLite (the "
                                  "default, in the data directory) or PostgreSQL (postgresql://USER@HOST/DB)")
+    unsupported = unsupported_parameters(database_url or "")
+    if unsupported:
+        raise typer.BadParameter(unsupported_message(unsupported))
     return database_url
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -18,6 +18,9 @@ from tuyacloud.domain.access.console_accounts import ConsolePolicy
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.projects.usage import UsageCounter
 from tuyacloud.settings import Settings
+
+if TYPE_CHECKING:
+    from tuyacloud.console.explorer_client import ExplorerClient
 
 
 @dataclass
@@ -31,6 +34,9 @@ class ConsoleDeps:
     usage: UsageCounter | None = None
     # The whole ASGI app (OpenAPI included), for in-process signed calls: httpx.ASGITransport(app=deps.app_of()).
     app_of: Callable[[], Any] | None = None
+    # The API Explorer's sender (console/explorer_client.py), set when its routes are built; the app closes it at
+    # shutdown.
+    explorer: ExplorerClient | None = None
 
     def ctx(self) -> Context:
         return self.ctx_of()

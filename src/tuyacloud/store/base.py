@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import NoReturn, TypeVar
 
 from tuyacloud.errors import StoreUnavailable
@@ -62,6 +62,12 @@ class Tx(Queries, abc.ABC):
     def __init__(self) -> None:
         self.touched_projects: set[str] = set()
         self.appended_messages = 0  # messages this transaction appended (the engine reads it at commit)
+
+    @abc.abstractmethod
+    async def lock_device_pool(self, owners: Sequence[str]) -> None:
+        """Hold, until this unit's transaction commits, the right to add devices owned by ``owners``: a device
+        cap's count read after this and the inserts that follow cannot interleave with another creation's (two
+        creations that each saw room under the cap would otherwise both insert)."""
 
 
 CommitObserver = Callable[[int, float, int], None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,8 +22,35 @@ except ImportError:  # pragma: no cover - not POSIX: one process per data direct
 STARTUP_LOCK_KEY = 0x7475_7961_636C_6F75  # "tuyaclou"
 
 
+# libpq's connection parameters that asyncpg, the PostgreSQL driver, does not read from a URL (it would pass them
+# to the server as settings, which refuses them). Those it reads work as in libpq: sslmode, sslrootcert, sslcert,
+# sslkey, sslpassword, sslcrl, sslnegotiation, ssl_min/max_protocol_version, target_session_attrs, passfile,
+# service, krbsrvname, gsslib, host, port, user, password, dbname; any other name is a server setting
+# (application_name, search_path, ...), which the server checks when the connection opens.
+UNSUPPORTED_LIBPQ = frozenset({
+    "hostaddr", "connect_timeout", "options", "fallback_application_name", "keepalives", "keepalives_idle",
+    "keepalives_interval", "keepalives_count", "tcp_user_timeout", "replication", "gssencmode", "gssdelegation",
+    "channel_binding", "require_auth", "requiressl", "requirepeer", "sslcompression", "sslcertmode", "sslcrldir",
+    "sslsni", "sslkeylogfile", "load_balance_hosts",
+})
+
+
 def is_postgres(database_url: str) -> bool:
     return database_url.startswith(("postgres://", "postgresql://", "postgresql+asyncpg://"))
+
+
+def unsupported_parameters(database_url: str) -> list[str]:
+    """The libpq parameters of a PostgreSQL URL that the driver does not support (none for another URL)."""
+    if not is_postgres(database_url):
+        return []
+    query = urllib.parse.urlsplit(database_url).query
+    return sorted({name for name, _ in urllib.parse.parse_qsl(query, keep_blank_values=True)} & UNSUPPORTED_LIBPQ)
+
+
+def unsupported_message(names: list[str]) -> str:
+    return (f"the PostgreSQL driver (asyncpg) does not support the URL parameter{'s' if len(names) > 1 else ''} "
+            f"{', '.join(names)}; remove {'them' if len(names) > 1 else 'it'} (sslmode, sslrootcert, sslcert, "
+            "sslkey, target_session_attrs and the server's settings such as application_name work)")
 
 
 def sqlite_path(database_url: str) -> str:
@@ -32,6 +60,9 @@ def sqlite_path(database_url: str) -> str:
 def _check_url(database_url: str) -> None:
     if not (is_postgres(database_url) or database_url.startswith("sqlite:///")):
         raise ValueError(f"unsupported database URL {database_url!r}: use sqlite:///PATH or postgresql://...")
+    unsupported = unsupported_parameters(database_url)
+    if unsupported:
+        raise ValueError(unsupported_message(unsupported))
 
 
 @contextlib.asynccontextmanager

@@ -117,7 +117,14 @@ def upgrade(database_url: str) -> None:
         return
 
     async def run() -> None:
-        async_engine = create_async_engine(url)
+        import asyncpg
+
+        from tuyacloud.store.postgres import asyncpg_dsn
+
+        # asyncpg reads the URL itself, as the store does: SQLAlchemy would hand its query parameters (libpq's
+        # sslmode and the like) to asyncpg.connect() as keyword arguments, which it does not take.
+        dsn = asyncpg_dsn(database_url)
+        async_engine = create_async_engine("postgresql+asyncpg://", async_creator=lambda: asyncpg.connect(dsn))
         async with async_engine.begin() as conn:
             await conn.run_sync(_upgrade)
         await async_engine.dispose()

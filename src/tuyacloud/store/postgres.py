@@ -123,6 +123,10 @@ FLUSH_SQL = (
     "SELECT access_id, MAX(seq), pg_notify($17, access_id) FROM outbox GROUP BY access_id"
 )
 
+# Transaction-scoped advisory locks on (class, hashtext(owner)): the two-key form, a key space apart from the
+# start-up lock's single 64-bit key.
+DEVICE_POOL_LOCK_CLASS = 0x7463_6470  # "tcdp"
+_LOCK_POOL = "SELECT pg_advisory_xact_lock($1, hashtext($2))"
 _FOR_UPDATE = f"SELECT {DEVICE_COLS} FROM devices WHERE id = $1 AND region = $2 FOR UPDATE"
 
 Status = tuple[str, str, str, int]  # device id, status JSON, status_t JSON, updated_ms
@@ -203,6 +207,18 @@ class _PgTx(Tx):
             await self._conn.execute("RELEASE SAVEPOINT unit; SAVEPOINT unit" if self.savepoint_open
                                      else "SAVEPOINT unit")
             self.savepoint_open = self.in_savepoint = True
+
+    async def lock_device_pool(self, owners: Sequence[str]) -> None:
+        """One advisory lock per owner, taken in a fixed order (two creations never wait on each other crosswise),
+        held until the batch commits; the count read after it, in its own statement, sees every creation that
+        held the lock before (read committed takes a fresh snapshot per statement)."""
+        await self._send_savepoint()
+        for owner in sorted(set(owners)):
+            await self._conn.execute(_LOCK_POOL, DEVICE_POOL_LOCK_CLASS, owner)
+
+    async def last_message_seq(self, access_id: str) -> int:
+        """Capped at the horizon, as the store's committed read is (see ``PostgresStore.last_message_seq``)."""
+        return min(await super().last_message_seq(access_id), self._store.horizon.settled)
 
     # --- deferred writes --------------------------------------------------------------------------------------
     async def get_device_for_update(self, device_id: str, region: str) -> Device | None:
@@ -493,6 +509,14 @@ class PostgresStore(Store):
         call to be settled: a caller that just committed a message reads it."""
         horizon = await self.horizon.reach(self.horizon.committed, READ_WAIT_S)
         return [m for m in await super().messages_after(access_id, after_seq, limit) if m.seq <= horizon]
+
+    async def last_message_seq(self, access_id: str) -> int:
+        """Where a new reader of the log starts (an open-hub credential): the project's newest message, but never
+        above the horizon, since a position above it may still be passed by one drawn earlier that commits later,
+        and a reader starting past that one would never see it. It waits (briefly) for this process's own commits
+        to be settled first, so a caller that just committed messages is not sent them again."""
+        horizon = await self.horizon.reach(self.horizon.committed, READ_WAIT_S)
+        return min(await super().last_message_seq(access_id), horizon)
 
     async def unacked_messages(self, access_id: str, env: str, name: str, after_seq: int,
                                limit: int) -> list[Message]:

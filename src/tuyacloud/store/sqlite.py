@@ -121,6 +121,10 @@ class _SqliteTx(Tx):
                 self.stale_tables.add(target.group(1).lower())
         return self._conn.execute(sql, params).rowcount
 
+    async def lock_device_pool(self, owners: Sequence[str]) -> None:
+        """Nothing to take: the writer holds the database's write lock (BEGIN IMMEDIATE) for its whole batch and
+        runs the batch's units one after another, so no other unit, of this process or another, runs meanwhile."""
+
     def unit_started(self) -> None:
         self._read_for_update.clear()
         self._unit_fresh.clear()

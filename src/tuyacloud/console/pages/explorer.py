@@ -47,6 +47,7 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
     assert deps.app_of is not None, "the explorer sends through the app: ConsoleDeps.app_of must be set"
     client = ExplorerClient(deps.app_of, RegionResolver(deps.settings.default_region, deps.settings.region_aliases),
                             now_ms=lambda: deps.ctx().clock.now_ms())
+    deps.explorer = client  # one per server lifetime: the app closes it at shutdown
 
     async def render(request: Request, *, project_id: str, api: str, values: dict[str, str] | None = None,
                      body: str | None = None, exchanges: list[Exchange] | None = None, error: str = "",

@@ -121,9 +121,12 @@ async def issue(ctx: Context, project: Project, token: Token | None, body: Any,
         expires_ms=now + settings.ttl_s * 1000,
     )
 
+    # Delivery starts with the messages committed after this call: a client connects right after it. The store
+    # answers a position below which nothing can still commit (on PostgreSQL, commits of several processes land
+    # out of position order), so starting there skips none.
+    credential.start_seq = credential.delivered_seq = await ctx.store.last_message_seq(project.access_id)
+
     async def work(tx: Tx) -> None:
-        # Delivery starts with the messages committed after this call: a client connects right after it.
-        credential.start_seq = credential.delivered_seq = await tx.last_message_seq(project.access_id)
         await tx.insert_credential(credential)
 
     await ctx.store.transaction(work)

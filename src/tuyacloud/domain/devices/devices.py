@@ -102,8 +102,9 @@ async def create_virtual(
     if not app_owner:
         asset_id = await _placement(ctx, project, asset_id)
     existing = await ctx.store.count_devices(project.access_id, project.region)
-    if ctx.quotas is not None:  # opt-in device cap (domain/projects/quotas.py)
-        await ctx.quotas.check_devices(ctx, project, count, app_owner)
+    cap = await ctx.quotas.device_cap(ctx, project, app_owner) if ctx.quotas is not None else None
+    if cap is not None:  # opt-in device cap (domain/projects/quotas.py): refused before any is created
+        await cap.check(ctx.store, count)
     created: list[Device] = []
     for start in range(0, count, CREATE_CHUNK):
         now = ctx.clock.now_ms()
@@ -114,6 +115,8 @@ async def create_virtual(
         ]
 
         async def work(tx: Tx, chunk: list[Device] = chunk, now: int = now) -> None:
+            if cap is not None:  # again where the insert is, so concurrent creations cannot both pass the cap
+                await cap.check_locked(tx, len(chunk))
             for device in chunk:
                 await tx.insert_device(device)
                 await tx.insert_device_logs([DeviceLog(device.id, now, 3, "", "", "4")])

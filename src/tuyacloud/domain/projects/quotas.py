@@ -24,7 +24,7 @@ from typing import Any
 from tuyacloud.domain.devices import owners
 from tuyacloud.errors import DevicePoolInsufficient, FrequencyLimited, ParamIllegal, QuotaUsedUp
 from tuyacloud.models import Project, QuotaSettings
-from tuyacloud.store.base import Tx
+from tuyacloud.store.base import Queries, Tx
 
 log = logging.getLogger("tuyacloud.quotas")
 
@@ -140,10 +140,10 @@ class QuotaBook:
         # Refusals since this process started, per project: (monthly quota, frequency limit, device cap).
         self.refused: dict[str, list[int]] = {}
 
-    async def check_devices(self, ctx: Any, project: Project, adding: int, app_owner: str = "") -> None:
+    async def device_cap(self, ctx: Any, project: Project, app_owner: str = "") -> DeviceCap | None:
         """The device cap, reached through ``ctx.quotas`` by device creation (domain/devices sits below this
-        package, so it calls the book it is handed rather than importing it)."""
-        await check_devices(ctx, project, adding, app_owner)
+        package, so it calls the book it is handed rather than importing it); None when the project has none."""
+        return await device_cap(ctx, project, app_owner)
 
     # --- the hot path ---------------------------------------------------------------------------------------
     def admit(self, access_id: str, api: str, now_ms: int) -> None:
@@ -307,21 +307,43 @@ def _wake_messages(ctx: Any, access_id: str) -> None:
         listener(access_id)
 
 
-async def check_devices(ctx: Any, project: Project, adding: int, app_owner: str = "") -> None:
-    """Refuse devices over the project's device cap (60001001) before any is created: the project's own devices
-    and those of its linked apps' users count, as they do on the platform's device pool."""
+@dataclass(frozen=True)
+class DeviceCap:
+    """A project's device cap and whose devices count against it: its own and its linked apps' users', as on the
+    platform's device pool. Device creation checks it twice: before creating anything (the early answer, so a
+    request over the cap creates none), and again inside each unit of work that inserts devices, with the pool
+    locked, so two creations that both saw room cannot both insert."""
+
+    book: QuotaBook
+    project: Project
+    owners: tuple[str, ...]
+    limit: int
+
+    async def check(self, reader: Queries, adding: int) -> None:
+        """Refuse (60001001) when ``adding`` devices would take the pool over the cap, as ``reader`` sees it."""
+        existing = await reader.count_devices(self.owners, self.project.region)
+        if existing + adding > self.limit:
+            self.book._refused(self.project.access_id, 2)
+            raise DevicePoolInsufficient(
+                f"the project has {existing} of its {self.limit} devices; adding {adding} would exceed the cap")
+
+    async def check_locked(self, tx: Tx, adding: int) -> None:
+        """The check in the unit of work that inserts: the pool is locked first, so the count cannot go stale."""
+        await tx.lock_device_pool(self.owners)
+        await self.check(tx, adding)
+
+
+async def device_cap(ctx: Any, project: Project, app_owner: str = "") -> DeviceCap | None:
+    """The project's device cap, or None when it has none (quotas off)."""
     book = _book(ctx)
     limits = book.limits_of(project.access_id) if book is not None else None
     if limits is None or book is None:
-        return
+        return None
     mine = await owners.device_owners(ctx, project)  # its own devices and its linked apps' users'
-    if app_owner and app_owner not in mine:
-        mine = [*([mine] if isinstance(mine, str) else mine), app_owner]
-    existing = await ctx.store.count_devices(mine, project.region)
-    if existing + adding > limits.devices:
-        book._refused(project.access_id, 2)
-        raise DevicePoolInsufficient(
-            f"the project has {existing} of its {limits.devices} devices; adding {adding} would exceed the cap")
+    pool = [mine] if isinstance(mine, str) else list(mine)
+    if app_owner and app_owner not in pool:
+        pool.append(app_owner)
+    return DeviceCap(book, project, tuple(pool), limits.devices)
 
 
 async def status(ctx: Any, project: Project) -> dict[str, Any]:

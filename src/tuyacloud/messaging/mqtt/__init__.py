@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from tuyacloud.domain.access.openhub import HubSettings
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.task_lease import TaskLease
 from tuyacloud.settings import Settings
 
 log = logging.getLogger("tuyacloud.mqtt")
@@ -26,12 +27,15 @@ if TYPE_CHECKING:
     from tuyacloud.messaging.mqtt.external import ExternalBroker
 
 
-async def start(ctx: Context, settings: Settings) -> EmbeddedBroker | ExternalBroker | None:
-    """The running broker (stop it with ``await broker.stop()``), or None when MQTT is switched off."""
+async def start(ctx: Context, settings: Settings,
+                sweeps: TaskLease | None = None) -> EmbeddedBroker | ExternalBroker | None:
+    """The running broker (stop it with ``await broker.stop()``), or None when MQTT is switched off. ``sweeps``:
+    the lease of the process that runs the cluster's sweeps (an external broker removes dead credentials' clients
+    only while this process holds it; None: always)."""
     if settings.mqtt_broker_url:
         from tuyacloud.messaging.mqtt.external import ExternalBroker
 
-        external = ExternalBroker(ctx, settings.mqtt_broker_url)
+        external = ExternalBroker(ctx, settings.mqtt_broker_url, sweeps=sweeps)
         await external.start()
         ctx.openhub = HubSettings(enabled=True, port=external.port, tls=False, ttl_s=settings.mqtt_link_ttl_s,
                                   host=settings.mqtt_host or external.host, on_issue=external.provision)

@@ -6,7 +6,8 @@ mqtt://ADMIN:PASSWORD@HOST:PORT``) and manages the open-hub's clients through ``
   credential's username, password and client id in that role, before the call answers; Mosquitto then does the
   authentication (CONNACK 5 for anything else) and the ACL (SUBACK 0x80 for other topics; its default denies
   clients' publishes);
-- expired or revoked credentials' clients and roles are deleted within ``SWEEP_S`` (which disconnects them);
+- expired or revoked credentials' clients and roles are deleted within ``SWEEP_S`` (which disconnects them), by
+  the one process holding the housekeeping lease (domain/task_lease.py) among all that share the database;
 - each credential is delivered to by one server process: the one that issued it, or, if that one stops touching
   the credential's row, whichever takes it over first (the row's ``node`` and ``last_seen_ms`` are the lease).
 Mosquitto does not tell the server who is connected, so delivery goes on while a credential is valid (Mosquitto
@@ -28,6 +29,7 @@ import orjson
 from amqtt.client import MQTTClient
 
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.task_lease import TaskLease
 from tuyacloud.messaging.mqtt.channel import OpenHubChannel
 from tuyacloud.models import HubCredential
 from tuyacloud.store.base import Tx
@@ -49,13 +51,14 @@ def _role(credential: HubCredential) -> str:
 class ExternalBroker:
     ctx: Context
     url: str  # mqtt://ADMIN:PASSWORD@HOST:PORT of the dynamic-security administrator
+    sweeps: TaskLease | None = None  # removal of dead clients runs while this is held (None: always)
     node: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     channel: OpenHubChannel | None = None
     client: MQTTClient | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
-    _removed: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)  # usernames whose clients this process deleted (recently)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -140,7 +143,8 @@ class ExternalBroker:
         while True:
             await asyncio.sleep(SWEEP_S)
             try:
-                await self._remove_dead()
+                if self.sweeps is None or self.sweeps.held:
+                    await self._remove_dead()
                 await self._adopt()
             except asyncio.CancelledError:
                 raise
@@ -150,13 +154,13 @@ class ExternalBroker:
     async def _remove_dead(self) -> None:
         now = self.ctx.clock.now_ms()
         for credential in await self.ctx.store.dead_credentials(now, now - FORGET_MS):
-            if credential.username in self._removed:
+            if credential.username in self.removed:
                 continue
             await self.command({"command": "deleteClient", "username": credential.username}, check=False)
             await self.command({"command": "deleteRole", "rolename": _role(credential)}, check=False)
-            self._removed.add(credential.username)
-        if len(self._removed) > 100_000:
-            self._removed.clear()
+            self.removed.add(credential.username)
+        if len(self.removed) > 100_000:
+            self.removed.clear()
 
     async def _adopt(self) -> None:
         """Credentials whose delivering process went quiet (stopped, crashed) are taken over here."""

@@ -154,6 +154,8 @@ class DeviceQueries(Primitives):
     async def delete_device(self, device_id: str) -> None:
         await self.execute("DELETE FROM devices WHERE id = ?", (device_id,))
         await self.execute("DELETE FROM timers WHERE device_id = ?", (device_id,))  # a device's timers go with it
+        # an IR blaster's remotes too (a remote belongs to one blaster and is reached only through it)
+        await self.execute("DELETE FROM infrared_remotes WHERE infrared_id = ?", (device_id,))
 
     # --- device logs ------------------------------------------------------------------------------
     async def insert_device_logs(self, logs: Sequence[DeviceLog]) -> None:
