@@ -309,6 +309,31 @@ class Automation:
     last_fired_minute: int = 0
 
 
+@dataclass
+class PendingAction:
+    """One action of a scene's or automation's run that has not run yet: due at ``due_ms`` on the cloud clock (the
+    run's start plus the delays before it), the ``position``-th action of run ``run_id``. Kept in the store so that
+    a restart or the death of the process that started the run loses nothing (``domain/rules/pending_runs.py``).
+
+    ``kind`` ("scene" or "automation"), ``rule_id``, ``reason``, ``started_ms`` and ``chain`` (the automations whose
+    runs caused this one) describe the run for the engine's run history and its loop rule. ``owner`` names the
+    process that started the run, which runs it on time; others take it over once it is overdue, and a process
+    that stops cleanly hands its runs over by clearing it."""
+
+    run_id: str
+    position: int
+    due_ms: int
+    home_id: str
+    region: str
+    kind: str
+    rule_id: str
+    reason: str
+    started_ms: int
+    chain: list[str]
+    action: dict[str, Any]
+    owner: str = ""
+
+
 # --- timers ---
 @dataclass
 class Timer:

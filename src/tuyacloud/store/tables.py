@@ -458,6 +458,28 @@ timers = Table(
     Index("ix_timers_next_run", "next_run_ms"),
 )
 
+# --- actions of scene and automation runs still to run ---
+# A run's actions that have not run yet, each due at the run's start plus the delays before it (cloud ms). Written
+# when the run starts, deleted in the unit of work that performs the action, so a restart or a dead process loses
+# none and none runs twice; the runner reads the earliest due rows through ``ix_pending_actions_due``.
+pending_actions = Table(
+    "pending_actions",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("due_ms", BigInteger, nullable=False),
+    Column("home_id", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("rule_id", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("chain", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("owner", Text, nullable=False),
+    Index("ix_pending_actions_due", "due_ms"),
+)
+
 # --- the simulator's leases ---
 # Virtual devices are split into shards (a hash of the device id); the server process holding a shard's lease is the
 # only one that drives its devices (simulated time would otherwise run once per process). A lease names its owner

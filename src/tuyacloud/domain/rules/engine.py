@@ -1,5 +1,5 @@
-"""The automation engine: evaluates automations on status changes and on time, and runs scenes' and automations'
-actions in the background, following the cloud clock.
+"""The automation engine: evaluates automations on status changes and on time, and starts scenes' and automations'
+runs, whose actions run on the cloud clock.
 
 Started by the app next to the simulator. It listens to every committed status change (``Context.status_changed``)
 and keeps only those of devices an enabled automation reads (an in-memory set, reloaded when ``rules_version``
@@ -20,6 +20,11 @@ Rules (docs/smart-home.md, "Automations"):
   :data:`MAX_RUNS_PER_SECOND` times per cloud second (a frozen clock does not refill that budget).
 - Multi-process: a status change commits in one process and is evaluated there only; other processes learn of
   automation writes through ``rules_version`` within :data:`VERSION_POLL_S`.
+- Runs: a run's actions that are not done while it starts (an automation's all, a scene's those after its first
+  delay) are recorded in the store before the run is reported started, and run by the engine's
+  ``PendingRunner`` (``domain/rules/pending_runs.py``): once across processes, in order, also after a restart.
+  The run history (``history``, the control API's ``rules/runs``) is this process's: an action that another process
+  runs (its run taken over, or resumed after a restart) is noted there, under an entry marked ``resumed``.
 """
 
 from __future__ import annotations
@@ -31,12 +36,13 @@ from collections import deque
 from typing import Any
 
 from tuyacloud.domain.context import Context, StatusChange
-from tuyacloud.domain.rules import causation, rule_time
+from tuyacloud.domain.rules import causation, pending_runs, rule_time
+from tuyacloud.domain.rules.pending_runs import PendingRunner
 from tuyacloud.domain.rules.rule_writes import RULES_VERSION
-from tuyacloud.domain.rules.scene_actions import Outcome, perform, timetable, wait_until
+from tuyacloud.domain.rules.scene_actions import Outcome, perform, timetable
 from tuyacloud.errors import StoreUnavailable
-from tuyacloud.models import Automation
-from tuyacloud.supervision import Episode, TaskStatus
+from tuyacloud.models import Automation, PendingAction
+from tuyacloud.supervision import Episode, TaskStatus, describe
 
 log = logging.getLogger("tuyacloud.rules")
 
@@ -85,7 +91,9 @@ class RuleEngine:
         self._polled_at = 0.0
         self._queue: deque[StatusChange] = deque()
         self._wake = asyncio.Event()
-        self._runs: set[asyncio.Task[None]] = set()
+        # The history entries of runs this process started whose actions may still be waiting, by run id.
+        self._entries: dict[str, dict[str, Any]] = {}
+        self.pending = PendingRunner(ctx, ctx.ids.hex(16), self._on_outcome, status=ctx.tasks.status("delayed-actions"))
         self._budget: dict[str, tuple[int, int]] = {}
         self._checked_ms = ctx.clock.now_ms()
         ctx.status_listeners.append(self.on_status)
@@ -110,7 +118,10 @@ class RuleEngine:
 
     # --- the loop -------------------------------------------------------------------------------------------
     async def run(self) -> None:
+        """The evaluation loop, and the runner of waiting actions beside it (stopped with it, handing its runs
+        over)."""
         loop = asyncio.get_running_loop()
+        runner = asyncio.create_task(self.pending.run())
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
@@ -118,8 +129,9 @@ class RuleEngine:
                 self._wake.clear()  # before draining: a change queued meanwhile sets it again
                 await self._step(loop.time())
         finally:
-            for task in list(self._runs):
-                task.cancel()
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
 
     async def _step(self, now_s: float) -> None:
         """One pass. A failure (the store unavailable, mostly) is logged once per episode and the pass is retried
@@ -261,29 +273,39 @@ class RuleEngine:
             log.info("automation %s not run (%s): %s", automation.id, reason, refusal)
             return False
         entry = self._record("automation", automation.id, reason, fired=True, chain=list(chain), outcomes=[])
-        self.start(automation.home_id, automation.region, automation.actions,
-                   causation.extended(chain, automation.id), f"automation {automation.id}", entry)
+        await self._begin(pending_runs.plan(
+            self.ctx, self.pending.owner, "automation", automation.id, reason, automation.home_id, automation.region,
+            automation.actions, entry["at"], causation.extended(chain, automation.id)), entry)
         return True
 
-    def start(self, home_id: str, region: str, actions: list[dict[str, Any]], chain: causation.Chain, label: str,
-              entry: dict[str, Any], start_ms: int | None = None, skip: int = 0) -> None:
-        """Run ``actions`` in the background on a timetable fixed now (or at ``start_ms``), from position
-        ``skip + 1``, with the engine's own context and the run's causation ``chain``: nothing of the request that
-        started it (its user scope) comes along."""
-        plan = [p for p in timetable(actions, self.ctx.clock.now_ms() if start_ms is None else start_ms)
-                if p[1] > skip]
-        if not plan:
+    async def _begin(self, rows: list[PendingAction], entry: dict[str, Any]) -> None:
+        """Record a run's waiting actions (their commit is the run's start: from then on nothing loses them) and
+        have the runner look at once. When they cannot be recorded, the entry says so and the error goes up."""
+        if not rows:
             return
-        task = asyncio.create_task(self._run(home_id, region, plan, chain, label, entry))
-        self._runs.add(task)
-        task.add_done_callback(self._runs.discard)
+        run_id = rows[0].run_id
+        self._entries[run_id] = entry  # before the commit: the runner may take the first action at once
+        while len(self._entries) > HISTORY:
+            del self._entries[next(iter(self._entries))]
+        try:
+            await pending_runs.record(self.ctx, rows)
+        except Exception as error:
+            self._entries.pop(run_id, None)
+            entry.update(fired=False, refused=f"not started: {describe(error)}")
+            raise
+        self.pending.wake()
 
-    async def _run(self, home_id: str, region: str, plan: list[tuple[int, int, dict[str, Any]]],
-                   chain: causation.Chain, label: str, entry: dict[str, Any]) -> None:
-        ctx = self.ctx.caused_by(chain)
-        for due, position, action in plan:
-            await wait_until(ctx.clock, due)
-            self._note(entry, await perform(ctx, home_id, region, position, action, label))
+    def _on_outcome(self, row: PendingAction, outcome: Outcome) -> None:
+        """The runner did one action: note it under its run's entry, or under a new one marked ``resumed`` for a
+        run this process did not start (taken over, or started before a restart)."""
+        entry = self._entries.get(row.run_id)
+        if entry is None:
+            chain = row.chain[:-1] if row.kind == "automation" else []  # the entry's chain: what caused the run
+            entry = self._record(row.kind, row.rule_id, row.reason, fired=True, chain=chain, outcomes=[],
+                                 resumed=True)
+            entry["at"] = row.started_ms
+            self._entries[row.run_id] = entry
+        self._note(entry, outcome)
 
     @staticmethod
     def _note(entry: dict[str, Any], outcome: Outcome) -> None:
@@ -294,8 +316,8 @@ class RuleEngine:
     async def run_scene(self, scene_id: str, home_id: str, region: str, actions: list[dict[str, Any]],
                         chain: causation.Chain) -> None:
         """Tap-to-run: the actions before the first delay run now (the caller sees their effect when the call
-        returns); the rest run in the background on the timetable fixed now. ``chain``: the caller's causation
-        (``Context.causation``), carried by the scene's commands."""
+        returns); the rest are recorded on the timetable fixed now, and run by the runner when due. ``chain``: the
+        caller's causation (``Context.causation``), carried by the scene's commands."""
         ctx = self.ctx.caused_by(chain)
         start = ctx.clock.now_ms()
         label = f"scene {scene_id}"
@@ -306,4 +328,5 @@ class RuleEngine:
                 break
             self._note(entry, await perform(ctx, home_id, region, position, action, label))
             done = position
-        self.start(home_id, region, actions, chain, label, entry, start_ms=start, skip=done)
+        await self._begin(pending_runs.plan(self.ctx, self.pending.owner, "scene", scene_id, "trigger", home_id,
+                                            region, actions, start, chain, after=done), entry)

@@ -34,10 +34,23 @@ async def set_enabled(ctx: Context, home_id: str, automation_id: str, enabled: b
     """Enable or disable an automation of ``home_id``; False when it is not (or no longer) there."""
 
     async def work(tx: Tx) -> bool:
-        found = await tx.get_automation(automation_id)
-        if found is None or found.home_id != home_id:
-            return False
-        await tx.set_automation_enabled(automation_id, enabled, ctx.clock.now_ms())
-        return True
+        return await _set_enabled(ctx, tx, home_id, automation_id, enabled)
 
     return await commit(ctx, work)
+
+
+async def set_enabled_in_unit(ctx: Context, tx: Tx, home_id: str, automation_id: str, enabled: bool) -> bool:
+    """:func:`set_enabled` inside the caller's unit of work (a delayed action commits with its own claim), the
+    version bumped with it; after the commit the caller tells the local engine (``ctx.rules.invalidate()``)."""
+    if not await _set_enabled(ctx, tx, home_id, automation_id, enabled):
+        return False
+    await tx.set_meta(RULES_VERSION, ctx.ids.hex(16))
+    return True
+
+
+async def _set_enabled(ctx: Context, tx: Tx, home_id: str, automation_id: str, enabled: bool) -> bool:
+    found = await tx.get_automation(automation_id)
+    if found is None or found.home_id != home_id:
+        return False
+    await tx.set_automation_enabled(automation_id, enabled, ctx.clock.now_ms())
+    return True

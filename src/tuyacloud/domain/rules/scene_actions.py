@@ -11,22 +11,25 @@ A run's timetable is fixed when it starts: each action is due at the start time 
 cloud clock. Stepping the clock forward makes every action whose time has come run at once, in order; freezing the
 clock holds the run at its next delay; stepping it back postpones what is still waiting. A failed action (device
 offline, removed, a value the device no longer takes) is logged and the run goes on with the next one.
+
+An action is performed in one unit of work (:func:`perform_in_unit`): a run's waiting actions are rows of the store
+that the unit deletes as it performs them (``domain/rules/pending_runs.py``), so an action and its being done commit
+together.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from tuyacloud.catalog.validation import validate_commands
-from tuyacloud.clock import Clock
-from tuyacloud.domain.context import Context
+from tuyacloud.domain.context import Context, StatusChange
 from tuyacloud.domain.devices import commands
 from tuyacloud.domain.rules import rule_writes
 from tuyacloud.errors import ActionEmpty, DeviceNotExist, DeviceNotInHome, ParamIllegal, TuyaError
 from tuyacloud.models import Home
+from tuyacloud.store.base import Tx
 
 log = logging.getLogger("tuyacloud.rules")
 
@@ -34,7 +37,6 @@ DP_ISSUE, DELAY, RULE_ENABLE, RULE_DISABLE = "dpIssue", "delay", "ruleEnable", "
 EXECUTORS = (DP_ISSUE, DELAY, RULE_ENABLE, RULE_DISABLE)
 MAX_ACTIONS = 50
 MAX_DELAY_S = 5 * 3600
-POLL_S = 0.1  # how soon a waiting run notices that the clock was stepped
 
 
 @dataclass(frozen=True)
@@ -128,30 +130,62 @@ def timetable(actions: list[dict[str, Any]], start_ms: int) -> list[tuple[int, i
     return plan
 
 
-async def wait_until(clock: Clock, due_ms: int) -> None:
-    """Sleep until the cloud clock reaches ``due_ms``, noticing steps of the clock within :data:`POLL_S`."""
-    while (now := clock.now_ms()) < due_ms:
-        await asyncio.sleep(min(POLL_S, (due_ms - now) / 1000))
+@dataclass(frozen=True)
+class Effect:
+    """What a performed action changed, to announce once its unit of work has committed (:func:`announce`)."""
+
+    commanded: tuple[str, str] | None = None  # (device id, region) of a dpIssue's command
+    change: StatusChange | None = None
+    rules_changed: bool = False
+
+
+async def perform_in_unit(ctx: Context, tx: Tx, home_id: str, region: str, action: dict[str, Any]) -> Effect:
+    """Do one action inside the caller's unit of work. Raises a :class:`TuyaError` before writing anything when the
+    action cannot be done (the device offline, removed, out of the home; the automation gone)."""
+    executor, entity_id = action["action_executor"], action["entity_id"]
+    if executor == DP_ISSUE:
+        device = await tx.get_device(entity_id, region)
+        if device is None or device.asset_id != home_id:
+            raise DeviceNotInHome(f"device {entity_id} is no longer in home {home_id}")
+        product = commands.product_of(ctx, device)
+        valid = validate_commands(product, _commands_of(action["executor_property"]))
+        change = await commands.command_in_unit(ctx, tx, device, product, valid, commands.FROM_CLOUD)
+        return Effect(commanded=(device.id, device.region), change=change)
+    if not await rule_writes.set_enabled_in_unit(ctx, tx, home_id, entity_id, executor == RULE_ENABLE):
+        raise ParamIllegal(f"automation {entity_id} is no longer in home {home_id}")
+    return Effect(rules_changed=True)
+
+
+def announce(ctx: Context, effect: Effect) -> None:
+    """After the commit: what a command or a rule write tells the rest of the process (the simulator, the
+    automation engine, the counters). A status change carries the causation of the context it was made with."""
+    if effect.commanded is not None:
+        ctx.command_committed(commands.FROM_CLOUD)
+        ctx.notify(*effect.commanded)
+        ctx.status_changed(effect.change)
+    if effect.rules_changed and ctx.rules is not None:
+        ctx.rules.invalidate()
+
+
+def failed(label: str, position: int, action: dict[str, Any], error: Exception) -> Outcome:
+    """The outcome of an action that could not be done, logged (a traceback only for what is not a Tuya error)."""
+    executor, entity_id = action["action_executor"], action["entity_id"]
+    if isinstance(error, TuyaError):
+        log.info("%s: action %d (%s %s) failed: %s", label, position, executor, entity_id, error)
+    else:
+        log.error("%s: action %d (%s %s) failed", label, position, executor, entity_id, exc_info=error)
+    return Outcome(label, position, executor, entity_id, False, f"{type(error).__name__}: {error}")
 
 
 async def perform(ctx: Context, home_id: str, region: str, position: int, action: dict[str, Any],
                   label: str) -> Outcome:
-    """Run one action; never raises for the action's own failure (the run goes on)."""
-    executor, entity_id = action["action_executor"], action["entity_id"]
+    """Run one action in its own unit of work; never raises for the action's own failure (the run goes on)."""
+
+    async def work(tx: Tx) -> Effect:
+        return await perform_in_unit(ctx, tx, home_id, region, action)
+
     try:
-        if executor == DP_ISSUE:
-            device = await ctx.store.get_device(entity_id, region)
-            if device is None or device.asset_id != home_id:
-                raise DeviceNotInHome(f"device {entity_id} is no longer in home {home_id}")
-            product = commands.product_of(ctx, device)
-            valid = validate_commands(product, _commands_of(action["executor_property"]))
-            await commands._command(ctx, device, product, valid, commands.FROM_CLOUD)
-        elif not await rule_writes.set_enabled(ctx, home_id, entity_id, executor == RULE_ENABLE):
-            raise ParamIllegal(f"automation {entity_id} is no longer in home {home_id}")
-    except TuyaError as error:
-        log.info("%s: action %d (%s %s) failed: %s", label, position, executor, entity_id, error)
-        return Outcome(label, position, executor, entity_id, False, f"{type(error).__name__}: {error}")
+        announce(ctx, await ctx.store.transaction(work))
     except Exception as error:  # a run must survive anything one action does
-        log.exception("%s: action %d (%s %s) failed", label, position, executor, entity_id)
-        return Outcome(label, position, executor, entity_id, False, f"{type(error).__name__}: {error}")
-    return Outcome(label, position, executor, entity_id, True)
+        return failed(label, position, action, error)
+    return Outcome(label, position, action["action_executor"], action["entity_id"], True)

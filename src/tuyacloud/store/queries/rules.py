@@ -1,9 +1,12 @@
-"""Scene and automation queries: the rows of ``scenes``, ``automations`` and their device index.
+"""Scene and automation queries: the rows of ``scenes``, ``automations`` and their device index, and the actions of
+runs still to run (``pending_actions``).
 
 Mixed into ``Queries``; portable ``?`` SQL. Scenes and automations belong to a home (the domain checks the home
 before any of these run). ``automation_devices`` lists the devices each automation's conditions read, so the
 automation engine asks only about automations that can react to a device. The ``rules_version`` meta key changes
-with every automation write, so the engines of other processes know to reload their index.
+with every automation write, so the engines of other processes know to reload their index. A run's actions that
+have not run yet are rows of ``pending_actions``; :meth:`claim_pending_action` deletes one in the unit of work that
+performs it, so of several processes exactly one runs it, and only after every earlier action of its run.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ from typing import Any
 
 import orjson
 
-from tuyacloud.models import Automation, Scene
+from tuyacloud.models import Automation, PendingAction, Scene
 from tuyacloud.store.queries.primitives import Primitives
 from tuyacloud.store.rows import Row
 
 _SCENE_COLS = "id, home_id, region, name, background, enabled, actions, created_ms, updated_ms"
 _AUTOMATION_COLS = ("id, home_id, region, name, background, enabled, match_type, condition_rule, conditions, "
                     "preconditions, actions, created_ms, updated_ms, last_fired_minute")
+
+_PENDING_COLS = ("run_id, position, due_ms, home_id, region, kind, rule_id, reason, started_ms, chain, action, "
+                 "owner")
 
 
 def _dumps(value: Any) -> str:
@@ -33,6 +39,11 @@ def _scene(r: Row) -> Scene:
 def _automation(r: Row) -> Automation:
     return Automation(r[0], r[1], r[2], r[3], r[4], bool(r[5]), int(r[6]), r[7], orjson.loads(r[8]),
                       orjson.loads(r[9]), orjson.loads(r[10]), int(r[11]), int(r[12]), int(r[13]))
+
+
+def _pending(r: Row) -> PendingAction:
+    return PendingAction(r[0], int(r[1]), int(r[2]), r[3], r[4], r[5], r[6], r[7], int(r[8]), orjson.loads(r[9]),
+                         orjson.loads(r[10]), r[11])
 
 
 def _prefixed(cols: str, alias: str) -> str:
@@ -152,3 +163,42 @@ class SceneQueries(Primitives):
             "UPDATE automations SET last_fired_minute = ? WHERE id = ? AND last_fired_minute < ? AND enabled = 1",
             (minute, automation_id, minute))
         return changed == 1
+
+    # --- actions of runs still to run -------------------------------------------------------------
+    async def insert_pending_actions(self, actions: Sequence[PendingAction]) -> None:
+        """A run's actions that have not run yet, in one statement (a run has at most 50 actions)."""
+        if not actions:
+            return
+        marks = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in actions)
+        params: list[Any] = []
+        for a in actions:
+            params += [a.run_id, a.position, a.due_ms, a.home_id, a.region, a.kind, a.rule_id, a.reason,
+                       a.started_ms, _dumps(a.chain), _dumps(a.action), a.owner]
+        await self.execute(f"INSERT INTO pending_actions ({_PENDING_COLS}) VALUES {marks}", params)
+
+    async def due_pending_actions(self, now_ms: int, owner: str, overdue_ms: int, limit: int
+                                  ) -> list[PendingAction]:
+        """The next action of each run that ``owner`` may run now, earliest first: due by ``now_ms`` and either its
+        own, handed over (no owner), or due by ``overdue_ms`` (its owner has not run it in time: taken over)."""
+        rows = await self.fetch(
+            f"SELECT {_prefixed(_PENDING_COLS, 'p')} FROM pending_actions p WHERE p.due_ms <= ? "
+            "AND (p.owner = ? OR p.owner = '' OR p.due_ms <= ?) AND NOT EXISTS (SELECT 1 FROM pending_actions q "
+            "WHERE q.run_id = p.run_id AND q.position < p.position) "
+            "ORDER BY p.due_ms, p.run_id, p.position LIMIT ?", (now_ms, owner, overdue_ms, limit))
+        return [_pending(r) for r in rows]
+
+    async def claim_pending_action(self, run_id: str, position: int) -> bool:
+        """Take one action to run in this unit of work (deleting it: done when the unit commits): true in exactly
+        one process, and only when no earlier action of its run is still waiting."""
+        changed = await self.execute(
+            "DELETE FROM pending_actions WHERE run_id = ? AND position = ? AND NOT EXISTS (SELECT 1 FROM "
+            "pending_actions q WHERE q.run_id = ? AND q.position < ?)", (run_id, position, run_id, position))
+        return changed == 1
+
+    async def release_pending_actions(self, owner: str) -> int:
+        """Hand ``owner``'s runs over at once (a clean stop), instead of after they are overdue."""
+        return await self.execute("UPDATE pending_actions SET owner = '' WHERE owner = ?", (owner,))
+
+    async def count_pending_actions(self) -> int:
+        rows = await self.fetch("SELECT COUNT(*) FROM pending_actions")
+        return int(rows[0][0])
