@@ -26,7 +26,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 # The newest revision of each migration branch in migrations/versions. A new migration script changes this too
 # (tests/store/test_migrate_fast_path.py fails until it does).
-HEADS: frozenset[str] = frozenset({"0016"})
+HEADS: frozenset[str] = frozenset({"0018"})
 
 
 def _config(connection: Connection) -> Config:
