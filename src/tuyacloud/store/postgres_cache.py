@@ -49,24 +49,32 @@ def written_table(sql: str) -> str | None:
 
 
 class SharedCache:
-    """The kept rows, per table, with a generation number each (bumped whenever the table is forgotten)."""
+    """The kept rows, per table, with a generation number each (bumped whenever the table is forgotten).
 
-    def __init__(self) -> None:
-        self.live = False  # set while notifications arrive and the triggers exist
+    ``stats`` (health shows it with the LISTEN connection's task, ``pg-listen``) counts hits, misses and the
+    tables forgotten, and says whether the cache is in use (``cache_live``)."""
+
+    def __init__(self, stats: dict[str, Any] | None = None) -> None:
         self._rows: dict[str, dict[str, Any]] = {t: {} for t in TABLES}
         self._generation: dict[str, int] = dict.fromkeys(TABLES, 0)
-        self.hits = 0
-        self.misses = 0
+        self.stats = stats if stats is not None else {}
+        self.stats.update(cache_live=False, cache_hits=0, cache_misses=0, cache_forgotten=0)
+
+    @property
+    def live(self) -> bool:
+        """Whether the cache is used: while notifications arrive and the triggers exist."""
+        return bool(self.stats["cache_live"])
+
+    @live.setter
+    def live(self, value: bool) -> None:
+        self.stats["cache_live"] = value
 
     def get(self, table: str, key: str) -> Any:
         """The kept value, or None when there is none (or the cache is not live)."""
-        if not self.live:
+        if not self.stats["cache_live"]:
             return None
         value = self._rows[table].get(key)
-        if value is None:
-            self.misses += 1
-        else:
-            self.hits += 1
+        self.stats["cache_misses" if value is None else "cache_hits"] += 1
         return value
 
     def generation(self, table: str) -> int:
@@ -75,7 +83,7 @@ class SharedCache:
     def put(self, table: str, key: str, value: Any, generation: int) -> None:
         """Keep ``value``, read from the database when the table's generation was ``generation``: not if the table
         was forgotten since (the value may predate the change that made it forget)."""
-        if value is None or not self.live or self._generation[table] != generation:
+        if value is None or not self.stats["cache_live"] or self._generation[table] != generation:
             return
         rows = self._rows[table]
         if len(rows) >= LIMIT:
@@ -86,6 +94,7 @@ class SharedCache:
         if table in self._generation:
             self._generation[table] += 1
             self._rows[table].clear()
+            self.stats["cache_forgotten"] += 1
 
     def forget_all(self) -> None:
         for table in TABLES:
