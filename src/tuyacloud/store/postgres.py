@@ -375,6 +375,7 @@ class PostgresStore(Store):
         try:
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
             await conn.add_listener(postgres_cache.CHANNEL, self._on_cache_notify)
+            conn.add_termination_listener(self._on_listener_lost)
         except BaseException:
             conn.terminate()
             raise
@@ -427,6 +428,13 @@ class PostgresStore(Store):
 
     def _on_cache_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
         self.cache.forget(payload)
+
+    def _on_listener_lost(self, connection: Any) -> None:
+        """The LISTEN connection closed (the server went away, or restarts): changes are not heard any more, so the
+        cache is not used from this moment (the watcher opens a new connection and turns it on again)."""
+        if connection is self._listener:
+            self.cache.live = False
+            self.cache.forget_all()
 
     # --- projects and tokens, kept (postgres_cache.py) --------------------------------------------------------
     async def get_project(self, access_id: str) -> Project | None:
@@ -622,7 +630,8 @@ class PostgresStore(Store):
         A batch that fails as a whole gives it back to the pool, which replaces it if it was lost."""
         assert self._pool is not None
         conn = self._writer_conn
-        if conn is None or conn.is_closed():
+        if conn is None or not _usable(conn):
+            self._writer_conn = None
             if conn is not None:
                 with contextlib.suppress(Exception):
                     await self._pool.release(conn)
@@ -710,6 +719,15 @@ class PostgresStore(Store):
             else:
                 unit.future.set_result(result)
         return again
+
+
+def _usable(conn: asyncpg.Connection) -> bool:
+    """Whether a connection kept out of the pool can still be used. When its server connection dies the pool takes
+    it back on its own, and every call on it raises ``InterfaceError`` from then on."""
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:
+        return False
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
