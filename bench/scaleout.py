@@ -159,13 +159,15 @@ class Statements:
     def per_op(self, ops: int) -> dict[str, object]:
         if not self.url:
             return {}
-        rows = _pg(self.url, "SELECT calls, query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+        rows = _pg(self.url, "SELECT calls, round(mean_exec_time::numeric, 3), query FROM pg_stat_statements s "
+                             "JOIN pg_database d ON d.oid = s.dbid "
                              "WHERE d.datname = current_database() AND query NOT LIKE '%pg_stat_statements%' "
                              "ORDER BY calls DESC")
         n = max(ops, 1)
-        total = sum(int(str(c)) for c, _ in rows)
-        return {"statements_per_op": total / n,
-                "top": [(round(int(str(c)) / n, 3), " ".join(str(q).split())[:110]) for c, q in rows[:12]]}
+        total = sum(int(str(c)) for c, _, _ in rows)
+        return {"statements_per_op": total / n,  # per statement: calls per operation, mean ms inside PostgreSQL
+                "top": [(round(int(str(c)) / n, 3), float(str(ms)), " ".join(str(q).split())[:100])
+                        for c, ms, q in rows[:12]]}
 
 
 class Profiler:

@@ -50,6 +50,7 @@ MAX_BATCH = 64
 RETRIES = 3  # a unit chosen as a deadlock's victim runs again in the next batch, at most this often
 READ_WAIT_S = 1.0  # how long a read of the log waits for this process's own commits to be settled
 READERS = 4  # pool connections kept checked out for committed reads
+LANES = 2  # writer lanes: one batch is prepared while the one before it commits (see _writer)
 
 # Errors that mean the server cannot be reached or cannot serve now: connection failures (class 08), shutdown and
 # start-up (57), resources such as a full disk or too many connections (53), serialisation/deadlock aborts (40), and
@@ -113,19 +114,20 @@ def _writes_devices(sql: str) -> bool:
 
 # The batch's deferred rows in one round trip: device statuses, device logs, then the outbox in the order its units
 # appended it (positions are drawn here, in that order), and one NOTIFY per project (delivered at commit). The rows
-# travel as one JSON document ([statuses, logs, messages], each a list of rows): encoding it costs the server a
-# fraction of what a parameter array per column costs the driver (about 30 against 250 µs for a batch of 15), and
-# a JSON object inside it (a status, a message's data) reaches its text column as the very text orjson wrote.
+# travel as one JSON document ([statuses, logs, messages], each a list of rows; a status or a message's data as the
+# JSON text to store): encoding it costs the server a fraction of what a parameter array per column costs the
+# driver (about 30 against 250 µs for a batch of 15). ``jsonb``, parsed once, costs PostgreSQL what the arrays did;
+# ``json`` would parse the document again at every field.
 FLUSH_SQL = (
-    "WITH b AS (SELECT $1::json AS j), "
-    "status AS (UPDATE devices SET status = (u->1)::text, status_t = (u->2)::text, updated_ms = (u->>3)::bigint "
-    "FROM b, json_array_elements(b.j->0) AS u WHERE devices.id = u->>0), "
+    "WITH b AS (SELECT $1::jsonb AS j), "
+    "status AS (UPDATE devices SET status = u->>1, status_t = u->>2, updated_ms = (u->>3)::bigint "
+    "FROM b, jsonb_array_elements(b.j->0) AS u WHERE devices.id = u->>0), "
     "logs AS (INSERT INTO device_logs (device_id, event_time, event_id, code, value, event_from) "
     "SELECT u->>0, (u->>1)::bigint, (u->>2)::int, u->>3, u->>4, u->>5 "
-    "FROM b, json_array_elements(b.j->1) WITH ORDINALITY AS x(u, o) ORDER BY o), "
+    "FROM b, jsonb_array_elements(b.j->1) WITH ORDINALITY AS x(u, o) ORDER BY o), "
     "outbox AS (INSERT INTO messages (access_id, region, protocol, device_id, data, created_ms) "
-    "SELECT u->>0, u->>1, (u->>2)::int, u->>3, (u->4)::text, (u->>5)::bigint "
-    "FROM b, json_array_elements(b.j->2) WITH ORDINALITY AS x(u, o) ORDER BY o RETURNING seq, access_id) "
+    "SELECT u->>0, u->>1, (u->>2)::int, u->>3, u->>4, (u->>5)::bigint "
+    "FROM b, jsonb_array_elements(b.j->2) WITH ORDINALITY AS x(u, o) ORDER BY o RETURNING seq, access_id) "
     "SELECT access_id, MAX(seq), pg_notify($2, access_id) FROM outbox GROUP BY access_id"
 )
 
@@ -283,12 +285,15 @@ class _PgTx(Tx):
         status, logs, messages = list(rows.status.values()), rows.logs, rows.messages
         if messages:
             self._store.horizon.batch_drawing(self.xid)
-        document = orjson.dumps([
-            status,
+        dumps = orjson.dumps
+        document = dumps([
+            [(d, dumps(st).decode(), dumps(st_t).decode(), ms) for d, st, st_t, ms in status],
             [(g.device_id, g.event_time, g.event_id, g.code, g.value, g.event_from) for g in logs],
-            [(m.access_id, m.region, m.protocol, m.device_id, m.data, m.created_ms) for m in messages],
+            [(m.access_id, m.region, m.protocol, m.device_id, dumps(m.data).decode(), m.created_ms) for m in messages],
         ]).decode()
         result = await self._conn.fetch(FLUSH_SQL, document, NOTIFY_CHANNEL)
+        if messages:
+            self._store.horizon.batch_drawn(self.xid)
         into = self.unit_committed if in_unit else self.committed
         for project, seq, _ in result:
             into[project] = max(int(seq), into.get(project, 0))
@@ -340,14 +345,15 @@ class PostgresStore(Store):
         self._round_sql = ""
         self._queue: list[_Unit] = []
         self._wake: asyncio.Event | None = None
-        self._writer_task: asyncio.Task[None] | None = None
-        self._busy = False
+        self._writer_tasks: list[asyncio.Task[None]] = []
+        self._turn = asyncio.Lock()  # held by the lane that takes and prepares the next batch
+        self._busy = 0  # batches taken and not finished
         self.batches = 0  # for benchmarks: units per batch = committed units / batches
         self.units = 0
         self._readers: list[asyncpg.Connection] = []  # idle read connections kept out of the pool
         self._reading = 0  # read connections kept out of the pool, idle or busy
         self._writer_pids: set[int] = set()  # server processes of the connections this writer used (its NOTIFYs)
-        self._writer_conn: asyncpg.Connection | None = None  # kept by the writer (_writer_connection)
+        self._writer_conns: list[asyncpg.Connection | None] = [None] * LANES  # kept by each lane
         self.cache = SharedCache(self.listen_status.info)  # projects and tokens (postgres_cache.py)
         self.device_reads = DeviceReads(self.fetch)  # device reads of one loop turn share a query
         self._cache_triggers = False  # migration 0018's triggers exist: the cache may be used
@@ -359,7 +365,8 @@ class PostgresStore(Store):
         triggers = await self._pool.fetchval(postgres_cache.TRIGGER_CHECK, list(postgres_cache.TABLES))
         self._cache_triggers = triggers == len(postgres_cache.TABLES)
         self._wake = asyncio.Event()
-        self._writer_task = asyncio.create_task(self._writer(), name="pg-writer")
+        self._writer_tasks = [asyncio.create_task(self._writer(lane), name=f"pg-writer-{lane}") for lane in
+                              range(LANES)]
         self.horizon.start()
         await self.horizon.prime(READ_WAIT_S)
         await self._listen()
@@ -458,13 +465,15 @@ class PostgresStore(Store):
 
     async def close(self) -> None:
         self.cache.live = False
-        if self._writer_task is not None:
+        if self._writer_tasks:
             while self._queue or self._busy:  # let queued work finish: nothing accepted is dropped
                 await asyncio.sleep(0.005)
-            self._writer_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer_task
-            self._writer_task = None
+            for task in self._writer_tasks:
+                task.cancel()
+            for task in self._writer_tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._writer_tasks = []
         await self.horizon.stop()
         if self._listen_task is not None:
             self._listen_task.cancel()
@@ -477,9 +486,8 @@ class PostgresStore(Store):
             self._listener = None
         if self._pool is not None:
             readers, self._readers, self._reading = self._readers, [], 0
-            if self._writer_conn is not None:
-                readers.append(self._writer_conn)
-                self._writer_conn = None
+            readers += [conn for conn in self._writer_conns if conn is not None]
+            self._writer_conns = [None] * LANES
             for conn in readers:
                 with contextlib.suppress(Exception):
                     await self._pool.release(conn)
@@ -601,45 +609,59 @@ class PostgresStore(Store):
             self.outage.ok()
         return result
 
-    async def _writer(self) -> None:
-        """Commit queued units in batches, for ever: whatever goes wrong fails that batch's callers, never the
-        writer (a dead writer would leave every later caller waiting)."""
+    async def _writer(self, lane: int) -> None:
+        """One lane of the writer: commit queued units in batches, for ever. Whatever goes wrong fails that batch's
+        callers, never the lane (a dead writer would leave every later caller waiting).
+
+        Why lanes: a batch spends most of its time in its COMMIT (the WAL's fsync). The lanes take turns to take
+        and prepare a batch (run its units, write its rows), but a lane that has sent its COMMIT hands the turn on,
+        so the next batch is prepared while the last one is made durable. The order of a device's changes holds:
+        a batch locks its devices, and a device of a batch still committing is locked until that commit is done.
+        """
         assert self._wake is not None
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            self._busy = True
+            await self._turn.acquire()
+            turn = _Turn(self._turn)
             try:
-                while self._queue:
-                    batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                    try:
-                        again = await self._commit_batch(batch)
-                    except Exception as exc:
-                        for unit in batch:
-                            if not unit.future.done():
-                                unit.future.set_exception(exc)
-                        continue
-                    self._queue[:0] = again
+                while not self._queue:
+                    self._wake.clear()
+                    await self._wake.wait()
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                self._busy += 1
+            except BaseException:
+                turn.release()
+                raise
+            try:
+                again = await self._commit_batch(lane, batch, turn)
+            except Exception as exc:
+                for unit in batch:
+                    if not unit.future.done():
+                        unit.future.set_exception(exc)
+                again = []
             finally:
-                self._busy = False
+                turn.release()
+                self._busy -= 1
+            if again:
+                self._queue[:0] = again
+                self._wake.set()
 
     @contextlib.asynccontextmanager
-    async def _writer_connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """The writer keeps one connection out of the pool: its statements stay prepared (a pool connection taken
+    async def _writer_connection(self, lane: int) -> AsyncIterator[asyncpg.Connection]:
+        """Each lane keeps one connection out of the pool: its statements stay prepared (a pool connection taken
         per batch prepared them again on each of the pool's connections) and no batch pays for acquire and release.
         A batch that fails as a whole gives it back to the pool, which replaces it if it was lost."""
         assert self._pool is not None
-        conn = self._writer_conn
+        conn = self._writer_conns[lane]
         if conn is None or not _usable(conn):
-            self._writer_conn = None
+            self._writer_conns[lane] = None
             if conn is not None:
                 with contextlib.suppress(Exception):
                     await self._pool.release(conn)
-            conn = self._writer_conn = await self._pool.acquire()
+            conn = self._writer_conns[lane] = await self._pool.acquire()
         try:
             yield conn
         except BaseException:
-            self._writer_conn = None
+            self._writer_conns[lane] = None
             with contextlib.suppress(Exception):
                 await self._pool.release(conn)
             raise
@@ -663,13 +685,14 @@ class PostgresStore(Store):
                 return
         tx.xid = int(await conn.fetchval(_XID))
 
-    async def _commit_batch(self, batch: list[_Unit]) -> list[_Unit]:
-        """One transaction for the batch; returns the units to run again in the next one (deadlock victims)."""
+    async def _commit_batch(self, lane: int, batch: list[_Unit], turn: _Turn) -> list[_Unit]:
+        """One transaction for the batch; returns the units to run again in the next one (deadlock victims). The
+        turn is handed on once the batch's rows are written, before its COMMIT."""
         assert self._pool is not None
         began = time.perf_counter()
         outcomes: list[tuple[_Unit, Any, BaseException | None]] = []
         again: list[_Unit] = []
-        async with self._writer_connection() as conn:
+        async with self._writer_connection(lane) as conn:
             self._writer_pids.add(conn.get_server_pid())
             tx = _PgTx(self, conn)
             tx.savepoints = len(batch) > 1
@@ -694,9 +717,11 @@ class PostgresStore(Store):
                         tx.unit_released()
                         outcomes.append((unit, result, None))
                 if tx.abort:  # the batch's only unit failed: nothing to keep
+                    turn.release()
                     await conn.execute("ROLLBACK")
                 else:
                     await tx.flush(in_unit=False)
+                    turn.release()
                     await conn.execute("COMMIT")
                     committed = True
                 ended = True
@@ -735,6 +760,20 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     UNLISTEN, RESET ALL) at every release, one more round trip per read; the store leaves no session state on a pool
     connection (its locks are transaction-scoped, LISTEN has its own connection) and asyncpg still rolls back a
     transaction left open."""
+
+
+class _Turn:
+    """A lane's hold on the writer's turn, released once (before its COMMIT, or when the batch fails)."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self._lock: asyncio.Lock | None = lock
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 class _Unit:

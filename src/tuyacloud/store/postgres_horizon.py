@@ -73,7 +73,10 @@ class Horizon:
     committed: int = 0  # the highest position this process committed: what a read of "everything" waits for
     _candidates: list[_Candidate] = field(default_factory=list)
     _rounds: int = 0
-    _own: dict[int, bool] = field(default_factory=dict)  # xid of this process's open batch -> drawing started
+    # xid of this process's open batch -> 0 until it starts drawing, then the number of the draw that started it
+    _own: dict[int, int] = field(default_factory=dict)
+    _draws: int = 0  # draws started so far
+    _drawn: dict[int, int] = field(default_factory=dict)  # xid -> draws started when its last draw had returned
     _waiting: dict[str, int] = field(default_factory=dict)  # project -> position to announce it at
     _unaimed: set[str] = field(default_factory=set)  # projects told by NOTIFY, awaiting a round sent after it
     _kick: asyncio.Event = field(default_factory=asyncio.Event)
@@ -82,19 +85,29 @@ class Horizon:
 
     # --- what the writer and the listener tell it -------------------------------------------------------------
     def batch_began(self, xid: int) -> None:
-        self._own[xid] = False
+        self._own[xid] = 0
 
     def batch_drawing(self, xid: int) -> None:
         """Called just before the batch's outbox insert is sent."""
-        self._own[xid] = True
+        self._draws += 1
+        if not self._own.get(xid):
+            self._own[xid] = self._draws
+
+    def batch_drawn(self, xid: int) -> None:
+        """Called when the batch's outbox insert has returned: a draw started after this one returned comes later
+        in the sequence than every position of this batch (the writer's lanes overlap one batch's COMMIT with the
+        next batch's draw)."""
+        self._drawn[xid] = self._draws
 
     def batch_ended(self, xid: int, committed: dict[str, int] | None) -> None:
         """The batch committed (``committed``: each project's highest position in it) or rolled back (None)."""
         self._own.pop(xid, None)
+        drawn = self._drawn.pop(xid, self._draws)
         if committed:
             top = max(committed.values())
             self.committed = max(self.committed, top)
-            self._candidate(top)
+            # Own batches that started drawing after this one's draw returned hold only positions above ``top``.
+            self._candidate(top, frozenset(x for x, draw in self._own.items() if draw and draw <= drawn))
             for project, seq in committed.items():
                 self._waiting[project] = max(seq, self._waiting.get(project, 0))
             self._kick.set()
@@ -130,10 +143,11 @@ class Horizon:
             await self.reach(self._candidates[-1].seq, timeout)
 
     # --- the rounds ---------------------------------------------------------------------------------------------
-    def _candidate(self, seq: int) -> None:
+    def _candidate(self, seq: int, own: frozenset[int] | None = None) -> None:
         if seq <= self.settled or (self._candidates and self._candidates[-1].seq >= seq):
             return
-        own = frozenset(xid for xid, drawing in self._own.items() if drawing)
+        if own is None:  # any own batch that is drawing may hold a position <= seq
+            own = frozenset(xid for xid, draw in self._own.items() if draw)
         self._candidates.append(_Candidate(seq, self._rounds, own))
 
     async def one_round(self) -> None:
