@@ -1,18 +1,27 @@
-"""PostgreSQL engine (scale-out): asyncpg pool for reads, one writer per process with group commit.
+"""PostgreSQL engine (scale-out): asyncpg, a writer per process with group commit, reads that share round trips.
 
 Why group commit here too: a transaction per unit of work costs every command its own BEGIN, COMMIT, WAL flush
 and several round trips, and capped one project's messages near 1,000 a second. So, as on SQLite, units of work
-queue up and one writer runs them back to back in one transaction, each in its own savepoint (a failing unit rolls
-back alone), then one COMMIT; only then is any caller answered. Device-log rows and outbox messages are not
-written unit by unit: the batch writes them all with one statement just before the COMMIT, which is also where the
-messages' positions are drawn. Readers of the outbox read only up to a visibility horizon (postgres_horizon.py), so
-commits of several processes need no lock to keep every consumer from skipping a message. The portable ``?``
-placeholders are rewritten to ``$n`` once per statement text.
+queue up and the writer runs them back to back in one transaction, each in its own savepoint (a failing unit rolls
+back alone; a batch of one unit needs none), then one COMMIT; only then is any caller answered. Device-log rows,
+outbox messages and device statuses are not written unit by unit: the batch writes them all with one statement just
+before the COMMIT, which is also where the messages' positions are drawn. A unit that names its device
+(``transaction(work, devices=...)``, as a command does) has it locked for it by the batch's first statement,
+together with every other named device, so such a unit costs no round trip of its own. The writer has two lanes
+(``LANES``): one batch is prepared while the one before it waits for its COMMIT's fsync. Readers of the outbox read
+only up to a visibility horizon (postgres_horizon.py), so commits of several lanes and processes need no lock to
+keep every consumer from skipping a message.
+
+Round trips are the cost to cut here (each costs the server more CPU in the driver than the query costs
+PostgreSQL), so reads avoid them too: projects and tokens are kept in memory and forgotten when any process
+changes them (postgres_cache.py); device reads of one loop turn share one query (postgres_reads.py). The portable
+``?`` placeholders are rewritten to ``$n`` once per statement text.
 
 Outages: the pool reconnects on its own (a closed connection is replaced when next acquired); while the server is
 unreachable every call raises :class:`StoreUnavailable` (1111). The LISTEN connection that wakes message delivery
-for other processes' commits is watched by a task of its own and re-established after a restart; delivery never
-depends on it alone (this process's commits wake it directly, and it polls).
+for other processes' commits and tells of changed projects and tokens is watched by a task of its own and
+re-established after a restart; delivery never depends on it alone (this process's commits wake it directly, and it
+polls), and the project and token cache is not used while it is down.
 """
 
 from __future__ import annotations
@@ -262,7 +271,7 @@ class _PgTx(Tx):
         self.unit.status[device_id] = (device_id, held.status, held.status_t, updated_ms)
 
     async def append_message(self, m: Message) -> None:
-        """Kept until the batch ends: its position is drawn then, by this process's only writer (see
+        """Kept until the batch ends: its position is drawn then, by the batch's one insert (see
         postgres_horizon.py for why no lock is needed)."""
         self.unit.messages.append(m)
         self.touched_projects.add(m.access_id)
