@@ -357,6 +357,7 @@ class PostgresStore(Store):
         self._writer_tasks: list[asyncio.Task[None]] = []
         self._turn = asyncio.Lock()  # held by the lane that takes and prepares the next batch
         self._busy = 0  # batches taken and not finished
+        self._committing: dict[int, set[str]] = {}  # lane -> the devices its batch locked, while it commits
         self.batches = 0  # for benchmarks: units per batch = committed units / batches
         self.units = 0
         self._readers: list[asyncpg.Connection] = []  # idle read connections kept out of the pool
@@ -635,7 +636,7 @@ class PostgresStore(Store):
                 while not self._queue:
                     self._wake.clear()
                     await self._wake.wait()
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                batch = self._take()
                 self._busy += 1
             except BaseException:
                 turn.release()
@@ -653,6 +654,26 @@ class PostgresStore(Store):
             if again:
                 self._queue[:0] = again
                 self._wake.set()
+
+    def _take(self) -> list[_Unit]:
+        """The next batch: the queue's first units, but none that names a device of a batch still committing (its
+        lock would hold this batch, and the turn, until that commit is done; such a unit waits for the next turn,
+        and so does every later unit naming the same device, so a device's units keep their order). When every
+        queued unit waits on such a device they are taken all the same."""
+        busy = set().union(*self._committing.values()) if self._committing else None
+        if busy:
+            batch: list[_Unit] = []
+            later: list[_Unit] = []
+            for unit in self._queue:
+                if len(batch) < MAX_BATCH and not any(device in busy for device, _ in unit.devices):
+                    batch.append(unit)
+                else:
+                    later.append(unit)
+            if batch:
+                self._queue = later
+                return batch
+        batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        return batch
 
     @contextlib.asynccontextmanager
     async def _writer_connection(self, lane: int) -> AsyncIterator[asyncpg.Connection]:
@@ -730,11 +751,13 @@ class PostgresStore(Store):
                     await conn.execute("ROLLBACK")
                 else:
                     await tx.flush(in_unit=False)
+                    self._committing[lane] = {device_id for unit in batch for device_id, _ in unit.devices}
                     turn.release()
                     await conn.execute("COMMIT")
                     committed = True
                 ended = True
             finally:
+                self._committing.pop(lane, None)
                 if not ended:
                     with contextlib.suppress(Exception):
                         await conn.execute("ROLLBACK")
