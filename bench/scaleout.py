@@ -18,6 +18,11 @@ checkpointer, background writer, autovacuum). CPU per operation = CPU seconds / 
 not much disturbed by other work on the machine. wrk runs on core 1 (``taskset``); the server and PostgreSQL are not
 pinned (W workers need W cores), so on a 2-core machine the load generator, the server and PostgreSQL share the
 cores and the rates are lower bounds; the CPU per operation is the figure to plan with.
+
+``--statements`` loads pg_stat_statements into the cluster and prints, per phase, the statements PostgreSQL ran
+per operation (each is one round trip, except a few sent together such as ``RELEASE SAVEPOINT; SAVEPOINT``):
+where a command's or an event's round trips go. ``--profile DIR`` records each phase of the first run with py-spy
+(``DIR/<phase>.txt``, collapsed stacks of the server's processes).
 """
 
 from __future__ import annotations
@@ -122,10 +127,75 @@ def fresh_database(server_url: str) -> str:
     return f"{server_url.rsplit('/', 1)[0]}/{name}"
 
 
+def _pg(url: str, sql: str) -> list[tuple[object, ...]]:
+    import asyncio
+
+    import asyncpg
+
+    from tuyacloud.store.postgres import asyncpg_dsn
+
+    async def go() -> list[tuple[object, ...]]:
+        conn = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            return [tuple(r) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+class Statements:
+    """pg_stat_statements around a phase: what PostgreSQL ran per operation (``--statements``)."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        if url:
+            _pg(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+
+    def reset(self) -> None:
+        if self.url:
+            _pg(self.url, "SELECT pg_stat_statements_reset()")
+
+    def per_op(self, ops: int) -> dict[str, object]:
+        if not self.url:
+            return {}
+        rows = _pg(self.url, "SELECT calls, round(mean_exec_time::numeric, 3), query FROM pg_stat_statements s "
+                             "JOIN pg_database d ON d.oid = s.dbid "
+                             "WHERE d.datname = current_database() AND query NOT LIKE '%pg_stat_statements%' "
+                             "ORDER BY calls DESC")
+        n = max(ops, 1)
+        total = sum(int(str(c)) for c, _, _ in rows)
+        return {"statements_per_op": total / n,  # per statement: calls per operation, mean ms inside PostgreSQL
+                "top": [(round(int(str(c)) / n, 3), float(str(ms)), " ".join(str(q).split())[:100])
+                        for c, ms, q in rows[:12]]}
+
+
+class Profiler:
+    """py-spy of the server's processes during a phase (``--profile``)."""
+
+    def __init__(self, into: Path | None, pid: int, seconds: float) -> None:
+        self.into, self.pid, self.seconds = into, pid, seconds
+
+    def start(self, phase: str) -> subprocess.Popen[bytes] | None:
+        if self.into is None:
+            return None
+        self.into.mkdir(parents=True, exist_ok=True)
+        return subprocess.Popen(["py-spy", "record", "--pid", str(self.pid), "--subprocesses", "--format", "raw",
+                                 "--rate", "200", "--duration", str(int(self.seconds)), "--nonblocking",
+                                 "--output", str(self.into / f"{phase}.txt")], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+
+    @staticmethod
+    def stop(proc: subprocess.Popen[bytes] | None) -> None:
+        if proc is not None:
+            proc.wait(timeout=60)
+
+
 def run(workers: int, duration: float, devices_n: int, projects_n: int, pg_url: str,
-        postmaster: int) -> dict[str, object]:
+        postmaster: int, statements: bool = False, profile: Path | None = None) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix=f"bench-scaleout-{workers}-"))
     db = fresh_database(pg_url)
+    stats = Statements(db if statements else None)
     base = ["--data-dir", str(work), "--database-url", db]
     projects: list[tuple[ob.Project, list[str]]] = []
     for i in range(projects_n):
@@ -144,6 +214,7 @@ def run(workers: int, duration: float, devices_n: int, projects_n: int, pg_url: 
     ob.raise_priority(proc.pid)
     server = ob.Server(f"tuyacloud x{workers}", port, proc, log)
     out: dict[str, object] = {"workers": workers, "projects": projects_n}
+    spy = Profiler(profile, proc.pid, duration)
     try:
         deadline = time.monotonic() + 120
         forked = workers if workers > 1 else 0
@@ -165,20 +236,28 @@ def run(workers: int, duration: float, devices_n: int, projects_n: int, pg_url: 
         reads = work / "reads.lua"
         ob.write_requests(reads, reads_entries)  # type: ignore[arg-type]
         ob.run_wrk(f"http://127.0.0.1:{port}", reads, 1, 32, 1, 1)  # warm-up
+        stats.reset()
+        spying = spy.start("read")
         before = sample(proc.pid, postmaster)
         wrk = ob.run_wrk(f"http://127.0.0.1:{port}", reads, duration, 32, 1, 1)
         out["read"] = {"rps": wrk.ok / wrk.seconds, "p99_ms": wrk.p99_ms, "failed": wrk.failed,
-                       **delta(sample(proc.pid, postmaster), before, wrk.ok)}
+                       **delta(sample(proc.pid, postmaster), before, wrk.ok), **stats.per_op(wrk.ok)}
+        spy.stop(spying)
 
         commands = work / "commands.lua"
         ob.write_requests(commands, command_entries)  # type: ignore[arg-type]
+        stats.reset()
+        spying = spy.start("command")
         before = sample(proc.pid, postmaster)
         wrk = ob.run_wrk(f"http://127.0.0.1:{port}", commands, duration, 32, 1, 1)
         out["command"] = {"rps": wrk.ok / wrk.seconds, "p99_ms": wrk.p99_ms, "failed": wrk.failed,
-                          **delta(sample(proc.pid, postmaster), before, wrk.ok)}
+                          **delta(sample(proc.pid, postmaster), before, wrk.ok), **stats.per_op(wrk.ok)}
+        spy.stop(spying)
         time.sleep(1.0)  # the last commits are visible
 
         consumers = [mb.Consumer(f"ws://127.0.0.1:{port}", p.access_id, p.secret) for p, _ in projects]
+        stats.reset()
+        spying = spy.start("event")
         before = sample(proc.pid, postmaster)
         started = time.monotonic()
         for consumer in consumers:
@@ -193,7 +272,8 @@ def run(workers: int, duration: float, devices_n: int, projects_n: int, pg_url: 
         for consumer in consumers:
             consumer.stop.set()
         out["event"] = {"rps": drained / max(spent, 1e-9), "delivered": drained, "expected": expected,
-                        **delta(after, before, drained)}
+                        **delta(after, before, drained), **stats.per_op(drained)}
+        spy.stop(spying)
     finally:
         ob.stop_server(server)
     return out
@@ -208,6 +288,10 @@ def main(argv: list[str] | None = None) -> int:
                         "value (e.g. -10, as root) on a machine shared with other work")
     parser.add_argument("--projects", default="1,8", help="project counts to run (one project's messages commit "
                         "in order, several projects' in parallel)")
+    parser.add_argument("--statements", action="store_true", help="count the statements PostgreSQL runs per "
+                        "operation (pg_stat_statements)")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="py-spy each phase of the first run into DIR")
     args = parser.parse_args(argv)
     ob.require_tools()
     if args.nice is not None:
@@ -215,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         os.nice(args.nice - os.nice(0))  # this process too: its consumers acknowledge what the server delivers
         ob.raise_priority(os.getpid())
     env = {**os.environ, "PGTEST_FSYNC": "on"}
+    if args.statements:
+        env["PGTEST_OPTIONS"] = "-c shared_preload_libraries=pg_stat_statements"
     started = subprocess.run(["bash", str(ob.ROOT / "scripts" / "pg-test-cluster"), "start"], capture_output=True,
                              text=True, env=env, check=True).stdout
     exports = dict(line.removeprefix("export ").split("=", 1) for line in started.splitlines())
@@ -229,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         for w in [int(x) for x in args.workers.split(",")]:
             for k in [int(x) for x in args.projects.split(",")]:
                 results.append(run(w, args.duration, args.devices, k, exports["TUYACLOUD_TEST_DATABASE_URL"],
-                                   postmaster))
+                                   postmaster, args.statements, args.profile if not results else None))
                 print(json.dumps(results[-1]), flush=True)
     finally:
         subprocess.run(["bash", str(ob.ROOT / "scripts" / "pg-test-cluster"), "stop", pg_dir], check=False)

@@ -144,8 +144,8 @@ class _Collector(Collector):
         for (method, route), tally in sorted(m.requests.latency.items()):
             latency.add_metric([method, route], tally.cumulative(), tally.total)
         yield latency
-        yield _histogram("tuyacloud_commit_batch_units", "Units of work committed together (SQLite groups "
-                         "concurrent writes into one transaction and one fsync; PostgreSQL commits each alone)",
+        yield _histogram("tuyacloud_commit_batch_units", "Units of work committed together (both engines group "
+                         "concurrent writes into one transaction and one fsync)",
                          m.commit_units)
         yield _histogram("tuyacloud_commit_seconds", "Time of one commit, from the transaction's start to durable",
                          m.commit_seconds)

@@ -15,19 +15,23 @@ How a horizon is proved, with no lock on the write path:
    grow with the time they are drawn.
 2. Take a candidate ``L`` known at a moment ``t``: every position ``<= L`` was drawn before ``t`` (``L`` is the
    sequence's ``last_value`` read before ``t``, or the highest position of a batch that committed before ``t``).
-   Whoever drew them had an xid before ``t``; so any of them still running is among the transactions in progress
-   in a snapshot taken after ``t``, all below that snapshot's ``xmax`` (call it ``X``).
-3. ``L`` is settled as soon as a snapshot (taken after ``t``) shows no transaction in progress with an xid below
-   ``X`` that could hold such a position. Transactions of this process are known by xid: one of them that had
-   not started drawing by ``t`` draws later, above ``L``, and does not hold ``L`` back. Any other xid below ``X``
-   does, until it ends.
+   Whoever drew them had an xid before ``t``; so any of them still running is among the transactions running at
+   the first round sent after ``t`` (the round lists every running xid: each holds the lock on its own xid from
+   its assignment until after its commit is visible). Call that set ``B``.
+3. ``L`` is settled as soon as a later round shows none of ``B`` running. Transactions of this process are known
+   by xid: one of them that had not started drawing by ``t`` draws later, above ``L``, and is left out of ``B``.
 
-So one query per round (``pg_current_snapshot()`` with the sequence's ``last_value``) moves the horizon, and a
-round is run when something may have moved it: this process committed messages, another process's NOTIFY
-arrived, or, while a candidate is held back by another transaction, every few milliseconds. The cost: delivery
-waits for transactions that were writing when the messages committed to end (a batch of another process: a few
-milliseconds). A transaction left open for long after a write anywhere on the same PostgreSQL cluster holds
-delivery back for as long (``idle_in_transaction_session_timeout`` bounds that).
+Why not ``pg_current_snapshot()``: its in-progress list stops below its ``xmax``, which is the latest *completed*
+xid plus one, so the newest running transactions are not in it at all (and a backend reuses a snapshot while no
+transaction completes). Trusting it settled positions of a batch still committing: a stress run of two processes
+(many concurrent writers, a consumer polling the horizon) lost a few messages in one run out of two.
+
+So one query per round (the running xids from ``pg_locks`` with the sequence's ``last_value``) moves the
+horizon, and a round is run when something may have moved it: this process committed messages, another process's
+NOTIFY arrived, or, while a candidate is held back by another transaction, every few milliseconds. The cost:
+delivery waits for transactions that were running when the messages committed to end (a batch of another process:
+a few milliseconds). A transaction left open for long anywhere on the same PostgreSQL cluster holds delivery back
+for as long (``idle_in_transaction_session_timeout`` bounds that).
 """
 
 from __future__ import annotations
@@ -44,22 +48,25 @@ log = logging.getLogger("tuyacloud.store")
 RETRY_S = 0.003  # a candidate held back by another transaction: look again this soon
 IDLE_S = 1.0  # with nothing pending: a round now and then (another process's NOTIFY may be lost)
 
-# One round: the snapshot (taken before the statement runs) and the sequence's last value (read while it runs,
-# so after the snapshot: that value can only become a candidate for a later round's snapshot).
+# One round: every transaction id now running (each running transaction holds the lock on its own id from the
+# moment the id is assigned until after its commit is visible), then the sequence's last value. Not the xip list of
+# pg_current_snapshot(): that lists only running transactions below the snapshot's xmax, which is the latest
+# *completed* transaction plus one, so the newest running transactions are missing from it (and a snapshot may be
+# reused as long as no transaction completed). Transaction ids come as their low 32 bits, as pg_locks has them.
 ROUND_SQL = (
-    "SELECT pg_snapshot_xmax(s)::text::bigint, "
-    "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x), "
-    "(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {sequence}) "
-    "FROM pg_current_snapshot() AS s"
+    "SELECT 0, ARRAY(SELECT transactionid::text::bigint FROM pg_locks "
+    "WHERE locktype = 'transactionid' AND mode = 'ExclusiveLock'), "
+    "(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {sequence})"
 )
+XID_MASK = 0xFFFF_FFFF  # a transaction id (xid8) as pg_locks shows it
 
 
 @dataclass
 class _Candidate:
     seq: int  # every position <= seq was drawn before this candidate was made
     after: int  # rounds numbered above this were sent after it was made
-    own: frozenset[int]  # this process's transactions that may hold a position <= seq
-    bound: int | None = None  # X: xmax of the first round sent after it was made
+    own: frozenset[int]  # this process's transactions that may hold a position <= seq (low 32 bits)
+    blockers: frozenset[int] | None = None  # running at the first round sent after it was made, and may hold one
 
 
 @dataclass
@@ -73,7 +80,10 @@ class Horizon:
     committed: int = 0  # the highest position this process committed: what a read of "everything" waits for
     _candidates: list[_Candidate] = field(default_factory=list)
     _rounds: int = 0
-    _own: dict[int, bool] = field(default_factory=dict)  # xid of this process's open batch -> drawing started
+    # xid of this process's open batch -> 0 until it starts drawing, then the number of the draw that started it
+    _own: dict[int, int] = field(default_factory=dict)
+    _draws: int = 0  # draws started so far
+    _drawn: dict[int, int] = field(default_factory=dict)  # xid -> draws started when its last draw had returned
     _waiting: dict[str, int] = field(default_factory=dict)  # project -> position to announce it at
     _unaimed: set[str] = field(default_factory=set)  # projects told by NOTIFY, awaiting a round sent after it
     _kick: asyncio.Event = field(default_factory=asyncio.Event)
@@ -82,19 +92,29 @@ class Horizon:
 
     # --- what the writer and the listener tell it -------------------------------------------------------------
     def batch_began(self, xid: int) -> None:
-        self._own[xid] = False
+        self._own[xid] = 0
 
     def batch_drawing(self, xid: int) -> None:
         """Called just before the batch's outbox insert is sent."""
-        self._own[xid] = True
+        self._draws += 1
+        if not self._own.get(xid):
+            self._own[xid] = self._draws
+
+    def batch_drawn(self, xid: int) -> None:
+        """Called when the batch's outbox insert has returned: a draw started after this one returned comes later
+        in the sequence than every position of this batch (the writer's lanes overlap one batch's COMMIT with the
+        next batch's draw)."""
+        self._drawn[xid] = self._draws
 
     def batch_ended(self, xid: int, committed: dict[str, int] | None) -> None:
         """The batch committed (``committed``: each project's highest position in it) or rolled back (None)."""
         self._own.pop(xid, None)
+        drawn = self._drawn.pop(xid, self._draws)
         if committed:
             top = max(committed.values())
             self.committed = max(self.committed, top)
-            self._candidate(top)
+            # Own batches that started drawing after this one's draw returned hold only positions above ``top``.
+            self._candidate(top, frozenset(x for x, draw in self._own.items() if draw and draw <= drawn))
             for project, seq in committed.items():
                 self._waiting[project] = max(seq, self._waiting.get(project, 0))
             self._kick.set()
@@ -130,11 +150,12 @@ class Horizon:
             await self.reach(self._candidates[-1].seq, timeout)
 
     # --- the rounds ---------------------------------------------------------------------------------------------
-    def _candidate(self, seq: int) -> None:
+    def _candidate(self, seq: int, own: frozenset[int] | None = None) -> None:
         if seq <= self.settled or (self._candidates and self._candidates[-1].seq >= seq):
             return
-        own = frozenset(xid for xid, drawing in self._own.items() if drawing)
-        self._candidates.append(_Candidate(seq, self._rounds, own))
+        if own is None:  # any own batch that is drawing may hold a position <= seq
+            own = frozenset(xid for xid, draw in self._own.items() if draw)
+        self._candidates.append(_Candidate(seq, self._rounds, frozenset(x & XID_MASK for x in own)))
 
     async def one_round(self) -> None:
         self._rounds += 1
@@ -148,16 +169,17 @@ class Horizon:
         last = int(last or 0)
         for project in aimed:  # their commits were drawn before this round read ``last``
             self._waiting[project] = max(last, self._waiting.get(project, 0))
-        running = [int(x) for x in xip]
+        running = frozenset(int(x) for x in xip)
+        own = frozenset(x & XID_MASK for x in self._own)
         before = self.settled
         kept: list[_Candidate] = []
         for c in self._candidates:
             if c.after >= number:
                 kept.append(c)
                 continue
-            if c.bound is None:
-                c.bound = int(xmax)
-            if any(x < c.bound and (x not in self._own or x in c.own) for x in running):
+            if c.blockers is None:  # whoever drew a position <= seq got its id before, so is running now or done
+                c.blockers = frozenset(x for x in running if x not in own or x in c.own)
+            if c.blockers & running:
                 kept.append(c)
             else:
                 self.settled = max(self.settled, c.seq)

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from tuyacloud.errors import StoreLost, StoreUnavailable
 from tuyacloud.models import Device, Project, Token
-from tuyacloud.store.base import Row, Store, Tx
+from tuyacloud.store.base import DeviceKey, Row, Store, Tx
 
 T = TypeVar("T")
 log = logging.getLogger("tuyacloud.store")
@@ -355,7 +355,8 @@ class SqliteStore(Store):
 
         return await self.transaction(one)
 
-    async def transaction(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+    async def transaction(self, work: Callable[[Tx], Awaitable[T]], *, devices: Sequence[DeviceKey] = ()) -> T:
+        """``devices`` is not needed here: one writer per file, and a device read for update is a read."""
         assert self._wake is not None, "store not started"
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append((work, future))

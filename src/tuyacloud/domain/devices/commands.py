@@ -84,7 +84,7 @@ async def _command(ctx: Context, device: Device, product: Product, commands: lis
     async def work(tx: Tx) -> StatusChange | None:
         return await _write_changes(ctx, tx, device.id, device.region, product, commands, changes_of, event_from)
 
-    change = await ctx.store.transaction(work)
+    change = await ctx.store.transaction(work, devices=[(device.id, device.region)])
     ctx.command_committed(event_from)
     ctx.notify(device.id, device.region)
     ctx.status_changed(change)
@@ -150,7 +150,7 @@ async def report(ctx: Context, device: Device, changes: dict[str, Any], *, valid
     async def work(tx: Tx) -> StatusChange | None:
         return await _write_changes(ctx, tx, device.id, device.region, product, None, changes_of, FROM_DEVICE)
 
-    change = await ctx.store.transaction(work)
+    change = await ctx.store.transaction(work, devices=[(device.id, device.region)])
     ctx.status_changed(change)
     return change.changes if change else {}
 
