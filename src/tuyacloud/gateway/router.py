@@ -3,6 +3,12 @@
 Every route declares its method, path template, API service, parameters and body shape once; the same
 declaration validates requests (1100 for a missing required parameter, 1109 for an ill-typed one), documents
 the API at ``/openapi.json`` and generates ``docs/api-coverage.md``.
+
+A body is a typed model (``bodies.Body``, a msgspec Struct declared in the domain package of its subject): the
+route decodes and checks it before the handler runs, and its JSON schema is the request body of the document.
+Query parameters stay :class:`Param` declarations: they arrive as strings from the signed query, each with its
+own strict grammar (``parse_int`` refuses what ``int()`` would take) and its own 1100/1109 answer, and the handler
+already gets them typed (int, bool, str) in ``req.params``.
 """
 
 from __future__ import annotations
@@ -12,6 +18,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
+from tuyacloud.bodies import Body, decoder
 from tuyacloud.errors import ParamEmpty, ParamIllegal, UriPathInvalid
 from tuyacloud.limits import parse_int
 from tuyacloud.signing import BUSINESS_AUTH
@@ -71,9 +80,10 @@ class Route:
     summary: str
     area: str
     query: tuple[Param, ...] = ()
-    body: dict[str, Any] | None = None  # JSON schema of the request body, if it takes one
+    body: type[Body] | dict[str, Any] | None = None  # the request body's model, if it takes one (dict: legacy)
     auth: str = BUSINESS_AUTH
     path_params: tuple[str, ...] = field(default=())
+    decode: Callable[[bytes], Body] | None = field(default=None, compare=False)  # bytes -> checked ``body``
 
     @property
     def key(self) -> str:
@@ -113,9 +123,11 @@ class RouteTable:
         self._paths: set[str] = set()
 
     def add(self, method: str, path: str, handler: Handler, *, service: str, summary: str, area: str,
-            query: tuple[Param, ...] = (), body: dict[str, Any] | None = None, auth: str = BUSINESS_AUTH) -> None:
+            query: tuple[Param, ...] = (), body: type[Body] | dict[str, Any] | None = None,
+            auth: str = BUSINESS_AUTH) -> None:
         names = tuple(_PARAM.findall(path))
-        route = Route(method, path, handler, service, summary, area, query, body, auth, names)
+        route = Route(method, path, handler, service, summary, area, query, body, auth, names,
+                      decoder(body) if isinstance(body, type) else None)
         self.routes.append(route)
         self._paths.add(path)
         if not names:
@@ -187,6 +199,33 @@ class RouteTable:
                 },
             }
             if r.body is not None:
-                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": r.body}}}
+                schema = body_schema(r.body) if isinstance(r.body, type) else r.body
+                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
             paths.setdefault(r.path, {})[r.method.lower()] = op
         return {"openapi": "3.0.3", "info": {"title": title, "version": version}, "paths": paths}
+
+
+def body_schema(model: type[Body]) -> dict[str, Any]:
+    """The model's JSON schema in the OpenAPI 3.0 dialect: nested models inlined, ``null`` as ``nullable``."""
+    (ref,), components = msgspec.json.schema_components([model], ref_template="{name}")
+    return _openapi_dialect(ref, components)
+
+
+def _openapi_dialect(schema: Any, components: dict[str, Any]) -> Any:
+    if isinstance(schema, list):
+        return [_openapi_dialect(s, components) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        return _openapi_dialect(components[schema["$ref"]], components)
+    out = {k: _openapi_dialect(v, components) for k, v in schema.items() if k not in ("title", "properties")}
+    if "properties" in schema:  # a mapping of field names (a field may be called "title"), not a schema
+        out["properties"] = {k: _openapi_dialect(v, components) for k, v in schema["properties"].items()}
+    for key in ("anyOf", "oneOf"):
+        options = out.get(key)
+        if isinstance(options, list) and {"type": "null"} in options:
+            rest = [o for o in options if o != {"type": "null"}]
+            del out[key]
+            out.update(rest[0] if len(rest) == 1 else {key: rest})
+            out["nullable"] = True
+    return out

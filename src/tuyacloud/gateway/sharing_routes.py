@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from tuyacloud import views
+from tuyacloud import bodies, views
 from tuyacloud.catalog.loader import Product
 from tuyacloud.domain.access import openhub, tokens
 from tuyacloud.domain.devices import commands, devices
+from tuyacloud.domain.devices.requests import SendCommands
 from tuyacloud.domain.rules import scenes
 from tuyacloud.domain.smarthome import homes, sharing
 from tuyacloud.errors import FunctionNotSupported, ParamEmpty, ParamIllegal
@@ -127,7 +128,8 @@ async def report_types(req: ApiRequest) -> list[dict[str, Any]]:
 
 
 async def send_commands(req: ApiRequest) -> bool:
-    await commands.send_commands(req.ctx, req.project, req.path_params["device_id"], _body(req))
+    body = bodies.convert(SendCommands, _body(req))
+    await commands.send_commands(req.ctx, req.project, req.path_params["device_id"], body)
     return True
 
 
