@@ -77,14 +77,32 @@ class Problem:
                    text, raw)
 
 
+Refusal = tuple[type[TuyaError], str]
+
+
 class Body(msgspec.Struct, kw_only=True):
-    """Base of every request body. Subclasses declare fields; optional ones have defaults."""
+    """Base of every request body. Subclasses declare fields; optional ones have defaults.
+
+    A field the API needs but whose absence (or emptiness) the domain answers itself (often with a message that
+    names several fields) is declared with a ``None`` default and listed in ``required``: the OpenAPI document
+    shows it required, and the domain, which gets ``None``, says what the platform says.
+    """
 
     lax: ClassVar[bool] = False  # True: numbers and booleans sent as strings are taken ("5", "true")
+    required: ClassVar[tuple[str, ...]] = ()  # documented as required, checked by the domain (see above)
+    # field -> the error for a value of the wrong shape there ("" the body itself, "*" any other field)
+    refusals: ClassVar[dict[str, Refusal]] = {}
 
     @classmethod
     def refuse(cls, problem: Problem) -> TuyaError:
         """The error for a body that does not fit the declaration (override for an API's own answers)."""
+        if problem.path or problem.missing:
+            found = cls.refusals.get(problem.field) or cls.refusals.get("*")
+        else:
+            found = cls.refusals.get("")
+        if found is not None:
+            error, detail = found
+            return error(detail)
         return default_refusal(problem)
 
 

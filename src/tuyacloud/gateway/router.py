@@ -208,7 +208,11 @@ class RouteTable:
 def body_schema(model: type[Body]) -> dict[str, Any]:
     """The model's JSON schema in the OpenAPI 3.0 dialect: nested models inlined, ``null`` as ``nullable``."""
     (ref,), components = msgspec.json.schema_components([model], ref_template="{name}")
-    return _openapi_dialect(ref, components)
+    schema: dict[str, Any] = _openapi_dialect(ref, components)
+    required = [*schema.get("required", ()), *(n for n in model.required if n not in schema.get("required", ()))]
+    if required:
+        schema["required"] = required
+    return schema
 
 
 def _openapi_dialect(schema: Any, components: dict[str, Any]) -> Any:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from tuyacloud import bodies, views
 from tuyacloud.catalog.loader import Product
 from tuyacloud.domain.access import openhub, tokens
+from tuyacloud.domain.access.requests import HubLink
 from tuyacloud.domain.devices import commands, devices
 from tuyacloud.domain.devices.requests import SendCommands
 from tuyacloud.domain.rules import scenes
@@ -174,9 +175,8 @@ async def access_config(req: ApiRequest) -> dict[str, Any]:
     settings = req.ctx.openhub or openhub.HubSettings()
     if settings.on_issue is not None:
         raise FunctionNotSupported("push to Home Assistant needs the embedded MQTT broker, not an external one")
-    link_id = _body(req).get("linkId")
-    credential, password = await openhub.issue(req.ctx, req.project, req.token,
-                                                {"uid": req.token.uid, "link_id": link_id}, settings, sharing=True)
+    link = bodies.convert(HubLink, {"uid": req.token.uid, "link_id": _body(req).get("linkId")})
+    credential, password = await openhub.issue(req.ctx, req.project, req.token, link, settings, sharing=True)
     host = urlsplit(req.base_url).hostname or "127.0.0.1"
     plain = openhub.config_result(credential, password, settings, host, req.ctx.clock.now_ms())
     return {"url": plain["url"], "clientId": credential.client_id, "username": credential.username,

@@ -5,7 +5,7 @@ Each refusal is the platform's answer for that API, as it was when the domain in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -75,3 +75,13 @@ class Attribute(Body):
 
 
 ATTRIBUTE_REFUSED = "type must be 1 (name) with a string data; icon and location are not supported"
+
+
+class AllocateStream(Body):
+    """``{"type": "hls"}`` (or rtsp, flv, rtmp; any case): the kind of live stream a camera is asked for."""
+
+    type: Annotated[str, msgspec.Meta(description="hls (served), rtsp, flv or rtmp")]
+
+    @classmethod
+    def refuse(cls, problem: Problem) -> TuyaError:
+        return ParamIllegal('the body must be {"type": "hls"} (or rtsp, flv, rtmp)')
