@@ -17,7 +17,7 @@ missing field and 1109 for a field of the wrong type, naming the field.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -77,7 +77,7 @@ class Problem:
                    text, raw)
 
 
-Refusal = tuple[type[TuyaError], str]
+Refusal = tuple[type[TuyaError], str | None]  # the error and its detail (None: the platform's text alone)
 
 
 class Body(msgspec.Struct, kw_only=True):
@@ -91,7 +91,7 @@ class Body(msgspec.Struct, kw_only=True):
     lax: ClassVar[bool] = False  # True: numbers and booleans sent as strings are taken ("5", "true")
     required: ClassVar[tuple[str, ...]] = ()  # documented as required, checked by the domain (see above)
     # field -> the error for a value of the wrong shape there ("" the body itself, "*" any other field)
-    refusals: ClassVar[dict[str, Refusal]] = {}
+    refusals: ClassVar[Mapping[str, Refusal]] = {}
 
     @classmethod
     def refuse(cls, problem: Problem) -> TuyaError:

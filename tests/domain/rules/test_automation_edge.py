@@ -16,6 +16,7 @@ from tuyacloud.domain.devices import commands
 from tuyacloud.domain.rules import automations
 from tuyacloud.domain.rules.engine import RuleEngine
 from tuyacloud.domain.smarthome import apps, homes
+from tuyacloud.domain.smarthome.requests import CreateHome, HomeSpec, SyncAppUser
 from tuyacloud.models import Device, Project
 
 pytestmark = pytest.mark.anyio
@@ -36,11 +37,10 @@ async def home_with(ctx: Context, project: Project, *categories: str) -> tuple[s
     """An app linked to the project, an app user, their home, and a virtual device of each category in it."""
     await apps.create(ctx, schema="domainapp", name="Domain app")
     await apps.link(ctx, "domainapp", project.access_id)
-    user = await apps.sync_user(ctx, project, "domainapp", {
-        "username": "edge@example.com", "password": md5(b"secret").hexdigest(), "country_code": "1",
-        "username_type": 2})
-    home = await homes.create(ctx, project, {"uid": user.id, "home": {"name": "Home", "geo_name": "Berlin",
-                                                                     "lon": 13.4, "lat": 52.5}})
+    user = await apps.sync_user(ctx, project, "domainapp", SyncAppUser(
+        username="edge@example.com", password=md5(b"secret").hexdigest(), country_code="1", username_type=2))
+    home = await homes.create(ctx, project, CreateHome(uid=user.id, home=HomeSpec(name="Home", geo_name="Berlin",
+                                                                                  lon=13.4, lat=52.5)))
     made = [await homes.add_device(ctx, project, uid=user.id, home_id=home.id, category=c) for c in categories]
     return home.id, made
 
