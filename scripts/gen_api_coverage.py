@@ -59,6 +59,8 @@ def _kind(schema: dict[str, Any]) -> str:
     if options:
         return " or ".join(_kind(o) for o in options)
     kind = str(schema.get("type", "any"))
+    if kind == "array" and str(schema.get("description", "")).startswith("array of"):
+        return str(schema["description"])  # a list of objects whose fields depend on their kind
     if kind == "array" and isinstance(schema.get("items"), dict):
         item_fields = ", ".join(schema["items"].get("properties", {}))
         kind = f"array of {{{item_fields}}}" if item_fields else f"array of {_kind(schema['items'])}"
