@@ -66,6 +66,18 @@ class Problem:
         except msgspec.DecodeError:
             return None
 
+    def at(self, path: tuple[str | int, ...] | None = None) -> Any:
+        """The value sent at ``path`` (default: the failing one), None when there is none."""
+        value = self.document()
+        for step in self.path if path is None else path:
+            if isinstance(step, int) and isinstance(value, list) and step < len(value):
+                value = value[step]
+            elif isinstance(step, str) and isinstance(value, dict):
+                value = value.get(step)
+            else:
+                return None
+        return value
+
     @classmethod
     def of(cls, error: msgspec.ValidationError, raw: bytes) -> Problem:
         m = _AT.match(str(error))

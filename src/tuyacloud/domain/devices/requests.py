@@ -20,6 +20,16 @@ class Command(msgspec.Struct):
     value: Any
 
 
+def command_refusal(problem: Problem, depth: int) -> TuyaError:
+    """The answer for a malformed item of a ``[{code, value}]`` list whose index is ``problem.path[depth]``, as
+    ``catalog/validation.py`` words it for stored lists."""
+    position = int(problem.path[depth]) + 1
+    if problem.missing == "value" and len(problem.path) == depth + 1:
+        item = problem.at(problem.path[:depth + 1])
+        return CommandNotSupported(f"command {position} ({item.get('code')}) has no value")
+    return CommandNotSupported(f"command {position} must be an object with a string code and a value")
+
+
 class SendCommands(Body):
     """``{"commands": [{"code", "value"}]}``; a null or empty list is 1100 ``commands is empty``."""
 
@@ -31,11 +41,7 @@ class SendCommands(Body):
             return ParamIllegal("the body must be an object with a commands list")
         if len(problem.path) == 1:
             return CommandNotSupported("commands must be a list of {code, value} objects")
-        position = int(problem.path[1]) + 1
-        if problem.missing == "value" and len(problem.path) == 2:
-            code = problem.document()["commands"][position - 1].get("code")
-            return CommandNotSupported(f"command {position} ({code}) has no value")
-        return CommandNotSupported(f"command {position} must be an object with a string code and a value")
+        return command_refusal(problem, 1)
 
     def pairs(self) -> list[tuple[str, Any]]:
         return [(c.code, c.value) for c in self.commands or ()]
