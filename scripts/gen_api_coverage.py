@@ -70,7 +70,7 @@ def _kind(schema: dict[str, Any]) -> str:
 def _body(route: Route) -> str:
     if route.body is None:
         return "—"
-    schema = body_schema(route.body) if isinstance(route.body, type) else route.body
+    schema = body_schema(route.body)
     properties: dict[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", ()))
     fields = [f"`{name}`" + ("*" if name in required else "") + f" ({_kind(field)})"

@@ -143,8 +143,8 @@ class Gateway:
         parsed_body: Any = None
         if route.decode is not None:
             parsed_body = _decode(route.decode, body)
-        elif route.body is not None or (body and body.strip() not in (b"", b"{}")):
-            parsed_body = _parse_json(body)  # a route without a body still refuses one that is not JSON
+        elif body and body.strip() not in (b"", b"{}"):
+            _parse_json(body)  # a route without a body still refuses one that is not JSON (and then ignores it)
         request = ApiRequest(
             ctx=self.ctx, project=project, token=token, path_params=path_params, params=params, body=parsed_body,
             client_ip=client_ip, base_url=self.public_url or _base_url(scope, headers),

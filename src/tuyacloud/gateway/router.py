@@ -80,7 +80,7 @@ class Route:
     summary: str
     area: str
     query: tuple[Param, ...] = ()
-    body: type[Body] | dict[str, Any] | None = None  # the request body's model, if it takes one (dict: legacy)
+    body: type[Body] | None = None  # the request body's model, if it takes one
     auth: str = BUSINESS_AUTH
     path_params: tuple[str, ...] = field(default=())
     decode: Callable[[bytes], Body] | None = field(default=None, compare=False)  # bytes -> checked ``body``
@@ -123,11 +123,10 @@ class RouteTable:
         self._paths: set[str] = set()
 
     def add(self, method: str, path: str, handler: Handler, *, service: str, summary: str, area: str,
-            query: tuple[Param, ...] = (), body: type[Body] | dict[str, Any] | None = None,
-            auth: str = BUSINESS_AUTH) -> None:
+            query: tuple[Param, ...] = (), body: type[Body] | None = None, auth: str = BUSINESS_AUTH) -> None:
         names = tuple(_PARAM.findall(path))
         route = Route(method, path, handler, service, summary, area, query, body, auth, names,
-                      decoder(body) if isinstance(body, type) else None)
+                      decoder(body) if body is not None else None)
         self.routes.append(route)
         self._paths.add(path)
         if not names:
@@ -199,8 +198,8 @@ class RouteTable:
                 },
             }
             if r.body is not None:
-                schema = body_schema(r.body) if isinstance(r.body, type) else r.body
-                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+                op["requestBody"] = {"required": True,
+                                     "content": {"application/json": {"schema": body_schema(r.body)}}}
             paths.setdefault(r.path, {})[r.method.lower()] = op
         return {"openapi": "3.0.3", "info": {"title": title, "version": version}, "paths": paths}
 

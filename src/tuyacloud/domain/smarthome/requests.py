@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from tuyacloud.bodies import Body, Problem
-from tuyacloud.errors import ParamEmpty, ParamIllegal, TuyaError
+from tuyacloud.errors import ParamEmpty, ParamIllegal, PermissionDeny, TuyaError, TypeIncorrect
 
 COUNTRY_CODE_REFUSED = "country_code must be a calling code such as \"1\" or 49"
 NAME_REFUSED = "name must be 1 to 50 printable characters"
@@ -161,3 +161,27 @@ class MemberRole(Body):
     admin: bool | None = None
     required = ("admin",)
     refusals = {"admin": (ParamIllegal, "admin must be true or false")}
+
+
+# --- device sharing (Home Assistant's encrypted API, gateway/sharing_routes.py) -----------------------------------
+class ExpireSession(Body):
+    """``{accessToken}``: a session ends itself only."""
+
+    accessToken: str | None = None  # the SDK's spelling
+    refusals = {"accessToken": (PermissionDeny, "a session ends only itself")}
+
+
+class TriggerScene(Body):
+    """``{homeId, sceneId}`` (as strings or numbers)."""
+
+    homeId: str | int | None = None  # the SDK's spelling
+    sceneId: str | int | None = None
+    refusals = {"homeId": (ParamIllegal, "homeId must be a home id"),
+                "sceneId": (ParamIllegal, "sceneId must be a scene id")}
+
+
+class PushConfig(Body):
+    """``{linkId}``: the MQTT link Home Assistant's push connection asks credentials for."""
+
+    linkId: str | None = None  # the SDK's spelling
+    refusals = {"linkId": (TypeIncorrect, "link_id must be a string")}

@@ -8,18 +8,11 @@ from typing import Any
 from tuyacloud.domain.access import tokens
 from tuyacloud.domain.smarthome import apps
 from tuyacloud.domain.smarthome.requests import AppLogin, SyncAppUser
-from tuyacloud.errors import ParamIllegal
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
 from tuyacloud.gateway.routes.paging import PAGE_NO, page_size
 from tuyacloud.models import AppUser
 from tuyacloud.signing import LOGIN_AUTH
-
-
-def body_of(req: ApiRequest) -> dict[str, Any]:
-    if not isinstance(req.body, dict):
-        raise ParamIllegal("the body must be a JSON object")
-    return req.body
 
 
 def _seconds(ms: int) -> int:
