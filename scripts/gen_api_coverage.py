@@ -17,8 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tuyacloud.bodies import openapi_schema
 from tuyacloud.errors import all_codes
-from tuyacloud.gateway.router import Param, Route, RouteTable, body_schema
+from tuyacloud.gateway.router import Param, Route, RouteTable
 from tuyacloud.gateway.routes import build_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +71,7 @@ def _kind(schema: dict[str, Any]) -> str:
 def _body(route: Route) -> str:
     if route.body is None:
         return "—"
-    schema = body_schema(route.body)
+    schema = openapi_schema(route.body)
     properties: dict[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", ()))
     fields = [f"`{name}`" + ("*" if name in required else "") + f" ({_kind(field)})"

@@ -153,3 +153,35 @@ def convert(model: type[B], document: Any) -> B:
         return msgspec.convert(document if document is not None else {}, model, strict=not model.lax)
     except msgspec.ValidationError as exc:
         raise model.refuse(Problem.of(exc, msgspec.json.encode(document))) from None
+
+
+def openapi_schema(model: type[Body]) -> dict[str, Any]:
+    """The model's JSON schema in the OpenAPI 3.0 dialect (nested models inlined, ``null`` as ``nullable``), with
+    the fields of ``required`` marked required: ``/openapi.json``, docs/api-coverage.md and the console's
+    explorer show it."""
+    (ref,), components = msgspec.json.schema_components([model], ref_template="{name}")
+    schema: dict[str, Any] = _openapi_dialect(ref, components)
+    required = [*schema.get("required", ()), *(n for n in model.required if n not in schema.get("required", ()))]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _openapi_dialect(schema: Any, components: dict[str, Any]) -> Any:
+    if isinstance(schema, list):
+        return [_openapi_dialect(s, components) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        return _openapi_dialect(components[schema["$ref"]], components)
+    out = {k: _openapi_dialect(v, components) for k, v in schema.items() if k not in ("title", "properties")}
+    if "properties" in schema:  # a mapping of field names (a field may be called "title"), not a schema
+        out["properties"] = {k: _openapi_dialect(v, components) for k, v in schema["properties"].items()}
+    for key in ("anyOf", "oneOf"):
+        options = out.get(key)
+        if isinstance(options, list) and {"type": "null"} in options:
+            rest = [o for o in options if o != {"type": "null"}]
+            del out[key]
+            out.update(rest[0] if len(rest) == 1 else {key: rest})
+            out["nullable"] = True
+    return out

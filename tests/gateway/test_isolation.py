@@ -17,7 +17,8 @@ import pytest
 
 from support.server import CloudServer
 from support.signed import SignedClient
-from tuyacloud.gateway.router import Route, RouteTable, body_schema
+from tuyacloud.bodies import openapi_schema as body_schema
+from tuyacloud.gateway.router import Route, RouteTable
 
 EU_HOST = "openapi.tuyaeu.com"
 ALL_EVENT_TYPES = "1,2,3,4,5,6,7,8,9,10"

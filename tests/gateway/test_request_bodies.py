@@ -15,10 +15,10 @@ import orjson
 import pytest
 
 from tuyacloud.bodies import Body, decoder
+from tuyacloud.bodies import openapi_schema as body_schema
 from tuyacloud.domain.devices.requests import SendCommands
 from tuyacloud.domain.rules.timer_requests import TimerBody
 from tuyacloud.errors import TuyaError, code_and_message
-from tuyacloud.gateway.router import body_schema
 from tuyacloud.gateway.routes import build_table
 
 MODELS: dict[str, type[Body]] = {r.key: r.body for r in build_table().routes if r.body is not None}

@@ -18,9 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from tuyacloud.bodies import Body, decoder
+from tuyacloud.bodies import Body, decoder, openapi_schema
 from tuyacloud.errors import ParamEmpty, ParamIllegal, UriPathInvalid
 from tuyacloud.limits import parse_int
 from tuyacloud.signing import BUSINESS_AUTH
@@ -199,36 +197,7 @@ class RouteTable:
             }
             if r.body is not None:
                 op["requestBody"] = {"required": True,
-                                     "content": {"application/json": {"schema": body_schema(r.body)}}}
+                                     "content": {"application/json": {"schema": openapi_schema(r.body)}}}
             paths.setdefault(r.path, {})[r.method.lower()] = op
         return {"openapi": "3.0.3", "info": {"title": title, "version": version}, "paths": paths}
 
-
-def body_schema(model: type[Body]) -> dict[str, Any]:
-    """The model's JSON schema in the OpenAPI 3.0 dialect: nested models inlined, ``null`` as ``nullable``."""
-    (ref,), components = msgspec.json.schema_components([model], ref_template="{name}")
-    schema: dict[str, Any] = _openapi_dialect(ref, components)
-    required = [*schema.get("required", ()), *(n for n in model.required if n not in schema.get("required", ()))]
-    if required:
-        schema["required"] = required
-    return schema
-
-
-def _openapi_dialect(schema: Any, components: dict[str, Any]) -> Any:
-    if isinstance(schema, list):
-        return [_openapi_dialect(s, components) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    if "$ref" in schema:
-        return _openapi_dialect(components[schema["$ref"]], components)
-    out = {k: _openapi_dialect(v, components) for k, v in schema.items() if k not in ("title", "properties")}
-    if "properties" in schema:  # a mapping of field names (a field may be called "title"), not a schema
-        out["properties"] = {k: _openapi_dialect(v, components) for k, v in schema["properties"].items()}
-    for key in ("anyOf", "oneOf"):
-        options = out.get(key)
-        if isinstance(options, list) and {"type": "null"} in options:
-            rest = [o for o in options if o != {"type": "null"}]
-            del out[key]
-            out.update(rest[0] if len(rest) == 1 else {key: rest})
-            out["nullable"] = True
-    return out
