@@ -140,7 +140,7 @@ class Gateway:
         if "\x00" in scope["path"] or any("\x00" in k or "\x00" in v for k, v in pairs):
             raise ParamIllegal("NUL characters are not allowed in the path or the query")
         params = route.parse_query(pairs)
-        parsed_body: Any = None
+        parsed_body: Body | None = None
         if route.decode is not None:
             parsed_body = _decode(route.decode, body)
         elif body and body.strip() not in (b"", b"{}"):

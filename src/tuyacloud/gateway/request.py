@@ -20,7 +20,7 @@ class ApiRequest:
     token: Token | None
     path_params: dict[str, str]
     params: dict[str, Any]
-    body: Any  # the route's decoded body model (bodies.Body), None for a route without a body
+    body: Body | None  # the route's decoded body model, None for a route without a body
     client_ip: str
     base_url: str
 
