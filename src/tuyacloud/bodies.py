@@ -93,14 +93,14 @@ Refusal = tuple[type[TuyaError], str | None]  # the error and its detail (None: 
 
 
 class Body(msgspec.Struct, kw_only=True):
-    """Base of every request body. Subclasses declare fields; optional ones have defaults.
+    """Base of every request body. Subclasses declare fields; optional ones have defaults. Decoding is strict (a
+    number sent as a string is not taken): a field that takes several forms declares the union (``int | str``).
 
     A field the API needs but whose absence (or emptiness) the domain answers itself (often with a message that
     names several fields) is declared with a ``None`` default and listed in ``required``: the OpenAPI document
     shows it required, and the domain, which gets ``None``, says what the platform says.
     """
 
-    lax: ClassVar[bool] = False  # True: numbers and booleans sent as strings are taken ("5", "true")
     required: ClassVar[tuple[str, ...]] = ()  # documented as required, checked by the domain (see above)
     # field -> the error for a value of the wrong shape there ("" the body itself, "*" any other field)
     refusals: ClassVar[Mapping[str, Refusal]] = {}
@@ -135,11 +135,11 @@ B = TypeVar("B", bound=Body)
 def decoder(model: type[B]) -> Callable[[bytes], B]:
     """Bytes to a checked ``model``; a blank body is ``{}``. Raises the model's refusal on a shape error and
     ``msgspec.DecodeError`` when the bytes are not JSON at all (the caller words that one)."""
-    decode = msgspec.json.Decoder(model, strict=not model.lax).decode
+    decode = msgspec.json.Decoder(model).decode
 
     def run(raw: bytes) -> B:
         try:
-            return decode(raw if raw.strip() else b"{}")
+            return decode(raw if raw and not raw.isspace() else b"{}")
         except msgspec.ValidationError as exc:
             raise model.refuse(Problem.of(exc, raw)) from None
 
@@ -150,7 +150,7 @@ def convert(model: type[B], document: Any) -> B:
     """An already parsed JSON document to ``model`` with the same refusals (for bodies that arrive inside
     another envelope, as the sharing API's encrypted ones do)."""
     try:
-        return msgspec.convert(document if document is not None else {}, model, strict=not model.lax)
+        return msgspec.convert(document if document is not None else {}, model)
     except msgspec.ValidationError as exc:
         raise model.refuse(Problem.of(exc, msgspec.json.encode(document))) from None
 
