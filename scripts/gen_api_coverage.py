@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tuyacloud.bodies import openapi_schema
 from tuyacloud.errors import all_codes
 from tuyacloud.gateway.router import Param, Route, RouteTable
 from tuyacloud.gateway.routes import build_table
@@ -54,18 +55,27 @@ def _query(route: Route) -> str:
     return ", ".join(_param(p) for p in route.query) or "—"
 
 
+def _kind(schema: dict[str, Any]) -> str:
+    options = schema.get("anyOf") or schema.get("oneOf")
+    if options:
+        return " or ".join(_kind(o) for o in options)
+    kind = str(schema.get("type", "any"))
+    if kind == "array" and str(schema.get("description", "")).startswith("array of"):
+        return str(schema["description"])  # a list of objects whose fields depend on their kind
+    if kind == "array" and isinstance(schema.get("items"), dict):
+        item_fields = ", ".join(schema["items"].get("properties", {}))
+        kind = f"array of {{{item_fields}}}" if item_fields else f"array of {_kind(schema['items'])}"
+    return kind
+
+
 def _body(route: Route) -> str:
     if route.body is None:
         return "—"
-    properties: dict[str, Any] = route.body.get("properties", {})
-    required = set(route.body.get("required", ()))
-    fields = []
-    for name, schema in properties.items():
-        kind = schema.get("type", "any")
-        if kind == "array" and isinstance(schema.get("items"), dict):
-            item_fields = ", ".join(schema["items"].get("properties", {}))
-            kind = f"array of {{{item_fields}}}" if item_fields else "array"
-        fields.append(f"`{name}`" + ("*" if name in required else "") + f" ({kind})")
+    schema = openapi_schema(route.body)
+    properties: dict[str, Any] = schema.get("properties", {})
+    required = set(schema.get("required", ()))
+    fields = [f"`{name}`" + ("*" if name in required else "") + f" ({_kind(field)})"
+              for name, field in properties.items()]
     return ", ".join(fields) or "JSON object"
 
 

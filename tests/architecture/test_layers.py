@@ -29,7 +29,7 @@ ROOT = "tuyacloud"
 # Small shared modules with no rules of the cloud in them: any layer may use them.
 FOUNDATION = frozenset({
     "errors", "limits", "models", "clock", "ids", "regions", "passwords", "signing", "supervision", "logs",
-    "settings", "sharing_crypto", "tlscert",
+    "settings", "sharing_crypto", "tlscert", "bodies",
 })
 _DOMAIN_UNITS = frozenset({
     "domain", "domain.context", "domain.task_lease", "domain.access", "domain.industry", "domain.devices",
@@ -44,6 +44,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "regions": frozenset(), "passwords": frozenset(), "signing": frozenset(), "logs": frozenset(),
     "settings": frozenset(), "sharing_crypto": frozenset(),
     "limits": frozenset({"errors"}), "supervision": frozenset({"errors", "clock"}), "tlscert": frozenset({"regions"}),
+    "bodies": frozenset({"errors"}),  # typed request bodies: msgspec Structs the edges decode, the domain takes
     # device knowledge as data, and the one store interface on two engines
     "catalog": FOUNDATION,
     "store": FOUNDATION,

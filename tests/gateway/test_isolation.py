@@ -17,6 +17,7 @@ import pytest
 
 from support.server import CloudServer
 from support.signed import SignedClient
+from tuyacloud.bodies import openapi_schema as body_schema
 from tuyacloud.gateway.router import Route, RouteTable
 
 EU_HOST = "openapi.tuyaeu.com"
@@ -173,11 +174,16 @@ def snapshot(tenant: Tenant) -> dict[str, Any]:
 
 
 # --- filling in a route ----------------------------------------------------------------------------------------------
+def required_of(route: Route) -> tuple[str, ...]:
+    """The fields the route's body model documents as required (none without a body)."""
+    return tuple(body_schema(route.body).get("required", ())) if route.body is not None else ()
+
+
 def body_for(route: Route) -> Any:
     """A valid body for the route's declared shape (valid for a dj light); unknown shapes fail the test."""
     if route.body is None:
         return None
-    required = tuple(route.body.get("required", ()))
+    required = required_of(route)
     bodies: dict[tuple[str, ...], Any] = {
         ("commands",): {"commands": [{"code": "switch_led", "value": False}]},
         ("name",): {"name": "taken over"},
@@ -383,7 +389,8 @@ def check_custom(attacker: Tenant, victim: Tenant, route: Route, what: str) -> N
             params[p.name] = 20
     body = None
     if route.body is not None:
-        props = route.body.get("properties", {})
+        schema = body_schema(route.body)
+        props = schema.get("properties", {})
         body = {k: v for k, v in {
             "name": "taken over", "asset_name": "taken over", "asset_id": victim.root_asset,
             "asset_ids": victim.root_asset, "parent_asset_id": victim.root_asset, "uid": victim.user_id,
@@ -391,7 +398,7 @@ def check_custom(attacker: Tenant, victim: Tenant, route: Route, what: str) -> N
             "username": victim.user_name, "password": "1" * 64, "new_password": "1" * 64,
             "old_password": "0" * 64, "nick_name": "taken over", "authorized_children": True,
         }.items() if k in props}
-        for name in route.body.get("required", ()):
+        for name in schema.get("required", ()):
             assert name in body, f"{route.key}: the isolation sweep does not know how to fill {name}"
     token = "" if route.auth == "login" else None
     if body is None:
@@ -420,7 +427,7 @@ def check_registration(attacker: Tenant, victim: Tenant, route: Route, what: str
         assert_no_leak(own, victim, what)
         assert [d["device_id"] for d in own["result"]["success_devices"]] == [attacker.ids[-1]], (what, own)
         return
-    assert route.body is not None and set(route.body.get("required", ())) <= {"pairing_type", "time_zone_id"}, \
+    assert route.body is not None and set(required_of(route)) <= {"pairing_type", "time_zone_id"}, \
         f"{route.key}: the isolation sweep does not know how to fill {route.body}"
     body = {"pairing_type": "EZ", "time_zone_id": "Europe/Berlin", "asset_id": victim.root_asset}
     assert_refused(attacker.client.request(route.method, route.path, json=body), (1000, 1106), what)
@@ -438,7 +445,8 @@ def check_smart_home(attacker: Tenant, victim: Tenant, route: Route, what: str) 
             params[p.name] = victim.app_device
     body = None
     if route.body is not None:
-        props = route.body.get("properties", {})
+        schema = body_schema(route.body)
+        props = schema.get("properties", {})
         body = {k: v for k, v in {
             "uid": victim.app_uid, "name": "taken over", "device_ids": [victim.app_device],
             "home": {"name": "taken over"}, "rooms": ["taken over"], "app_schema": victim.schema,
@@ -449,7 +457,7 @@ def check_smart_home(attacker: Tenant, victim: Tenant, route: Route, what: str) 
                          "executor_property": {"switch_led": False}}],
             "conditions": [{"entity_type": 15}],
         }.items() if k in props}
-        for name in route.body.get("required", ()):
+        for name in schema.get("required", ()):
             assert name in body, f"{route.key}: the isolation sweep does not know how to fill {name}"
     token = "" if route.auth == "login" else None
     if body is None:
@@ -510,7 +518,7 @@ def check_timers(attacker: Tenant, victim: Tenant, route: Route, what: str, fore
     the same data center, 2010 in another), with bodies that would be valid on the attacker's own device."""
     path = fill_path(route, {"device_id": victim.ids[0], "category": "timer", "group_id": victim.timer_group})
     params = {p.name: victim.timer_id for p in route.query if p.name == "timer_ids"}
-    required = tuple(sorted((route.body or {}).get("required", ())))
+    required = tuple(sorted(required_of(route)))
     bodies: dict[tuple[str, ...], Any] = {
         (): None,
         ("category", "instruct", "loops"): timer_body_v1(),
@@ -531,7 +539,7 @@ def check_timers(attacker: Tenant, victim: Tenant, route: Route, what: str, fore
 def check_infrared(attacker: Tenant, victim: Tenant, route: Route, what: str, foreign_codes: tuple[int, ...]) -> None:
     """The victim's blaster is refused like any of its devices; the victim's remote through the attacker's own
     blaster is unknown there (2010); the victim's remotes keep their state."""
-    required = tuple(route.body.get("required", ())) if route.body is not None else ()
+    required = required_of(route)
     bodies: dict[tuple[str, ...], Any] = {
         (): {"key": "PowerOn"}, ("category_id",): {"category_id": 2}, ("remote_name",): {"remote_name": "taken"},
         ("code", "value"): {"code": "temp", "value": 30}, ("power",): {"power": 1, "temp": 30},

@@ -6,6 +6,7 @@ a rejected batch. Each value is checked by its data point (``catalog/datapoints.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from tuyacloud import limits
@@ -19,25 +20,37 @@ def _allowed_codes(codes: list[str]) -> str:
 
 
 def validate_commands(product: Product, commands: Any) -> list[tuple[str, Any]]:
-    """Check a parsed ``commands`` list against the product's functions: all of them, before any applies."""
+    """Check a parsed ``commands`` list (as stored in timers and scenes) against the product's functions."""
     if commands is None or (isinstance(commands, list) and not commands):
         raise ParamEmpty("commands is empty")
     if not isinstance(commands, list):
         raise CommandNotSupported("commands must be a list of {code, value} objects")
     if len(commands) > limits.MAX_COMMANDS:
         raise ParamIllegal(f"at most {limits.MAX_COMMANDS} commands per request")
-    checked: list[tuple[str, Any]] = []
+    pairs: list[tuple[str, Any]] = []
     for position, command in enumerate(commands, start=1):
         if not isinstance(command, dict) or not isinstance(command.get("code"), str):
             raise CommandNotSupported(f"command {position} must be an object with a string code and a value")
-        code = command["code"]
         if "value" not in command:
-            raise CommandNotSupported(f"command {position} ({code}) has no value")
+            raise CommandNotSupported(f"command {position} ({command['code']}) has no value")
+        pairs.append((command["code"], command["value"]))
+    return check_commands(product, pairs)
+
+
+def check_commands(product: Product, commands: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Check ``(code, value)`` pairs of a well-formed batch against the product's functions: all of them, before
+    any applies. Each value comes back as its data point takes it."""
+    if not commands:
+        raise ParamEmpty("commands is empty")
+    if len(commands) > limits.MAX_COMMANDS:
+        raise ParamIllegal(f"at most {limits.MAX_COMMANDS} commands per request")
+    checked: list[tuple[str, Any]] = []
+    for code, value in commands:
         spec = product.function(code)
         if spec is None:
             allowed = _allowed_codes([s.code for s in product.functions])
             raise CommandNotSupported(f"{code} is not a function of this device (allowed: {allowed})")
-        checked.append((code, validate_value(spec, command["value"])))
+        checked.append((code, validate_value(spec, value)))
     return checked
 
 

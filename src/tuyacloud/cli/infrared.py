@@ -8,9 +8,11 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from tuyacloud import bodies
 from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices, infrared
+from tuyacloud.domain.devices.requests import AddRemote
 from tuyacloud.views import remote_admin_view
 
 app = typer.Typer(help="Remotes of virtual IR blasters (category qt).", no_args_is_help=True)
@@ -32,8 +34,8 @@ def add_remote(
 
     async def work(ctx: Context) -> dict[str, Any]:
         device = await devices.find_anywhere(ctx, blaster)
-        created = await infrared.add_remote_admin(ctx, device, {"category_id": category_id, "remote_name": name,
-                                                                "brand_name": brand})
+        body = bodies.convert(AddRemote, {"category_id": category_id, "remote_name": name, "brand_name": brand})
+        created = await infrared.add_remote_admin(ctx, device, body)
         return remote_admin_view(created)
 
     view = run(data_dir, database_url, work)

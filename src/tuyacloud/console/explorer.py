@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from tuyacloud.bodies import Body, openapi_schema
 from tuyacloud.errors import ParamEmpty
 from tuyacloud.models import Project
 from tuyacloud.signing import BUSINESS_AUTH, compute_signature, is_token_path
@@ -65,7 +66,7 @@ class RouteInfo(Protocol):
     @property
     def query(self) -> tuple[ParamInfo, ...]: ...
     @property
-    def body(self) -> dict[str, Any] | None: ...
+    def body(self) -> type[Body] | None: ...
     @property
     def path_params(self) -> tuple[str, ...]: ...
 
@@ -118,9 +119,10 @@ def endpoint_of(route: RouteInfo) -> Endpoint:
     params = [ParamSpec(name, "path", required=True) for name in route.path_params]
     params += [ParamSpec(p.name, "query", p.type, p.required, p.description, p.minimum, p.maximum, p.enum)
                for p in route.query]
-    example = json.dumps(example_from_schema(route.body), indent=2) if route.body is not None else ""
+    schema = openapi_schema(route.body) if route.body is not None else None
+    example = json.dumps(example_from_schema(schema), indent=2) if schema is not None else ""
     return Endpoint(route.key, route.method, route.path, route.area, route.summary, route.service, route.auth,
-                    tuple(params), route.body, example)
+                    tuple(params), schema, example)
 
 
 def catalogue(routes: Iterable[RouteInfo]) -> list[Area]:
@@ -149,8 +151,9 @@ def example_from_schema(schema: Mapping[str, Any] | None, name: str = "") -> Any
         return schema["default"]
     if "enum" in schema and schema["enum"]:
         return schema["enum"][0]
-    if "oneOf" in schema and schema["oneOf"]:
-        return example_from_schema(schema["oneOf"][0], name)
+    for key in ("oneOf", "anyOf"):  # the first of several forms
+        if schema.get(key):
+            return example_from_schema(schema[key][0], name)
     kind = schema.get("type")
     if kind == "object":
         props: Mapping[str, Any] = schema.get("properties", {})

@@ -10,9 +10,10 @@ from typing import Any
 
 from starlette.requests import Request
 
-from tuyacloud import limits
+from tuyacloud import bodies, limits
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices, infrared
+from tuyacloud.domain.devices.requests import AddRemote
 from tuyacloud.errors import ParamIllegal
 from tuyacloud.views import remote_admin_view
 
@@ -23,7 +24,7 @@ async def add_remote(request: Request, ctx: Context) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ParamIllegal("body must be a JSON object")
     device = await devices.find_anywhere(ctx, request.path_params["infrared_id"])
-    return remote_admin_view(await infrared.add_remote_admin(ctx, device, body))
+    return remote_admin_view(await infrared.add_remote_admin(ctx, device, bodies.convert(AddRemote, body)))
 
 
 async def list_remotes(request: Request, ctx: Context) -> list[dict[str, Any]]:

@@ -3,6 +3,12 @@
 Every route declares its method, path template, API service, parameters and body shape once; the same
 declaration validates requests (1100 for a missing required parameter, 1109 for an ill-typed one), documents
 the API at ``/openapi.json`` and generates ``docs/api-coverage.md``.
+
+A body is a typed model (``bodies.Body``, a msgspec Struct declared in the domain package of its subject): the
+route decodes and checks it before the handler runs, and its JSON schema is the request body of the document.
+Query parameters stay :class:`Param` declarations: they arrive as strings from the signed query, each with its
+own strict grammar (``parse_int`` refuses what ``int()`` would take) and its own 1100/1109 answer, and the handler
+already gets them typed (int, bool, str) in ``req.params``.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tuyacloud.bodies import Body, decoder, openapi_schema
 from tuyacloud.errors import ParamEmpty, ParamIllegal, UriPathInvalid
 from tuyacloud.limits import parse_int
 from tuyacloud.signing import BUSINESS_AUTH
@@ -71,9 +78,10 @@ class Route:
     summary: str
     area: str
     query: tuple[Param, ...] = ()
-    body: dict[str, Any] | None = None  # JSON schema of the request body, if it takes one
+    body: type[Body] | None = None  # the request body's model, if it takes one
     auth: str = BUSINESS_AUTH
     path_params: tuple[str, ...] = field(default=())
+    decode: Callable[[bytes], Body] | None = field(default=None, compare=False)  # bytes -> checked ``body``
 
     @property
     def key(self) -> str:
@@ -113,9 +121,10 @@ class RouteTable:
         self._paths: set[str] = set()
 
     def add(self, method: str, path: str, handler: Handler, *, service: str, summary: str, area: str,
-            query: tuple[Param, ...] = (), body: dict[str, Any] | None = None, auth: str = BUSINESS_AUTH) -> None:
+            query: tuple[Param, ...] = (), body: type[Body] | None = None, auth: str = BUSINESS_AUTH) -> None:
         names = tuple(_PARAM.findall(path))
-        route = Route(method, path, handler, service, summary, area, query, body, auth, names)
+        route = Route(method, path, handler, service, summary, area, query, body, auth, names,
+                      decoder(body) if body is not None else None)
         self.routes.append(route)
         self._paths.add(path)
         if not names:
@@ -187,6 +196,8 @@ class RouteTable:
                 },
             }
             if r.body is not None:
-                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": r.body}}}
+                op["requestBody"] = {"required": True,
+                                     "content": {"application/json": {"schema": openapi_schema(r.body)}}}
             paths.setdefault(r.path, {})[r.method.lower()] = op
         return {"openapi": "3.0.3", "info": {"title": title, "version": version}, "paths": paths}
+

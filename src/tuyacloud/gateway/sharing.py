@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-from tuyacloud import envelope, limits, sharing_crypto
+from tuyacloud import bodies, envelope, limits, sharing_crypto
+from tuyacloud.bodies import Body
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.smarthome import sharing
@@ -127,11 +128,16 @@ class SharingGateway:
         key = sharing_crypto.secret(rid, key_hash, signed["X-sid"])
         params = _decrypt_json(query_enc, key) if query_enc else {}
         parsed_body = _decrypt_json(body_enc, key) if body_enc else None
+        typed_body: Body | None = None
+        if route.body is not None:  # the route's model, as the OpenAPI decodes its bodies (bodies.py)
+            if not isinstance(parsed_body, dict):
+                raise ParamIllegal("the body must be a JSON object")
+            typed_body = bodies.convert(route.body, parsed_body)
         if not isinstance(params, dict):
             raise ParamIllegal("the query must be a JSON object")
         seen = await visibility.for_token(self.ctx, project, token)
         request = ApiRequest(ctx=self.ctx.scoped(seen), project=project, token=token, path_params=path_params,
-                             params={str(k): v for k, v in params.items()}, body=parsed_body,
+                             params={str(k): v for k, v in params.items()}, body=typed_body,
                              client_ip=(scope.get("client") or ("",))[0] or "",
                              base_url=self._endpoint(scope, headers))
         result = await route.handler(request)

@@ -14,11 +14,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tuyacloud import views
+from tuyacloud.bodies import Body
 from tuyacloud.catalog.loader import Product
 from tuyacloud.domain.access import openhub, tokens
+from tuyacloud.domain.access.requests import HubLink
 from tuyacloud.domain.devices import commands, devices
+from tuyacloud.domain.devices.requests import SendCommands
 from tuyacloud.domain.rules import scenes
 from tuyacloud.domain.smarthome import homes, sharing
+from tuyacloud.domain.smarthome.requests import ExpireSession, PushConfig, TriggerScene
 from tuyacloud.errors import FunctionNotSupported, ParamEmpty, ParamIllegal
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest
@@ -34,6 +38,7 @@ class SharingRoute:
     pattern: re.Pattern[str]
     handler: SharingHandler
     live_token: bool = True  # False for the refresh call, which may come just after the access token expired
+    body: type[Body] | None = None  # the decrypted body's model, decoded before the handler runs
 
 
 def _param(req: ApiRequest, name: str) -> str:
@@ -41,12 +46,6 @@ def _param(req: ApiRequest, name: str) -> str:
     if value in (None, ""):
         raise ParamEmpty(f"{name} is required")
     return str(value)
-
-
-def _body(req: ApiRequest) -> dict[str, Any]:
-    if not isinstance(req.body, dict):
-        raise ParamIllegal("the body must be a JSON object")
-    return req.body
 
 
 def device_view(device: Device, product: Product | None) -> dict[str, Any]:
@@ -70,7 +69,7 @@ async def refresh(req: ApiRequest) -> dict[str, Any]:
 
 async def expire(req: ApiRequest) -> bool:
     assert req.token is not None
-    await sharing.expire(req.ctx, req.token, _body(req).get("accessToken"))
+    await sharing.expire(req.ctx, req.token, req.parsed(ExpireSession).accessToken)
     return True
 
 
@@ -127,7 +126,7 @@ async def report_types(req: ApiRequest) -> list[dict[str, Any]]:
 
 
 async def send_commands(req: ApiRequest) -> bool:
-    await commands.send_commands(req.ctx, req.project, req.path_params["device_id"], _body(req))
+    await commands.send_commands(req.ctx, req.project, req.path_params["device_id"], req.parsed(SendCommands))
     return True
 
 
@@ -156,8 +155,8 @@ async def home_scenes(req: ApiRequest) -> list[dict[str, Any]]:
 
 
 async def trigger_scene(req: ApiRequest) -> bool:
-    body = _body(req)
-    home_id, scene_id = body.get("homeId"), body.get("sceneId")
+    body = req.parsed(TriggerScene)
+    home_id, scene_id = body.homeId, body.sceneId
     if home_id in (None, "") or scene_id in (None, ""):
         raise ParamEmpty("homeId and sceneId are required")
     await scenes.trigger(req.ctx, req.project, str(home_id), str(scene_id))
@@ -172,9 +171,8 @@ async def access_config(req: ApiRequest) -> dict[str, Any]:
     settings = req.ctx.openhub or openhub.HubSettings()
     if settings.on_issue is not None:
         raise FunctionNotSupported("push to Home Assistant needs the embedded MQTT broker, not an external one")
-    link_id = _body(req).get("linkId")
-    credential, password = await openhub.issue(req.ctx, req.project, req.token,
-                                                {"uid": req.token.uid, "link_id": link_id}, settings, sharing=True)
+    link = HubLink(uid=req.token.uid, link_id=req.parsed(PushConfig).linkId)
+    credential, password = await openhub.issue(req.ctx, req.project, req.token, link, settings, sharing=True)
     host = urlsplit(req.base_url).hostname or "127.0.0.1"
     plain = openhub.config_result(credential, password, settings, host, req.ctx.clock.now_ms())
     return {"url": plain["url"], "clientId": credential.client_id, "username": credential.username,
@@ -186,13 +184,14 @@ async def access_config(req: ApiRequest) -> dict[str, Any]:
 _ID = r"(?P<device_id>[^/]+)"
 
 
-def _r(method: str, path: str, handler: SharingHandler, live_token: bool = True) -> SharingRoute:
-    return SharingRoute(method, re.compile(f"^{path}$"), handler, live_token)
+def _r(method: str, path: str, handler: SharingHandler, live_token: bool = True,
+       body: type[Body] | None = None) -> SharingRoute:
+    return SharingRoute(method, re.compile(f"^{path}$"), handler, live_token, body)
 
 
 ROUTES: tuple[SharingRoute, ...] = (
     _r("GET", r"/v1\.0/m/token/(?P<refresh_token>[^/]+)", refresh, live_token=False),
-    _r("POST", r"/v1\.0/m/token/terminal/expire", expire),
+    _r("POST", r"/v1\.0/m/token/terminal/expire", expire, body=ExpireSession),
     _r("POST", r"/v1\.0/m/life/home-assistant/qrcode/versions", versions),
     _r("GET", r"/v1\.0/m/life/users/homes", user_homes),
     _r("GET", r"/v1\.0/m/life/ha/home/devices", home_devices),
@@ -201,10 +200,10 @@ ROUTES: tuple[SharingRoute, ...] = (
     _r("GET", rf"/v1\.0/m/life/devices/{_ID}/status", dp_status),
     _r("GET", rf"/v1\.0/m/life/ha/{_ID}/code/custom-type", custom_type),
     _r("GET", rf"/v1\.0/m/life/ha/{_ID}/dp-report-types", report_types),
-    _r("POST", rf"/v1\.1/m/thing/{_ID}/commands", send_commands),
+    _r("POST", rf"/v1\.1/m/thing/{_ID}/commands", send_commands, body=SendCommands),
     _r("GET", rf"/v1\.0/m/thing/ha/{_ID}/room", device_room),
     _r("GET", r"/v1\.0/m/scene/ha/home/scenes", home_scenes),
-    _r("POST", r"/v1\.0/m/scene/ha/trigger", trigger_scene),
+    _r("POST", r"/v1\.0/m/scene/ha/trigger", trigger_scene, body=TriggerScene),
     _r("POST", rf"/v1\.0/m/ipc/{_ID}/stream/actions/allocate", stream_allocate),
-    _r("POST", r"/v1\.0/m/life/ha/access/config", access_config),
+    _r("POST", r"/v1\.0/m/life/ha/access/config", access_config, body=PushConfig),
 )

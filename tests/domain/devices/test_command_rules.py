@@ -7,6 +7,7 @@ import pytest
 
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands, devices
+from tuyacloud.domain.devices.requests import Command, SendCommands
 from tuyacloud.errors import DeviceOffline, TuyaError
 from tuyacloud.models import Device, Message, Project
 from tuyacloud.store.base import Tx
@@ -40,8 +41,8 @@ async def test_an_accepted_command_changes_the_status_and_appends_one_status_mes
         ctx: Context, custom_project: Project) -> None:
     device = await light(ctx, custom_project)
     before = await last_seq(ctx, custom_project)
-    changed = await commands.send_commands(ctx, custom_project, device.id, {"commands": [
-        {"code": "switch_led", "value": False}, {"code": "bright_value_v2", "value": 300}]})
+    changed = await commands.send_commands(ctx, custom_project, device.id, SendCommands(commands=[
+        Command("switch_led", False), Command("bright_value_v2", 300)]))
     assert changed["switch_led"] is False and changed["bright_value_v2"] == 300
     status = await status_of(ctx, device)
     assert status["switch_led"] is False and status["bright_value_v2"] == 300
@@ -53,18 +54,18 @@ async def test_an_accepted_command_changes_the_status_and_appends_one_status_mes
 
 
 @pytest.mark.parametrize("bad", [
-    {"code": "bright_value_v2", "value": 5000},  # out of range
-    {"code": "no_such_code", "value": True},  # not in the instruction set
-    {"code": "switch_led", "value": "yes"},  # wrong type
+    Command("bright_value_v2", 5000),  # out of range
+    Command("no_such_code", True),  # not in the instruction set
+    Command("switch_led", "yes"),  # wrong type
 ])
 async def test_one_bad_command_applies_none_of_the_batch(ctx: Context, custom_project: Project,
-                                                         bad: dict[str, object]) -> None:
+                                                         bad: Command) -> None:
     device = await light(ctx, custom_project)
     before_status = await status_of(ctx, device)
     before = await last_seq(ctx, custom_project)
     with pytest.raises(TuyaError):
         await commands.send_commands(ctx, custom_project, device.id,
-                                     {"commands": [{"code": "switch_led", "value": False}, bad]})
+                                     SendCommands(commands=[Command("switch_led", False), bad]))
     assert await status_of(ctx, device) == before_status
     assert await messages_since(ctx, custom_project, before) == []
     assert ctx.commands_committed == {}
@@ -76,7 +77,7 @@ async def test_an_offline_device_takes_no_command_and_emits_nothing(ctx: Context
     before = await last_seq(ctx, custom_project)
     with pytest.raises(DeviceOffline):
         await commands.send_commands(ctx, custom_project, device.id,
-                                     {"commands": [{"code": "switch_led", "value": False}]})
+                                     SendCommands(commands=[Command("switch_led", False)]))
     assert await status_of(ctx, device) == before_status
     assert await messages_since(ctx, custom_project, before) == []
 

@@ -15,7 +15,9 @@ from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands
 from tuyacloud.domain.rules import automations
 from tuyacloud.domain.rules.engine import RuleEngine
+from tuyacloud.domain.rules.requests import AutomationBody
 from tuyacloud.domain.smarthome import apps, homes
+from tuyacloud.domain.smarthome.requests import CreateHome, HomeSpec, SyncAppUser
 from tuyacloud.models import Device, Project
 
 pytestmark = pytest.mark.anyio
@@ -36,11 +38,10 @@ async def home_with(ctx: Context, project: Project, *categories: str) -> tuple[s
     """An app linked to the project, an app user, their home, and a virtual device of each category in it."""
     await apps.create(ctx, schema="domainapp", name="Domain app")
     await apps.link(ctx, "domainapp", project.access_id)
-    user = await apps.sync_user(ctx, project, "domainapp", {
-        "username": "edge@example.com", "password": md5(b"secret").hexdigest(), "country_code": "1",
-        "username_type": 2})
-    home = await homes.create(ctx, project, {"uid": user.id, "home": {"name": "Home", "geo_name": "Berlin",
-                                                                     "lon": 13.4, "lat": 52.5}})
+    user = await apps.sync_user(ctx, project, "domainapp", SyncAppUser(
+        username="edge@example.com", password=md5(b"secret").hexdigest(), country_code="1", username_type=2))
+    home = await homes.create(ctx, project, CreateHome(uid=user.id, home=HomeSpec(name="Home", geo_name="Berlin",
+                                                                                  lon=13.4, lat=52.5)))
     made = [await homes.add_device(ctx, project, uid=user.id, home_id=home.id, category=c) for c in categories]
     return home.id, made
 
@@ -84,8 +85,8 @@ class Sentinel:
 async def sentinel(ctx: Context, project: Project, engine: RuleEngine, home_id: str, sensor: Device,
                    lamp: Device) -> Sentinel:
     await commands.report(ctx, sensor, {"va_temperature": 200, "va_humidity": 10})
-    added = await automations.add(ctx, project, home_id, {"name": "Sentinel", "conditions": [
-        above(sensor, "va_humidity", 80)], "actions": [lamp_off(lamp)]})
+    added = await automations.add(ctx, project, home_id, AutomationBody(name="Sentinel", conditions=[
+        above(sensor, "va_humidity", 80)], actions=[lamp_off(lamp)]))
     return Sentinel(ctx, engine, sensor, added.id)
 
 
@@ -93,8 +94,8 @@ async def test_a_crossing_fires_once_and_staying_true_does_not_fire_again(
         ctx: Context, smart_home_project: Project, engine: RuleEngine) -> None:
     home_id, (sensor, lamp) = await home_with(ctx, smart_home_project, "wsdcg", "dj")
     drained = await sentinel(ctx, smart_home_project, engine, home_id, sensor, lamp)
-    hot = await automations.add(ctx, smart_home_project, home_id, {
-        "name": "Hot", "conditions": [above(sensor, "va_temperature", 250)], "actions": [lamp_off(lamp)]})
+    hot = await automations.add(ctx, smart_home_project, home_id, AutomationBody(
+        name="Hot", conditions=[above(sensor, "va_temperature", 250)], actions=[lamp_off(lamp)]))
     await until(lambda: sensor.id in engine.referenced, engine)  # the engine has loaded the automations
     for value, runs in [(300, 1), (310, 1), (260, 1), (200, 1), (240, 1), (300, 2)]:
         await commands.report(ctx, sensor, {"va_temperature": value})
@@ -109,8 +110,8 @@ async def test_a_disabled_automation_never_fires(ctx: Context, smart_home_projec
                                                  engine: RuleEngine) -> None:
     home_id, (sensor, lamp) = await home_with(ctx, smart_home_project, "wsdcg", "dj")
     drained = await sentinel(ctx, smart_home_project, engine, home_id, sensor, lamp)
-    off = await automations.add(ctx, smart_home_project, home_id, {
-        "name": "Off", "conditions": [above(sensor, "va_temperature", 250)], "actions": [lamp_off(lamp)]})
+    off = await automations.add(ctx, smart_home_project, home_id, AutomationBody(
+        name="Off", conditions=[above(sensor, "va_temperature", 250)], actions=[lamp_off(lamp)]))
     await automations.set_enabled(ctx, smart_home_project, home_id, off.id, False)
     await until(lambda: sensor.id in engine.referenced, engine)
     await commands.report(ctx, sensor, {"va_temperature": 300})

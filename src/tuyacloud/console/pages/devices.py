@@ -19,6 +19,7 @@ from tuyacloud.console.controls import controls, display, submitted_value
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.domain import console_views
 from tuyacloud.domain.devices import commands, devices, history
+from tuyacloud.domain.devices.requests import Command, SendCommands
 from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import TuyaError
 from tuyacloud.limits import parse_int
@@ -124,7 +125,7 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         value = submitted_value(spec, {k: field(request, k) for k in ("value", "h", "s", "v")
                                        if k in form_of(request)})
         try:
-            await commands.send_commands(ctx, project, device.id, {"commands": [{"code": code, "value": value}]})
+            await commands.send_commands(ctx, project, device.id, SendCommands(commands=[Command(code, value)]))
         except TuyaError as error:
             if _wants_json(request):
                 return Response(orjson.dumps({"success": False, "msg": error_text(error)}), 400,

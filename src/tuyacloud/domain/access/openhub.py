@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuyacloud.domain.access import visibility
+from tuyacloud.domain.access.requests import HubLink
 from tuyacloud.domain.context import Context, Scope
 from tuyacloud.errors import (
     OpenHubDisabled,
     ParamEmpty,
     ParamIllegal,
     PermissionDeny,
-    TypeIncorrect,
     UserNotExist,
 )
 from tuyacloud.models import HubCredential, Project, Token
@@ -61,14 +61,11 @@ def password_hash(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
-def _text(body: dict[str, Any], name: str, default: str | None = None) -> str:
-    value = body.get(name)
+def _text(value: str | None, name: str, default: str | None = None) -> str:
     if value is None or value == "":
         if default is not None:
             return default
         raise ParamEmpty(f"{name} is required")
-    if not isinstance(value, str):
-        raise TypeIncorrect(f"{name} must be a string")
     return value
 
 
@@ -90,24 +87,22 @@ async def _holder(ctx: Context, project: Project, token: Token, uid: str) -> tup
     raise UserNotExist(f"user {uid!r} does not exist in this project")
 
 
-async def issue(ctx: Context, project: Project, token: Token | None, body: Any,
+async def issue(ctx: Context, project: Project, token: Token | None, body: HubLink,
                 settings: HubSettings, sharing: bool = False) -> tuple[HubCredential, str]:
     """A new credential for the link the body names, and its password (shown this once, stored hashed)."""
     if not settings.enabled:
         raise OpenHubDisabled("this server runs without its MQTT broker (serve --mqtt-port)")
     if token is None:
         raise PermissionDeny("an access token is required")
-    if not isinstance(body, dict):
-        raise ParamIllegal("the body must be a JSON object")
-    uid = _text(body, "uid")
-    link_id = _text(body, "link_id")
+    uid = _text(body.uid, "uid")
+    link_id = _text(body.link_id, "link_id")
     if not _LINK_ID.match(link_id):
         raise ParamIllegal("link_id must be 1 to 128 letters, digits or . _ : @ -")
-    if _text(body, "link_type", "mqtt") != "mqtt":
+    if _text(body.link_type, "link_type", "mqtt") != "mqtt":
         raise ParamIllegal("link_type must be mqtt")
-    if _text(body, "topics", "device") != "device":
+    if _text(body.topics, "topics", "device") != "device":
         raise ParamIllegal("topics must be device")
-    version = SHARING if sharing else _text(body, "msg_encrypted_version", "1.0")
+    version = SHARING if sharing else _text(body.msg_encrypted_version, "msg_encrypted_version", "1.0")
     if version not in VERSIONS and not sharing:
         raise ParamIllegal("msg_encrypted_version must be 1.0 or 2.0")
     holder, kind = await _holder(ctx, project, token, uid)

@@ -9,10 +9,9 @@ stream ends. Only these rows are stored; the media is generated (``tuyacloud/med
 
 from __future__ import annotations
 
-from typing import Any
-
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices
+from tuyacloud.domain.devices.requests import AllocateStream
 from tuyacloud.errors import DataNotExist, DeviceNotSupported, DeviceOffline, FunctionNotSupported, ParamIllegal
 from tuyacloud.models import CameraStream, Project
 from tuyacloud.store.base import Tx
@@ -25,16 +24,17 @@ PLAY_MS = 600_000
 KEEP_MS = 3_600_000  # rows are swept this long after they expire
 
 
-def _stream_type(body: Any) -> str:
-    if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
+def _stream_type(body: AllocateStream) -> str:
+    if not body.type:
         raise ParamIllegal('the body must be {"type": "hls"} (or rtsp, flv, rtmp)')
-    kind = body["type"].strip().lower()
+    kind = body.type.strip().lower()
     if kind not in STREAM_TYPES:
         raise ParamIllegal(f"type must be one of {', '.join(STREAM_TYPES)}")
     return kind
 
 
-async def allocate(ctx: Context, project: Project, device_id: str, body: Any, media_ready: bool) -> CameraStream:
+async def allocate(ctx: Context, project: Project, device_id: str, body: AllocateStream,
+                   media_ready: bool) -> CameraStream:
     """A new stream of the project's camera; ``media_ready`` says whether the server can encode video."""
     kind = _stream_type(body)
     device = await devices.get_owned(ctx, project, device_id)

@@ -15,10 +15,11 @@ from tuyacloud import limits
 from tuyacloud.catalog.behaviours import apply_commands
 from tuyacloud.catalog.datapoints import validate_value
 from tuyacloud.catalog.loader import Product
-from tuyacloud.catalog.validation import validate_commands, validate_properties
+from tuyacloud.catalog.validation import check_commands, validate_properties
 from tuyacloud.domain.context import Context, StatusChange
 from tuyacloud.domain.devices import events, outbox
 from tuyacloud.domain.devices.devices import get_owned, refuse_if_frozen
+from tuyacloud.domain.devices.requests import IssueProperties, SendCommands
 from tuyacloud.errors import (
     CommandNotSupported,
     DeviceNotExist,
@@ -91,25 +92,21 @@ async def _command(ctx: Context, device: Device, product: Product, commands: lis
     return change.changes if change else {}
 
 
-async def send_commands(ctx: Context, project: Project, device_id: str, body: Any,
+async def send_commands(ctx: Context, project: Project, device_id: str, body: SendCommands,
                         event_from: str = FROM_CLIENT) -> dict[str, Any]:
-    """``{"commands": [{"code", "value"}]}`` validated against the device's instruction set, then applied."""
-    if not isinstance(body, dict) or "commands" not in body:
-        raise ParamIllegal("the body must be an object with a commands list")
+    """``{"commands": [{"code", "value"}]}`` checked against the device's instruction set, then applied."""
     device = await get_owned(ctx, project, device_id)
     refuse_if_frozen(device)
     product = product_of(ctx, device)
-    commands = validate_commands(product, body["commands"])
+    commands = check_commands(product, body.pairs())
     if not device.online:
         raise DeviceOffline()
     return await _command(ctx, device, product, commands, event_from)
 
 
-async def issue_properties(ctx: Context, project: Project, device_id: str, body: Any) -> dict[str, Any]:
+async def issue_properties(ctx: Context, project: Project, device_id: str, body: IssueProperties) -> dict[str, Any]:
     """v2.0 shadow issue: ``{"properties": "<JSON object as a string>"}`` (an object is accepted too)."""
-    if not isinstance(body, dict) or "properties" not in body:
-        raise ParamIllegal("the body must be an object with properties")
-    raw = body["properties"]
+    raw: Any = body.properties
     if isinstance(raw, str):
         limits.check_json(raw, "properties")
         try:

@@ -21,6 +21,15 @@ import orjson
 from tuyacloud.catalog.infrared import AC_CATEGORY, IrCategory, IrKey, load_infrared
 from tuyacloud.domain.context import Context, StatusChange
 from tuyacloud.domain.devices import commands, devices
+from tuyacloud.domain.devices.requests import (
+    AC_FIELDS,
+    AcCommand,
+    AcScene,
+    AddRemote,
+    IrNumber,
+    PressKey,
+    RenameRemote,
+)
 from tuyacloud.errors import (
     CategoryNotSupported,
     DeviceNotSupported,
@@ -34,7 +43,6 @@ from tuyacloud.store.base import Tx
 
 BLASTER_CATEGORY = "qt"
 IR_SEND = "ir_send"
-AC_FIELDS = ("power", "mode", "temp", "wind")
 
 
 # --- lookups -----------------------------------------------------------------------------------------------------
@@ -72,56 +80,43 @@ def supported_categories() -> list[IrCategory]:
 
 
 # --- adding and removing remotes ---------------------------------------------------------------------------------
-def _int_field(body: dict[str, Any], name: str, default: int | None = None) -> int:
-    value = body.get(name, default)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ParamIllegal(f"{name} must be an integer")
+def _int_field(value: IrNumber, name: str) -> int:
+    """An integer sent as a number or as its digits."""
+    if isinstance(value, str):
+        if not value.strip().lstrip("-").isdigit():
+            raise ParamIllegal(f"{name} must be an integer")
+        return int(value)
     return value
 
 
-def _str_field(body: dict[str, Any], name: str, default: str = "") -> str:
-    value = body.get(name, default)
-    if not isinstance(value, str):
-        raise ParamIllegal(f"{name} must be a string")
-    return value.strip()
-
-
-async def add_remote(ctx: Context, project: Project, infrared_id: str, body: Any) -> InfraredRemote:
+async def add_remote(ctx: Context, project: Project, infrared_id: str, body: AddRemote) -> InfraredRemote:
     """Bind a remote of a supported type to the blaster (``POST /v2.0/infrareds/{id}/remotes``, the control API,
     ``tuyacloud infrared add-remote``). ``category_id`` is required; the rest has defaults."""
-    if not isinstance(body, dict):
-        raise ParamIllegal("the body must be an object with category_id")
     category_id, name, brand_id, brand_name, remote_index = _remote_fields(body)
     return await _add(ctx, await blaster(ctx, project, infrared_id), category_id, name, brand_id, brand_name,
                       remote_index)
 
 
-def _remote_fields(body: dict[str, Any]) -> tuple[int, str, int, str, int]:
-    if "category_id" not in body:
-        raise ParamIllegal("category_id is required")
-    category_id = _int_field(body, "category_id")
+def _remote_fields(body: AddRemote) -> tuple[int, str, int, str, int]:
+    category_id = _int_field(body.category_id, "category_id")
     category = load_infrared().category(category_id)
     if category is None:
         known = ", ".join(f"{c.category_id} ({c.category_name})" for c in load_infrared().categories)
         raise CategoryNotSupported(f"IR category {category_id} is not supported; known: {known}")
-    brand_name = _str_field(body, "brand_name") or "Generic"
-    name = _str_field(body, "remote_name") or f"{brand_name} {category.category_name}"
+    brand_name = body.brand_name.strip() or "Generic"
+    name = body.remote_name.strip() or f"{brand_name} {category.category_name}"
     if len(name) > 50 or len(brand_name) > 50:
         raise ParamIllegal("remote_name and brand_name must be at most 50 characters")
-    brand_id, remote_index = _int_field(body, "brand_id", 0), _int_field(body, "remote_index", 0)
+    brand_id, remote_index = _int_field(body.brand_id, "brand_id"), _int_field(body.remote_index, "remote_index")
     if brand_id < 0 or remote_index < 0:
         raise ParamIllegal("brand_id and remote_index must not be negative")
     return category_id, name, brand_id, brand_name, remote_index
 
 
-async def add_remote_admin(ctx: Context, device: Device, body: Any) -> InfraredRemote:
+async def add_remote_admin(ctx: Context, device: Device, body: AddRemote) -> InfraredRemote:
     """The same for an administrator (control API, CLI): any blaster, whichever project holds it."""
     if device.category != BLASTER_CATEGORY:
         raise DeviceNotSupported(f"device {device.id!r} is not an IR blaster (category {device.category!r})")
-    if not isinstance(body, dict):
-        raise ParamIllegal("the body must be an object with category_id")
     category_id, name, brand_id, brand_name, remote_index = _remote_fields(body)
     return await _add(ctx, device, category_id, name, brand_id, brand_name, remote_index)
 
@@ -140,8 +135,9 @@ async def _add(ctx: Context, device: Device, category_id: int, name: str, brand_
     return created
 
 
-async def rename_remote(ctx: Context, project: Project, infrared_id: str, remote_id: str, body: Any) -> None:
-    name = _str_field(body, "remote_name") if isinstance(body, dict) else ""
+async def rename_remote(ctx: Context, project: Project, infrared_id: str, remote_id: str,
+                        body: RenameRemote) -> None:
+    name = body.remote_name.strip()
     if not name or len(name) > 50:
         raise ParamIllegal("remote_name must be 1 to 50 characters")
     device, found = await remote(ctx, project, infrared_id, remote_id)
@@ -163,15 +159,15 @@ async def delete_remote(ctx: Context, project: Project, infrared_id: str, remote
 
 
 # --- key presses -------------------------------------------------------------------------------------------------
-def _ac_check(changes: dict[str, Any]) -> dict[str, int]:
+def _ac_check(changes: dict[str, IrNumber]) -> dict[str, int]:
     """Air-conditioner values as integers within their documented ranges, or 2008 naming the range."""
     limits = load_infrared().ac.limits()
     checked: dict[str, int] = {}
     for code, value in changes.items():
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str):
+            if not value.strip().isdigit():
+                raise IrKeyNotSupported(f"{code} must be an integer")
             value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise IrKeyNotSupported(f"{code} must be an integer")
         lo, hi = limits[code]
         if not lo <= value <= hi:
             raise IrKeyNotSupported(f"{code} {value} is out of range {lo}..{hi}")
@@ -199,14 +195,16 @@ def _ac_key_effect(key: str, state: dict[str, Any]) -> dict[str, int] | None:
     return _ac_check({field: int(rest)})
 
 
-def _resolve_key(category: IrCategory, found: InfraredRemote, key: Any, key_id: Any) -> tuple[str, int, dict[str, Any]]:
+def _resolve_key(category: IrCategory, found: InfraredRemote, key: str | None, raw_key_id: IrNumber | None
+                 ) -> tuple[str, int, dict[str, Any]]:
     """The key pressed (by code or id), its key id and the state change it makes; 2008 for a key the remote lacks."""
-    if key is not None and not isinstance(key, str):
-        raise ParamIllegal("key must be a string")
-    if isinstance(key_id, str) and key_id.strip().isdigit():
-        key_id = int(key_id)
-    if key_id is not None and (not isinstance(key_id, int) or isinstance(key_id, bool)):
-        raise ParamIllegal("key_id must be an integer")
+    key_id: int | None = None
+    if isinstance(raw_key_id, str):
+        if not raw_key_id.strip().isdigit():
+            raise ParamIllegal("key_id must be an integer")
+        key_id = int(raw_key_id)
+    else:
+        key_id = raw_key_id
     if not key and key_id is None:
         raise ParamIllegal("give the key (or its key_id)")
     listed: IrKey | None = category.key(key or None, key_id)
@@ -228,17 +226,15 @@ def _resolve_key(category: IrCategory, found: InfraredRemote, key: Any, key_id: 
     return listed.key, listed.key_id, effect
 
 
-async def press_key(ctx: Context, project: Project, infrared_id: str, remote_id: str, body: Any,
+async def press_key(ctx: Context, project: Project, infrared_id: str, remote_id: str, body: PressKey,
                     event_from: str = commands.FROM_CLIENT) -> dict[str, Any]:
     """A standard or raw key command: ``{"key"}``, ``{"key_id"}`` or both, ``category_id`` optional (it must be
     the remote's). Returns the remote's state after the press."""
-    if not isinstance(body, dict):
-        raise ParamIllegal("the body must be an object with the key")
     device, found = await remote(ctx, project, infrared_id, remote_id)
-    if body.get("category_id") not in (None, "") and _int_field(body, "category_id") != found.category_id:
+    if body.category_id not in (None, "") and _int_field(body.category_id, "category_id") != found.category_id:
         raise IrKeyNotSupported(f"remote {found.id} is of IR category {found.category_id}, "
-                                f"not {body['category_id']}")
-    key, key_id, effect = _resolve_key(category_of(found), found, body.get("key"), body.get("key_id"))
+                                f"not {body.category_id}")
+    key, key_id, effect = _resolve_key(category_of(found), found, body.key, body.key_id)
     return await _send(ctx, device, found, {"key": key, "key_id": key_id}, effect, event_from)
 
 
@@ -250,24 +246,24 @@ async def _require_ac(ctx: Context, project: Project, infrared_id: str, remote_i
     return device, found
 
 
-async def ac_command(ctx: Context, project: Project, infrared_id: str, remote_id: str, body: Any) -> dict[str, Any]:
+async def ac_command(ctx: Context, project: Project, infrared_id: str, remote_id: str,
+                     body: AcCommand) -> dict[str, Any]:
     """``{"code": "power"|"mode"|"temp"|"wind", "value": n}``: one air-conditioner setting."""
-    if not isinstance(body, dict) or "code" not in body or "value" not in body:
-        raise ParamIllegal("the body must be an object with code and value")
-    code = body["code"]
+    code = body.code
     if code not in AC_FIELDS:
         raise IrKeyNotSupported(f"code must be one of {', '.join(AC_FIELDS)}")
     device, found = await _require_ac(ctx, project, infrared_id, remote_id)
-    effect = _ac_check({code: body["value"]})
+    if body.value is None:
+        raise IrKeyNotSupported(f"{code} must be an integer")
+    effect = _ac_check({code: body.value})
     return await _send(ctx, device, found, {"code": code, "value": effect[code]}, effect, commands.FROM_CLIENT)
 
 
-async def ac_scene(ctx: Context, project: Project, infrared_id: str, remote_id: str, body: Any) -> dict[str, Any]:
+async def ac_scene(ctx: Context, project: Project, infrared_id: str, remote_id: str,
+                   body: AcScene) -> dict[str, Any]:
     """``{"power", "mode"?, "temp"?, "wind"?}``: several settings in one infrared code (power required)."""
-    if not isinstance(body, dict) or "power" not in body:
-        raise ParamIllegal("the body must be an object with power (and mode, temp, wind as wanted)")
     device, found = await _require_ac(ctx, project, infrared_id, remote_id)
-    effect = _ac_check({k: body[k] for k in AC_FIELDS if k in body and body[k] is not None})
+    effect = _ac_check(body.settings())
     return await _send(ctx, device, found, dict(effect), effect, commands.FROM_CLIENT)
 
 

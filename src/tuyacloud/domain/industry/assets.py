@@ -32,7 +32,7 @@ class AssetView:
     full_name: str
 
 
-def check_name(name: object) -> str:
+def check_name(name: str | None) -> str:
     """1 to 50 characters, no ``/`` (it separates the levels of a full name), no control characters."""
     if not isinstance(name, str):
         raise ParamIllegal("name must be a string")
@@ -106,7 +106,7 @@ async def views(ctx: Context, project: Project, found: Sequence[Asset]) -> list[
     return [AssetView(a, full_name(tree, a)) for a in found]
 
 
-async def add(ctx: Context, project: Project, name: object, parent_id: str | None = None, *,
+async def add(ctx: Context, project: Project, name: str | None, parent_id: str | None = None, *,
               asset_type: str = "", image: str = "") -> Asset:
     visibility.require_project_token(ctx)
     name = check_name(name)
@@ -135,7 +135,7 @@ async def add(ctx: Context, project: Project, name: object, parent_id: str | Non
     return asset
 
 
-async def rename(ctx: Context, project: Project, asset_id: str, name: object) -> None:
+async def rename(ctx: Context, project: Project, asset_id: str, name: str | None) -> None:
     visibility.require_project_token(ctx)
     checked = check_name(name)
     asset = await get_owned(ctx, project, asset_id)

@@ -24,7 +24,7 @@ from tuyacloud.store.base import Tx
 _SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
-def _check_username(username: object) -> str:
+def _check_username(username: str | None) -> str:
     if not isinstance(username, str) or not username.strip():
         raise ParamIllegal("username is required")
     username = username.strip()
@@ -33,7 +33,7 @@ def _check_username(username: object) -> str:
     return username
 
 
-def _check_password(password: object, field: str = "password") -> str:
+def _check_password(password: str | None, field: str = "password") -> str:
     if not isinstance(password, str) or not _SHA256_HEX.match(password):
         raise ParamIllegal(f"{field} must be the SHA-256 hex of the password")
     return password.lower()
@@ -68,8 +68,8 @@ async def hash_password(ctx: Context, password_hex: str) -> str:
     return await asyncio.to_thread(passwords.hash_password, password_hex, ctx.policy.password_scrypt_n)
 
 
-async def register(ctx: Context, project: Project, *, username: object, password: object, country_code: object = "",
-                   nick_name: object = "", creator: object = "") -> ProjectUser:
+async def register(ctx: Context, project: Project, *, username: str | None, password: str | None,
+                   country_code: str = "", nick_name: str = "", creator: str = "") -> ProjectUser:
     visibility.require_project_token(ctx)
     name = _check_username(username)
     password_hex = _check_password(password)
@@ -136,8 +136,9 @@ async def page(ctx: Context, project: Project, after_id: str, size: int, *, offs
     return rows[:size], len(rows) > size, total
 
 
-async def modify(ctx: Context, project: Project, uid: str, *, nick_name: object = None, country_code: object = None,
-                 old_password: object = None, new_password: object = None) -> None:
+async def modify(ctx: Context, project: Project, uid: str, *, nick_name: str | None = None,
+                 country_code: str | None = None, old_password: str | None = None,
+                 new_password: str | None = None) -> None:
     """Change the nick name / country code, and the password when the old one is given right."""
     visibility.require_project_token(ctx)
     user = await get(ctx, project, uid)
@@ -155,7 +156,7 @@ async def modify(ctx: Context, project: Project, uid: str, *, nick_name: object 
     await _save(ctx, user)
 
 
-async def reset_password(ctx: Context, project: Project, username: object, new_password: object) -> None:
+async def reset_password(ctx: Context, project: Project, username: str | None, new_password: str | None) -> None:
     visibility.require_project_token(ctx)
     user = await get_by_name(ctx, project, _check_username(username))
     user.password_hash = await hash_password(ctx, _check_password(new_password, "new_password"))
@@ -183,7 +184,7 @@ async def delete(ctx: Context, project: Project, uid: str) -> None:
     await ctx.store.transaction(work)
 
 
-async def login(ctx: Context, project: Project, username: object, password: object) -> Token:
+async def login(ctx: Context, project: Project, username: str | None, password: str | None) -> Token:
     """A user token for the right username and password; 2401 for any wrong pair (no hint which part)."""
     if project.method != "custom":
         raise PasswordWrong("project users exist in custom projects only")

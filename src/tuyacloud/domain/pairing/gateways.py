@@ -21,10 +21,10 @@ The online rules between a gateway and its sub-devices live in domain/devices/ga
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices, owners
+from tuyacloud.domain.pairing.requests import MAX_DISCOVERY_S
 from tuyacloud.domain.projects import projects
 from tuyacloud.errors import DeviceNotExist, DeviceTokenExpired, NotAGateway, ParamIllegal
 from tuyacloud.models import Device, Project
@@ -32,7 +32,6 @@ from tuyacloud.store.base import Tx
 
 GATEWAY_CATEGORIES = frozenset({"wg2", "wg"})
 DEFAULT_DISCOVERY_S = 100
-MAX_DISCOVERY_S = 3600
 
 
 def is_gateway(device: Device) -> bool:
@@ -95,7 +94,7 @@ def _check_searching(gateway: Device, until: int | None, now: int) -> None:
                                  "(POST /v1.0/iot-03/device-registration/devices/{device_id}/actions/discover)")
 
 
-def _duration(value: Any) -> int:
+def _duration(value: int | str | None) -> int:
     if value is None or value == "":
         return DEFAULT_DISCOVERY_S
     if isinstance(value, str) and value.strip().isdigit():
@@ -105,8 +104,9 @@ def _duration(value: Any) -> int:
     return value
 
 
-async def discover(ctx: Context, project: Project, gateway_id: str, duration: Any = None) -> None:
-    """Open the gateway for sub-devices to join for ``duration`` seconds (0 closes it)."""
+async def discover(ctx: Context, project: Project, gateway_id: str, duration: int | str | None = None) -> None:
+    """Open the gateway for sub-devices to join for ``duration`` seconds (0 closes it; the query's integer or the
+    body's ``Discover.duration``)."""
     seconds = _duration(duration)
     gateway = await gateway_of(ctx, project, gateway_id)
     now = ctx.clock.now_ms()

@@ -25,13 +25,12 @@ protocol (1001 ``deviceFreeze``/``deviceUnFreeze``), which this cloud does not s
 
 from __future__ import annotations
 
-from typing import Any
-
 from tuyacloud.catalog.behaviours import initial_status
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices, events, outbox
 from tuyacloud.domain.devices.devices import refuse_if_frozen
 from tuyacloud.domain.pairing import gateways
+from tuyacloud.domain.pairing.requests import FreezeState
 from tuyacloud.errors import DeviceNotExist, DeviceNotSupported, ParamEmpty, ParamIllegal
 from tuyacloud.models import Device, DeviceLog, Project
 from tuyacloud.store.base import Tx
@@ -96,7 +95,7 @@ async def freeze_state(ctx: Context, project: Project, device_id: str) -> int:
     return FROZEN if device.frozen else NORMAL
 
 
-def _state(value: Any) -> int:
+def _state(value: int | float | str | None) -> int:
     if value is None or value == "":
         raise ParamEmpty("state is required: 1 freezes the device, 0 unfreezes it")
     if isinstance(value, str) and value in ("0", "1"):
@@ -106,8 +105,8 @@ def _state(value: Any) -> int:
     return int(value)
 
 
-async def set_freeze_state(ctx: Context, project: Project, device_id: str, value: Any) -> None:
-    state = _state(value)
+async def set_freeze_state(ctx: Context, project: Project, device_id: str, body: FreezeState) -> None:
+    state = _state(body.state)
     device = await devices.get_owned(ctx, project, device_id)
     now = ctx.clock.now_ms()
 

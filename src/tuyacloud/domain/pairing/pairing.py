@@ -11,11 +11,11 @@ paired; an expired token still answers it for :data:`registration.LIST_KEEP_S` s
 
 from __future__ import annotations
 
-from typing import Any
-
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import owners
 from tuyacloud.domain.pairing import registration
+from tuyacloud.domain.pairing.requests import PARING_TYPES as PAIRING_TYPES
+from tuyacloud.domain.pairing.requests import PairingToken as PairingRequest
 from tuyacloud.domain.projects import projects
 from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import (
@@ -30,17 +30,15 @@ from tuyacloud.errors import (
 from tuyacloud.models import Device, PairingToken, Project
 from tuyacloud.store.base import Tx
 
-PAIRING_TYPES = ("EZ", "AP", "BLE")
 
-
-async def create_token(ctx: Context, project: Project, body: dict[str, Any]) -> PairingToken:
-    user = await homes.user_of_request(ctx, project, body.get("uid"))
-    paring_type = body.get("paring_type", body.get("pairing_type"))
+async def create_token(ctx: Context, project: Project, body: PairingRequest) -> PairingToken:
+    user = await homes.user_of_request(ctx, project, body.uid)
+    paring_type = body.paring_type if body.paring_type is not None else body.pairing_type
     if paring_type in (None, ""):
         raise ParamEmpty("paring_type is required")
     if paring_type not in PAIRING_TYPES:
         raise ParamIllegal(f"paring_type must be one of {', '.join(PAIRING_TYPES)}")
-    time_zone = registration.check_time_zone(body.get("time_zone_id"))
+    time_zone = registration.check_time_zone(body.time_zone_id)
     now = ctx.clock.now_ms()
     for _ in range(10):
         token = PairingToken(ctx.ids.alnum(8), project.access_id, project.region, user.id, ctx.ids.alnum(4),

@@ -14,19 +14,19 @@ from __future__ import annotations
 import re
 import zoneinfo
 from datetime import UTC, datetime
-from typing import Any
 
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices
 from tuyacloud.domain.industry import assets
+from tuyacloud.domain.pairing.requests import PAIRING_TYPES, TIME_ZONE_REFUSED
+from tuyacloud.domain.pairing.requests import RegistrationToken as RegistrationRequest
 from tuyacloud.domain.projects import projects
 from tuyacloud.errors import DataNotExist, DeviceTokenExpired, ParamEmpty, ParamIllegal, SystemError_
 from tuyacloud.models import Device, Project, RegistrationToken
 from tuyacloud.regions import REGIONS
 from tuyacloud.store.base import Tx
 
-PAIRING_TYPES = ("EZ", "AP", "Bluetooth")
 _PAIRING_ALIASES = {"ez": "EZ", "ap": "AP", "ble": "Bluetooth", "bluetooth": "Bluetooth"}
 TOKEN_TTL_S = 300
 LIST_KEEP_S = 24 * 3600  # how long after its expiry a token still answers its device list
@@ -39,12 +39,12 @@ def pairing_region(region: str) -> str:
     return PAIRING_REGIONS.get(region, region[:2].upper())
 
 
-def check_time_zone(value: object) -> str:
+def check_time_zone(value: str | None) -> str:
     """An IANA zone ("Europe/Berlin") or a UTC offset ("+08:00")."""
     if value is None or value == "":
         raise ParamEmpty("time_zone_id is required")
-    if not isinstance(value, str) or len(value) > 64:
-        raise ParamIllegal("time_zone_id must be a time zone name such as Asia/Shanghai")
+    if len(value) > 64:
+        raise ParamIllegal(TIME_ZONE_REFUSED)
     if _OFFSET.match(value):
         return value
     try:
@@ -64,33 +64,19 @@ def utc_offset(time_zone: str, now_ms: int) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _check_optional(body: dict[str, Any]) -> None:
-    for key in ("lon", "lat"):
-        value = body.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
-            raise ParamIllegal(f"{key} must be a number or a string")
-    if body.get("lang") is not None and not isinstance(body["lang"], str):
-        raise ParamIllegal("lang must be a string")
-    if body.get("extension") is not None and not isinstance(body["extension"], dict):
-        raise ParamIllegal("extension must be an object")
-
-
-async def create_token(ctx: Context, project: Project, body: dict[str, Any]
+async def create_token(ctx: Context, project: Project, body: RegistrationRequest
                        ) -> tuple[RegistrationToken, dict[str, str]]:
-    """A new registration token for devices that land at ``asset_id`` (default: the project's root asset)."""
+    """A new registration token for devices that land at ``asset_id`` (default: the project's root asset); the
+    shapes of its optional fields (lon, lat, lang, extension) were checked with the body."""
     visibility.require_project_token(ctx)
-    pairing_type = body.get("pairing_type")
+    pairing_type = body.pairing_type
     if pairing_type is None or pairing_type == "":
         raise ParamEmpty("pairing_type is required")
-    if isinstance(pairing_type, str):  # the Node connector sends "ez", "ap" and "ble"
-        pairing_type = _PAIRING_ALIASES.get(pairing_type.lower(), pairing_type)
+    pairing_type = _PAIRING_ALIASES.get(pairing_type.lower(), pairing_type)  # the Node connector: "ez", "ap", "ble"
     if pairing_type not in PAIRING_TYPES:
         raise ParamIllegal(f"pairing_type must be one of {', '.join(PAIRING_TYPES)}")
-    time_zone = check_time_zone(body.get("time_zone_id"))
-    _check_optional(body)
-    asset_id = body.get("asset_id")
-    if asset_id is not None and not isinstance(asset_id, str):
-        raise ParamIllegal("asset_id must be a string")
+    time_zone = check_time_zone(body.time_zone_id)
+    asset_id = body.asset_id
     if asset_id:
         asset_id = (await assets.get_owned(ctx, project, asset_id)).id
     else:

@@ -24,6 +24,7 @@ from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands
 from tuyacloud.domain.rules import rule_time, rule_writes, scene_actions
 from tuyacloud.domain.rules.engine import ALL, ANY, DEVICE, EXTERNAL, SCHEDULE
+from tuyacloud.domain.rules.requests import MAX_PRECONDITIONS, AutomationBody, Objects
 from tuyacloud.domain.rules.scenes import background_of, new_rule_id
 from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import (
@@ -38,7 +39,7 @@ from tuyacloud.errors import (
 from tuyacloud.models import Automation, Home, Project
 from tuyacloud.store.base import Tx
 
-MAX_AUTOMATIONS, MAX_CONDITIONS, MAX_PRECONDITIONS = 100, 10, 3
+MAX_AUTOMATIONS, MAX_CONDITIONS = 100, 10
 OPERATORS = ("==", "<", ">")
 ENTITY_TYPES = {DEVICE: "device", SCHEDULE: "schedule", EXTERNAL: "external trigger"}
 
@@ -95,8 +96,8 @@ def _schedule_condition(c: dict[str, Any], where: str) -> dict[str, Any]:
     return {"entity_type": SCHEDULE, "entity_id": str(c.get("entity_id") or "timer"), "display": out}
 
 
-async def _conditions(ctx: Context, home: Home, conditions: Any) -> list[dict[str, Any]]:
-    if not isinstance(conditions, list) or not conditions:
+async def _conditions(ctx: Context, home: Home, conditions: Objects | None) -> list[dict[str, Any]]:
+    if not conditions:
         raise ParamEmpty("conditions: give at least one condition")
     if len(conditions) > MAX_CONDITIONS:
         raise ParamIllegal(f"at most {MAX_CONDITIONS} conditions")
@@ -123,10 +124,10 @@ async def _conditions(ctx: Context, home: Home, conditions: Any) -> list[dict[st
     return checked
 
 
-def _preconditions(preconditions: Any) -> list[dict[str, Any]]:
+def _preconditions(preconditions: Objects | None) -> list[dict[str, Any]]:
     if preconditions is None:
         return []
-    if not isinstance(preconditions, list) or len(preconditions) > MAX_PRECONDITIONS:
+    if len(preconditions) > MAX_PRECONDITIONS:
         raise ParamIllegal(f"preconditions must be a list of at most {MAX_PRECONDITIONS} timeCheck entries")
     checked = []
     for position, p in enumerate(preconditions, start=1):
@@ -145,21 +146,21 @@ def _preconditions(preconditions: Any) -> list[dict[str, Any]]:
     return checked
 
 
-async def _checked(ctx: Context, home: Home, body: dict[str, Any], automation: Automation) -> None:
+async def _checked(ctx: Context, home: Home, body: AutomationBody, automation: Automation) -> None:
     """Fill ``automation`` from the body, or raise on the first problem."""
-    automation.name = homes.check_name(body.get("name"))
-    automation.background = background_of(body.get("background"))
-    match_type = _int(body.get("match_type", ANY), "match_type")
+    automation.name = homes.check_name(body.name)
+    automation.background = background_of(body.background)
+    match_type = _int(body.match_type, "match_type")
     if match_type not in (ANY, ALL):
         raise ParamIllegal("match_type must be 1 (any condition) or 2 (all conditions)")
     automation.match_type = match_type
-    rule = body.get("condition_rule") or ""
-    if not isinstance(rule, str) or len(rule) > 256:
+    rule = body.condition_rule or ""
+    if len(rule) > 256:
         raise ParamIllegal("condition_rule must be a string")
     automation.condition_rule = rule
-    automation.conditions = await _conditions(ctx, home, body.get("conditions"))
-    automation.preconditions = _preconditions(body.get("preconditions"))
-    automation.actions = await scene_actions.validate(ctx, home, body.get("actions"))
+    automation.conditions = await _conditions(ctx, home, body.conditions)
+    automation.preconditions = _preconditions(body.preconditions)
+    automation.actions = await scene_actions.validate(ctx, home, body.actions)
 
 
 def _index(a: Automation) -> tuple[list[str], bool]:
@@ -185,7 +186,7 @@ async def details(ctx: Context, project: Project, home_id: str, automation_id: s
     return (await _automation(ctx, project, home_id, automation_id))[1]
 
 
-async def add(ctx: Context, project: Project, home_id: str, body: dict[str, Any]) -> Automation:
+async def add(ctx: Context, project: Project, home_id: str, body: AutomationBody) -> Automation:
     home = await homes.get_home(ctx, project, home_id, manage=True)
     now = ctx.clock.now_ms()
     automation = Automation("", home.id, home.region, "", "", True, ANY, "", [], [], [], now, now)
@@ -206,7 +207,8 @@ async def add(ctx: Context, project: Project, home_id: str, body: dict[str, Any]
     return await rule_writes.commit(ctx, work)
 
 
-async def modify(ctx: Context, project: Project, home_id: str, automation_id: str, body: dict[str, Any]) -> None:
+async def modify(ctx: Context, project: Project, home_id: str, automation_id: str,
+                 body: AutomationBody) -> None:
     home, automation = await _automation(ctx, project, home_id, automation_id, manage=True)
     await _checked(ctx, home, body, automation)
     automation.updated_ms = ctx.clock.now_ms()

@@ -27,6 +27,7 @@ from tuyacloud.catalog.validation import validate_commands
 from tuyacloud.domain.context import Context, StatusChange
 from tuyacloud.domain.devices import commands
 from tuyacloud.domain.rules import rule_writes
+from tuyacloud.domain.rules.requests import Objects
 from tuyacloud.errors import ActionEmpty, DeviceNotExist, DeviceNotInHome, ParamIllegal, TuyaError
 from tuyacloud.models import Home
 from tuyacloud.store.base import Tx
@@ -71,12 +72,10 @@ def _delay_seconds(props: Any, position: int) -> int:
     return total
 
 
-async def validate(ctx: Context, home: Home, actions: Any) -> list[dict[str, Any]]:
+async def validate(ctx: Context, home: Home, actions: Objects | None) -> list[dict[str, Any]]:
     """The actions in their stored form, or the first problem (nothing is written on error)."""
-    if actions is None or actions == []:
+    if not actions:
         raise ActionEmpty("give at least one action")
-    if not isinstance(actions, list):
-        raise ParamIllegal("actions must be a list")
     if len(actions) > MAX_ACTIONS:
         raise ParamIllegal(f"at most {MAX_ACTIONS} actions")
     checked: list[dict[str, Any]] = []

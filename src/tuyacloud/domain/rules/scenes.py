@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from msgspec import UNSET
+
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.rules import scene_actions
+from tuyacloud.domain.rules.requests import BACKGROUND_REFUSED, SceneBody
 from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import ParamIllegal, ParamRangeInvalid, SceneNotExist, SystemError_
 from tuyacloud.models import Device, Home, Project, Scene
@@ -20,11 +23,11 @@ from tuyacloud.store.base import Tx
 MAX_SCENES = 100
 
 
-def background_of(value: object) -> str:
+def background_of(value: str | None) -> str:
     if value is None:
         return ""
-    if not isinstance(value, str) or len(value) > 512 or not value.isprintable():
-        raise ParamIllegal("background must be an image URL of at most 512 characters")
+    if len(value) > 512 or not value.isprintable():
+        raise ParamIllegal(BACKGROUND_REFUSED)
     return value.strip()
 
 
@@ -51,11 +54,11 @@ async def listing(ctx: Context, project: Project, home_id: str) -> list[Scene]:
     return await ctx.store.home_scenes(home.id)
 
 
-async def add(ctx: Context, project: Project, home_id: str, body: dict[str, Any]) -> Scene:
+async def add(ctx: Context, project: Project, home_id: str, body: SceneBody) -> Scene:
     home = await homes.get_home(ctx, project, home_id, manage=True)
-    name = homes.check_name(body.get("name"))
-    background = background_of(body.get("background"))
-    actions = await scene_actions.validate(ctx, home, body.get("actions"))
+    name = homes.check_name(body.name)
+    background = background_of(None if body.background is UNSET else body.background)
+    actions = await scene_actions.validate(ctx, home, body.actions)
     now = ctx.clock.now_ms()
     scene = Scene("", home.id, home.region, name, background, True, actions, now, now)
 
@@ -73,12 +76,12 @@ async def add(ctx: Context, project: Project, home_id: str, body: dict[str, Any]
     return await ctx.store.transaction(work)
 
 
-async def modify(ctx: Context, project: Project, home_id: str, scene_id: str, body: dict[str, Any]) -> None:
+async def modify(ctx: Context, project: Project, home_id: str, scene_id: str, body: SceneBody) -> None:
     home, scene = await _scene(ctx, project, home_id, scene_id, manage=True)
-    scene.name = homes.check_name(body.get("name"))
-    if "background" in body:
-        scene.background = background_of(body.get("background"))
-    scene.actions = await scene_actions.validate(ctx, home, body.get("actions"))
+    scene.name = homes.check_name(body.name)
+    if body.background is not UNSET:
+        scene.background = background_of(body.background)
+    scene.actions = await scene_actions.validate(ctx, home, body.actions)
     scene.updated_ms = ctx.clock.now_ms()
 
     async def work(tx: Tx) -> None:

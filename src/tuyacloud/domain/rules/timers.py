@@ -17,12 +17,24 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from msgspec import UNSET
+
 from tuyacloud.catalog.loader import Product
-from tuyacloud.catalog.validation import validate_commands
+from tuyacloud.catalog.validation import check_commands
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices.commands import product_of
 from tuyacloud.domain.devices.devices import get_owned
+from tuyacloud.domain.devices.requests import Command
 from tuyacloud.domain.rules import schedule
+from tuyacloud.domain.rules.timer_requests import (
+    MAX_TEXT,
+    GroupStatus,
+    ModifyTimer,
+    TimerBody,
+    TimerGroup,
+    TimerState,
+    functions_of,
+)
 from tuyacloud.errors import (
     DataNotExist,
     DeviceNotExist,
@@ -36,7 +48,6 @@ from tuyacloud.models import Device, Project, Timer
 from tuyacloud.store.base import Tx
 
 MAX_PER_DEVICE = 30
-MAX_TEXT = 64
 NO_DATE = ("", "00000000")  # the v2.0 list shows "00000000" for a timer without a date; accept it back
 
 
@@ -52,30 +63,21 @@ class Schedule:
 
 
 # --- parsing and validation (pure) ---------------------------------------------------------------------------------
-def body_object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise ParamIllegal("the body must be a JSON object")
-    return body
-
-
-def text(body: dict[str, Any], key: str, *, required: bool = False, default: str = "") -> str:
-    value = body.get(key)
+def text(value: str | None, key: str, *, required: bool = False, default: str = "") -> str:
     if value is None or value == "":
         if required:
             raise ParamEmpty(f"{key} is required")
         return default
-    if not isinstance(value, str) or len(value) > MAX_TEXT:
+    if len(value) > MAX_TEXT:
         raise ParamIllegal(f"{key} must be a string of at most {MAX_TEXT} characters")
     return value
 
 
-def parse_schedule(time: Any, loops: Any, date: Any, timezone_id: Any, time_zone: Any) -> Schedule:
+def parse_schedule(time: str | None, loops: str | None, date: str | None, timezone_id: str | None,
+                   time_zone: str | None) -> Schedule:
     """Check and normalise every part of a schedule (first error wins: time, loops, zone, date)."""
     if time is None or time == "":
         raise ParamEmpty("time is required")
-    for name, value in (("timezone_id", timezone_id), ("time_zone", time_zone)):
-        if value is not None and not isinstance(value, str):
-            raise ParamIllegal(f"{name} must be a string")
     normal = schedule.normalise_time(time)
     mask = schedule.parse_loops(loops)
     schedule.resolve_zone(timezone_id or None, time_zone or None)
@@ -102,13 +104,9 @@ def next_run_after(t: Timer, after_ms: int) -> int | None:
                                     t.date if schedule.is_one_shot(t.loops) else None, time_zone=t.time_zone or None)
 
 
-def parse_functions(product: Product, raw: Any) -> list[dict[str, Any]]:
+def parse_functions(product: Product, functions: list[Command] | None) -> list[dict[str, Any]]:
     """``[{code, value}]`` checked like commands against the device's functions; values normalised."""
-    if raw is None or raw == []:
-        raise ParamEmpty("functions is empty")
-    if not isinstance(raw, list):
-        raise ParamIllegal("functions must be a list of {code, value} objects")
-    return [{"code": code, "value": value} for code, value in validate_commands(product, raw)]
+    return [{"code": code, "value": value} for code, value in check_commands(product, functions_of(functions))]
 
 
 def _new_timer(ctx: Context, device: Device, s: Schedule, at: int, functions: list[dict[str, Any]], *, group_id: str,
@@ -121,28 +119,23 @@ def _new_timer(ctx: Context, device: Device, s: Schedule, at: int, functions: li
     )
 
 
-def _group_timers(ctx: Context, device: Device, product: Product, body: dict[str, Any], group_id: str,
+def _group_timers(ctx: Context, device: Device, product: Product, body: TimerGroup, group_id: str,
                   now: int) -> list[Timer]:
     """The timers a v1.0 add/modify body describes: one per ``instruct`` entry, sharing loops and zone."""
-    category = text(body, "category", required=True)
+    category = text(body.category, "category", required=True)
     if "/" in category:
         raise ParamIllegal("category must not contain '/'")
-    alias = text(body, "alias_name")
-    instruct = body.get("instruct")
-    if instruct is None or instruct == []:
+    alias = text(body.alias_name, "alias_name")
+    instruct = body.instruct
+    if not instruct:
         raise ParamEmpty("instruct is empty")
-    if not isinstance(instruct, list):
-        raise ParamIllegal("instruct must be a list of {time, date, functions} objects")
     if len(instruct) > MAX_PER_DEVICE:
         raise TimerLimitExceeded(f"a group of {len(instruct)} timers; a device has at most {MAX_PER_DEVICE}")
     made: list[Timer] = []
     seen: set[tuple[str, str]] = set()
     for order, entry in enumerate(instruct):
-        if not isinstance(entry, dict):
-            raise ParamIllegal("each instruct entry must be an object {time, date, functions}")
-        s = parse_schedule(entry.get("time"), body.get("loops"), entry.get("date"), body.get("timezone_id"),
-                           body.get("time_zone"))
-        functions = parse_functions(product, entry.get("functions"))
+        s = parse_schedule(entry.time, body.loops, entry.date, body.timezone_id, body.time_zone)
+        functions = parse_functions(product, entry.functions)
         s, at = first_run(s, now)
         if (s.time, s.date) in seen:
             raise TimerTimeOverlap(f"two timers of the group run at {s.time}")
@@ -152,14 +145,13 @@ def _group_timers(ctx: Context, device: Device, product: Product, body: dict[str
     return made
 
 
-def _single_timer(ctx: Context, device: Device, product: Product, body: dict[str, Any], now: int, *,
+def _single_timer(ctx: Context, device: Device, product: Product, body: TimerBody, now: int, *,
                   timer_id: str | None = None) -> Timer:
     """The timer a v2.0 add/modify body describes (a group of its own)."""
-    alias = text(body, "alias_name")
-    category = text(body, "category")
-    s = parse_schedule(body.get("time"), body.get("loops"), body.get("date"), body.get("timezone_id"),
-                       body.get("time_zone"))
-    functions = parse_functions(product, body.get("functions"))
+    alias = text(body.alias_name, "alias_name")
+    category = text(None if body.category is UNSET else body.category, "category")
+    s = parse_schedule(body.time, body.loops, body.date, body.timezone_id, body.time_zone)
+    functions = parse_functions(product, body.functions)
     s, at = first_run(s, now)
     timer = _new_timer(ctx, device, s, at, functions, group_id=ctx.ids.hex(12), category=category, order=0,
                        alias=alias, enabled=True, now=now)
@@ -209,11 +201,11 @@ async def of_device(ctx: Context, device: Device) -> list[Timer]:
     return await ctx.store.timers_of_device(device.id, device.region)
 
 
-async def add_group(ctx: Context, project: Project, device_id: str, body: Any) -> str:
+async def add_group(ctx: Context, project: Project, device_id: str, body: TimerGroup) -> str:
     """``POST /v1.0/devices/{id}/timers``: a group of timers (one per ``instruct`` entry) → its group id."""
     device, product = await _device(ctx, project, device_id)
     group_id = ctx.ids.hex(12)
-    await _add(ctx, device, _group_timers(ctx, device, product, body_object(body), group_id, ctx.clock.now_ms()))
+    await _add(ctx, device, _group_timers(ctx, device, product, body, group_id, ctx.clock.now_ms()))
     return group_id
 
 
@@ -222,10 +214,10 @@ async def list_timers(ctx: Context, project: Project, device_id: str, category: 
     return await ctx.store.timers_of_device(device.id, device.region, category=category)
 
 
-async def modify_group(ctx: Context, project: Project, device_id: str, group_id: str, body: Any) -> None:
+async def modify_group(ctx: Context, project: Project, device_id: str, group_id: str, body: TimerGroup) -> None:
     """Replace a group's timers with those of the body; the group keeps its id and its on/off state."""
     device, product = await _device(ctx, project, device_id)
-    fresh = _group_timers(ctx, device, product, body_object(body), group_id, ctx.clock.now_ms())
+    fresh = _group_timers(ctx, device, product, body, group_id, ctx.clock.now_ms())
 
     async def work(tx: Tx) -> None:
         old = await tx.timers_of_device(device.id, device.region, group_id=group_id)
@@ -267,16 +259,16 @@ async def _set_enabled(ctx: Context, device: Device, enabled: bool, select: Call
     await _in_unit(ctx, device, work)
 
 
-def _group_status(value: Any) -> int:
+def _group_status(value: str | int | None) -> int:
     """The v1.0 status ``value``: "0" off, "1" on, "2" delete (the docs send strings; numbers are accepted)."""
-    if isinstance(value, bool) or str(value) not in ("0", "1", "2"):
+    if str(value) not in ("0", "1", "2"):
         raise ParamIllegal("value must be 0 (disable), 1 (enable) or 2 (delete)")
     return int(str(value))
 
 
 async def set_group_status(ctx: Context, project: Project, device_id: str, category: str, group_id: str,
-                           body: Any) -> None:
-    status = _group_status(body_object(body).get("value"))
+                           body: GroupStatus) -> None:
+    status = _group_status(body.value)
     device = await get_owned(ctx, project, device_id)
     what = f"timer group {group_id!r} in category {category!r}"
 
@@ -326,10 +318,10 @@ def parse_ids(raw: Any) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-async def add_timer(ctx: Context, project: Project, device_id: str, body: Any) -> str:
+async def add_timer(ctx: Context, project: Project, device_id: str, body: TimerBody) -> str:
     """``POST /v2.0/cloud/timer/device/{id}``: one timer → its timer id."""
     device, product = await _device(ctx, project, device_id)
-    timer = _single_timer(ctx, device, product, body_object(body), ctx.clock.now_ms())
+    timer = _single_timer(ctx, device, product, body, ctx.clock.now_ms())
     await _add(ctx, device, [timer])
     return timer.id
 
@@ -341,19 +333,15 @@ async def query_timers(ctx: Context, project: Project, device_id: str, timer_ids
     return await ctx.store.timers_of_device(device.id, device.region, ids=ids, category=category)
 
 
-def _timer_id(body: dict[str, Any]) -> str:
-    value = body.get("timer_id")
+def _timer_id(value: str | int | None) -> str:
     if value is None or value == "":
         raise ParamEmpty("timer_id is required")
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ParamIllegal("timer_id must be a string")
     return str(value)
 
 
-async def modify_timer(ctx: Context, project: Project, device_id: str, body: Any) -> None:
+async def modify_timer(ctx: Context, project: Project, device_id: str, body: ModifyTimer) -> None:
     """Replace one timer's schedule and functions; it keeps its id, group and on/off state."""
-    body = body_object(body)
-    timer_id = _timer_id(body)
+    timer_id = _timer_id(body.timer_id)
     device, product = await _device(ctx, project, device_id)
     fresh = _single_timer(ctx, device, product, body, ctx.clock.now_ms(), timer_id=timer_id)
 
@@ -362,17 +350,16 @@ async def modify_timer(ctx: Context, project: Project, device_id: str, body: Any
         if not found:
             raise _not_found(f"timer {timer_id!r}")
         old = found[0]
-        category = fresh.category if "category" in body else old.category
+        category = old.category if body.category is UNSET else fresh.category
         await tx.update_timer(replace(fresh, group_id=old.group_id, group_order=old.group_order, category=category,
                                       enabled=old.enabled, next_run_ms=fresh.next_run_ms if old.enabled else None))
 
     await _in_unit(ctx, device, work)
 
 
-async def set_timer_state(ctx: Context, project: Project, device_id: str, body: Any) -> None:
-    body = body_object(body)
-    timer_id = _timer_id(body)
-    enable = body.get("enable")
+async def set_timer_state(ctx: Context, project: Project, device_id: str, body: TimerState) -> None:
+    timer_id = _timer_id(body.timer_id)
+    enable = body.enable
     if not isinstance(enable, bool):
         raise ParamIllegal("enable must be true or false")
     device = await get_owned(ctx, project, device_id)

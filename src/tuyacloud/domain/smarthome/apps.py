@@ -18,6 +18,7 @@ from tuyacloud.domain.access import tokens, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.industry import users
 from tuyacloud.domain.projects import projects
+from tuyacloud.domain.smarthome.requests import AppLogin, SyncAppUser
 from tuyacloud.errors import (
     ParamEmpty,
     ParamIllegal,
@@ -110,8 +111,8 @@ async def linked_app(ctx: Context, project: Project, schema: str) -> App:
 
 
 # --- app users ----------------------------------------------------------------------------------------------
-def _md5(password: object) -> str:
-    if not isinstance(password, str) or not _MD5_HEX.match(password):
+def _md5(password: str | None) -> str:
+    if password is None or not _MD5_HEX.match(password):
         raise ParamIllegal("password must be the MD5 hex of the password")
     return password.lower()
 
@@ -134,20 +135,20 @@ def _text(value: object, field: str, limit: int = 64) -> str:
     return value.strip()
 
 
-async def sync_user(ctx: Context, project: Project, schema: str, body: dict[str, object]) -> AppUser:
+async def sync_user(ctx: Context, project: Project, schema: str, body: SyncAppUser) -> AppUser:
     """Create an app user, or update the one with this username (idempotent per username: same uid)."""
     visibility.require_project_token(ctx)
     app = await linked_app(ctx, project, schema)
-    if body.get("username") in (None, "") or body.get("password") in (None, ""):
+    if body.username in (None, "") or body.password in (None, ""):
         raise ParamEmpty("username and password are required")
-    name = users._check_username(body.get("username"))
-    password_hex = _md5(body.get("password"))
-    code = country_code(body.get("country_code"))
-    username_type = body.get("username_type", 3)
-    if isinstance(username_type, bool) or username_type not in (1, 2, 3):
+    name = users._check_username(body.username)
+    password_hex = _md5(body.password)
+    code = country_code(body.country_code)
+    username_type = body.username_type
+    if username_type not in (1, 2, 3):
         raise ParamIllegal("username_type must be 1 (mobile), 2 (email) or 3 (other)")
-    nick = _text(body.get("nick_name"), "nick_name")
-    zone = _text(body.get("time_zone_id"), "time_zone_id")
+    nick = _text(body.nick_name, "nick_name")
+    zone = _text(body.time_zone_id, "time_zone_id")
     password_hash = await users.hash_password(ctx, password_hex)
     now = ctx.clock.now_ms()
 
@@ -189,19 +190,20 @@ async def page_users(ctx: Context, project: Project, schema: str, page_no: int, 
     return rows[:size], len(rows) > size, await ctx.store.count_app_users(app.schema)
 
 
-async def login(ctx: Context, project: Project, body: dict[str, object]) -> Token:
+async def login(ctx: Context, project: Project, body: AppLogin) -> Token:
     """The associated-user login: a token of kind ``app_user`` that sees the user's homes and devices only."""
-    for key in ("username", "password", "schema"):
-        if body.get(key) in (None, ""):
-            raise ParamEmpty(f"{key} is required")
-    schema, username, password = body.get("schema"), body.get("username"), body.get("password")
-    if not isinstance(schema, str) or not isinstance(username, str) or not isinstance(password, str):
-        raise ParamIllegal("username, password and schema must be strings")
+    schema, username, password = body.schema, body.username, body.password
+    if not username:
+        raise ParamEmpty("username is required")
+    if not password:
+        raise ParamEmpty("password is required")
+    if not schema:
+        raise ParamEmpty("schema is required")
     app = await linked_app(ctx, project, schema)
     user = await ctx.store.get_app_user_by_name(app.schema, username.strip())
     if user is None:
         raise PermissionDeny("no such user of the app")
-    given_code = body.get("country_code")
+    given_code = body.country_code
     if not _MD5_HEX.match(password) or not await asyncio.to_thread(passwords.verify_password, password.lower(),
                                                                  user.password_hash):
         raise PasswordWrong()

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from msgspec import UNSET
+
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices, events, outbox, owners
 from tuyacloud.domain.smarthome import apps
+from tuyacloud.domain.smarthome.requests import MEMBER_REQUIRED, AddMember, Coordinate, CreateHome, ModifyHome
 from tuyacloud.errors import (
     HomeNotExist,
     MemberAlreadyInHome,
@@ -36,19 +39,19 @@ MAX_HOMES, MAX_ROOMS, MAX_MEMBERS, MAX_HOME_DEVICES, MAX_ROOM_DEVICES = 20, 20, 
 OWNER, ADMIN, MEMBER = "OWNER", "ADMIN", "MEMBER"
 
 
-def check_name(value: object, field: str = "name") -> str:
+def check_name(value: str | None, field: str = "name") -> str:
     if value is None or value == "":
         raise ParamEmpty(f"{field} is required")
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 50 or not value.isprintable():
+    if not value.strip() or len(value.strip()) > 50 or not value.isprintable():
         raise ParamIllegal(f"{field} must be 1 to 50 printable characters")
     return value.strip()
 
 
-def _coordinate(value: object, field: str, limit: float) -> float:
+def _coordinate(value: Coordinate, field: str, limit: float) -> float:
     if value is None or value == "":
         return 0.0
     try:
-        number = float(value) if not isinstance(value, bool) and isinstance(value, (int, float, str)) else None
+        number: float | None = float(value)
     except ValueError:
         number = None
     if number is None or not -limit <= number <= limit:
@@ -88,29 +91,26 @@ async def _role(ctx: Context, home_id: str, uid: str) -> str:
     return ""
 
 
-async def user_of_request(ctx: Context, project: Project, uid: object) -> AppUser:
-    if not isinstance(uid, str) or not uid:
+async def user_of_request(ctx: Context, project: Project, uid: str | None) -> AppUser:
+    if not uid:
         raise ParamEmpty("uid is required")
     return await apps.get_user(ctx, project, uid)
 
 
 # --- homes ------------------------------------------------------------------------------------------------------
-async def create(ctx: Context, project: Project, body: dict[str, Any]) -> Home:
+async def create(ctx: Context, project: Project, body: CreateHome) -> Home:
     """``{uid, home: {name, geo_name, lon, lat}, rooms: [names]}``: a home owned by ``uid``, with its rooms."""
-    user = await user_of_request(ctx, project, body.get("uid"))
-    spec = body.get("home")
-    if not isinstance(spec, dict):
+    user = await user_of_request(ctx, project, body.uid)
+    spec = body.home
+    if spec is None:
         raise ParamEmpty("home {name, geo_name, lon, lat} is required")
-    room_names = body.get("rooms") or []
-    if not isinstance(room_names, list):
-        raise ParamIllegal("rooms must be a list of names")
-    names = [check_name(n, "room name") for n in room_names]
+    names = [check_name(n, "room name") for n in body.rooms or []]
     if len(names) > MAX_ROOMS:
         raise ParamRangeInvalid(f"a home has at most {MAX_ROOMS} rooms")
     now = ctx.clock.now_ms()
-    home = Home("", user.schema, user.region, user.id, check_name(spec.get("name")),
-                apps._text(spec.get("geo_name"), "geo_name", 128), _coordinate(spec.get("lon"), "lon", 180),
-                _coordinate(spec.get("lat"), "lat", 90), now)
+    home = Home("", user.schema, user.region, user.id, check_name(spec.name),
+                apps._text(spec.geo_name, "geo_name", 128), _coordinate(spec.lon, "lon", 180),
+                _coordinate(spec.lat, "lat", 90), now)
 
     async def work(tx: Tx) -> Home:
         if len([1 for _, role in await tx.homes_of_user(user.id) if role == OWNER]) >= MAX_HOMES:
@@ -134,15 +134,15 @@ async def of_user(ctx: Context, project: Project, uid: str) -> list[tuple[Home, 
     return await ctx.store.homes_of_user(user.id)
 
 
-async def modify(ctx: Context, project: Project, home_id: str, body: dict[str, Any]) -> None:
+async def modify(ctx: Context, project: Project, home_id: str, body: ModifyHome) -> None:
     home = await get_home(ctx, project, home_id, manage=True)
-    home.name = check_name(body.get("name"))
-    if "geo_name" in body:
-        home.geo_name = apps._text(body.get("geo_name"), "geo_name", 128)
-    if "lon" in body:
-        home.lon = _coordinate(body.get("lon"), "lon", 180)
-    if "lat" in body:
-        home.lat = _coordinate(body.get("lat"), "lat", 90)
+    home.name = check_name(body.name)
+    if body.geo_name is not UNSET:
+        home.geo_name = apps._text(body.geo_name, "geo_name", 128)
+    if body.lon is not UNSET:
+        home.lon = _coordinate(body.lon, "lon", 180)
+    if body.lat is not UNSET:
+        home.lat = _coordinate(body.lat, "lat", 90)
 
     async def work(tx: Tx) -> None:
         await tx.update_home(home)
@@ -193,7 +193,7 @@ async def _room(ctx: Context, project: Project, home_id: str, room_id: str, mana
     raise RoomNotExist(f"room {room_id!r} does not exist in home {home.id}")
 
 
-async def add_room(ctx: Context, project: Project, home_id: str, name: object) -> Room:
+async def add_room(ctx: Context, project: Project, home_id: str, name: str | None) -> Room:
     home = await get_home(ctx, project, home_id, manage=True)
     room_name = check_name(name)
 
@@ -212,7 +212,7 @@ async def add_room(ctx: Context, project: Project, home_id: str, name: object) -
     return await ctx.store.transaction(work)
 
 
-async def rename_room(ctx: Context, project: Project, home_id: str, room_id: str, name: object) -> None:
+async def rename_room(ctx: Context, project: Project, home_id: str, room_id: str, name: str | None) -> None:
     _, room = await _room(ctx, project, home_id, room_id, manage=True)
     new_name = check_name(name)
 
@@ -237,17 +237,19 @@ async def room_devices(ctx: Context, project: Project, home_id: str, room_id: st
     return await ctx.store.room_devices(room.id)
 
 
-def _device_ids(value: object) -> list[str]:
+def _device_ids(value: list[str] | str | None) -> list[str]:
+    """A list of ids, or a comma-separated string of them (the query's form)."""
     if isinstance(value, str):
         value = [i for i in value.split(",") if i.strip()]
-    if not isinstance(value, list) or not value:
+    if not value:
         raise ParamEmpty("device_ids is required")
-    if len(value) > 20 or not all(isinstance(i, str) and i.strip() for i in value):
+    if len(value) > 20 or not all(i.strip() for i in value):
         raise ParamIllegal("device_ids takes 1 to 20 device ids")
     return list(dict.fromkeys(i.strip() for i in value))
 
 
-async def move_devices(ctx: Context, project: Project, home_id: str, room_id: str, ids: object) -> None:
+async def move_devices(ctx: Context, project: Project, home_id: str, room_id: str,
+                       ids: list[str] | str | None) -> None:
     """Put devices of the home into a room (moving them out of the room they were in): all or nothing."""
     home, room = await _room(ctx, project, home_id, room_id, manage=True)
     wanted = _device_ids(ids)
@@ -265,7 +267,7 @@ async def move_devices(ctx: Context, project: Project, home_id: str, room_id: st
     await ctx.store.transaction(work)
 
 
-async def remove_devices(ctx: Context, project: Project, home_id: str, room_id: str, ids: object) -> None:
+async def remove_devices(ctx: Context, project: Project, home_id: str, room_id: str, ids: str | None) -> None:
     """Take devices out of a room; they stay in the home."""
     _, room = await _room(ctx, project, home_id, room_id, manage=True)
     wanted = _device_ids(ids)
@@ -285,26 +287,22 @@ async def members(ctx: Context, project: Project, home_id: str) -> list[tuple[Ho
     return [(m, await ctx.store.get_app_user(m.uid)) for m in await ctx.store.members(home.id)]
 
 
-async def add_member(ctx: Context, project: Project, home_id: str, body: dict[str, Any]) -> HomeMember:
+async def add_member(ctx: Context, project: Project, home_id: str, body: AddMember) -> HomeMember:
     """``{app_schema, member: {country_code, member_account, admin, name}}``; the account must be a user of the
     home's app (2506), not yet in the home (2507), under a name no other member has (2510)."""
     home = await get_home(ctx, project, home_id, manage=True)
-    spec = body.get("member")
-    if not isinstance(spec, dict) or spec.get("member_account") in (None, ""):
-        raise ParamEmpty("member {member_account, country_code, admin, name} is required")
-    schema = body.get("app_schema") or home.schema
+    spec = body.member
+    if spec is None or spec.member_account in (None, ""):
+        raise ParamEmpty(MEMBER_REQUIRED)
+    schema = body.app_schema or home.schema
     if schema != home.schema:
         raise ParamIllegal("app_schema must be the home's app")
-    account = spec.get("member_account")
-    if not isinstance(account, str):
-        raise ParamIllegal("member_account must be a string")
-    admin = spec.get("admin", False)
-    if not isinstance(admin, bool):
-        raise ParamIllegal("admin must be true or false")
+    account = spec.member_account
+    admin = spec.admin
     user = await ctx.store.get_app_user_by_name(home.schema, account.strip())
     if user is None:
         raise MemberNotRegistered(f"{account!r} is not a user of the app")
-    name = check_name(spec.get("name") or user.nick_name or user.username, "member name")
+    name = check_name(spec.name or user.nick_name or user.username, "member name")
     member = HomeMember(home.id, user.id, ADMIN if admin else MEMBER, name, ctx.clock.now_ms())
 
     async def work(tx: Tx) -> None:
@@ -330,7 +328,7 @@ async def _member(ctx: Context, home: Home, uid: str) -> HomeMember:
     raise MemberNotExist(f"{uid!r} is not a member of home {home.id}")
 
 
-async def set_role(ctx: Context, project: Project, home_id: str, uid: str, admin: object) -> None:
+async def set_role(ctx: Context, project: Project, home_id: str, uid: str, admin: bool | None) -> None:
     home = await get_home(ctx, project, home_id, manage=True)
     if not isinstance(admin, bool):
         raise ParamIllegal("admin must be true or false")

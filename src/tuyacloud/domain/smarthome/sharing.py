@@ -183,7 +183,7 @@ async def refresh(ctx: Context, project: Project, token: Token, refresh_token: s
     return await tokens.refresh(ctx, project, refresh_token)
 
 
-async def expire(ctx: Context, token: Token, access_token: object) -> None:
+async def expire(ctx: Context, token: Token, access_token: str | None) -> None:
     """Home Assistant removing the integration: the session ends at once."""
     if access_token not in (None, "", token.access_token):
         raise PermissionDeny("a session ends only itself")

@@ -7,27 +7,12 @@ from typing import Any
 
 from tuyacloud.domain.access import tokens
 from tuyacloud.domain.smarthome import apps
-from tuyacloud.errors import ParamIllegal
+from tuyacloud.domain.smarthome.requests import AppLogin, SyncAppUser
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
 from tuyacloud.gateway.routes.paging import PAGE_NO, page_size
 from tuyacloud.models import AppUser
 from tuyacloud.signing import LOGIN_AUTH
-
-_S = {"type": "string"}
-_CODE = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
-SYNC_BODY = {"type": "object", "required": ["country_code", "username", "password"],
-             "properties": {"country_code": _CODE, "username": _S, "password": _S,
-                            "username_type": {"type": "integer", "enum": [1, 2, 3]}, "nick_name": _S,
-                            "time_zone_id": _S}}
-LOGIN_BODY = {"type": "object", "required": ["username", "password", "country_code", "schema"],
-              "properties": {"username": _S, "password": _S, "country_code": _CODE, "schema": _S}}
-
-
-def body_of(req: ApiRequest) -> dict[str, Any]:
-    if not isinstance(req.body, dict):
-        raise ParamIllegal("the body must be a JSON object")
-    return req.body
 
 
 def _seconds(ms: int) -> int:
@@ -42,7 +27,7 @@ def user_view(u: AppUser) -> dict[str, Any]:
 
 
 async def sync_user(req: ApiRequest) -> dict[str, Any]:
-    user = await apps.sync_user(req.ctx, req.project, req.path_params["schema"], body_of(req))
+    user = await apps.sync_user(req.ctx, req.project, req.path_params["schema"], req.parsed(SyncAppUser))
     return {"uid": user.id}
 
 
@@ -61,17 +46,17 @@ async def infos(req: ApiRequest) -> dict[str, Any]:
 
 
 async def login(req: ApiRequest) -> dict[str, Any]:
-    token = await apps.login(req.ctx, req.project, body_of(req))
+    token = await apps.login(req.ctx, req.project, req.parsed(AppLogin))
     return {**tokens.token_result(req.ctx, token), "platform_url": req.base_url}
 
 
 def register(table: RouteTable) -> None:
     c: dict[str, Any] = {"service": "smart_home_basic", "area": "App users"}
-    table.add("POST", "/v1.0/apps/{schema}/user", sync_user, body=SYNC_BODY,
+    table.add("POST", "/v1.0/apps/{schema}/user", sync_user, body=SyncAppUser,
               summary="Sync (create or update) an app user; password is MD5 hex; idempotent per username → {uid}", **c)
     table.add("GET", "/v1.0/apps/{schema}/users", list_users, query=(PAGE_NO, page_size(maximum=100)),
               summary="App users, paged by page_no → {list, total, has_more}", **c)
     table.add("GET", "/v1.0/users/{uid}/infos", infos, summary="An app user's information", **c)
-    table.add("POST", "/v1.0/iot-01/associated-users/actions/authorized-login", login, body=LOGIN_BODY,
+    table.add("POST", "/v1.0/iot-01/associated-users/actions/authorized-login", login, body=AppLogin,
               auth=LOGIN_AUTH, summary="Associated-user login (tuya-iot-py-sdk SMART_HOME): a token that sees the "
                                        "user's homes and devices; platform_url is this server", **c)

@@ -6,26 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from tuyacloud.domain.rules import automations
+from tuyacloud.domain.rules.requests import AutomationBody
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
-from tuyacloud.gateway.routes.app_users import body_of
-from tuyacloud.gateway.routes.scenes import ACTIONS, action_view
+from tuyacloud.gateway.routes.scenes import action_view
 from tuyacloud.models import Automation
-
-_S = {"type": "string"}
-_INT = {"oneOf": [{"type": "integer"}, {"type": "string"}]}
-CONDITION = {"type": "object", "required": ["entity_type"],
-             "properties": {"entity_type": _INT, "entity_id": _S, "order_num": _INT, "display": {"type": "object"}}}
-PRECONDITION = {"type": "object", "required": ["cond_type", "display"],
-                "properties": {"id": _S, "cond_type": {"type": "string", "enum": ["timeCheck"]},
-                               "display": {"type": "object",
-                                           "properties": {"start": _S, "end": _S, "loops": _S, "timezone_id": _S}}}}
-AUTOMATION_BODY = {"type": "object", "required": ["name", "conditions", "actions"],
-                   "properties": {"name": _S, "background": _S, "match_type": {"type": "integer", "enum": [1, 2]},
-                                  "condition_rule": _S,
-                                  "conditions": {"type": "array", "items": CONDITION, "minItems": 1, "maxItems": 10},
-                                  "preconditions": {"type": "array", "items": PRECONDITION, "maxItems": 3},
-                                  "actions": ACTIONS}}
 
 
 def automation_view(a: Automation, v11: bool = False) -> dict[str, Any]:
@@ -52,11 +37,11 @@ async def details(req: ApiRequest) -> dict[str, Any]:
 
 
 async def add(req: ApiRequest) -> str:
-    return (await automations.add(req.ctx, req.project, req.path_params["home_id"], body_of(req))).id
+    return (await automations.add(req.ctx, req.project, req.path_params["home_id"], req.parsed(AutomationBody))).id
 
 
 async def modify(req: ApiRequest) -> bool:
-    await automations.modify(req.ctx, req.project, *_ids(req), body_of(req))
+    await automations.modify(req.ctx, req.project, *_ids(req), req.parsed(AutomationBody))
     return True
 
 
@@ -87,10 +72,10 @@ def register(table: RouteTable) -> None:
     table.add("GET", "/v1.1/homes/{home_id}/automations", list_v11,
               summary="Automations of a home (v1.1: the actions carry extra_property)", **c)
     table.add("GET", a, details, summary="One automation", **c)
-    table.add("POST", h, add, body=AUTOMATION_BODY,
+    table.add("POST", h, add, body=AutomationBody,
               summary="Add an automation {name, match_type, conditions (1 device DP, 6 schedule, 15 external), "
                       "preconditions (timeCheck), actions} → automation_id", **c)
-    table.add("PUT", a, modify, body=AUTOMATION_BODY, summary="Modify an automation (same body as add)", **c)
+    table.add("PUT", a, modify, body=AutomationBody, summary="Modify an automation (same body as add)", **c)
     table.add("DELETE", a, delete, summary="Delete an automation", **c)
     table.add("PUT", a + "/actions/enable", enable, summary="Enable an automation", **c)
     table.add("PUT", a + "/actions/disable", disable, summary="Disable an automation (it never fires)", **c)

@@ -5,12 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from tuyacloud.domain.pairing import lifecycle as device_lifecycle
+from tuyacloud.domain.pairing.requests import FreezeState
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
-
-FREEZE_BODY = {"type": "object", "required": ["state"],
-               "properties": {"state": {"type": "integer", "enum": [0, 1],
-                                        "description": "1 freezes the device, 0 unfreezes it"}}}
 
 
 async def reset(req: ApiRequest) -> bool:
@@ -23,8 +20,8 @@ async def freeze_state(req: ApiRequest) -> dict[str, Any]:
 
 
 async def set_freeze_state(req: ApiRequest) -> bool:
-    body = req.body if isinstance(req.body, dict) else {}
-    await device_lifecycle.set_freeze_state(req.ctx, req.project, req.path_params["device_id"], body.get("state"))
+    await device_lifecycle.set_freeze_state(req.ctx, req.project, req.path_params["device_id"],
+                                            req.parsed(FreezeState))
     return True
 
 
@@ -44,4 +41,4 @@ def register(table: RouteTable) -> None:
               summary="Freeze state: {state: 0 normal | 1 frozen}", area="Devices (industry)", **c)
     table.add("PUT", "/v1.0/iot-03/devices/{device_id}/freeze-state", set_freeze_state,
               summary="Freeze (1) or unfreeze (0) a device; a frozen device refuses commands (1106)",
-              body=FREEZE_BODY, area="Devices (industry)", **c)
+              body=FreezeState, area="Devices (industry)", **c)

@@ -6,13 +6,12 @@ from typing import Any
 
 from tuyacloud import views
 from tuyacloud.domain.devices import commands, devices
+from tuyacloud.domain.devices.requests import Rename, SendCommands
 from tuyacloud.errors import DeviceNotExist, ParamIllegal
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
 from tuyacloud.gateway.routes.devices_v1 import (
-    COMMANDS_BODY,
-    NAME_BODY,
     _owned,
     _product,
     batch_status,
@@ -116,7 +115,7 @@ def register(table: RouteTable) -> None:
               query=(Param("device_ids", required=True),), **c)
     for version in ("v1.0", "v1.1"):
         table.add("GET", f"/{version}/iot-03/devices/{{device_id}}", details, summary="Device details", **c)
-    table.add("PUT", "/v1.0/iot-03/devices/{device_id}", rename, summary="Rename a device", body=NAME_BODY, **c)
+    table.add("PUT", "/v1.0/iot-03/devices/{device_id}", rename, summary="Rename a device", body=Rename, **c)
     table.add("DELETE", "/v1.0/iot-03/devices/{device_id}", delete_one, summary="Remove a device", **c)
     table.add("GET", "/v1.0/iot-03/devices/{device_id}/status", status, summary="Device status", **c)
     table.add("GET", "/v1.0/iot-03/devices/{device_id}/functions", functions, summary="Device instruction set", **c)
@@ -126,4 +125,4 @@ def register(table: RouteTable) -> None:
         table.add("GET", f"/{version}/iot-03/devices/{{device_id}}/specification", specification_v11,
                   summary="Device specification with value names", **c)
     table.add("POST", "/v1.0/iot-03/devices/{device_id}/commands", send_commands, summary="Send commands",
-              body=COMMANDS_BODY, **c)
+              body=SendCommands, **c)

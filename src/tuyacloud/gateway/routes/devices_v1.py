@@ -6,24 +6,11 @@ from typing import Any
 
 from tuyacloud import views
 from tuyacloud.domain.devices import commands, devices
+from tuyacloud.domain.devices.requests import Rename, SendCommands
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
 from tuyacloud.gateway.routes.paging import DEVICE_IDS, LAST_ID, LAST_ROW_KEY, PAGE_NO, cursor_after, page_size
-
-COMMANDS_BODY = {
-    "type": "object",
-    "required": ["commands"],
-    "properties": {
-        "commands": {
-            "type": "array",
-            "minItems": 1,
-            "items": {"type": "object", "required": ["code", "value"],
-                      "properties": {"code": {"type": "string"}, "value": {}}},
-        }
-    },
-}
-NAME_BODY = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
 
 
 async def _owned(req: ApiRequest) -> Any:
@@ -77,13 +64,12 @@ async def specifications_v11(req: ApiRequest) -> dict[str, Any]:
 
 
 async def send_commands(req: ApiRequest) -> bool:
-    await commands.send_commands(req.ctx, req.project, req.path_params["device_id"], req.body)
+    await commands.send_commands(req.ctx, req.project, req.path_params["device_id"], req.parsed(SendCommands))
     return True
 
 
 async def rename(req: ApiRequest) -> bool:
-    name = req.body.get("name") if isinstance(req.body, dict) else None
-    await devices.rename(req.ctx, req.project, req.path_params["device_id"], name if isinstance(name, str) else "")
+    await devices.rename(req.ctx, req.project, req.path_params["device_id"], req.parsed(Rename).name)
     return True
 
 
@@ -149,7 +135,7 @@ def register(table: RouteTable) -> None:
     table.add("GET", "/v1.0/devices/factory-infos", factory_infos, summary="Factory information",
               query=(Param("device_ids", required=True),), **c)
     table.add("GET", "/v1.0/devices/{device_id}", details, summary="Device details", **c)
-    table.add("PUT", "/v1.0/devices/{device_id}", rename, summary="Rename a device", body=NAME_BODY, **c)
+    table.add("PUT", "/v1.0/devices/{device_id}", rename, summary="Rename a device", body=Rename, **c)
     table.add("DELETE", "/v1.0/devices/{device_id}", delete, summary="Remove a device", **c)
     table.add("GET", "/v1.0/devices/{device_id}/status", status, summary="Device status", **c)
     table.add("GET", "/v1.0/devices/{device_id}/functions", functions, summary="Device instruction set", **c)
@@ -158,7 +144,7 @@ def register(table: RouteTable) -> None:
     table.add("GET", "/v1.1/devices/{device_id}/specifications", specifications_v11,
               summary="Device specification with DP ids", **c)
     table.add("POST", "/v1.0/devices/{device_id}/commands", send_commands, summary="Send commands",
-              body=COMMANDS_BODY, **c)
+              body=SendCommands, **c)
     table.add("GET", "/v1.0/users/{uid}/devices", user_devices, summary="Devices of a user",
               query=(PAGE_NO, page_size(maximum=1000), Param("from")), **c)
     table.add("GET", "/v1.0/iot-01/associated-users/devices", associated_user_devices,

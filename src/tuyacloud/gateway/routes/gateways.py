@@ -8,7 +8,7 @@ from typing import Any
 from tuyacloud import views
 from tuyacloud.domain.industry import assets
 from tuyacloud.domain.pairing import gateways
-from tuyacloud.errors import ParamIllegal
+from tuyacloud.domain.pairing.requests import Discover
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
 from tuyacloud.gateway.routes.devices_iot03 import _item as device_iot03
@@ -16,7 +16,6 @@ from tuyacloud.gateway.routes.paging import LAST_ROW_KEY, cursor_after, page_siz
 from tuyacloud.gateway.routes.registration import pairing_result
 from tuyacloud.models import Device
 
-DISCOVER_BODY = {"type": "object", "properties": {"duration": {"type": "integer", "minimum": 0, "maximum": 3600}}}
 DURATION = Param("duration", "integer", minimum=0, maximum=gateways.MAX_DISCOVERY_S,
                  description=f"seconds the gateway searches (default {gateways.DEFAULT_DISCOVERY_S}, 0 stops)")
 DISCOVERY_TIME = Param("discovery_time", "integer", minimum=0,
@@ -57,10 +56,8 @@ async def joined_sub_devices(req: ApiRequest) -> list[dict[str, Any]]:
 
 async def discover(req: ApiRequest) -> bool:
     duration = req.params.get("duration")
-    if duration is None and isinstance(req.body, dict):
-        duration = req.body.get("duration")  # the Node connector sends it in the body
-    elif req.body is not None and not isinstance(req.body, dict):
-        raise ParamIllegal("the body must be a JSON object")
+    if duration is None:
+        duration = req.parsed(Discover).duration  # the Node connector sends it in the body
     await gateways.discover(req.ctx, req.project, req.path_params["device_id"], duration)
     return True
 
@@ -87,13 +84,13 @@ def register(table: RouteTable) -> None:
               summary="Sub-devices of a gateway, as device objects", area="Devices (smart home)", **dev)
     table.add("PUT", "/v1.0/devices/{device_id}/enabled-sub-discovery", discover,
               summary="Let sub-devices join the gateway for duration seconds (0 stops)", query=(DURATION,),
-              area="Devices (smart home)", **dev)
+              body=Discover, area="Devices (smart home)", **dev)
     table.add("GET", "/v1.0/devices/{device_id}/list-sub", joined_sub_devices,
               summary="Sub-devices that joined the gateway since discovery_time", query=(DISCOVERY_TIME,),
               area="Devices (smart home)", **dev)
     table.add("POST", "/v1.0/iot-03/device-registration/devices/{device_id}/actions/discover", discover,
               summary="The gateway searches for sub-devices for duration seconds (default 100)",
-              query=(DURATION,), body=DISCOVER_BODY, **reg)
+              query=(DURATION,), body=Discover, **reg)
     table.add("POST", "/v1.0/iot-03/device-registration/devices/{device_id}/actions/stop-discover", stop_discover,
               summary="The gateway stops searching for sub-devices", **reg)
     # GET as Tuya documents it; POST as the Node connector sends it.

@@ -7,30 +7,10 @@ from typing import Any
 
 from tuyacloud import views
 from tuyacloud.domain.smarthome import homes
+from tuyacloud.domain.smarthome.requests import AddMember, CreateHome, MemberRole, ModifyHome, MoveDevices, RoomName
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
-from tuyacloud.gateway.routes.app_users import body_of
 from tuyacloud.models import Home
-
-_S = {"type": "string"}
-_CODE = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
-_NUM = {"oneOf": [{"type": "number"}, {"type": "string"}]}
-CREATE_BODY = {"type": "object", "required": ["uid", "home"],
-               "properties": {"uid": _S, "rooms": {"type": "array", "items": _S},
-                              "home": {"type": "object", "required": ["name"],
-                                       "properties": {"name": _S, "geo_name": _S, "lon": _NUM, "lat": _NUM}}}}
-MODIFY_BODY = {"type": "object", "required": ["name"],
-               "properties": {"name": _S, "geo_name": _S, "lon": _NUM, "lat": _NUM}}
-ROOM_BODY = {"type": "object", "required": ["name"], "properties": {"name": _S}}
-DEVICES_BODY = {"type": "object", "required": ["device_ids"],
-                "properties": {"device_ids": {"type": "array", "items": _S, "minItems": 1, "maxItems": 20}}}
-MEMBER_BODY = {"type": "object", "required": ["member"],
-               "properties": {"app_schema": _S,
-                              "member": {"type": "object", "required": ["member_account"],
-                                         "properties": {"country_code": _CODE,
-                                                        "member_account": _S, "admin": {"type": "boolean"},
-                                                        "name": _S}}}}
-ROLE_BODY = {"type": "object", "required": ["admin"], "properties": {"admin": {"type": "boolean"}}}
 
 
 def _home_id(req: ApiRequest) -> str:
@@ -42,7 +22,7 @@ def home_view(h: Home) -> dict[str, Any]:
 
 
 async def create(req: ApiRequest) -> int:
-    return int((await homes.create(req.ctx, req.project, body_of(req))).id)
+    return int((await homes.create(req.ctx, req.project, req.parsed(CreateHome))).id)
 
 
 async def details(req: ApiRequest) -> dict[str, Any]:
@@ -50,7 +30,7 @@ async def details(req: ApiRequest) -> dict[str, Any]:
 
 
 async def modify(req: ApiRequest) -> bool:
-    await homes.modify(req.ctx, req.project, _home_id(req), body_of(req))
+    await homes.modify(req.ctx, req.project, _home_id(req), req.parsed(ModifyHome))
     return True
 
 
@@ -78,12 +58,12 @@ async def rooms(req: ApiRequest) -> dict[str, Any]:
 
 
 async def add_room(req: ApiRequest) -> int:
-    return int((await homes.add_room(req.ctx, req.project, _home_id(req), body_of(req).get("name"))).id)
+    return int((await homes.add_room(req.ctx, req.project, _home_id(req), req.parsed(RoomName).name)).id)
 
 
 async def rename_room(req: ApiRequest) -> bool:
     await homes.rename_room(req.ctx, req.project, _home_id(req), req.path_params["room_id"],
-                            body_of(req).get("name"))
+                            req.parsed(RoomName).name)
     return True
 
 
@@ -98,7 +78,7 @@ async def room_devices(req: ApiRequest) -> list[dict[str, Any]]:
 
 async def move_devices(req: ApiRequest) -> bool:
     await homes.move_devices(req.ctx, req.project, _home_id(req), req.path_params["room_id"],
-                             body_of(req).get("device_ids"))
+                             req.parsed(MoveDevices).device_ids)
     return True
 
 
@@ -115,12 +95,13 @@ async def members(req: ApiRequest) -> list[dict[str, Any]]:
 
 
 async def add_member(req: ApiRequest) -> bool:
-    await homes.add_member(req.ctx, req.project, _home_id(req), body_of(req))
+    await homes.add_member(req.ctx, req.project, _home_id(req), req.parsed(AddMember))
     return True
 
 
 async def set_role(req: ApiRequest) -> bool:
-    await homes.set_role(req.ctx, req.project, _home_id(req), req.path_params["uid"], body_of(req).get("admin"))
+    await homes.set_role(req.ctx, req.project, _home_id(req), req.path_params["uid"],
+                         req.parsed(MemberRole).admin)
     return True
 
 
@@ -133,26 +114,26 @@ def register(table: RouteTable) -> None:
     c: dict[str, Any] = {"service": "smart_home_basic", "area": "Homes"}
     h = "/v1.0/homes/{home_id}"
     r = h + "/rooms/{room_id}"
-    table.add("POST", "/v1.0/home/create-home", create, body=CREATE_BODY,
+    table.add("POST", "/v1.0/home/create-home", create, body=CreateHome,
               summary="Create a home owned by uid, with rooms → home_id (Long)", **c)
     table.add("GET", "/v1.0/users/{uid}/homes", user_homes,
               summary="Homes of a user: [{home_id, name, geo_name, lon, lat, role}]", **c)
     table.add("GET", h, details, summary="Home details", **c)
-    table.add("PUT", h, modify, body=MODIFY_BODY, summary="Modify a home (owner or administrator)", **c)
+    table.add("PUT", h, modify, body=ModifyHome, summary="Modify a home (owner or administrator)", **c)
     table.add("DELETE", h, delete, summary="Delete a home with its rooms, members and devices (owner)", **c)
     table.add("GET", h + "/devices", home_devices, summary="Devices in a home", **c)
     table.add("GET", h + "/rooms", rooms, summary="Rooms of a home: {home_id, ..., rooms: [{room_id, name}]}", **c)
-    table.add("POST", h + "/room", add_room, body=ROOM_BODY, summary="Add a room → room_id (Long)", **c)
-    table.add("PUT", r, rename_room, body=ROOM_BODY, summary="Rename a room", **c)
+    table.add("POST", h + "/room", add_room, body=RoomName, summary="Add a room → room_id (Long)", **c)
+    table.add("PUT", r, rename_room, body=RoomName, summary="Rename a room", **c)
     table.add("DELETE", r, delete_room, summary="Delete a room (its devices stay in the home)", **c)
     table.add("GET", r + "/devices", room_devices, summary="Devices in a room", **c)
-    table.add("POST", r + "/devices", move_devices, body=DEVICES_BODY,
+    table.add("POST", r + "/devices", move_devices, body=MoveDevices,
               summary="Move devices of the home into the room {device_ids: [..]}", **c)
     table.add("DELETE", r + "/devices", remove_devices,
               query=(Param("device_ids", required=True, description="comma-separated device ids"),),
               summary="Take devices out of the room (they stay in the home)", **c)
     table.add("GET", h + "/members", members, summary="Members with their roles (OWNER, ADMIN, MEMBER)", **c)
-    table.add("POST", h + "/members", add_member, body=MEMBER_BODY,
+    table.add("POST", h + "/members", add_member, body=AddMember,
               summary="Add a member {app_schema, member: {country_code, member_account, admin, name}}", **c)
-    table.add("PUT", h + "/members/{uid}", set_role, body=ROLE_BODY, summary="Change a member's role {admin}", **c)
+    table.add("PUT", h + "/members/{uid}", set_role, body=MemberRole, summary="Change a member's role {admin}", **c)
     table.add("DELETE", h + "/members/{uid}", remove_member, summary="Remove a member (not the owner)", **c)

@@ -11,23 +11,10 @@ from typing import Any
 
 from tuyacloud.catalog.infrared import AC_CATEGORY, load_infrared
 from tuyacloud.domain.devices import infrared
+from tuyacloud.domain.devices.requests import AcCommand, AcScene, AddRemote, PressKey, RenameRemote
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
 from tuyacloud.models import InfraredRemote
-
-KEY_BODY = {"type": "object", "properties": {"key": {"type": "string"}, "key_id": {"type": "integer"},
-                                             "category_id": {"type": "integer"}, "remote_index": {"type": "integer"}}}
-ADD_BODY = {"type": "object", "required": ["category_id"],
-            "properties": {"category_id": {"type": "integer"}, "remote_name": {"type": "string"},
-                           "brand_id": {"type": "integer"}, "brand_name": {"type": "string"},
-                           "remote_index": {"type": "integer"}}}
-NAME_BODY = {"type": "object", "required": ["remote_name"], "properties": {"remote_name": {"type": "string"}}}
-AC_COMMAND_BODY = {"type": "object", "required": ["code", "value"],
-                   "properties": {"code": {"type": "string", "enum": list(infrared.AC_FIELDS)},
-                                  "value": {"type": "integer"}}}
-AC_SCENE_BODY = {"type": "object", "required": ["power"],
-                 "properties": {name: {"type": "integer"} for name in
-                                ("power", "mode", "temp", "wind", "swing", "remote_index", "category_id")}}
 
 
 def _ids(remote: InfraredRemote, as_text: bool) -> dict[str, Any]:
@@ -89,18 +76,18 @@ async def keys_v2(req: ApiRequest) -> dict[str, Any]:
 
 async def command(req: ApiRequest) -> bool:
     await infrared.press_key(req.ctx, req.project, req.path_params["infrared_id"], req.path_params["remote_id"],
-                             req.body)
+                             req.parsed(PressKey))
     return True
 
 
 async def add_remote(req: ApiRequest) -> str:
-    created = await infrared.add_remote(req.ctx, req.project, req.path_params["infrared_id"], req.body)
+    created = await infrared.add_remote(req.ctx, req.project, req.path_params["infrared_id"], req.parsed(AddRemote))
     return created.id
 
 
 async def rename_remote(req: ApiRequest) -> bool:
     await infrared.rename_remote(req.ctx, req.project, req.path_params["infrared_id"], req.path_params["remote_id"],
-                                 req.body)
+                                 req.parsed(RenameRemote))
     return True
 
 
@@ -117,13 +104,13 @@ async def categories(req: ApiRequest) -> list[dict[str, Any]]:
 
 async def ac_command(req: ApiRequest) -> bool:
     await infrared.ac_command(req.ctx, req.project, req.path_params["infrared_id"], req.path_params["remote_id"],
-                              req.body)
+                              req.parsed(AcCommand))
     return True
 
 
 async def ac_scene(req: ApiRequest) -> bool:
     await infrared.ac_scene(req.ctx, req.project, req.path_params["infrared_id"], req.path_params["remote_id"],
-                            req.body)
+                            req.parsed(AcScene))
     return True
 
 
@@ -139,19 +126,19 @@ def register(table: RouteTable) -> None:
     table.add("GET", f"{base1}/remotes", list_v1, summary="Remotes of an IR blaster", **c)
     table.add("GET", f"{base1}/remotes/{{remote_id}}/keys", keys_v1, summary="Keys of a remote", **c)
     table.add("POST", f"{base1}/remotes/{{remote_id}}/command", command, summary="Press a key of a remote",
-              body=KEY_BODY, **c)
+              body=PressKey, **c)
     table.add("GET", f"{base2}/categories", categories, summary="IR categories a blaster supports", **c)
     table.add("GET", f"{base2}/remotes", list_v2, summary="Remotes of an IR blaster (v2.0)", **c)
-    table.add("POST", f"{base2}/remotes", add_remote, summary="Add a remote to an IR blaster", body=ADD_BODY, **c)
-    table.add("PUT", f"{base2}/remotes/{{remote_id}}", rename_remote, summary="Rename a remote", body=NAME_BODY, **c)
+    table.add("POST", f"{base2}/remotes", add_remote, summary="Add a remote to an IR blaster", body=AddRemote, **c)
+    table.add("PUT", f"{base2}/remotes/{{remote_id}}", rename_remote, summary="Rename a remote", body=RenameRemote, **c)
     table.add("DELETE", f"{base2}/remotes/{{remote_id}}", delete_remote, summary="Remove a remote", **c)
     table.add("GET", f"{base2}/remotes/{{remote_id}}/keys", keys_v2, summary="Keys of a remote (v2.0)", **c)
     table.add("POST", f"{base2}/remotes/{{remote_id}}/command", command, summary="Send a standard key command",
-              body=KEY_BODY, **c)
+              body=PressKey, **c)
     table.add("POST", f"{base2}/remotes/{{remote_id}}/raw/command", command, summary="Send a key command by key id",
-              body=KEY_BODY, **c)
+              body=PressKey, **c)
     table.add("POST", f"{base2}/air-conditioners/{{remote_id}}/command", ac_command,
-              summary="Set one air-conditioner setting", body=AC_COMMAND_BODY, **c)
+              summary="Set one air-conditioner setting", body=AcCommand, **c)
     table.add("POST", f"{base2}/air-conditioners/{{remote_id}}/scenes/command", ac_scene,
-              summary="Set several air-conditioner settings at once", body=AC_SCENE_BODY, **c)
+              summary="Set several air-conditioner settings at once", body=AcScene, **c)
     table.add("GET", f"{base2}/remotes/{{remote_id}}/ac/status", ac_status, summary="Air-conditioner state", **c)

@@ -8,25 +8,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tuyacloud.domain.access import openhub
+from tuyacloud.domain.access.requests import HubLink
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
-
-_S = {"type": "string"}
-BODY = {"type": "object", "required": ["uid", "link_id"],
-        "properties": {"uid": _S, "link_id": _S, "link_type": {"type": "string", "enum": ["mqtt"]},
-                       "topics": {"type": "string", "enum": ["device"]},
-                       "msg_encrypted_version": {"type": "string", "enum": list(openhub.VERSIONS)}}}
 
 
 async def access_config(req: ApiRequest) -> dict[str, Any]:
     settings = req.ctx.openhub or openhub.HubSettings()
-    credential, password = await openhub.issue(req.ctx, req.project, req.token, req.body, settings)
+    credential, password = await openhub.issue(req.ctx, req.project, req.token, req.parsed(HubLink), settings)
     host = urlsplit(req.base_url).hostname or "127.0.0.1"
     return openhub.config_result(credential, password, settings, host, req.ctx.clock.now_ms())
 
 
 def register(table: RouteTable) -> None:
-    c: dict[str, Any] = {"service": "device_status_notification", "area": "MQTT open-hub", "body": BODY}
+    c: dict[str, Any] = {"service": "device_status_notification", "area": "MQTT open-hub", "body": HubLink}
     table.add("POST", "/v1.0/iot-03/open-hub/access-config", access_config,
               summary="MQTT credentials for a link (custom projects): url, client_id, username, password, "
                       "expire_time, source_topic; messages encrypted as msg_encrypted_version asks", **c)

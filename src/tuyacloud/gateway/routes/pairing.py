@@ -5,18 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from tuyacloud.domain.pairing import pairing, registration
+from tuyacloud.domain.pairing.requests import PairingToken
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
-from tuyacloud.gateway.routes.app_users import body_of
-
-TOKEN_BODY = {"type": "object", "required": ["uid", "paring_type", "time_zone_id"],
-              "properties": {"uid": {"type": "string"}, "paring_type": {"type": "string",
-                                                                        "enum": list(pairing.PAIRING_TYPES)},
-                             "time_zone_id": {"type": "string"}, "extension": {"type": "object"}}}
 
 
 async def create_token(req: ApiRequest) -> dict[str, Any]:
-    token = await pairing.create_token(req.ctx, req.project, body_of(req))
+    token = await pairing.create_token(req.ctx, req.project, req.parsed(PairingToken))
     return {"region": registration.pairing_region(token.region), "token": token.token, "secret": token.secret,
             "expire_time": registration.TOKEN_TTL_S}
 
@@ -29,7 +24,7 @@ async def result(req: ApiRequest) -> dict[str, Any]:
 
 def register(table: RouteTable) -> None:
     c: dict[str, Any] = {"service": "smart_home_basic", "area": "Pairing (smart home)"}
-    table.add("POST", "/v1.0/device/paring/token", create_token, body=TOKEN_BODY,
+    table.add("POST", "/v1.0/device/paring/token", create_token, body=PairingToken,
               summary="Pairing token for an app user: {region, token, secret, expire_time 300}", **c)
     table.add("GET", "/v1.0/device/paring/tokens/{token}", result,
               summary="Pairing result: {success: [{device_id, product_id, category, name, uuid}], failed: []}", **c)

@@ -5,21 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from tuyacloud.domain.pairing import registration
-from tuyacloud.errors import ParamIllegal
+from tuyacloud.domain.pairing.requests import RegistrationToken
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
 
-TOKEN_BODY = {"type": "object", "required": ["pairing_type", "time_zone_id"],
-              "properties": {"pairing_type": {"type": "string", "enum": list(registration.PAIRING_TYPES)},
-                             "time_zone_id": {"type": "string"}, "asset_id": {"type": "string"},
-                             "lon": {"type": "string"}, "lat": {"type": "string"}, "lang": {"type": "string"},
-                             "extension": {"type": "object"}}}
-
 
 async def create_token(req: ApiRequest) -> dict[str, Any]:
-    if not isinstance(req.body, dict):
-        raise ParamIllegal("the body must be a JSON object")
-    token, extension = await registration.create_token(req.ctx, req.project, req.body)
+    token, extension = await registration.create_token(req.ctx, req.project, req.parsed(RegistrationToken))
     return {"region": registration.pairing_region(token.region), "token": token.token, "secret": token.secret,
             "expire_time": registration.TOKEN_TTL_S, "extension": extension}
 
@@ -35,7 +27,7 @@ def register(table: RouteTable) -> None:
     c: dict[str, Any] = {"service": "industry_basic", "area": "Device registration"}
     table.add("POST", "/v1.0/iot-03/device-registration/token", create_token,
               summary="Registration (pairing) token: region, token, secret, expire_time 300 s; devices land at "
-                      "asset_id (default the root asset)", body=TOKEN_BODY, **c)
+                      "asset_id (default the root asset)", body=RegistrationToken, **c)
     table.add("GET", "/v1.1/iot-03/device-registration/tokens/{token}", pairing_result,
               summary="Devices paired with a token (tuyacloud's shape, undocumented upstream): "
                       "{success_devices: [{device_id, product_id, name, category, uuid, asset_id}], "

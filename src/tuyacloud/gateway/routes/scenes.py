@@ -8,19 +8,10 @@ from typing import Any
 
 from tuyacloud import views
 from tuyacloud.domain.rules import scenes
+from tuyacloud.domain.rules.requests import SceneBody
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
-from tuyacloud.gateway.routes.app_users import body_of
 from tuyacloud.models import Scene
-
-_S = {"type": "string"}
-ACTION = {"type": "object", "required": ["action_executor"],
-          "properties": {"entity_id": _S, "executor_property": {"type": "object"},
-                         "action_executor": {"type": "string",
-                                             "enum": ["dpIssue", "delay", "ruleEnable", "ruleDisable"]}}}
-ACTIONS = {"type": "array", "items": ACTION, "minItems": 1, "maxItems": 50}
-SCENE_BODY = {"type": "object", "required": ["name", "actions"],
-              "properties": {"name": _S, "background": _S, "actions": ACTIONS}}
 
 
 def action_view(action: dict[str, Any], v11: bool = False) -> dict[str, Any]:
@@ -52,11 +43,11 @@ async def list_v11(req: ApiRequest) -> list[dict[str, Any]]:
 
 
 async def add(req: ApiRequest) -> str:
-    return (await scenes.add(req.ctx, req.project, _home_id(req), body_of(req))).id
+    return (await scenes.add(req.ctx, req.project, _home_id(req), req.parsed(SceneBody))).id
 
 
 async def modify(req: ApiRequest) -> bool:
-    await scenes.modify(req.ctx, req.project, _home_id(req), req.path_params["scene_id"], body_of(req))
+    await scenes.modify(req.ctx, req.project, _home_id(req), req.path_params["scene_id"], req.parsed(SceneBody))
     return True
 
 
@@ -83,10 +74,10 @@ def register(table: RouteTable) -> None:
               summary="Scenes of a home: [{scene_id, name, background, enabled, actions}]", **c)
     table.add("GET", "/v1.1/homes/{home_id}/scenes", list_v11,
               summary="Scenes of a home (v1.1): also status and the actions' extra_property", **c)
-    table.add("POST", h + "/scenes", add, body=SCENE_BODY,
+    table.add("POST", h + "/scenes", add, body=SceneBody,
               summary="Add a scene {name, background, actions: [dpIssue | delay | ruleEnable | ruleDisable]} "
                       "→ scene_id", **c)
-    table.add("PUT", s, modify, body=SCENE_BODY, summary="Modify a scene (same body as add)", **c)
+    table.add("PUT", s, modify, body=SceneBody, summary="Modify a scene (same body as add)", **c)
     table.add("DELETE", s, delete, summary="Delete a scene", **c)
     table.add("POST", s + "/trigger", trigger,
               summary="Run a scene: actions before the first delay at once, the rest on the cloud clock", **c)

@@ -5,17 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from tuyacloud.domain.devices import commands, devices
+from tuyacloud.domain.devices.requests import ATTRIBUTE_REFUSED, Attribute, IssueProperties
 from tuyacloud.errors import ParamIllegal
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
 from tuyacloud.gateway.routes.devices_v1 import _owned, _product
 from tuyacloud.gateway.routes.paging import LAST_ID, page_size
-
-PROPERTIES_BODY = {"type": "object", "required": ["properties"],
-                   "properties": {"properties": {"type": "string", "description": "JSON object as a string"}}}
-ATTRIBUTE_BODY = {"type": "object", "required": ["type", "data"],
-                  "properties": {"type": {"type": "integer", "enum": [1, 2, 3]}, "data": {"type": "string"}}}
 
 
 async def details(req: ApiRequest) -> dict[str, Any]:
@@ -52,7 +48,7 @@ async def shadow_properties(req: ApiRequest) -> dict[str, Any]:
 
 
 async def issue_properties(req: ApiRequest) -> bool:
-    await commands.issue_properties(req.ctx, req.project, req.path_params["device_id"], req.body)
+    await commands.issue_properties(req.ctx, req.project, req.path_params["device_id"], req.parsed(IssueProperties))
     return True
 
 
@@ -67,10 +63,10 @@ async def state(req: ApiRequest) -> dict[str, Any]:
 
 
 async def attribute(req: ApiRequest) -> bool:
-    body = req.body if isinstance(req.body, dict) else {}
-    if body.get("type") != 1 or not isinstance(body.get("data"), str):
-        raise ParamIllegal("type must be 1 (name) with a string data; icon and location are not supported")
-    await devices.rename(req.ctx, req.project, req.path_params["device_id"], body["data"])
+    body = req.parsed(Attribute)
+    if body.type != 1:
+        raise ParamIllegal(ATTRIBUTE_REFUSED)
+    await devices.rename(req.ctx, req.project, req.path_params["device_id"], body.data)
     return True
 
 
@@ -83,9 +79,9 @@ def register(table: RouteTable) -> None:
     table.add("GET", "/v2.0/cloud/thing/{device_id}", details, summary="Device details", **c)
     table.add("GET", "/v2.0/cloud/thing/{device_id}/state", state, summary="Online state", **c)
     table.add("POST", "/v2.0/cloud/thing/{device_id}/attribute", attribute, summary="Modify device attributes",
-              body=ATTRIBUTE_BODY, **c)
+              body=Attribute, **c)
     table.add("GET", "/v2.0/cloud/thing/{device_id}/model", model, summary="Thing model", **c)
     table.add("GET", "/v2.0/cloud/thing/{device_id}/shadow/properties", shadow_properties,
               summary="Latest properties", query=(Param("codes"),), **c)
     table.add("POST", "/v2.0/cloud/thing/{device_id}/shadow/properties/issue", issue_properties,
-              summary="Issue properties", body=PROPERTIES_BODY, **c)
+              summary="Issue properties", body=IssueProperties, **c)

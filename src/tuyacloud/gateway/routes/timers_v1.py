@@ -5,23 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from tuyacloud.domain.rules import timers
+from tuyacloud.domain.rules.timer_requests import GroupStatus, TimerGroup
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
 from tuyacloud.models import Timer
-
-_S = {"type": "string"}
-_FUNCTIONS = {"type": "array", "items": {"type": "object", "required": ["code", "value"],
-                                         "properties": {"code": _S, "value": {}}}}
-GROUP_BODY = {
-    "type": "object", "required": ["category", "loops", "instruct"],
-    "properties": {"category": _S, "loops": _S, "time_zone": _S, "timezone_id": _S, "alias_name": _S,
-                   "instruct": {"type": "array", "items": {
-                       "type": "object", "required": ["time", "functions"],
-                       "properties": {"time": _S, "date": _S, "functions": _FUNCTIONS}}}},
-}
-STATUS_BODY = {"type": "object", "required": ["value"],
-               "properties": {"value": {"oneOf": [{"type": "string", "enum": ["0", "1", "2"]},
-                                                  {"type": "integer", "enum": [0, 1, 2]}]}}}
 
 
 def timer_view(t: Timer) -> dict[str, Any]:
@@ -44,7 +31,7 @@ def _device(req: ApiRequest) -> str:
 
 
 async def add(req: ApiRequest) -> dict[str, str]:
-    return {"group_id": await timers.add_group(req.ctx, req.project, _device(req), req.body)}
+    return {"group_id": await timers.add_group(req.ctx, req.project, _device(req), req.parsed(TimerGroup))}
 
 
 async def list_all(req: ApiRequest) -> list[dict[str, Any]]:
@@ -56,13 +43,13 @@ async def list_category(req: ApiRequest) -> list[dict[str, Any]]:
 
 
 async def modify(req: ApiRequest) -> bool:
-    await timers.modify_group(req.ctx, req.project, _device(req), req.path_params["group_id"], req.body)
+    await timers.modify_group(req.ctx, req.project, _device(req), req.path_params["group_id"], req.parsed(TimerGroup))
     return True
 
 
 async def status(req: ApiRequest) -> bool:
     await timers.set_group_status(req.ctx, req.project, _device(req), req.path_params["category"],
-                                  req.path_params["group_id"], req.body)
+                                  req.path_params["group_id"], req.parsed(GroupStatus))
     return True
 
 
@@ -86,14 +73,14 @@ def register(table: RouteTable) -> None:
     c: dict[str, Any] = {"service": "smart_home_scene", "area": "Timers (v1.0)"}
     base = "/v1.0/devices/{device_id}/timers"
     cat = base + "/categories/{category}"
-    table.add("POST", base, add, body=GROUP_BODY,
+    table.add("POST", base, add, body=TimerGroup,
               summary="Add a timer group {category, loops, time_zone, timezone_id, alias_name, instruct: "
                       "[{time, date, functions}]} → {group_id}", **c)
     table.add("GET", base, list_all, summary="All timers: [{category, groups: [{id, timers: [...]}]}]", **c)
     table.add("GET", cat, list_category, summary="Timers of one category (same shape)", **c)
-    table.add("PUT", base + "/groups/{group_id}", modify, body=GROUP_BODY,
+    table.add("PUT", base + "/groups/{group_id}", modify, body=TimerGroup,
               summary="Replace a group's timers (same body as add); the group keeps its state", **c)
-    table.add("PUT", cat + "/groups/{group_id}/status", status, body=STATUS_BODY,
+    table.add("PUT", cat + "/groups/{group_id}/status", status, body=GroupStatus,
               summary="Group state {value: 0 disable, 1 enable, 2 delete}", **c)
     table.add("DELETE", base, delete_all, summary="Delete all timers of the device", **c)
     table.add("DELETE", cat, delete_category, summary="Delete the timers of a category", **c)

@@ -5,20 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from tuyacloud.domain.rules import timers
+from tuyacloud.domain.rules.timer_requests import ModifyTimer, TimerBody, TimerState
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
 from tuyacloud.models import Timer
 
-_S = {"type": "string"}
-_FUNCTIONS = {"type": "array", "items": {"type": "object", "required": ["code", "value"],
-                                         "properties": {"code": _S, "value": {}}}}
-_TIMER = {"alias_name": _S, "time": _S, "timezone_id": _S, "date": _S, "loops": _S, "functions": _FUNCTIONS,
-          "category": _S}
-ADD_BODY = {"type": "object", "required": ["time", "timezone_id", "functions"], "properties": _TIMER}
-MODIFY_BODY = {"type": "object", "required": ["timer_id", "time", "timezone_id", "functions"],
-               "properties": {"timer_id": _S, **_TIMER}}
-STATE_BODY = {"type": "object", "required": ["timer_id", "enable"],
-              "properties": {"timer_id": _S, "enable": {"type": "boolean"}}}
 NO_DATE = "00000000"
 
 
@@ -33,7 +24,7 @@ def _device(req: ApiRequest) -> str:
 
 
 async def add(req: ApiRequest) -> dict[str, str]:
-    return {"timer_id": await timers.add_timer(req.ctx, req.project, _device(req), req.body)}
+    return {"timer_id": await timers.add_timer(req.ctx, req.project, _device(req), req.parsed(TimerBody))}
 
 
 async def query(req: ApiRequest) -> list[dict[str, Any]]:
@@ -43,12 +34,12 @@ async def query(req: ApiRequest) -> list[dict[str, Any]]:
 
 
 async def modify(req: ApiRequest) -> bool:
-    await timers.modify_timer(req.ctx, req.project, _device(req), req.body)
+    await timers.modify_timer(req.ctx, req.project, _device(req), req.parsed(ModifyTimer))
     return True
 
 
 async def state(req: ApiRequest) -> bool:
-    await timers.set_timer_state(req.ctx, req.project, _device(req), req.body)
+    await timers.set_timer_state(req.ctx, req.project, _device(req), req.parsed(TimerState))
     return True
 
 
@@ -66,14 +57,14 @@ def register(table: RouteTable) -> None:
     c: dict[str, Any] = {"service": "iot_core", "area": "Timers (v2.0)"}
     base = "/v2.0/cloud/timer/device/{device_id}"
     ids = Param("timer_ids", description="comma-separated timer ids")
-    table.add("POST", base, add, body=ADD_BODY,
+    table.add("POST", base, add, body=TimerBody,
               summary="Add a timer {alias_name, time, timezone_id, date | loops, functions, category} → {timer_id}",
               **c)
     table.add("GET", base, query, query=(ids, Param("category", description="only this category")),
               summary="Timers: [{timer_id, alias_name, time, timezone_id, date, loops, enable, functions, "
                       "category}]", **c)
-    table.add("PUT", base, modify, body=MODIFY_BODY, summary="Modify a timer {timer_id, ...add fields}", **c)
-    table.add("PUT", base + "/state", state, body=STATE_BODY, summary="Enable or disable {timer_id, enable}", **c)
+    table.add("PUT", base, modify, body=ModifyTimer, summary="Modify a timer {timer_id, ...add fields}", **c)
+    table.add("PUT", base + "/state", state, body=TimerState, summary="Enable or disable {timer_id, enable}", **c)
     table.add("DELETE", base + "/batch", delete_batch,
               query=(Param("timer_ids", required=True, description="comma-separated timer ids"),),
               summary="Delete timers (all named or none)", **c)

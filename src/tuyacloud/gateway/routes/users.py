@@ -7,35 +7,21 @@ from typing import Any
 
 from tuyacloud.domain.access import tokens
 from tuyacloud.domain.industry import authorization, users
-from tuyacloud.errors import ParamIllegal
+from tuyacloud.domain.industry.requests import (
+    Grant,
+    GrantMany,
+    ModifyUser,
+    RegisterUser,
+    ResetPassword,
+    Revoke,
+    RevokeMany,
+    UserLogin,
+)
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import Param, RouteTable
 from tuyacloud.gateway.routes.paging import LAST_ROW_KEY, PAGE_NO, cursor_after, page_size
 from tuyacloud.models import ProjectUser
 from tuyacloud.signing import LOGIN_AUTH
-
-_S = {"type": "string"}
-REGISTER_BODY = {"type": "object", "required": ["username", "password"],
-                 "properties": {"username": _S, "password": _S, "country_code": _S, "nick_name": _S,
-                                "user_nick_name": _S, "creator": _S}}
-MODIFY_BODY = {"type": "object", "properties": {"user_id": _S, "old_password": _S, "new_password": _S,
-                                                "nick_name": _S, "user_nick_name": _S, "country_code": _S,
-                                                "tenant_code": _S}}
-RESET_BODY = {"type": "object", "required": ["username", "new_password"],
-              "properties": {"username": _S, "new_password": _S}}
-LOGIN_BODY = {"type": "object", "required": ["username", "password"], "properties": {"username": _S, "password": _S}}
-GRANT_BODY = {"type": "object", "required": ["uid", "asset_id"],
-              "properties": {"uid": _S, "asset_id": _S, "authorized_children": {"type": "boolean"}}}
-BATCH_GRANT_BODY = {"type": "object", "required": ["asset_ids"],
-                    "properties": {"uid": _S, "asset_ids": _S, "authorized_children": {"type": "boolean"}}}
-REVOKE_BODY = {"type": "object", "required": ["asset_id"],
-               "properties": {"uid": _S, "asset_id": _S, "authorized_children": {"type": "boolean"}}}
-
-
-def _body(req: ApiRequest) -> dict[str, Any]:
-    if not isinstance(req.body, dict):
-        raise ParamIllegal("the body must be a JSON object")
-    return req.body
 
 
 def _user(u: ProjectUser) -> dict[str, Any]:
@@ -45,26 +31,12 @@ def _user(u: ProjectUser) -> dict[str, Any]:
             "creator": u.creator, "mobile": "", "email": "", "reg_origin": "openapi"}
 
 
-def _ids(raw: object) -> list[str]:
-    if not isinstance(raw, str):
-        raise ParamIllegal("asset_ids must be a comma-separated string")
-    return [i for i in raw.split(",") if i.strip()]
-
-
-def _children(body: dict[str, Any]) -> bool:
-    value = body.get("authorized_children", False)
-    if not isinstance(value, bool):
-        raise ParamIllegal("authorized_children must be true or false")
-    return value
-
-
 # --- users ----------------------------------------------------------------------------------------------------------
 async def register_user(req: ApiRequest) -> dict[str, Any]:
-    b = _body(req)
-    user = await users.register(req.ctx, req.project, username=b.get("username"), password=b.get("password"),
-                                country_code=b.get("country_code") or "",
-                                nick_name=b.get("nick_name") or b.get("user_nick_name") or "",
-                                creator=b.get("creator") or "")
+    b = req.parsed(RegisterUser)
+    user = await users.register(req.ctx, req.project, username=b.username, password=b.password,
+                                country_code=b.country_code or "", nick_name=b.nick_name or b.user_nick_name or "",
+                                creator=b.creator or "")
     return {"user_id": user.id}
 
 
@@ -95,16 +67,16 @@ async def page_numbers(req: ApiRequest) -> dict[str, Any]:
 
 
 async def modify(req: ApiRequest) -> bool:
-    b = _body(req)
+    b = req.parsed(ModifyUser)
     await users.modify(req.ctx, req.project, req.path_params["user_id"],
-                       nick_name=b.get("nick_name", b.get("user_nick_name")), country_code=b.get("country_code"),
-                       old_password=b.get("old_password"), new_password=b.get("new_password"))
+                       nick_name=b.nick_name if b.nick_name is not None else b.user_nick_name,
+                       country_code=b.country_code, old_password=b.old_password, new_password=b.new_password)
     return True
 
 
 async def reset_password(req: ApiRequest) -> bool:
-    b = _body(req)
-    await users.reset_password(req.ctx, req.project, b.get("username"), b.get("new_password"))
+    b = req.parsed(ResetPassword)
+    await users.reset_password(req.ctx, req.project, b.username, b.new_password)
     return True
 
 
@@ -114,35 +86,32 @@ async def delete(req: ApiRequest) -> bool:
 
 
 async def login(req: ApiRequest) -> dict[str, Any]:
-    b = _body(req)
-    token = await users.login(req.ctx, req.project, b.get("username"), b.get("password"))
+    b = req.parsed(UserLogin)
+    token = await users.login(req.ctx, req.project, b.username, b.password)
     return tokens.token_result(req.ctx, token)
 
 
 # --- authorisation --------------------------------------------------------------------------------------------------
 async def grant(req: ApiRequest) -> bool:
-    b = _body(req)
-    uid = b.get("uid")
-    await authorization.authorize(req.ctx, req.project, uid if isinstance(uid, str) else "",
-                                  [str(b.get("asset_id") or "")], _children(b))
+    b = req.parsed(Grant)
+    await authorization.authorize(req.ctx, req.project, b.uid or "", [str(b.asset_id or "")], b.authorized_children)
     return True
 
 
 async def batch_grant(req: ApiRequest) -> bool:
-    b = _body(req)
-    await authorization.authorize(req.ctx, req.project, req.path_params["uid"], _ids(b.get("asset_ids")),
-                                  _children(b))
+    b = req.parsed(GrantMany)
+    await authorization.authorize(req.ctx, req.project, req.path_params["uid"], b.ids(), b.authorized_children)
     return True
 
 
 async def revoke(req: ApiRequest) -> bool:
-    b = _body(req)
-    await authorization.revoke(req.ctx, req.project, req.path_params["uid"], [str(b.get("asset_id") or "")])
+    b = req.parsed(Revoke)
+    await authorization.revoke(req.ctx, req.project, req.path_params["uid"], [str(b.asset_id or "")])
     return True
 
 
 async def batch_revoke(req: ApiRequest) -> bool:
-    await authorization.revoke(req.ctx, req.project, req.path_params["uid"], _ids(_body(req).get("asset_ids")))
+    await authorization.revoke(req.ctx, req.project, req.path_params["uid"], req.parsed(RevokeMany).ids())
     return True
 
 
@@ -171,9 +140,9 @@ async def my_assets(req: ApiRequest) -> dict[str, Any]:
 
 def register(table: RouteTable) -> None:
     c: dict[str, Any] = {"service": "industry_basic", "area": "Project users"}
-    table.add("POST", "/v1.0/iot-03/users/login", login, summary="Log in as a project user", body=LOGIN_BODY,
+    table.add("POST", "/v1.0/iot-03/users/login", login, summary="Log in as a project user", body=UserLogin,
               **{**c, "service": "authorization", "auth": LOGIN_AUTH})
-    table.add("POST", "/v1.0/iot-02/users", register_user, summary="Register a user", body=REGISTER_BODY, **c)
+    table.add("POST", "/v1.0/iot-02/users", register_user, summary="Register a user", body=RegisterUser, **c)
     table.add("GET", "/v1.0/iot-02/users", page_rows, summary="Users (row-key paging)",
               query=(LAST_ROW_KEY, page_size(maximum=100)), **c)
     table.add("GET", "/v1.1/iot-02/users", page_rows, summary="Users with filters (row-key paging)",
@@ -183,21 +152,21 @@ def register(table: RouteTable) -> None:
               query=(PAGE_NO, page_size(maximum=100), Param("user_nick_name"), Param("user_ids"),
                      Param("user_names")), **c)
     table.add("PUT", "/v1.0/iot-02/users/reset-password", reset_password, summary="Reset a user's password",
-              body=RESET_BODY, **c)
+              body=ResetPassword, **c)
     table.add("GET", "/v1.0/iot-02/users/{user_id}", by_id, summary="User by id", **c)
     table.add("GET", "/v1.2/iot-02/users/{user_name}", by_name, summary="User by username", **c)
     table.add("PUT", "/v1.0/iot-02/users/{user_id}", modify, summary="Modify a user or change the password",
-              body=MODIFY_BODY, **c)
+              body=ModifyUser, **c)
     table.add("DELETE", "/v1.0/iot-02/users/{user_id}", delete, summary="Delete a user", **c)
     a: dict[str, Any] = {"service": "industry_basic", "area": "Asset authorisation"}
     table.add("POST", "/v1.0/iot-03/assets/actions/user-authorized", grant, summary="Authorise a user on an asset",
-              body=GRANT_BODY, **a)
+              body=Grant, **a)
     table.add("POST", "/v1.0/iot-03/users/{uid}/actions/batch-assets-authorized", batch_grant,
-              summary="Authorise a user on assets", body=BATCH_GRANT_BODY, **a)
+              summary="Authorise a user on assets", body=GrantMany, **a)
     table.add("POST", "/v1.0/iot-03/users/{uid}/actions/assets-unauthorized", revoke,
-              summary="Revoke a user's asset", body=REVOKE_BODY, **a)
+              summary="Revoke a user's asset", body=Revoke, **a)
     table.add("POST", "/v1.0/iot-03/users/{uid}/actions/batch-assets-unauthorized", batch_revoke,
-              summary="Revoke a user's assets", body=BATCH_GRANT_BODY, **a)
+              summary="Revoke a user's assets", body=RevokeMany, **a)
     table.add("GET", "/v1.0/iot-03/users/assets", my_assets, summary="The calling user's assets, one level",
               query=(Param("parent_asset_id"), PAGE_NO, page_size(maximum=100)), **a)
     table.add("GET", "/v1.0/iot-03/users/{uid}/assets", user_assets, summary="Assets a user is authorised on",
