@@ -17,9 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 import uvicorn
 
+from support import web
 from tuyacloud.app import CloudState, create_app
 from tuyacloud.clock import Clock
 from tuyacloud.connections import http_protocol
@@ -172,8 +172,8 @@ class CloudServer:
 
     # --- control API --------------------------------------------------------------------------------
     def control(self, method: str, path: str, json: Any = None) -> Any:
-        response = httpx.request(method, f"{self.url}/_tuyacloud{path}", json=json,
-                                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+        response = web.request(method, f"{self.url}/_tuyacloud{path}", json=json,
+                               headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
         body = response.json()
         assert body["success"], body
         return body["result"]
