@@ -128,28 +128,45 @@ def uses_engine(item: pytest.Item) -> bool:
     return item.get_closest_marker("e2e") is not None or _item_refers(item, _is_store)
 
 
+# Work units that take long (tens of seconds of one process): handed out first, so that no process is still on one
+# of them when every other is done. Only the order depends on this list.
+LONG_UNITS = ("tests/gateway/fuzz/test_fuzz_",)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under ``-n N --dist loadscope``: the browser tests (pytest-playwright names them ``[chromium]``) are one work
-    unit, and it is the last one handed out, so the process that runs them runs nothing after them (see
-    ``pytest_collection_modifyitems``: after sync Playwright, ``asyncio.run()`` fails in that process). Every other
-    module stays a unit of its own, as loadscope makes them."""
+    unit, handed out first, and the process that runs it gets nothing after it (see
+    ``pytest_collection_modifyitems``: after sync Playwright, ``asyncio.run()`` fails in that process): it stops
+    when done. Then ``LONG_UNITS``, then the others as loadscope orders them (most tests first). Every other module
+    stays a unit of its own, as loadscope makes them."""
     if config.getoption("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     browser = "playwright browser tests"
 
-    class BrowserLast(LoadScopeScheduling):  # type: ignore[misc]
+    class BrowserFirst(LoadScopeScheduling):  # type: ignore[misc]
+        browser_node: Any = None
+        ordered = False
+
         def _split_scope(self, nodeid: str) -> str:
             return browser if nodeid.endswith("[chromium]") else super()._split_scope(nodeid)
 
         def _assign_work_unit(self, node: Any) -> None:
-            # loadscope orders the queue by size: keep the browser unit behind every other one
-            if len(self.workqueue) > 1 and next(iter(self.workqueue)) == browser:
-                self.workqueue.move_to_end(browser)
+            if not self.ordered:  # the queue is complete at the first assignment
+                self.ordered = True
+                for scope in reversed([s for s in self.workqueue if s.startswith(LONG_UNITS)]):
+                    self.workqueue.move_to_end(scope, last=False)
+                if browser in self.workqueue:
+                    self.workqueue.move_to_end(browser, last=False)
+            if node is self.browser_node:
+                node.shutdown()  # it ran sync Playwright: it finishes its last tests and stops
+                return
+            if self.browser_node is None and next(iter(self.workqueue)) == browser:
+                self.browser_node = node
             super()._assign_work_unit(node)
 
-    return BrowserLast(config, log)
+    return BrowserFirst(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -158,8 +175,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     half of ``scripts/test``) only the tests that can depend on the engine run (``uses_engine``); the rest are
     deselected, having run in the SQLite half. Browser tests (those using Playwright's fixtures) run
     last: sync Playwright keeps an event loop running in the main thread while it is started (the console's
-    conftest starts it per module, and under pytest-xdist the browser tests are one unit handed out last), and
-    ``asyncio.run()`` (store and domain tests) refuses to start meanwhile."""
+    conftest starts it per module, and under pytest-xdist the browser tests are one unit whose process then stops),
+    and ``asyncio.run()`` (store and domain tests) refuses to start meanwhile."""
     for item in items:
         if starts_server(item):
             item.add_marker(pytest.mark.e2e)
