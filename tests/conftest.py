@@ -128,9 +128,12 @@ def uses_engine(item: pytest.Item) -> bool:
     return item.get_closest_marker("e2e") is not None or _item_refers(item, _is_store)
 
 
-# Work units that take long (tens of seconds of one process): handed out first, so that no process is still on one
-# of them when every other is done. Only the order depends on this list.
-LONG_UNITS = ("tests/gateway/fuzz/test_fuzz_",)
+# Work units that take long (20-60 s of one process, measured in one process): handed out first, in this order, so
+# that no process is still on one of them when every other is done. loadscope's own order (most tests first) would
+# put these few-test modules near the end. Only the order depends on this list.
+LONG_UNITS = ("tests/gateway/fuzz/test_fuzz_", "tests/cli/test_startup_errors.py", "tests/e2e/test_e2e_cli.py",
+              "tests/smarthome/test_sh_timers.py", "tests/testing_kit/test_kit_template_cache.py",
+              "tests/mqtt/test_openhub_paho.py", "tests/smarthome/test_sh_automations.py")
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
@@ -155,7 +158,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         def _assign_work_unit(self, node: Any) -> None:
             if not self.ordered:  # the queue is complete at the first assignment
                 self.ordered = True
-                for scope in reversed([s for s in self.workqueue if s.startswith(LONG_UNITS)]):
+                long = sorted((s for s in self.workqueue if s.startswith(LONG_UNITS)),
+                              key=lambda s: next(i for i, p in enumerate(LONG_UNITS) if s.startswith(p)))
+                for scope in reversed(long):
                     self.workqueue.move_to_end(scope, last=False)
                 if browser in self.workqueue:
                     self.workqueue.move_to_end(browser, last=False)
