@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ if _clusters:
     _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     os.environ["TUYACLOUD_TEST_DATABASE_URL"] = _clusters[int(_worker.removeprefix("gw") or 0) % len(_clusters)]
 
+from support import server as support_server  # noqa: E402
 from support.server import CloudServer  # noqa: E402
 from support.signed import SignedClient  # noqa: E402
 from tuyacloud import testing  # noqa: E402
@@ -41,10 +42,25 @@ STARTERS: tuple[object, ...] = (CloudServer, create_app, uvicorn, subprocess, te
                                 asyncio.create_subprocess_exec, asyncio.create_subprocess_shell)
 
 
+# What opens a store in the test's own process: support/server.py's database helpers, or anything of
+# tuyacloud.store (open_store, a store class, the migrations).
+STORE_HELPERS: tuple[object, ...] = (support_server.migrated_database_for_test, support_server.database_url_for_test,
+                                     support_server.fresh_postgres_database)
+Target = Callable[[object], bool]
+
+
 def _is_starter(value: object) -> bool:
     """One of ``STARTERS``, or a class made from one (a test's own kind of server)."""
     mro = value.__mro__ if isinstance(value, type) else (value,)
     return any(v is s for v in mro for s in STARTERS)
+
+
+def _is_store(value: object) -> bool:
+    """One of ``STORE_HELPERS``, or a module, class or function of ``tuyacloud.store``."""
+    if any(value is h for h in STORE_HELPERS):
+        return True
+    name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+    return isinstance(name, str) and (name == "tuyacloud.store" or name.startswith("tuyacloud.store."))
 
 
 def _ours(obj: object) -> bool:
@@ -53,9 +69,9 @@ def _ours(obj: object) -> bool:
     return code is not None and Path(code.co_filename).resolve().is_relative_to(TESTS)
 
 
-def _starts(code: types.CodeType, namespace: dict[str, Any], seen: set[types.CodeType]) -> bool:
+def _refers(code: types.CodeType, namespace: dict[str, Any], target: Target, seen: set[types.CodeType]) -> bool:
     """Whether this code, or code of tests/ it names (helpers, classes, support modules, nested functions), refers
-    to one of ``STARTERS``: a static look at the names it uses, so that no test has to be listed by hand."""
+    to something ``target`` picks: a static look at the names it uses, so that no test has to be listed by hand."""
     if code in seen:
         return False
     seen.add(code)
@@ -63,80 +79,118 @@ def _starts(code: types.CodeType, namespace: dict[str, Any], seen: set[types.Cod
         value = namespace.get(name)
         if value is None:
             continue
-        if _is_starter(value):
+        if target(value):
             return True
         if isinstance(value, types.ModuleType) and _in_tests(value):
             members = [getattr(value, n, None) for n in code.co_names]
-            if any(_is_starter(m) or _starts_obj(m, seen) for m in members if m is not None):
+            if any(target(m) or _refers_obj(m, target, seen) for m in members if m is not None):
                 return True
-        elif _starts_obj(value, seen):
+        elif _refers_obj(value, target, seen):
             return True
-    return any(isinstance(c, types.CodeType) and _starts(c, namespace, seen) for c in code.co_consts)
+    return any(isinstance(c, types.CodeType) and _refers(c, namespace, target, seen) for c in code.co_consts)
 
 
 def _in_tests(module: object) -> bool:
     return Path(getattr(module, "__file__", None) or "/").resolve().is_relative_to(TESTS)
 
 
-def _starts_obj(value: object, seen: set[types.CodeType]) -> bool:
+def _refers_obj(value: object, target: Target, seen: set[types.CodeType]) -> bool:
     if isinstance(value, type):
         return _in_tests(sys.modules.get(value.__module__)) and any(
-            _starts_obj(member, seen) for member in vars(value).values())
+            _refers_obj(member, target, seen) for member in vars(value).values())
     func = getattr(value, "__func__", value)  # a bound method, a staticmethod
     func = getattr(func, "__wrapped__", func)
-    return _ours(func) and _starts(func.__code__, func.__globals__, seen)
+    return _ours(func) and _refers(func.__code__, func.__globals__, target, seen)
+
+
+def _item_refers(item: pytest.Item, target: Target) -> bool:
+    """Whether the test's own code or that of a fixture it uses (of tests/) refers to something ``target`` picks."""
+    seen: set[types.CodeType] = set()
+    function = getattr(item, "function", None)
+    if function is not None and _refers_obj(function, target, seen):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    return any(_refers_obj(d.func, target, seen)
+               for defs in (info.name2fixturedefs.values() if info is not None else ()) for d in defs)
 
 
 def starts_server(item: pytest.Item) -> bool:
     """Whether a test starts a server or a process: through a fixture of ``SERVER_FIXTURES``, or because its own
     code or that of a fixture it uses (of tests/) refers to one of ``STARTERS``."""
-    names = set(getattr(item, "fixturenames", ()))
-    if names & SERVER_FIXTURES:
-        return True
-    seen: set[types.CodeType] = set()
-    function = getattr(item, "function", None)
-    if function is not None and _starts_obj(function, seen):
-        return True
-    info = getattr(item, "_fixtureinfo", None)
-    for defs in (info.name2fixturedefs.values() if info is not None else ()):
-        if any(_starts_obj(d.func, seen) for d in defs):
-            return True
-    return False
+    return bool(set(getattr(item, "fixturenames", ())) & SERVER_FIXTURES) or _item_refers(item, _is_starter)
+
+
+def uses_engine(item: pytest.Item) -> bool:
+    """Whether a test can depend on the storage engine: it starts a server or a process (``e2e``: a server opens a
+    store, a ``tuyacloud`` process may), or its own code or a fixture's opens a store in process (refers to
+    ``STORE_HELPERS`` or to ``tuyacloud.store``). Only these run in the PostgreSQL half of ``scripts/test``; the
+    others (catalog, signing, layer rules, parsers, docs) would prove the same thing twice."""
+    return item.get_closest_marker("e2e") is not None or _item_refers(item, _is_store)
+
+
+# Work units that take long (20-60 s of one process, measured in one process): handed out first, in this order, so
+# that no process is still on one of them when every other is done. loadscope's own order (most tests first) would
+# put these few-test modules near the end. Only the order depends on this list.
+LONG_UNITS = ("tests/gateway/fuzz/test_fuzz_", "tests/cli/test_startup_errors.py", "tests/e2e/test_e2e_cli.py",
+              "tests/smarthome/test_sh_timers.py", "tests/testing_kit/test_kit_template_cache.py",
+              "tests/mqtt/test_openhub_paho.py", "tests/smarthome/test_sh_automations.py")
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under ``-n N --dist loadscope``: the browser tests (pytest-playwright names them ``[chromium]``) are one work
-    unit, and it is the last one handed out, so the process that runs them runs nothing after them (see
-    ``pytest_collection_modifyitems``: after sync Playwright, ``asyncio.run()`` fails in that process). Every other
-    module stays a unit of its own, as loadscope makes them."""
+    unit, handed out first, and the process that runs it gets nothing after it (see
+    ``pytest_collection_modifyitems``: after sync Playwright, ``asyncio.run()`` fails in that process): it stops
+    when done. Then ``LONG_UNITS``, then the others as loadscope orders them (most tests first). Every other module
+    stays a unit of its own, as loadscope makes them."""
     if config.getoption("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     browser = "playwright browser tests"
 
-    class BrowserLast(LoadScopeScheduling):  # type: ignore[misc]
+    class BrowserFirst(LoadScopeScheduling):  # type: ignore[misc]
+        browser_node: Any = None
+        ordered = False
+
         def _split_scope(self, nodeid: str) -> str:
             return browser if nodeid.endswith("[chromium]") else super()._split_scope(nodeid)
 
         def _assign_work_unit(self, node: Any) -> None:
-            # loadscope orders the queue by size: keep the browser unit behind every other one
-            if len(self.workqueue) > 1 and next(iter(self.workqueue)) == browser:
-                self.workqueue.move_to_end(browser)
+            if not self.ordered:  # the queue is complete at the first assignment
+                self.ordered = True
+                long = sorted((s for s in self.workqueue if s.startswith(LONG_UNITS)),
+                              key=lambda s: next(i for i, p in enumerate(LONG_UNITS) if s.startswith(p)))
+                for scope in reversed(long):
+                    self.workqueue.move_to_end(scope, last=False)
+                if browser in self.workqueue:
+                    self.workqueue.move_to_end(browser, last=False)
+            if node is self.browser_node:
+                node.shutdown()  # it ran sync Playwright: it finishes its last tests and stops
+                return
+            if self.browser_node is None and next(iter(self.workqueue)) == browser:
+                self.browser_node = node
             super()._assign_work_unit(node)
 
-    return BrowserLast(config, log)
+    return BrowserFirst(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test that starts a server or a process is marked ``e2e``, so ``pytest -m "not e2e"`` is the fast,
-    in-process subset (catalog, store, domain, layer rules). Browser tests (those using Playwright's fixtures) run
+    in-process subset (catalog, store, domain, layer rules). With ``TUYACLOUD_TEST_ENGINE_ONLY=1`` (the PostgreSQL
+    half of ``scripts/test``) only the tests that can depend on the engine run (``uses_engine``); the rest are
+    deselected, having run in the SQLite half. Browser tests (those using Playwright's fixtures) run
     last: sync Playwright keeps an event loop running in the main thread while it is started (the console's
-    conftest starts it per module, and under pytest-xdist the browser tests are one unit handed out last), and
-    ``asyncio.run()`` (store and domain tests) refuses to start meanwhile."""
+    conftest starts it per module, and under pytest-xdist the browser tests are one unit whose process then stops),
+    and ``asyncio.run()`` (store and domain tests) refuses to start meanwhile."""
     for item in items:
         if starts_server(item):
             item.add_marker(pytest.mark.e2e)
+    if os.environ.get("TUYACLOUD_TEST_ENGINE_ONLY") == "1":
+        free = [item for item in items if not uses_engine(item)]
+        if free:
+            config.hook.pytest_deselected(items=free)
+            kept = {id(item) for item in free}
+            items[:] = [item for item in items if id(item) not in kept]
     browser = {id(item) for item in items if PLAYWRIGHT_FIXTURES & set(getattr(item, "fixturenames", ()))}
     if browser:
         items[:] = [i for i in items if id(i) not in browser] + [i for i in items if id(i) in browser]

@@ -6,8 +6,7 @@ import json
 import subprocess
 from typing import Any
 
-import httpx
-
+from support import web
 from support.cli import cli_command, cli_env
 from support.custom import add_asset, code, ok
 from support.server import ADMIN_TOKEN, CloudServer
@@ -22,8 +21,8 @@ def _client(cloud: CloudServer) -> tuple[dict[str, Any], SignedClient]:
 
 
 def _move(cloud: CloudServer, access_id: str, asset_id: str, parent: str) -> dict[str, Any]:
-    response = httpx.post(f"{cloud.url}/_tuyacloud/projects/{access_id}/assets/{asset_id}/move",
-                          json={"parent_asset_id": parent}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    response = web.post(f"{cloud.url}/_tuyacloud/projects/{access_id}/assets/{asset_id}/move",
+                        json={"parent_asset_id": parent}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     return response.json()  # type: ignore[no-any-return]
 
 

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
+from support import web
 from support.custom import add_asset, code, login, ok, register
 from support.server import ADMIN_TOKEN, CloudServer
 from support.signed import SignedClient
@@ -25,8 +25,8 @@ DAY_MS = 24 * 3600 * 1000
 
 def control(server: CloudServer, method: str, path: str, json: Any = None) -> dict[str, Any]:
     """The control API's envelope, successful or not."""
-    response = httpx.request(method, f"{server.url}/_tuyacloud{path}", json=json,
-                             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+    response = web.request(method, f"{server.url}/_tuyacloud{path}", json=json,
+                           headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
     body: dict[str, Any] = response.json()
     return body
 
@@ -162,7 +162,7 @@ def test_bad_pair_requests(cloud: CloudServer, client: SignedClient) -> None:
     assert code(control(cloud, "POST", f"/registration/{token}/pair", {"product_id": "nope"})) == 2005
     assert code(control(cloud, "POST", f"/registration/{token}/pair", {"category": "cz", "name": " "})) == 1109
     assert code(control(cloud, "POST", f"/registration/{token}/pair", [1])) == 1109
-    unauthorised = httpx.post(f"{cloud.url}/_tuyacloud/registration/{token}/pair", json={"category": "cz"})
+    unauthorised = web.post(f"{cloud.url}/_tuyacloud/registration/{token}/pair", json={"category": "cz"})
     assert unauthorised.json()["code"] == 1106
     assert ok(client.get(RESULT_PATH.format(token)))["success_devices"] == []
     out = CliRunner().invoke(app, ["device", "pair", "--token", "nOtAtOkn", "--category", "cz", "--database-url",

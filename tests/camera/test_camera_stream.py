@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import av
-import httpx
 import pytest
 from tuya_iot import AuthType, TuyaDeviceManager, TuyaOpenAPI, TuyaOpenMQ
 
+from support import web
 from support.custom import ok
 from support.server import CloudServer
 from support.signed import SignedClient
@@ -63,7 +63,7 @@ def _segments(playlist: str) -> list[str]:
 def test_the_sdk_gets_an_hls_url_that_plays(world: World) -> None:
     url = world.sdk().get_device_stream_allocate(world.camera, "hls")
     assert url is not None and url.startswith(world.server.url) and url.endswith(".m3u8")
-    with httpx.Client(timeout=30) as http:
+    with web.client(timeout=30) as http:
         listed = http.get(url)
         assert listed.status_code == 200 and listed.headers["content-type"].startswith("application/vnd.apple")
         assert listed.text.startswith("#EXTM3U\n") and "#EXT-X-TARGETDURATION:2" in listed.text
@@ -104,7 +104,7 @@ def test_urls_expire_as_the_platform_says(world: World, server: CloudServer) -> 
     def fresh() -> str:
         return str(ok(world.allocate(world.camera, {"type": "hls"}))["url"])
 
-    with httpx.Client(timeout=30) as http:
+    with web.client(timeout=30) as http:
         late = fresh()
         server.clock.step(31_000)  # not opened within 30 s: refused
         assert http.get(late).status_code == 404
@@ -153,4 +153,4 @@ def test_a_project_token_allocates_too(world: World, server: CloudServer) -> Non
     c = SignedClient(server.url, project["access_id"], project["access_secret"])
     assert c.connect()["success"]
     url = ok(c.post(f"/v1.0/devices/{camera}/stream/actions/allocate", {"type": "HLS"}))["url"]
-    assert httpx.get(url, timeout=30).status_code == 200
+    assert web.get(url, timeout=30).status_code == 200

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from support import web
 from support.cli import cli_command, cli_env
 
 CLI_TIMEOUT_S = 120  # a shared, busy machine: imports alone can take seconds
@@ -72,7 +73,7 @@ class Serve:
                 raise AssertionError(f"serve exited {self.proc.returncode}: {self.proc.stderr.read()}")  # type: ignore[union-attr]
             assert time.monotonic() < deadline, "serve did not start"
             try:
-                if httpx.get(f"{url}/_tuyacloud/health", timeout=2).status_code == 200:
+                if web.get(f"{url}/_tuyacloud/health", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import httpx
 import typer.main
 from clitools import Serve
 from typer.core import TyperOption
 
+from support import web
 from support.server import database_url_for_test, free_port
 from tuyacloud.cli.main import app
 
@@ -54,7 +54,7 @@ def test_a_server_configured_by_the_environment_alone(tmp_path: Path) -> None:
         assert "from-the-environment" not in banner
         assert "Demo project" not in banner  # TUYACLOUD_DEMO=false
         assert str(tmp_path / "data") in banner or url
-        health = httpx.get(f"http://127.0.0.1:{message_port}/_tuyacloud/health", timeout=10)
+        health = web.get(f"http://127.0.0.1:{message_port}/_tuyacloud/health", timeout=10)
         assert health.status_code == 200  # the second listener serves the same app
     finally:
         server.stop()

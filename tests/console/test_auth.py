@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from support import web
 from support.cli import cli_command, cli_env
 from support.console import ADMIN_PASSWORD, ConsoleClient
 from support.server import CloudServer, database_url_for_test
@@ -40,7 +40,7 @@ def _concrete(path: str, server: CloudServer) -> str:
 
 
 def test_every_console_route_refuses_anonymous_requests(console_server: CloudServer) -> None:
-    with httpx.Client(base_url=console_server.url, timeout=30) as anonymous:
+    with web.client(base_url=console_server.url, timeout=30) as anonymous:
         for method, path in _routes(console_server):
             if path in PUBLIC_PATHS:
                 continue
@@ -79,7 +79,7 @@ def test_console_root_and_unknown_pages(console_client: ConsoleClient) -> None:
 
 
 def test_login_form_needs_its_own_csrf_token(console_server: CloudServer) -> None:
-    with httpx.Client(base_url=console_server.url, timeout=30) as c:
+    with web.client(base_url=console_server.url, timeout=30) as c:
         response = c.post("/console/login", data={"username": "admin", "password": ADMIN_PASSWORD})
         assert response.status_code == 403
         assert "tuyacloud_console" not in response.headers.get("set-cookie", "")
@@ -112,7 +112,7 @@ def test_session_cookie_is_secure_under_tls(tmp_path: Path) -> None:
     server = CloudServer(tmp_path, tls=True, create_demo=False, simulator=False,
                          console_admin_password=ADMIN_PASSWORD).start()
     try:
-        with httpx.Client(base_url=server.url, timeout=30) as c:  # plain HTTP here: send the Secure cookie by hand
+        with web.client(base_url=server.url, timeout=30) as c:  # plain HTTP here: send the Secure cookie by hand
             form = c.get("/console/login")
             assert "Secure" in form.headers["set-cookie"]
             token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
@@ -129,7 +129,7 @@ def test_logout_invalidates_the_session(console_server: CloudServer) -> None:
     assert c.login("admin", ADMIN_PASSWORD).status_code == 303
     stolen = c.cookies.get("tuyacloud_console")
     assert c.post_form("/console/logout").status_code == 303
-    with httpx.Client(base_url=console_server.url, timeout=30, cookies={"tuyacloud_console": stolen or ""}) as other:
+    with web.client(base_url=console_server.url, timeout=30, cookies={"tuyacloud_console": stolen or ""}) as other:
         assert other.get("/console/projects").status_code == 303  # the old cookie no longer opens anything
     c.close()
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
+from support import web
 from support.server import CloudServer
 from support.sharing import HA_CLIENT_ID, HA_SCHEMA, household, new_project
 
@@ -21,7 +20,7 @@ def test_a_home_assistant_login_approved_in_the_browser(logged_in_page: Any, con
     sh = new_project(console_server)
     erin = household(console_server, sh, "erin@example.com", ("dj", "cz"))
     params = {"clientid": HA_CLIENT_ID, "usercode": erin.user_code}
-    started = httpx.post(f"{console_server.url}{LOGIN}", params={**params, "schema": HA_SCHEMA}).json()
+    started = web.post(f"{console_server.url}{LOGIN}", params={**params, "schema": HA_SCHEMA}).json()
     qrcode = started["result"]["qrcode"]
     page = logged_in_page
     page.goto(f"{console_server.url}/console/projects/{sh.project['access_id']}/apps")
@@ -31,5 +30,5 @@ def test_a_home_assistant_login_approved_in_the_browser(logged_in_page: Any, con
     page.get_by_test_id("ha-logins").locator('button:has-text("Approve")').click()
     expect(page.get_by_test_id("flash")).to_contain_text("Login approved")
     expect(page.get_by_test_id("ha-logins")).to_contain_text("No login is waiting")
-    answer = httpx.get(f"{console_server.url}{LOGIN}/{qrcode}", params=params).json()
+    answer = web.get(f"{console_server.url}{LOGIN}/{qrcode}", params=params).json()
     assert answer["success"] is True and answer["result"]["uid"] == erin.uid

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from tuya_connector import TuyaOpenAPI
 
+from support import web
 from support.cli import cli_command, cli_env
 from support.server import CloudServer, free_port
 
@@ -187,7 +188,7 @@ class ServeProcess:
             if time.monotonic() > deadline:
                 raise AssertionError(f"serve did not start in {START_TIMEOUT_S}s: {self.stderr_path.read_text()}")
             try:
-                if httpx.get(f"{self.url}/_tuyacloud/health", timeout=2).status_code == 200:
+                if web.get(f"{self.url}/_tuyacloud/health", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -239,8 +240,8 @@ def test_serve_uses_the_data_dir_and_keeps_everything_across_a_restart(tmp_path:
         _ok(api.post(f"/v1.0/devices/{light}/commands",
                      {"commands": [{"code": "switch_led", "value": False},
                                    {"code": "bright_value_v2", "value": 420}]}))
-        health = httpx.get(f"{first.url}/_tuyacloud/projects", timeout=10,
-                           headers={"Authorization": f"Bearer {banner.admin_token}"}).json()
+        health = web.get(f"{first.url}/_tuyacloud/projects", timeout=10,
+                         headers={"Authorization": f"Bearer {banner.admin_token}"}).json()
         assert health["success"] is True  # the printed admin token opens the control API
 
         # The CLI works on the same data directory while the server runs, and the server sees it.

@@ -13,9 +13,9 @@ import os
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
+from support import web
 from support.faults import Serve
 from support.server import fresh_postgres_database
 
@@ -38,8 +38,8 @@ def test_processes_started_together_on_a_new_database_all_start(tmp_path: Path, 
         time.sleep(0.5)  # each has printed its start-up banner
         tokens = {s.admin_token() for s in servers}
         assert len(tokens) == 1, "the processes disagree on the control API's admin token"
-        listed = httpx.get(f"http://127.0.0.1:{servers[0].port}/_tuyacloud/projects", timeout=10,
-                           headers={"Authorization": f"Bearer {tokens.pop()}"}).json()
+        listed = web.get(f"http://127.0.0.1:{servers[0].port}/_tuyacloud/projects", timeout=10,
+                         headers={"Authorization": f"Bearer {tokens.pop()}"}).json()
         assert listed["success"], listed
         demos = [p for p in listed["result"] if p["name"] == "Demo project"]
         assert len(demos) == 1, json.dumps(listed["result"])[:500]

@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from support import web
 from support.faults import Serve, eventually
 from support.server import CloudServer
 from support.signed import SignedClient
@@ -26,7 +25,7 @@ SHARDS = 16  # tuyacloud.simulator.runner.SHARDS
 
 
 def _health(server: CloudServer) -> dict[str, Any]:
-    body = httpx.get(f"{server.url}/_tuyacloud/health", timeout=10).json()
+    body = web.get(f"{server.url}/_tuyacloud/health", timeout=10).json()
     assert body["success"], body
     result: dict[str, Any] = body["result"]
     return result
@@ -120,7 +119,7 @@ def test_the_shards_of_a_killed_process_are_taken_over(tmp_path: Path) -> None:
 
 
 def _health_of(url: str) -> dict[str, Any]:
-    result: dict[str, Any] = httpx.get(f"{url}/_tuyacloud/health", timeout=10).json()["result"]
+    result: dict[str, Any] = web.get(f"{url}/_tuyacloud/health", timeout=10).json()["result"]
     return result
 
 

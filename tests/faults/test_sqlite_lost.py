@@ -14,9 +14,9 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from support import web
 from support.console import ConsoleClient
 from support.server import ADMIN_TOKEN, CloudServer
 from support.signed import SignedClient
@@ -59,8 +59,8 @@ def test_writes_are_refused_once_the_database_file_is_gone(server: CloudServer, 
                            {"commands": [{"code": "bright_value_v2", "value": 100 + n}]})
         assert body["success"] is False, f"a write was accepted after the file was {how}: {body}"
         assert body["code"] == 500 and "removed or replaced" in body.get("detail", ""), body
-    created = httpx.post(f"{server.url}/_tuyacloud/projects", json={"name": "after"}, timeout=10,
-                         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()
+    created = web.post(f"{server.url}/_tuyacloud/projects", json={"name": "after"}, timeout=10,
+                       headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()
     assert created["success"] is False and "removed or replaced" in created.get("detail", ""), created
     with ConsoleClient(server.url) as console:  # a console login writes a session: a short answer, no traceback
         page = console.login("admin", PASSWORD)
@@ -71,7 +71,7 @@ def test_writes_are_refused_once_the_database_file_is_gone(server: CloudServer, 
     assert not [r for r in caplog.records if r.exc_info], "a traceback per refused request"
     assert len(caplog.records) < 5, [r.getMessage() for r in caplog.records]
 
-    health = httpx.get(f"{server.url}/_tuyacloud/health", timeout=10).json()["result"]
+    health = web.get(f"{server.url}/_tuyacloud/health", timeout=10).json()["result"]
     assert health["status"] == "degraded" and health["tasks"]["store-writes"]["state"] == "refused", health
     # Reads still answer (from what the server has open).
     assert client.get(f"/v1.0/devices/{light}")["success"]

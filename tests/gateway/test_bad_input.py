@@ -18,6 +18,7 @@ import httpx
 import orjson
 import pytest
 
+from support import web
 from support.server import CloudServer
 from support.signed import SignedClient
 from tuyacloud.errors import all_codes
@@ -552,7 +553,7 @@ def test_unknown_headers_and_a_secret_header_are_ignored(client: SignedClient, l
 
 @pytest.fixture
 def raw_http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30) as c:
+    with web.client(timeout=30) as c:
         yield c
 
 

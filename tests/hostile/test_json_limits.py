@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
+from support import web
 from support.custom import code, ok
 from support.server import ADMIN_TOKEN, CloudServer
 from support.signed import SignedClient
@@ -73,8 +73,8 @@ def test_v2_shadow_properties_nested_deep_are_refused(client: SignedClient, ligh
 
 def test_control_api_report_nested_deep_is_refused(cloud: CloudServer, light: str) -> None:
     body = f'{{"status": {{"control_data": {nested_text(990)}}}}}'
-    answer = httpx.post(f"{cloud.url}/_tuyacloud/devices/{light}/report", content=body,
-                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30).json()
+    answer = web.post(f"{cloud.url}/_tuyacloud/devices/{light}/report", content=body,
+                      headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30).json()
     assert answer["success"] is False and answer["code"] == 1109, answer
 
 

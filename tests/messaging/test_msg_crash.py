@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from support import web
 from support.cli import cli_command, cli_env
 from support.pulsar import PulsarConsumer, Received, expected_sign
 from support.server import free_port, fresh_postgres_database
@@ -63,7 +64,7 @@ class Serve:
                 raise AssertionError(f"serve exited {self.proc.returncode}: {self.err.read_text()}")
             assert time.monotonic() < deadline, f"serve did not start: {self.err.read_text()}"
             try:
-                if httpx.get(f"{self.url}/_tuyacloud/health", timeout=2).status_code == 200:
+                if web.get(f"{self.url}/_tuyacloud/health", timeout=2).status_code == 200:
                     match = re.search(r"Bearer (\S+)\)", self.out.read_text())
                     if match:
                         self.token = match.group(1)
@@ -73,8 +74,8 @@ class Serve:
             time.sleep(0.05)
 
     def subscription(self, access_id: str) -> dict[str, Any]:
-        body = httpx.get(f"{self.url}/_tuyacloud/projects/{access_id}/subscriptions", timeout=10,
-                         headers={"Authorization": f"Bearer {self.token}"}).json()
+        body = web.get(f"{self.url}/_tuyacloud/projects/{access_id}/subscriptions", timeout=10,
+                       headers={"Authorization": f"Bearer {self.token}"}).json()
         assert body["success"], body
         return next(r for r in body["result"] if r["env"] == "event")
 
@@ -101,7 +102,7 @@ class Sender(threading.Thread):
         super().__init__(daemon=True)
         self.client = SignedClient(url, access_id, secret)
         self.client.access_token = token
-        self.client.http = httpx.Client(timeout=10)
+        self.client.http = web.client(timeout=10)
         self.lamps = lamps
         self.stop = stop
         self.sent: dict[str, list[tuple[int, str]]] = {lamp: [] for lamp in lamps}  # (value, ok|failed|unknown)

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from support import web
 from support.server import ADMIN_TOKEN, CloudServer, fresh_postgres_database
 from tuyacloud.store.engine import is_postgres, sqlite_path
 from tuyacloud.store.migrate import head_revisions
@@ -36,7 +36,7 @@ def set_revision(database_url: str, revision: str) -> None:
 
 
 def test_health_is_open_and_ready(cloud: CloudServer) -> None:
-    response = httpx.get(f"{cloud.url}/_tuyacloud/health", timeout=10)  # no token needed
+    response = web.get(f"{cloud.url}/_tuyacloud/health", timeout=10)  # no token needed
     assert response.status_code == 200
     body = response.json()
     assert body["success"] is True
@@ -50,14 +50,14 @@ def test_health_is_unavailable_when_the_schema_is_not_at_head(tmp_path: Path) ->
     (head,) = head_revisions()
     try:
         set_revision(url, "0001")
-        response = httpx.get(f"{server.url}/_tuyacloud/health", timeout=10)
+        response = web.get(f"{server.url}/_tuyacloud/health", timeout=10)
         assert response.status_code == 503
         result = response.json()["result"]
         assert result["ready"] is False and result["status"] == "unavailable"
         assert result["checks"]["store"] == "ok"
         assert result["checks"]["migrations"] == f"not at head: database at 0001, this code at {head}"
         set_revision(url, head)
-        assert httpx.get(f"{server.url}/_tuyacloud/health", timeout=10).status_code == 200
+        assert web.get(f"{server.url}/_tuyacloud/health", timeout=10).status_code == 200
     finally:
         server.stop()
 
@@ -72,7 +72,7 @@ def _as_postgres(*command: str) -> None:
 
 
 def _health(server: CloudServer) -> tuple[int, dict[str, Any]]:
-    response = httpx.get(f"{server.url}/_tuyacloud/health", timeout=10)
+    response = web.get(f"{server.url}/_tuyacloud/health", timeout=10)
     return response.status_code, response.json()["result"]
 
 
@@ -95,7 +95,7 @@ def test_health_says_the_store_is_unreachable_while_postgresql_is_down_and_recov
         status, result = _health(server)
         assert status == 503 and result["ready"] is False, result
         assert result["checks"]["store"].startswith("unreachable"), result
-        scrape = httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+        scrape = web.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
         assert scrape.status_code == 200 and "tuyacloud_store_up 0.0" in scrape.text
         _as_postgres(pg_ctl, "-D", f"{directory}/data", "-l", f"{directory}/log", "-w", "-t", "30", "-o",
                      f"-k {directory} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off", "start")

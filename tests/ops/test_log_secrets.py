@@ -20,11 +20,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import websocket
 from tuya_connector import TuyaOpenAPI
 
+from support import web
 from support.console import ConsoleClient
 from support.custom import login, register
 from support.pulsar import PulsarConsumer, open_socket, password_for
@@ -161,9 +161,9 @@ def test_log_lines_under_load_contain_no_access_secret_token_password_or_session
 
         # --- the admin token: control API and /metrics -------------------------------------------------------
         admin = {"Authorization": f"Bearer {server.admin_token}"}
-        assert httpx.get(f"{server.url}/_tuyacloud/projects", headers=admin, timeout=10).json()["success"]
-        assert httpx.get(f"{server.url}/metrics", headers=admin, timeout=10).status_code == 200
-        assert httpx.get(f"{server.url}/metrics", params={"token": server.admin_token}, timeout=10).status_code == 401
+        assert web.get(f"{server.url}/_tuyacloud/projects", headers=admin, timeout=10).json()["success"]
+        assert web.get(f"{server.url}/metrics", headers=admin, timeout=10).status_code == 200
+        assert web.get(f"{server.url}/metrics", params={"token": server.admin_token}, timeout=10).status_code == 401
         requests += 3
     finally:
         status = server.terminate()

@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from tuya_connector import TuyaOpenAPI
 
+from support import web
 from support.pulsar import PulsarConsumer
 from support.server import ADMIN_TOKEN, CloudServer
 
@@ -21,7 +21,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def scrape(cloud: CloudServer) -> tuple[str, Samples]:
-    response = httpx.get(f"{cloud.url}/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+    response = web.get(f"{cloud.url}/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     samples: Samples = {}
@@ -52,7 +52,7 @@ def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
 
 def test_metrics_need_the_admin_token(cloud: CloudServer) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}):
-        response = httpx.get(f"{cloud.url}/metrics", headers=headers, timeout=10)
+        response = web.get(f"{cloud.url}/metrics", headers=headers, timeout=10)
         assert response.status_code == 401
         assert response.json()["success"] is False
         assert "tuyacloud_requests_total" not in response.text

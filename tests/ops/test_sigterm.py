@@ -11,8 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
-
+from support import web
 from support.pulsar import PulsarConsumer
 from support.serve_process import ServeProcess, cli_json, database_for_test
 from support.signed import SignedClient
@@ -32,7 +31,7 @@ class Sender(threading.Thread):
         super().__init__(daemon=True)
         self.client = SignedClient(url, access_id, secret)
         self.client.access_token = token
-        self.client.http = httpx.Client(timeout=30)
+        self.client.http = web.client(timeout=30)
         self.lamps = lamps
         self.sent: dict[str, list[tuple[int, str]]] = {lamp: [] for lamp in lamps}  # (value, ok|failed|unanswered)
 

@@ -13,8 +13,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-import httpx
-
+from support import web
 from support.cli import cli_command, cli_env
 from support.faults import Serve, eventually
 from support.scaleout import needs_postgres, new_database, start
@@ -51,7 +50,7 @@ def _listeners(port: int) -> set[int]:
 
 def _answering(server: Serve) -> tuple[int, int]:
     """(worker index, pid) of the process that answered a request on a fresh connection."""
-    body = httpx.get(f"{server.url}/_tuyacloud/health", timeout=5).json()["result"]["process"]
+    body = web.get(f"{server.url}/_tuyacloud/health", timeout=5).json()["result"]["process"]
     assert body["workers"] == 2
     return int(body["worker"]), int(body["pid"])
 
@@ -93,7 +92,7 @@ def test_two_workers_share_the_port_a_killed_one_comes_back_sigterm_stops_all(tm
         # SIGKILL worker 1: the other answers every request meanwhile; the supervisor starts a new worker 1.
         os.kill(workers[1], signal.SIGKILL)
         for _ in range(50):
-            assert httpx.get(f"{server.url}/_tuyacloud/health", timeout=5).status_code == 200
+            assert web.get(f"{server.url}/_tuyacloud/health", timeout=5).status_code == 200
         eventually(lambda: len(_children(server.proc.pid)) == 2 and workers[1] not in _children(server.proc.pid),
                    timeout=15, what="worker 1 started again")
         again = _workers(server)

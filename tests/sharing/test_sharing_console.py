@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from support import web
 from support.console import ADMIN_PASSWORD, ConsoleClient
 from support.server import CloudServer
 from support.sharing import HA_CLIENT_ID, HA_SCHEMA, household, new_project
@@ -35,15 +35,15 @@ def console(server: CloudServer) -> Iterator[ConsoleClient]:
 
 def _start(server: CloudServer, user_code: str) -> str:
     """Home Assistant's first call (plain HTTP here; the SDK's own run is in test_sharing_sdk.py)."""
-    answer = httpx.post(f"{server.url}{LOGIN}", params={"clientid": HA_CLIENT_ID, "usercode": user_code,
+    answer = web.post(f"{server.url}{LOGIN}", params={"clientid": HA_CLIENT_ID, "usercode": user_code,
                                                          "schema": HA_SCHEMA}).json()
     assert answer["success"], answer
     return str(answer["result"]["qrcode"])
 
 
 def _poll(server: CloudServer, qrcode: str, user_code: str) -> dict[str, Any]:
-    answer: dict[str, Any] = httpx.get(f"{server.url}{LOGIN}/{qrcode}",
-                                       params={"clientid": HA_CLIENT_ID, "usercode": user_code}).json()
+    answer: dict[str, Any] = web.get(f"{server.url}{LOGIN}/{qrcode}",
+                                     params={"clientid": HA_CLIENT_ID, "usercode": user_code}).json()
     return answer
 
 

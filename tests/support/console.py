@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from support import web
+
 ADMIN_PASSWORD = "console-test-password"  # the console test server's first admin password (tests/console/conftest.py)
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)"')
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
@@ -16,6 +18,7 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 class ConsoleClient(httpx.Client):
     def __init__(self, base_url: str, **kwargs: Any) -> None:
+        kwargs.setdefault("verify", web.tls_context())  # one TLS context for all (support/web.py)
         super().__init__(base_url=base_url, timeout=30, follow_redirects=False, **kwargs)
         self.csrf = ""
 

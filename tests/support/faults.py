@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support import web
 from support.cli import cli_command, cli_env
 from support.server import free_port
 
@@ -106,7 +107,7 @@ class Serve:
         if self.proc.poll() is not None:
             raise AssertionError(f"serve exited {self.proc.returncode}: {self.err.read_text()[-3000:]}")
         try:
-            return httpx.get(f"http://127.0.0.1:{self.port}/_tuyacloud/health", timeout=2).status_code == 200
+            return web.get(f"http://127.0.0.1:{self.port}/_tuyacloud/health", timeout=2).status_code == 200
         except httpx.TransportError:
             return False
 

@@ -10,9 +10,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from support import web
 from support.faults import Serve, eventually
 from support.pulsar import Received
 from support.server import fresh_postgres_database
@@ -39,14 +39,14 @@ def start(data: Path, db: str, name: str, *options: str) -> Serve:
 
 
 def control(server: Serve, method: str, path: str, json: Any = None) -> Any:
-    body = httpx.request(method, f"{server.url}/_tuyacloud{path}", json=json, timeout=30,
-                         headers={"Authorization": f"Bearer {server.admin_token()}"}).json()
+    body = web.request(method, f"{server.url}/_tuyacloud{path}", json=json, timeout=30,
+                       headers={"Authorization": f"Bearer {server.admin_token()}"}).json()
     assert body["success"], body
     return body["result"]
 
 
 def health(server: Serve) -> dict[str, Any]:
-    result: dict[str, Any] = httpx.get(f"{server.url}/_tuyacloud/health", timeout=10).json()["result"]
+    result: dict[str, Any] = web.get(f"{server.url}/_tuyacloud/health", timeout=10).json()["result"]
     return result
 
 
@@ -74,7 +74,7 @@ class Sender(threading.Thread):
         self.clients = []
         for server in servers:
             c = client(server, project, token)
-            c.http = httpx.Client(timeout=10)
+            c.http = web.client(timeout=10)
             self.clients.append(c)
         self.alive = [True] * len(servers)
         self.lamps = lamps

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from support import web
 from support.cli import cli_command, cli_env
 from support.server import free_port, fresh_postgres_database
 
@@ -68,7 +69,7 @@ class ServeProcess:
                 raise AssertionError(f"serve exited {self.proc.returncode}: {self.stderr}")
             assert time.monotonic() < deadline, f"serve did not start: {self.stderr}"
             try:
-                if httpx.get(f"{self.url}/_tuyacloud/health", timeout=2).status_code == 200:
+                if web.get(f"{self.url}/_tuyacloud/health", timeout=2).status_code == 200:
                     match = re.search(r"Bearer (\S+)\)", self.stdout)
                     if match:
                         self.admin_token = match.group(1)

@@ -17,9 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 import uvicorn
 
+from support import web
 from tuyacloud.app import CloudState, create_app
 from tuyacloud.clock import Clock
 from tuyacloud.connections import http_protocol
@@ -147,6 +147,11 @@ class CloudServer:
         # The protocol `tuyacloud serve` runs (one socket write per connection per loop turn, the connection limits
         # and time-outs of the settings), unless a test asks for another.
         uvicorn_options.setdefault("http", http_protocol(self.settings, self.clock, self.app.state.ids))
+        # A stop waits this long for connections to close, then cancels what is left: a client that keeps an idle
+        # TLS connection open (a pooled keep-alive of requests or tinytuya) never answers the TLS close, and asyncio
+        # waits 30 s for that answer, so a module's teardown took 15 s (stop's join timeout) and left the thread
+        # running. Over plain HTTP an idle connection closes at once; a test of draining starts `tuyacloud serve`.
+        uvicorn_options.setdefault("timeout_graceful_shutdown", 2)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
                                 **uvicorn_options)
         self._server = uvicorn.Server(config)
@@ -167,8 +172,8 @@ class CloudServer:
 
     # --- control API --------------------------------------------------------------------------------
     def control(self, method: str, path: str, json: Any = None) -> Any:
-        response = httpx.request(method, f"{self.url}/_tuyacloud{path}", json=json,
-                                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+        response = web.request(method, f"{self.url}/_tuyacloud{path}", json=json,
+                               headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
         body = response.json()
         assert body["success"], body
         return body["result"]

@@ -6,9 +6,9 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 import orjson
 
+from support import web
 from tuyacloud.signing import parse_query, sign_request
 
 
@@ -20,7 +20,7 @@ class SignedClient:
         self.host = host
         self.access_token = ""
         self.refresh_token = ""
-        self.http = httpx.Client(timeout=30)
+        self.http = web.client(timeout=30)
 
     def headers(self, method: str, path: str, query: str = "", body: bytes = b"", t: str | None = None,
                 token: str | None = None, sign: str | None = None) -> dict[str, str]:

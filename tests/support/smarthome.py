@@ -7,8 +7,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
+from support import web
 from support.custom import ok
 from support.server import ADMIN_TOKEN, CloudServer
 from support.signed import SignedClient
@@ -23,8 +22,8 @@ def md5(password: str) -> str:
 
 def control(server: CloudServer, method: str, path: str, json: Any = None) -> dict[str, Any]:
     """The control API's envelope, successful or not."""
-    response = httpx.request(method, f"{server.url}/_tuyacloud{path}", json=json,
-                             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+    response = web.request(method, f"{server.url}/_tuyacloud{path}", json=json,
+                           headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
     body: dict[str, Any] = response.json()
     return body
 

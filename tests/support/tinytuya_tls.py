@@ -17,6 +17,7 @@ import pytest
 import tinytuya
 import urllib3.util.connection
 
+from support import web
 from support.server import ADMIN_TOKEN, CloudServer
 from tuyacloud.regions import REGIONS
 from tuyacloud.tlscert import TlsFiles
@@ -36,21 +37,21 @@ class TlsCloudServer(CloudServer):
         return f"https://127.0.0.1:{self.port}"
 
     def control(self, method: str, path: str, json: Any = None) -> Any:
-        response = httpx.request(method, f"{self.url}/_tuyacloud{path}", json=json, timeout=30,
-                                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, verify=self._ssl)
+        response = web.request(method, f"{self.url}/_tuyacloud{path}", json=json, timeout=30,
+                               headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, verify=self._ssl)
         body = response.json()
         assert body["success"], body
         return body["result"]
 
     def control_raw(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
-        response = httpx.request(method, f"{self.url}/_tuyacloud{path}", json=json, timeout=30,
-                                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, verify=self._ssl)
+        response = web.request(method, f"{self.url}/_tuyacloud{path}", json=json, timeout=30,
+                               headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, verify=self._ssl)
         result: dict[str, Any] = response.json()
         return result
 
     def http(self) -> httpx.Client:
         """A plain HTTPS client trusting the generated CA (for URLs the server hands out)."""
-        return httpx.Client(verify=self._ssl, timeout=30)
+        return web.client(verify=self._ssl, timeout=30)
 
 
 def start_tls(data_dir: Path, tls: TlsFiles, **overrides: Any) -> TlsCloudServer:

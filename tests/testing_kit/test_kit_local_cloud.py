@@ -13,10 +13,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from tuya_connector import TuyaCloudPulsarTopic, TuyaOpenAPI, TuyaOpenPulsar
 
+from support import web
 from tuyacloud.testing import ControlError, LocalCloud, local_cloud
 
 
@@ -107,7 +107,7 @@ def test_the_messages_endpoint_pages_and_refuses_bad_input(kit_cloud: LocalCloud
     with pytest.raises(ControlError) as unknown:
         control.messages("no-such-project")
     assert unknown.value.code == 1005  # clientId invalid
-    answer = httpx.get(f"{kit_cloud.url}/_tuyacloud/projects/{project.access_id}/messages").json()
+    answer = web.get(f"{kit_cloud.url}/_tuyacloud/projects/{project.access_id}/messages").json()
     assert (answer["success"], answer["code"]) == (False, 1106)  # no admin token
 
 

@@ -4,15 +4,23 @@ Path parameters are often real ids of the project's devices (and its uid, real c
 lists in queries, commands with real DP codes in bodies), so handlers run past the lookups. Checks: never an
 HTTP 5xx; always the Tuya envelope (HTTP 200, JSON, ``success`` bool and integer ``t``; failures with an integer
 ``code`` and a string ``msg``, never code 500); the response conforms to the schema.
+
+The operations are fuzzed in parts, by the areas of the route table (the tags of ``/openapi.json``): each part is a
+test module of ``tests/gateway/fuzz/`` that runs ``fuzz_tests(part)``, so that parallel test processes (pytest-xdist
+hands out whole modules) fuzz the parts side by side. ``PARTS`` names the areas of every part but the last, which
+takes every other area (a new area is fuzzed there without anyone listing it); a test checks that the parts
+together hold every operation once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
 import zlib
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -54,12 +62,32 @@ PROPERTIES = st.dictionaries(st.sampled_from(["switch_led", "bright_value_v2", "
 SMART_HOME_PATHS = re.compile(r"^/v1\.0/(apps|home|homes|device/paring|iot-01/associated-users/actions)/")
 CUSTOM_KEYS = {"asset_id", "asset_ids", "parent_asset_id", "target_asset_id", "uid", "username", "password"}
 
+# The parts the operations are fuzzed in, by area (a route's ``area``, its tag in /openapi.json), sized so that each
+# takes about as long; REST takes every area not named here.
+PARTS: dict[str, tuple[str, ...]] = {
+    "devices": ("Devices (industry)", "Device logs", "Categories", "Token", "MQTT open-hub", "Camera streams"),
+    "smarthome": ("Devices (smart home)", "Things (v2.0)", "Pairing (smart home)", "App users"),
+    "homes": ("Homes", "Scenes", "Automations"),
+    "assets": ("Assets", "Asset authorisation"),
+    "users": ("Project users", "Device registration", "Infrared"),
+}
+REST = "rest"
+
+
+def in_part(part: str, area: str) -> bool:
+    """Whether the operations of ``area`` are fuzzed in ``part``."""
+    if part == REST:
+        return not any(area in areas for areas in PARTS.values())
+    return area in PARTS[part]
+
 
 class FuzzWorld:
     """The project the fuzzer acts as, its devices and its token."""
 
-    def __init__(self, cloud: CloudServer) -> None:
+    def __init__(self, cloud: CloudServer, part: str) -> None:
         self.cloud = cloud
+        # the routes this part fuzzes: only they get supplies of their own (doomed ids, timer lights)
+        routes = [route for route in cloud.app.state.table.routes if in_part(part, route.area)]
         self.project = cloud.create_project(name="Schemathesis")
         self.client = SignedClient(cloud.url, self.project["access_id"], self.project["access_secret"])
         assert self.client.connect()["success"]
@@ -69,7 +97,7 @@ class FuzzWorld:
             self.keep += [d["id"] for d in cloud.add_devices(access_id, category)]
         # Each DELETE operation removes devices: it gets its own supply so that the others stay deep.
         self.doomed = {route.key: [d["id"] for d in cloud.add_devices(access_id, "dj", 20)]
-                       for route in cloud.app.state.table.routes if route.method == "DELETE"}
+                       for route in routes if route.method == "DELETE"}
         # custom-project data: a small tree with a device, a user authorised on it, and doomed assets and users
         c = self.client
         self.assets = [c.post("/v1.0/iot-02/assets", {"name": "Fuzz top"})["result"]]
@@ -84,18 +112,17 @@ class FuzzWorld:
                {"uid": self.users[0], "asset_id": self.assets[0], "authorized_children": True})
         self.doomed_assets = {route.key: [c.post("/v1.0/iot-02/assets", {"name": f"Doomed {i}"})["result"]
                                           for i in range(10)]
-                              for route in cloud.app.state.table.routes
-                              if route.key.startswith("DELETE /v1.0/iot-02/a")}
+                              for route in routes if route.key.startswith("DELETE /v1.0/iot-02/a")}
         self.doomed_users = {route.key: [c.post("/v1.0/iot-02/users", {"username": f"doomed-{i}",
                                                                        "password": self.password})["result"]["user_id"]
                                          for i in range(10)]
-                             for route in cloud.app.state.table.routes if route.key.startswith("DELETE /v1.0/iot-02/u")}
+                             for route in routes if route.key.startswith("DELETE /v1.0/iot-02/u")}
         self.registration_token = c.post("/v1.0/iot-03/device-registration/token",
                                          {"pairing_type": "EZ", "time_zone_id": "Europe/Berlin"})["result"]["token"]
         cloud.control("POST", f"/registration/{self.registration_token}/pair", {"category": "cz"})
         # smart home: a linked app, its users, homes with rooms and members (doomed ones for the DELETEs), a device
         # in a room and a pairing token
-        self.schema = "fuzzapp"
+        self.schema = f"fuzz{part}"  # one app per part: parts may share a server
         cloud.control("POST", "/apps", {"schema": self.schema, "name": "Fuzz app"})
         cloud.control("POST", f"/apps/{self.schema}/links", {"access_id": access_id})
         self.app_password = hashlib.md5(b"fuzz").hexdigest()
@@ -107,7 +134,7 @@ class FuzzWorld:
         self.home_device = cloud.control("POST", f"/projects/{access_id}/devices",
                                          {"category": "dj", "user": self.app_users[0], "home_id": self.homes[0],
                                           "room_id": self.rooms[0]})[0]["id"]
-        self.doomed_homes = {route.key: [self.new_home() for _ in range(10)] for route in cloud.app.state.table.routes
+        self.doomed_homes = {route.key: [self.new_home() for _ in range(10)] for route in routes
                              if route.key == "DELETE /v1.0/homes/{home_id}"}
         self.pairing_token = c.post("/v1.0/device/paring/token", {"uid": self.app_users[0], "paring_type": "EZ",
                                                                   "time_zone_id": "UTC"})["result"]["token"]
@@ -116,20 +143,18 @@ class FuzzWorld:
         self.automations = [self.new_automation()]
         self.doomed_rules = {route.key: [self.new_scene() if "{scene_id}" in route.path else self.new_automation()
                                          for _ in range(10)]
-                             for route in cloud.app.state.table.routes
+                             for route in routes
                              if route.method == "DELETE" and route.path.endswith(("{scene_id}", "{automation_id}"))}
         # timers: each timer operation gets a light of its own with two v1.0 groups and two v2.0 timers, so one
         # operation's deletes and switches leave the others' ids valid
-        self.timer_lights = {route.key: self.new_timer_light() for route in cloud.app.state.table.routes
-                             if route.area.startswith("Timers")}
+        self.timer_lights = {route.key: self.new_timer_light() for route in routes if route.area.startswith("Timers")}
         # infrared: a blaster with a TV and an air-conditioner remote (doomed TV remotes for the DELETE), a camera
         self.blaster = cloud.add_devices(access_id, "qt")[0]["id"]
         self.remotes = {kind: cloud.control("POST", f"/infrareds/{self.blaster}/remotes",
                                             {"category_id": kind})["remote_id"] for kind in (2, 5)}
         self.doomed_remotes = {route.key: [cloud.control("POST", f"/infrareds/{self.blaster}/remotes",
                                                          {"category_id": 2})["remote_id"] for _ in range(10)]
-                               for route in cloud.app.state.table.routes
-                               if route.method == "DELETE" and "{remote_id}" in route.path}
+                               for route in routes if route.method == "DELETE" and "{remote_id}" in route.path}
         self.camera = cloud.add_devices(access_id, "sp")[0]["id"]
         self.sent = 0
         self.outcomes: dict[str, dict[str | int, int]] = {}  # operation -> "ok" or code -> count
@@ -365,27 +390,6 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
         return st.one_of(real, real, st.just(body))
 
 
-@pytest.fixture(scope="module")
-def fuzz_world(cloud: CloudServer) -> FuzzWorld:
-    return FuzzWorld(cloud)
-
-
-@pytest.fixture
-def api_schema(cloud: CloudServer, fuzz_world: FuzzWorld) -> Any:
-    schema = schemathesis.openapi.from_url(f"{cloud.url}/openapi.json")
-    install_hooks(schema, fuzz_world)
-    return schema
-
-
-@pytest.fixture(scope="module")
-def session() -> Any:
-    with requests.Session() as s:
-        yield s
-
-
-schema = schemathesis.pytest.from_fixture("api_schema")
-
-
 def assert_envelope(response: Any, refresh_call: bool) -> dict[str, Any]:
     assert response.status_code == 200, response.status_code
     assert response.headers.get("content-type", [""])[0].startswith("application/json"), response.headers
@@ -408,21 +412,6 @@ def assert_envelope(response: Any, refresh_call: bool) -> dict[str, Any]:
     return body
 
 
-@schema.parametrize()
-@settings(max_examples=int(os.environ.get("TUYACLOUD_FUZZ_EXAMPLES", "25")),
-          derandomize=not os.environ.get("TUYACLOUD_FUZZ_RANDOM"), deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
-def test_openapi_operations(case: Any, fuzz_world: FuzzWorld, session: Any) -> None:
-    check(case, fuzz_world, session)
-    # The coverage phase builds its cases without the strategies (and so without the hooks above): send its
-    # edge-case queries and bodies once more to a real device, so they reach validation and the handlers.
-    if case.meta is not None and case.meta.phase.name == "coverage" and "device_id" in (case.path_parameters or {}):
-        ids = fuzz_world.ids_for(case.operation.label)
-        case.path_parameters = {**case.path_parameters,
-                                "device_id": ids[zlib.crc32(repr((case.query, case.body)).encode()) % len(ids)]}
-        check(case, fuzz_world, session)
-
-
 def check(case: Any, fuzz_world: FuzzWorld, session: Any) -> None:
     response = case.call(session=session, auth=TuyaSigner(fuzz_world), timeout=30)
     body = assert_envelope(response, refresh_call="{refresh_token}" in case.path)
@@ -435,15 +424,68 @@ def check(case: Any, fuzz_world: FuzzWorld, session: Any) -> None:
     outcomes[key] = outcomes.get(key, 0) + 1
 
 
-def test_the_fuzzer_signed_everything_and_reached_devices(fuzz_world: FuzzWorld) -> None:
-    """Runs after the fuzzing above (same module): it sent signed requests and its token still works."""
-    if fuzz_world.sent == 0:
-        pytest.skip("the schemathesis test did not run (deselected)")
-    assert fuzz_world.sent > 200
-    # the real ids made handlers run deep: most operations succeeded at least once
-    succeeded = [op for op, seen in fuzz_world.outcomes.items() if seen.get("ok")]
-    never = sorted(set(fuzz_world.outcomes) - set(succeeded))
-    assert len(succeeded) >= 0.8 * len(fuzz_world.outcomes), never
-    assert fuzz_world.client.get("/v1.0/iot-03/device-categories")["success"]
-    listed = fuzz_world.client.get("/v1.0/devices", {"device_ids": ",".join(fuzz_world.keep[:20])})
-    assert listed["success"] and len(listed["result"]["devices"]) == len(fuzz_world.keep[:20])
+
+def run_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory this test run's processes share: pytest-xdist makes each worker's temporary directory inside
+    the run's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def record_outcomes(part: str, outcomes: dict[str, dict[str | int, int]], shared: Path
+                    ) -> dict[str, dict[str | int, int]] | None:
+    """Write this part's outcomes (operation -> "ok" or code -> count) for the run; when every part's are there,
+    return them all (to the part that finished last, under a lock), else None."""
+    with (shared / "fuzz-outcomes.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        (shared / f"fuzz-outcomes-{part}.json").write_text(json.dumps(outcomes))
+        files = [shared / f"fuzz-outcomes-{p}.json" for p in [*PARTS, REST]]
+        if not all(f.exists() for f in files):
+            return None
+        merged: dict[str, dict[str | int, int]] = {}
+        for f in files:
+            merged.update(json.loads(f.read_text()))
+        return merged
+
+
+def fuzz_tests(part: str) -> tuple[Any, Any]:
+    """The two tests of one part's module: schemathesis over the part's operations, then the checks that it sent
+    signed requests that reached devices. The module's fixtures (``tests/gateway/fuzz/conftest.py``) read
+    ``PART`` from it."""
+    lazy = schemathesis.pytest.from_fixture("api_schema")
+    lazy = lazy.exclude(tag=[a for areas in PARTS.values() for a in areas]) if part == REST else \
+        lazy.include(tag=list(PARTS[part]))
+
+    @lazy.parametrize()
+    @settings(max_examples=int(os.environ.get("TUYACLOUD_FUZZ_EXAMPLES", "25")),
+              derandomize=not os.environ.get("TUYACLOUD_FUZZ_RANDOM"), deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def test_openapi_operations(case: Any, fuzz_world: FuzzWorld, session: Any) -> None:
+        check(case, fuzz_world, session)
+        # The coverage phase builds its cases without the strategies (and so without the hooks above): send its
+        # edge-case queries and bodies once more to a real device, so they reach validation and the handlers.
+        if case.meta is not None and case.meta.phase.name == "coverage" and "device_id" in (case.path_parameters or {}):
+            ids = fuzz_world.ids_for(case.operation.label)
+            case.path_parameters = {**case.path_parameters,
+                                    "device_id": ids[zlib.crc32(repr((case.query, case.body)).encode()) % len(ids)]}
+            check(case, fuzz_world, session)
+
+    def test_the_fuzzer_signed_everything_and_reached_devices(fuzz_world: FuzzWorld,
+                                                              tmp_path_factory: pytest.TempPathFactory) -> None:
+        """Runs after the fuzzing above (same module): it sent signed requests and its token still works; once
+        every part has run (in whichever process), most operations of all parts succeeded at least once."""
+        if fuzz_world.sent == 0:
+            pytest.skip("the schemathesis test did not run (deselected)")
+        assert fuzz_world.sent > 200
+        assert fuzz_world.client.get("/v1.0/iot-03/device-categories")["success"]
+        listed = fuzz_world.client.get("/v1.0/devices", {"device_ids": ",".join(fuzz_world.keep[:20])})
+        assert listed["success"] and len(listed["result"]["devices"]) == len(fuzz_world.keep[:20])
+        outcomes = record_outcomes(part, fuzz_world.outcomes, run_directory(tmp_path_factory))
+        if outcomes is None:
+            return  # another part has still to run: the last one checks all of them
+        # the real ids made handlers run deep: most operations succeeded at least once
+        succeeded = [op for op, seen in outcomes.items() if seen.get("ok")]
+        never = sorted(set(outcomes) - set(succeeded))
+        assert len(succeeded) >= 0.8 * len(outcomes), never
+
+    return test_openapi_operations, test_the_fuzzer_signed_everything_and_reached_devices

@@ -1,0 +1,32 @@
+"""Fixtures of the schemathesis parts (the machinery: ``tests/support/fuzz.py``): each test module names its part
+in ``PART`` and gets a world of its own on the session's server, so the parts can run in different processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+
+from support.fuzz import FuzzWorld, install_hooks
+from support.server import CloudServer
+
+
+@pytest.fixture(scope="module")
+def fuzz_world(cloud: CloudServer, request: pytest.FixtureRequest) -> FuzzWorld:
+    return FuzzWorld(cloud, request.module.PART)
+
+
+@pytest.fixture
+def api_schema(cloud: CloudServer, fuzz_world: FuzzWorld) -> Any:
+    schema = schemathesis.openapi.from_url(f"{cloud.url}/openapi.json")
+    install_hooks(schema, fuzz_world)
+    return schema
+
+
+@pytest.fixture(scope="module")
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as s:
+        yield s

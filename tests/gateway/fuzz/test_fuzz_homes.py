@@ -1,0 +1,7 @@
+"""Schemathesis over homes, scenes and automations (the checks and the machinery: ``tests/support/fuzz.py``)."""
+
+from support.fuzz import fuzz_tests
+
+PART = "homes"
+
+test_openapi_operations, test_the_fuzzer_signed_everything_and_reached_devices = fuzz_tests(PART)
