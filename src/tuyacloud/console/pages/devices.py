@@ -1,6 +1,9 @@
-"""Devices of a project: the list (search, category, online state, paging), "add virtual device", and a device's
-page with its details, live status, controls generated from its instruction set, recent logs and the online
-toggle. Controls send real commands through ``commands.send_commands`` (the OpenAPI's validation and errors)."""
+"""Devices of a project: the list (search, category, online state, gateway link, frozen, paging), "add virtual
+device", and a device's page with its details, live status, controls generated from its instruction set, recent
+logs, the online toggle, the freeze toggle, a gateway's sub-devices or a sub-device's gateway, and an IR blaster's
+remotes with a key pad each. Every change goes through the domain function the OpenAPI uses
+(``commands.send_commands``, ``lifecycle.set_freeze_state``, ``infrared.press_key``), so its validation, errors,
+logs and messages are the OpenAPI's."""
 
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ from tuyacloud.console.common import error_text, field, project_of
 from tuyacloud.console.controls import controls, display, submitted_value
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.domain import console_views
-from tuyacloud.domain.devices import commands, devices, history
+from tuyacloud.domain.devices import commands, devices, history, infrared
+from tuyacloud.domain.pairing import lifecycle
 from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import TuyaError
 from tuyacloud.limits import parse_int
@@ -29,6 +33,7 @@ LOG_SIZE = 30
 EVENTS = {1: "Online", 2: "Offline", 3: "Activated", 4: "Reset", 5: "Command", 6: "Firmware", 7: "Report",
           8: "Semaphore", 9: "Restart", 10: "Timer"}
 SOURCES = {"1": "device", "2": "client", "3": "third party", "4": "cloud", "-1": "unknown"}
+LINKS = ("gateway", "sub", "direct")  # the list's "Gateway link" filter: gateways, their sub-devices, the others
 
 
 def _int(text: str | None, default: int, lo: int, hi: int) -> int:
@@ -49,6 +54,8 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         project = await project_of(deps, request)
         query = request.query_params
         q, category, state = query.get("q", "").strip(), query.get("category", ""), query.get("online", "")
+        link = query.get("link", "") if query.get("link", "") in LINKS else ""
+        frozen = query.get("frozen", "") if query.get("frozen", "") in ("yes", "no") else ""
         total = await devices.count(ctx, project)
         filters: dict[str, Any] = {}
         if q:
@@ -57,6 +64,12 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
             filters["category"] = category
         if state in ("online", "offline"):
             filters["online"] = state == "online"
+        if link == "gateway":
+            filters["categories"] = sorted(console_views.GATEWAY_CATEGORIES)
+        elif link:
+            filters["sub_device"] = link == "sub"
+        if frozen:
+            filters["frozen"] = frozen == "yes"
         # Unfiltered, the project's count gives the number of pages; a filtered list knows its last page only
         # once it reaches it (the store counts a project's devices, not the matches of a search).
         pages: int | None = None if filters else max(1, math.ceil(total / PAGE_SIZE))
@@ -66,14 +79,16 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
             pages = page_no
 
         def page_url(n: int) -> str:
-            params = {k: v for k, v in {"q": q, "category": category, "online": state}.items() if v}
+            chosen = {"q": q, "category": category, "online": state, "link": link, "frozen": frozen}
+            params = {k: v for k, v in chosen.items() if v}
             return "?" + urllib.parse.urlencode({**params, "page": n})
 
         return deps.render(
             request, "devices.html", status_code, project=project, nav="devices", tab="devices", devices=found,
             total=total, page_no=page_no, pages=pages, more=more, first_url=page_url(1), prev_url=page_url(page_no - 1),
             next_url=page_url(page_no + 1), last_url=page_url(pages or page_no),
-            q=q, category=category, online=state, categories=ctx.catalog.categories(), error=error,
+            q=q, category=category, online=state, link=link, frozen=frozen, filtered=bool(filters),
+            gateway_categories=console_views.GATEWAY_CATEGORIES, categories=ctx.catalog.categories(), error=error,
             **await add_choices(project))
 
     async def add(request: Request) -> Response:
@@ -112,7 +127,7 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
             request, "device.html", status_code, project=project, nav="devices", tab="devices", device=device,
             product=product, category=ctx.catalog.category(device.category), status=status,
             controls=controls(product.functions, device.status), logs=logs, events=EVENTS, sources=SOURCES,
-            error=error)
+            links=await console_views.device_links(ctx, project, device), error=error)
 
     async def command(request: Request) -> Response:
         ctx = deps.ctx()
@@ -144,6 +159,35 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         await devices.set_online(ctx, device, online)
         return deps.redirect(_device_url(project, device), f"{device.name} is now {'online' if online else 'offline'}")
 
+    async def set_frozen(request: Request) -> Response:
+        """Freeze or unfreeze, as ``PUT /v1.0/iot-03/devices/{id}/freeze-state`` does (the same domain call)."""
+        ctx = deps.ctx()
+        project = await project_of(deps, request)
+        device = await devices.get_owned(ctx, project, request.path_params["device_id"])
+        try:
+            await lifecycle.set_freeze_state(ctx, project, device.id, field(request, "state"))
+        except TuyaError as error:
+            return await device_page(request, error_text(error), 400)
+        frozen = field(request, "state") == str(lifecycle.FROZEN)
+        return deps.redirect(_device_url(project, device),
+                             f"{device.name} is frozen: it refuses commands until unfrozen" if frozen
+                             else f"{device.name} is unfrozen: it takes commands again")
+
+    async def press_key(request: Request) -> Response:
+        """Press a key of one of an IR blaster's remotes, as ``POST /v1.0/infrareds/{id}/remotes/{remote_id}/
+        command`` does (the same domain call: the blaster's ``ir_send`` command, report and message)."""
+        ctx = deps.ctx()
+        project = await project_of(deps, request)
+        device = await devices.get_owned(ctx, project, request.path_params["device_id"])
+        remote_id, key = request.path_params["remote_id"], field(request, "key")
+        try:
+            _, remote = await infrared.remote(ctx, project, device.id, remote_id)
+            await infrared.press_key(ctx, project, device.id, remote_id, {"key": key})
+        except TuyaError as error:
+            return await device_page(request, error_text(error), 400)
+        return deps.redirect(f"{_device_url(project, device)}#remote-{remote.id}",
+                             f"Pressed {key} on {remote.remote_name}")
+
     async def status_json(request: Request) -> Response:
         """The device's live state for the page's polling script (no full reload needed)."""
         ctx = deps.ctx()
@@ -159,6 +203,8 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         Route("/projects/{access_id}/devices/{device_id}", device_page, methods=["GET"]),
         Route("/projects/{access_id}/devices/{device_id}/command", command, methods=["POST"]),
         Route("/projects/{access_id}/devices/{device_id}/online", set_online, methods=["POST"]),
+        Route("/projects/{access_id}/devices/{device_id}/freeze", set_frozen, methods=["POST"]),
+        Route("/projects/{access_id}/devices/{device_id}/remotes/{remote_id}/press", press_key, methods=["POST"]),
         Route("/projects/{access_id}/devices/{device_id}/status.json", status_json, methods=["GET"]),
     ]
 
