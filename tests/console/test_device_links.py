@@ -86,10 +86,23 @@ def test_a_gateway_and_its_sub_devices_link_each_other(console_server: CloudServ
     assert _listed(console_client.get(f"{base}?link=direct")) == {gateway["id"], plain["id"]}
     assert _listed(console_client.get(f"{base}?link=nonsense")) == _listed(listing)  # an unknown value: no filter
 
+    # Sub-devices added from the gateway's page are the OpenAPI's sub-devices, at the gateway's place.
+    added = console_client.post_form(f"{base}/{gateway['id']}/sub-devices",
+                                     {"category": "kg", "name": "Stair switch", "count": "1"})
+    assert added.status_code == 303 and added.headers["location"] == f"{base}/{gateway['id']}#sub-devices"
+    listed = sdk_ok(_api(console_server, project).get(f"/v1.0/iot-03/devices/{gateway['id']}/sub-devices"))
+    switch = next(d for d in listed if d["name"] == "Stair switch")
+    assert len(listed) == 3 and switch["category"] == "kg" and len(switch["node_id"]) == 16
+    assert f'href="{base}/{switch["id"]}"' in _section(console_client.get(f"{base}/{gateway['id']}"), "sub-devices")
+    nested = console_client.post_form(f"{base}/{gateway['id']}/sub-devices", {"category": "wg2"})
+    assert nested.status_code == 400 and "cannot be the sub-device" in _error(nested)
+    not_gateway = console_client.post_form(f"{base}/{plain['id']}/sub-devices", {"category": "dj"})
+    assert not_gateway.status_code == 400 and "2009" in _error(not_gateway)
+
     # Taking the gateway offline from the console takes its sub-devices with it (the domain's rule), as shown.
     assert console_client.post_form(f"{base}/{gateway['id']}/online", {"online": "false"}).status_code == 303
     offline = _section(console_client.get(f"{base}/{gateway['id']}"), "sub-devices")
-    assert offline.count(">Offline<") == 2 and ">Online<" not in offline
+    assert offline.count(">Offline<") == 3 and ">Online<" not in offline
 
 
 def test_freeze_and_unfreeze_round_trip_through_the_openapi(console_server: CloudServer,
@@ -183,6 +196,17 @@ def test_an_ir_blasters_remotes_and_their_keys(console_server: CloudServer, cons
     assert console_client.post_form(f"{url}/freeze", {"state": "1"}).status_code == 303
     frozen = console_client.post_form(f"{url}/remotes/{tv['remote_id']}/press", {"key": "Power"})
     assert frozen.status_code == 400 and "1106" in _error(frozen)
+
+    # A remote bound from the page is the OpenAPI's.
+    bound = console_client.post_form(f"{url}/remotes", {"category_id": "8", "remote_name": "Ceiling fan",
+                                                        "brand_name": "Dyson"})
+    assert bound.status_code == 303
+    listed = sdk_ok(api.get(f"/v2.0/infrareds/{blaster['id']}/remotes"))
+    fan = next(r for r in listed if r["remote_name"] == "Ceiling fan")
+    assert fan["category_id"] == 8 and fan["brand_name"] == "Dyson"
+    assert bound.headers["location"] == f"{url}#remote-{fan['remote_id']}"
+    unknown = console_client.post_form(f"{url}/remotes", {"category_id": "3"})
+    assert unknown.status_code == 400 and "not supported" in _error(unknown)
 
     empty = _add(console_server, aid, category="qt")[0]
     assert "No remote yet" in console_client.get(f"/console/projects/{aid}/devices/{empty['id']}").text

@@ -121,6 +121,7 @@ class DeviceLinks:
     gateway and ``remotes`` None for one that is not an IR blaster (an empty list: one that has none yet)."""
 
     is_gateway: bool
+    gateway_categories: frozenset[str] = GATEWAY_CATEGORIES  # no gateway is another one's sub-device
     gateway: Device | None = None  # a sub-device's gateway (None when directly connected)
     sub_devices: list[Device] | None = None
     remotes: list[RemoteView] | None = None

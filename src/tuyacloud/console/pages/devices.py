@@ -1,9 +1,9 @@
 """Devices of a project: the list (search, category, online state, gateway link, frozen, paging), "add virtual
 device", and a device's page with its details, live status, controls generated from its instruction set, recent
 logs, the online toggle, the freeze toggle, a gateway's sub-devices or a sub-device's gateway, and an IR blaster's
-remotes with a key pad each. Every change goes through the domain function the OpenAPI uses
-(``commands.send_commands``, ``lifecycle.set_freeze_state``, ``infrared.press_key``), so its validation, errors,
-logs and messages are the OpenAPI's."""
+remotes with a key pad each (and forms to add sub-devices and remotes). Every change goes through the domain function
+the OpenAPI or the CLI uses (``commands.send_commands``, ``lifecycle.set_freeze_state``, ``infrared.press_key``,
+``infrared.add_remote``, ``gateways.add_sub_devices``), so its validation, errors, logs and messages are theirs."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tuyacloud.console.controls import controls, display, submitted_value
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.domain import console_views
 from tuyacloud.domain.devices import commands, devices, history, infrared
-from tuyacloud.domain.pairing import lifecycle
+from tuyacloud.domain.pairing import gateways, lifecycle
 from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import TuyaError
 from tuyacloud.limits import parse_int
@@ -127,7 +127,8 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
             request, "device.html", status_code, project=project, nav="devices", tab="devices", device=device,
             product=product, category=ctx.catalog.category(device.category), status=status,
             controls=controls(product.functions, device.status), logs=logs, events=EVENTS, sources=SOURCES,
-            links=await console_views.device_links(ctx, project, device), error=error)
+            links=await console_views.device_links(ctx, project, device), categories=ctx.catalog.categories(),
+            ir_categories=infrared.supported_categories(), error=error)
 
     async def command(request: Request) -> Response:
         ctx = deps.ctx()
@@ -188,6 +189,33 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         return deps.redirect(f"{_device_url(project, device)}#remote-{remote.id}",
                              f"Pressed {key} on {remote.remote_name}")
 
+    async def add_sub_devices(request: Request) -> Response:
+        """Virtual sub-devices of a gateway, as ``tuyacloud device add-virtual --gateway`` makes them."""
+        ctx = deps.ctx()
+        project = await project_of(deps, request)
+        device = await devices.get_owned(ctx, project, request.path_params["device_id"])
+        count = _int(field(request, "count"), 1, 1, 100)
+        try:
+            created = await gateways.add_sub_devices(ctx, project, device.id, category=field(request, "category"),
+                                                     count=count, name=field(request, "name").strip() or None)
+        except TuyaError as error:
+            return await device_page(request, error_text(error), 400)
+        return deps.redirect(f"{_device_url(project, device)}#sub-devices",
+                             f"Added {len(created)} sub-device{'s' if len(created) > 1 else ''} to {device.name}")
+
+    async def add_remote(request: Request) -> Response:
+        """Bind a remote to an IR blaster, as ``POST /v2.0/infrareds/{id}/remotes`` does."""
+        ctx = deps.ctx()
+        project = await project_of(deps, request)
+        device = await devices.get_owned(ctx, project, request.path_params["device_id"])
+        body = {k: field(request, k) for k in ("category_id", "remote_name", "brand_name") if field(request, k)}
+        try:
+            remote = await infrared.add_remote(ctx, project, device.id, body)
+        except TuyaError as error:
+            return await device_page(request, error_text(error), 400)
+        return deps.redirect(f"{_device_url(project, device)}#remote-{remote.id}",
+                             f"Bound remote {remote.remote_name} to {device.name}")
+
     async def status_json(request: Request) -> Response:
         """The device's live state for the page's polling script (no full reload needed)."""
         ctx = deps.ctx()
@@ -204,6 +232,8 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         Route("/projects/{access_id}/devices/{device_id}/command", command, methods=["POST"]),
         Route("/projects/{access_id}/devices/{device_id}/online", set_online, methods=["POST"]),
         Route("/projects/{access_id}/devices/{device_id}/freeze", set_frozen, methods=["POST"]),
+        Route("/projects/{access_id}/devices/{device_id}/sub-devices", add_sub_devices, methods=["POST"]),
+        Route("/projects/{access_id}/devices/{device_id}/remotes", add_remote, methods=["POST"]),
         Route("/projects/{access_id}/devices/{device_id}/remotes/{remote_id}/press", press_key, methods=["POST"]),
         Route("/projects/{access_id}/devices/{device_id}/status.json", status_json, methods=["GET"]),
     ]
