@@ -112,7 +112,7 @@ BLASTER_CATEGORY = infrared.BLASTER_CATEGORY
 class RemoteView:
     remote: InfraredRemote
     category: IrCategory
-    settings: list[tuple[str, str]]  # what its key presses set, in words: ("Power", "on"), ("Mode", "cool"), ...
+    settings: list[tuple[str, str]]  # what its key presses set, in words: ("Power", "on"), ("Mode", "Cooling mode")
 
 
 @dataclass
@@ -144,6 +144,8 @@ async def device_links(ctx: Context, project: Project, device: Device) -> Device
 
 
 def remote_view(remote: InfraredRemote) -> RemoteView:
+    """A remote with its type and its state in the catalogue's words (an air conditioner's mode and wind speed
+    are numbers in the store and in the OpenAPI's answers)."""
     catalog = load_infrared()
     state = remote.state
     settings: list[tuple[str, str]] = []
