@@ -147,6 +147,30 @@ async def test_paging_filters_and_scoping(store: Store, url: str) -> None:
 
 
 @with_store
+async def test_frozen_and_gateway_link_filters(store: Store, url: str) -> None:
+    """The console's list filters: frozen or not, linked to a gateway or not (on both engines)."""
+    await _insert(store, project(), device("g1", category="wg2"), device("s1", category="dj"),
+                  device("s2", category="dj"), device("x1"))
+
+    async def work(tx: Tx) -> None:
+        for sub in ("s1", "s2"):
+            await tx.update_device_fields(sub, gateway_id="g1", node_id=f"{sub:0>16}")
+        await tx.update_device_fields("s2", frozen=True)
+        await tx.update_device_fields("x1", frozen=True)
+
+    await store.transaction(work)
+
+    async def ids(**filters: Any) -> list[str]:
+        return [d.id for d in await store.page_devices("p1", "us", "", 100, **filters)]
+
+    assert await ids(sub_device=True) == ["s1", "s2"]
+    assert await ids(sub_device=False) == ["g1", "x1"]
+    assert await ids(frozen=True) == ["s2", "x1"]
+    assert await ids(frozen=False) == ["g1", "s1"]
+    assert await ids(frozen=True, sub_device=True) == ["s2"]
+
+
+@with_store
 async def test_logs_page_newest_first(store: Store, url: str) -> None:
     await _insert(store, project(), device("d1"))
 

@@ -1,14 +1,19 @@
 """Read-only compositions the console shows on one page (an app with its users and their homes; the users of a
-custom project with their grants). Kept in the domain so the console's handlers stay parse-and-render."""
+custom project with their grants; a device with its gateway, sub-devices and infrared remotes). Kept in the domain
+so the console's handlers stay parse-and-render."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tuyacloud.catalog.infrared import AC_CATEGORY, IrCategory, load_infrared
 from tuyacloud.domain.context import Context
+from tuyacloud.domain.devices import devices, infrared
 from tuyacloud.domain.industry import assets, users
+from tuyacloud.domain.pairing import gateways
 from tuyacloud.domain.smarthome import apps
-from tuyacloud.models import App, AppUser, Asset, AssetGrant, Home, Project, ProjectUser
+from tuyacloud.errors import TuyaError
+from tuyacloud.models import App, AppUser, Asset, AssetGrant, Device, Home, InfraredRemote, Project, ProjectUser
 
 PAGE = 200
 
@@ -96,3 +101,62 @@ async def asset_tree(ctx: Context, project: Project) -> tuple[list[tuple[Asset, 
     seen = {a.id for a, _, _ in ordered}
     ordered += [(a, 0, a.name) for a in found if a.id not in seen]  # orphans, should there be any
     return ordered, counts
+
+
+# --- a device's links: gateway and sub-devices, infrared remotes ---------------------------------------------
+GATEWAY_CATEGORIES = gateways.GATEWAY_CATEGORIES
+BLASTER_CATEGORY = infrared.BLASTER_CATEGORY
+
+
+@dataclass
+class RemoteView:
+    remote: InfraredRemote
+    category: IrCategory
+    settings: list[tuple[str, str]]  # what its key presses set, in words: ("Power", "on"), ("Mode", "Cooling mode")
+
+
+@dataclass
+class DeviceLinks:
+    """What a device's page shows beyond its own record. ``sub_devices`` is None for a device that is not a
+    gateway and ``remotes`` None for one that is not an IR blaster (an empty list: one that has none yet)."""
+
+    is_gateway: bool
+    gateway_categories: frozenset[str] = GATEWAY_CATEGORIES  # no gateway is another one's sub-device
+    gateway: Device | None = None  # a sub-device's gateway (None when directly connected)
+    sub_devices: list[Device] | None = None
+    remotes: list[RemoteView] | None = None
+
+
+async def device_links(ctx: Context, project: Project, device: Device) -> DeviceLinks:
+    """The gateway a sub-device reaches the cloud through, a gateway's sub-devices and an IR blaster's remotes,
+    read through the same domain functions as the OpenAPI (so the console sees what a client sees)."""
+    links = DeviceLinks(is_gateway=gateways.is_gateway(device))
+    if device.gateway_id:
+        try:
+            links.gateway = await devices.get_owned(ctx, project, device.gateway_id)
+        except TuyaError:  # removed meanwhile (its sub-devices go with it): the page shows the id alone
+            links.gateway = None
+    if links.is_gateway:
+        links.sub_devices = await gateways.sub_devices(ctx, project, device.id)
+    if device.category == BLASTER_CATEGORY:
+        links.remotes = [remote_view(r) for r in await infrared.remotes(ctx, project, device.id)]
+    return links
+
+
+def remote_view(remote: InfraredRemote) -> RemoteView:
+    """A remote with its type and its state in the catalogue's words (an air conditioner's mode and wind speed
+    are numbers in the store and in the OpenAPI's answers)."""
+    catalog = load_infrared()
+    state = remote.state
+    settings: list[tuple[str, str]] = []
+    if "power" in state:
+        settings.append(("Power", "on" if state["power"] else "off"))
+    if remote.category_id == AC_CATEGORY:
+        modes, winds = dict(catalog.ac.modes), dict(catalog.ac.winds)
+        if "mode" in state:
+            settings.append(("Mode", modes.get(state["mode"], str(state["mode"]))))
+        if "temp" in state:
+            settings.append(("Temperature", f"{state['temp']} °C"))
+        if "wind" in state:
+            settings.append(("Wind", winds.get(state["wind"], str(state["wind"]))))
+    return RemoteView(remote, infrared.category_of(remote), settings)

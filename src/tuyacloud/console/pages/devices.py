@@ -1,6 +1,9 @@
-"""Devices of a project: the list (search, category, online state, paging), "add virtual device", and a device's
-page with its details, live status, controls generated from its instruction set, recent logs and the online
-toggle. Controls send real commands through ``commands.send_commands`` (the OpenAPI's validation and errors)."""
+"""Devices of a project: the list (search, category, online state, gateway link, frozen, paging), "add virtual
+device", and a device's page with its details, live status, controls generated from its instruction set, recent
+logs, the online toggle, the freeze toggle, a gateway's sub-devices or a sub-device's gateway, and an IR blaster's
+remotes with a key pad each (and forms to add sub-devices and remotes). Every change goes through the domain function
+the OpenAPI or the CLI uses (``commands.send_commands``, ``lifecycle.set_freeze_state``, ``infrared.press_key``,
+``infrared.add_remote``, ``gateways.add_sub_devices``), so its validation, errors, logs and messages are theirs."""
 
 from __future__ import annotations
 
@@ -13,13 +16,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from tuyacloud import bodies
 from tuyacloud.console.auth import form_of
 from tuyacloud.console.common import error_text, field, project_of
 from tuyacloud.console.controls import controls, display, submitted_value
 from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.domain import console_views
-from tuyacloud.domain.devices import commands, devices, history
-from tuyacloud.domain.devices.requests import Command, SendCommands
+from tuyacloud.domain.devices import commands, devices, history, infrared
+from tuyacloud.domain.devices.requests import AddRemote, Command, PressKey, SendCommands
+from tuyacloud.domain.pairing import gateways, lifecycle
+from tuyacloud.domain.pairing.requests import FreezeState
 from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import TuyaError
 from tuyacloud.limits import parse_int
@@ -30,6 +36,7 @@ LOG_SIZE = 30
 EVENTS = {1: "Online", 2: "Offline", 3: "Activated", 4: "Reset", 5: "Command", 6: "Firmware", 7: "Report",
           8: "Semaphore", 9: "Restart", 10: "Timer"}
 SOURCES = {"1": "device", "2": "client", "3": "third party", "4": "cloud", "-1": "unknown"}
+LINKS = ("gateway", "sub", "direct")  # the list's "Gateway link" filter: gateways, their sub-devices, the others
 
 
 def _int(text: str | None, default: int, lo: int, hi: int) -> int:
@@ -50,6 +57,8 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         project = await project_of(deps, request)
         query = request.query_params
         q, category, state = query.get("q", "").strip(), query.get("category", ""), query.get("online", "")
+        link = query.get("link", "") if query.get("link", "") in LINKS else ""
+        frozen = query.get("frozen", "") if query.get("frozen", "") in ("yes", "no") else ""
         total = await devices.count(ctx, project)
         filters: dict[str, Any] = {}
         if q:
@@ -58,6 +67,12 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
             filters["category"] = category
         if state in ("online", "offline"):
             filters["online"] = state == "online"
+        if link == "gateway":
+            filters["categories"] = sorted(console_views.GATEWAY_CATEGORIES)
+        elif link:
+            filters["sub_device"] = link == "sub"
+        if frozen:
+            filters["frozen"] = frozen == "yes"
         # Unfiltered, the project's count gives the number of pages; a filtered list knows its last page only
         # once it reaches it (the store counts a project's devices, not the matches of a search).
         pages: int | None = None if filters else max(1, math.ceil(total / PAGE_SIZE))
@@ -67,14 +82,16 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
             pages = page_no
 
         def page_url(n: int) -> str:
-            params = {k: v for k, v in {"q": q, "category": category, "online": state}.items() if v}
+            chosen = {"q": q, "category": category, "online": state, "link": link, "frozen": frozen}
+            params = {k: v for k, v in chosen.items() if v}
             return "?" + urllib.parse.urlencode({**params, "page": n})
 
         return deps.render(
             request, "devices.html", status_code, project=project, nav="devices", tab="devices", devices=found,
             total=total, page_no=page_no, pages=pages, more=more, first_url=page_url(1), prev_url=page_url(page_no - 1),
             next_url=page_url(page_no + 1), last_url=page_url(pages or page_no),
-            q=q, category=category, online=state, categories=ctx.catalog.categories(), error=error,
+            q=q, category=category, online=state, link=link, frozen=frozen, filtered=bool(filters),
+            gateway_categories=console_views.GATEWAY_CATEGORIES, categories=ctx.catalog.categories(), error=error,
             **await add_choices(project))
 
     async def add(request: Request) -> Response:
@@ -113,7 +130,8 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
             request, "device.html", status_code, project=project, nav="devices", tab="devices", device=device,
             product=product, category=ctx.catalog.category(device.category), status=status,
             controls=controls(product.functions, device.status), logs=logs, events=EVENTS, sources=SOURCES,
-            error=error)
+            links=await console_views.device_links(ctx, project, device), categories=ctx.catalog.categories(),
+            ir_categories=infrared.supported_categories(), error=error)
 
     async def command(request: Request) -> Response:
         ctx = deps.ctx()
@@ -145,6 +163,63 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         await devices.set_online(ctx, device, online)
         return deps.redirect(_device_url(project, device), f"{device.name} is now {'online' if online else 'offline'}")
 
+    async def set_frozen(request: Request) -> Response:
+        """Freeze or unfreeze, as ``PUT /v1.0/iot-03/devices/{id}/freeze-state`` does (the same domain call)."""
+        ctx = deps.ctx()
+        project = await project_of(deps, request)
+        device = await devices.get_owned(ctx, project, request.path_params["device_id"])
+        try:
+            state = bodies.convert(FreezeState, {"state": field(request, "state")})
+            await lifecycle.set_freeze_state(ctx, project, device.id, state)
+        except TuyaError as error:
+            return await device_page(request, error_text(error), 400)
+        frozen = field(request, "state") == str(lifecycle.FROZEN)
+        return deps.redirect(_device_url(project, device),
+                             f"{device.name} is frozen: it refuses commands until unfrozen" if frozen
+                             else f"{device.name} is unfrozen: it takes commands again")
+
+    async def press_key(request: Request) -> Response:
+        """Press a key of one of an IR blaster's remotes, as ``POST /v1.0/infrareds/{id}/remotes/{remote_id}/
+        command`` does (the same domain call: the blaster's ``ir_send`` command, report and message)."""
+        ctx = deps.ctx()
+        project = await project_of(deps, request)
+        device = await devices.get_owned(ctx, project, request.path_params["device_id"])
+        remote_id, key = request.path_params["remote_id"], field(request, "key")
+        try:
+            _, remote = await infrared.remote(ctx, project, device.id, remote_id)
+            await infrared.press_key(ctx, project, device.id, remote_id, bodies.convert(PressKey, {"key": key}))
+        except TuyaError as error:
+            return await device_page(request, error_text(error), 400)
+        return deps.redirect(f"{_device_url(project, device)}#remote-{remote.id}",
+                             f"Pressed {key} on {remote.remote_name}")
+
+    async def add_sub_devices(request: Request) -> Response:
+        """Virtual sub-devices of a gateway, as ``tuyacloud device add-virtual --gateway`` makes them."""
+        ctx = deps.ctx()
+        project = await project_of(deps, request)
+        device = await devices.get_owned(ctx, project, request.path_params["device_id"])
+        count = _int(field(request, "count"), 1, 1, 100)
+        try:
+            created = await gateways.add_sub_devices(ctx, project, device.id, category=field(request, "category"),
+                                                     count=count, name=field(request, "name").strip() or None)
+        except TuyaError as error:
+            return await device_page(request, error_text(error), 400)
+        return deps.redirect(f"{_device_url(project, device)}#sub-devices",
+                             f"Added {len(created)} sub-device{'s' if len(created) > 1 else ''} to {device.name}")
+
+    async def add_remote(request: Request) -> Response:
+        """Bind a remote to an IR blaster, as ``POST /v2.0/infrareds/{id}/remotes`` does."""
+        ctx = deps.ctx()
+        project = await project_of(deps, request)
+        device = await devices.get_owned(ctx, project, request.path_params["device_id"])
+        body = {k: field(request, k) for k in ("category_id", "remote_name", "brand_name") if field(request, k)}
+        try:
+            remote = await infrared.add_remote(ctx, project, device.id, bodies.convert(AddRemote, body))
+        except TuyaError as error:
+            return await device_page(request, error_text(error), 400)
+        return deps.redirect(f"{_device_url(project, device)}#remote-{remote.id}",
+                             f"Bound remote {remote.remote_name} to {device.name}")
+
     async def status_json(request: Request) -> Response:
         """The device's live state for the page's polling script (no full reload needed)."""
         ctx = deps.ctx()
@@ -160,6 +235,10 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         Route("/projects/{access_id}/devices/{device_id}", device_page, methods=["GET"]),
         Route("/projects/{access_id}/devices/{device_id}/command", command, methods=["POST"]),
         Route("/projects/{access_id}/devices/{device_id}/online", set_online, methods=["POST"]),
+        Route("/projects/{access_id}/devices/{device_id}/freeze", set_frozen, methods=["POST"]),
+        Route("/projects/{access_id}/devices/{device_id}/sub-devices", add_sub_devices, methods=["POST"]),
+        Route("/projects/{access_id}/devices/{device_id}/remotes", add_remote, methods=["POST"]),
+        Route("/projects/{access_id}/devices/{device_id}/remotes/{remote_id}/press", press_key, methods=["POST"]),
         Route("/projects/{access_id}/devices/{device_id}/status.json", status_json, methods=["GET"]),
     ]
 

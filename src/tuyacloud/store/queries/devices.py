@@ -65,6 +65,8 @@ class DeviceQueries(Primitives):
         or_owner_uid: str | None = None,
         offset: int = 0,
         online: bool | None = None,
+        frozen: bool | None = None,
+        sub_device: bool | None = None,
     ) -> list[Device]:
         """Devices of a project in id order after ``after_id``: the basis of every list endpoint's cursor.
 
@@ -90,6 +92,11 @@ class DeviceQueries(Primitives):
         if online is not None:  # the console's online/offline filter
             where.append("online = ?")
             params.append(int(online))
+        if frozen is not None:  # the console's frozen filter
+            where.append("frozen = ?")
+            params.append(int(frozen))
+        if sub_device is not None:  # the console's sub-device filter: linked to a gateway, or not
+            where.append("gateway_id <> ''" if sub_device else "gateway_id = ''")
         if asset_id is not None:
             where.append("asset_id = ?")
             params.append(asset_id)
