@@ -9,9 +9,11 @@ from collections.abc import Callable
 from hashlib import md5
 from typing import Any
 
+from tuyacloud import bodies
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.rules.engine import RuleEngine
 from tuyacloud.domain.smarthome import apps, homes
+from tuyacloud.domain.smarthome.requests import CreateHome, SyncAppUser
 from tuyacloud.models import AppUser, Device, Home, Project
 
 APP_SCHEMA = "domainapp"
@@ -22,16 +24,16 @@ async def app_user(ctx: Context, project: Project, username: str) -> AppUser:
     if await ctx.store.get_app(APP_SCHEMA) is None:
         await apps.create(ctx, schema=APP_SCHEMA, name="Domain app")
         await apps.link(ctx, APP_SCHEMA, project.access_id)
-    return await apps.sync_user(ctx, project, APP_SCHEMA, {
-        "username": username, "password": md5(b"secret").hexdigest(), "country_code": "1", "username_type": 2})
+    return await apps.sync_user(ctx, project, APP_SCHEMA, bodies.convert(SyncAppUser, {
+        "username": username, "password": md5(b"secret").hexdigest(), "country_code": "1", "username_type": 2}))
 
 
 async def home_of(ctx: Context, project: Project, username: str, *categories: str) -> tuple[Home, AppUser,
                                                                                            list[Device]]:
     """An app user, their home, and a virtual device of each category in it."""
     user = await app_user(ctx, project, username)
-    home = await homes.create(ctx, project, {"uid": user.id, "home": {"name": "Home", "geo_name": "Berlin",
-                                                                     "lon": 13.4, "lat": 52.5}})
+    home = await homes.create(ctx, project, bodies.convert(CreateHome, {
+        "uid": user.id, "home": {"name": "Home", "geo_name": "Berlin", "lon": 13.4, "lat": 52.5}}))
     made = [await homes.add_device(ctx, project, uid=user.id, home_id=home.id, category=c) for c in categories]
     return home, user, made
 

@@ -12,10 +12,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from support.home_domain import home_of, runs, switch, switched, until
+from tuyacloud import bodies
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands
+from tuyacloud.domain.devices.requests import SendCommands
 from tuyacloud.domain.rules import automations, causation, scenes
 from tuyacloud.domain.rules.engine import RuleEngine
+from tuyacloud.domain.rules.requests import AutomationBody, SceneBody
 from tuyacloud.models import Device, Project
 
 pytestmark = pytest.mark.anyio
@@ -34,7 +37,8 @@ async def engine(ctx: Context) -> AsyncIterator[RuleEngine]:
 
 async def press(ctx: Context, project: Project, lamp: Device, on: bool) -> None:
     """A person's command, as the OpenAPI route sends it (the project's own context: no causation)."""
-    await commands.send_commands(ctx, project, lamp.id, {"commands": [{"code": "switch_led", "value": on}]})
+    await commands.send_commands(ctx, project, lamp.id,
+            bodies.convert(SendCommands, {"commands": [{"code": "switch_led", "value": on}]}))
 
 
 async def switch_of(ctx: Context, lamp: Device) -> bool:
@@ -65,10 +69,12 @@ async def test_ping_pong_runs_each_automation_once_then_the_chain_stops(
     home, _, (lamp,) = await home_of(ctx, smart_home_project, "loops@example.com", "dj")
     await press(ctx, smart_home_project, lamp, False)
     # A turns the lamp off when it comes on, B turns it on when it goes off
-    a = await automations.add(ctx, smart_home_project, home.id, {"name": "A", "conditions": [switched(lamp, True)],
-                                                                 "actions": [switch(lamp, False)]})
-    b = await automations.add(ctx, smart_home_project, home.id, {"name": "B", "conditions": [switched(lamp, False)],
-                                                                 "actions": [switch(lamp, True)]})
+    a = await automations.add(ctx, smart_home_project, home.id,
+            bodies.convert(AutomationBody, {"name": "A", "conditions": [switched(lamp, True)],
+                                                                 "actions": [switch(lamp, False)]}))
+    b = await automations.add(ctx, smart_home_project, home.id,
+            bodies.convert(AutomationBody, {"name": "B", "conditions": [switched(lamp, False)],
+                                                                 "actions": [switch(lamp, True)]}))
     await until(lambda: lamp.id in engine.referenced, engine)
     await press(ctx, smart_home_project, lamp, True)
     await until(lambda: runs(engine, a.id, fired=False), engine)  # A, held back: B's run turned the lamp on
@@ -93,8 +99,8 @@ async def test_a_chain_stops_at_its_maximum_depth(ctx: Context, smart_home_proje
     home, _, lamps = await home_of(ctx, smart_home_project, "chain@example.com", *["dj"] * (length + 1))
     for lamp in lamps:
         await press(ctx, smart_home_project, lamp, False)
-    chain = [await automations.add(ctx, smart_home_project, home.id, {
-        "name": f"Step {i}", "conditions": [switched(lamps[i], True)], "actions": [switch(lamps[i + 1], True)]})
+    chain = [await automations.add(ctx, smart_home_project, home.id, bodies.convert(AutomationBody, {
+        "name": f"Step {i}", "conditions": [switched(lamps[i], True)], "actions": [switch(lamps[i + 1], True)]}))
         for i in range(length)]
     await until(lambda: all(lamp.id in engine.referenced for lamp in lamps[:-1]), engine)
     await press(ctx, smart_home_project, lamps[0], True)
@@ -111,9 +117,10 @@ async def test_a_scene_a_person_runs_starts_an_empty_chain(ctx: Context, smart_h
                                                           engine: RuleEngine) -> None:
     home, _, (lamp, other) = await home_of(ctx, smart_home_project, "scene@example.com", "dj", "dj")
     await press(ctx, smart_home_project, lamp, False)
-    follow = await automations.add(ctx, smart_home_project, home.id, {
-        "name": "Follow", "conditions": [switched(lamp, True)], "actions": [switch(other, True)]})
-    scene = await scenes.add(ctx, smart_home_project, home.id, {"name": "Evening", "actions": [switch(lamp, True)]})
+    follow = await automations.add(ctx, smart_home_project, home.id, bodies.convert(AutomationBody, {
+        "name": "Follow", "conditions": [switched(lamp, True)], "actions": [switch(other, True)]}))
+    scene = await scenes.add(ctx, smart_home_project, home.id,
+            bodies.convert(SceneBody, {"name": "Evening", "actions": [switch(lamp, True)]}))
     await until(lambda: lamp.id in engine.referenced, engine)
     await scenes.trigger(ctx, smart_home_project, home.id, scene.id)
     await until(lambda: runs(engine, follow.id), engine)

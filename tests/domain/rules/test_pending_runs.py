@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from support.home_domain import home_of, until
+from tuyacloud import bodies
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import commands, devices
 from tuyacloud.domain.rules import automations, scenes
 from tuyacloud.domain.rules.engine import RuleEngine
+from tuyacloud.domain.rules.requests import AutomationBody, SceneBody
 from tuyacloud.models import Device, Project
 
 pytestmark = pytest.mark.anyio
@@ -65,9 +67,9 @@ async def test_the_loop_rule_holds_across_a_delay(ctx: Context, smart_home_proje
                                                   engine: RuleEngine) -> None:
     home_id, (dimmer,) = await home_with(ctx, smart_home_project, "dj")
     await commands.report(ctx, dimmer, {"bright_value_v2": 100})
-    bright = await automations.add(ctx, smart_home_project, home_id, {
+    bright = await automations.add(ctx, smart_home_project, home_id, bodies.convert(AutomationBody, {
         "name": "Self after a minute", "conditions": [above(dimmer, "bright_value_v2", 500)],
-        "actions": [brightness(dimmer, 100), delay(1), brightness(dimmer, 900)]})
+        "actions": [brightness(dimmer, 100), delay(1), brightness(dimmer, 900)]}))
     await until(lambda: dimmer.id in engine.referenced, engine)
     await commands.report(ctx, dimmer, {"bright_value_v2": 900})
     await until(lambda: outcomes(engine, bright.id) == [(1, True)], engine)
@@ -86,8 +88,8 @@ async def test_a_delayed_action_that_fails_is_noted_and_its_run_goes_on(ctx: Con
                                                                        engine: RuleEngine) -> None:
     home_id, (lamp, offline) = await home_with(ctx, smart_home_project, "dj", "dj")
     await devices.set_online(ctx, offline, False)
-    scene = await scenes.add(ctx, smart_home_project, home_id, {"name": "Steps", "actions": [
-        brightness(lamp, 100), delay(1), brightness(offline, 200), delay(1), brightness(lamp, 300)]})
+    scene = await scenes.add(ctx, smart_home_project, home_id, bodies.convert(SceneBody, {"name": "Steps", "actions": [
+        brightness(lamp, 100), delay(1), brightness(offline, 200), delay(1), brightness(lamp, 300)]}))
     await scenes.trigger(ctx, smart_home_project, home_id, scene.id)
     assert outcomes(engine, scene.id) == [(1, True)]  # before the first delay: done when trigger returns
     ctx.clock.step(30 * MINUTE)  # past the end: the rest at once, in order

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from support.home_domain import home_of, switch, switched
+from tuyacloud import bodies
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.rules import automations, scene_actions, scenes
+from tuyacloud.domain.rules.requests import AutomationBody, SceneBody
 from tuyacloud.domain.rules.rule_writes import RULES_VERSION
 from tuyacloud.errors import (
     ActionEmpty,
@@ -40,9 +42,10 @@ async def two_homes(ctx: Context, project: Project) -> tuple[Home, Device, Devic
 
 async def test_a_scene_is_stored_in_its_checked_form(ctx: Context, smart_home_project: Project) -> None:
     home, lamp, _, _, _ = await two_homes(ctx, smart_home_project)
-    scene = await scenes.add(ctx, smart_home_project, home.id, {"name": " Evening ", "actions": [
+    scene = await scenes.add(ctx, smart_home_project, home.id,
+            bodies.convert(SceneBody, {"name": " Evening ", "actions": [
         switch(lamp, True), delay(minutes="1", seconds=30), delay(hours=1),
-        {"entity_id": lamp.id, "action_executor": "dpIssue", "executor_property": {"bright_value_v2": 500}}]})
+        {"entity_id": lamp.id, "action_executor": "dpIssue", "executor_property": {"bright_value_v2": 500}}]}))
     stored = await ctx.store.get_scene(scene.id)
     assert stored is not None and stored.name == "Evening" and stored.home_id == home.id
     assert [a["executor_property"] for a in stored.actions] == [
@@ -72,8 +75,8 @@ async def test_a_scene_is_stored_in_its_checked_form(ctx: Context, smart_home_pr
 async def test_a_bad_action_is_refused_and_nothing_is_written(
         ctx: Context, smart_home_project: Project, actions: Any, error: type[TuyaError], detail: str) -> None:
     home, lamp, sensor, other, elsewhere = await two_homes(ctx, smart_home_project)
-    foreign = await automations.add(ctx, smart_home_project, other.id, {
-        "name": "Theirs", "conditions": [switched(elsewhere, True)], "actions": [switch(elsewhere, False)]})
+    foreign = await automations.add(ctx, smart_home_project, other.id, bodies.convert(AutomationBody, {
+        "name": "Theirs", "conditions": [switched(elsewhere, True)], "actions": [switch(elsewhere, False)]}))
     actions = {
         "elsewhere": [switch(elsewhere, True)],
         "bad value": [{"entity_id": lamp.id, "action_executor": "dpIssue", "executor_property": {"switch_led": "yes"}}],
@@ -83,20 +86,24 @@ async def test_a_bad_action_is_refused_and_nothing_is_written(
         "too many": [switch(lamp, True)] * (scene_actions.MAX_ACTIONS + 1),
     }.get(actions, actions) if isinstance(actions, str) else actions
     with pytest.raises(error) as refused:
-        await scenes.add(ctx, smart_home_project, home.id, {"name": "Bad", "actions": actions})
+        await scenes.add(ctx, smart_home_project, home.id,
+                bodies.convert(SceneBody, {"name": "Bad", "actions": actions}))
     assert detail in str(refused.value)
     assert await ctx.store.home_scenes(home.id) == []
     with pytest.raises(error):  # the same rules for an automation's actions
-        await automations.add(ctx, smart_home_project, home.id, {"name": "Bad", "conditions": [switched(lamp, True)],
-                                                                 "actions": actions})
+        await automations.add(ctx, smart_home_project, home.id,
+                bodies.convert(AutomationBody, {"name": "Bad", "conditions": [switched(lamp, True)],
+                                                                 "actions": actions}))
     assert await ctx.store.home_automations(home.id) == []
 
 
 async def test_a_modify_with_a_bad_body_leaves_the_scene_as_it_was(ctx: Context, smart_home_project: Project) -> None:
     home, lamp, _, _, _ = await two_homes(ctx, smart_home_project)
-    scene = await scenes.add(ctx, smart_home_project, home.id, {"name": "Evening", "actions": [switch(lamp, True)]})
+    scene = await scenes.add(ctx, smart_home_project, home.id,
+            bodies.convert(SceneBody, {"name": "Evening", "actions": [switch(lamp, True)]}))
     with pytest.raises(ParamIllegal):
-        await scenes.modify(ctx, smart_home_project, home.id, scene.id, {"name": "Night", "actions": [delay()]})
+        await scenes.modify(ctx, smart_home_project, home.id, scene.id,
+                bodies.convert(SceneBody, {"name": "Night", "actions": [delay()]}))
     stored = await ctx.store.get_scene(scene.id)
     assert stored is not None and stored.name == "Evening" and stored.actions == scene.actions
 
@@ -132,8 +139,9 @@ async def test_a_bad_condition_is_refused_and_nothing_is_written(
     }.get(condition, condition) if isinstance(condition, str) else condition
     version = await ctx.store.get_meta(RULES_VERSION)
     with pytest.raises(error) as refused:
-        await automations.add(ctx, smart_home_project, home.id, {"name": "Bad", "conditions": [condition],
-                                                                 "actions": [switch(lamp, True)]})
+        await automations.add(ctx, smart_home_project, home.id,
+                bodies.convert(AutomationBody, {"name": "Bad", "conditions": [condition],
+                                                                 "actions": [switch(lamp, True)]}))
     assert detail in str(refused.value)
     assert await ctx.store.home_automations(home.id) == []
     assert await ctx.store.get_meta(RULES_VERSION) == version  # other processes are not told of a change
@@ -143,12 +151,12 @@ async def test_an_automation_is_stored_in_its_checked_form_and_indexed(ctx: Cont
                                                                        smart_home_project: Project) -> None:
     home, lamp, sensor, _, _ = await two_homes(ctx, smart_home_project)
     version = await ctx.store.get_meta(RULES_VERSION)
-    added = await automations.add(ctx, smart_home_project, home.id, {
+    added = await automations.add(ctx, smart_home_project, home.id, bodies.convert(AutomationBody, {
         "name": "Warm", "match_type": "2", "conditions": [
             {"entity_type": "1", "entity_id": sensor.id,
              "display": {"code": "va_temperature", "operator": ">", "value": 250}},
             schedule(time="7:05")],
-        "actions": [switch(lamp, True)]})
+        "actions": [switch(lamp, True)]}))
     stored = await ctx.store.get_automation(added.id)
     assert stored is not None and stored.match_type == 2 and stored.enabled
     assert stored.conditions[0]["display"] == {"code": "va_temperature", "operator": ">", "value": 250}
@@ -162,7 +170,9 @@ async def test_an_automation_is_stored_in_its_checked_form_and_indexed(ctx: Cont
 async def test_a_home_holds_at_most_its_number_of_scenes(ctx: Context, smart_home_project: Project) -> None:
     home, lamp, _, _, _ = await two_homes(ctx, smart_home_project)
     for i in range(scenes.MAX_SCENES):
-        await scenes.add(ctx, smart_home_project, home.id, {"name": f"Scene {i}", "actions": [switch(lamp, True)]})
+        await scenes.add(ctx, smart_home_project, home.id,
+                bodies.convert(SceneBody, {"name": f"Scene {i}", "actions": [switch(lamp, True)]}))
     with pytest.raises(ParamRangeInvalid):
-        await scenes.add(ctx, smart_home_project, home.id, {"name": "One more", "actions": [switch(lamp, True)]})
+        await scenes.add(ctx, smart_home_project, home.id,
+                bodies.convert(SceneBody, {"name": "One more", "actions": [switch(lamp, True)]}))
     assert len(await ctx.store.home_scenes(home.id)) == scenes.MAX_SCENES

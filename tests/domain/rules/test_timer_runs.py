@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from tuyacloud import bodies
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices
 from tuyacloud.domain.rules import timer_runner, timers
+from tuyacloud.domain.rules.timer_requests import TimerBody
 from tuyacloud.errors import TimerExpired
 from tuyacloud.models import Device, Project, Timer
 
@@ -41,9 +43,9 @@ async def brightness(ctx: Context, device: Device) -> Any:
     return stored.status["bright_value_v2"]
 
 
-def body(time: str, loops: str = "1111111", value: int = 300, **extra: Any) -> dict[str, Any]:
-    return {"time": time, "loops": loops, "timezone_id": "Europe/Berlin",
-            "functions": [{"code": "bright_value_v2", "value": value}], **extra}
+def body(time: str, loops: str = "1111111", value: int = 300, **extra: Any) -> TimerBody:
+    return bodies.convert(TimerBody, {"time": time, "loops": loops, "timezone_id": "Europe/Berlin",
+                                      "functions": [{"code": "bright_value_v2", "value": value}], **extra})
 
 
 async def test_a_daily_timer_runs_once_at_its_local_minute_and_moves_to_the_next_day(

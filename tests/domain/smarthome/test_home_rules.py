@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 
 from support.home_domain import app_user, home_of
+from tuyacloud import bodies
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.smarthome import homes
+from tuyacloud.domain.smarthome.requests import AddMember, CreateHome
 from tuyacloud.errors import (
     MemberAlreadyInHome,
     MemberMustBeAdmin,
@@ -37,14 +39,15 @@ async def test_a_home_is_made_with_its_owner_and_rooms_or_not_at_all(ctx: Contex
                                                                      smart_home_project: Project) -> None:
     owner = await app_user(ctx, smart_home_project, "owner@example.com")
     place = {"name": "Flat", "geo_name": "Berlin", "lon": 13.4, "lat": 52.5}
-    home = await homes.create(ctx, smart_home_project, {"uid": owner.id, "home": place,
-                                                        "rooms": ["Kitchen", "Hall"]})
+    home = await homes.create(ctx, smart_home_project, bodies.convert(CreateHome, {"uid": owner.id, "home": place,
+                                                        "rooms": ["Kitchen", "Hall"]}))
     assert await roles(ctx, home) == {owner.id: homes.OWNER}
     assert [r.name for r in await ctx.store.rooms(home.id)] == ["Kitchen", "Hall"]
     for bad in ({"rooms": ["Fine", "x" * 51]}, {"home": {**place, "lat": 91}}, {"home": {**place, "name": "\n"}},
                 {"rooms": [f"Room {i}" for i in range(homes.MAX_ROOMS + 1)]}):
         with pytest.raises((ParamIllegal, ParamRangeInvalid)):
-            await homes.create(ctx, smart_home_project, {"uid": owner.id, "home": place, **bad})
+            await homes.create(ctx, smart_home_project,
+                    bodies.convert(CreateHome, {"uid": owner.id, "home": place, **bad}))
     assert [h.id for h, _ in await ctx.store.homes_of_user(owner.id)] == [home.id]
 
 
@@ -76,14 +79,19 @@ async def test_members_are_app_users_added_once_under_their_own_name(ctx: Contex
     def member(account: str, name: str, admin: bool = False) -> dict[str, object]:
         return {"member": {"member_account": account, "name": name, "admin": admin}}
 
-    await homes.add_member(ctx, smart_home_project, home.id, member("ada@example.com", "Ada", admin=True))
+    await homes.add_member(ctx, smart_home_project, home.id,
+            bodies.convert(AddMember, member("ada@example.com", "Ada", admin=True)))
     with pytest.raises(MemberNotRegistered):
-        await homes.add_member(ctx, smart_home_project, home.id, member("nobody@example.com", "Nobody"))
+        await homes.add_member(ctx, smart_home_project, home.id,
+                bodies.convert(AddMember, member("nobody@example.com", "Nobody")))
     with pytest.raises(MemberAlreadyInHome):
-        await homes.add_member(ctx, smart_home_project, home.id, member("ada@example.com", "Ada again"))
+        await homes.add_member(ctx, smart_home_project, home.id,
+                bodies.convert(AddMember, member("ada@example.com", "Ada again")))
     with pytest.raises(MemberNameExists):
-        await homes.add_member(ctx, smart_home_project, home.id, member("bob@example.com", "Ada"))
-    await homes.add_member(ctx, smart_home_project, home.id, member("bob@example.com", "Bob"))
+        await homes.add_member(ctx, smart_home_project, home.id,
+                bodies.convert(AddMember, member("bob@example.com", "Ada")))
+    await homes.add_member(ctx, smart_home_project, home.id,
+            bodies.convert(AddMember, member("bob@example.com", "Bob")))
     assert await roles(ctx, home) == {owner.id: homes.OWNER, ada.id: homes.ADMIN, bob.id: homes.MEMBER}
     await homes.set_role(ctx, smart_home_project, home.id, bob.id, True)
     with pytest.raises(ParamIllegal, match="owner"):
@@ -101,8 +109,9 @@ async def test_an_app_users_token_changes_a_home_only_as_owner_or_administrator(
     plain = await app_user(ctx, smart_home_project, "plain@example.com")
     stranger = await app_user(ctx, smart_home_project, "stranger@example.com")
     for account, is_admin in (("admin@example.com", True), ("plain@example.com", False)):
-        await homes.add_member(ctx, smart_home_project, home.id, {"member": {"member_account": account,
-                                                                             "admin": is_admin}})
+        await homes.add_member(ctx, smart_home_project, home.id,
+                bodies.convert(AddMember, {"member": {"member_account": account,
+                                                                             "admin": is_admin}}))
     as_admin, as_plain = await as_app_user(ctx, admin.id), await as_app_user(ctx, plain.id)
     as_stranger = await as_app_user(ctx, stranger.id)
 
