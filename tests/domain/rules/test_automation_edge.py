@@ -4,8 +4,7 @@ true (false before, true after); a change that keeps it true does not fire again
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from hashlib import md5
 from typing import Any
 
@@ -21,17 +20,6 @@ from tuyacloud.domain.smarthome.requests import CreateHome, HomeSpec, SyncAppUse
 from tuyacloud.models import Device, Project
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def engine(ctx: Context) -> AsyncIterator[RuleEngine]:
-    """The engine as the app starts it: listening to the context's status changes, its loop a running task."""
-    rules = RuleEngine(ctx)
-    task = asyncio.create_task(rules.run())
-    yield rules
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def home_with(ctx: Context, project: Project, *categories: str) -> tuple[str, list[Device]]:

@@ -5,10 +5,6 @@ others; chains stop at ``MAX_DEPTH``. A person's command starts a fresh chain, w
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
 import pytest
 
 from support.home_domain import home_of, runs, switch, switched, until
@@ -22,17 +18,6 @@ from tuyacloud.domain.rules.requests import AutomationBody, SceneBody
 from tuyacloud.models import Device, Project
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def engine(ctx: Context) -> AsyncIterator[RuleEngine]:
-    """The engine as the app starts it: listening to the context's status changes, its loop a running task."""
-    rules = RuleEngine(ctx)
-    task = asyncio.create_task(rules.run())
-    yield rules
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def press(ctx: Context, project: Project, lamp: Device, on: bool) -> None:

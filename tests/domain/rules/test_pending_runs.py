@@ -4,9 +4,6 @@ on, and what is left of a run waits in the store until it is due (nothing of it 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -23,17 +20,6 @@ from tuyacloud.models import Device, Project
 pytestmark = pytest.mark.anyio
 
 MINUTE = 60_000
-
-
-@pytest.fixture
-async def engine(ctx: Context) -> AsyncIterator[RuleEngine]:
-    """The engine as the app starts it (its runner of waiting actions beside it), its loop a running task."""
-    rules = RuleEngine(ctx)
-    task = asyncio.create_task(rules.run())
-    yield rules
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def home_with(ctx: Context, project: Project, *categories: str) -> tuple[str, list[Device]]:
