@@ -47,6 +47,7 @@ log = logging.getLogger("tuyacloud.store")
 
 RETRY_S = 0.003  # a candidate held back by another transaction: look again this soon
 IDLE_S = 1.0  # with nothing pending: a round now and then (another process's NOTIFY may be lost)
+STOP_S = 2.0  # how long a stop waits for a round in flight to finish
 
 # One round: every transaction id now running (each running transaction holds the lock on its own id from the
 # moment the id is assigned until after its commit is visible), then the sequence's last value. Not the xip list of
@@ -86,6 +87,7 @@ class Horizon:
     _drawn: dict[int, int] = field(default_factory=dict)  # xid -> draws started when its last draw had returned
     _waiting: dict[str, int] = field(default_factory=dict)  # project -> position to announce it at
     _unaimed: set[str] = field(default_factory=set)  # projects told by NOTIFY, awaiting a round sent after it
+    _stopping: bool = False
     _kick: asyncio.Event = field(default_factory=asyncio.Event)
     _moved: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
@@ -195,10 +197,17 @@ class Horizon:
                 self.announce(due)
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="pg-horizon")
 
     async def stop(self) -> None:
+        """Let a round in flight finish before the store closes its pool: cancelling a round while the pool opens
+        a connection for it leaves asyncpg's half-made connection failing later, outside any caller."""
         if self._task is not None:
+            self._stopping = True
+            self._kick.set()
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._task), STOP_S)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -209,7 +218,7 @@ class Horizon:
         while one is held back by a running transaction, else when told or every ``IDLE_S``. A failing round
         (the database is down) is retried; readers meanwhile keep the old horizon, which stays true."""
         failures = 0
-        while True:
+        while not self._stopping:
             if any(c.after >= self._rounds for c in self._candidates) or self._unaimed:
                 wait = 0.0
             elif self._candidates:
@@ -220,6 +229,8 @@ class Horizon:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._kick.wait(), wait)
             self._kick.clear()
+            if self._stopping:
+                return
             try:
                 await self.one_round()
             except asyncio.CancelledError:
