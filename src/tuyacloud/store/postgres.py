@@ -470,23 +470,25 @@ class PostgresStore(Store):
             self.cache.forget_all()
 
     # --- projects and tokens, kept (postgres_cache.py) --------------------------------------------------------
+    async def _cached(self, table: str, key: str, load: Callable[[str], Awaitable[Any]]) -> Any:
+        """The kept record, else ``load(key)`` kept under the table's generation read before it (a NOTIFY that
+        arrives meanwhile makes the put a no-op)."""
+        found = self.cache.get(table, key)
+        if found is None:
+            generation = self.cache.generation(table)
+            found = await load(key)
+            self.cache.put(table, key, found, generation)
+        return found
+
     async def get_project(self, access_id: str) -> Project | None:
-        project: Project | None = self.cache.get("projects", access_id)
-        if project is None:
-            generation = self.cache.generation("projects")
-            project = await super().get_project(access_id)
-            self.cache.put("projects", access_id, project, generation)
+        project: Project | None = await self._cached("projects", access_id, super().get_project)
         return project
 
     async def get_device(self, device_id: str, region: str) -> Device | None:
         return await self.device_reads.get(device_id, region)
 
     async def get_token(self, access_token: str) -> Token | None:
-        token: Token | None = self.cache.get("tokens", access_token)
-        if token is None:
-            generation = self.cache.generation("tokens")
-            token = await super().get_token(access_token)
-            self.cache.put("tokens", access_token, token, generation)
+        token: Token | None = await self._cached("tokens", access_token, super().get_token)
         return token
 
     async def close(self) -> None:
