@@ -204,7 +204,7 @@ async def add(ctx: Context, project: Project, home_id: str, body: AutomationBody
         await new_rule_id(ctx, insert)
         return automation
 
-    return await rule_writes.commit(ctx, work)
+    return await rule_writes.commit(ctx, work, lambda: automation.id)
 
 
 async def modify(ctx: Context, project: Project, home_id: str, automation_id: str,
@@ -217,7 +217,7 @@ async def modify(ctx: Context, project: Project, home_id: str, automation_id: st
     async def work(tx: Tx) -> None:
         await tx.update_automation(automation, devices, scheduled)
 
-    await rule_writes.commit(ctx, work)
+    await rule_writes.commit(ctx, work, lambda: automation.id)
 
 
 async def delete(ctx: Context, project: Project, home_id: str, automation_id: str) -> None:
@@ -226,7 +226,7 @@ async def delete(ctx: Context, project: Project, home_id: str, automation_id: st
     async def work(tx: Tx) -> None:
         await tx.delete_automation(automation.id)
 
-    await rule_writes.commit(ctx, work)
+    await rule_writes.commit(ctx, work, lambda: automation.id)
 
 
 async def set_enabled(ctx: Context, project: Project, home_id: str, automation_id: str, enabled: bool) -> None:

@@ -7,8 +7,11 @@ changes), so a change of any other device costs one set lookup.
 
 Rules (docs/smart-home.md, "Automations"):
 - Edge: a device condition fires when a change makes it true (false before, true after); staying true does not fire
-  again. ``match_type`` 1 (any): any device condition becoming true fires. ``match_type`` 2 (all): the conjunction of
-  the device conditions becoming true fires; an "all" automation that also has schedule or external conditions is
+  again. A change is judged by the automations as they were when it was committed: one this process wrote (added,
+  changed, enabled) after the change does not fire from it, however late the engine evaluates the change (it may
+  fall behind under load, and the index reloads before it evaluates what it queued meanwhile). ``match_type`` 1
+  (any): any device condition becoming true fires. ``match_type`` 2 (all): the conjunction of the device conditions
+  becoming true fires; an "all" automation that also has schedule or external conditions is
   driven by those events and fires at them only while every device condition holds.
 - Schedules fire at their minute in their time zone on the cloud clock; one occurrence fires once across processes
   (claimed with a conditional UPDATE of ``last_fired_minute``). Occurrences during downtime are not caught up; a
@@ -89,7 +92,10 @@ class RuleEngine:
         self._loaded_generation = 0
         self._loading = False
         self._polled_at = 0.0
-        self._queue: deque[StatusChange] = deque()
+        # Changes to evaluate, each with the generation it arrived at; and the automations written since the oldest
+        # of them arrived, with the generation of their write: a change is not judged by a rule written after it.
+        self._queue: deque[tuple[int, StatusChange]] = deque()
+        self._written: dict[str, int] = {}
         self._wake = asyncio.Event()
         # The history entries of runs this process started whose actions may still be waiting, by run id.
         self._entries: dict[str, dict[str, Any]] = {}
@@ -100,9 +106,12 @@ class RuleEngine:
         ctx.rules = self
 
     # --- inputs ---------------------------------------------------------------------------------------------
-    def invalidate(self) -> None:
-        """Automations changed (committed): reload the index before evaluating anything else."""
+    def invalidate(self, automation_id: str = "") -> None:
+        """Automations changed (committed; ``automation_id`` the one written): reload the index before evaluating
+        anything else, and judge no change already queued by the automation written."""
         self._generation += 1
+        if automation_id:
+            self._written[automation_id] = self._generation
         self._wake.set()
 
     @property
@@ -113,7 +122,7 @@ class RuleEngine:
         """Called in the committing task: keep what may concern an automation (the change carries its causation
         chain)."""
         if self._stale or change.device.id in self.referenced:
-            self._queue.append(change)
+            self._queue.append((self._generation, change))
             self._wake.set()
 
     # --- the loop -------------------------------------------------------------------------------------------
@@ -141,14 +150,15 @@ class RuleEngine:
                 await self._refresh()
                 self._polled_at = now_s
             while self._queue:
-                change = self._queue[0]
+                arrived, change = self._queue[0]
                 try:
-                    await self._evaluate(change)
+                    await self._evaluate(change, arrived)
                 except StoreUnavailable:
                     raise  # kept queued: evaluated when the store is back
                 except Exception:  # one bad automation must not stop the others
                     log.exception("automation engine: evaluating a change of %s failed", change.device.id)
                 self._queue.popleft()
+            self._written.clear()  # every change still to come arrives after these writes
             await self._check_schedules()
         except Exception as error:
             await asyncio.sleep(self._episode.failed(error))
@@ -172,10 +182,12 @@ class RuleEngine:
         self._loaded_generation = generation
 
     # --- device conditions ----------------------------------------------------------------------------------
-    async def _evaluate(self, change: StatusChange) -> None:
+    async def _evaluate(self, change: StatusChange, arrived: int) -> None:
         if change.device.id not in self.referenced:
             return
         for automation in await self.ctx.store.automations_of_device(change.device.id):
+            if self._written.get(automation.id, 0) > arrived:
+                continue  # written after the change was committed: not a rule the change could fire
             if await self._edge(automation, change):
                 await self.fire(automation, change.causation, "device")
 

@@ -135,7 +135,7 @@ class Effect:
 
     commanded: tuple[str, str] | None = None  # (device id, region) of a dpIssue's command
     change: StatusChange | None = None
-    rules_changed: bool = False
+    rule_written: str = ""  # the automation a ruleEnable/ruleDisable action wrote
 
 
 async def perform_in_unit(ctx: Context, tx: Tx, home_id: str, region: str, action: dict[str, Any]) -> Effect:
@@ -152,7 +152,7 @@ async def perform_in_unit(ctx: Context, tx: Tx, home_id: str, region: str, actio
         return Effect(commanded=(device.id, device.region), change=change)
     if not await rule_writes.set_enabled_in_unit(ctx, tx, home_id, entity_id, executor == RULE_ENABLE):
         raise ParamIllegal(f"automation {entity_id} is no longer in home {home_id}")
-    return Effect(rules_changed=True)
+    return Effect(rule_written=entity_id)
 
 
 def announce(ctx: Context, effect: Effect) -> None:
@@ -162,8 +162,8 @@ def announce(ctx: Context, effect: Effect) -> None:
         ctx.command_committed(commands.FROM_CLOUD)
         ctx.notify(*effect.commanded)
         ctx.status_changed(effect.change)
-    if effect.rules_changed and ctx.rules is not None:
-        ctx.rules.invalidate()
+    if effect.rule_written and ctx.rules is not None:
+        ctx.rules.invalidate(effect.rule_written)
 
 
 def failed(label: str, position: int, action: dict[str, Any], error: Exception) -> Outcome:
