@@ -10,6 +10,8 @@ loop). They are fast (a store copied from a migrated template, no sockets), so t
 
 from __future__ import annotations
 
+import asyncio
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from tuyacloud.domain.context import Context, Policy
 from tuyacloud.domain.projects import projects
 from tuyacloud.ids import IdSource
 from tuyacloud.models import Project
+from tuyacloud.store.base import Store
 from tuyacloud.store.engine import open_store
 from tuyacloud.supervision import TaskBoard
 from tuyacloud.testing.cloud import DB_FILE, TEST_SCRYPT_N
@@ -55,7 +58,25 @@ async def ctx(database_url: str, clock: Clock) -> AsyncIterator[Context]:
     try:
         yield context
     finally:
-        await store.close()
+        await close(store)
+
+
+CLOSE_S = 30.0  # a store closes in well under a second; more is a hang to show, not to wait out
+
+
+async def close(store: Store) -> None:
+    """Close the store, at most :data:`CLOSE_S`: a store that cannot close fails the test's teardown with the
+    stacks of what is still running, instead of holding its test process (and, under pytest-xdist, the run) for
+    ever."""
+    closing = asyncio.ensure_future(store.close())
+    await asyncio.wait({closing}, timeout=CLOSE_S)
+    if not closing.done():
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            stacks.write(f"{task!r}\n")
+            task.print_stack(file=stacks)
+        pytest.fail(f"the store did not close within {CLOSE_S:.0f} s; running:\n{stacks.getvalue()}", pytrace=False)
+    closing.result()
 
 
 @pytest.fixture
