@@ -181,3 +181,53 @@ def test_the_testing_kit_makes_sub_devices_and_joins_gateways(cloud: CloudServer
     assert joined["name"] == "Porch switch" and joined["gateway_id"] == gateway["id"]
     listed = sdk_ok(api.get(f"/v1.0/iot-03/devices/{gateway['id']}/sub-devices"))
     assert sorted(d["id"] for d in listed) == sorted([made[0]["id"], made[1]["id"], joined["id"]])
+
+
+def test_the_gateway_information_counts_its_sub_devices(cloud: CloudServer, site: dict[str, Any]) -> None:
+    """The gateway's ``master_information`` DP (a JSON string) says how many sub-devices it has: it follows them as
+    they are added, join, are removed, and stay linked through the gateway's reset; the gateway reports each new
+    value (a status report and a log row)."""
+    project, gateway = site["project"], site["gateway"]
+    aid = project["access_id"]
+    manager = iot_py_manager(cloud, project, AuthType.CUSTOM)
+
+    def information() -> dict[str, Any]:
+        status = {s["code"]: s["value"] for s in sdk_ok(manager.get_device_status(gateway["id"]))}
+        found: dict[str, Any] = json.loads(status["master_information"])
+        return found
+
+    assert information() == {"version": "1.4.2", "subdevices": 0}
+    before = last_seq(cloud, aid)
+    lamps = _add(cloud, aid, gateway_id=gateway["id"], category="dj", count=3)
+    assert information() == {"version": "1.4.2", "subdevices": 3}
+    reports = [[(s["code"], s["value"]) for s in m["data"]["status"]] for m in messages_after(cloud, aid, before)
+               if m["protocol"] == 4 and m["device_id"] == gateway["id"]]
+    assert reports == [[("master_information", '{"version":"1.4.2","subdevices":3}')]]
+    logs = sdk_ok(manager.api.get(f"/v1.0/devices/{gateway['id']}/logs",
+                                  {"type": "7", "start_time": 0, "end_time": 9_999_999_999_999}))["logs"]
+    assert [(entry["code"], entry["value"]) for entry in logs] == [
+        ("master_information", '{"version":"1.4.2","subdevices":3}')]
+
+    assert sdk_ok(manager.api.post(f"/v1.0/iot-03/device-registration/devices/{gateway['id']}/actions/discover"))
+    cloud.control("POST", f"/devices/{gateway['id']}/join", {"category": "kg"})
+    assert information()["subdevices"] == 4
+    assert sdk_ok(manager.remove_device(lamps[0]["id"])) is True
+    assert information()["subdevices"] == 3
+    assert sdk_ok(manager.factory_reset(gateway["id"])) is True  # its sub-devices keep their link to it
+    assert information() == {"version": "1.4.2", "subdevices": 3}
+    assert len(sdk_ok(manager.api.get(f"/v1.0/iot-03/devices/{gateway['id']}/sub-devices"))) == 3
+
+
+def test_sub_devices_made_together_get_the_given_name_numbered(cloud: CloudServer, site: dict[str, Any]) -> None:
+    project, gateway = site["project"], site["gateway"]
+    aid = project["access_id"]
+    bulbs = _add(cloud, aid, gateway_id=gateway["id"], category="dj", count=2, name="Zigbee bulb")
+    porch = _add(cloud, aid, gateway_id=gateway["id"], category="kg", name="Porch switch")[0]
+    plain = _add(cloud, aid, gateway_id=gateway["id"], category="kg")[0]
+    assert [d["name"] for d in bulbs] == ["Zigbee bulb 1", "Zigbee bulb 2"]
+    assert porch["name"] == "Porch switch"
+    listed = {d["id"]: d["name"] for d in sdk_ok(_api(cloud, project).get(
+        f"/v1.0/iot-03/devices/{gateway['id']}/sub-devices"))}
+    assert listed == {bulbs[0]["id"]: "Zigbee bulb 1", bulbs[1]["id"]: "Zigbee bulb 2",
+                      porch["id"]: "Porch switch", plain["id"]: plain["name"]}
+    assert plain["name"].startswith("Virtual ")  # no name given: the product's, numbered

@@ -32,7 +32,7 @@ def add_virtual(
     category: str = typer.Option(None, "--category", help="Category code, e.g. dj, cz, wsdcg, cl, kt"),
     product_id: str = typer.Option(None, "--product", help="Product id instead of a category's default"),
     count: int = typer.Option(1, "--count", min=1),
-    name: str = typer.Option(None, "--name", help="Name (single device only)"),
+    name: str = typer.Option(None, "--name", help="Name (numbered when --count is more than 1)"),
     asset: str = typer.Option("", "--asset", help="Asset id to place them at (custom projects; default the root)"),
     user: str = typer.Option("", "--user", help="App user uid owning the device (smart home; with --home)"),
     home: str = typer.Option("", "--home", help="Home id of the app user (smart home)"),

@@ -14,7 +14,7 @@ from typing import Any
 from tuyacloud.catalog.behaviours import initial_status
 from tuyacloud.catalog.loader import Product
 from tuyacloud.domain.access import visibility
-from tuyacloud.domain.context import Context
+from tuyacloud.domain.context import Context, StatusChange
 from tuyacloud.domain.devices import events, gateway_links, outbox, owners
 from tuyacloud.domain.industry import assets
 from tuyacloud.errors import (
@@ -76,6 +76,14 @@ def _new_device(ctx: Context, project: Project, product: Product, name: str | No
     )
 
 
+def numbered(name: str | None, count: int, n: int) -> str | None:
+    """The name of the ``n``-th of ``count`` devices made together: the given name, numbered when there are several
+    ("Zigbee bulb 1", "Zigbee bulb 2"); None (the product's name, numbered) when none was given."""
+    if not name or count == 1:
+        return name
+    return f"{name} {n}"
+
+
 async def create_virtual(
     ctx: Context,
     project: Project,
@@ -109,7 +117,7 @@ async def create_virtual(
     for start in range(0, count, CREATE_CHUNK):
         now = ctx.clock.now_ms()
         chunk = [
-            _new_device(ctx, project, product, name if count == 1 else None, now, existing + start + i + 1,
+            _new_device(ctx, project, product, numbered(name, count, start + i + 1), now, existing + start + i + 1,
                         owner_uid, asset_id, time_zone, app_owner)
             for i in range(min(CREATE_CHUNK, count - start))
         ]
@@ -227,15 +235,19 @@ async def delete(ctx: Context, project: Project, device_id: str) -> None:
     device = await get_owned(ctx, project, device_id)
     now = ctx.clock.now_ms()
 
-    async def work(tx: Tx) -> None:
+    async def work(tx: Tx) -> StatusChange | None:
         await tx.delete_device(device.id)
         await tx.delete_device_logs(device.id)
         await outbox.emit(tx, events.device_event(
             device, "delete", now, uid=device.owner_uid, ownerId=device.owner_uid
         ))
         await gateway_links.remove_sub_devices(tx, device, now)  # a gateway's sub-devices go with it
+        if not device.gateway_id:
+            return None
+        # a sub-device: its gateway has one fewer
+        return await gateway_links.recount(tx, ctx.catalog, device.gateway_id, device.region, now, ctx.ids.unique_hex())
 
-    await ctx.store.transaction(work)
+    ctx.status_changed(await ctx.store.transaction(work))
 
 
 async def set_online(ctx: Context, device: Device, online: bool) -> Device:

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from tuyacloud.domain.context import Context
-from tuyacloud.domain.devices import devices, owners
+from tuyacloud.domain.context import Context, StatusChange
+from tuyacloud.domain.devices import devices, gateway_links, owners
 from tuyacloud.domain.pairing.requests import MAX_DISCOVERY_S
 from tuyacloud.domain.projects import projects
 from tuyacloud.errors import DeviceNotExist, DeviceTokenExpired, NotAGateway, ParamIllegal
@@ -65,6 +65,7 @@ async def add_sub_devices(ctx: Context, project: Project, gateway_id: str, *, ca
     if product.category in GATEWAY_CATEGORIES:
         raise ParamIllegal("a gateway cannot be the sub-device of another gateway")
     links: dict[str, tuple[str, bool]] = {}
+    counted: dict[str, StatusChange | None] = {}  # by the chunk's first device: a unit run again replaces its own
 
     async def link(tx: Tx, chunk: list[Device]) -> None:
         current = await tx.get_device_for_update(gateway.id, gateway.region)
@@ -77,6 +78,8 @@ async def add_sub_devices(ctx: Context, project: Project, gateway_id: str, *, ca
             await tx.update_device_fields(device.id, gateway_id=current.id, node_id=node_id, online=current.online,
                                           gateway_held=not current.online)
             links[device.id] = (node_id, current.online)
+        counted[chunk[0].id] = await gateway_links.recount(tx, ctx.catalog, current.id, current.region,
+                                                           ctx.clock.now_ms(), ctx.ids.unique_hex())
 
     app_owner = gateway.access_id if gateway.access_id.startswith(owners.APP_OWNER_PREFIX) else ""
     created = await devices.create_virtual(
@@ -84,6 +87,8 @@ async def add_sub_devices(ctx: Context, project: Project, gateway_id: str, *, ca
         asset_id=gateway.asset_id, time_zone=gateway.time_zone, pairing_token=pairing_token, also=link,
         app_owner=app_owner,
     )
+    for change in counted.values():
+        ctx.status_changed(change)
     return [dataclasses.replace(d, gateway_id=gateway.id, node_id=links[d.id][0], online=links[d.id][1],
                                 gateway_held=not links[d.id][1]) for d in created]
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from tuyacloud.catalog.behaviours import initial_status
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.devices import devices, events, outbox
+from tuyacloud.domain.devices import devices, events, gateway_links, outbox
 from tuyacloud.domain.devices.devices import refuse_if_frozen
 from tuyacloud.domain.pairing import gateways
 from tuyacloud.domain.pairing.requests import FreezeState
@@ -58,7 +58,7 @@ async def factory_reset(ctx: Context, project: Project, device_id: str) -> list[
             targets += await tx.sub_devices(current.id, current.region)
             await tx.delete_discovery(current.id)
         for target in targets:
-            await _restore(ctx, tx, target, now)
+            await _restore(ctx, tx, target, now, subdevices=len(targets) - 1)
         return targets
 
     reset = await ctx.store.transaction(work)
@@ -67,9 +67,13 @@ async def factory_reset(ctx: Context, project: Project, device_id: str) -> list[
     return reset
 
 
-async def _restore(ctx: Context, tx: Tx, device: Device, now: int) -> None:
+async def _restore(ctx: Context, tx: Tx, device: Device, now: int, subdevices: int) -> None:
+    """Back to the product's initial status, unbound and offline. A gateway's sub-devices keep their link to it, so
+    its ``master_information`` still counts them (``subdevices``)."""
     product = ctx.catalog.product(device.product_id)
     status = initial_status(product) if product is not None else {}
+    if gateway_links.INFORMATION in status and gateways.is_gateway(device):
+        status[gateway_links.INFORMATION] = gateway_links.information(status[gateway_links.INFORMATION], subdevices)
     await tx.update_device_status(device.id, status, {code: now for code in status}, now)
     await tx.delete_device_logs(device.id)
     await tx.clear_device_timers(device.id)
