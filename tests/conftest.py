@@ -46,6 +46,8 @@ STARTERS: tuple[object, ...] = (CloudServer, create_app, uvicorn, subprocess, te
 # tuyacloud.store (open_store, a store class, the migrations).
 STORE_HELPERS: tuple[object, ...] = (support_server.migrated_database_for_test, support_server.database_url_for_test,
                                      support_server.fresh_postgres_database)
+# The variable that names the PostgreSQL server of the engine under test (``scripts/test`` sets it per process).
+ENGINE_VARIABLE = "TUYACLOUD_TEST_DATABASE_URL"
 Target = Callable[[object], bool]
 
 
@@ -56,8 +58,9 @@ def _is_starter(value: object) -> bool:
 
 
 def _is_store(value: object) -> bool:
-    """One of ``STORE_HELPERS``, or a module, class or function of ``tuyacloud.store``."""
-    if any(value is h for h in STORE_HELPERS):
+    """One of ``STORE_HELPERS``, a module, class or function of ``tuyacloud.store``, or the name of the variable that
+    gives the engine under test (``ENGINE_VARIABLE``, read by a test or helper of its own)."""
+    if value == ENGINE_VARIABLE or any(value is h for h in STORE_HELPERS):
         return True
     name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
     return isinstance(name, str) and (name == "tuyacloud.store" or name.startswith("tuyacloud.store."))
@@ -87,7 +90,8 @@ def _refers(code: types.CodeType, namespace: dict[str, Any], target: Target, see
                 return True
         elif _refers_obj(value, target, seen):
             return True
-    return any(isinstance(c, types.CodeType) and _refers(c, namespace, target, seen) for c in code.co_consts)
+    return any(_refers(c, namespace, target, seen) if isinstance(c, types.CodeType)
+               else isinstance(c, str) and target(c) for c in code.co_consts)
 
 
 def _in_tests(module: object) -> bool:
@@ -95,9 +99,9 @@ def _in_tests(module: object) -> bool:
 
 
 def _refers_obj(value: object, target: Target, seen: set[types.CodeType]) -> bool:
-    if isinstance(value, type):
-        return _in_tests(sys.modules.get(value.__module__)) and any(
-            _refers_obj(member, target, seen) for member in vars(value).values())
+    if isinstance(value, type):  # its methods and those of the classes of tests/ it is made from
+        return any(_in_tests(sys.modules.get(cls.__module__)) and any(
+            _refers_obj(member, target, seen) for member in vars(cls).values()) for cls in value.__mro__)
     func = getattr(value, "__func__", value)  # a bound method, a staticmethod
     func = getattr(func, "__wrapped__", func)
     return _ours(func) and _refers(func.__code__, func.__globals__, target, seen)
@@ -125,7 +129,7 @@ def uses_engine(item: pytest.Item) -> bool:
     store, a ``tuyacloud`` process may), or its own code or a fixture's opens a store in process (refers to
     ``STORE_HELPERS`` or to ``tuyacloud.store``). Only these run in the PostgreSQL half of ``scripts/test``; the
     others (catalog, signing, layer rules, parsers, docs) would prove the same thing twice."""
-    return item.get_closest_marker("e2e") is not None or _item_refers(item, _is_store)
+    return _item_refers(item, _is_store)
 
 
 # Work units that take long (20-60 s of one process, measured in one process): handed out first, in this order, so
