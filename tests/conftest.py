@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -66,10 +67,17 @@ def _is_store(value: object) -> bool:
     return isinstance(name, str) and (name == "tuyacloud.store" or name.startswith("tuyacloud.store."))
 
 
+@functools.cache
+def _under_tests(filename: str) -> bool:
+    """Whether a file is under tests/. Cached: the look at every test's code asks it for the same few hundred files
+    tens of thousands of times, and resolving the path was a fifth of a test process's collection."""
+    return Path(filename).resolve().is_relative_to(TESTS)
+
+
 def _ours(obj: object) -> bool:
     """Defined in a file under tests/ (a test module, a conftest, a support module)."""
     code = getattr(obj, "__code__", None)
-    return code is not None and Path(code.co_filename).resolve().is_relative_to(TESTS)
+    return code is not None and _under_tests(code.co_filename)
 
 
 def _refers(code: types.CodeType, namespace: dict[str, Any], target: Target, seen: set[types.CodeType]) -> bool:
@@ -95,7 +103,7 @@ def _refers(code: types.CodeType, namespace: dict[str, Any], target: Target, see
 
 
 def _in_tests(module: object) -> bool:
-    return Path(getattr(module, "__file__", None) or "/").resolve().is_relative_to(TESTS)
+    return _under_tests(getattr(module, "__file__", None) or "/")
 
 
 def _refers_obj(value: object, target: Target, seen: set[types.CodeType]) -> bool:
