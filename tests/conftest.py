@@ -133,10 +133,20 @@ def starts_server(item: pytest.Item) -> bool:
 
 
 def uses_engine(item: pytest.Item) -> bool:
-    """Whether a test can depend on the storage engine: it starts a server or a process (``e2e``: a server opens a
-    store, a ``tuyacloud`` process may), or its own code or a fixture's opens a store in process (refers to
-    ``STORE_HELPERS`` or to ``tuyacloud.store``). Only these run in the PostgreSQL half of ``scripts/test``; the
-    others (catalog, signing, layer rules, parsers, docs) would prove the same thing twice."""
+    """Whether a test can depend on the storage engine: its own code, a fixture it uses or a helper of tests/ they
+    call opens a store or hands one to a server or a process (refers to ``STORE_HELPERS``, to ``tuyacloud.store``
+    or to ``ENGINE_VARIABLE``; ``CloudServer`` does, so every test server counts). A ``tuyacloud`` process or the
+    testing kit's cloud given no database runs on SQLite in both halves. Only these run in the PostgreSQL half of
+    ``scripts/test``; the others (catalog, signing, layer rules, parsers, docs, CLI refusals) would prove the same
+    thing twice.
+
+    Browser tests run in the SQLite half only: what only a browser shows (the console's scripts, its layout at
+    390 px, forms submitted by a real browser) does not depend on the engine, and the handlers and queries behind
+    every page they visit are proved on PostgreSQL by the console's HTTP tests (``tests/console/test_pages.py``,
+    ``test_auth.py``, ``test_explorer.py``, ``test_verify.py``, ``test_statistics_page.py``,
+    ``test_device_links.py``, the HTTP tests of ``test_users_page.py``, ``tests/sharing/test_sharing_console.py``)."""
+    if PLAYWRIGHT_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return False
     return _item_refers(item, _is_store)
 
 
