@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -46,6 +47,8 @@ STARTERS: tuple[object, ...] = (CloudServer, create_app, uvicorn, subprocess, te
 # tuyacloud.store (open_store, a store class, the migrations).
 STORE_HELPERS: tuple[object, ...] = (support_server.migrated_database_for_test, support_server.database_url_for_test,
                                      support_server.fresh_postgres_database)
+# The variable that names the PostgreSQL server of the engine under test (``scripts/test`` sets it per process).
+ENGINE_VARIABLE = "TUYACLOUD_TEST_DATABASE_URL"
 Target = Callable[[object], bool]
 
 
@@ -56,17 +59,25 @@ def _is_starter(value: object) -> bool:
 
 
 def _is_store(value: object) -> bool:
-    """One of ``STORE_HELPERS``, or a module, class or function of ``tuyacloud.store``."""
-    if any(value is h for h in STORE_HELPERS):
+    """One of ``STORE_HELPERS``, a module, class or function of ``tuyacloud.store``, or the name of the variable that
+    gives the engine under test (``ENGINE_VARIABLE``, read by a test or helper of its own)."""
+    if value == ENGINE_VARIABLE or any(value is h for h in STORE_HELPERS):
         return True
     name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
     return isinstance(name, str) and (name == "tuyacloud.store" or name.startswith("tuyacloud.store."))
 
 
+@functools.cache
+def _under_tests(filename: str) -> bool:
+    """Whether a file is under tests/. Cached: the look at every test's code asks it for the same few hundred files
+    tens of thousands of times, and resolving the path was a fifth of a test process's collection."""
+    return Path(filename).resolve().is_relative_to(TESTS)
+
+
 def _ours(obj: object) -> bool:
     """Defined in a file under tests/ (a test module, a conftest, a support module)."""
     code = getattr(obj, "__code__", None)
-    return code is not None and Path(code.co_filename).resolve().is_relative_to(TESTS)
+    return code is not None and _under_tests(code.co_filename)
 
 
 def _refers(code: types.CodeType, namespace: dict[str, Any], target: Target, seen: set[types.CodeType]) -> bool:
@@ -87,17 +98,18 @@ def _refers(code: types.CodeType, namespace: dict[str, Any], target: Target, see
                 return True
         elif _refers_obj(value, target, seen):
             return True
-    return any(isinstance(c, types.CodeType) and _refers(c, namespace, target, seen) for c in code.co_consts)
+    return any(_refers(c, namespace, target, seen) if isinstance(c, types.CodeType)
+               else isinstance(c, str) and target(c) for c in code.co_consts)
 
 
 def _in_tests(module: object) -> bool:
-    return Path(getattr(module, "__file__", None) or "/").resolve().is_relative_to(TESTS)
+    return _under_tests(getattr(module, "__file__", None) or "/")
 
 
 def _refers_obj(value: object, target: Target, seen: set[types.CodeType]) -> bool:
-    if isinstance(value, type):
-        return _in_tests(sys.modules.get(value.__module__)) and any(
-            _refers_obj(member, target, seen) for member in vars(value).values())
+    if isinstance(value, type):  # its methods and those of the classes of tests/ it is made from
+        return any(_in_tests(sys.modules.get(cls.__module__)) and any(
+            _refers_obj(member, target, seen) for member in vars(cls).values()) for cls in value.__mro__)
     func = getattr(value, "__func__", value)  # a bound method, a staticmethod
     func = getattr(func, "__wrapped__", func)
     return _ours(func) and _refers(func.__code__, func.__globals__, target, seen)
@@ -121,11 +133,21 @@ def starts_server(item: pytest.Item) -> bool:
 
 
 def uses_engine(item: pytest.Item) -> bool:
-    """Whether a test can depend on the storage engine: it starts a server or a process (``e2e``: a server opens a
-    store, a ``tuyacloud`` process may), or its own code or a fixture's opens a store in process (refers to
-    ``STORE_HELPERS`` or to ``tuyacloud.store``). Only these run in the PostgreSQL half of ``scripts/test``; the
-    others (catalog, signing, layer rules, parsers, docs) would prove the same thing twice."""
-    return item.get_closest_marker("e2e") is not None or _item_refers(item, _is_store)
+    """Whether a test can depend on the storage engine: its own code, a fixture it uses or a helper of tests/ they
+    call opens a store or hands one to a server or a process (refers to ``STORE_HELPERS``, to ``tuyacloud.store``
+    or to ``ENGINE_VARIABLE``; ``CloudServer`` does, so every test server counts). A ``tuyacloud`` process or the
+    testing kit's cloud given no database runs on SQLite in both halves. Only these run in the PostgreSQL half of
+    ``scripts/test``; the others (catalog, signing, layer rules, parsers, docs, CLI refusals) would prove the same
+    thing twice.
+
+    Browser tests run in the SQLite half only: what only a browser shows (the console's scripts, its layout at
+    390 px, forms submitted by a real browser) does not depend on the engine, and the handlers and queries behind
+    every page they visit are proved on PostgreSQL by the console's HTTP tests (``tests/console/test_pages.py``,
+    ``test_auth.py``, ``test_explorer.py``, ``test_verify.py``, ``test_statistics_page.py``,
+    ``test_device_links.py``, the HTTP tests of ``test_users_page.py``, ``tests/sharing/test_sharing_console.py``)."""
+    if PLAYWRIGHT_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return False
+    return _item_refers(item, _is_store)
 
 
 # Work units that take long (20-60 s of one process, measured in one process): handed out first, in this order, so

@@ -15,6 +15,7 @@ a decision made in review, not a call slipped in.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -48,12 +49,15 @@ _WALL_CALLS = frozenset({("time", "time"), ("time", "time_ns"), ("datetime", "no
                          ("datetime", "today"), ("date", "today")})
 
 
+@functools.cache
 def _sources() -> dict[str, ast.Module]:
+    """Every module of the package, parsed once for all the checks below (read, never changed)."""
     return {p.relative_to(PACKAGE).as_posix(): ast.parse(p.read_text(encoding="utf-8"))
             for p in sorted(PACKAGE.rglob("*.py"))}
 
 
-def _imported(tree: ast.Module) -> set[str]:
+@functools.cache
+def _imported(tree: ast.Module) -> frozenset[str]:
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -62,10 +66,11 @@ def _imported(tree: ast.Module) -> set[str]:
             found.add(node.module.split(".")[0])
             if node.module in ("time", "os"):
                 found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
+    return frozenset(found)
 
 
-def _attribute_calls(tree: ast.Module) -> set[tuple[str, str]]:
+@functools.cache
+def _attribute_calls(tree: ast.Module) -> frozenset[tuple[str, str]]:
     """(owner, attribute) of every ``owner.attribute`` and ``x.owner.attribute`` in the module."""
     found: set[tuple[str, str]] = set()
     for node in ast.walk(tree):
@@ -73,7 +78,7 @@ def _attribute_calls(tree: ast.Module) -> set[tuple[str, str]]:
             owner = node.value
             name = owner.id if isinstance(owner, ast.Name) else owner.attr if isinstance(owner, ast.Attribute) else ""
             found.add((name, node.attr))
-    return found
+    return frozenset(found)
 
 
 def test_the_checks_see_what_they_look_for() -> None:

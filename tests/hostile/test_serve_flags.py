@@ -3,7 +3,6 @@ process, real sockets."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,14 +26,19 @@ def served(tmp_path: Path) -> Iterator[int]:
            "--no-simulator", "--max-connections-per-address", "3"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        # Serving, not only listening: `serve` binds its ports before it opens the store and starts the app, so a
+        # connection is accepted seconds before anything answers on a busy machine, and a test that began then
+        # waited out its own 8 s read time-out for a 408 the server was not yet running to send.
         deadline = time.monotonic() + 60
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
+                answer = exchange(port, HEALTH, timeout=5)
+                if answer is not None and answer.status == 200:
+                    break
             except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.2)
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
         time.sleep(0.5)  # the probe connections above are gone
         yield port
     finally:

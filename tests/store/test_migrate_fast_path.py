@@ -11,9 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from alembic import command
-from sqlalchemy import create_engine, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from support.server import database_url_for_test
 from tuyacloud.store import migrate
@@ -32,7 +29,13 @@ def test_declared_heads_are_the_heads_alembic_reads_from_the_scripts() -> None:
 
 
 def run_sync(url: str, statement: str) -> None:
-    """One statement (or an Alembic command, given as a callable's name) through SQLAlchemy, on either engine."""
+    """One statement (or an Alembic command, given as a callable's name) through SQLAlchemy, on either engine.
+    Alembic and SQLAlchemy are imported here, not with the module: every test process imports every test module to
+    collect it, and these two took about a fifth of that."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     sa_url = migrate.to_sqlalchemy_url(url)
 
     def work(connection: object) -> None:
