@@ -253,8 +253,9 @@ class SimulatorRunner:
                 if self._heap:
                     sleep = min(sleep, max(0.0, (self._heap[0][0] - self.ctx.clock.now_ms()) / 1000))
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=max(sleep, 0.01))
+                with contextlib.suppress(TimeoutError):  # asyncio.timeout: a cancel is never swallowed (wait_for's is)
+                    async with asyncio.timeout(max(sleep, 0.01)):
+                        await self._wake.wait()
         finally:
             # Hand the shards over at once rather than after the lease runs out (best effort: the store may be down).
             with contextlib.suppress(Exception):

@@ -133,8 +133,11 @@ class RuleEngine:
         runner = asyncio.create_task(self.pending.run())
         try:
             while True:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that arrives as the
+                # event is set, and the engine then never stops (seen as a hung shutdown under load).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=TICK_S)
+                    async with asyncio.timeout(TICK_S):
+                        await self._wake.wait()
                 self._wake.clear()  # before draining: a change queued meanwhile sets it again
                 await self._step(loop.time())
         finally:

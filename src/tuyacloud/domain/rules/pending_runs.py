@@ -146,8 +146,9 @@ class PendingRunner:
     async def run(self) -> None:
         try:
             while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+                with contextlib.suppress(TimeoutError):  # asyncio.timeout: a cancel is never swallowed (wait_for's is)
+                    async with asyncio.timeout(self.poll_s):
+                        await self._wake.wait()
                 self._wake.clear()  # before the pass: a run recorded meanwhile sets it again
                 try:
                     await self.run_due()
