@@ -11,7 +11,6 @@ messages for its project (in-process callback, or LISTEN/NOTIFY across processes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ from tuyacloud.clock import wall_ms
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import StoreUnavailable
 from tuyacloud.messaging import codec
+from tuyacloud.messaging.wakeup import Wakeup
 from tuyacloud.models import Message, Project
 from tuyacloud.store.base import Tx
 from tuyacloud.store.queries.messaging import ConsumerRow
@@ -51,7 +51,7 @@ class Consumer:
     acks: set[int] = field(default_factory=set)  # acks of messages not in flight here (earlier connections)
     acked: set[int] = field(default_factory=set)  # in-flight messages acknowledged since the last flush
     nacks: set[int] = field(default_factory=set)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: Wakeup = field(default_factory=Wakeup)
     closed: bool = False
 
     @property
@@ -197,11 +197,7 @@ class Hub:
 
     @staticmethod
     async def _wait(consumer: Consumer, seconds: float) -> None:
-        if consumer.wake.is_set():
-            consumer.wake.clear()
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(consumer.wake.wait(), timeout=max(seconds, 0.001))
+        await consumer.wake.wait(max(seconds, 0.001))
         consumer.wake.clear()
 
     async def _deliver_round(self, consumer: Consumer, cursor: int) -> int:
