@@ -198,7 +198,7 @@ def server_cmd(cprofile: Path | None, trace: Path | None = None) -> list[str]:
     return ob.tuyacloud_cmd()
 
 
-STEPS = ("sent", "request", "unit", "commit", "durable", "relay", "encrypted", "written", "received")
+STEPS = ("sent", "request", "unit", "commit", "durable", "relay", "encrypted", "written", "received", "acked")
 
 
 def breakdown(stamps: dict[str, dict[str, float]], sent: dict[tuple[str, int], float],
@@ -271,6 +271,8 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
         if cprofile is not None:
             cprofile.unlink(missing_ok=True)
             os.kill(server.proc.pid, signal.SIGUSR1)
+        if trace is not None:
+            os.kill(server.proc.pid, signal.SIGUSR1)  # count the collector's objects now, to print what grew
         for rate in rates:
             spies = spy(server.proc.pid, py_spy / f"{engine}-{rate}", duration) if py_spy else []
             cpu_before = mb.cpu_seconds(server.proc.pid)
@@ -298,7 +300,24 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
                 while time.monotonic() < deadline and not trace.exists():
                     time.sleep(0.1)
                 time.sleep(0.5)
-                result.steps[rate] = breakdown(json.loads(trace.read_text()), sent, mqtt.received)
+                stamps = json.loads(trace.read_text())
+                result.steps[rate] = breakdown(stamps, sent, mqtt.received)
+                start, end = min(sent.values()), max(sent.values()) + 1
+                pauses = [(g, ms) for g, at, ms, _ in stamps.pop("_gc", []) if start <= at <= end]
+                garbage = sorted(stamps.pop("_garbage", {}).items(), key=lambda item: -item[1])[:12]
+                print(f"freed by the collector (cycles) per command: {sum(n for _, n in garbage) / len(sent):.1f}: "
+                      + ", ".join(f"{name} {n / len(sent):.2f}" for name, n in garbage), flush=True)
+                young = sorted(stamps.pop("_young", {}).items(), key=lambda item: -item[1])[:15]
+                print("in the young generation at three collections: "
+                      + ", ".join(f"{name} {n}" for name, n in young), flush=True)
+                grown = sorted(stamps.pop("_grown", {}).items(), key=lambda item: -item[1])[:8]
+                print("objects tracked by the collector that grew during the run: "
+                      + ", ".join(f"{name} +{n}" for name, n in grown), flush=True)
+                for generation in (0, 1, 2):
+                    times = [ms for g, ms in pauses if g == generation]
+                    if times:
+                        result.steps[rate].append((f"GC gen {generation} pause", mb.percentile(times, 50),
+                                                   max(times), len(times)))
             # after both consumers have it all: the deliveries' CPU is counted too
             result.cpu_us[rate] = (mb.cpu_seconds(server.proc.pid) - cpu_before) / max(len(sent), 1) * 1e6
         if cprofile is not None:
@@ -389,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         for rate, steps in r.steps.items():
             print(f"\n{r.engine} at {rate}/s, where the time went (traced; ms):")
-            print(f"{'step':<24} {'p50':>7} {'p99':>7} {'n':>6}")
+            print(f"{'step':<24} {'p50':>7} {'p99':>7} {'n':>6}   (GC lines: median, max, count)")
             for step, p50, p99, n in steps:
                 print(f"{step:<24} {p50:>7.2f} {p99:>7.2f} {n:>6}")
     for r in results:

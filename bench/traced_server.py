@@ -13,6 +13,7 @@ command in the benchmark). The steps are wrapped from outside (nothing in the pr
 - ``relay``: the open-hub channel starts encrypting the message (it was woken and read the log meanwhile);
 - ``encrypted``: the MQTT payload is ready and handed to the broker;
 - ``written``: amqtt wrote the PUBLISH packet to the subscriber's socket (its task ran and took the write lock);
+- ``acked``: the subscriber's PUBACK ended amqtt's QoS 1 flow for it (the broker holds the message until then);
 - ``pulsar``: the Pulsar WebSocket frame of the same message was handed to its connection.
 
 Stamping costs a few microseconds per step; the latencies of a traced run are a little higher than a plain one's.
@@ -21,6 +22,7 @@ Stamping costs a few microseconds per step; the latencies of a traced run are a 
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import runpy
 import signal
@@ -32,8 +34,11 @@ import orjson
 
 CODE = "countdown_1"
 STAMPS: dict[str, dict[str, float]] = {}
+GC: list[tuple[int, float, float, int]] = []  # (generation, started, ms, objects freed) of each collection
+_gc_started = [0.0]
 _batch: list[str] = []  # keys of the units the writer ran since its last COMMIT
 _payloads: dict[int, str] = {}  # id of an MQTT payload -> its key, until it is written
+_acked: dict[int, str] = {}  # id of a message in flight on the direct QoS 1 path -> its key
 
 
 def _key(device_id: str, pairs: Any) -> str | None:
@@ -52,12 +57,30 @@ def _data_key(data: dict[str, Any]) -> str | None:
     return _key(data.get("devId", ""), ((s.get("code"), s.get("value")) for s in data.get("status", ())))
 
 
+YOUNG: dict[str, int] = {}  # what the first young collections of the run found, by type
+_young_samples = [0]
+
+
+def _gc(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        if _young_samples[0] > 0 and info["generation"] == 0:
+            _young_samples[0] -= 1
+            for obj in gc.get_objects(0):
+                name = type(obj).__qualname__
+                YOUNG[name] = YOUNG.get(name, 0) + 1
+        _gc_started[0] = time.perf_counter()
+    else:
+        GC.append((info["generation"], time.monotonic(), (time.perf_counter() - _gc_started[0]) * 1000,
+                   info["collected"]))
+
+
 def install() -> None:
+    gc.callbacks.append(_gc)
     from amqtt.mqtt.protocol import handler as amqtt_handler
 
     from tuyacloud.domain.devices import commands
     from tuyacloud.messaging import hub
-    from tuyacloud.messaging.mqtt import channel
+    from tuyacloud.messaging.mqtt import channel, qos1
     from tuyacloud.store import sqlite
 
     send_commands = commands.send_commands
@@ -126,6 +149,38 @@ def install() -> None:
 
     amqtt_handler.ProtocolHandler._send_packet = traced_send_packet  # type: ignore[method-assign]
 
+    mqtt_publish = amqtt_handler.ProtocolHandler.mqtt_publish
+
+    async def traced_mqtt_publish(self: Any, topic: str, data: bytes, *args: Any, **kw: Any) -> Any:
+        key = _payloads.get(id(data))
+        result = await mqtt_publish(self, topic, data, *args, **kw)
+        _stamp(key, "acked")
+        return result
+
+    amqtt_handler.ProtocolHandler.mqtt_publish = traced_mqtt_publish  # type: ignore[method-assign]
+
+    sender_send = qos1.QoS1Sender.send  # the direct QoS 1 path (messaging/mqtt/qos1.py)
+
+    def traced_sender_send(self: Any, handler: Any, session: Any, topic: str, data: bytes) -> bool:
+        sent = sender_send(self, handler, session, topic, data)
+        if sent:
+            key = _payloads.pop(id(data), None)
+            _stamp(key, "written")
+            if key is not None:
+                message = session.inflight_out.get(session._packet_id)
+                if message is not None and message.data is data:
+                    _acked[id(message)] = key
+        return sent
+
+    qos1.QoS1Sender.send = traced_sender_send  # type: ignore[method-assign]
+    ended = qos1._ended
+
+    def traced_ended(waiters: Any, session: Any, message: Any, waiter: Any) -> None:
+        ended(waiters, session, message, waiter)
+        _stamp(_acked.pop(id(message), None), "acked")
+
+    qos1._ended = traced_ended
+
     hub_send = hub.Hub._send
 
     async def traced_hub_send(self: Any, consumer: Any, message: Any, now: int) -> Any:
@@ -140,13 +195,40 @@ def install() -> None:
 def main() -> None:
     out, args = sys.argv[1], sys.argv[2:]
 
-    def dump(*_: Any) -> None:
-        with open(out, "wb") as fh:
-            fh.write(orjson.dumps(STAMPS))
+    before: dict[str, int] = {}
 
+    def objects() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for obj in gc.get_objects():
+            name = type(obj).__qualname__
+            counts[name] = counts.get(name, 0) + 1
+        return counts
+
+    def mark(*_: Any) -> None:  # SIGUSR1: count the collector's objects by type (the run's growth is printed)
+        before.clear()
+        before.update(objects())
+        gc.set_debug(gc.DEBUG_SAVEALL)  # keep what the collections free, to count it by type at the dump
+        _young_samples[0] = 3
+
+    def dump(*_: Any) -> None:
+        gc.set_debug(0)
+        garbage: dict[str, int] = {}
+        for obj in gc.garbage:
+            name = type(obj).__qualname__
+            garbage[name] = garbage.get(name, 0) + 1
+        gc.garbage.clear()
+        grown = {name: n - before.get(name, 0) for name, n in objects().items()} if before else {}
+        with open(out, "wb") as fh:
+            fh.write(orjson.dumps({**STAMPS, "_gc": GC, "_grown": grown, "_garbage": garbage, "_young": YOUNG}))
+
+    signal.signal(signal.SIGUSR1, mark)
     signal.signal(signal.SIGUSR2, dump)
     if os.environ.get("TRACE_SWITCH_INTERVAL"):  # an experiment's knob: the GIL switch interval, seconds
         sys.setswitchinterval(float(os.environ["TRACE_SWITCH_INTERVAL"]))
+    if os.environ.get("TRACE_GC_THRESHOLD"):  # an experiment's knob: the thresholds the server sets after start-up
+        wanted = tuple(int(n) for n in os.environ["TRACE_GC_THRESHOLD"].split(","))
+        set_threshold = gc.set_threshold
+        gc.set_threshold = lambda *_: set_threshold(*wanted)  # type: ignore[assignment]
     install()
     sys.argv = ["tuyacloud", *args]
     runpy.run_module("tuyacloud.cli.main", run_name="__main__", alter_sys=True)
