@@ -50,6 +50,11 @@ class Gate:
             log.info("MQTT connection refused for %r", session.username)
             return False
         self.sessions[credential.client_id] = credential
+        # amqtt 0.12 does nothing when a client's keep-alive passes (its broker handler's read timeout is a no-op),
+        # yet with one set its reader reads every packet through wait_for: a task and three loop turns per PUBACK,
+        # so at 1,000 messages a second the PUBACKs queued for hundreds of milliseconds (and their flows with them).
+        # Without it the reader awaits each packet directly. Nothing else reads it (MQTT 3.1.1's CONNACK has none).
+        session.keep_alive = 0
         return True
 
     def allowed(self, session: Session | None, topic: str | None, action: Action) -> bool:
