@@ -201,9 +201,12 @@ class Hub:
         consumer.wake.clear()
 
     async def _deliver_round(self, consumer: Consumer, cursor: int) -> int:
-        """Flush acks, redeliver what timed out or was negatively acknowledged, send what is new."""
+        """Redeliver what timed out or was negatively acknowledged, send what is new, then record the acks that
+        came since the last round. The acks go last: recording them is a durable commit, and new messages should
+        not wait for it (they did, one commit more than the MQTT channel's, before session 6)."""
         key = consumer.key
         store = self.ctx.store
+        flush: tuple[int, list[int], set[int], set[int]] | None = None
         if cursor < 0:  # just became active: everything unacknowledged is (re)delivered
             sub = await store.get_subscription(*key)
             consumer.inflight.clear()
@@ -211,23 +214,33 @@ class Hub:
         elif consumer.acked or consumer.acks:
             # Everything sent up to the cursor that is no longer in flight is acknowledged; acks above the new
             # mark (out of order) are recorded individually, with those of messages sent on earlier connections.
+            # Taken now, before this round sends more: what it sends is in flight, not acknowledged.
             mark = (min(consumer.inflight) - 1) if consumer.inflight else cursor
             # acks mostly come in order, all at or below the mark: then there is nothing to pick out
             above = {s for s in consumer.acked if s > mark} if consumer.acked and max(consumer.acked) > mark else set()
-            stray = sorted(consumer.acks | above)
-            acks, acked = consumer.acks, consumer.acked
+            flush = (mark, sorted(consumer.acks | above), consumer.acks, consumer.acked)
             consumer.acks, consumer.acked = set(), set()
+        try:
+            cursor = await self._send_round(consumer, cursor, flush)
+            if flush is not None:
+                mark, stray, acks, acked = flush
 
-            async def ack(tx: Tx) -> None:
-                await tx.advance(*key, mark, stray, self.ctx.clock.now_ms())
+                async def ack(tx: Tx) -> None:
+                    await tx.advance(*key, mark, stray, self.ctx.clock.now_ms())
 
-            try:
                 await store.transaction(ack)
-            except BaseException:  # not recorded: keep them for the next round
-                consumer.acks |= acks
-                consumer.acked |= acked
-                raise
-            self.acknowledged += len(acks) + len(acked)  # counted once durable
+                self.acknowledged += len(acks) + len(acked)  # counted once durable
+        except BaseException:  # not recorded: keep them for the next round
+            if flush is not None:
+                consumer.acks |= flush[2]
+                consumer.acked |= flush[3]
+            raise
+        return cursor
+
+    async def _send_round(self, consumer: Consumer, cursor: int,
+                          flush: tuple[int, list[int], set[int], set[int]] | None) -> int:
+        key = consumer.key
+        store = self.ctx.store
         now = self.ctx.clock.now_ms()
         again = set(consumer.nacks)
         self.nacked += len(again)
@@ -236,6 +249,8 @@ class Hub:
         # the oldest first, at C speed: most rounds have nothing due, and the scan is of up to MAX_INFLIGHT entries
         if consumer.ack_timeout_ms > 0 and inflight and now - min(inflight.values()) >= consumer.ack_timeout_ms:
             again |= {s for s, sent in inflight.items() if now - sent >= consumer.ack_timeout_ms}
+        if again and flush is not None:  # acknowledged meanwhile (being recorded): not sent again
+            again -= flush[2] | flush[3]
         if again:
             resend = await store.unacked_messages(*key, min(again) - 1, len(again) + MAX_INFLIGHT)
             for message in resend:
