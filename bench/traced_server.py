@@ -74,13 +74,37 @@ def _gc(phase: str, info: dict[str, Any]) -> None:
                    info["collected"]))
 
 
+def _trace_qos1(qos1: Any) -> None:
+    sender_send = qos1.QoS1Sender.send
+
+    def traced_sender_send(self: Any, handler: Any, session: Any, topic: str, data: bytes) -> bool:
+        sent = sender_send(self, handler, session, topic, data)
+        if sent:
+            key = _payloads.pop(id(data), None)
+            _stamp(key, "written")
+            if key is not None:
+                message = session.inflight_out.get(session._packet_id)
+                if message is not None and message.data is data:
+                    _acked[id(message)] = key
+        return sent
+
+    qos1.QoS1Sender.send = traced_sender_send
+    ended = qos1._ended
+
+    def traced_ended(waiters: Any, session: Any, message: Any, waiter: Any) -> None:
+        ended(waiters, session, message, waiter)
+        _stamp(_acked.pop(id(message), None), "acked")
+
+    qos1._ended = traced_ended
+
+
 def install() -> None:
     gc.callbacks.append(_gc)
     from amqtt.mqtt.protocol import handler as amqtt_handler
 
     from tuyacloud.domain.devices import commands
     from tuyacloud.messaging import hub
-    from tuyacloud.messaging.mqtt import channel, qos1
+    from tuyacloud.messaging.mqtt import channel
     from tuyacloud.store import sqlite
 
     send_commands = commands.send_commands
@@ -159,27 +183,12 @@ def install() -> None:
 
     amqtt_handler.ProtocolHandler.mqtt_publish = traced_mqtt_publish  # type: ignore[method-assign]
 
-    sender_send = qos1.QoS1Sender.send  # the direct QoS 1 path (messaging/mqtt/qos1.py)
-
-    def traced_sender_send(self: Any, handler: Any, session: Any, topic: str, data: bytes) -> bool:
-        sent = sender_send(self, handler, session, topic, data)
-        if sent:
-            key = _payloads.pop(id(data), None)
-            _stamp(key, "written")
-            if key is not None:
-                message = session.inflight_out.get(session._packet_id)
-                if message is not None and message.data is data:
-                    _acked[id(message)] = key
-        return sent
-
-    qos1.QoS1Sender.send = traced_sender_send  # type: ignore[method-assign]
-    ended = qos1._ended
-
-    def traced_ended(waiters: Any, session: Any, message: Any, waiter: Any) -> None:
-        ended(waiters, session, message, waiter)
-        _stamp(_acked.pop(id(message), None), "acked")
-
-    qos1._ended = traced_ended
+    try:  # the direct QoS 1 path (messaging/mqtt/qos1.py; an older tree, run with --src, has none)
+        from tuyacloud.messaging.mqtt import qos1
+    except ImportError:
+        qos1 = None  # type: ignore[assignment]
+    if qos1 is not None:
+        _trace_qos1(qos1)
 
     hub_send = hub.Hub._send
 
@@ -223,8 +232,10 @@ def main() -> None:
 
     signal.signal(signal.SIGUSR1, mark)
     signal.signal(signal.SIGUSR2, dump)
-    if os.environ.get("TRACE_SWITCH_INTERVAL"):  # an experiment's knob: the GIL switch interval, seconds
-        sys.setswitchinterval(float(os.environ["TRACE_SWITCH_INTERVAL"]))
+    if os.environ.get("TRACE_SWITCH_INTERVAL"):  # an experiment's knob: the GIL switch interval the server sets
+        interval = float(os.environ["TRACE_SWITCH_INTERVAL"])
+        set_interval = sys.setswitchinterval
+        sys.setswitchinterval = lambda _: set_interval(interval)
     if os.environ.get("TRACE_GC_THRESHOLD"):  # an experiment's knob: the thresholds the server sets after start-up
         wanted = tuple(int(n) for n in os.environ["TRACE_GC_THRESHOLD"].split(","))
         set_threshold = gc.set_threshold

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextvars
 import functools
 import logging
 import weakref
@@ -48,9 +47,6 @@ class _Connection:
 class QoS1Sender:
     def __init__(self) -> None:
         self._connections: weakref.WeakKeyDictionary[Any, _Connection] = weakref.WeakKeyDictionary()
-        # The flows' callbacks read no context variable: one empty context for all of them, instead of the copy
-        # of the caller's that add_done_callback would make per message.
-        self._context = contextvars.Context()
 
     @staticmethod
     def usable(broker: Any) -> bool:
@@ -88,7 +84,7 @@ class QoS1Sender:
         waiter = loop.create_future()
         session.inflight_out[packet_id] = message
         waiters[packet_id] = waiter
-        waiter.add_done_callback(functools.partial(_ended, waiters, session, message), context=self._context)
+        waiter.add_done_callback(functools.partial(_ended, waiters, session, message))
         pending.append((now + ACK_TIMEOUT_S, waiter))
         try:
             writer.write(packet.to_bytes())
