@@ -2,6 +2,9 @@
 WebSocket consumer of the same server in the same run.
 
     python bench/mqtt.py [--engines sqlite] [--rates 100,1000] [--duration 8] [--sustain 8] [--version 2.0]
+    python bench/mqtt.py --rates 1000 --sustain 0 --src /path/to/other/src     # another tree as the baseline
+    python bench/mqtt.py --rates 1000 --sustain 0 --cprofile /tmp/p.prof      # Python calls per command
+    python bench/mqtt.py --rates 1000 --sustain 0 --py-spy /tmp/spy            # where the server's loop spends
 
 One `tuyacloud serve --no-simulator --mqtt-port P` pinned to core 0 (the embedded broker runs in its event loop);
 the producer (its own process) and both consumers share core 1. The MQTT consumer is paho-mqtt on a credential
@@ -10,6 +13,11 @@ tuya-iot-py-sdk does; the Pulsar consumer is bench/messages.py's websocket-clien
 1. Latency at fixed rates (paced commands, latency from each command's scheduled time), for both consumers.
 2. Sustained: wrk sends commands as fast as the server takes them; both consumers count what arrives; "nothing
    lost" = every command answered success:true has its message at the MQTT subscriber too.
+Beside the latencies it prints the server's CPU time (all threads) per command of each fixed-rate run: each command
+costs its request, its commit and two deliveries, and that figure moves far less than a latency on a shared machine.
+``--cprofile FILE`` runs the server under cProfile (its latencies are then not comparable) and prints the Python
+calls per command, the measure that a busy machine does not distort at all; ``--py-spy DIR`` samples the server's
+threads at normal speed during each fixed-rate run (raw stacks and a flame graph).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +49,7 @@ import openapi as ob  # noqa: E402
 from tuyacloud.messaging.mqtt.codec import decrypt  # noqa: E402
 
 CODE = mb.CODE
+NICE: list[int | None] = [None]  # --nice
 
 
 @dataclass
@@ -81,11 +91,29 @@ class MqttConsumer:
         return client
 
 
-def _consumer_main(kind: str, args: tuple[object, ...], conn: Any) -> None:
+def own_priority(nice: int | None) -> None:
+    """With ``--nice``: this process in a session (so a scheduler autogroup) of its own at that nice value, as
+    bench/openapi.py runs its server and wrk, so that other sessions' work on the two cores disturbs less."""
+    if nice is None:
+        return
+    with contextlib.suppress(OSError):
+        os.setsid()
+    os.setpriority(os.PRIO_PROCESS, 0, nice)
+    with contextlib.suppress(OSError):
+        Path("/proc/self/autogroup").write_text(str(nice))
+
+
+def produce(nice: int | None, *args: Any) -> dict[tuple[str, int], float]:
+    own_priority(nice)
+    return mb.produce(*args)  # type: ignore[no-any-return]
+
+
+def _consumer_main(kind: str, args: tuple[object, ...], conn: Any, nice: int | None = None) -> None:
     """A consumer in a process of its own (pinned to core 1): two consumers in one process would wait on each
     other's GIL, and that wait would be counted as the server's latency. Answers "snapshot" requests on ``conn``
     with what it received so far (time.monotonic is system-wide, so its times compare with the producer's)."""
     os.sched_setaffinity(0, {1})
+    own_priority(nice)
     consumer: Any
     if kind == "mqtt":
         consumer = MqttConsumer(*args)  # type: ignore[arg-type]
@@ -115,7 +143,7 @@ class RemoteConsumer:
     def __init__(self, kind: str, *args: object) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_consumer_main, args=(kind, args, child), daemon=True)
+        self.proc = ctx.Process(target=_consumer_main, args=(kind, args, child, NICE[0]), daemon=True)
         self.proc.start()
         if not self.conn.recv():
             raise ob.BenchError(f"the {kind} consumer did not get ready within 10 s")
@@ -147,6 +175,9 @@ class Result:
     received: dict[str, int] = field(default_factory=dict)
     rate: dict[str, float] = field(default_factory=dict)
     rss_mb: float = 0.0
+    steps: dict[int, list[tuple[str, float, float, int]]] = field(default_factory=dict)
+    cpu_us: dict[int, float] = field(default_factory=dict)  # rate -> server CPU µs per command
+    calls_per_command: float = 0.0
 
 
 def rss_mb(pid: int) -> float:
@@ -156,8 +187,51 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def server_cmd(cprofile: Path | None, trace: Path | None = None) -> list[str]:
+    """The server's command line up to the CLI's arguments: plain, with a cProfile switched on and off by
+    signal (bench/profiled_server.py), so that it holds the fixed-rate runs only, or with a stamp at each step of a
+    command's way (bench/traced_server.py)."""
+    if cprofile is not None:
+        return [sys.executable, str(BENCH_DIR / "profiled_server.py"), str(cprofile)]
+    if trace is not None:
+        return [sys.executable, str(BENCH_DIR / "traced_server.py"), str(trace)]
+    return ob.tuyacloud_cmd()
+
+
+STEPS = ("sent", "request", "unit", "commit", "durable", "relay", "encrypted", "written", "received", "acked")
+
+
+def breakdown(stamps: dict[str, dict[str, float]], sent: dict[tuple[str, int], float],
+              received: dict[tuple[str, int], float]) -> list[tuple[str, float, float, int]]:
+    """Per step of the way (bench/traced_server.py), p50 and p99 in ms over the commands that have both ends."""
+    rows = []
+    for a, b in zip(STEPS, STEPS[1:], strict=False):
+        spans = []
+        for key, at in sent.items():
+            marks = {**stamps.get(f"{key[0]}|{key[1]}", {}), "sent": at}
+            if key in received:
+                marks["received"] = received[key]
+            if a in marks and b in marks:
+                spans.append((marks[b] - marks[a]) * 1000)
+        rows.append((f"{a} -> {b}", mb.percentile(spans, 50), mb.percentile(spans, 99), len(spans)))
+    return rows
+
+
+def spy(pid: int, out: Path, seconds: float) -> list[subprocess.Popen[str]]:
+    """py-spy on the server, on core 1 and non-blocking (the server is not paused to sample it): all threads'
+    collapsed stacks, the GIL holder's only, and a flame graph."""
+    out.mkdir(parents=True, exist_ok=True)
+    base = ["taskset", "-c", "1", "py-spy", "record", "--nonblocking", "--threads", "--pid", str(pid),
+            "--duration", str(max(1, int(seconds))), "--rate", "250"]
+    return [subprocess.Popen([*base, *extra, "--format", fmt, "--output", str(out / name)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for fmt, name, extra in (("raw", "all.txt", []), ("raw", "gil.txt", ["--gil"]),
+                                     ("flamegraph", "all.svg", []))]
+
+
 def run_engine(engine: str, rates: list[int], duration: float, sustain: float, devices_n: int,
-               version: str) -> Result:
+               version: str, cprofile: Path | None = None, py_spy: Path | None = None,
+               trace: Path | None = None) -> Result:
     result = Result(engine)
     work = Path(tempfile.mkdtemp(prefix=f"bench-mqtt-{engine}-"))
     db_args: list[str] = []
@@ -179,9 +253,9 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
                                       "--count", str(devices_n), "--json", *base], 600))
         devices = [d["id"] for d in made]
         port, mqtt_port = ob.free_port(), ob.free_port()
-        server = ob.start_server(f"tuyacloud[{engine}]", [*ob.tuyacloud_cmd(), "serve", "--no-demo", "--no-simulator",
-                                                          "--port", str(port), "--mqtt-port", str(mqtt_port), *base],
-                                 port, work / "server.log", 0)
+        serve = [*server_cmd(cprofile, trace), "serve", "--no-demo", "--no-simulator", "--port", str(port),
+                 "--mqtt-port", str(mqtt_port), *base]
+        server = ob.start_server(f"tuyacloud[{engine}]", serve, port, work / "server.log", 0)
         project.token = ob.get_token(port, project)
         body = json.dumps({"uid": created["uid"], "link_id": "bench.mqtt", "link_type": "mqtt", "topics": "device",
                            "msg_encrypted_version": version}).encode()
@@ -193,9 +267,20 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
         time.sleep(1.0)
         os.sched_setaffinity(0, {1})
         value = 0
+        commands = 0
+        if cprofile is not None:
+            cprofile.unlink(missing_ok=True)
+            os.kill(server.proc.pid, signal.SIGUSR1)
+        if trace is not None:
+            os.kill(server.proc.pid, signal.SIGUSR1)  # count the collector's objects now, to print what grew
         for rate in rates:
+            spies = spy(server.proc.pid, py_spy / f"{engine}-{rate}", duration) if py_spy else []
+            cpu_before = mb.cpu_seconds(server.proc.pid)
             with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-                sent = pool.submit(mb.produce, port, project, devices, rate, duration, value).result()
+                sent = pool.submit(produce, NICE[0], port, project, devices, rate, duration, value).result()
+            commands += len(sent)
+            for process in spies:
+                process.wait(60)
             value += int(rate * duration) + 1
             result.latency[rate] = {}
             for name, consumer in (("mqtt", mqtt), ("pulsar-ws", pulsar)):
@@ -208,6 +293,42 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
                 lost = sum(1 for k in sent if k not in received)
                 result.latency[rate][name] = (mb.percentile(latencies, 50), mb.percentile(latencies, 99), len(sent),
                                               lost)
+            if trace is not None:
+                trace.unlink(missing_ok=True)
+                os.kill(server.proc.pid, signal.SIGUSR2)
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline and not trace.exists():
+                    time.sleep(0.1)
+                time.sleep(0.5)
+                stamps = json.loads(trace.read_text())
+                result.steps[rate] = breakdown(stamps, sent, mqtt.received)
+                start, end = min(sent.values()), max(sent.values()) + 1
+                pauses = [(g, ms) for g, at, ms, _ in stamps.pop("_gc", []) if start <= at <= end]
+                garbage = sorted(stamps.pop("_garbage", {}).items(), key=lambda item: -item[1])[:12]
+                print(f"freed by the collector (cycles) per command: {sum(n for _, n in garbage) / len(sent):.1f}: "
+                      + ", ".join(f"{name} {n / len(sent):.2f}" for name, n in garbage), flush=True)
+                young = sorted(stamps.pop("_young", {}).items(), key=lambda item: -item[1])[:15]
+                print("in the young generation at three collections: "
+                      + ", ".join(f"{name} {n}" for name, n in young), flush=True)
+                grown = sorted(stamps.pop("_grown", {}).items(), key=lambda item: -item[1])[:8]
+                print("objects tracked by the collector that grew during the run: "
+                      + ", ".join(f"{name} +{n}" for name, n in grown), flush=True)
+                for generation in (0, 1, 2):
+                    times = [ms for g, ms in pauses if g == generation]
+                    if times:
+                        result.steps[rate].append((f"GC gen {generation} pause", mb.percentile(times, 50),
+                                                   max(times), len(times)))
+            # after both consumers have it all: the deliveries' CPU is counted too
+            result.cpu_us[rate] = (mb.cpu_seconds(server.proc.pid) - cpu_before) / max(len(sent), 1) * 1e6
+        if cprofile is not None:
+            os.kill(server.proc.pid, signal.SIGUSR2)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not cprofile.exists():
+                time.sleep(0.2)
+            time.sleep(1.0)  # the file is written in one go; let it finish
+            import pstats
+
+            result.calls_per_command = pstats.Stats(str(cprofile)).total_calls / max(commands, 1)  # type: ignore[attr-defined]
         if sustain > 0:
             entries = []
             for i, device in enumerate(devices * max(1, 400 // len(devices))):
@@ -250,11 +371,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sustain", type=float, default=8.0, help="seconds of the sustained run (0: skip)")
     parser.add_argument("--devices", type=int, default=100)
     parser.add_argument("--version", default="2.0", choices=["1.0", "2.0"], help="message encryption version")
+    parser.add_argument("--src", type=Path, help="run the server from this source tree (e.g. a worktree of an "
+                        "older commit, as a baseline) instead of the checkout's src/")
+    parser.add_argument("--cprofile", type=Path, metavar="FILE",
+                        help="run the server under cProfile into FILE and print Python calls per command")
+    parser.add_argument("--py-spy", type=Path, metavar="DIR", help="py-spy the server during each fixed-rate run")
+    parser.add_argument("--trace", type=Path, metavar="FILE", help="stamp each step of a command's way to the MQTT "
+                        "subscriber (bench/traced_server.py) and print where the time went")
+    parser.add_argument("--nice", type=int, default=None, help="run the server, producer and consumers at this nice "
+                        "value, each in a scheduler autogroup of its own (e.g. -10 on a shared machine)")
     args = parser.parse_args(argv)
+    if args.nice is not None:
+        NICE[0] = args.nice
+        ob.PRIORITY[:] = ["nice", "-n", str(args.nice)]
+    if args.src:
+        ob.SRC_PATH[0] = args.src.resolve()
     if args.sustain > 0:
         ob.require_tools()  # wrk
     results = [run_engine(e, [int(r) for r in args.rates.split(",")], args.duration, args.sustain, args.devices,
-                          args.version) for e in args.engines.split(",")]
+                          args.version, args.cprofile, args.py_spy, args.trace) for e in args.engines.split(",")]
     ok = True
     print(f"\nCommand -> decrypted message (MQTT open-hub v{args.version}, QoS 1; Pulsar WS in the same run)")
     print(f"{'engine':<10} {'rate/s':>7} {'consumer':<10} {'p50 ms':>8} {'p99 ms':>8} {'sent':>7} {'lost':>5}")
@@ -271,6 +406,16 @@ def main(argv: list[str] | None = None) -> int:
                       f"{r.received[name]:>9} {r.sustained_ok:>8}")
                 ok &= r.received[name] >= r.sustained_ok
     for r in results:
+        for rate, steps in r.steps.items():
+            print(f"\n{r.engine} at {rate}/s, where the time went (traced; ms):")
+            print(f"{'step':<24} {'p50':>7} {'p99':>7} {'n':>6}   (GC lines: median, max, count)")
+            for step, p50, p99, n in steps:
+                print(f"{step:<24} {p50:>7.2f} {p99:>7.2f} {n:>6}")
+    for r in results:
+        cpu = ", ".join(f"{us:.0f} µs at {rate}/s" for rate, us in r.cpu_us.items())
+        print(f"{r.engine}: server CPU per command (its request, commit and both deliveries): {cpu}")
+        if r.calls_per_command:
+            print(f"{r.engine}: Python calls per command under cProfile: {r.calls_per_command:.0f}")
         print(f"{r.engine}: server RSS at the end {r.rss_mb:.0f} MB")
     sqlite = next((r for r in results if r.engine == "sqlite"), None)
     if sqlite and 1000 in sqlite.latency:

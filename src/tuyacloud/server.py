@@ -20,6 +20,8 @@ from tuyacloud.connections import http_protocol
 from tuyacloud.regions import REGIONS
 from tuyacloud.settings import Settings
 
+SWITCH_INTERVAL_S = 0.001  # how long a thread that wants the GIL waits before the holder must yield it
+
 
 def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
     scheme = "https" if settings.tls else "http"
@@ -120,6 +122,11 @@ def serve_worker(settings: Settings, sockets: list[socket.socket], announce: boo
         gc.collect()
         gc.freeze()
         gc.set_threshold(10_000, 20, 20)
+        # The SQLite commit thread needs the GIL twice per batch (to start the COMMIT, and to hand its outcome back
+        # after the fsync). While the event loop is busy it waits up to the switch interval each time, and every
+        # command and message of the batch waits with it: 1 ms instead of Python's 5 ms (measured in
+        # docs/performance.md, session 6). Only threads that want the GIL are affected: the loop alone never is.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         if started is not None:
             started()
 

@@ -144,14 +144,12 @@ def _target(product: Product, state: Status, b: Mapping[str, Any]) -> Any:
 
 
 # --- the settle pass: values that are a function of other values ---------------------------------------
-def _follow_base(product: Product, state: Status, b: Mapping[str, Any]) -> None:
-    spec, code = product.spec(b["code"]), b["code"]
-    if spec is None:
-        return
-    off = spec.clamp(b.get("off", 0))
+def _follow(state: Status, b: Mapping[str, Any], off: Any, on: Any) -> None:
+    """``off`` and ``on`` come clamped into the DP's range once per product (:func:`_settlers`)."""
+    code = b["code"]
     if _holds(b.get("while"), state):
         if code not in state or _same(state[code], off):
-            state[code] = spec.clamp(b["on"])
+            state[code] = on
     elif not _same(state.get(code), off):
         state[code] = off
 
@@ -187,18 +185,36 @@ def _direction(product: Product, state: Status, b: Mapping[str, Any]) -> None:
         state[way["code"]] = way["up"] if target > current else way["down"]
 
 
+@functools.lru_cache(maxsize=4096)
+def _settlers(product: Product) -> tuple[tuple[str, Mapping[str, Any], Any, Any], ...]:
+    """The behaviours the settle pass runs, in order, with a follow's ``off``/``on`` clamped once: the pass runs on
+    every command and report, and a product's behaviours never change."""
+    out: list[tuple[str, Mapping[str, Any], Any, Any]] = []
+    for b in product.behaviours:
+        kind = b["kind"]
+        if kind == "follow":
+            spec = product.spec(b["code"])
+            if spec is not None:
+                out.append((kind, b, spec.clamp(b.get("off", 0)), spec.clamp(b["on"])))
+        elif kind in ("threshold", "move_toward"):
+            out.append((kind, b, None, None))
+    return tuple(out)
+
+
 def _settle(product: Product, state: Status, keep: Iterable[str] = ()) -> None:
     """Recompute derived values (follow, threshold, motion direction); codes in ``keep`` stay as they are."""
+    settlers = _settlers(product)
+    if not settlers:
+        return
     kept = {code: state[code] for code in keep if code in state}
     for _ in range(3):  # a derived value may feed one listed before it: repeat until stable
         before = dict(state)
-        for b in product.behaviours:
-            kind = b["kind"]
+        for kind, b, off, on in settlers:
             if kind == "follow":
-                _follow_base(product, state, b)
+                _follow(state, b, off, on)
             elif kind == "threshold":
                 _threshold(product, state, b)
-            elif kind == "move_toward":
+            else:
                 _direction(product, state, b)
         state.update(kept)
         if not _diff(before, state):

@@ -11,7 +11,6 @@ messages for its project (in-process callback, or LISTEN/NOTIFY across processes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ from tuyacloud.clock import wall_ms
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import StoreUnavailable
 from tuyacloud.messaging import codec
+from tuyacloud.messaging.wakeup import Wakeup
 from tuyacloud.models import Message, Project
 from tuyacloud.store.base import Tx
 from tuyacloud.store.queries.messaging import ConsumerRow
@@ -51,7 +51,7 @@ class Consumer:
     acks: set[int] = field(default_factory=set)  # acks of messages not in flight here (earlier connections)
     acked: set[int] = field(default_factory=set)  # in-flight messages acknowledged since the last flush
     nacks: set[int] = field(default_factory=set)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: Wakeup = field(default_factory=Wakeup)
     closed: bool = False
 
     @property
@@ -197,17 +197,16 @@ class Hub:
 
     @staticmethod
     async def _wait(consumer: Consumer, seconds: float) -> None:
-        if consumer.wake.is_set():
-            consumer.wake.clear()
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(consumer.wake.wait(), timeout=max(seconds, 0.001))
+        await consumer.wake.wait(max(seconds, 0.001))
         consumer.wake.clear()
 
     async def _deliver_round(self, consumer: Consumer, cursor: int) -> int:
-        """Flush acks, redeliver what timed out or was negatively acknowledged, send what is new."""
+        """Redeliver what timed out or was negatively acknowledged, send what is new, then record the acks that
+        came since the last round. The acks go last: recording them is a durable commit, and new messages should
+        not wait for it (they did, one commit more than the MQTT channel's, before session 6)."""
         key = consumer.key
         store = self.ctx.store
+        flush: tuple[int, list[int], set[int], set[int]] | None = None
         if cursor < 0:  # just became active: everything unacknowledged is (re)delivered
             sub = await store.get_subscription(*key)
             consumer.inflight.clear()
@@ -215,27 +214,43 @@ class Hub:
         elif consumer.acked or consumer.acks:
             # Everything sent up to the cursor that is no longer in flight is acknowledged; acks above the new
             # mark (out of order) are recorded individually, with those of messages sent on earlier connections.
+            # Taken now, before this round sends more: what it sends is in flight, not acknowledged.
             mark = (min(consumer.inflight) - 1) if consumer.inflight else cursor
-            stray = sorted(consumer.acks | {s for s in consumer.acked if s > mark})
-            acks, acked = consumer.acks, consumer.acked
+            # acks mostly come in order, all at or below the mark: then there is nothing to pick out
+            above = {s for s in consumer.acked if s > mark} if consumer.acked and max(consumer.acked) > mark else set()
+            flush = (mark, sorted(consumer.acks | above), consumer.acks, consumer.acked)
             consumer.acks, consumer.acked = set(), set()
+        try:
+            cursor = await self._send_round(consumer, cursor, flush)
+            if flush is not None:
+                mark, stray, acks, acked = flush
 
-            async def ack(tx: Tx) -> None:
-                await tx.advance(*key, mark, stray, self.ctx.clock.now_ms())
+                async def ack(tx: Tx) -> None:
+                    await tx.advance(*key, mark, stray, self.ctx.clock.now_ms())
 
-            try:
                 await store.transaction(ack)
-            except BaseException:  # not recorded: keep them for the next round
-                consumer.acks |= acks
-                consumer.acked |= acked
-                raise
-            self.acknowledged += len(acks) + len(acked)  # counted once durable
+                self.acknowledged += len(acks) + len(acked)  # counted once durable
+        except BaseException:  # not recorded: keep them for the next round
+            if flush is not None:
+                consumer.acks |= flush[2]
+                consumer.acked |= flush[3]
+            raise
+        return cursor
+
+    async def _send_round(self, consumer: Consumer, cursor: int,
+                          flush: tuple[int, list[int], set[int], set[int]] | None) -> int:
+        key = consumer.key
+        store = self.ctx.store
         now = self.ctx.clock.now_ms()
         again = set(consumer.nacks)
         self.nacked += len(again)
         consumer.nacks.clear()
-        if consumer.ack_timeout_ms > 0:
-            again |= {s for s, sent in consumer.inflight.items() if now - sent >= consumer.ack_timeout_ms}
+        inflight = consumer.inflight
+        # the oldest first, at C speed: most rounds have nothing due, and the scan is of up to MAX_INFLIGHT entries
+        if consumer.ack_timeout_ms > 0 and inflight and now - min(inflight.values()) >= consumer.ack_timeout_ms:
+            again |= {s for s, sent in inflight.items() if now - sent >= consumer.ack_timeout_ms}
+        if again and flush is not None:  # acknowledged meanwhile (being recorded): not sent again
+            again -= flush[2] | flush[3]
         if again:
             resend = await store.unacked_messages(*key, min(again) - 1, len(again) + MAX_INFLIGHT)
             for message in resend:

@@ -17,13 +17,13 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from tuyacloud.errors import StoreLost, StoreUnavailable
 from tuyacloud.models import Device, Project, Token
 from tuyacloud.store.base import DeviceKey, Row, Store, Tx
+from tuyacloud.store.rows import copy_device
 
 T = TypeVar("T")
 log = logging.getLogger("tuyacloud.store")
@@ -100,9 +100,11 @@ class _SqliteTx(Tx):
     so every statement is classified, not only the known hot ones. What a unit that rolled back did is not
     noted at all (the database does not have it either)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection,
+                 committed: Callable[[], dict[str, tuple[str, Device | None]]] | None = None) -> None:
         super().__init__()
         self._conn = conn
+        self._committed = committed  # the store's device cache, as it stands between batches
         self.stale_tables: set[str] = set()
         self.stale_devices: set[str] = set()
         self.fresh_devices: dict[str, Device] = {}
@@ -141,10 +143,27 @@ class _SqliteTx(Tx):
         self.unit_started()
 
     async def get_device_for_update(self, device_id: str, region: str) -> Device | None:
-        device = await super().get_device_for_update(device_id, region)
+        device = self._known(device_id, region)
+        if device is None:
+            device = await super().get_device_for_update(device_id, region)
         if device is not None:
             self._read_for_update[device_id] = device
         return device
+
+    def _known(self, device_id: str, region: str) -> Device | None:
+        """A copy of the device as this batch stands, without a read, when that is known exactly: written through
+        by an earlier unit of this batch, or in the store's cache and not written by this batch at all. The
+        writer looked for other processes' commits when it took the write lock, so the cache is the database;
+        anything this batch wrote some other way (``stale_tables``, ``stale_devices``) is read again."""
+        if "devices" in self.stale_tables or device_id in self._unit_stale or device_id in self.stale_devices:
+            return None
+        known = self._unit_fresh.get(device_id) or self.fresh_devices.get(device_id)
+        if known is None and self._committed is not None:
+            entry = self._committed().get(device_id)
+            known = entry[1] if entry is not None else None
+        if known is None or known.region != region:
+            return None
+        return copy_device(known)
 
     async def update_device_status(self, device_id: str, status: dict[str, Any], status_t: dict[str, int],
                                    updated_ms: int) -> None:
@@ -152,8 +171,9 @@ class _SqliteTx(Tx):
         # (the command path), that object, copied at this instant, is the row as committed.
         read = self._read_for_update.get(device_id)
         if read is not None and read.status is status and read.status_t is status_t:
-            self._unit_fresh[device_id] = replace(read, status=dict(status), status_t=dict(status_t),
-                                                  updated_ms=updated_ms)
+            fresh = copy_device(read)
+            fresh.updated_ms = updated_ms
+            self._unit_fresh[device_id] = fresh
             self._unit_stale.discard(device_id)
         else:
             self._unit_fresh.pop(device_id, None)
@@ -393,7 +413,7 @@ class SqliteStore(Store):
         assert self._wake is not None and self._write is not None
         loop = asyncio.get_running_loop()
         conn = self._write
-        tx = _SqliteTx(conn)
+        tx = _SqliteTx(conn, lambda: self._devices)
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -455,21 +475,32 @@ class SqliteStore(Store):
                 tx.unit_committed()
                 outcomes.append((future, result, None))
         lost = self._check_identity()
-        try:
-            if lost is not None:
-                raise StoreLost(LOST)
-            await loop.run_in_executor(self._executor, conn.execute, "COMMIT")
-        except Exception as exc:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            for future, _, _ in outcomes:
-                if not future.done():
-                    future.set_exception(exc)
-            tx.touched_projects.clear()
-            tx.stale_devices.update(tx.fresh_devices)  # nothing of this batch is in the database
-            tx.fresh_devices.clear()
-            self._forget(tx)
-            return
+        # The batch is finished (callers answered, channels woken) in the callback that carries the COMMIT's
+        # outcome back to the loop, not after the writer task is resumed by it: one loop turn sooner for every
+        # caller and every message of the batch. The writer goes on to the next batch after that.
+        finished: asyncio.Future[None] = loop.create_future()
+
+        def finish(error: Exception | None) -> None:
+            try:
+                if error is None:
+                    self._committed(tx, outcomes, began)
+                else:
+                    self._not_committed(conn, tx, outcomes, error)
+            except BaseException as exc:  # the writer's own handler fails the batch's callers
+                if not finished.done():
+                    finished.set_exception(exc)
+                return
+            if not finished.done():
+                finished.set_result(None)
+
+        if lost is not None:
+            finish(StoreLost(LOST))
+        else:
+            self._executor.submit(_commit, conn, loop, finish)
+        await finished
+
+    def _committed(self, tx: _SqliteTx, outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]],
+                   began: float) -> None:
         self.batches += 1
         self.units += len(outcomes)
         if self.commit_observer is not None:
@@ -484,3 +515,26 @@ class SqliteStore(Store):
                 future.set_exception(error)
             else:
                 future.set_result(result)
+
+    def _not_committed(self, conn: sqlite3.Connection, tx: _SqliteTx,
+                       outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]], exc: Exception) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        for future, _, _ in outcomes:
+            if not future.done():
+                future.set_exception(exc)
+        tx.touched_projects.clear()
+        tx.stale_devices.update(tx.fresh_devices)  # nothing of this batch is in the database
+        tx.fresh_devices.clear()
+        self._forget(tx)
+
+
+def _commit(conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop,
+            finish: Callable[[Exception | None], None]) -> None:
+    """In the commit thread: COMMIT (its fsync), then its outcome to the loop in one callback."""
+    error: Exception | None = None
+    try:
+        conn.execute("COMMIT")
+    except Exception as exc:
+        error = exc
+    loop.call_soon_threadsafe(finish, error)

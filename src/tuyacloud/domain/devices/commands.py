@@ -32,6 +32,7 @@ from tuyacloud.store.base import Tx
 
 FROM_DEVICE, FROM_CLIENT, FROM_CLOUD = "1", "2", "4"
 EVENT_COMMAND, EVENT_REPORT = 5, 7
+_NONE = object()
 
 
 def product_of(ctx: Context, device: Device) -> Product:
@@ -64,11 +65,14 @@ async def _write_changes(
     for code in changes:
         device.status_t[code] = now
     await tx.update_device_status(device.id, device.status, device.status_t, now)
-    logs = [DeviceLog(device.id, now, EVENT_COMMAND, c, events.dp_string(v), event_from) for c, v in commands or []]
-    logs += [DeviceLog(device.id, now, EVENT_REPORT, c, events.dp_string(v), FROM_DEVICE) for c, v in changes.items()]
+    # Each value is rendered once: the command's log row, the report's log row and the report message share it.
+    texts = {code: events.dp_string(value) for code, value in changes.items()}
+    logs = [DeviceLog(device.id, now, EVENT_COMMAND, c, texts[c] if changes.get(c, _NONE) is v else events.dp_string(v),
+                      event_from) for c, v in commands or ()]
+    logs += [DeviceLog(device.id, now, EVENT_REPORT, c, texts[c], FROM_DEVICE) for c in changes]
     await tx.insert_device_logs(logs)
     if changes:
-        await outbox.emit(tx, events.status_report(device, product, changes, now, ctx.ids.unique_hex()))
+        await outbox.emit(tx, events.status_report(device, product, changes, now, ctx.ids.unique_hex(), texts))
     return StatusChange(device, before, changes, ctx.causation)
 
 

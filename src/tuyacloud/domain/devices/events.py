@@ -6,6 +6,7 @@ encrypts and delivers them later.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from tuyacloud.catalog.loader import Product
@@ -22,13 +23,22 @@ def dp_string(value: Any) -> str:
     return str(value)
 
 
-def status_report(device: Device, product: Product | None, changes: dict[str, Any], t: int, data_id: str) -> Message:
+@functools.lru_cache(maxsize=4096)
+def _dp_keys(product: Product) -> dict[str, str]:
+    """Code -> the report's ``"<dpId>"`` key, once per product (products live as long as the catalog)."""
+    return {spec.code: str(spec.dp_id) for spec in reversed(product.all_dps())}
+
+
+def status_report(device: Device, product: Product | None, changes: dict[str, Any], t: int, data_id: str,
+                  texts: dict[str, str] | None = None) -> Message:
+    """``texts``: the changes' values already rendered by :func:`dp_string` (the caller logged them)."""
+    keys = _dp_keys(product) if product is not None else {}
     items = []
     for code, value in changes.items():
         item: dict[str, Any] = {"code": code, "value": value, "t": t}
-        spec = next((s for s in product.all_dps() if s.code == code), None) if product else None
-        if spec is not None:
-            item[str(spec.dp_id)] = dp_string(value)
+        key = keys.get(code)
+        if key is not None:
+            item[key] = texts[code] if texts is not None else dp_string(value)
         items.append(item)
     data = {"dataId": data_id, "devId": device.id, "productKey": device.product_id, "status": items}
     return Message(device.access_id, device.region, STATUS_REPORT, device.id, data, t)

@@ -22,6 +22,7 @@ from amqtt.session import Session
 from tuyacloud.domain.access import openhub
 from tuyacloud.domain.context import Context
 from tuyacloud.messaging.mqtt.channel import OpenHubChannel
+from tuyacloud.messaging.mqtt.qos1 import QoS1Sender
 from tuyacloud.models import HubCredential
 
 log = logging.getLogger("tuyacloud.mqtt")
@@ -49,6 +50,11 @@ class Gate:
             log.info("MQTT connection refused for %r", session.username)
             return False
         self.sessions[credential.client_id] = credential
+        # amqtt 0.12 does nothing when a client's keep-alive passes (its broker handler's read timeout is a no-op),
+        # yet with one set its reader reads every packet through wait_for: a task and three loop turns per PUBACK,
+        # so at 1,000 messages a second the PUBACKs queued for hundreds of milliseconds (and their flows with them).
+        # Without it the reader awaits each packet directly. Nothing else reads it (MQTT 3.1.1's CONNACK has none).
+        session.keep_alive = 0
         return True
 
     def allowed(self, session: Session | None, topic: str | None, action: Action) -> bool:
@@ -128,6 +134,8 @@ class EmbeddedBroker:
     channel: OpenHubChannel | None = None
     gate: Gate | None = None
     _publishing: set[asyncio.Future[Any]] = field(default_factory=set)
+    _acks: QoS1Sender = field(default_factory=lambda: QoS1Sender())
+    _direct: bool = False
 
     async def start(self) -> None:
         # amqtt logs every connection and subscription at INFO: the server's log keeps only its warnings
@@ -160,6 +168,8 @@ class EmbeddedBroker:
         finally:
             amqtt_log.removeFilter(drop_traceback)
         self.broker = broker
+        # Nothing may be listening to sent packets for the direct path to skip amqtt's per-packet event.
+        self._direct = QoS1Sender.usable(broker)
 
     async def publish(self, credential: HubCredential, payload: bytes, topic: str | None = None) -> None:
         """Straight to the credential's connection when it is connected (the broker's own broadcast compares a
@@ -169,14 +179,18 @@ class EmbeddedBroker:
         session, handler = self.broker.sessions.get(credential.client_id, (None, None))
         if (session is not None and handler is not None and session.username == credential.username
                 and session.transitions.is_connected()):
-            # a task per message as the broker's broadcast makes them: the handler's write lock keeps their order
+            if self._direct and self._acks.send(handler, session, topic or credential.topic, payload):
+                return
+            # amqtt's own QoS 1 flow in a task per message, as the broker's broadcast makes them: the handler's
+            # write lock keeps their order (and the direct path stays off for this connection until they are done)
             task = asyncio.ensure_future(handler.mqtt_publish(topic or credential.topic, payload, 1, retain=False))
             self._publishing.add(task)
+            self._acks.queued(handler, task)
             task.add_done_callback(self._published)
         else:
             await self.broker.internal_message_broadcast(topic or credential.topic, payload, 1)
 
-    def _published(self, task: asyncio.Task[Any]) -> None:
+    def _published(self, task: asyncio.Future[Any]) -> None:
         self._publishing.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.warning("an open-hub message was not acknowledged: %r", task.exception())
@@ -198,6 +212,7 @@ class EmbeddedBroker:
             await self.channel.close()
         for task in list(self._publishing):
             task.cancel()
+        self._acks.close()
         if self.broker is not None:
             try:
                 await self.broker.shutdown()

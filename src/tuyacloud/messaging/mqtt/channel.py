@@ -23,6 +23,7 @@ import orjson
 from tuyacloud.domain.access import openhub
 from tuyacloud.domain.context import Context, Scope
 from tuyacloud.messaging.mqtt import codec
+from tuyacloud.messaging.wakeup import Wakeup
 from tuyacloud.models import HubCredential, Message
 from tuyacloud.store.base import Tx
 
@@ -58,7 +59,7 @@ class Link:
 class _Project:
     access_id: str
     links: dict[str, Link] = field(default_factory=dict)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: Wakeup = field(default_factory=Wakeup)
     task: asyncio.Task[None] | None = None
     refreshed_at: float = 0.0
     audience: dict[str, tuple[Link, ...]] = field(default_factory=dict)
@@ -141,8 +142,7 @@ class OpenHubChannel:
         next_flush = loop.time() + FLUSH_S
         next_beat = loop.time() + HEARTBEAT_S
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(project.wake.wait(), timeout=FLUSH_S)
+            await project.wake.wait(FLUSH_S)
             project.wake.clear()
             try:
                 await self._refresh(project)

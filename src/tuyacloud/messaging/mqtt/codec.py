@@ -9,6 +9,7 @@ The version is the one the config call asked for, whatever the project's type.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 from typing import Any
 
@@ -20,9 +21,15 @@ from tuyacloud.messaging import codec
 IV_LENGTH = 12
 
 
+@functools.lru_cache(maxsize=4096)
+def _gcm(key: bytes) -> AESGCM:
+    """One cipher object per key (a link's): it keeps no state between messages, and making one sets up the key."""
+    return AESGCM(key)
+
+
 def encrypt_v2(plaintext: bytes, key: bytes, t: int, iv: bytes | None = None) -> str:
     iv = iv or os.urandom(IV_LENGTH)
-    sealed = AESGCM(key).encrypt(iv, plaintext, str(t).encode())
+    sealed = _gcm(key).encrypt(iv, plaintext, str(t).encode())
     return base64.b64encode(len(iv).to_bytes(4, "big") + iv + sealed).decode()
 
 

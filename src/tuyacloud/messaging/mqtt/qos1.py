@@ -1,0 +1,119 @@
+"""QoS 1 publishes written straight to an amqtt connection, in amqtt's own session state, without a task each.
+
+amqtt's ``mqtt_publish`` runs each QoS 1 message as a chain of four coroutines in a task of its own that waits for
+the PUBACK with a 5-second ``wait_for``: per message a task, several futures, a timer and some twenty objects that
+the garbage collector scans for as long as the message is in flight, and the PUBLISH is written only when that task
+first runs, a turn of the event loop later. At 1,000 messages a second those in-flight flows were most of the young
+generation, whose collections then paused the loop for milliseconds (docs/performance.md, session 6).
+
+:class:`QoS1Sender` does what that flow does, in the same places: the PUBLISH (amqtt's own packet) is written at
+once; the message sits in ``session.inflight_out`` under its packet id, where amqtt's redelivery to a reconnecting
+persistent session finds it, and a future sits among the handler's PUBACK waiters, which amqtt's reader resolves
+when the PUBACK comes; the future's callback then ends the flow as amqtt's would. As in amqtt, a message not
+acknowledged within ``ACK_TIMEOUT_S`` is given up and logged (checked whenever that connection sends again).
+
+Order per connection is kept: writes happen in call order, and ``send`` declines (the caller then uses amqtt's task
+path) while amqtt holds the connection's write lock or a message of that connection on the task path is not done,
+so nothing overtakes what waits there. It also declines when amqtt does not look as expected (a private attribute
+renamed in a later version), so an upgrade costs speed, never messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import functools
+import logging
+import weakref
+from typing import Any
+
+from amqtt.events import MQTTEvents
+from amqtt.mqtt.constants import QOS_1
+from amqtt.session import OutgoingApplicationMessage, Session
+
+log = logging.getLogger("tuyacloud.mqtt")
+
+ACK_TIMEOUT_S = 5.0  # amqtt's own QoS 1 flow gives a PUBACK this long
+
+
+class _Connection:
+    __slots__ = ("pending", "queued")
+
+    def __init__(self) -> None:
+        self.pending: collections.deque[tuple[float, asyncio.Future[Any]]] = collections.deque()  # by deadline
+        self.queued: set[asyncio.Future[Any]] = set()  # this connection's messages on amqtt's task path
+
+
+class QoS1Sender:
+    def __init__(self) -> None:
+        self._connections: weakref.WeakKeyDictionary[Any, _Connection] = weakref.WeakKeyDictionary()
+
+    @staticmethod
+    def usable(broker: Any) -> bool:
+        """The direct path skips amqtt's "packet sent" event: only when no plugin listens to it."""
+        callbacks = getattr(getattr(broker, "plugins_manager", None), "_event_plugin_callbacks", None)
+        return isinstance(callbacks, dict) and MQTTEvents.PACKET_SENT not in callbacks
+
+    def queued(self, handler: Any, task: asyncio.Future[Any]) -> None:
+        """A message of this connection went to amqtt's task path: direct sends wait until it is done."""
+        connection = self._connection(handler)
+        connection.queued.add(task)
+        task.add_done_callback(connection.queued.discard)
+
+    def send(self, handler: Any, session: Session, topic: str, payload: bytes) -> bool:
+        """Write one QoS 1 PUBLISH now and track its PUBACK; False (nothing done) when it must not go this way."""
+        waiters = getattr(handler, "_puback_waiters", None)
+        lock = getattr(handler, "_write_lock", None)
+        writer = getattr(handler, "writer", None)
+        if not isinstance(waiters, dict) or not isinstance(lock, asyncio.Lock) or lock.locked() or writer is None:
+            return False
+        connection = self._connection(handler)
+        if connection.queued:
+            return False
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        pending = connection.pending
+        while pending and (pending[0][1].done() or pending[0][0] <= now):
+            waiter = pending.popleft()[1]
+            if not waiter.done():
+                waiter.set_exception(TimeoutError(f"no PUBACK within {ACK_TIMEOUT_S:.0f} s"))
+        packet_id = session.next_packet_id  # skips the ids in flight
+        message = OutgoingApplicationMessage(packet_id, topic, QOS_1, payload, False)
+        packet = message.build_publish_packet()
+        message.publish_packet = packet  # a redelivery by amqtt then sets DUP
+        waiter = loop.create_future()
+        session.inflight_out[packet_id] = message
+        waiters[packet_id] = waiter
+        waiter.add_done_callback(functools.partial(_ended, waiters, session, message))
+        pending.append((now + ACK_TIMEOUT_S, waiter))
+        try:
+            writer.write(packet.to_bytes())
+        except Exception as error:  # the connection is going away; its reader ends the session
+            waiter.set_exception(error)
+        return True
+
+    def close(self) -> None:
+        self._connections.clear()
+
+    def _connection(self, handler: Any) -> _Connection:
+        connection = self._connections.get(handler)
+        if connection is None:
+            connection = self._connections[handler] = _Connection()
+        return connection
+
+
+def _ended(waiters: dict[int, Any], session: Session, message: OutgoingApplicationMessage,
+           waiter: asyncio.Future[Any]) -> None:
+    """The end of one message's flow (PUBACK, timeout, or the connection's end), as amqtt's own flow ends it."""
+    packet_id = message.packet_id
+    if waiters.get(packet_id) is waiter:
+        del waiters[packet_id]
+    if session.inflight_out.get(packet_id) is message:  # type: ignore[arg-type]
+        del session.inflight_out[packet_id]  # type: ignore[arg-type]
+    if waiter.cancelled():  # the connection closed: amqtt cancels its waiters
+        return
+    error = waiter.exception()
+    if error is None:
+        message.puback_packet = waiter.result()
+    else:
+        log.warning("an open-hub message was not acknowledged: %r", error)
