@@ -27,8 +27,12 @@ transaction completes). Trusting it settled positions of a batch still committin
 (many concurrent writers, a consumer polling the horizon) lost a few messages in one run out of two.
 
 So one query per round (the running xids from ``pg_locks`` with the sequence's ``last_value``) moves the
-horizon, and a round is run when something may have moved it: this process committed messages, another process's
-NOTIFY arrived, or, while a candidate is held back by another transaction, every few milliseconds. The cost:
+horizon, and a round is run when something may have moved it: one of this process's batches has drawn its
+positions, another process's NOTIFY arrived, or, while a candidate is held back by another transaction, every few
+milliseconds. A batch's round is sent as soon as its insert has returned, so it runs while the batch's COMMIT waits
+for the disk: it is a round sent after every position up to the batch's highest was drawn, so when the COMMIT
+returns the batch's candidate is settled at once if that round found none of its possible blockers running (the
+common case: nothing else was writing), with no round trip after the commit. The cost:
 delivery waits for transactions that were running when the messages committed to end (a batch of another process:
 a few milliseconds). A transaction left open for long anywhere on the same PostgreSQL cluster holds delivery back
 for as long (``idle_in_transaction_session_timeout`` bounds that).
@@ -85,6 +89,11 @@ class Horizon:
     _own: dict[int, int] = field(default_factory=dict)
     _draws: int = 0  # draws started so far
     _drawn: dict[int, int] = field(default_factory=dict)  # xid -> draws started when its last draw had returned
+    _drawn_round: dict[int, int] = field(default_factory=dict)  # xid -> rounds begun when its last draw returned
+    # The latest round that has returned: its number, the transactions it found running, and this process's own
+    # transactions then. A batch that commits after it was sent settles against it at once (see ``batch_ended``).
+    _last: tuple[int, frozenset[int], frozenset[int]] | None = None
+    _swept: float = float("-inf")  # loop time of the last candidate made from the sequence's last value
     _waiting: dict[str, int] = field(default_factory=dict)  # project -> position to announce it at
     _unaimed: set[str] = field(default_factory=set)  # projects told by NOTIFY, awaiting a round sent after it
     _stopping: bool = False
@@ -105,20 +114,29 @@ class Horizon:
     def batch_drawn(self, xid: int) -> None:
         """Called when the batch's outbox insert has returned: a draw started after this one returned comes later
         in the sequence than every position of this batch (the writer's lanes overlap one batch's COMMIT with the
-        next batch's draw)."""
+        next batch's draw). A round is started now, so that it runs while the batch's COMMIT waits for the disk:
+        it is the first round sent after the batch's positions were drawn, so the batch can settle against it
+        the moment its COMMIT returns, with no round trip of its own after the commit."""
         self._drawn[xid] = self._draws
+        self._drawn_round[xid] = self._rounds
+        self._kick.set()
 
     def batch_ended(self, xid: int, committed: dict[str, int] | None) -> None:
         """The batch committed (``committed``: each project's highest position in it) or rolled back (None)."""
         self._own.pop(xid, None)
         drawn = self._drawn.pop(xid, self._draws)
+        after = self._drawn_round.pop(xid, self._rounds)
         if committed:
             top = max(committed.values())
             self.committed = max(self.committed, top)
             # Own batches that started drawing after this one's draw returned hold only positions above ``top``.
-            self._candidate(top, frozenset(x for x, draw in self._own.items() if draw and draw <= drawn))
+            self._candidate(top, frozenset(x for x, draw in self._own.items() if draw and draw <= drawn), after)
             for project, seq in committed.items():
                 self._waiting[project] = max(seq, self._waiting.get(project, 0))
+            if self._last is not None and self._last[0] > after:
+                # A round sent after this batch's draw returned is back already (it ran during the COMMIT): if it
+                # found none of the transactions that may hold a position <= top running, top is settled now.
+                self._settle(*self._last)
             self._kick.set()
 
     def foreign_commit(self, project: str) -> None:
@@ -149,15 +167,19 @@ class Horizon:
         """At start: settle what is already in the log (a round reads it, the next ones settle it)."""
         await self.one_round()
         if self._candidates:
-            await self.reach(self._candidates[-1].seq, timeout)
+            await self.reach(max(c.seq for c in self._candidates), timeout)
 
     # --- the rounds ---------------------------------------------------------------------------------------------
-    def _candidate(self, seq: int, own: frozenset[int] | None = None) -> None:
-        if seq <= self.settled or (self._candidates and self._candidates[-1].seq >= seq):
+    def _candidate(self, seq: int, own: frozenset[int] | None = None, after: int | None = None) -> None:
+        """A candidate for ``seq``, whose first round is the one numbered above ``after`` (default: the next).
+        Candidates are independent proofs, so one below a pending candidate is kept too: its first round may be
+        earlier (a batch's is the round sent while it commits)."""
+        if seq <= self.settled:
             return
         if own is None:  # any own batch that is drawing may hold a position <= seq
             own = frozenset(xid for xid, draw in self._own.items() if draw)
-        self._candidates.append(_Candidate(seq, self._rounds, frozenset(x & XID_MASK for x in own)))
+        self._candidates.append(_Candidate(seq, self._rounds if after is None else after,
+                                           frozenset(x & XID_MASK for x in own)))
 
     async def one_round(self) -> None:
         self._rounds += 1
@@ -173,6 +195,24 @@ class Horizon:
             self._waiting[project] = max(last, self._waiting.get(project, 0))
         running = frozenset(int(x) for x in xip)
         own = frozenset(x & XID_MASK for x in self._own)
+        if self._last is None or number > self._last[0]:
+            self._last = (number, running, own)
+        before = self.settled
+        self._settle(number, running, own, announce=False)
+        now = asyncio.get_running_loop().time()
+        if aimed or (not self._candidates and now - self._swept >= IDLE_S / 2):
+            # Another process's positions (its NOTIFY), or now and then (a NOTIFY may be lost): settle whatever
+            # the sequence has drawn so far. Not after every round: this process's batches make candidates of
+            # their own, and one made from the sequence while they commit would only wait for them.
+            self._swept = now
+            self._candidate(last)  # made now: rounds from the next one on were sent after it
+        if self.settled > before:
+            self._announce_due()
+
+    def _settle(self, number: int, running: frozenset[int], own: frozenset[int], announce: bool = True) -> None:
+        """Apply round ``number`` (the transactions it found running; this process's own ones then) to the
+        candidates: a candidate whose first round it is takes its blockers from it, and one with none of its
+        blockers running is settled. Applying a round again changes nothing."""
         before = self.settled
         kept: list[_Candidate] = []
         for c in self._candidates:
@@ -186,15 +226,17 @@ class Horizon:
             else:
                 self.settled = max(self.settled, c.seq)
         self._candidates = [c for c in kept if c.seq > self.settled]
-        if aimed or not self._candidates:  # another process's positions (or a NOTIFY lost): from what was read
-            self._candidate(last)  # made now: rounds from the next one on were sent after it
-        if self.settled > before:
-            self._moved.set()
-            due = {p for p, at in self._waiting.items() if at <= self.settled and p not in self._unaimed}
-            for project in due:
-                del self._waiting[project]
-            if due:
-                self.announce(due)
+        if announce and self.settled > before:
+            self._announce_due()
+
+    def _announce_due(self) -> None:
+        """Wake waiting reads, and the consumers of every project whose messages the horizon now covers."""
+        self._moved.set()
+        due = {p for p, at in self._waiting.items() if at <= self.settled and p not in self._unaimed}
+        for project in due:
+            del self._waiting[project]
+        if due:
+            self.announce(due)
 
     def start(self) -> None:
         self._stopping = False
