@@ -94,6 +94,7 @@ class Horizon:
     # transactions then. A batch that commits after it was sent settles against it at once (see ``batch_ended``).
     _last: tuple[int, frozenset[int], frozenset[int]] | None = None
     _swept: float = float("-inf")  # loop time of the last candidate made from the sequence's last value
+    _flying: int = 0  # rounds sent and not back
     _waiting: dict[str, int] = field(default_factory=dict)  # project -> position to announce it at
     _unaimed: set[str] = field(default_factory=set)  # projects told by NOTIFY, awaiting a round sent after it
     _stopping: bool = False
@@ -133,11 +134,17 @@ class Horizon:
             self._candidate(top, frozenset(x for x, draw in self._own.items() if draw and draw <= drawn), after)
             for project, seq in committed.items():
                 self._waiting[project] = max(seq, self._waiting.get(project, 0))
+            before = self.settled
             if self._last is not None and self._last[0] > after:
                 # A round sent after this batch's draw returned is back already (it ran during the COMMIT): if it
                 # found none of the transactions that may hold a position <= top running, top is settled now.
-                self._settle(*self._last)
-            self._kick.set()
+                self._settle(*self._last, announce=False)
+            if self.settled > before or self.settled >= top:
+                self._announce_due()
+            if self._candidates and not self._flying:
+                # Something to settle and no round in flight (a round in flight is followed by the next one or
+                # the retry interval as needed; kicking now would only add a round).
+                self._kick.set()
 
     def foreign_commit(self, project: str) -> None:
         """Another process committed messages for ``project`` (its NOTIFY)."""
@@ -185,11 +192,14 @@ class Horizon:
         self._rounds += 1
         number = self._rounds
         aimed, self._unaimed = self._unaimed, set()
+        self._flying += 1
         try:
             xmax, xip, last = await self.run_round()
         except BaseException:
             self._unaimed |= aimed
             raise
+        finally:
+            self._flying -= 1
         last = int(last or 0)
         for project in aimed:  # their commits were drawn before this round read ``last``
             self._waiting[project] = max(last, self._waiting.get(project, 0))
