@@ -787,7 +787,7 @@ class PostgresStore(Store):
                 if not ended:
                     with contextlib.suppress(Exception):
                         await conn.execute("ROLLBACK")
-                self.horizon.batch_ended(tx.xid, tx.committed if committed else None)
+                self.horizon.batch_ended(tx.xid, tx.committed if committed else None, finished=ended)
                 for table in tx.cached_tables:  # before any caller hears of the commit: read-your-writes
                     self.cache.forget(table)
         self.batches += 1

@@ -64,6 +64,7 @@ ROUND_SQL = (
     "(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {sequence})"
 )
 XID_MASK = 0xFFFF_FFFF  # a transaction id (xid8) as pg_locks shows it
+ENDED_KEPT = 256  # own transactions remembered as ended (a round in flight may still list them)
 
 
 @dataclass
@@ -95,6 +96,9 @@ class Horizon:
     _last: tuple[int, frozenset[int], frozenset[int]] | None = None
     _swept: float = float("-inf")  # loop time of the last candidate made from the sequence's last value
     _flying: int = 0  # rounds sent and not back
+    # This process's transactions known to have ended (their COMMIT or ROLLBACK returned), low 32 bits, the latest
+    # ENDED_KEPT of them: a round sent before one ended may still list it as running, and it is not a blocker.
+    _ended: dict[int, None] = field(default_factory=dict)
     _waiting: dict[str, int] = field(default_factory=dict)  # project -> position to announce it at
     _unaimed: set[str] = field(default_factory=set)  # projects told by NOTIFY, awaiting a round sent after it
     _stopping: bool = False
@@ -104,7 +108,14 @@ class Horizon:
 
     # --- what the writer and the listener tell it -------------------------------------------------------------
     def batch_began(self, xid: int) -> None:
+        """A batch of this process has its transaction id (and has drawn nothing yet). A round that read pg_locks
+        while the batch was getting its id may have come back before this call and counted it as another
+        process's: it is no candidate's blocker (it draws above every candidate made so far)."""
         self._own[xid] = 0
+        low = xid & XID_MASK
+        for c in self._candidates:
+            if c.blockers is not None and low in c.blockers:
+                c.blockers = c.blockers - {low}
 
     def batch_drawing(self, xid: int) -> None:
         """Called just before the batch's outbox insert is sent."""
@@ -122,9 +133,15 @@ class Horizon:
         self._drawn_round[xid] = self._rounds
         self._kick.set()
 
-    def batch_ended(self, xid: int, committed: dict[str, int] | None) -> None:
-        """The batch committed (``committed``: each project's highest position in it) or rolled back (None)."""
+    def batch_ended(self, xid: int, committed: dict[str, int] | None, finished: bool = True) -> None:
+        """The batch committed (``committed``: each project's highest position in it) or rolled back (None).
+        ``finished``: its COMMIT or ROLLBACK returned, so it is over on the server too (else, a statement failed
+        with the connection, say, and the transaction may still be running there for a while)."""
         self._own.pop(xid, None)
+        if finished and xid:
+            self._ended[xid & XID_MASK] = None
+            if len(self._ended) > ENDED_KEPT:
+                del self._ended[next(iter(self._ended))]
         drawn = self._drawn.pop(xid, self._draws)
         after = self._drawn_round.pop(xid, self._rounds)
         if committed:
@@ -203,7 +220,9 @@ class Horizon:
         last = int(last or 0)
         for project in aimed:  # their commits were drawn before this round read ``last``
             self._waiting[project] = max(last, self._waiting.get(project, 0))
-        running = frozenset(int(x) for x in xip)
+        # Own transactions that ended after the round read pg_locks are not running any more: their commits are
+        # visible, or their positions are gaps for ever.
+        running = frozenset(int(x) for x in xip).difference(self._ended)
         own = frozenset(x & XID_MASK for x in self._own)
         if self._last is None or number > self._last[0]:
             self._last = (number, running, own)
@@ -224,6 +243,10 @@ class Horizon:
         candidates: a candidate whose first round it is takes its blockers from it, and one with none of its
         blockers running is settled. Applying a round again changes nothing."""
         before = self.settled
+        # What is known now counts too: an own transaction ended since the round (over, whatever the round saw),
+        # and one whose id was learnt only after the round came back (see ``batch_began``).
+        running = running.difference(self._ended)
+        own = own.union(x & XID_MASK for x in self._own)
         kept: list[_Candidate] = []
         for c in self._candidates:
             if c.after >= number:
