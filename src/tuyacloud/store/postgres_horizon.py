@@ -99,6 +99,10 @@ class Horizon:
     # This process's transactions known to have ended (their COMMIT or ROLLBACK returned), low 32 bits, the latest
     # ENDED_KEPT of them: a round sent before one ended may still list it as running, and it is not a blocker.
     _ended: dict[int, None] = field(default_factory=dict)
+    # Own transactions whose end did not return (low 32 bits): they may still be running, even commit, on the
+    # server, so they count as another process's until a round sent after their end no longer lists them
+    # (value: rounds begun at their end).
+    _unsure: dict[int, int] = field(default_factory=dict)
     _waiting: dict[str, int] = field(default_factory=dict)  # project -> position to announce it at
     _unaimed: set[str] = field(default_factory=set)  # projects told by NOTIFY, awaiting a round sent after it
     _stopping: bool = False
@@ -142,8 +146,11 @@ class Horizon:
             self._ended[xid & XID_MASK] = None
             if len(self._ended) > ENDED_KEPT:
                 del self._ended[next(iter(self._ended))]
+        elif xid:
+            self._unsure[xid & XID_MASK] = self._rounds
         drawn = self._drawn.pop(xid, self._draws)
         after = self._drawn_round.pop(xid, self._rounds)
+        before, top = self.settled, 0
         if committed:
             top = max(committed.values())
             self.committed = max(self.committed, top)
@@ -151,17 +158,17 @@ class Horizon:
             self._candidate(top, frozenset(x for x, draw in self._own.items() if draw and draw <= drawn), after)
             for project, seq in committed.items():
                 self._waiting[project] = max(seq, self._waiting.get(project, 0))
-            before = self.settled
-            if self._last is not None and self._last[0] > after:
-                # A round sent after this batch's draw returned is back already (it ran during the COMMIT): if it
-                # found none of the transactions that may hold a position <= top running, top is settled now.
-                self._settle(*self._last, announce=False)
-            if self.settled > before or self.settled >= top:
-                self._announce_due()
-            if self._candidates and not self._flying:
-                # Something to settle and no round in flight (a round in flight is followed by the next one or
-                # the retry interval as needed; kicking now would only add a round).
-                self._kick.set()
+        if self._last is not None:
+            # The latest round again, with what is known now: if it was sent after this batch's draw returned (it
+            # ran during the COMMIT) and found none of the transactions that may hold a position <= top running,
+            # top is settled now; and candidates that waited only for this batch are settled too.
+            self._settle(*self._last, announce=False)
+        if self.settled > before or (committed and self.settled >= top):
+            self._announce_due()
+        if self._candidates and not self._flying:
+            # Something left to settle and no round in flight (one in flight is followed by the next round or
+            # the retry interval as needed: kicking now would only add a round).
+            self._kick.set()
 
     def foreign_commit(self, project: str) -> None:
         """Another process committed messages for ``project`` (its NOTIFY)."""
@@ -226,6 +233,8 @@ class Horizon:
         own = frozenset(x & XID_MASK for x in self._own)
         if self._last is None or number > self._last[0]:
             self._last = (number, running, own)
+        for low in [x for x, at in self._unsure.items() if number > at and x not in running]:
+            del self._unsure[low]  # not listed by a round sent after its end: over for good
         before = self.settled
         self._settle(number, running, own, announce=False)
         now = asyncio.get_running_loop().time()
@@ -246,7 +255,7 @@ class Horizon:
         # What is known now counts too: an own transaction ended since the round (over, whatever the round saw),
         # and one whose id was learnt only after the round came back (see ``batch_began``).
         running = running.difference(self._ended)
-        own = own.union(x & XID_MASK for x in self._own)
+        own = own.union(x & XID_MASK for x in self._own).difference(self._unsure)
         kept: list[_Candidate] = []
         for c in self._candidates:
             if c.after >= number:
