@@ -11,6 +11,7 @@ messages for its project (in-process callback, or LISTEN/NOTIFY across processes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ from tuyacloud.supervision import Episode, TaskStatus
 log = logging.getLogger("tuyacloud.messaging")
 
 MAX_INFLIGHT = 1000
+ROOM_LOW = MAX_INFLIGHT // 2  # this many in flight: an ack wakes delivery even while acks are being written
 LEASE_MS = 5000
 RENEW_S = 1.0
 ENVS = ("event", "event-test")
@@ -53,6 +55,8 @@ class Consumer:
     nacks: set[int] = field(default_factory=set)
     wake: Wakeup = field(default_factory=Wakeup)
     closed: bool = False
+    recording: asyncio.Task[None] | None = None  # acknowledgements being written (see Hub._record_acks)
+    record_failed: BaseException | None = None  # why the last write of acknowledgements failed, until seen
 
     @property
     def key(self) -> SubKey:
@@ -68,7 +72,10 @@ class Consumer:
             self.acked.add(seq)
         else:
             self.acks.add(seq)
-        self.wake.set()
+        if negative or self.recording is None or self.recording.done() or len(self.inflight) >= ROOM_LOW:
+            # A round now can start writing acks, or send into room that was scarce. While acks are being written
+            # the next ones wait for that write to end (it wakes the consumer): a round per ack would only cost.
+            self.wake.set()
 
 
 class Hub:
@@ -140,6 +147,11 @@ class Hub:
             if not self._consumers[key]:
                 del self._consumers[key]
 
+            if consumer.recording is not None:  # acknowledgements still being written: after them
+                with contextlib.suppress(Exception):
+                    await consumer.recording
+                consumer.recording = None
+
             async def unregister(tx: Tx) -> None:
                 if active and cursor >= 0 and (consumer.acked or consumer.acks):
                     mark = (min(consumer.inflight) - 1) if consumer.inflight else cursor
@@ -201,46 +213,21 @@ class Hub:
         consumer.wake.clear()
 
     async def _deliver_round(self, consumer: Consumer, cursor: int) -> int:
-        """Redeliver what timed out or was negatively acknowledged, send what is new, then record the acks that
-        came since the last round. The acks go last: recording them is a durable commit, and new messages should
-        not wait for it (they did, one commit more than the MQTT channel's, before session 6)."""
+        """Start recording acks, redeliver what timed out or was negatively acknowledged, send what is new."""
         key = consumer.key
         store = self.ctx.store
-        flush: tuple[int, list[int], set[int], set[int]] | None = None
+        if consumer.record_failed is not None:  # the last write of acks failed (they are kept): say so here
+            error, consumer.record_failed = consumer.record_failed, None
+            raise error
         if cursor < 0:  # just became active: everything unacknowledged is (re)delivered
+            if consumer.recording is not None:  # the mark read below must include acks being written
+                with contextlib.suppress(Exception):
+                    await consumer.recording
             sub = await store.get_subscription(*key)
             consumer.inflight.clear()
             cursor = sub.mark_seq if sub else 0
-        elif consumer.acked or consumer.acks:
-            # Everything sent up to the cursor that is no longer in flight is acknowledged; acks above the new
-            # mark (out of order) are recorded individually, with those of messages sent on earlier connections.
-            # Taken now, before this round sends more: what it sends is in flight, not acknowledged.
-            mark = (min(consumer.inflight) - 1) if consumer.inflight else cursor
-            # acks mostly come in order, all at or below the mark: then there is nothing to pick out
-            above = {s for s in consumer.acked if s > mark} if consumer.acked and max(consumer.acked) > mark else set()
-            flush = (mark, sorted(consumer.acks | above), consumer.acks, consumer.acked)
-            consumer.acks, consumer.acked = set(), set()
-        try:
-            cursor = await self._send_round(consumer, cursor, flush)
-            if flush is not None:
-                mark, stray, acks, acked = flush
-
-                async def ack(tx: Tx) -> None:
-                    await tx.advance(*key, mark, stray, self.ctx.clock.now_ms())
-
-                await store.transaction(ack)
-                self.acknowledged += len(acks) + len(acked)  # counted once durable
-        except BaseException:  # not recorded: keep them for the next round
-            if flush is not None:
-                consumer.acks |= flush[2]
-                consumer.acked |= flush[3]
-            raise
-        return cursor
-
-    async def _send_round(self, consumer: Consumer, cursor: int,
-                          flush: tuple[int, list[int], set[int], set[int]] | None) -> int:
-        key = consumer.key
-        store = self.ctx.store
+        elif (consumer.acked or consumer.acks) and (consumer.recording is None or consumer.recording.done()):
+            self._record_acks(consumer, cursor)
         now = self.ctx.clock.now_ms()
         again = set(consumer.nacks)
         self.nacked += len(again)
@@ -249,8 +236,6 @@ class Hub:
         # the oldest first, at C speed: most rounds have nothing due, and the scan is of up to MAX_INFLIGHT entries
         if consumer.ack_timeout_ms > 0 and inflight and now - min(inflight.values()) >= consumer.ack_timeout_ms:
             again |= {s for s, sent in inflight.items() if now - sent >= consumer.ack_timeout_ms}
-        if again and flush is not None:  # acknowledged meanwhile (being recorded): not sent again
-            again -= flush[2] | flush[3]
         if again:
             resend = await store.unacked_messages(*key, min(again) - 1, len(again) + MAX_INFLIGHT)
             for message in resend:
@@ -264,6 +249,40 @@ class Hub:
                 await self._send(consumer, message, now)
                 cursor = message.seq
         return cursor
+
+    def _record_acks(self, consumer: Consumer, cursor: int) -> None:
+        """Write the acknowledgements received so far, beside delivery rather than before it: a write is a durable
+        commit (on PostgreSQL a group commit, a disk flush), and delivery waiting for it held every new message
+        back by that long. One write at a time per consumer, so marks are written in the order they were made;
+        acks that arrive meanwhile go with the next one. A failed write keeps its acks for the next, and the
+        next round raises its error (the store is down: delivery backs off as before). Nothing is lost by
+        writing later: an acknowledgement not yet written only means a redelivery after a crash, which
+        at-least-once allows."""
+        key = consumer.key
+        # Everything sent up to the cursor that is no longer in flight is acknowledged; acks above the new mark
+        # (out of order) are recorded individually, with those of messages sent on earlier connections.
+        mark = (min(consumer.inflight) - 1) if consumer.inflight else cursor
+        stray = sorted(consumer.acks | {s for s in consumer.acked if s > mark})
+        acks, acked = consumer.acks, consumer.acked
+        consumer.acks, consumer.acked = set(), set()
+
+        async def ack(tx: Tx) -> None:
+            await tx.advance(*key, mark, stray, self.ctx.clock.now_ms())
+
+        async def record() -> None:
+            try:
+                await self.ctx.store.transaction(ack)
+            except Exception as error:  # not recorded: keep them for the next write
+                consumer.acks |= acks
+                consumer.acked |= acked
+                consumer.record_failed = error
+                consumer.wake.set()
+                return
+            self.acknowledged += len(acks) + len(acked)  # counted once durable
+            if consumer.acks or consumer.acked:
+                consumer.wake.set()  # acks that came meanwhile: the next round writes them
+
+        consumer.recording = asyncio.create_task(record(), name="message-acks")
 
     async def _send(self, consumer: Consumer, message: Message, now: int) -> None:
         deliveries = self._deliveries.setdefault(consumer.key, {})

@@ -27,8 +27,12 @@ transaction completes). Trusting it settled positions of a batch still committin
 (many concurrent writers, a consumer polling the horizon) lost a few messages in one run out of two.
 
 So one query per round (the running xids from ``pg_locks`` with the sequence's ``last_value``) moves the
-horizon, and a round is run when something may have moved it: this process committed messages, another process's
-NOTIFY arrived, or, while a candidate is held back by another transaction, every few milliseconds. The cost:
+horizon, and a round is run when something may have moved it: one of this process's batches has drawn its
+positions, another process's NOTIFY arrived, or, while a candidate is held back by another transaction, every few
+milliseconds. A batch's round is sent as soon as its insert has returned, so it runs while the batch's COMMIT waits
+for the disk: it is a round sent after every position up to the batch's highest was drawn, so when the COMMIT
+returns the batch's candidate is settled at once if that round found none of its possible blockers running (the
+common case: nothing else was writing), with no round trip after the commit. The cost:
 delivery waits for transactions that were running when the messages committed to end (a batch of another process:
 a few milliseconds). A transaction left open for long anywhere on the same PostgreSQL cluster holds delivery back
 for as long (``idle_in_transaction_session_timeout`` bounds that).
@@ -48,6 +52,8 @@ log = logging.getLogger("tuyacloud.store")
 RETRY_S = 0.003  # a candidate held back by another transaction: look again this soon
 IDLE_S = 1.0  # with nothing pending: a round now and then (another process's NOTIFY may be lost)
 STOP_S = 2.0  # how long a stop waits for a round in flight to finish
+SLOW_S = 0.01  # a round not back by then: the next one may be sent beside it (see _run)
+MAX_FLYING = 3  # rounds in flight at most
 
 # One round: every transaction id now running (each running transaction holds the lock on its own id from the
 # moment the id is assigned until after its commit is visible), then the sequence's last value. Not the xip list of
@@ -60,6 +66,7 @@ ROUND_SQL = (
     "(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {sequence})"
 )
 XID_MASK = 0xFFFF_FFFF  # a transaction id (xid8) as pg_locks shows it
+ENDED_KEPT = 256  # own transactions remembered as ended (a round in flight may still list them)
 
 
 @dataclass
@@ -85,16 +92,37 @@ class Horizon:
     _own: dict[int, int] = field(default_factory=dict)
     _draws: int = 0  # draws started so far
     _drawn: dict[int, int] = field(default_factory=dict)  # xid -> draws started when its last draw had returned
+    _drawn_round: dict[int, int] = field(default_factory=dict)  # xid -> rounds begun when its last draw returned
+    # The latest round that has returned: its number, the transactions it found running, and this process's own
+    # transactions then. A batch that commits after it was sent settles against it at once (see ``batch_ended``).
+    _last: tuple[int, frozenset[int], frozenset[int]] | None = None
+    _swept: float = float("-inf")  # loop time of the last candidate made from the sequence's last value
+    _flying: int = 0  # rounds sent and not back
+    # This process's transactions known to have ended (their COMMIT or ROLLBACK returned), low 32 bits, the latest
+    # ENDED_KEPT of them: a round sent before one ended may still list it as running, and it is not a blocker.
+    _ended: dict[int, None] = field(default_factory=dict)
+    # Own transactions whose end did not return (low 32 bits): they may still be running, even commit, on the
+    # server, so they count as another process's until a round sent after their end no longer lists them
+    # (value: rounds begun at their end).
+    _unsure: dict[int, int] = field(default_factory=dict)
     _waiting: dict[str, int] = field(default_factory=dict)  # project -> position to announce it at
     _unaimed: set[str] = field(default_factory=set)  # projects told by NOTIFY, awaiting a round sent after it
     _stopping: bool = False
     _kick: asyncio.Event = field(default_factory=asyncio.Event)
     _moved: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
+    _flights: set[asyncio.Task[None]] = field(default_factory=set)  # rounds in flight
 
     # --- what the writer and the listener tell it -------------------------------------------------------------
     def batch_began(self, xid: int) -> None:
+        """A batch of this process has its transaction id (and has drawn nothing yet). A round that read pg_locks
+        while the batch was getting its id may have come back before this call and counted it as another
+        process's: it is no candidate's blocker (it draws above every candidate made so far)."""
         self._own[xid] = 0
+        low = xid & XID_MASK
+        for c in self._candidates:
+            if c.blockers is not None and low in c.blockers:
+                c.blockers = c.blockers - {low}
 
     def batch_drawing(self, xid: int) -> None:
         """Called just before the batch's outbox insert is sent."""
@@ -105,20 +133,44 @@ class Horizon:
     def batch_drawn(self, xid: int) -> None:
         """Called when the batch's outbox insert has returned: a draw started after this one returned comes later
         in the sequence than every position of this batch (the writer's lanes overlap one batch's COMMIT with the
-        next batch's draw)."""
+        next batch's draw). A round is started now, so that it runs while the batch's COMMIT waits for the disk:
+        it is the first round sent after the batch's positions were drawn, so the batch can settle against it
+        the moment its COMMIT returns, with no round trip of its own after the commit."""
         self._drawn[xid] = self._draws
+        self._drawn_round[xid] = self._rounds
+        self._kick.set()
 
-    def batch_ended(self, xid: int, committed: dict[str, int] | None) -> None:
-        """The batch committed (``committed``: each project's highest position in it) or rolled back (None)."""
+    def batch_ended(self, xid: int, committed: dict[str, int] | None, finished: bool = True) -> None:
+        """The batch committed (``committed``: each project's highest position in it) or rolled back (None).
+        ``finished``: its COMMIT or ROLLBACK returned, so it is over on the server too (else, a statement failed
+        with the connection, say, and the transaction may still be running there for a while)."""
         self._own.pop(xid, None)
+        if finished and xid:
+            self._ended[xid & XID_MASK] = None
+            if len(self._ended) > ENDED_KEPT:
+                del self._ended[next(iter(self._ended))]
+        elif xid:
+            self._unsure[xid & XID_MASK] = self._rounds
         drawn = self._drawn.pop(xid, self._draws)
+        after = self._drawn_round.pop(xid, self._rounds)
+        before, top = self.settled, 0
         if committed:
             top = max(committed.values())
             self.committed = max(self.committed, top)
             # Own batches that started drawing after this one's draw returned hold only positions above ``top``.
-            self._candidate(top, frozenset(x for x, draw in self._own.items() if draw and draw <= drawn))
+            self._candidate(top, frozenset(x for x, draw in self._own.items() if draw and draw <= drawn), after)
             for project, seq in committed.items():
                 self._waiting[project] = max(seq, self._waiting.get(project, 0))
+        if self._last is not None:
+            # The latest round again, with what is known now: if it was sent after this batch's draw returned (it
+            # ran during the COMMIT) and found none of the transactions that may hold a position <= top running,
+            # top is settled now; and candidates that waited only for this batch are settled too.
+            self._settle(*self._last, announce=False)
+        if self.settled > before or (committed and self.settled >= top):
+            self._announce_due()
+        if self._candidates and not self._flying:
+            # Something left to settle and no round in flight (one in flight is followed by the next round or
+            # the retry interval as needed: kicking now would only add a round).
             self._kick.set()
 
     def foreign_commit(self, project: str) -> None:
@@ -142,38 +194,72 @@ class Horizon:
             self._moved.clear()
             self._kick.set()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._moved.wait(), left)
+                async with asyncio.timeout(left):  # not wait_for: on 3.11 it can swallow a cancel
+                    await self._moved.wait()
         return self.settled
 
     async def prime(self, timeout: float) -> None:
         """At start: settle what is already in the log (a round reads it, the next ones settle it)."""
         await self.one_round()
         if self._candidates:
-            await self.reach(self._candidates[-1].seq, timeout)
+            await self.reach(max(c.seq for c in self._candidates), timeout)
 
     # --- the rounds ---------------------------------------------------------------------------------------------
-    def _candidate(self, seq: int, own: frozenset[int] | None = None) -> None:
-        if seq <= self.settled or (self._candidates and self._candidates[-1].seq >= seq):
+    def _candidate(self, seq: int, own: frozenset[int] | None = None, after: int | None = None) -> None:
+        """A candidate for ``seq``, whose first round is the one numbered above ``after`` (default: the next).
+        Candidates are independent proofs, so one below a pending candidate is kept too: its first round may be
+        earlier (a batch's is the round sent while it commits)."""
+        if seq <= self.settled:
             return
         if own is None:  # any own batch that is drawing may hold a position <= seq
             own = frozenset(xid for xid, draw in self._own.items() if draw)
-        self._candidates.append(_Candidate(seq, self._rounds, frozenset(x & XID_MASK for x in own)))
+        self._candidates.append(_Candidate(seq, self._rounds if after is None else after,
+                                           frozenset(x & XID_MASK for x in own)))
 
     async def one_round(self) -> None:
         self._rounds += 1
         number = self._rounds
         aimed, self._unaimed = self._unaimed, set()
+        self._flying += 1
         try:
             xmax, xip, last = await self.run_round()
         except BaseException:
             self._unaimed |= aimed
             raise
+        finally:
+            self._flying -= 1
         last = int(last or 0)
         for project in aimed:  # their commits were drawn before this round read ``last``
             self._waiting[project] = max(last, self._waiting.get(project, 0))
-        running = frozenset(int(x) for x in xip)
+        # Own transactions that ended after the round read pg_locks are not running any more: their commits are
+        # visible, or their positions are gaps for ever.
+        running = frozenset(int(x) for x in xip).difference(self._ended)
         own = frozenset(x & XID_MASK for x in self._own)
+        if self._last is None or number > self._last[0]:
+            self._last = (number, running, own)
+        for low in [x for x, at in self._unsure.items() if number > at and x not in running]:
+            del self._unsure[low]  # not listed by a round sent after its end: over for good
         before = self.settled
+        self._settle(number, running, own, announce=False)
+        now = asyncio.get_running_loop().time()
+        if aimed or (not self._candidates and now - self._swept >= IDLE_S / 2):
+            # Another process's positions (its NOTIFY), or now and then (a NOTIFY may be lost): settle whatever
+            # the sequence has drawn so far. Not after every round: this process's batches make candidates of
+            # their own, and one made from the sequence while they commit would only wait for them.
+            self._swept = now
+            self._candidate(last)  # made now: rounds from the next one on were sent after it
+        if self.settled > before:
+            self._announce_due()
+
+    def _settle(self, number: int, running: frozenset[int], own: frozenset[int], announce: bool = True) -> None:
+        """Apply round ``number`` (the transactions it found running; this process's own ones then) to the
+        candidates: a candidate whose first round it is takes its blockers from it, and one with none of its
+        blockers running is settled. Applying a round again changes nothing."""
+        before = self.settled
+        # What is known now counts too: an own transaction ended since the round (over, whatever the round saw),
+        # and one whose id was learnt only after the round came back (see ``batch_began``).
+        running = running.difference(self._ended)
+        own = own.union(x & XID_MASK for x in self._own).difference(self._unsure)
         kept: list[_Candidate] = []
         for c in self._candidates:
             if c.after >= number:
@@ -186,23 +272,25 @@ class Horizon:
             else:
                 self.settled = max(self.settled, c.seq)
         self._candidates = [c for c in kept if c.seq > self.settled]
-        if aimed or not self._candidates:  # another process's positions (or a NOTIFY lost): from what was read
-            self._candidate(last)  # made now: rounds from the next one on were sent after it
-        if self.settled > before:
-            self._moved.set()
-            due = {p for p, at in self._waiting.items() if at <= self.settled and p not in self._unaimed}
-            for project in due:
-                del self._waiting[project]
-            if due:
-                self.announce(due)
+        if announce and self.settled > before:
+            self._announce_due()
+
+    def _announce_due(self) -> None:
+        """Wake waiting reads, and the consumers of every project whose messages the horizon now covers."""
+        self._moved.set()
+        due = {p for p, at in self._waiting.items() if at <= self.settled and p not in self._unaimed}
+        for project in due:
+            del self._waiting[project]
+        if due:
+            self.announce(due)
 
     def start(self) -> None:
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="pg-horizon")
 
     async def stop(self) -> None:
-        """Let a round in flight finish before the store closes its pool: cancelling a round while the pool opens
-        a connection for it leaves asyncpg's half-made connection failing later, outside any caller."""
+        """Let the rounds in flight finish before the store closes its pool: cancelling a round while the pool
+        opens a connection for it leaves asyncpg's half-made connection failing later, outside any caller."""
         if self._task is not None:
             self._stopping = True
             self._kick.set()
@@ -212,11 +300,23 @@ class Horizon:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._flights:
+            await asyncio.wait(set(self._flights), timeout=STOP_S)
+            for flight in set(self._flights):
+                flight.cancel()
+                with contextlib.suppress(BaseException):
+                    await flight
 
     async def _run(self) -> None:
-        """Rounds for ever: at once while a candidate waits for a snapshot taken after it, every ``RETRY_S``
-        while one is held back by a running transaction, else when told or every ``IDLE_S``. A failing round
-        (the database is down) is retried; readers meanwhile keep the old horizon, which stays true."""
+        """Rounds for ever: at once while a candidate waits for a round sent after it, every ``RETRY_S`` while
+        one is held back by a running transaction, else when told or every ``IDLE_S``. A failing round (the
+        database is down) is retried; readers meanwhile keep the old horizon, which stays true.
+
+        A round that is slow to come back (measured: now and then 60-110 ms on a loaded machine, where it
+        takes one) does not hold the next one back: after ``SLOW_S`` the loop goes on and may send the next
+        beside it (at most ``MAX_FLYING`` at once), so batches that commit meanwhile settle against a round of
+        their own instead of all waiting for the slow one and then for the round after it. Rounds may come
+        back in any order: each is a true picture of its moment, applied to the candidates it came after."""
         failures = 0
         while not self._stopping:
             if any(c.after >= self._rounds for c in self._candidates) or self._unaimed:
@@ -227,18 +327,31 @@ class Horizon:
                 wait = IDLE_S
             if wait:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._kick.wait(), wait)
+                    async with asyncio.timeout(wait):  # not wait_for: on 3.11 it can swallow a cancel
+                        await self._kick.wait()
             self._kick.clear()
             if self._stopping:
                 return
-            try:
-                await self.one_round()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                failures += 1
-                if failures == 1:
-                    log.info("the outbox horizon could not be read (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(min(1.0, 0.05 * failures))
+            flight = asyncio.create_task(self.one_round(), name="pg-horizon-round")
+            self._flights.add(flight)
+            flight.add_done_callback(self._landed)
+            await asyncio.wait({flight}, timeout=SLOW_S)
+            while not flight.done() and len(self._flights) >= MAX_FLYING and not self._stopping:
+                await asyncio.wait(set(self._flights), return_when=asyncio.FIRST_COMPLETED)
+            if not flight.done():
+                continue  # slow: it is applied when it comes back; the next round may go beside it
+            if flight.cancelled():
                 continue
-            failures = 0
+            exc = flight.exception()
+            if exc is None:
+                failures = 0
+                continue
+            failures += 1
+            if failures == 1:
+                log.info("the outbox horizon could not be read (%s); retrying", type(exc).__name__)
+            await asyncio.sleep(min(1.0, 0.05 * failures))
+
+    def _landed(self, flight: asyncio.Task[None]) -> None:
+        self._flights.discard(flight)
+        if not flight.cancelled():
+            flight.exception()  # retrieved here (a slow round's failure is not waited for); the loop logs its own
