@@ -36,9 +36,13 @@ def test_a_task_that_dies_is_restarted_and_shown_degraded(caplog: pytest.LogCapt
     assert status["restarts"] == 2 and status["state"] == "running" and status["degraded"] is True, status
     assert "bug number 2" in status["last_error"]
     assert board.degraded()
-    assert runs[2] - runs[1] >= 2 * (runs[1] - runs[0]) * 0.9  # the wait before a restart grows
     crashes = [r for r in caplog.records if "stopped" in r.getMessage()]
     assert len(crashes) == 2 and all(r.exc_info for r in crashes)  # each crash once, with its traceback
+    # The wait before a restart grows, and each restart waited at least what it announced. Only lower bounds on
+    # the measured times: a loaded machine (CI) delays a restart, it never hastens one.
+    waits = [float(r.args[2]) for r in crashes]
+    assert waits[1] > waits[0] > 0
+    assert runs[1] - runs[0] >= waits[0] * 0.99 and runs[2] - runs[1] >= waits[1] * 0.99
 
 
 def test_an_episode_logs_its_start_and_its_end_once(caplog: pytest.LogCaptureFixture,
