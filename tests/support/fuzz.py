@@ -20,6 +20,7 @@ import json
 import os
 import re
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -334,15 +335,20 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
             cache[key] = make()
         return cache[key]
 
+    def overlaid(kind: str, context: Any, given: dict[str, Any] | None,
+                 make: Callable[[Any, dict[str, Any]], Any]) -> st.SearchStrategy[dict[str, Any] | None]:
+        """The generated parameters with real values laid over them (or left alone when the draw says so)."""
+        if not given:
+            return st.just(given)
+        strategy = kept(kind, context, given, lambda: make(context, given))
+        if strategy is None:
+            return st.just(given)
+        return strategy.map(lambda values: given if values is GENERATED else {**given, **values})
+
     @schema.hook("flatmap_path_parameters")
     def real_path_parameters(context: Any, path_parameters: dict[str, Any] | None
                              ) -> st.SearchStrategy[dict[str, Any] | None]:
-        if not path_parameters:
-            return st.just(path_parameters)
-        strategy = kept("path", context, path_parameters, lambda: path_strategy(context, path_parameters))
-        if strategy is None:
-            return st.just(path_parameters)
-        return strategy.map(lambda values: path_parameters if values is GENERATED else {**path_parameters, **values})
+        return overlaid("path", context, path_parameters, path_strategy)
 
     def path_strategy(context: Any, path_parameters: dict[str, Any]) -> Any:
         real: dict[str, st.SearchStrategy[Any]] = {}
@@ -400,12 +406,7 @@ def install_hooks(schema: Any, world: FuzzWorld) -> None:
 
     @schema.hook("flatmap_query")
     def real_query(context: Any, query: dict[str, Any] | None) -> st.SearchStrategy[dict[str, Any] | None]:
-        if not query:
-            return st.just(query)
-        strategy = kept("query", context, query, lambda: query_strategy(context, query))
-        if strategy is None:
-            return st.just(query)
-        return strategy.map(lambda values: query if values is GENERATED else {**query, **values})
+        return overlaid("query", context, query, query_strategy)
 
     def query_strategy(context: Any, query: dict[str, Any]) -> Any:
         real: dict[str, st.SearchStrategy[Any]] = {}
