@@ -105,9 +105,10 @@ NOTIFY_CHANNEL = "tuyacloud_messages"
 
 
 # What a unit of work does not send at once but leaves to its batch's end (one statement for the whole batch):
-# device-log rows, outbox messages, and the status of a device the batch holds locked. A statement that names one
-# of those tables first writes what is deferred, so reads and other writes in the batch see it.
-_DEFERRED = re.compile(r"\b(?:messages|device_logs|devices)\b")
+# device-log rows, outbox messages, the status of a device the batch holds locked, and a consumer's acknowledgement
+# mark. A statement that names one of those tables first writes what is deferred, so reads and other writes in the
+# batch see it.
+_DEFERRED = re.compile(r"\b(?:messages|device_logs|devices|subscriptions)\b")
 _READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
 
 
@@ -121,9 +122,10 @@ def _writes_devices(sql: str) -> bool:
     return _READ.match(sql) is None and re.search(r"\bdevices\b", sql) is not None
 
 
-# The batch's deferred rows in one round trip: device statuses, device logs, then the outbox in the order its units
-# appended it (positions are drawn here, in that order), and one NOTIFY per project (delivered at commit). The rows
-# travel as one JSON document ([statuses, logs, messages], each a list of rows; a status or a message's data as the
+# The batch's deferred rows in one round trip: device statuses, device logs, subscriptions' acknowledgement marks
+# (never moved back), then the outbox in the order its units appended it (positions are drawn here, in that order),
+# and one NOTIFY per project (delivered at commit). The rows travel as one JSON document ([statuses, logs, messages,
+# marks], each a list of rows; a status or a message's data as the
 # JSON text to store): encoding it costs the server a fraction of what a parameter array per column costs the
 # driver (about 30 against 250 µs for a batch of 15). ``jsonb``, parsed once, costs PostgreSQL what the arrays did;
 # ``json`` would parse the document again at every field.
@@ -134,6 +136,9 @@ FLUSH_SQL = (
     "logs AS (INSERT INTO device_logs (device_id, event_time, event_id, code, value, event_from) "
     "SELECT u->>0, (u->>1)::bigint, (u->>2)::int, u->>3, u->>4, u->>5 "
     "FROM b, jsonb_array_elements(b.j->1) WITH ORDINALITY AS x(u, o) ORDER BY o), "
+    "marks AS (UPDATE subscriptions s SET mark_seq = GREATEST(s.mark_seq, (u->>3)::bigint), "
+    "last_ack_ms = (u->>4)::bigint FROM b, jsonb_array_elements(b.j->3) AS u "
+    "WHERE s.access_id = u->>0 AND s.env = u->>1 AND s.name = u->>2), "
     "outbox AS (INSERT INTO messages (access_id, region, protocol, device_id, data, created_ms) "
     "SELECT u->>0, u->>1, (u->>2)::int, u->>3, u->>4, (u->>5)::bigint "
     "FROM b, jsonb_array_elements(b.j->2) WITH ORDINALITY AS x(u, o) ORDER BY o RETURNING seq, access_id) "
@@ -162,6 +167,7 @@ def _with_status(device: Device, status: dict[str, Any], status_t: dict[str, int
 
 
 Status = tuple[str, dict[str, Any], dict[str, int], int]  # device id, status, status_t, updated_ms (copies)
+Mark = tuple[int, int]  # a subscription's acknowledgement mark and the time of its last acknowledgement
 
 
 class _Deferred:
@@ -171,14 +177,23 @@ class _Deferred:
         self.status: dict[str, Status] = {}
         self.logs: list[DeviceLog] = []
         self.messages: list[Message] = []
+        self.marks: dict[tuple[str, str, str], Mark] = {}  # subscription -> mark (see _PgTx.advance)
 
     def __bool__(self) -> bool:
-        return bool(self.status or self.logs or self.messages)
+        return bool(self.status or self.logs or self.messages or self.marks)
+
+    def mark(self, key: tuple[str, str, str], mark: int, now_ms: int) -> None:
+        """Marks only move forward (the statement keeps the higher of the stored one and this), so two of one
+        subscription in a batch are one: the higher mark, the later time."""
+        held = self.marks.get(key)
+        self.marks[key] = (mark, now_ms) if held is None else (max(held[0], mark), max(held[1], now_ms))
 
     def add(self, other: _Deferred) -> None:
         self.status.update(other.status)
         self.logs += other.logs
         self.messages += other.messages
+        for key, (mark, now_ms) in other.marks.items():
+            self.mark(key, mark, now_ms)
 
     def put_back(self, earlier: _Deferred) -> None:
         """``earlier`` was written inside a unit that then rolled back: keep it for the end again, first."""
@@ -187,6 +202,8 @@ class _Deferred:
         self.status = status
         self.logs[:0] = earlier.logs
         self.messages[:0] = earlier.messages
+        for key, (mark, now_ms) in earlier.marks.items():
+            self.mark(key, mark, now_ms)
 
 
 class _PgTx(Tx):
@@ -296,6 +313,17 @@ class _PgTx(Tx):
     async def insert_device_logs(self, logs: Sequence[DeviceLog]) -> None:
         self.unit.logs.extend(logs)
 
+    async def advance(self, access_id: str, env: str, name: str, mark: int, stray_seqs: Sequence[int],
+                      now_ms: int) -> None:
+        """A consumer's acknowledgements: the mark is kept until the batch ends and written by its one statement,
+        so recording acknowledgements (a unit of work beside delivery, every few milliseconds per consumer) adds
+        no round trip and no savepoint to the batch it joins, and does not lengthen the writer's turn that the
+        commands of the same batch wait for. Acks above the mark (rare: out of order, or of an earlier
+        connection's messages) are written at once, as before, after the kept marks."""
+        self.unit.mark((access_id, env, name), mark, now_ms)
+        if stray_seqs:  # its statements name the deferred tables: the mark is written first
+            await self.acknowledge(access_id, env, name, stray_seqs, now_ms)
+
     async def flush(self, in_unit: bool = True) -> None:
         """Write what is kept, in one statement."""
         if not self.batch and not self.unit:
@@ -315,6 +343,7 @@ class _PgTx(Tx):
             [(d, dumps(st).decode(), dumps(st_t).decode(), ms) for d, st, st_t, ms in status],
             [(g.device_id, g.event_time, g.event_id, g.code, g.value, g.event_from) for g in logs],
             [(m.access_id, m.region, m.protocol, m.device_id, dumps(m.data).decode(), m.created_ms) for m in messages],
+            [(*key, mark, now_ms) for key, (mark, now_ms) in rows.marks.items()],
         ]).decode()
         result = await self._conn.fetch(FLUSH_SQL, document, NOTIFY_CHANNEL)
         if messages:
