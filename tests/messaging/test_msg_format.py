@@ -60,8 +60,17 @@ def test_the_server_codec_produces_the_reference_vectors() -> None:
         assert message["sign"] == expected_sign(message, SECRET)
         assert (message["protocol"], message["pv"], message["t"]) == (4, "2.0", 1628229843000)
         assert ("encryptVersion" in message) == (encryption == codec.GCM)
+        assert list(message) == sorted(message), "fields in key order, as before the message was written out"
         decrypt = decrypt_gcm if encryption == codec.GCM else decrypt_ecb
         assert json.loads(decrypt(message["data"], SECRET)) == json.loads(PLAINTEXT)
+
+
+def test_publish_time_is_pulsars_text_whatever_second_it_falls_in() -> None:
+    assert codec.publish_time(1628258643123) == "2021-08-06T14:04:03.123Z"
+    assert codec.publish_time(1628258643000) == "2021-08-06T14:04:03.000Z"
+    assert codec.publish_time(1628258643999) == "2021-08-06T14:04:03.999Z"
+    assert codec.publish_time(1628258644007) == "2021-08-06T14:04:04.007Z"  # the next second, after a kept one
+    assert codec.publish_time(0) == "1970-01-01T00:00:00.000Z"
 
 
 # --- delivered messages -------------------------------------------------------------------------------------

@@ -73,20 +73,34 @@ def sign(fields: dict[str, Any], access_secret: str) -> str:
 
 
 def tuya_message(protocol: int, data: dict[str, Any], access_secret: str, encryption: str, t: int) -> bytes:
-    """The decoded payload: ``{"data", "protocol", "pv", "sign", "t"}`` (pure ASCII: ``data`` is base64)."""
+    """The decoded payload: ``{"data", "protocol", "pv", "sign", "t"}`` (pure ASCII: ``data`` is base64).
+
+    Built for every message delivered, so written out rather than through :func:`sign` over a sorted dict: the
+    fields are fixed, always non-empty (``data`` is base64 of at least one block, ``protocol`` and ``t`` are
+    integers), and listed here in key order; ``tests/messaging/test_msg_format.py`` checks the result against
+    :func:`sign` and Tuya's published example."""
     plaintext = orjson.dumps(data)
     key = message_key(access_secret)
-    encrypted = encrypt_gcm(plaintext, key) if encryption == GCM else encrypt_ecb(plaintext, key)
-    fields: dict[str, Any] = {"data": encrypted, "protocol": protocol, "pv": PV, "t": t}
     if encryption == GCM:
-        fields["encryptVersion"] = "v2"
-    fields["sign"] = sign(fields, access_secret)
-    return orjson.dumps(dict(sorted(fields.items())))
+        encrypted = encrypt_gcm(plaintext, key)
+        text = f"data={encrypted}||encryptVersion=v2||protocol={protocol}||pv={PV}||t={t}||{access_secret}"
+        return orjson.dumps({"data": encrypted, "encryptVersion": "v2", "protocol": protocol, "pv": PV,
+                             "sign": hashlib.md5(text.encode()).hexdigest(), "t": t})
+    encrypted = encrypt_ecb(plaintext, key)
+    text = f"data={encrypted}||protocol={protocol}||pv={PV}||t={t}||{access_secret}"
+    return orjson.dumps({"data": encrypted, "protocol": protocol, "pv": PV,
+                         "sign": hashlib.md5(text.encode()).hexdigest(), "t": t})
+
+
+@functools.lru_cache(maxsize=64)
+def _publish_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def publish_time(ms: int) -> str:
-    """Pulsar's ``publishTime`` text, e.g. ``2021-08-06T14:04:03.123Z``."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+    """Pulsar's ``publishTime`` text, e.g. ``2021-08-06T14:04:03.123Z`` (the second's text is kept: messages of
+    one second share it)."""
+    return f"{_publish_second(ms // 1000)}.{ms % 1000:03d}Z"
 
 
 def message_id(seq: int) -> str:
