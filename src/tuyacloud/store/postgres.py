@@ -124,8 +124,8 @@ def _writes_devices(sql: str) -> bool:
 
 # The batch's deferred rows in one round trip: device statuses, device logs, subscriptions' acknowledgement marks
 # (never moved back), then the outbox in the order its units appended it (positions are drawn here, in that order),
-# and one NOTIFY per project (delivered at commit). The rows travel as one JSON document ([statuses, logs, messages,
-# marks], each a list of rows; a status or a message's data as the
+# returning each project's highest position. No NOTIFY here: see ``PostgresStore._notify_others``. The rows travel
+# as one JSON document ([statuses, logs, messages, marks], each a list of rows; a status or a message's data as the
 # JSON text to store): encoding it costs the server a fraction of what a parameter array per column costs the
 # driver (about 30 against 250 µs for a batch of 15). ``jsonb``, parsed once, costs PostgreSQL what the arrays did;
 # ``json`` would parse the document again at every field.
@@ -142,8 +142,11 @@ FLUSH_SQL = (
     "outbox AS (INSERT INTO messages (access_id, region, protocol, device_id, data, created_ms) "
     "SELECT u->>0, u->>1, (u->>2)::int, u->>3, u->>4, (u->>5)::bigint "
     "FROM b, jsonb_array_elements(b.j->2) WITH ORDINALITY AS x(u, o) ORDER BY o RETURNING seq, access_id) "
-    "SELECT access_id, MAX(seq), pg_notify($2, access_id) FROM outbox GROUP BY access_id"
+    "SELECT access_id, MAX(seq) FROM outbox GROUP BY access_id"
 )
+# Other processes are told of committed messages after the commit, in a transaction of its own (see
+# ``PostgresStore._notify_others``): every project committed since the last one, in one statement.
+_NOTIFY = "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p"
 
 # Transaction-scoped advisory locks on (class, hashtext(owner)): the two-key form, a key space apart from the
 # start-up lock's single 64-bit key.
@@ -345,11 +348,11 @@ class _PgTx(Tx):
             [(m.access_id, m.region, m.protocol, m.device_id, dumps(m.data).decode(), m.created_ms) for m in messages],
             [(*key, mark, now_ms) for key, (mark, now_ms) in rows.marks.items()],
         ]).decode()
-        result = await self._conn.fetch(FLUSH_SQL, document, NOTIFY_CHANNEL)
+        result = await self._conn.fetch(FLUSH_SQL, document)
         if messages:
             self._store.horizon.batch_drawn(self.xid)
         into = self.unit_committed if in_unit else self.committed
-        for project, seq, _ in result:
+        for project, seq in result:
             into[project] = max(int(seq), into.get(project, 0))
 
     # --- statements -------------------------------------------------------------------------------------------
@@ -407,7 +410,10 @@ class PostgresStore(Store):
         self.units = 0
         self._readers: list[asyncpg.Connection] = []  # idle read connections kept out of the pool
         self._reading = 0  # read connections kept out of the pool, idle or busy
-        self._writer_pids: set[int] = set()  # server processes of the connections this writer used (its NOTIFYs)
+        self._writer_pids: set[int] = set()  # server processes of the connections this process NOTIFYs from
+        self._to_notify: set[str] = set()  # projects with commits other processes have not been told of yet
+        self._notifier: asyncio.Task[None] | None = None
+        self._notify_conn: asyncpg.Connection | None = None  # kept out of the pool for the NOTIFYs
         self._writer_conns: list[asyncpg.Connection | None] = [None] * LANES  # kept by each lane
         self.cache = SharedCache(self.listen_status.info)  # projects and tokens (postgres_cache.py)
         self.device_reads = DeviceReads(self.fetch)  # device reads of one loop turn share a query
@@ -488,6 +494,42 @@ class PostgresStore(Store):
         if pid not in self._writer_pids:
             self.horizon.foreign_commit(payload)
 
+    def _notify_others(self, projects: Sequence[str]) -> None:
+        """Tell other processes (their LISTEN) that ``projects`` have new committed messages: after the commit, in a
+        transaction of its own, one at a time, every project committed meanwhile in the next one.
+
+        Why not ``pg_notify`` inside the batch, delivered at its commit: a transaction that sends a NOTIFY takes a
+        lock that every other notifying transaction of the cluster waits for, and holds it until its commit is
+        done, the WAL flush included (PostgreSQL keeps notifications in commit order that way). Every batch with
+        messages notified, so the two writer lanes' COMMITs, and those of other processes, could never wait for
+        the disk together: each waited for the last one's flush, then made its own. A transaction that only
+        notifies writes no WAL of its own and does not wait for the disk, so it holds that lock for a moment.
+
+        Nothing depends on the NOTIFY arriving (other processes' readers wait for the horizon, which does not trust
+        it, and poll); sending it a round trip after the commit only tells them that much later. A process that
+        dies between its commit and the NOTIFY leaves the others to find its messages at their next poll."""
+        self._to_notify.update(projects)
+        if self._notifier is None or self._notifier.done():
+            self._notifier = asyncio.get_running_loop().create_task(self._send_notifies(), name="pg-notify")
+
+    async def _send_notifies(self) -> None:
+        while self._to_notify and self._pool is not None:
+            projects, self._to_notify = sorted(self._to_notify), set()
+            conn = self._notify_conn
+            try:
+                if conn is None or not _usable(conn):
+                    self._notify_conn = None
+                    conn = self._notify_conn = await self._pool.acquire()
+                self._writer_pids.add(conn.get_server_pid())  # its NOTIFYs come back to our LISTEN: not news
+                await conn.execute(_NOTIFY, NOTIFY_CHANNEL, projects)
+            except Exception as exc:  # the others find these messages at their next poll
+                log.debug("could not notify other processes: %r", exc)
+                if conn is not None and self._pool is not None:
+                    self._notify_conn = None
+                    with contextlib.suppress(Exception):
+                        await self._pool.release(conn)
+                return
+
     def _on_cache_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
         self.cache.forget(payload)
 
@@ -531,6 +573,13 @@ class PostgresStore(Store):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             self._writer_tasks = []
+        if self._notifier is not None:  # the last commits' NOTIFYs: sent, or given up on with the pool
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._notifier), CONNECT_TIMEOUT_S)
+            self._notifier.cancel()
+            with contextlib.suppress(BaseException):
+                await self._notifier
+            self._notifier = None
         await self.horizon.stop()
         if self._listen_task is not None:
             self._listen_task.cancel()
@@ -545,6 +594,9 @@ class PostgresStore(Store):
             readers, self._readers, self._reading = self._readers, [], 0
             readers += [conn for conn in self._writer_conns if conn is not None]
             self._writer_conns = [None] * LANES
+            if self._notify_conn is not None:
+                readers.append(self._notify_conn)
+                self._notify_conn = None
             for conn in readers:
                 with contextlib.suppress(Exception):
                     await self._pool.release(conn)
@@ -817,6 +869,8 @@ class PostgresStore(Store):
                     with contextlib.suppress(Exception):
                         await conn.execute("ROLLBACK")
                 self.horizon.batch_ended(tx.xid, tx.committed if committed else None, finished=ended)
+                if committed and tx.committed:
+                    self._notify_others(list(tx.committed))
                 for table in tx.cached_tables:  # before any caller hears of the commit: read-your-writes
                     self.cache.forget(table)
         self.batches += 1

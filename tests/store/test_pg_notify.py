@@ -1,0 +1,67 @@
+"""Other processes are told of committed messages by a NOTIFY sent after the commit, not inside the batch.
+
+A transaction that sends a NOTIFY holds a cluster-wide lock until its commit is done, the WAL flush included, so
+a NOTIFY in every batch made the writer lanes' commits (and other processes') wait for each other's disk flush.
+These tests check both halves: the batch's own statements notify nothing, and another process (a second store on
+the same database) still hears of the commit and wakes its readers once the horizon has passed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from support.server import database_url_for_test
+from tuyacloud.models import Message, Project
+from tuyacloud.store.base import Store, Tx
+from tuyacloud.store.engine import open_store
+from tuyacloud.store.postgres import PostgresStore
+
+pytestmark = pytest.mark.skipif(not os.environ.get("TUYACLOUD_TEST_DATABASE_URL"), reason="PostgreSQL only")
+
+
+async def add_project(store: Store) -> None:
+    async def work(tx: Tx) -> None:
+        await tx.insert_project(Project("p1", "secret", "us", "P", "", "custom", "", "az1", 1, 1))
+
+    await store.transaction(work)
+
+
+async def append(tx: Tx) -> None:
+    await tx.append_message(Message("p1", "us", 4, "dev-1", {"n": 1}, 1))
+
+
+def test_another_process_is_woken_by_a_notify_sent_after_the_commit() -> None:
+    async def main(url: str) -> None:
+        a, b = await open_store(url), await open_store(url)
+        try:
+            assert isinstance(a, PostgresStore)
+            await add_project(a)
+            for _ in range(4):  # every writer lane of ``a`` has its connection
+                await a.transaction(lambda tx: tx.get_project("p1"))
+            sent: list[str] = []
+            for conn in a._writer_conns:
+                assert conn is not None
+                conn.add_query_logger(lambda record: sent.append(record.query))
+            woken = asyncio.Event()
+
+            def heard(access_id: str) -> None:
+                if access_id == "p1":
+                    woken.set()
+
+            # Only a NOTIFY makes ``b`` announce p1: its own polls settle the log but announce no project.
+            b.message_listeners.append(heard)
+            await a.transaction(append)
+            async with asyncio.timeout(10):
+                await woken.wait()
+            assert [m.data for m in await b.messages_after("p1", 0)] == [{"n": 1}]
+            assert sent and not [q for q in sent if "notify" in q.lower()], sent
+        finally:
+            await a.close()
+            await b.close()
+
+    url = database_url_for_test()
+    assert url is not None
+    asyncio.run(main(url))
