@@ -501,9 +501,10 @@ class PostgresStore(Store):
         Why not ``pg_notify`` inside the batch, delivered at its commit: a transaction that sends a NOTIFY takes a
         lock that every other notifying transaction of the cluster waits for, and holds it until its commit is
         done, the WAL flush included (PostgreSQL keeps notifications in commit order that way). Every batch with
-        messages notified, so the two writer lanes' COMMITs, and those of other processes, could never wait for
-        the disk together: each waited for the last one's flush, then made its own. A transaction that only
-        notifies writes no WAL of its own and does not wait for the disk, so it holds that lock for a moment.
+        messages notified, so the commits of every process on the cluster took turns at the disk, each waiting
+        for the last one's flush before making its own, where PostgreSQL writes the commit records that arrive
+        together with one flush. A transaction that only notifies writes no WAL of its own and does not wait for
+        the disk, so it holds that lock for a moment.
 
         Nothing depends on the NOTIFY arriving (other processes' readers wait for the horizon, which does not trust
         it, and poll); sending it a round trip after the commit only tells them that much later. A process that
