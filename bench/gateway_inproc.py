@@ -70,6 +70,43 @@ class RoundTrips:
 PROFILE_OUT = Path(tempfile.gettempdir()) / "gateway_inproc.prof"
 
 
+class Statements:
+    """pg_stat_statements, when the cluster loads it (``PGTEST_OPTIONS="-c shared_preload_libraries=
+    pg_stat_statements"``): PostgreSQL's own time per command, by statement."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def open(cls, dsn: str) -> Statements | None:
+        import asyncpg
+
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            await conn.fetch("SELECT pg_stat_statements_reset()")
+        except asyncpg.PostgresError:
+            await conn.close()
+            return None
+        return cls(conn)
+
+    async def reset(self) -> None:
+        await self.conn.fetch("SELECT pg_stat_statements_reset()")
+
+    async def show(self, done: int) -> None:
+        rows = await self.conn.fetch(
+            "SELECT calls, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS q "
+            "FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC")
+        total = sum(r["total_exec_time"] for r in rows)
+        print(f"  PostgreSQL statements: {total / done * 1000:.0f} µs of execution per command; top:")
+        for r in rows[:6]:
+            print(f"    {r['calls'] / done:6.3f} per command, {r['total_exec_time'] / done * 1000:6.1f} µs/command: "
+                  f"{r['q']}")
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
 def prepare(work: Path, devices: int, database_url: str | None = None) -> tuple[Path, ob.Project, list[str]]:
     data = work / "data"
     db = ["--database-url", database_url] if database_url else []
@@ -196,8 +233,11 @@ async def _measure_commands(app: Any, project: ob.Project, ids: list[str], reque
 
     store = app._late.gateway.ctx.store
     trips = RoundTrips() if hasattr(store, "device_reads") else None  # PostgreSQL
+    stats = await Statements.open(store.dsn) if trips is not None else None
     results = []
     for _ in range(rounds):
+        if stats is not None:
+            await stats.reset()
         if trips is not None:
             trips.count, store.batches, store.units = 0, 0, 0
         cpu = time.process_time()
@@ -207,6 +247,10 @@ async def _measure_commands(app: Any, project: ob.Project, ids: list[str], reque
         if trips is not None:
             print(f"  round trips per command {trips.count / done:.3f}, units per batch "
                   f"{store.units / max(store.batches, 1):.1f}", flush=True)
+        if stats is not None:
+            await stats.show(done)
+    if stats is not None:
+        await stats.close()
     if failures:
         raise ob.BenchError(f"{len(failures)} commands failed: {failures[0][:300]!r}")
     if profiler is not None:
