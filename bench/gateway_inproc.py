@@ -8,7 +8,9 @@ microseconds per request. Pair it with bench/openapi.py: socket-level cost ~= uv
 project's machine) + this figure + what concurrency adds. ``--profile`` adds cProfile's top functions by own
 time, which is deterministic, unlike sampling under load. ``--commands`` measures durable commands instead (32
 concurrent callers, so the SQLite writer batches as under wrk): CPU of the whole process, the commit thread
-included, per command.
+included, per command. ``--database-url`` runs it on PostgreSQL instead (e.g. a cluster from
+scripts/pg-test-cluster with ``PGTEST_FSYNC=on``; the database should be empty): it then also counts the
+statements the store sends (round trips) per request, and units per batch.
 """
 
 from __future__ import annotations
@@ -26,27 +28,101 @@ from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
+# ``--src DIR`` runs another source tree (a baseline): read before tuyacloud is imported.
+SRC = Path(sys.argv[sys.argv.index("--src") + 1]).resolve() if "--src" in sys.argv[:-1] else BENCH_DIR.parent / "src"
 sys.path.insert(0, str(BENCH_DIR))
-sys.path.insert(0, str(BENCH_DIR.parent / "src"))
+sys.path.insert(0, str(SRC))
+sys.path.append(str(BENCH_DIR.parent / "src"))  # so that openapi.py does not put it first
 
 import openapi as ob  # noqa: E402
+
+ob.SRC_PATH[0] = SRC  # the CLI that sets up the data runs the same tree
 from tuyacloud.app import create_app  # noqa: E402
 from tuyacloud.cli.common import settings_for  # noqa: E402
 
 
-def prepare(work: Path, devices: int) -> tuple[Path, ob.Project, list[str]]:
+class RoundTrips:
+    """Statements the store sends PostgreSQL (each one round trip; ``RELEASE SAVEPOINT; SAVEPOINT`` counts once):
+    asyncpg's ``Connection`` counted at its two doors, the simple query (``execute`` without arguments) and the
+    extended one (``_execute``, under ``fetch``/``fetchrow``/``fetchval``/``execute`` with arguments). A statement
+    prepared for the first time on a connection costs one more, not counted (a few per run)."""
+
+    def __init__(self) -> None:
+        import asyncpg.connection
+
+        self.count = 0
+        cls = asyncpg.connection.Connection
+        original_execute, original_inner = cls.execute, cls._execute
+        counter = self
+
+        async def execute(conn: Any, query: str, *args: Any, timeout: float | None = None) -> Any:
+            if not args:
+                counter.count += 1
+            return await original_execute(conn, query, *args, timeout=timeout)
+
+        async def inner(conn: Any, *args: Any, **kwargs: Any) -> Any:
+            counter.count += 1
+            return await original_inner(conn, *args, **kwargs)
+
+        cls.execute, cls._execute = execute, inner  # type: ignore[method-assign]
+
+
+PROFILE_OUT = Path(tempfile.gettempdir()) / "gateway_inproc.prof"
+
+
+class Statements:
+    """pg_stat_statements, when the cluster loads it (``PGTEST_OPTIONS="-c shared_preload_libraries=
+    pg_stat_statements"``): PostgreSQL's own time per command, by statement."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def open(cls, dsn: str) -> Statements | None:
+        import asyncpg
+
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            await conn.fetch("SELECT pg_stat_statements_reset()")
+        except asyncpg.PostgresError:
+            await conn.close()
+            return None
+        return cls(conn)
+
+    async def reset(self) -> None:
+        await self.conn.fetch("SELECT pg_stat_statements_reset()")
+
+    async def show(self, done: int) -> None:
+        rows = await self.conn.fetch(
+            "SELECT calls, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS q "
+            "FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC")
+        total = sum(r["total_exec_time"] for r in rows)
+        print(f"  PostgreSQL statements: {total / done * 1000:.0f} µs of execution per command; top:")
+        for r in rows[:6]:
+            print(f"    {r['calls'] / done:6.3f} per command, {r['total_exec_time'] / done * 1000:6.1f} µs/command: "
+                  f"{r['q']}")
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+def prepare(work: Path, devices: int, database_url: str | None = None) -> tuple[Path, ob.Project, list[str]]:
     data = work / "data"
-    created = json.loads(ob.run_cli(["project", "create", "--name", "inproc", "--json", "--data-dir", str(data)], 120))
+    db = ["--database-url", database_url] if database_url else []
+    created = json.loads(ob.run_cli(["project", "create", "--name", "inproc", "--json", "--data-dir", str(data), *db],
+                                    120))
     ob.run_cli(["device", "add-virtual", "--project", created["access_id"], "--category", "cz", "--count",
-                str(devices), "--json", "--data-dir", str(data)], 600, stdout_path=work / "devices.json")
+                str(devices), "--json", "--data-dir", str(data), *db], 600, stdout_path=work / "devices.json")
     ids = [d["id"] for d in json.loads((work / "devices.json").read_text())]
     return data, ob.Project(created["access_id"], created["access_secret"]), ids
 
 
 async def measure(data: Path, project: ob.Project, ids: list[str], requests: int, rounds: int,
                   profile: bool, commands: bool = False, observer_ab: list[float] | None = None,
-                  quotas: bool = False, quotas_ab: list[float] | None = None) -> list[float]:
-    settings = settings_for(data, None)
+                  quotas: bool = False, quotas_ab: list[float] | None = None,
+                  database_url: str | None = None) -> list[float]:
+    settings = settings_for(data, database_url)
     settings.create_demo, settings.simulator = False, False
     if quotas:  # the trial's counting on every call, a quota no run reaches (status reads have no per-second limit)
         settings.quotas, settings.quota_calls = "trial", 10**12
@@ -84,7 +160,9 @@ async def measure(data: Path, project: ob.Project, ids: list[str], requests: int
         raise ob.BenchError(f"status read failed: {body[-1][:300]!r}")
 
     results = []
-    profiler = cProfile.Profile() if profile else None
+    # CPU time of the event loop's thread: a busy machine's preemptions would otherwise be charged to whatever
+    # function was running (the SQLite commit thread's own work is not in it).
+    profiler = cProfile.Profile(time.thread_time) if profile else None
     if commands:
         try:
             return await _measure_commands(app, project, ids, requests, rounds, profiler, scope_of)
@@ -153,18 +231,35 @@ async def _measure_commands(app: Any, project: ob.Project, ids: list[str], reque
     async def burst() -> None:
         await asyncio.gather(*(caller(w, requests // 32) for w in range(32)))
 
+    store = app._late.gateway.ctx.store
+    trips = RoundTrips() if hasattr(store, "device_reads") else None  # PostgreSQL
+    stats = await Statements.open(store.dsn) if trips is not None else None
     results = []
     for _ in range(rounds):
+        if stats is not None:
+            await stats.reset()
+        if trips is not None:
+            trips.count, store.batches, store.units = 0, 0, 0
         cpu = time.process_time()
         await burst()
-        results.append((time.process_time() - cpu) / (requests // 32 * 32) * 1e6)
+        done = requests // 32 * 32
+        results.append((time.process_time() - cpu) / done * 1e6)
+        if trips is not None:
+            print(f"  round trips per command {trips.count / done:.3f}, units per batch "
+                  f"{store.units / max(store.batches, 1):.1f}", flush=True)
+        if stats is not None:
+            await stats.show(done)
+    if stats is not None:
+        await stats.close()
     if failures:
         raise ob.BenchError(f"{len(failures)} commands failed: {failures[0][:300]!r}")
     if profiler is not None:
         profiler.enable()
         await burst()
         profiler.disable()
+        profiler.dump_stats(str(PROFILE_OUT))
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        print(f"(profile saved to {PROFILE_OUT})")
     return results
 
 
@@ -175,6 +270,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile one more round")
     parser.add_argument("--commands", action="store_true", help="durable commands instead of status reads")
+    parser.add_argument("--src", type=Path, default=None, help="run this source tree (e.g. a baseline's src/)")
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop, as `tuyacloud serve` does")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL (an empty database) instead of SQLite")
     parser.add_argument("--quotas", action="store_true", help="with the trial's quotas on (serve --quotas trial)")
     parser.add_argument("--quotas-ab", action="store_true",
                         help="alternate rounds with the trial's quotas on and off, same process")
@@ -185,9 +283,13 @@ def main() -> int:
     quotas_off: list[float] | None = [] if args.quotas_ab else None
     work = Path(tempfile.mkdtemp(prefix="tuyacloud-inproc-"))
     try:
-        data, project, ids = prepare(work, args.devices)
+        data, project, ids = prepare(work, args.devices, args.database_url)
+        if args.uvloop:
+            import uvloop
+
+            uvloop.install()
         results = asyncio.run(measure(data, project, ids, args.requests, args.rounds, args.profile, args.commands,
-                                      without, args.quotas, quotas_off))
+                                      without, args.quotas, quotas_off, args.database_url))
     except ob.BenchError as exc:
         print(f"failed: {exc}", file=sys.stderr)
         return 2

@@ -70,10 +70,14 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _holds(condition: Mapping[str, Any] | None, state: Mapping[str, Any]) -> bool:
-    for code, want in (condition or {}).items():
+    if not condition:
+        return True
+    for code, want in condition.items():
         have = state.get(code)
-        options = want if isinstance(want, list) else [want]
-        if not any(_same(have, option) for option in options):
+        if isinstance(want, list):
+            if not any(_same(have, option) for option in want):
+                return False
+        elif not (have == want and isinstance(have, bool) == isinstance(want, bool)):  # _same, inlined: hot
             return False
     return True
 
@@ -201,14 +205,28 @@ def _settlers(product: Product) -> tuple[tuple[str, Mapping[str, Any], Any, Any]
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=4096)
+def _settled_codes(product: Product) -> tuple[str, ...]:
+    """The codes the settle pass may write: a follow's or a threshold's own, a motion's direction DP."""
+    codes: dict[str, None] = {}
+    for kind, b, _, _ in _settlers(product):
+        if kind == "move_toward":
+            if b.get("direction"):
+                codes[b["direction"]["code"]] = None
+        else:
+            codes[b["code"]] = None
+    return tuple(codes)
+
+
 def _settle(product: Product, state: Status, keep: Iterable[str] = ()) -> None:
     """Recompute derived values (follow, threshold, motion direction); codes in ``keep`` stay as they are."""
     settlers = _settlers(product)
     if not settlers:
         return
     kept = {code: state[code] for code in keep if code in state}
+    written = _settled_codes(product)  # only these can change in a pass: compare them, not the whole state
     for _ in range(3):  # a derived value may feed one listed before it: repeat until stable
-        before = dict(state)
+        before = [state.get(code, _MISSING) for code in written]
         for kind, b, off, on in settlers:
             if kind == "follow":
                 _follow(state, b, off, on)
@@ -217,7 +235,12 @@ def _settle(product: Product, state: Status, keep: Iterable[str] = ()) -> None:
             else:
                 _direction(product, state, b)
         state.update(kept)
-        if not _diff(before, state):
+        for code, old in zip(written, before, strict=True):
+            new = state.get(code, _MISSING)
+            if old is not new and (old is _MISSING or new is _MISSING or old != new
+                                   or (type(old) is bool) != (type(new) is bool)):
+                break
+        else:
             break
 
 
@@ -253,17 +276,26 @@ def apply_commands(product: Product, status: Mapping[str, Any], commands: list[t
     """The status changes a batch of validated commands causes: mirrors, derived sets and settled values."""
     state = dict(status)
     codes = _state_codes(product)
+    triggered = _on_command(product)
     for code, value in commands:
         if code in codes:
             state[code] = value
-        for b in product.behaviours:
-            if b["kind"] != "set_on_command" or b["when"]["code"] != code:
-                continue
+        for b in triggered.get(code, ()):
             want = b["when"].get("value")
             if "value" not in b["when"] or _holds({code: want}, {code: value}):
                 _apply_set(product, state, b["set"])
     _settle(product, state)
     return _diff(status, state)
+
+
+@functools.lru_cache(maxsize=4096)
+def _on_command(product: Product) -> dict[str, tuple[Mapping[str, Any], ...]]:
+    """The ``set_on_command`` behaviours by the code that triggers them, in the product's order."""
+    out: dict[str, tuple[Mapping[str, Any], ...]] = {}
+    for b in product.behaviours:
+        if b["kind"] == "set_on_command":
+            out[b["when"]["code"]] = (*out.get(b["when"]["code"], ()), b)
+    return out
 
 
 def _report_due(b: Mapping[str, Any], now_s: float, elapsed_s: float, phase: float,

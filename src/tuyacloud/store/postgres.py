@@ -732,7 +732,7 @@ class PostgresStore(Store):
         callers, never the lane (a dead writer would leave every later caller waiting).
 
         Why lanes: a batch spends most of its time in its COMMIT (the WAL's fsync). The lanes take turns to take
-        and prepare a batch (run its units, write its rows), but a lane that has sent its COMMIT hands the turn on,
+        and prepare a batch (run its units), but a lane whose units have run hands the turn on,
         so the next batch is prepared while the last one is made durable. The order of a device's changes holds:
         a batch locks its devices, and a device of a batch still committing is locked until that commit is done.
         """
@@ -825,7 +825,7 @@ class PostgresStore(Store):
 
     async def _commit_batch(self, lane: int, batch: list[_Unit], turn: _Turn) -> list[_Unit]:
         """One transaction for the batch; returns the units to run again in the next one (deadlock victims). The
-        turn is handed on once the batch's rows are written, before its COMMIT."""
+        turn is handed on once the batch's units have run, before its rows are written and its COMMIT."""
         assert self._pool is not None
         began = time.perf_counter()
         outcomes: list[tuple[_Unit, Any, BaseException | None]] = []
@@ -858,9 +858,14 @@ class PostgresStore(Store):
                     turn.release()
                     await conn.execute("ROLLBACK")
                 else:
-                    await tx.flush(in_unit=False)
+                    # The turn is handed on before the batch's rows are written: the next batch runs its units
+                    # while PostgreSQL writes these (the two lanes' statements run on two backends at once). Its
+                    # units never name a device of this batch (_take); a statement of theirs that touches a row
+                    # this batch holds waits for this COMMIT, and this batch's write waits on nothing of theirs
+                    # (it changes only rows this batch holds locked, and inserts).
                     self._committing[lane] = {device_id for unit in batch for device_id, _ in unit.devices}
                     turn.release()
+                    await tx.flush(in_unit=False)
                     await conn.execute("COMMIT")
                     committed = True
                 ended = True
@@ -905,7 +910,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 class _Turn:
-    """A lane's hold on the writer's turn, released once (before its COMMIT, or when the batch fails)."""
+    """A lane's hold on the writer's turn, released once (before its rows are written, or when the batch fails)."""
 
     __slots__ = ("_lock",)
 

@@ -3,10 +3,18 @@
 Validation happens before any write and covers the whole batch (one bad command applies none). The status
 change, the device log rows and the protocol-4 message are written in one unit of work, so an accepted command
 always has its message and no message exists for a change that was not committed.
+
+A client's command (:func:`send_commands`, :func:`issue_properties`) is checked inside its unit of work, against
+the device as the unit reads it for update: one read of the device per command, where a read before the unit and
+another inside it cost two (on PostgreSQL the first was a query of its own, the second is shared by the whole batch).
+The checks run in the order a read before the unit ran them, so every refusal is the same; a refused command writes
+nothing. A device that belongs to an app linked to the project (not to the project itself) is checked the general
+way, with the read before the unit, since its ownership needs a read of the project's links.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -26,6 +34,7 @@ from tuyacloud.errors import (
     DeviceNotSupported,
     DeviceOffline,
     ParamIllegal,
+    PermissionDeny,
 )
 from tuyacloud.models import Device, DeviceLog, Project
 from tuyacloud.store.base import Tx
@@ -56,8 +65,13 @@ async def _write_changes(
     device = await tx.get_device_for_update(device_id, region)
     if device is None:
         raise DeviceNotExist()
+    return await _apply(ctx, tx, device, product, commands, changes_of(device), event_from)
+
+
+async def _apply(ctx: Context, tx: Tx, device: Device, product: Product, commands: list[tuple[str, Any]] | None,
+                 changes: dict[str, Any], event_from: str) -> StatusChange | None:
+    """Write ``changes`` to ``device`` (read for update by this unit), with its log rows and its message."""
     now = ctx.clock.now_ms()  # after the lock: a later commit never carries an earlier report time
-    changes: dict[str, Any] = changes_of(device)
     if not changes and not commands:
         return None
     before = dict(device.status)
@@ -96,16 +110,58 @@ async def _command(ctx: Context, device: Device, product: Product, commands: lis
     return change.changes if change else {}
 
 
+class _Linked:
+    """What a command's unit returns, having written nothing, for a device the project sees through a linked app."""
+
+
+Check = Callable[[Product], list[tuple[str, Any]]]
+
+
+async def _checked_command(ctx: Context, project: Project, device_id: str, check: Check,
+                           event_from: str) -> dict[str, Any]:
+    """A client's command, checked against the device its unit reads for update (see the module's docstring)."""
+
+    async def work(tx: Tx) -> StatusChange | _Linked:
+        device = await tx.get_device_for_update(device_id, project.region)
+        # The checks of get_owned, refuse_if_frozen, product_of, the batch's own and the online check, in that
+        # order, with their words.
+        if device is None:
+            raise DeviceNotExist(f"device {device_id!r} does not exist")
+        if device.access_id != project.access_id:
+            return _Linked()  # ownership needs the project's links: not read inside a unit
+        scope = ctx.scope
+        if scope is not None and not scope.sees(device.asset_id, device.owner_uid):
+            raise PermissionDeny("the user may not see this device")
+        refuse_if_frozen(device)
+        product = product_of(ctx, device)
+        commands = check(product)
+        if not device.online:
+            raise DeviceOffline()
+        change = await _apply(ctx, tx, device, product, commands,
+                              {**dict(commands), **apply_commands(product, device.status, commands)}, event_from)
+        assert change is not None  # commands are never empty
+        return change
+
+    change = await ctx.store.transaction(work, devices=[(device_id, project.region)])
+    if isinstance(change, _Linked):
+        device = await get_owned(ctx, project, device_id)
+        refuse_if_frozen(device)
+        product = product_of(ctx, device)
+        commands = check(product)
+        if not device.online:
+            raise DeviceOffline()
+        return await _command(ctx, device, product, commands, event_from)
+    ctx.command_committed(event_from)
+    ctx.notify(change.device.id, change.device.region)
+    ctx.status_changed(change)
+    return change.changes
+
+
 async def send_commands(ctx: Context, project: Project, device_id: str, body: SendCommands,
                         event_from: str = FROM_CLIENT) -> dict[str, Any]:
     """``{"commands": [{"code", "value"}]}`` checked against the device's instruction set, then applied."""
-    device = await get_owned(ctx, project, device_id)
-    refuse_if_frozen(device)
-    product = product_of(ctx, device)
-    commands = check_commands(product, body.pairs())
-    if not device.online:
-        raise DeviceOffline()
-    return await _command(ctx, device, product, commands, event_from)
+    pairs = body.pairs()
+    return await _checked_command(ctx, project, device_id, lambda product: check_commands(product, pairs), event_from)
 
 
 async def issue_properties(ctx: Context, project: Project, device_id: str, body: IssueProperties) -> dict[str, Any]:
@@ -119,13 +175,9 @@ async def issue_properties(ctx: Context, project: Project, device_id: str, body:
             raise ParamIllegal("properties must be a JSON object encoded as a string") from exc
     if not isinstance(raw, dict) or not raw:
         raise ParamIllegal("properties must be a non-empty JSON object")
-    device = await get_owned(ctx, project, device_id)
-    refuse_if_frozen(device)
-    product = product_of(ctx, device)
-    commands = validate_properties(product, raw)
-    if not device.online:
-        raise DeviceOffline()
-    return await _command(ctx, device, product, commands, FROM_CLIENT)
+    properties: dict[str, Any] = raw
+    return await _checked_command(ctx, project, device_id, lambda product: validate_properties(product, properties),
+                                  FROM_CLIENT)
 
 
 def validate_report(product: Product, changes: dict[str, Any]) -> dict[str, Any]:
