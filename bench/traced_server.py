@@ -100,11 +100,11 @@ def _trace_qos1(qos1: Any) -> None:
 
 SQL: list[tuple[str, float, float, str]] = []  # (statement, started, ms, thread) of each COMMIT, checkpoint
 _SQL_TIMED = ("COMMIT", "PRAGMA wal_checkpoint(PASSIVE)", "BEGIN IMMEDIATE")
-BATCHES: list[tuple[float, float, int]] = []
-ACKS: list[tuple[float, float, int]] = []
-RENEWS: list[tuple[float, float, int]] = []  # the Pulsar consumer's lease renewals (its delivery waits for them)
-SAVES: list[tuple[float, float, int]] = []  # the open-hub channel's saves of positions (its pump waits for them)
-REFRESHES: list[tuple[float, float, int]] = []  # the open-hub channel's refreshes of its links  # (started, ms, acks) of each write of Pulsar acknowledgements  # (started, ms, units) of each of the SQLite writer's batches
+BATCHES: list[tuple[float, float, int]] = []  # (started, ms, units) of each of the SQLite writer's batches
+ACKS: list[tuple[float, float, int]] = []  # (started, ms, acks) of each write of Pulsar acknowledgements
+RENEWS: list[tuple[float, float, int]] = []  # the Pulsar consumer's lease renewals (before: delivery waited)
+SAVES: list[tuple[float, float, int]] = []  # the open-hub channel's saves of positions (before: its pump waited)
+REFRESHES: list[tuple[float, float, int]] = []  # the open-hub channel's refreshes of its links
 
 
 def _trace_sqlite(sqlite: Any) -> None:
