@@ -100,7 +100,7 @@ def _trace_qos1(qos1: Any) -> None:
 
 SQL: list[tuple[str, float, float, str]] = []  # (statement, started, ms, thread) of each COMMIT, checkpoint
 _SQL_TIMED = ("COMMIT", "PRAGMA wal_checkpoint(PASSIVE)", "BEGIN IMMEDIATE")
-BATCHES: list[tuple[float, float, int]] = []  # (started, ms, units) of each of the SQLite writer's batches
+BATCHES: list[tuple[float, float, int, int]] = []  # (started, ms, units, WAL bytes) of each of the writer's batches
 ACKS: list[tuple[float, float, int]] = []  # (started, ms, acks) of each write of Pulsar acknowledgements
 RENEWS: list[tuple[float, float, int]] = []  # the Pulsar consumer's lease renewals (before: delivery waited)
 SAVES: list[tuple[float, float, int]] = []  # the open-hub channel's saves of positions (before: its pump waited)
@@ -145,7 +145,11 @@ def _trace_sqlite(sqlite: Any) -> None:
         try:
             return await commit_batch(self, loop, conn, tx, batch)
         finally:
-            BATCHES.append((started, (time.monotonic() - started) * 1000, len(batch)))
+            try:
+                wal = os.path.getsize(self.path + "-wal")  # does the log wrap (checkpoints catch up) or only grow?
+            except OSError:
+                wal = -1
+            BATCHES.append((started, (time.monotonic() - started) * 1000, len(batch), wal))
 
     sqlite.SqliteStore._commit_batch = traced_commit_batch
 
