@@ -301,7 +301,17 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
                     time.sleep(0.1)
                 time.sleep(0.5)
                 stamps = json.loads(trace.read_text())
-                result.steps[rate] = breakdown(stamps, sent, mqtt.received)
+                mqtt_received, pulsar_received = mqtt.received, pulsar.received
+                result.steps[rate] = breakdown(stamps, sent, mqtt_received)
+                # every command's own stamps beside its send and receipt times, to find what the slowest ones have
+                # in common (when, and at which step): FILE.events.json
+                events = [{"key": f"{k[0]}|{k[1]}", "sent": at, "mqtt_received": mqtt_received.get(k),
+                           "pulsar_received": pulsar_received.get(k), **stamps.get(f"{k[0]}|{k[1]}", {})}
+                          for k, at in sent.items()]
+                trace.with_name(trace.name + ".events.json").write_text(json.dumps(
+                    {"events": events, "gc": stamps.get("_gc", []), "sql": stamps.pop("_sql", []),
+                     "batches": stamps.pop("_batches", []), "acks": stamps.pop("_acks", []),
+                     **{k: stamps.pop(f"_{k}", []) for k in ("renews", "saves", "refreshes")}}))
                 start, end = min(sent.values()), max(sent.values()) + 1
                 pauses = [(g, ms) for g, at, ms, _ in stamps.pop("_gc", []) if start <= at <= end]
                 garbage = sorted(stamps.pop("_garbage", {}).items(), key=lambda item: -item[1])[:12]

@@ -98,6 +98,62 @@ def _trace_qos1(qos1: Any) -> None:
     qos1._ended = traced_ended
 
 
+SQL: list[tuple[str, float, float, str]] = []  # (statement, started, ms, thread) of each COMMIT, checkpoint
+_SQL_TIMED = ("COMMIT", "PRAGMA wal_checkpoint(PASSIVE)", "BEGIN IMMEDIATE")
+BATCHES: list[tuple[float, float, int, int]] = []  # (started, ms, units, WAL bytes) of each of the writer's batches
+ACKS: list[tuple[float, float, int]] = []  # (started, ms, acks) of each write of Pulsar acknowledgements
+RENEWS: list[tuple[float, float, int]] = []  # the Pulsar consumer's lease renewals (before: delivery waited)
+SAVES: list[tuple[float, float, int]] = []  # the open-hub channel's saves of positions (before: its pump waited)
+REFRESHES: list[tuple[float, float, int]] = []  # the open-hub channel's refreshes of its links
+
+
+def _trace_sqlite(sqlite: Any) -> None:
+    """Time the writer's COMMITs and BEGINs and the checkpoints (a connection class of our own), and each batch."""
+    import sqlite3
+    import threading
+
+    class TimedConnection(sqlite3.Connection):
+        def execute(self, sql: str, *args: Any) -> Any:  # type: ignore[override]
+            if sql not in _SQL_TIMED:
+                return super().execute(sql, *args)
+            started = time.monotonic()
+            try:
+                return super().execute(sql, *args)
+            finally:
+                SQL.append((sql.split()[0] if sql[0] != "P" else "CHECKPOINT", started,
+                            (time.monotonic() - started) * 1000, threading.current_thread().name))
+
+    connect = sqlite3.connect
+
+    def timed_connect(*args: Any, **kw: Any) -> Any:  # the store's own _connect, with our connection class
+        return connect(*args, factory=TimedConnection, **kw)
+
+    real_connect = sqlite._connect
+
+    def traced_connect(path: str) -> Any:
+        sqlite3.connect = timed_connect
+        try:
+            return real_connect(path)
+        finally:
+            sqlite3.connect = connect
+
+    sqlite._connect = traced_connect
+    commit_batch = sqlite.SqliteStore._commit_batch
+
+    async def traced_commit_batch(self: Any, loop: Any, conn: Any, tx: Any, batch: Any) -> Any:
+        started = time.monotonic()
+        try:
+            return await commit_batch(self, loop, conn, tx, batch)
+        finally:
+            try:
+                wal = os.path.getsize(self.path + "-wal")  # does the log wrap (checkpoints catch up) or only grow?
+            except OSError:
+                wal = -1
+            BATCHES.append((started, (time.monotonic() - started) * 1000, len(batch), wal))
+
+    sqlite.SqliteStore._commit_batch = traced_commit_batch
+
+
 def install() -> None:
     gc.callbacks.append(_gc)
     from amqtt.mqtt.protocol import handler as amqtt_handler
@@ -107,6 +163,7 @@ def install() -> None:
     from tuyacloud.messaging.mqtt import channel
     from tuyacloud.store import sqlite
 
+    _trace_sqlite(sqlite)
     send_commands = commands.send_commands
 
     @functools.wraps(send_commands)
@@ -200,6 +257,34 @@ def install() -> None:
 
     hub.Hub._send = traced_hub_send  # type: ignore[method-assign]
 
+    record_acks = hub.Hub._record_acks
+
+    def traced_record_acks(self: Any, consumer: Any, cursor: int) -> None:
+        started, n = time.monotonic(), len(consumer.acks) + len(consumer.acked)
+        record_acks(self, consumer, cursor)
+        task = consumer.recording
+        if task is not None:
+            task.add_done_callback(lambda _: ACKS.append((started, (time.monotonic() - started) * 1000, n)))
+
+    hub.Hub._record_acks = traced_record_acks  # type: ignore[method-assign]
+
+    def timed(cls: Any, name: str, into: list[tuple[float, float, int]]) -> None:
+        """Time each call of an async method that a delivery loop awaits (bookkeeping writes and reads)."""
+        method = getattr(cls, name)
+
+        async def wrapper(*args: Any, **kw: Any) -> Any:
+            started = time.monotonic()
+            try:
+                return await method(*args, **kw)
+            finally:
+                into.append((started, (time.monotonic() - started) * 1000, 0))
+
+        setattr(cls, name, wrapper)
+
+    timed(hub.Hub, "_renew", RENEWS)
+    timed(channel.OpenHubChannel, "_save", SAVES)
+    timed(channel.OpenHubChannel, "_refresh", REFRESHES)
+
 
 def main() -> None:
     out, args = sys.argv[1], sys.argv[2:]
@@ -228,7 +313,9 @@ def main() -> None:
         gc.garbage.clear()
         grown = {name: n - before.get(name, 0) for name, n in objects().items()} if before else {}
         with open(out, "wb") as fh:
-            fh.write(orjson.dumps({**STAMPS, "_gc": GC, "_grown": grown, "_garbage": garbage, "_young": YOUNG}))
+            fh.write(orjson.dumps({**STAMPS, "_gc": GC, "_grown": grown, "_garbage": garbage, "_young": YOUNG,
+                                   "_sql": SQL, "_batches": BATCHES, "_acks": ACKS,
+                                   "_renews": RENEWS, "_saves": SAVES, "_refreshes": REFRESHES}))
 
     signal.signal(signal.SIGUSR1, mark)
     signal.signal(signal.SIGUSR2, dump)

@@ -154,6 +154,31 @@ def test_failover_only_the_first_consumer_receives_and_the_standby_takes_over(la
     assert standby.quiet(0.3) == []
 
 
+def test_the_active_consumer_keeps_its_lease_past_its_length_while_delivering(lamp: Lamp,
+                                                                                consumer: ConsumerFactory) -> None:
+    """The lease (5 s) is renewed beside delivery, not before each second of it: an active consumer that stays
+    connected and busy well past the lease's length keeps it, and its standby receives nothing. Were renewals
+    lost, the standby would take the lease over after 5 s and get the unacknowledged messages."""
+    first = consumer(ack_timeout_ms=30_000)
+    _drain_bind(first)
+    standby = consumer(ack_timeout_ms=30_000)
+    wait_for_subscription(lamp.cloud.control, lamp.access_id, lambda s: len(s["consumers"]) == 2)
+    sent: list[int] = []
+    for i in range(14):  # 7 s, a message every half second; every other one is left unacknowledged
+        lamp.report(400 + i)
+        sent.append(400 + i)
+        got = first.get()
+        assert _value(got) == 400 + i
+        if i % 2 == 0:
+            first.ack(got)
+        assert standby.quiet(0.5) == [], "the standby took over while the active consumer was alive"
+    row = lamp.wait_backlog(7)
+    assert [c["active"] for c in row["consumers"]] == [True, False]
+    first.close()
+    taken = standby.get_many(7, timeout=10)  # now the standby takes over what was left unacknowledged
+    assert [_value(m) for m in taken] == sent[1::2]
+
+
 def test_backlog_is_kept_while_nobody_is_connected_and_delivered_in_order_on_connect(
         lamp: Lamp, consumer: ConsumerFactory) -> None:
     c = consumer(ack_timeout_ms=30_000)

@@ -33,6 +33,7 @@ MAX_INFLIGHT = 1000
 ROOM_LOW = MAX_INFLIGHT // 2  # this many in flight: an ack wakes delivery even while acks are being written
 LEASE_MS = 5000
 RENEW_S = 1.0
+LEASE_MARGIN_MS = 1000  # a renewal still pending this close to the lease's end: delivery waits for it
 ENVS = ("event", "event-test")
 
 SubKey = tuple[str, str, str]
@@ -122,19 +123,35 @@ class Hub:
 
         active = False
         cursor = -1
+        loop = asyncio.get_running_loop()
+        renewal: asyncio.Task[tuple[bool, int]] | None = None  # the active consumer's lease being renewed
+        renew_at = 0.0  # loop time of the next renewal
+        held_until = 0  # wall ms until which the lease is ours, as the last renewal that succeeded took it
         try:
             await self._retrying(consumer, lambda: store.transaction(register))
             while not consumer.closed:
                 try:
-                    was_active, active = active, await self._renew(consumer, owner, row)
-                    if active and not was_active:
+                    if not active:  # standing by (or just connected): try to take the lease, and wait for it
+                        active, taken_at = await self._renew(consumer, owner, row)
+                        if not active:
+                            await self._wait(consumer, RENEW_S)
+                            continue
                         cursor = -1  # taking over: start again from the subscription's position
-                    deadline = asyncio.get_running_loop().time() + RENEW_S
-                    while active and not consumer.closed and asyncio.get_running_loop().time() < deadline:
-                        cursor = await self._deliver_round(consumer, cursor)
-                        await self._wait(consumer, self._next_wait(consumer, deadline))
-                    if not active:
-                        await self._wait(consumer, RENEW_S)
+                        held_until, renew_at = taken_at + LEASE_MS, loop.time() + RENEW_S
+                    if renewal is None and (loop.time() >= renew_at or wall_ms() >= held_until - LEASE_MARGIN_MS):
+                        renewal = self._renew_beside(consumer, owner, row)
+                    if renewal is not None and (renewal.done() or wall_ms() >= held_until - LEASE_MARGIN_MS):
+                        # the renewal's outcome; it is awaited (delivery stops) only once the lease we hold is
+                        # about to run out: beyond it another consumer may have taken over
+                        task, renewal = renewal, None
+                        renew_at = loop.time() + RENEW_S
+                        active, taken_at = await task
+                        if not active:
+                            continue  # another consumer holds the lease: stand by
+                        held_until = taken_at + LEASE_MS
+                    cursor = await self._deliver_round(consumer, cursor)
+                    await self._wait(consumer, self._next_wait(consumer, loop.time() + RENEW_S if renewal
+                                                               else renew_at))
                 except StoreUnavailable as error:
                     # The store is down: keep the connection, wait, and go on where delivery was. A lease that
                     # ran out meanwhile is simply taken again (or by another consumer) when it is back.
@@ -147,6 +164,9 @@ class Hub:
             if not self._consumers[key]:
                 del self._consumers[key]
 
+            if renewal is not None:  # a renewal landing after the release below would take the lease again
+                with contextlib.suppress(Exception):
+                    await renewal
             if consumer.recording is not None:  # acknowledgements still being written: after them
                 with contextlib.suppress(Exception):
                     await consumer.recording
@@ -181,7 +201,20 @@ class Hub:
             self._episode.ok()
             return
 
-    async def _renew(self, consumer: Consumer, owner: str, row: ConsumerRow) -> bool:
+    def _renew_beside(self, consumer: Consumer, owner: str, row: ConsumerRow) -> asyncio.Task[tuple[bool, int]]:
+        """Renew the active consumer's lease in a task beside delivery, which wakes the consumer when it ends.
+
+        A renewal is a write: it waits for the writer's batch in flight and then its own COMMIT (on SQLite an
+        fsync, slower when a checkpoint flushes at the same time). Delivery waiting for it held every message
+        committed meanwhile back by that long, once a second: the slowest hundredth of the Pulsar consumer's
+        messages. The lease it renews runs for ``LEASE_MS`` after the last renewal that succeeded, so
+        delivery may go on meanwhile; it waits for the outcome only when that lease is about to end."""
+        task = asyncio.create_task(self._renew(consumer, owner, row), name="message-lease")
+        task.add_done_callback(lambda _: consumer.wake.set())
+        return task
+
+    async def _renew(self, consumer: Consumer, owner: str, row: ConsumerRow) -> tuple[bool, int]:
+        """Take or keep the subscription's lease: whether it is ours, and the wall-clock time it was taken at."""
         row.last_seen_ms = self.ctx.clock.now_ms()
         # The lease is about processes being alive: wall-clock time, which every process on the database shares,
         # not the cloud clock (a test may step or freeze it in one process only, and a lease would then never run
@@ -196,7 +229,7 @@ class Hub:
                 consumer.project = project  # a rotated secret changes the message key
             return await tx.take_lease(*key, owner, wall, wall + LEASE_MS)
 
-        return await self.ctx.store.transaction(work)
+        return await self.ctx.store.transaction(work), wall
 
     def _next_wait(self, consumer: Consumer, deadline: float) -> float:
         loop_now = asyncio.get_running_loop().time()

@@ -63,6 +63,7 @@ class _Project:
     task: asyncio.Task[None] | None = None
     refreshed_at: float = 0.0
     audience: dict[str, tuple[Link, ...]] = field(default_factory=dict)
+    saving: asyncio.Task[None] | None = None  # positions being saved beside delivery (see OpenHubChannel._save_beside)
 
 
 class OpenHubChannel:
@@ -106,12 +107,14 @@ class OpenHubChannel:
         if link is None:
             return
         link.connected = False
+        project = self._projects.get(link.credential.access_id)
         if not link.persistent:
             self._by_user.pop(username, None)
-            project = self._projects.get(link.credential.access_id)
             if project is not None:
                 project.links.pop(username, None)
                 project.audience.clear()
+        if project is not None:
+            await self._saved(project)  # a save in flight says "connected": this one must land after it
         await self._save([link])
 
     def connected(self) -> list[Link]:
@@ -129,6 +132,8 @@ class OpenHubChannel:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for project in self._projects.values():
+            await self._saved(project)
         with contextlib.suppress(Exception):
             await self._save(list(self._by_user.values()), disconnected=True)
         self._projects.clear()
@@ -148,12 +153,15 @@ class OpenHubChannel:
                 await self._refresh(project)
                 while project.links and await self._round(project) == BATCH:
                     pass
-                if loop.time() >= next_beat:  # connected links are shown as connected while this goes on
+                saving = project.saving is not None and not project.saving.done()
+                if saving:
+                    pass  # one save at a time: the links stay dirty, and the next wake-up after it saves them
+                elif loop.time() >= next_beat:  # connected links are shown as connected while this goes on
                     next_beat = next_flush = loop.time() + HEARTBEAT_S
-                    await self._save(list(project.links.values()))
+                    self._save_beside(project, list(project.links.values()))
                 elif loop.time() >= next_flush:
                     next_flush = loop.time() + FLUSH_S
-                    await self._save([link for link in project.links.values() if link.dirty])
+                    self._save_beside(project, [link for link in project.links.values() if link.dirty])
             except asyncio.CancelledError:
                 raise
             except Exception:  # a failed round is retried on the next wake-up; delivery never stops for good
@@ -256,6 +264,35 @@ class OpenHubChannel:
             self._placements.clear()
         return placement
 
+    def _save_beside(self, project: _Project, links: list[Link]) -> None:
+        """Save delivery positions in a task beside delivery rather than in the pump's way.
+
+        A save is a write: it waits for the writer's batch in flight and then its own COMMIT (an fsync on SQLite,
+        slower when a checkpoint flushes at the same time). The pump waiting for it held every message committed
+        meanwhile back by that long, once a second: the slowest hundredth of the subscriber's messages. Nothing
+        depends on the save being done before the next message goes out: a position is only where a client that
+        reconnects resumes (never moved back), so one saved a moment later means at most a redelivery after a
+        crash, which QoS 1 allows. One save per project at a time, so ``connected`` flags land in order; a save
+        that fails leaves its links dirty with their counts, for the next."""
+        if not links:
+            return
+
+        async def save() -> None:
+            try:
+                await self._save(links)
+            except Exception:
+                log.exception("could not save open-hub delivery positions for project %s", project.access_id)
+
+        project.saving = asyncio.create_task(save(), name=f"openhub-save-{project.access_id}")
+        project.saving.add_done_callback(lambda _: project.wake.set())  # dirty links wait for the next flush
+
+    @staticmethod
+    async def _saved(project: _Project) -> None:
+        if project.saving is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await project.saving
+            project.saving = None
+
     async def _save(self, links: list[Link], disconnected: bool = False) -> None:
         if not links:
             return
@@ -270,7 +307,13 @@ class OpenHubChannel:
             for username, cursor, sent, last, connected in rows:
                 await tx.credential_progress(username, cursor, sent, last, now, connected)
 
-        await self.ctx.store.transaction(work)
+        try:
+            await self.ctx.store.transaction(work)
+        except BaseException:  # not saved: the counts and the position go with the next save
+            for link, (_, _, sent, _, _) in zip(links, rows, strict=True):
+                link.sent += sent
+                link.dirty = True
+            raise
 
 
 def link_view(link: Link) -> dict[str, Any]:
