@@ -21,6 +21,7 @@ from tuyacloud.clock import Clock
 from tuyacloud.console.auth import PUBLIC_PATHS
 from tuyacloud.console.routes import console_paths
 from tuyacloud.server import banner
+from tuyacloud.settings import Settings
 from tuyacloud.store.engine import open_store
 
 PARAMS = re.compile(r"\{([^}:]+)(:[^}]*)?\}")
@@ -147,8 +148,14 @@ def _read_account_row(server: CloudServer, username: str) -> tuple[Any, ...]:
     return asyncio.run(read())
 
 
-def test_passwords_are_stored_as_salted_scrypt_hashes(console_server: CloudServer) -> None:
-    _, stored = _read_account_row(console_server, "admin")
+def test_passwords_are_stored_as_salted_scrypt_hashes(tmp_path: Path) -> None:
+    # at the server's own cost (test servers hash at a low one unless told otherwise)
+    server = CloudServer(tmp_path, password_scrypt_n=Settings.password_scrypt_n, create_demo=False, simulator=False,
+                         console_admin_password=ADMIN_PASSWORD).start()
+    try:
+        _, stored = _read_account_row(server, "admin")
+    finally:
+        server.stop()
     assert ADMIN_PASSWORD not in stored
     kind, n, r, p, salt, digest = stored.split("$")
     assert (kind, int(n), int(r), int(p)) == ("scrypt", 1 << 14, 8, 1)

@@ -25,6 +25,7 @@ from tuyacloud.clock import Clock
 from tuyacloud.connections import http_protocol
 from tuyacloud.domain.context import Context
 from tuyacloud.settings import Settings
+from tuyacloud.testing.cloud import TEST_SCRYPT_N
 
 ADMIN_TOKEN = "test-admin-token"
 
@@ -120,6 +121,10 @@ class CloudServer:
         database_url = overrides.pop("database_url") if "database_url" in overrides else migrated_database_for_test(
             data_dir)
         settings = Settings(data_dir=data_dir, port=self.port, database_url=database_url)
+        # Stored passwords at the testing kit's low scrypt cost unless the test asks for another: the server's
+        # (16384, tens of milliseconds of CPU per hash and per login) protects nothing here, and the suite's servers
+        # hash thousands of passwords. A test of the server's own cost passes ``Settings.password_scrypt_n``.
+        overrides.setdefault("password_scrypt_n", TEST_SCRYPT_N)
         self.settings = replace(settings, **overrides)
         self.state: CloudState | None = None
         self.loop: asyncio.AbstractEventLoop | None = None

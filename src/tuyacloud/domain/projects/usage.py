@@ -7,6 +7,7 @@ lose at most the last interval's counts, which statistics tolerate.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections import defaultdict
@@ -37,6 +38,10 @@ class UsageRow:
 class UsageCounter:
     def __init__(self) -> None:
         self._pending: defaultdict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        # One flush at a time: a flush that finds nothing pending while another is still writing what it took
+        # must not return before that write is committed (the statistics page flushes, then reads; it read the
+        # store while the periodic flush was writing the counts, and missed them).
+        self._flushing = asyncio.Lock()
 
     def count(self, access_id: str, api: str, now_ms: int, failed: bool) -> None:
         cell = self._pending[(access_id, day_of(now_ms), api)]
@@ -45,6 +50,10 @@ class UsageCounter:
             cell[1] += 1
 
     async def flush(self, ctx: Context) -> int:
+        async with self._flushing:
+            return await self._flush(ctx)
+
+    async def _flush(self, ctx: Context) -> int:
         if ctx.quotas is not None:
             await ctx.quotas.flush(ctx)  # the quota counters (domain/projects/quotas.py) are written with these
         if not self._pending:
