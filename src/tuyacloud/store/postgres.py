@@ -80,9 +80,14 @@ def unavailable(error: BaseException) -> StoreUnavailable | None:
     """The typed error for a driver failure that is the server's state rather than a bad statement."""
     if isinstance(error, StoreUnavailable):
         return error
-    if isinstance(error, _UNAVAILABLE) or (isinstance(error, asyncpg.InterfaceError) and "closed" in str(error)):
+    if isinstance(error, _UNAVAILABLE) or (isinstance(error, asyncpg.InterfaceError) and _LOST.search(str(error))):
         return StoreUnavailable(f"the database is unavailable: {type(error).__name__}")
     return None
+
+
+# The driver's words for a connection that is gone: closed under it, or taken back by the pool on its own when its
+# server died (every later call on the handle the store still holds says "released back to the pool").
+_LOST = re.compile(r"closed|released back to the pool")
 
 
 @lru_cache(maxsize=4096)
