@@ -26,7 +26,7 @@ from tuyacloud.catalog.loader import Product
 from tuyacloud.catalog.validation import check_commands, validate_properties
 from tuyacloud.domain.context import Context, StatusChange
 from tuyacloud.domain.devices import events, outbox
-from tuyacloud.domain.devices.devices import get_owned, refuse_if_frozen
+from tuyacloud.domain.devices.devices import found, get_owned, refuse_if_frozen, refuse_if_hidden
 from tuyacloud.domain.devices.requests import IssueProperties, SendCommands
 from tuyacloud.errors import (
     CommandNotSupported,
@@ -34,7 +34,6 @@ from tuyacloud.errors import (
     DeviceNotSupported,
     DeviceOffline,
     ParamIllegal,
-    PermissionDeny,
 )
 from tuyacloud.models import Device, DeviceLog, Project
 from tuyacloud.store.base import Tx
@@ -121,22 +120,22 @@ async def _checked_command(ctx: Context, project: Project, device_id: str, check
                            event_from: str) -> dict[str, Any]:
     """A client's command, checked against the device its unit reads for update (see the module's docstring)."""
 
-    async def work(tx: Tx) -> StatusChange | _Linked:
-        device = await tx.get_device_for_update(device_id, project.region)
-        # The checks of get_owned, refuse_if_frozen, product_of, the batch's own and the online check, in that
-        # order, with their words.
-        if device is None:
-            raise DeviceNotExist(f"device {device_id!r} does not exist")
-        if device.access_id != project.access_id:
-            return _Linked()  # ownership needs the project's links: not read inside a unit
-        scope = ctx.scope
-        if scope is not None and not scope.sees(device.asset_id, device.owner_uid):
-            raise PermissionDeny("the user may not see this device")
+    def checked(device: Device) -> tuple[Product, list[tuple[str, Any]]]:
+        """After ownership: refuse_if_frozen, product_of, the batch's own checks and the online check, in that
+        order, with their words (as the general path ran them)."""
         refuse_if_frozen(device)
         product = product_of(ctx, device)
         commands = check(product)
         if not device.online:
             raise DeviceOffline()
+        return product, commands
+
+    async def work(tx: Tx) -> StatusChange | _Linked:
+        device = found(await tx.get_device_for_update(device_id, project.region), device_id)
+        if device.access_id != project.access_id:
+            return _Linked()  # ownership needs the project's links: not read inside a unit
+        refuse_if_hidden(ctx, device)
+        product, commands = checked(device)
         change = await _apply(ctx, tx, device, product, commands,
                               {**dict(commands), **apply_commands(product, device.status, commands)}, event_from)
         assert change is not None  # commands are never empty
@@ -145,12 +144,7 @@ async def _checked_command(ctx: Context, project: Project, device_id: str, check
     change = await ctx.store.transaction(work, devices=[(device_id, project.region)])
     if isinstance(change, _Linked):
         device = await get_owned(ctx, project, device_id)
-        refuse_if_frozen(device)
-        product = product_of(ctx, device)
-        commands = check(product)
-        if not device.online:
-            raise DeviceOffline()
-        return await _command(ctx, device, product, commands, event_from)
+        return await _command(ctx, device, *checked(device), event_from)
     ctx.command_committed(event_from)
     ctx.notify(change.device.id, change.device.region)
     ctx.status_changed(change)

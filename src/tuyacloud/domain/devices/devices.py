@@ -153,15 +153,26 @@ async def _placement(ctx: Context, project: Project, asset_id: str) -> str:
 
 async def get_owned(ctx: Context, project: Project, device_id: str) -> Device:
     """The project's device; with a user token, only at an asset the user is authorised on (else 1106)."""
-    device = await ctx.store.get_device(device_id, project.region)
-    if device is None:
-        raise DeviceNotExist(f"device {device_id!r} does not exist")
+    device = found(await ctx.store.get_device(device_id, project.region), device_id)
     if device.access_id != project.access_id and device.access_id not in await owners.linked_owners(ctx, project):
         raise PermissionDeny("the device is not linked to this project")
+    refuse_if_hidden(ctx, device)
+    return device
+
+
+def found(device: Device | None, device_id: str) -> Device:
+    """The device read, or ``DeviceNotExist``: :func:`get_owned`'s first check, shared with the
+    command path that reads the device inside its unit of work."""
+    if device is None:
+        raise DeviceNotExist(f"device {device_id!r} does not exist")
+    return device
+
+
+def refuse_if_hidden(ctx: Context, device: Device) -> None:
+    """With a user token, a device at an asset the user is not authorised on is refused (1106)."""
     scope = ctx.scope
     if scope is not None and not scope.sees(device.asset_id, device.owner_uid):
         raise PermissionDeny("the user may not see this device")
-    return device
 
 
 async def get_many(ctx: Context, project: Project, ids: Sequence[str]) -> list[Device]:
