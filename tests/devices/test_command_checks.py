@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from support.custom import ok
+from support.custom import device_log_events, ok
 from support.devapis import last_seq, messages_after, signed
 from support.server import CloudServer
 from support.signed import SignedClient
@@ -30,11 +30,6 @@ def _status(c: SignedClient, device_id: str) -> dict[str, Any]:
     return {s["code"]: s["value"] for s in ok(c.get(f"/v1.0/devices/{device_id}/status"))}
 
 
-def _logs(c: SignedClient, device_id: str) -> list[tuple[int, str]]:
-    result = ok(c.get(f"/v1.0/devices/{device_id}/logs",
-                      {"type": "1,2,3,4,5,6,7", "start_time": 0, "end_time": 9_999_999_999_999, "size": 100}))
-    return sorted((int(log["event_id"]), log.get("code", "")) for log in result["logs"])
-
 
 def _shadow(c: SignedClient, device_id: str, properties: dict[str, Any]) -> dict[str, Any]:
     return c.post(f"/v2.0/cloud/thing/{device_id}/shadow/properties/issue", {"properties": properties})
@@ -47,7 +42,7 @@ def test_refusals_keep_their_order_and_words_and_write_nothing(cloud: CloudServe
     c = signed(cloud, project)
     plug = cloud.add_devices(aid, "cz")[0]["id"]
     foreign = cloud.add_devices(stranger["access_id"], "cz")[0]["id"]
-    before, status_before, logs_before = last_seq(cloud, aid), _status(c, plug), _logs(c, plug)
+    before, status_before, logs_before = last_seq(cloud, aid), _status(c, plug), device_log_events(c, plug)
 
     for path in PATHS:
         assert _refusal(c.post(path.format("vdevo_no_such_device"), ON)) == (
@@ -79,7 +74,7 @@ def test_refusals_keep_their_order_and_words_and_write_nothing(cloud: CloudServe
     assert _status(c, plug) == status_before
     sent = messages_after(cloud, aid, before)
     assert [m["data"].get("bizCode") for m in sent] == ["offline", "online"]  # the online changes, nothing else
-    assert [log for log in _logs(c, plug) if log not in logs_before] == [(1, ""), (2, "")]
+    assert [log for log in device_log_events(c, plug) if log not in logs_before] == [(1, ""), (2, "")]
 
     # And then it obeys, through each way in.
     assert ok(c.post(PATHS[0].format(plug), ON)) is True

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from tuya_iot import AuthType
 
-from support.custom import add_asset, code, ok
+from support.custom import add_asset, code, device_log_events, ok
 from support.devapis import events_of, iot_py_manager, last_seq, messages_after, sdk_code, sdk_ok, signed
 from support.server import CloudServer
 from support.smarthome import add_home_device, create_home, smart_home_project, sync_user
@@ -24,11 +24,6 @@ LIGHT_INITIAL = {"switch_led": True, "work_mode": "white", "bright_value_v2": 10
 def _status(c: Any, device_id: str) -> dict[str, Any]:
     return {s["code"]: s["value"] for s in ok(c.get(f"/v1.0/iot-03/devices/{device_id}/status"))}
 
-
-def _logs(c: Any, device_id: str) -> list[tuple[int, str]]:
-    result = ok(c.get(f"/v1.0/devices/{device_id}/logs",
-                      {"type": "1,2,3,4,5,6,7", "start_time": 0, "end_time": 9_999_999_999_999, "size": 100}))
-    return sorted((int(log["event_id"]), log.get("code", "")) for log in result["logs"])
 
 
 @pytest.fixture(params=[AuthType.CUSTOM, AuthType.SMART_HOME], ids=["custom-DELETE-iot03", "smart_home-POST-v1"])
@@ -58,7 +53,7 @@ def test_factory_reset_restores_unbinds_and_announces(cloud: CloudServer, auth_t
     assert details["asset_id"] == "" and details["online"] is False and details["uid"] == ""
     status = _status(c, light["id"])
     assert {k: status[k] for k in LIGHT_INITIAL} == LIGHT_INITIAL
-    assert _logs(c, light["id"]) == [(2, ""), (4, "")]  # offline and reset; the history before is cleared
+    assert device_log_events(c, light["id"]) == [(2, ""), (4, "")]  # offline and reset; the history before is cleared
     assert cloud.control("GET", f"/devices/{light['id']}/timers") == []  # the cloud's data of it is cleared
     at_hall = ok(c.get(f"/v1.0/iot-02/assets/{hall}/devices", {"page_size": 100}))["list"]
     assert [d["device_id"] for d in at_hall] == [other["id"]]

@@ -13,6 +13,13 @@ def ok(response: dict[str, Any]) -> Any:
     return response["result"]
 
 
+def device_log_events(c: Any, device_id: str) -> list[tuple[int, str]]:
+    """A device's whole log as sorted (event id, code) pairs: what a test compares before and after a change."""
+    result = ok(c.get(f"/v1.0/devices/{device_id}/logs",
+                      {"type": "1,2,3,4,5,6,7", "start_time": 0, "end_time": 9_999_999_999_999, "size": 100}))
+    return sorted((int(log["event_id"]), log.get("code", "")) for log in result["logs"])
+
+
 def code(response: dict[str, Any]) -> int:
     assert response["success"] is False, response
     return int(response["code"])
