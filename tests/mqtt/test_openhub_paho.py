@@ -4,6 +4,8 @@ per-device order; against the real server and its embedded broker."""
 from __future__ import annotations
 
 import logging
+import socket
+import struct
 import threading
 import time
 from pathlib import Path
@@ -15,6 +17,7 @@ from support.custom import code, ok
 from support.openhub import (
     CUSTOM_PATH,
     SMART_HOME_PATH,
+    WAIT_S,
     Site,
     Subscriber,
     config_body,
@@ -288,3 +291,45 @@ def test_a_busy_default_port_leaves_the_server_running_without_mqtt(tmp_path: Pa
         assert [r.getMessage() for r in said if r.exc_info] == []
         with pytest.raises(RuntimeError, match="did not start"):
             mqtt_server(tmp_path / "explicit", simulator=False, mqtt_port=port)
+
+
+def _raw_connect(config: dict[str, object], keepalive: int) -> socket.socket:
+    """A bare MQTT 3.1.1 CONNECT (clean session, username and password) on a plain socket, CONNACK read: a client
+    that then says nothing at all, which paho never is (it pings on its own)."""
+
+    def field(value: object) -> bytes:
+        raw = str(value).encode()
+        return struct.pack("!H", len(raw)) + raw
+
+    body = field("MQTT") + bytes([4, 0xC2]) + struct.pack("!H", keepalive)
+    body += field(config["client_id"]) + field(config["username"]) + field(config["password"])
+    assert len(body) < 128  # one byte of remaining length
+    host, _, port = str(config["url"]).partition("://")[2].rpartition(":")
+    sock = socket.create_connection((host, int(port)), timeout=WAIT_S)
+    sock.sendall(bytes([0x10, len(body)]) + body)
+    assert sock.recv(4) == b"\x20\x02\x00\x00"  # CONNACK, accepted
+    return sock
+
+
+def test_a_client_silent_past_its_keep_alive_is_disconnected(site: Site) -> None:
+    """MQTT 3.1.1 section 3.1.2.10: nothing received for one and a half keep-alive periods closes the connection,
+    and not earlier. A pinging client with the same keep-alive stays connected and keeps receiving."""
+    config = get_config(site.client, site.project["uid"], link_id="tests.silent")
+    pinging = Subscriber(get_config(site.client, site.project["uid"], link_id="tests.pinging"), keepalive=1)
+    pinging.start().ready()
+    try:
+        sock = _raw_connect(config, keepalive=1)
+        connected = time.monotonic()
+        assert sock.recv(1) == b""  # the server closed it (a timeout here raises)
+        silent_for = time.monotonic() - connected
+        assert silent_for >= 1.5, silent_for
+        sock.close()
+        time.sleep(1.5)  # longer than the pinging client's 1.5 s, so it is judged on its pings
+        assert pinging.disconnects == []
+        _switch(site, "alice", True)
+        _switch(site, "alice", False)
+        device = site.devices["alice"]["id"]
+        eventually(lambda: [r["value"] for r in pinging.reports(device) if r["code"] == "switch_led"][-2:]
+                   == [True, False], what="both reports at the pinging client")
+    finally:
+        pinging.stop()

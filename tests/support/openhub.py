@@ -59,8 +59,10 @@ class Subscriber:
     """One paho client on a credential: records CONNACK, SUBACK and every decrypted message."""
 
     def __init__(self, config: dict[str, Any], version: str = "2.0", *, password: str | None = None,
-                 client_id: str | None = None, clean_session: bool = True, subscribe: str | None = None) -> None:
+                 client_id: str | None = None, clean_session: bool = True, subscribe: str | None = None,
+                 keepalive: int = 60) -> None:
         self.config = config
+        self.keepalive = keepalive
         self.version = version
         self.key = config["password"][8:24]
         self.connack: list[int] = []
@@ -93,7 +95,7 @@ class Subscriber:
     def start(self) -> Subscriber:
         scheme, _, rest = self.config["url"].partition("://")
         host, _, port = rest.rpartition(":")
-        self.client.connect(host, int(port))
+        self.client.connect(host, int(port), keepalive=self.keepalive)
         self.client.loop_start()
         return self
 

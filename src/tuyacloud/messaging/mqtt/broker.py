@@ -22,6 +22,7 @@ from amqtt.session import Session
 from tuyacloud.domain.access import openhub
 from tuyacloud.domain.context import Context
 from tuyacloud.messaging.mqtt.channel import OpenHubChannel
+from tuyacloud.messaging.mqtt.keepalive import KeepAliveWatch
 from tuyacloud.messaging.mqtt.qos1 import QoS1Sender
 from tuyacloud.models import HubCredential
 
@@ -43,6 +44,7 @@ class Gate:
         self.ctx = ctx
         self.channel = channel
         self.sessions: dict[str, HubCredential] = {}  # client id -> its credential, once authenticated
+        self.keep_alives: dict[str, int] = {}  # client id -> the keep-alive its CONNECT asked for (KeepAliveWatch)
 
     async def authenticate(self, session: Session) -> bool:
         credential = await openhub.authenticate(self.ctx, session.username, session.password, session.client_id)
@@ -53,7 +55,9 @@ class Gate:
         # amqtt 0.12 does nothing when a client's keep-alive passes (its broker handler's read timeout is a no-op),
         # yet with one set its reader reads every packet through wait_for: a task and three loop turns per PUBACK,
         # so at 1,000 messages a second the PUBACKs queued for hundreds of milliseconds (and their flows with them).
-        # Without it the reader awaits each packet directly. Nothing else reads it (MQTT 3.1.1's CONNACK has none).
+        # Without it the reader awaits each packet directly. The period is kept here for the KeepAliveWatch, which
+        # enforces it (MQTT 3.1.1's CONNACK has none, so nothing else reads it).
+        self.keep_alives[credential.client_id] = session.keep_alive
         session.keep_alive = 0
         return True
 
@@ -75,6 +79,7 @@ class Gate:
             return
         if session is None or session.clean_session:
             self.sessions.pop(client_id, None)
+            self.keep_alives.pop(client_id, None)
         await self.channel.detach(credential.username)
 
 
@@ -133,6 +138,7 @@ class EmbeddedBroker:
     broker: Broker | None = None
     channel: OpenHubChannel | None = None
     gate: Gate | None = None
+    keep_alive: KeepAliveWatch | None = None
     _publishing: set[asyncio.Future[Any]] = field(default_factory=set)
     _acks: QoS1Sender = field(default_factory=lambda: QoS1Sender())
     _direct: bool = False
@@ -170,6 +176,9 @@ class EmbeddedBroker:
         self.broker = broker
         # Nothing may be listening to sent packets for the direct path to skip amqtt's per-packet event.
         self._direct = QoS1Sender.usable(broker)
+        gate = self.gate
+        self.keep_alive = KeepAliveWatch(lambda client_id: gate.keep_alives.get(client_id, 0), lambda: broker.sessions)
+        self.keep_alive.start()
 
     async def publish(self, credential: HubCredential, payload: bytes, topic: str | None = None) -> None:
         """Straight to the credential's connection when it is connected (the broker's own broadcast compares a
@@ -208,6 +217,8 @@ class EmbeddedBroker:
                 log.exception("closing an expired open-hub connection failed")
 
     async def stop(self) -> None:
+        if self.keep_alive is not None:
+            await self.keep_alive.stop()
         if self.channel is not None:
             await self.channel.close()
         for task in list(self._publishing):
