@@ -30,6 +30,8 @@ log = logging.getLogger("tuyacloud.store")
 
 MAX_BATCH = 512
 CHECKPOINT_EVERY_S = 0.5
+# Past this size the write-ahead log is brought back to its start: see SqliteStore._checkpointer.
+WAL_RESTART_BYTES = 64 * 1024 * 1024
 CACHE_LIMIT = 50_000
 EXTERNAL_CHECK_S = 0.0005
 BUSY_TIMEOUT_MS = 10_000
@@ -198,6 +200,10 @@ class SqliteStore(Store):
         self._checkpoint_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint")
         self._checkpoint_conn: sqlite3.Connection | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
+        self._finish_checkpoint = False  # set by the checkpointer, done by the writer between two batches
+        self.wal_restart_bytes = WAL_RESTART_BYTES
+        self.checkpoint_every_s = CHECKPOINT_EVERY_S
+        self.lane_checkpoints = 0  # checkpoints finished in the writer's lane (benchmarks and tests read it)
         self._busy = False
         self._projects: dict[str, Project | None] = {}
         self._tokens: dict[str, Token | None] = {}
@@ -218,20 +224,33 @@ class SqliteStore(Store):
         # Checkpoints run beside the writer (PASSIVE blocks neither writers nor readers) instead of inside
         # whichever commit crosses the auto-checkpoint threshold, which stalled every command queued behind it.
         self._write.execute("PRAGMA wal_autocheckpoint=0")
+        self._page_size = self._write.execute("PRAGMA page_size").fetchone()[0]
         self._checkpoint_conn = _connect(self.path)
         self._wake = asyncio.Event()
         self._writer_task = asyncio.create_task(self._writer(), name="sqlite-writer")
         self._checkpoint_task = asyncio.create_task(self._checkpointer(), name="sqlite-checkpoint")
 
     async def _checkpointer(self) -> None:
+        """Copy the log back into the database file beside the writer, and keep the log from growing for ever.
+
+        SQLite writes the log from its start again only when a write transaction begins with all of the log copied;
+        under sustained writes a checkpoint beside the writer never gets there (commits land while it copies), so
+        the log grew by megabytes a second for as long as the load lasted (disk, start-up recovery and every read's
+        log index with it). So when the log is past ``wal_restart_bytes``, the writer finishes the copy between two
+        batches (the frames since this checkpoint, and the database file's fsync: 10-30 ms on a slow disk, once
+        per 64 MB written), the next batch's first write starts the log again, and ``journal_size_limit`` gives
+        the disk back."""
         loop = asyncio.get_running_loop()
         assert self._checkpoint_conn is not None
         conn = self._checkpoint_conn
         while True:
-            await asyncio.sleep(CHECKPOINT_EVERY_S)
+            await asyncio.sleep(self.checkpoint_every_s)
             # busy with another process's checkpoint: try again next time
             with contextlib.suppress(sqlite3.Error):
-                await loop.run_in_executor(self._checkpoint_executor, conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                busy, logged, copied = await loop.run_in_executor(self._checkpoint_executor, _checkpoint, conn)
+                # "logged" counts the frames when the checkpoint began: the writer has added more since
+                if not busy and logged * self._page_size > self.wal_restart_bytes:
+                    self._finish_checkpoint = True
 
     async def close(self) -> None:
         if self._checkpoint_task is not None:
@@ -443,6 +462,13 @@ class SqliteStore(Store):
                             batch: list[tuple[Callable[[Tx], Awaitable[Any]], asyncio.Future[Any]]]) -> None:
         if self.refusing_writes is not None and self._check_identity():
             raise StoreLost(LOST)
+        if self._finish_checkpoint:
+            self._finish_checkpoint = False
+            with contextlib.suppress(sqlite3.Error):  # busy with another process's: the checkpointer asks again
+                conn.execute(f"PRAGMA journal_size_limit={self.wal_restart_bytes}")  # what the restart keeps
+                busy, logged, copied = await loop.run_in_executor(self._executor, _checkpoint, conn)
+                if not busy and copied == logged:
+                    self.lane_checkpoints += 1
         began = time.perf_counter()
         try:
             await self._begin(loop, conn)
@@ -527,6 +553,12 @@ class SqliteStore(Store):
         tx.stale_devices.update(tx.fresh_devices)  # nothing of this batch is in the database
         tx.fresh_devices.clear()
         self._forget(tx)
+
+
+def _checkpoint(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    """A passive checkpoint: (busy, frames in the log, frames copied into the database file)."""
+    busy, logged, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return busy, logged, copied
 
 
 def _commit(conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop,
