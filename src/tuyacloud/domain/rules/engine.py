@@ -14,8 +14,9 @@ Rules (docs/smart-home.md, "Automations"):
   becoming true fires; an "all" automation that also has schedule or external conditions is
   driven by those events and fires at them only while every device condition holds.
 - Schedules fire at their minute in their time zone on the cloud clock; one occurrence fires once across processes
-  (claimed with a conditional UPDATE of ``last_fired_minute``). Occurrences during downtime are not caught up; a
-  forward step of the clock fires each schedule at most once (its latest occurrence in the step, within a day).
+  (claimed with a conditional UPDATE of ``last_fired_minute``, in the unit that records the run). Occurrences during
+  downtime are not caught up; a forward step of the clock fires each schedule at most once (its latest occurrence in
+  the step, within a day).
 - Preconditions (``timeCheck``) gate every firing; disabled automations never fire.
 - Loops: a run calls the domain with the chain of automations that caused it (``Context.causation``, see
   ``domain/rules/causation.py``), and each status change it commits carries that chain here; an automation already
@@ -36,6 +37,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tuyacloud.domain.context import Context, StatusChange
@@ -45,6 +47,7 @@ from tuyacloud.domain.rules.rule_writes import RULES_VERSION
 from tuyacloud.domain.rules.scene_actions import Outcome, perform, timetable
 from tuyacloud.errors import StoreUnavailable
 from tuyacloud.models import Automation, PendingAction
+from tuyacloud.store.base import Tx
 from tuyacloud.supervision import Episode, TaskStatus, describe
 
 log = logging.getLogger("tuyacloud.rules")
@@ -55,6 +58,8 @@ MAX_RUNS_PER_SECOND = 5
 VERSION_POLL_S = 1.0
 TICK_S = 0.1
 HISTORY = 1000
+
+Claim = Callable[[Tx], Awaitable[bool]]  # a check-and-take in the unit of work that starts a run
 
 
 def holds(condition: dict[str, Any], status: dict[str, Any]) -> bool:
@@ -245,18 +250,27 @@ class RuleEngine:
                     latest = at
             if latest is None:
                 continue
-            if not await self.ctx.store.claim_schedule_minute(automation.id, latest // rule_time.MINUTE_MS):
-                continue  # another process has it, or this minute already fired
             fresh = await self.ctx.store.get_automation(automation.id)
-            if fresh is not None:
-                await self.fire(fresh, (), "schedule")
+            if fresh is None:
+                continue
+
+            async def claim(tx: Tx, automation_id: str = automation.id, minute: int = latest // rule_time.MINUTE_MS
+                            ) -> bool:
+                return await tx.claim_schedule_minute(automation_id, minute)
+
+            # The minute is claimed in the unit that records the run: a crash between the two can no longer take
+            # the minute and lose its run. Another process that has it (or this minute already fired) runs nothing.
+            await self.fire(fresh, (), "schedule", claim)
         self._checked_ms = now  # only once every schedule was looked at: a pass cut short is done again
 
     # --- firing and running ---------------------------------------------------------------------------------
     def _record(self, kind: str, rule_id: str, reason: str, **extra: Any) -> dict[str, Any]:
-        entry = {"kind": kind, "id": rule_id, "reason": reason, "at": self.ctx.clock.now_ms(), **extra}
+        entry = self._entry(kind, rule_id, reason, **extra)
         self.history.append(entry)
         return entry
+
+    def _entry(self, kind: str, rule_id: str, reason: str, **extra: Any) -> dict[str, Any]:
+        return {"kind": kind, "id": rule_id, "reason": reason, "at": self.ctx.clock.now_ms(), **extra}
 
     def _over_budget(self, automation_id: str) -> bool:
         second = self.ctx.clock.now_ms() // 1000
@@ -268,9 +282,12 @@ class RuleEngine:
         self._budget[automation_id] = (second, runs + 1)
         return False
 
-    async def fire(self, automation: Automation, chain: causation.Chain, reason: str) -> bool:
+    async def fire(self, automation: Automation, chain: causation.Chain, reason: str, claim: Claim | None = None
+                   ) -> bool:
         """Run an automation whose condition fired from something ``chain`` caused (empty: a person, a device, a
-        schedule), unless a rule holds it back; True when a run started."""
+        schedule), unless a rule holds it back; True when a run started. ``claim``: a check-and-take that must hold
+        in the unit of work that starts the run (a schedule's minute, true in one process only); when it does not,
+        nothing runs and nothing is noted."""
         refusal = ""
         if not automation.enabled:
             refusal = "disabled"
@@ -284,31 +301,45 @@ class RuleEngine:
         elif self._over_budget(automation.id):
             refusal = f"more than {MAX_RUNS_PER_SECOND} runs in one cloud second"
         if refusal:
+            if claim is not None and not await self.ctx.store.transaction(claim):
+                return False  # another process has this occurrence: it notes the refusal
             self._record("automation", automation.id, reason, fired=False, refused=refusal)
             log.info("automation %s not run (%s): %s", automation.id, reason, refusal)
             return False
-        entry = self._record("automation", automation.id, reason, fired=True, chain=list(chain), outcomes=[])
-        await self._begin(pending_runs.plan(
+        entry = self._entry("automation", automation.id, reason, fired=True, chain=list(chain), outcomes=[])
+        rows = pending_runs.plan(
             self.ctx, self.pending.owner, "automation", automation.id, reason, automation.home_id, automation.region,
-            automation.actions, entry["at"], causation.extended(chain, automation.id)), entry)
-        return True
+            automation.actions, entry["at"], causation.extended(chain, automation.id))
+        try:
+            started = await self._begin(rows, entry, claim)
+        except Exception:
+            self.history.append(entry)  # it says why the run did not start
+            raise
+        if started:
+            self.history.append(entry)
+        return started
 
-    async def _begin(self, rows: list[PendingAction], entry: dict[str, Any]) -> None:
+    async def _begin(self, rows: list[PendingAction], entry: dict[str, Any], claim: Claim | None = None) -> bool:
         """Record a run's waiting actions (their commit is the run's start: from then on nothing loses them) and
-        have the runner look at once. When they cannot be recorded, the entry says so and the error goes up."""
+        have the runner look at once; False when ``claim`` did not hold (nothing recorded, no entry noted). When
+        they cannot be recorded, the entry says so and the error goes up."""
         if not rows:
-            return
+            return claim is None or bool(await self.ctx.store.transaction(claim))
         run_id = rows[0].run_id
         self._entries[run_id] = entry  # before the commit: the runner may take the first action at once
         while len(self._entries) > HISTORY:
             del self._entries[next(iter(self._entries))]
         try:
-            await pending_runs.record(self.ctx, rows)
+            recorded = await pending_runs.record(self.ctx, rows, claim)
         except Exception as error:
             self._entries.pop(run_id, None)
             entry.update(fired=False, refused=f"not started: {describe(error)}")
             raise
+        if not recorded:
+            self._entries.pop(run_id, None)
+            return False
         self.pending.wake()
+        return True
 
     def _on_outcome(self, row: PendingAction, outcome: Outcome) -> None:
         """The runner did one action: note it under its run's entry, or under a new one marked ``resumed`` for a

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tuyacloud.domain.context import Context
@@ -59,15 +59,22 @@ def plan(ctx: Context, owner: str, kind: str, rule_id: str, reason: str, home_id
             for due, position, action in timetable(actions, start_ms) if position > after]
 
 
-async def record(ctx: Context, rows: list[PendingAction]) -> None:
-    """Write a run's waiting actions in one unit of work: from its commit on, no restart loses them."""
-    if not rows:
-        return
+async def record(ctx: Context, rows: list[PendingAction], claim: Callable[[Tx], Awaitable[bool]] | None = None
+                 ) -> bool:
+    """Write a run's waiting actions in one unit of work: from its commit on, no restart loses them. With
+    ``claim``, only when it holds in that same unit (so what it takes and the run it starts commit together);
+    False when it did not."""
 
-    async def work(tx: Tx) -> None:
+    async def work(tx: Tx) -> bool:
+        if claim is not None and not await claim(tx):
+            return False
         await tx.insert_pending_actions(rows)
+        return True
 
-    await ctx.store.transaction(work)
+    if not rows and claim is None:
+        return True
+    recorded: bool = await ctx.store.transaction(work)
+    return recorded
 
 
 def label_of(row: PendingAction) -> str:
