@@ -318,9 +318,9 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
         admin_token = admin.group(1) if admin else ""
         if idle > 0:
             time.sleep(1.0)
-            before = threads(server.proc.pid)
+            idle_from = threads(server.proc.pid)
             time.sleep(idle)
-            result.idle.append("idle, no consumer: " + describe(usage_between(before, threads(server.proc.pid)),
+            result.idle.append("idle, no consumer: " + describe(usage_between(idle_from, threads(server.proc.pid)),
                                                                  idle, "second"))
         body = json.dumps({"uid": created["uid"], "link_id": "bench.mqtt", "link_type": "mqtt", "topics": "device",
                            "msg_encrypted_version": version}).encode()
@@ -331,9 +331,10 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
         pulsar = RemoteConsumer("pulsar", f"ws://127.0.0.1:{port}", project.access_id, project.secret)
         time.sleep(1.0)
         if idle > 0:
-            before = threads(server.proc.pid)
+            idle_from = threads(server.proc.pid)
             time.sleep(idle)
-            result.idle.append("idle, both consumers: " + describe(usage_between(before, threads(server.proc.pid)),
+            result.idle.append("idle, both consumers: " + describe(usage_between(idle_from,
+                                                                                  threads(server.proc.pid)),
                                                                     idle, "second"))
         os.sched_setaffinity(0, {1})
         value = 0

@@ -1,5 +1,5 @@
-"""What sleeping and waking costs on this machine, apart from any server: CPU time per wake-up, and CPU time of one
-fixed piece of Python work, when they happen at a given rate on one core.
+"""What sleeping and waking costs on this machine, apart from any server: CPU time per empty wake-up, and per wake-up
+followed by one fixed piece of Python work, at a given rate on one core.
 
     python bench/wake_cost.py [--core 0] [--rates 100,500,1000,5000,0] [--seconds 2] [--nice -10]
 
@@ -54,11 +54,11 @@ def main() -> None:
     os.sched_setaffinity(0, {args.core})
     if args.nice is not None:
         os.setpriority(os.PRIO_PROCESS, 0, args.nice)
-    print(f"{'rate/s':>7} {'empty wake-up µs':>17} {'unit of work µs':>16} {'achieved/s':>11}")
+    print(f"{'rate/s':>7} {'empty wake-up µs':>17} {'wake-up + work µs':>18} {'achieved/s':>11}")
     for rate in [int(r) for r in args.rates.split(",")]:
         empty, _ = per_call(rate, args.seconds, False) if rate else (0.0, 0.0)
         busy, achieved = per_call(rate, args.seconds, True)
-        print(f"{rate or 'max':>7} {empty:>17.1f} {busy:>16.1f} {achieved:>11.0f}", flush=True)
+        print(f"{rate or 'max':>7} {empty:>17.1f} {busy:>18.1f} {achieved:>11.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -133,7 +133,7 @@ def _coalesce(handler: Any) -> None:
     transport = getattr(stream, "_transport", None)
     if isinstance(stream, asyncio.StreamWriter) and transport is not None and not isinstance(transport,
                                                                                           CoalescingTransport):
-        stream._transport = CoalescingTransport(transport, asyncio.get_running_loop())  # type: ignore[assignment]
+        stream._transport = CoalescingTransport(transport, asyncio.get_running_loop())  # type: ignore[attr-defined]
 
 
 def _ended(waiters: dict[int, Any], session: Session, message: OutgoingApplicationMessage,
