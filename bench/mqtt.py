@@ -28,6 +28,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -177,7 +178,63 @@ class Result:
     rss_mb: float = 0.0
     steps: dict[int, list[tuple[str, float, float, int]]] = field(default_factory=dict)
     cpu_us: dict[int, float] = field(default_factory=dict)  # rate -> server CPU µs per command
+    usage: dict[int, str] = field(default_factory=dict)  # rate -> user/sys and wake-ups per command, per thread
+    commits: dict[int, float] = field(default_factory=dict)  # rate -> commits per command
+    idle: list[str] = field(default_factory=list)
     calls_per_command: float = 0.0
+
+
+def threads(pid: int) -> dict[str, tuple[float, float, int]]:
+    """Per thread name (threads of one name summed): user and system CPU seconds and voluntary context switches
+    (each a sleep: for the event loop, one wake-up per switch). The commit thread's fsyncs count as its system
+    time; the loop's epoll and socket calls as the loop's."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, tuple[float, float, int]] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+            status = (task / "status").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        name = "loop" if task.name == str(pid) else name.rstrip("0123456789_")
+        fields = stat.rsplit(")", 1)[1].split()
+        switches = next(int(line.split()[1]) for line in status.splitlines()
+                        if line.startswith("voluntary_ctxt_switches"))
+        user, system, n = out.get(name, (0.0, 0.0, 0))
+        out[name] = (user + int(fields[11]) / tick, system + int(fields[12]) / tick, n + switches)
+    return out
+
+
+def usage_between(before: dict[str, tuple[float, float, int]],
+                  after: dict[str, tuple[float, float, int]]) -> dict[str, tuple[float, float, int]]:
+    zero = (0.0, 0.0, 0)
+    return {name: (a[0] - before.get(name, zero)[0], a[1] - before.get(name, zero)[1],
+                   a[2] - before.get(name, zero)[2]) for name, a in after.items()}
+
+
+def commits(port: int, token: str) -> int:
+    """Commits so far (the count of the commit batch histogram on /metrics)."""
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        for line in answer.read().decode().splitlines():
+            if line.startswith("tuyacloud_commit_batch_units_count"):
+                return int(float(line.split()[-1]))
+    return 0
+
+
+def describe(usage: dict[str, tuple[float, float, int]], per: float, unit: str) -> str:
+    """usage per ``per`` (commands or seconds): CPU µs user+sys and wake-ups, per thread."""
+    parts = []
+    for name, (user, system, switches) in sorted(usage.items(), key=lambda item: -(item[1][0] + item[1][1])):
+        if user + system > 0 or switches > 0:
+            parts.append(f"{name} {user / per * 1e6:.0f}+{system / per * 1e6:.0f} µs, {switches / per:.2f} wakes")
+    total_user = sum(u for u, _, _ in usage.values())
+    total_sys = sum(s for _, s, _ in usage.values())
+    return (f"user {total_user / per * 1e6:.0f} + sys {total_sys / per * 1e6:.0f} µs per {unit} ("
+            + "; ".join(parts) + ")")
 
 
 def rss_mb(pid: int) -> float:
@@ -231,7 +288,7 @@ def spy(pid: int, out: Path, seconds: float) -> list[subprocess.Popen[str]]:
 
 def run_engine(engine: str, rates: list[int], duration: float, sustain: float, devices_n: int,
                version: str, cprofile: Path | None = None, py_spy: Path | None = None,
-               trace: Path | None = None) -> Result:
+               trace: Path | None = None, idle: float = 0.0) -> Result:
     result = Result(engine)
     work = Path(tempfile.mkdtemp(prefix=f"bench-mqtt-{engine}-"))
     db_args: list[str] = []
@@ -257,6 +314,14 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
                  "--mqtt-port", str(mqtt_port), *base]
         server = ob.start_server(f"tuyacloud[{engine}]", serve, port, work / "server.log", 0)
         project.token = ob.get_token(port, project)
+        admin = re.search(r"Bearer (\S+?)\)", server.log.read_text())
+        admin_token = admin.group(1) if admin else ""
+        if idle > 0:
+            time.sleep(1.0)
+            idle_from = threads(server.proc.pid)
+            time.sleep(idle)
+            result.idle.append("idle, no consumer: " + describe(usage_between(idle_from, threads(server.proc.pid)),
+                                                                 idle, "second"))
         body = json.dumps({"uid": created["uid"], "link_id": "bench.mqtt", "link_type": "mqtt", "topics": "device",
                            "msg_encrypted_version": version}).encode()
         answer = ob.call(port, project, "POST", "/v1.0/iot-03/open-hub/access-config", body)
@@ -265,6 +330,12 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
         mqtt = RemoteConsumer("mqtt", answer["result"], version)
         pulsar = RemoteConsumer("pulsar", f"ws://127.0.0.1:{port}", project.access_id, project.secret)
         time.sleep(1.0)
+        if idle > 0:
+            idle_from = threads(server.proc.pid)
+            time.sleep(idle)
+            result.idle.append("idle, both consumers: " + describe(usage_between(idle_from,
+                                                                                  threads(server.proc.pid)),
+                                                                    idle, "second"))
         os.sched_setaffinity(0, {1})
         value = 0
         commands = 0
@@ -276,6 +347,8 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
         for rate in rates:
             spies = spy(server.proc.pid, py_spy / f"{engine}-{rate}", duration) if py_spy else []
             cpu_before = mb.cpu_seconds(server.proc.pid)
+            threads_before = threads(server.proc.pid)
+            commits_before = commits(port, admin_token) if admin_token else 0
             with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
                 sent = pool.submit(produce, NICE[0], port, project, devices, rate, duration, value).result()
             commands += len(sent)
@@ -330,6 +403,10 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
                                                    max(times), len(times)))
             # after both consumers have it all: the deliveries' CPU is counted too
             result.cpu_us[rate] = (mb.cpu_seconds(server.proc.pid) - cpu_before) / max(len(sent), 1) * 1e6
+            result.usage[rate] = describe(usage_between(threads_before, threads(server.proc.pid)),
+                                          max(len(sent), 1), "command")
+            if admin_token:  # (the scrape itself is one more commit-free request)
+                result.commits[rate] = (commits(port, admin_token) - commits_before) / max(len(sent), 1)
         if cprofile is not None:
             os.kill(server.proc.pid, signal.SIGUSR2)
             deadline = time.monotonic() + 30
@@ -388,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="py-spy the server during each fixed-rate run")
     parser.add_argument("--trace", type=Path, metavar="FILE", help="stamp each step of a command's way to the MQTT "
                         "subscriber (bench/traced_server.py) and print where the time went")
+    parser.add_argument("--idle", type=float, default=0.0, metavar="S", help="measure the idle server's CPU and "
+                        "wake-ups for S seconds, before and after the consumers connect")
     parser.add_argument("--nice", type=int, default=None, help="run the server, producer and consumers at this nice "
                         "value, each in a scheduler autogroup of its own (e.g. -10 on a shared machine)")
     args = parser.parse_args(argv)
@@ -399,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.sustain > 0:
         ob.require_tools()  # wrk
     results = [run_engine(e, [int(r) for r in args.rates.split(",")], args.duration, args.sustain, args.devices,
-                          args.version, args.cprofile, args.py_spy, args.trace) for e in args.engines.split(",")]
+                          args.version, args.cprofile, args.py_spy, args.trace, args.idle)
+               for e in args.engines.split(",")]
     ok = True
     print(f"\nCommand -> decrypted message (MQTT open-hub v{args.version}, QoS 1; Pulsar WS in the same run)")
     print(f"{'engine':<10} {'rate/s':>7} {'consumer':<10} {'p50 ms':>8} {'p99 ms':>8} {'sent':>7} {'lost':>5}")
@@ -424,6 +504,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         cpu = ", ".join(f"{us:.0f} µs at {rate}/s" for rate, us in r.cpu_us.items())
         print(f"{r.engine}: server CPU per command (its request, commit and both deliveries): {cpu}")
+        for line in r.idle:
+            print(f"{r.engine}: {line}")
+        for rate, line in r.usage.items():
+            print(f"{r.engine} at {rate}/s: {line}; commits per command {r.commits.get(rate, 0):.3f}")
         if r.calls_per_command:
             print(f"{r.engine}: Python calls per command under cProfile: {r.calls_per_command:.0f}")
         print(f"{r.engine}: server RSS at the end {r.rss_mb:.0f} MB")

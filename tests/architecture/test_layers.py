@@ -56,7 +56,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     # edges: parse, check, call the domain, serialise; none imports another edge's internals
     "gateway": FOUNDATION | _RULES | {"views", "envelope", "observe", "media"},
     "media": FOUNDATION | _RULES,  # a virtual camera's live stream, generated and served (an edge of its own)
-    "messaging": FOUNDATION | _RULES,
+    "messaging": FOUNDATION | _RULES | {"coalescing"},  # the MQTT broker's socket writes joined per loop turn
     "simulator": FOUNDATION | _RULES,
     "control": FOUNDATION | _RULES | {"views", "envelope", "messaging", "health"},
     "console": FOUNDATION | _RULES | {"views", "messaging"},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import os
 from typing import Any
 
@@ -19,6 +20,29 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tuyacloud.messaging import codec
 
 IV_LENGTH = 12
+_IV_POOL = 4096 // IV_LENGTH  # IVs taken from the system's random source at once
+
+
+class _Ivs:
+    """Random GCM IVs, drawn from ``os.urandom`` a few hundred at a time: one ``getrandom`` system call per message
+    was a measurable part of a message's cost on a virtual machine (docs/performance.md, session 8). The bytes are
+    the same CSPRNG output, each used once."""
+
+    __slots__ = ("_at", "_pool")
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._at = 0
+
+    def take(self) -> bytes:
+        if self._at >= len(self._pool):
+            self._pool, self._at = os.urandom(IV_LENGTH * _IV_POOL), 0
+        iv = self._pool[self._at:self._at + IV_LENGTH]
+        self._at += IV_LENGTH
+        return iv
+
+
+_ivs = _Ivs()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -28,7 +52,7 @@ def _gcm(key: bytes) -> AESGCM:
 
 
 def encrypt_v2(plaintext: bytes, key: bytes, t: int, iv: bytes | None = None) -> str:
-    iv = iv or os.urandom(IV_LENGTH)
+    iv = iv or _ivs.take()
     sealed = _gcm(key).encrypt(iv, plaintext, str(t).encode())
     return base64.b64encode(len(iv).to_bytes(4, "big") + iv + sealed).decode()
 
@@ -58,8 +82,12 @@ def plain_payload(protocol: int, data: dict[str, Any], t: int) -> bytes:
 
 def payload(protocol: int, plaintext: bytes, key: str, version: str, t: int) -> bytes:
     """The MQTT payload; ``sign`` is the MD5 signature the message service uses, keyed with the message key
-    (clients do not check it)."""
-    fields: dict[str, Any] = {"data": encrypt(plaintext, key, version, t), "protocol": protocol, "pv": codec.PV,
-                              "t": t}
-    fields["sign"] = codec.sign(fields, key)
-    return orjson.dumps(dict(sorted(fields.items())))
+    (clients do not check it).
+
+    Built for every message published, so written out as :func:`codec.tuya_message` is rather than through
+    :func:`codec.sign` over a sorted dict: the fields are fixed and never empty, listed here in key order
+    (tests/mqtt/test_openhub_publish_bytes.py checks the result against the general form)."""
+    data = encrypt(plaintext, key, version, t)
+    text = f"data={data}||protocol={protocol}||pv={codec.PV}||t={t}||{key}"
+    return orjson.dumps({"data": data, "protocol": protocol, "pv": codec.PV,
+                         "sign": hashlib.md5(text.encode()).hexdigest(), "t": t})

@@ -16,6 +16,14 @@ Order per connection is kept: writes happen in call order, and ``send`` declines
 path) while amqtt holds the connection's write lock or a message of that connection on the task path is not done,
 so nothing overtakes what waits there. It also declines when amqtt does not look as expected (a private attribute
 renamed in a later version), so an upgrade costs speed, never messages.
+
+Two costs per message are cut beside amqtt's flow (docs/performance.md, session 8). The PUBLISH is written as bytes
+built here (:func:`publish_bytes`, the same bytes amqtt's packet classes make, a test compares them) instead of
+through three packet objects; ``publish_packet`` of the in-flight message, which amqtt reads only to know that it
+was sent once (its redelivery builds a DUP packet from the message's own fields), is a shared marker. And the first
+direct send to a connection puts its socket writes on a :class:`~tuyacloud.coalescing.CoalescingTransport`: what a
+round of the open-hub pump publishes to one subscriber leaves in one ``send`` instead of one per message (every
+write to that connection, amqtt's own included, goes through it, so nothing is reordered).
 """
 
 from __future__ import annotations
@@ -29,11 +37,28 @@ from typing import Any
 
 from amqtt.events import MQTTEvents
 from amqtt.mqtt.constants import QOS_1
+from amqtt.mqtt.publish import PublishPacket
 from amqtt.session import OutgoingApplicationMessage, Session
+
+from tuyacloud.coalescing import CoalescingTransport
 
 log = logging.getLogger("tuyacloud.mqtt")
 
 ACK_TIMEOUT_S = 5.0  # amqtt's own QoS 1 flow gives a PUBACK this long
+# what ``publish_packet`` of a directly sent message holds: amqtt only asks whether it is set (sent once)
+SENT = PublishPacket.build("sent", b"", 1, False, QOS_1, False)
+
+
+def publish_bytes(topic: bytes, packet_id: int, payload: bytes) -> bytes:
+    """A QoS 1 PUBLISH (no DUP, no retain) as MQTT 3.1.1 frames it: fixed header, topic, packet id, payload."""
+    length = 4 + len(topic) + len(payload)
+    header = bytearray(b"\x32")
+    while True:
+        byte, length = length & 0x7F, length >> 7
+        header.append(byte | 0x80 if length else byte)
+        if not length:
+            break
+    return b"".join((header, len(topic).to_bytes(2, "big"), topic, packet_id.to_bytes(2, "big"), payload))
 
 
 class _Connection:
@@ -79,15 +104,14 @@ class QoS1Sender:
                 waiter.set_exception(TimeoutError(f"no PUBACK within {ACK_TIMEOUT_S:.0f} s"))
         packet_id = session.next_packet_id  # skips the ids in flight
         message = OutgoingApplicationMessage(packet_id, topic, QOS_1, payload, False)
-        packet = message.build_publish_packet()
-        message.publish_packet = packet  # a redelivery by amqtt then sets DUP
+        message.publish_packet = SENT  # a redelivery by amqtt then sets DUP
         waiter = loop.create_future()
         session.inflight_out[packet_id] = message
         waiters[packet_id] = waiter
         waiter.add_done_callback(functools.partial(_ended, waiters, session, message))
         pending.append((now + ACK_TIMEOUT_S, waiter))
         try:
-            writer.write(packet.to_bytes())
+            writer.write(publish_bytes(topic.encode(), packet_id, payload))
         except Exception as error:  # the connection is going away; its reader ends the session
             waiter.set_exception(error)
         return True
@@ -99,7 +123,17 @@ class QoS1Sender:
         connection = self._connections.get(handler)
         if connection is None:
             connection = self._connections[handler] = _Connection()
+            _coalesce(handler)
         return connection
+
+
+def _coalesce(handler: Any) -> None:
+    """The connection's writes joined per loop turn (see the module's doc), when it is the usual TCP stream."""
+    stream = getattr(getattr(handler, "writer", None), "_writer", None)  # amqtt's adapter -> asyncio's StreamWriter
+    transport = getattr(stream, "_transport", None)
+    if isinstance(stream, asyncio.StreamWriter) and transport is not None and not isinstance(transport,
+                                                                                          CoalescingTransport):
+        stream._transport = CoalescingTransport(transport, asyncio.get_running_loop())  # type: ignore[attr-defined]
 
 
 def _ended(waiters: dict[int, Any], session: Session, message: OutgoingApplicationMessage,
