@@ -4,6 +4,7 @@ bytes, byte for byte, and the payload the general signed form, with a fresh GCM 
 from __future__ import annotations
 
 import base64
+import os
 
 import orjson
 import pytest
@@ -44,3 +45,32 @@ def test_gcm_ivs_are_not_reused() -> None:
         blob = base64.b64decode(codec.encrypt_v2(b"{}", key.encode(), 1))
         seen.add(blob[4:4 + codec.IV_LENGTH])
     assert len(seen) == 3 * 4096 // codec.IV_LENGTH
+
+
+def test_a_forked_child_does_not_reuse_its_parents_ivs() -> None:
+    """Server workers are forked: a child drawing from the pool its parent had started would repeat the parent's
+    next IVs under the same keys."""
+    key = b"0123456789abcdef"
+    codec.encrypt_v2(b"{}", key, 1)  # the pool is filled now, and partly used
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next IVs, to the parent
+        try:
+            os.close(read)
+            ivs = b"".join(base64.b64decode(codec.encrypt_v2(b"{}", key, 1))[4:4 + codec.IV_LENGTH] for _ in range(50))
+            os.write(write, ivs)
+        finally:
+            os._exit(0)
+    os.close(write)
+    child = b""
+    while chunk := os.read(read, 4096):
+        child += chunk
+    os.close(read)
+    os.waitpid(pid, 0)
+    parent = b"".join(base64.b64decode(codec.encrypt_v2(b"{}", key, 1))[4:4 + codec.IV_LENGTH] for _ in range(50))
+    size = codec.IV_LENGTH
+    assert len(child) == 50 * size
+    def split(ivs: bytes) -> set[bytes]:
+        return {ivs[i:i + size] for i in range(0, len(ivs), size)}
+
+    assert not split(child) & split(parent)

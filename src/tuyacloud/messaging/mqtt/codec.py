@@ -43,6 +43,8 @@ class _Ivs:
 
 
 _ivs = _Ivs()
+# A forked child must never use the IVs left in its parent's pool: the same IV twice under one key breaks GCM.
+os.register_at_fork(after_in_child=_ivs.__init__)
 
 
 @functools.lru_cache(maxsize=4096)
