@@ -69,7 +69,8 @@ def test_the_root_help_shows_each_group_as_the_group_itself_says() -> None:
 
 
 def test_version_and_help_load_no_domain_store_or_rich() -> None:
-    heavy = ("tuyacloud.domain", "tuyacloud.store", "tuyacloud.catalog", "tuyacloud.server", "rich", "uvicorn")
+    heavy = ("tuyacloud.domain", "tuyacloud.store", "tuyacloud.catalog", "tuyacloud.server", "rich", "uvicorn",
+             "pydantic")
     script = ("import sys\nfrom tuyacloud.cli.main import app\n"
               "for args in (['--version'], ['--help'], []):\n"
               "    try:\n        app(args)\n    except SystemExit:\n        pass\n"

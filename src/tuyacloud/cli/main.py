@@ -23,6 +23,7 @@ import typer.main
 from typer.core import TyperCommand, TyperOption
 from typer.models import TyperInfo
 
+from tuyacloud.cli import coercion
 from tuyacloud.cli.failures import EXIT_USAGE, CliFailure, CliGroup
 from tuyacloud.cli.options import DatabaseUrl, DataDir, settings_for
 from tuyacloud.regions import REGIONS
@@ -61,7 +62,12 @@ GROUPS: dict[str, Group] = {
 
 class RootGroup(CliGroup):
     """The root command: ``serve`` and the options are its own; a group of :data:`GROUPS` is built from its module
-    the first time it is looked up, and the command list of the root help shows the groups' summaries unloaded."""
+    the first time it is looked up, and the command list of the root help shows the groups' summaries unloaded.
+    Every command's options are converted by cli/coercion.py (no pydantic)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        coercion.install(self)
 
     def list_commands(self, ctx: Context) -> list[str]:
         return [*super().list_commands(ctx), *(name for name in GROUPS if name not in self.commands)]
@@ -73,6 +79,7 @@ class RootGroup(CliGroup):
                 TyperInfo(importlib.import_module(GROUPS[cmd_name].module).app, name=cmd_name),
                 pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode,
                 suggest_commands=app.suggest_commands)
+            coercion.install(self.commands[cmd_name])
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
