@@ -38,7 +38,7 @@ import openapi as ob  # noqa: E402
 
 ob.SRC_PATH[0] = SRC  # the CLI that sets up the data runs the same tree
 from tuyacloud.app import create_app  # noqa: E402
-from tuyacloud.cli.common import settings_for  # noqa: E402
+from tuyacloud.cli.options import settings_for  # noqa: E402
 
 
 class RoundTrips:

@@ -27,8 +27,10 @@ needs_postgres = pytest.mark.skipif(not SERVER_URL, reason="scale-out needs Post
 
 
 def new_database() -> str:
+    """A fresh database at the newest schema: the processes of a test start without migrating (several processes
+    migrating one new database together is tests/faults/test_concurrent_start.py's)."""
     assert SERVER_URL
-    return fresh_postgres_database(SERVER_URL)
+    return fresh_postgres_database(SERVER_URL, migrated=True)
 
 
 def start(data: Path, db: str, name: str, *options: str) -> Serve:

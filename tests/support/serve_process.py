@@ -1,6 +1,11 @@
 """``tuyacloud serve`` as a child process, as an operator runs it: the real command line, its stdout and stderr in
 files (nothing blocks on a full pipe), stopped with a real signal. The engine is the one under test (SQLite in
-the data directory, or a fresh PostgreSQL database when TUYACLOUD_TEST_DATABASE_URL is set)."""
+the data directory, or a fresh PostgreSQL database when TUYACLOUD_TEST_DATABASE_URL is set).
+
+The database is already at the newest schema (a copy of the migrated template, as the in-process test servers
+get), so a process does not import Alembic and migrate: that is a second of CPU per start, and these tests are
+about what the server does once it runs. First starts on an empty database are the business of tests/cli
+(clitools.Serve) and tests/faults/test_concurrent_start.py."""
 
 from __future__ import annotations
 
@@ -17,15 +22,16 @@ import httpx
 
 from support import web
 from support.cli import cli_command, cli_env
-from support.server import free_port, fresh_postgres_database
+from support.server import free_port, fresh_postgres_database, migrated_sqlite
 
 START_TIMEOUT_S = 60
 
 
 def database_for_test(engine_url: str | None = None) -> str | None:
-    """A fresh PostgreSQL database when the suite runs on PostgreSQL, else None (SQLite in the data dir)."""
+    """A fresh PostgreSQL database at the newest schema when the suite runs on PostgreSQL, else None (SQLite in the
+    data dir, which ``ServeProcess`` puts there migrated)."""
     server = engine_url or os.environ.get("TUYACLOUD_TEST_DATABASE_URL")
-    return fresh_postgres_database(server) if server else None
+    return fresh_postgres_database(server, migrated=True) if server else None
 
 
 def cli(data: Path, db: str | None, *args: str) -> str:
@@ -49,6 +55,8 @@ class ServeProcess:
         command = [*cli_command(), "serve", "--port", str(self.port), "--data-dir", str(data), *options]
         if db:
             command += ["--database-url", db]
+        else:
+            migrated_sqlite(data)  # the SQLite file at the newest schema, unless one is there
         with self.out.open("w") as out, self.err.open("w") as err:
             self.proc = subprocess.Popen(command, stdout=out, stderr=err, env={**cli_env(), **(env or {})})
         self.admin_token = ""

@@ -105,12 +105,18 @@ def migrated_database_for_test(data_dir: Path) -> str | None:
     server = os.environ.get("TUYACLOUD_TEST_DATABASE_URL")
     if server:
         return fresh_postgres_database(server, migrated=True)
+    migrated_sqlite(data_dir)
+    return None
+
+
+def migrated_sqlite(data_dir: Path) -> None:
+    """The SQLite file a server in ``data_dir`` opens, copied from the testing kit's migrated template unless one is
+    there already."""
     from tuyacloud.testing.cloud import DB_FILE, _fresh_sqlite
 
     data_dir.mkdir(parents=True, exist_ok=True)
     if not (data_dir / DB_FILE).exists():
         _fresh_sqlite(data_dir)
-    return None
 
 
 class CloudServer:

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import typer
 
-from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, run
+from tuyacloud.cli.common import console, run
 from tuyacloud.cli.failures import CliFailure
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
+from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
 from tuyacloud.domain.access import console_accounts
 from tuyacloud.domain.access.console_accounts import ConsoleAccountError, ConsolePolicy
 from tuyacloud.domain.context import Context

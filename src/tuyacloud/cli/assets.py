@@ -8,8 +8,9 @@ from typing import Any
 import typer
 from rich.tree import Tree
 
-from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.cli.common import console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
+from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.industry import assets
 from tuyacloud.domain.projects import projects

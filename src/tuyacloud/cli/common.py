@@ -1,4 +1,5 @@
-"""Shared CLI plumbing: the data-dir/database options, opening a domain context, JSON or table output.
+"""Shared CLI plumbing of the admin commands: opening a domain context, JSON or table output (their options are
+in cli/options.py).
 
 Admin commands work directly on the store (the SQLite file in the data directory, or PostgreSQL), so they work
 whether or not a server is running on it: SQLite in WAL mode lets the CLI write while the server serves, and the
@@ -15,31 +16,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import typer
 from rich.console import Console
 
 from tuyacloud.catalog.loader import load_catalog
-from tuyacloud.cli.failures import check_data_dir, check_database_url, store_failure
+from tuyacloud.cli.failures import check_data_dir, store_failure
+from tuyacloud.cli.options import settings_for
 from tuyacloud.clock import Clock
 from tuyacloud.domain.context import Context, Policy
 from tuyacloud.ids import IdSource
-from tuyacloud.settings import Settings, default_data_dir
+from tuyacloud.settings import Settings
 from tuyacloud.store.base import Store
 from tuyacloud.store.engine import open_store
 
 T = TypeVar("T")
 console = Console()
 err_console = Console(stderr=True)
-
-DataDir = typer.Option(None, "--data-dir", envvar="TUYACLOUD_DATA_DIR", help="Data directory (default ./.tuyacloud)")
-DatabaseUrl = typer.Option(None, "--database-url", envvar="TUYACLOUD_DATABASE_URL", callback=check_database_url,
-                           help="postgresql://... (default: SQLite in the data directory)")
-JsonOut = typer.Option(False, "--json", help="Machine-readable output")
-
-
-def settings_for(data_dir: Path | None, database_url: str | None) -> Settings:
-    return Settings(data_dir=(data_dir or default_data_dir()).resolve(), database_url=database_url)
-
 
 async def open_checked(settings: Settings) -> Store:
     """Open (and migrate) the store; a failure the user can fix becomes a ``CliFailure`` naming it."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,7 +34,6 @@ except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore[assignment,no-redef]
 
 from tuyacloud.errors import TuyaError, code_message_detail
-from tuyacloud.store.engine import unsupported_message, unsupported_parameters
 
 EXIT_FAILURE = 1  # the command ran and failed (a domain refusal, a store or a port problem)
 EXIT_USAGE = 2  # the command line itself is wrong (click's convention)
@@ -120,6 +118,8 @@ SQLITE_CORRUPT = ("file is not a database", "database disk image is malformed", 
 def store_failure(error: BaseException, database_url: str) -> CliFailure | None:
     """What a failure to open (and migrate) the store means to the user; None for an unexpected error, which
     then propagates with its traceback because it is a bug to report."""
+    import sqlite3  # here, not at the top: the root command (``--version``, ``--help``) never opens a store
+
     where = _describe(database_url)
     chain = _chain(error)
     cause = chain[-1]
@@ -207,7 +207,12 @@ def check_database_url(database_url: str | None) -> str | None:
         scheme = database_url.partition("://")[0] or database_url
         raise typer.BadParameter(f"unsupported database {scheme!r}: tuyacloud stores its data in SQLite (the "
                                  "default, in the data directory) or PostgreSQL (postgresql://USER@HOST/DB)")
-    unsupported = unsupported_parameters(database_url or "")
+    if not database_url:
+        return database_url
+    # Here, not at the top: the store's module is not loaded by the commands that never open a store.
+    from tuyacloud.store.engine import unsupported_message, unsupported_parameters
+
+    unsupported = unsupported_parameters(database_url)
     if unsupported:
         raise typer.BadParameter(unsupported_message(unsupported))
     return database_url

@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from tuyacloud import bodies
-from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.cli.common import console, emit_json, run
+from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices, infrared
 from tuyacloud.domain.devices.requests import AddRemote

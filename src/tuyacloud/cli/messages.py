@@ -9,7 +9,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.cli.common import console, emit_json, run
+from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.projects import projects
 from tuyacloud.messaging.mqtt.status import link_status

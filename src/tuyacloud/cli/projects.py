@@ -9,8 +9,9 @@ import typer
 from rich.table import Table
 
 from tuyacloud.cli import quotas as quota_commands
-from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.cli.common import console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
+from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.projects import projects
 from tuyacloud.domain.projects.services import SERVICES

@@ -18,7 +18,8 @@ import typer
 from rich.table import Table
 
 from tuyacloud.cli import listing
-from tuyacloud.cli.common import DatabaseUrl, DataDir, JsonOut, console, emit_json, run
+from tuyacloud.cli.common import console, emit_json, run
+from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
 from tuyacloud.domain import console_views
 from tuyacloud.domain.console_views import UserView
 from tuyacloud.domain.context import Context
