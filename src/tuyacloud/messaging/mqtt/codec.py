@@ -34,6 +34,9 @@ class _Ivs:
         self._pool = b""
         self._at = 0
 
+    def reset(self) -> None:
+        self._pool, self._at = b"", 0
+
     def take(self) -> bytes:
         if self._at >= len(self._pool):
             self._pool, self._at = os.urandom(IV_LENGTH * _IV_POOL), 0
@@ -44,7 +47,7 @@ class _Ivs:
 
 _ivs = _Ivs()
 # A forked child must never use the IVs left in its parent's pool: the same IV twice under one key breaks GCM.
-os.register_at_fork(after_in_child=_ivs.__init__)
+os.register_at_fork(after_in_child=_ivs.reset)
 
 
 @functools.lru_cache(maxsize=4096)
