@@ -178,6 +178,17 @@ class SignedRequest:
     access_token: str
     nonce: str
 
+    @classmethod
+    def received(cls, method: str, path: str, raw_query: str, body: bytes, headers: Mapping[str, str],
+                 client_id: str, sign: str, t: str, access_token: str, nonce: str) -> SignedRequest:
+        """The same object as the constructor makes, for the gateway's every request: a frozen dataclass's
+        ``__init__`` sets each of its ten fields through ``object.__setattr__`` (about 3 µs here, a third of a
+        signature's check); filling the instance's ``__dict__`` at once costs a third of that."""
+        made = object.__new__(cls)
+        made.__dict__.update(method=method, path=path, raw_query=raw_query, body=body, headers=headers,
+                             client_id=client_id, sign=sign, t=t, access_token=access_token, nonce=nonce)
+        return made
+
 
 @dataclass(frozen=True)
 class Explanation:

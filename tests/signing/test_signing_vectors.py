@@ -391,3 +391,19 @@ def test_hmac_with_cached_key_pads_is_hmac_sha256(secret: str, message: str) -> 
     expected = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
     assert hmac_upper(secret, message) == expected
     assert hmac_upper(secret, message) == expected  # the cached pads are copied, never consumed
+
+
+def test_the_gateways_fast_constructor_makes_the_same_frozen_request() -> None:
+    """``SignedRequest.received`` (the gateway's, on every request) fills the instance without the frozen
+    ``__init__``: the object must be the constructor's, field for field, and as frozen."""
+    from dataclasses import FrozenInstanceError, fields
+
+    values = {"method": "POST", "path": "/v1.0/devices/d1/commands", "raw_query": "a=1", "body": V2_BODY,
+              "headers": {"client_id": CLIENT_ID}, "client_id": CLIENT_ID, "sign": "S", "t": T,
+              "access_token": TOKEN, "nonce": NONCE}
+    fast, slow = SignedRequest.received(**values), SignedRequest(**values)
+    assert fast == slow and type(fast) is SignedRequest
+    assert {f.name: getattr(fast, f.name) for f in fields(fast)} == values
+    assert vars(fast) == vars(slow)
+    with pytest.raises(FrozenInstanceError):
+        fast.t = "0"  # type: ignore[misc]
