@@ -12,6 +12,7 @@ line after the header block, queries signed in the order sent, and no nonce or a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
@@ -33,7 +34,31 @@ def is_token_path(path: str) -> bool:
 
 
 def hmac_upper(secret: str, message: str) -> str:
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
+    return _hmac_hex(secret, message).upper()
+
+
+_BLOCK = 64  # SHA-256's block size: HMAC's key pads are this long
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_pads(secret: str) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """HMAC-SHA256's inner and outer hashes with the key's pads already absorbed (RFC 2104), once per secret: a
+    signature is then two hash copies and two short updates, a third of what ``hmac.digest`` costs per call
+    (it keys a new HMAC context every time). The secret is a project's, so there are few of them."""
+    key = secret.encode()
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    return (hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key)))
+
+
+def _hmac_hex(secret: str, message: str) -> str:
+    """HMAC-SHA256(secret, message) in lower-case hex, exactly as ``hmac.new(...).hexdigest()``."""
+    inner, outer = _key_pads(secret)
+    inner, outer = inner.copy(), outer.copy()
+    inner.update(message.encode())
+    outer.update(inner.digest())
+    return outer.hexdigest()
 
 
 def parse_query(raw_query: str) -> list[tuple[str, str]]:
@@ -153,6 +178,17 @@ class SignedRequest:
     access_token: str
     nonce: str
 
+    @classmethod
+    def received(cls, method: str, path: str, raw_query: str, body: bytes, headers: Mapping[str, str],
+                 client_id: str, sign: str, t: str, access_token: str, nonce: str) -> SignedRequest:
+        """The same object as the constructor makes, for the gateway's every request: a frozen dataclass's
+        ``__init__`` sets each of its ten fields through ``object.__setattr__`` (about 3 µs here, a third of a
+        signature's check); filling the instance's ``__dict__`` at once costs a third of that."""
+        made = object.__new__(cls)
+        made.__dict__.update(method=method, path=path, raw_query=raw_query, body=body, headers=headers,
+                             client_id=client_id, sign=sign, t=t, access_token=access_token, nonce=nonce)
+        return made
+
 
 @dataclass(frozen=True)
 class Explanation:
@@ -211,11 +247,10 @@ def verify(req: SignedRequest, secret: str, allow_legacy: bool = True) -> str | 
     ``allow_legacy`` admits the pre-2021 algorithm, which authenticates neither the path nor the body.
     """
     given = req.sign.upper().encode()
-    key = secret.encode()
     for name, message, _ in _candidates(req):
         if name == "legacy" and not allow_legacy:
             break
-        expected = hmac.digest(key, message.encode(), "sha256").hex().upper().encode()
+        expected = _hmac_hex(secret, message).upper().encode()
         if hmac.compare_digest(expected, given):
             return name
     return None

@@ -24,6 +24,7 @@ from tuyacloud.signing import (
     BRACES_BODY_SHA256,
     EMPTY_BODY_SHA256,
     SignedRequest,
+    hmac_upper,
     parse_query,
     sign_legacy,
     sign_request,
@@ -380,3 +381,29 @@ def test_header_names_are_looked_up_case_insensitively(
 def test_parse_query_round_trips_both_space_encodings(query: dict[str, str]) -> None:
     assert dict(parse_query(wire_query(query, "plus"))) == query
     assert dict(parse_query(wire_query(query, "percent"))) == query
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=st.text(max_size=150), message=st.text(max_size=600))
+def test_hmac_with_cached_key_pads_is_hmac_sha256(secret: str, message: str) -> None:
+    """The verifier's HMAC keeps each secret's key pads (signing._key_pads): the same bytes as the library's HMAC
+    for any secret, longer than SHA-256's block too (such a key is hashed first), any text, and again on reuse."""
+    expected = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
+    assert hmac_upper(secret, message) == expected
+    assert hmac_upper(secret, message) == expected  # the cached pads are copied, never consumed
+
+
+def test_the_gateways_fast_constructor_makes_the_same_frozen_request() -> None:
+    """``SignedRequest.received`` (the gateway's, on every request) fills the instance without the frozen
+    ``__init__``: the object must be the constructor's, field for field, and as frozen."""
+    from dataclasses import FrozenInstanceError, fields
+
+    values = {"method": "POST", "path": "/v1.0/devices/d1/commands", "raw_query": "a=1", "body": V2_BODY,
+              "headers": {"client_id": CLIENT_ID}, "client_id": CLIENT_ID, "sign": "S", "t": T,
+              "access_token": TOKEN, "nonce": NONCE}
+    fast, slow = SignedRequest.received(**values), SignedRequest(**values)
+    assert fast == slow and type(fast) is SignedRequest
+    assert {f.name: getattr(fast, f.name) for f in fields(fast)} == values
+    assert vars(fast) == vars(slow)
+    with pytest.raises(FrozenInstanceError):
+        fast.t = "0"  # type: ignore[misc]

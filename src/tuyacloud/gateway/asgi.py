@@ -122,7 +122,7 @@ class Gateway:
             raise RequestTimeInvalid()
         raw_query = scope.get("query_string", b"").decode("latin-1")
         access_token = headers.get("access_token", "")
-        signed = SignedRequest(
+        signed = SignedRequest.received(
             method=scope["method"], path=scope["path"], raw_query=raw_query, body=body, headers=headers,
             client_id=client_id, sign=sign, t=t_header, access_token=access_token, nonce=headers.get("nonce", ""),
         )

@@ -181,6 +181,8 @@ Mark = tuple[int, int]  # a subscription's acknowledgement mark and the time of 
 class _Deferred:
     """Rows kept for the batch's end: of the units already released (``batch``) or of the running one."""
 
+    __slots__ = ("status", "logs", "messages", "marks")
+
     def __init__(self) -> None:
         self.status: dict[str, Status] = {}
         self.logs: list[DeviceLog] = []
@@ -244,8 +246,16 @@ class _PgTx(Tx):
 
     # --- units ------------------------------------------------------------------------------------------------
     def unit_started(self) -> None:
-        self.unit, self.restore = _Deferred(), _Deferred()
-        self.unit_locked, self.unit_committed = {}, {}
+        # Fresh containers only where the last unit left something (it runs twice per unit, on every command):
+        # what a released unit kept has been copied into the batch's by then, so an empty one is as good as new.
+        if self.unit:
+            self.unit = _Deferred()
+        if self.restore:
+            self.restore = _Deferred()
+        if self.unit_locked:
+            self.unit_locked = {}
+        if self.unit_committed:
+            self.unit_committed = {}
         self.in_savepoint = False
 
     def unit_released(self) -> None:
