@@ -591,6 +591,14 @@ def fuzz_tests(part: str) -> tuple[Any, Any]:
               derandomize=not os.environ.get("TUYACLOUD_FUZZ_RANDOM"), deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     def test_openapi_operations(case: Any, fuzz_world: FuzzWorld, session: Any) -> None:
+        """Every operation of the part, its coverage phase and then random cases, each checked (``check``).
+
+        The PostgreSQL half runs a subset that still proves what depends on the engine: every coverage case that
+        reaches authentication (each parameter's boundary, out-of-range, missing and wrong-typed values, sent
+        again to a real device) but not the undeclared methods, which the gateway refuses before it asks a store
+        (``engine_subset``); and 4 random cases per operation instead of 25, enough to take each operation's
+        handlers past their lookups with real ids into the store's reads and writes (``EXAMPLES_ON_POSTGRESQL``;
+        the check that most operations succeeded at least once runs on both engines)."""
         check(case, fuzz_world, session)
         # The coverage phase builds its cases without the strategies (and so without the hooks above): send its
         # edge-case queries and bodies once more to a real device, so they reach validation and the handlers. Not
