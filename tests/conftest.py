@@ -202,7 +202,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     half of ``scripts/test``) only the tests that can depend on the engine run (``uses_engine``); the rest are
     deselected, having run in the SQLite half. Browser tests (those using Playwright's fixtures) run
     last: sync Playwright keeps an event loop running in the main thread while it is started (the console's
-    conftest starts it per module, and under pytest-xdist the browser tests are one unit whose process then stops),
+    conftest starts it once for the run, and under pytest-xdist the browser tests are one unit whose process then
+    stops),
     and ``asyncio.run()`` (store and domain tests) refuses to start meanwhile."""
     for item in items:
         if starts_server(item):

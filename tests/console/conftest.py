@@ -61,21 +61,23 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any], chromium_
     return {**browser_type_launch_args, "executable_path": chromium_path, "args": CHROMIUM_ARGS}
 
 
-# Playwright for one test module at a time, not the whole session: sync Playwright keeps an event loop running in
-# the main thread while it is started, and with the suite spread over processes (pytest-xdist) a process may run
-# store or CLI tests, which call asyncio.run(), after a browser module. Stopping it at the module's end lets them.
-@pytest.fixture(scope="module")
+# One Playwright and one chromium for the whole run, shared by every browser module (starting them costs about 1.7 s
+# of CPU, which five modules paid five times). Sync Playwright keeps an event loop running in the main thread while
+# it is started, and asyncio.run() (store, domain and CLI tests) refuses to start meanwhile: that is why browser tests
+# run after every other test of their process (tests/conftest.py orders them last, and under pytest-xdist they are
+# one work unit whose process stops after it), and so nothing needs asyncio.run() once Playwright has started.
+@pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as started:
         yield started
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser_type(playwright: Playwright, browser_name: str) -> BrowserType:
     return getattr(playwright, browser_name)  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def launch_browser(browser_type_launch_args: dict[str, Any], browser_type: BrowserType) -> Callable[..., Browser]:
     def launch(**options: Any) -> Browser:
         return browser_type.launch(**{**browser_type_launch_args, **options})
@@ -83,14 +85,14 @@ def launch_browser(browser_type_launch_args: dict[str, Any], browser_type: Brows
     return launch
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser(launch_browser: Callable[..., Browser]) -> Iterator[Browser]:
     started = launch_browser()
     yield started
     started.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser_context_args() -> dict[str, Any]:
     """A desktop viewport (pytest-playwright's own version reads its session-wide Playwright for --device; this
     suite uses neither that nor --video)."""
