@@ -323,8 +323,8 @@ class RuleEngine:
         """Record a run's waiting actions (their commit is the run's start: from then on nothing loses them) and
         have the runner look at once; False when ``claim`` did not hold (nothing recorded, no entry noted). When
         they cannot be recorded, the entry says so and the error goes up."""
-        if not rows:
-            return claim is None or bool(await self.ctx.store.transaction(claim))
+        if not rows:  # nothing to run: only the claim, if any, is taken
+            return await pending_runs.record(self.ctx, rows, claim)
         run_id = rows[0].run_id
         self._entries[run_id] = entry  # before the commit: the runner may take the first action at once
         while len(self._entries) > HISTORY:
