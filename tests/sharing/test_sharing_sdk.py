@@ -200,6 +200,24 @@ def test_the_devices_home_assistant_maps_give_its_dp_codes_and_types(manager: Ma
     assert {"min", "max", "scale", "step"} <= set(json.loads(light.function["bright_value_v2"].values))
 
 
+def test_the_lights_colour_ranges_are_what_home_assistant_builds_its_hs_colour_from(manager: Manager,
+                                                                                    alice: Household) -> None:
+    """Home Assistant's light entity builds one integer type per colour component (h, s, v) from the colour DP's
+    ``values`` and needs each one's min, max, scale and step: without scale and step its light setup fails with a
+    TypeError. The platform's colour_data_v2 (from Tuya's dj instruction set) carries all of them."""
+    light = manager.device_map[alice.devices["dj"]]
+    for spec in (light.function["colour_data_v2"], light.status_range["colour_data_v2"]):
+        ranges = json.loads(spec.values)
+        assert ranges == {"h": {"min": 0, "scale": 0, "unit": "", "max": 360, "step": 1},
+                          "s": {"min": 0, "scale": 0, "unit": "", "max": 1000, "step": 1},
+                          "v": {"min": 0, "scale": 0, "unit": "", "max": 1000, "step": 1}}
+    # a colour command inside those ranges is taken, one outside refused (the ranges still validate commands)
+    manager.send_commands(light.id, [{"code": "colour_data_v2", "value": '{"h":120,"s":500,"v":800}'}])
+    with pytest.raises(ApiRequestException) as caught:
+        manager.send_commands(light.id, [{"code": "colour_data_v2", "value": '{"h":400,"s":500,"v":800}'}])
+    assert caught.value.error_code == 2008
+
+
 def test_room_of_a_device(manager: Manager, alice: Household) -> None:
     room = manager.query_room_by_device(alice.devices["dj"])
     assert room is not None and room.name == "Living room"
