@@ -323,6 +323,31 @@ def test_stream_allocate_answers_function_not_supported_for_a_light(manager: Man
     assert caught.value.error_code == 2003 and caught.value.error_message == "function not support"
 
 
+def test_a_camera_gives_home_assistant_a_stream_that_plays(server: CloudServer, alice: Household) -> None:
+    """Home Assistant's camera entity asks for an ``rtsp`` stream and hands the URL to FFmpeg (its stream
+    component); the answer is the camera's one-time HLS URL, which FFmpeg plays. Another user's camera is refused."""
+    import av
+
+    dora = household(server, alice.sh, "dora@example.com", ("sp",))
+    m = manager_of(dora.user_code, qr_login(server, dora.user_code))
+    m.update_device_cache()
+    url = m.get_device_stream_allocate(dora.devices["sp"], "rtsp")
+    assert url is not None and url.startswith(f"https://{LOGIN_HOST}/live/") and url.endswith("/index.m3u8")
+    # Home Assistant's host resolves the login host to tuyacloud; here FFmpeg is pointed at the port directly
+    local = url.replace(f"https://{LOGIN_HOST}", server.url)
+    with av.open(local, timeout=30) as media:
+        frames = []
+        for frame in media.decode(media.streams.video[0]):
+            frames.append(frame)
+            if len(frames) == 3:
+                break
+    assert [(f.width, f.height) for f in frames] == [(320, 180)] * 3
+    with pytest.raises(ApiRequestException) as caught:
+        manager_of(alice.user_code, qr_login(server, alice.user_code)).get_device_stream_allocate(
+            dora.devices["sp"], "rtsp")
+    assert caught.value.error_code == 1106
+
+
 def test_versions_report_and_logout(server: CloudServer, alice: Household) -> None:
     info = qr_login(server, alice.user_code)
     manager = manager_of(alice.user_code, info)
