@@ -402,6 +402,13 @@ def test_the_cli_shows_user_codes_and_approves_logins(server: CloudServer, alice
     qrcode = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, alice.user_code)["result"]["qrcode"]
     listed = runner.invoke(cli, ["app", "logins", "--json", *db])
     assert qrcode in [v["qrcode"] for v in json.loads(listed.stdout)["list"]], listed.output
+    # the table a person copies the QR code from, in an 80-column terminal: the code whole, never cut short
+    from tuyacloud.cli.common import console
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(console, "width", 80)
+        table = runner.invoke(cli, ["app", "logins", *db])
+    assert table.exit_code == 0 and qrcode in table.stdout, table.output
     approved = runner.invoke(cli, ["app", "approve-login", qrcode, *db])
     assert approved.exit_code == 0 and "approved" in approved.stdout, approved.output
     again = runner.invoke(cli, ["app", "refuse-login", qrcode, *db])
