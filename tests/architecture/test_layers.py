@@ -73,6 +73,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "server": ANYTHING,
     "workers": FOUNDATION,  # `serve --workers N`: forks the server processes (server.py hands it the runner)
     "testing": ANYTHING,
+    "__main__": frozenset({"cli"}),  # `python -m tuyacloud`: the command line, nothing else
     "__init__": frozenset(),
 }
 

@@ -102,8 +102,10 @@ def test_values_json_is_tuya_shaped() -> None:
     assert mode is not None and mode.values_json().startswith('{"range":["white","colour"')
     colour = dj.function("colour_data_v2")
     assert colour is not None
-    assert json.loads(colour.values_json()) == {"h": {"min": 0, "max": 360}, "s": {"min": 0, "max": 1000},
-                                                "v": {"min": 0, "max": 1000}}
+    # each component as Tuya writes it (Home Assistant's light needs scale and step too), in Tuya's key order
+    assert colour.values_json() == ('{"h":{"min":0,"scale":0,"unit":"","max":360,"step":1},'
+                                    '"s":{"min":0,"scale":0,"unit":"","max":1000,"step":1},'
+                                    '"v":{"min":0,"scale":0,"unit":"","max":1000,"step":1}}')
     # Key order is canonical, not the data file's.
     assert serialise_values("Integer", {"step": 5, "scale": 1, "max": 9, "min": 0, "unit": "s"}) == (
         '{"unit":"s","min":0,"max":9,"scale":1,"step":5}'

@@ -78,3 +78,11 @@ def test_version_and_help_load_no_domain_store_or_rich() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=cli_env())
     assert "tuyacloud 0." in done.stdout and "Commands:" in done.stdout, done.stdout + done.stderr
     assert "LOADED []" in done.stdout, done.stdout
+
+
+def test_python_dash_m_tuyacloud_is_the_command_line() -> None:
+    """`python -m tuyacloud` runs the CLI (a checkout used without installing it, PYTHONPATH=src)."""
+    done = subprocess.run([sys.executable, "-m", "tuyacloud", "--help"], capture_output=True, text=True, timeout=60,
+                          env=cli_env())
+    assert done.returncode == 0, done.stderr
+    assert "Usage: tuyacloud" in done.stdout and "serve" in done.stdout

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import re
 import subprocess
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,27 @@ def test_console_root_and_unknown_pages(console_client: ConsoleClient) -> None:
     assert console_client.get("/console").headers["location"] == "/console/projects"
     missing = console_client.get("/console/projects/nosuchproject")
     assert missing.status_code == 404 and "Not found" in missing.text
+
+
+def test_the_console_url_serve_prints_leads_to_the_projects_after_login(console_server: CloudServer) -> None:
+    """`serve` prints .../console/; opened before logging in it goes to the login page, and the login returns to
+    a page that exists (it answered 404 once)."""
+    c = ConsoleClient(console_server.url)
+    first = c.get("/console/")
+    assert first.status_code == 303
+    target = first.headers["location"]
+    while target.startswith("/console/") and not target.startswith("/console/login"):
+        target = c.get(target).headers["location"]
+    assert target.startswith("/console/login?next=")
+    next_page = urllib.parse.parse_qs(urllib.parse.urlsplit(target).query)["next"][0]
+    form = c.get(target)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    done = c.post("/console/login", data={"csrf_token": token, "username": "admin", "password": ADMIN_PASSWORD,
+                                          "next": next_page})
+    assert done.status_code == 303
+    landed = c.get(done.headers["location"], follow_redirects=True)
+    assert landed.status_code == 200 and str(landed.url).endswith("/console/projects"), landed.url
+    c.close()
 
 
 def test_login_form_needs_its_own_csrf_token(console_server: CloudServer) -> None:

@@ -200,6 +200,24 @@ def test_the_devices_home_assistant_maps_give_its_dp_codes_and_types(manager: Ma
     assert {"min", "max", "scale", "step"} <= set(json.loads(light.function["bright_value_v2"].values))
 
 
+def test_the_lights_colour_ranges_are_what_home_assistant_builds_its_hs_colour_from(manager: Manager,
+                                                                                    alice: Household) -> None:
+    """Home Assistant's light entity builds one integer type per colour component (h, s, v) from the colour DP's
+    ``values`` and needs each one's min, max, scale and step: without scale and step its light setup fails with a
+    TypeError. The platform's colour_data_v2 (from Tuya's dj instruction set) carries all of them."""
+    light = manager.device_map[alice.devices["dj"]]
+    for spec in (light.function["colour_data_v2"], light.status_range["colour_data_v2"]):
+        ranges = json.loads(spec.values)
+        assert ranges == {"h": {"min": 0, "scale": 0, "unit": "", "max": 360, "step": 1},
+                          "s": {"min": 0, "scale": 0, "unit": "", "max": 1000, "step": 1},
+                          "v": {"min": 0, "scale": 0, "unit": "", "max": 1000, "step": 1}}
+    # a colour command inside those ranges is taken, one outside refused (the ranges still validate commands)
+    manager.send_commands(light.id, [{"code": "colour_data_v2", "value": '{"h":120,"s":500,"v":800}'}])
+    with pytest.raises(ApiRequestException) as caught:
+        manager.send_commands(light.id, [{"code": "colour_data_v2", "value": '{"h":400,"s":500,"v":800}'}])
+    assert caught.value.error_code == 2008
+
+
 def test_room_of_a_device(manager: Manager, alice: Household) -> None:
     room = manager.query_room_by_device(alice.devices["dj"])
     assert room is not None and room.name == "Living room"
@@ -305,6 +323,31 @@ def test_stream_allocate_answers_function_not_supported_for_a_light(manager: Man
     assert caught.value.error_code == 2003 and caught.value.error_message == "function not support"
 
 
+def test_a_camera_gives_home_assistant_a_stream_that_plays(server: CloudServer, alice: Household) -> None:
+    """Home Assistant's camera entity asks for an ``rtsp`` stream and hands the URL to FFmpeg (its stream
+    component); the answer is the camera's one-time HLS URL, which FFmpeg plays. Another user's camera is refused."""
+    import av
+
+    dora = household(server, alice.sh, "dora@example.com", ("sp",))
+    m = manager_of(dora.user_code, qr_login(server, dora.user_code))
+    m.update_device_cache()
+    url = m.get_device_stream_allocate(dora.devices["sp"], "rtsp")
+    assert url is not None and url.startswith(f"https://{LOGIN_HOST}/live/") and url.endswith("/index.m3u8")
+    # Home Assistant's host resolves the login host to tuyacloud; here FFmpeg is pointed at the port directly
+    local = url.replace(f"https://{LOGIN_HOST}", server.url)
+    with av.open(local, timeout=30) as media:
+        frames = []
+        for frame in media.decode(media.streams.video[0]):
+            frames.append(frame)
+            if len(frames) == 3:
+                break
+    assert [(f.width, f.height) for f in frames] == [(320, 180)] * 3
+    with pytest.raises(ApiRequestException) as caught:
+        manager_of(alice.user_code, qr_login(server, alice.user_code)).get_device_stream_allocate(
+            dora.devices["sp"], "rtsp")
+    assert caught.value.error_code == 1106
+
+
 def test_versions_report_and_logout(server: CloudServer, alice: Household) -> None:
     info = qr_login(server, alice.user_code)
     manager = manager_of(alice.user_code, info)
@@ -359,6 +402,13 @@ def test_the_cli_shows_user_codes_and_approves_logins(server: CloudServer, alice
     qrcode = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, alice.user_code)["result"]["qrcode"]
     listed = runner.invoke(cli, ["app", "logins", "--json", *db])
     assert qrcode in [v["qrcode"] for v in json.loads(listed.stdout)["list"]], listed.output
+    # the table a person copies the QR code from, in an 80-column terminal: the code whole, never cut short
+    from tuyacloud.cli.common import console
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(console, "width", 80)
+        table = runner.invoke(cli, ["app", "logins", *db])
+    assert table.exit_code == 0 and qrcode in table.stdout, table.output
     approved = runner.invoke(cli, ["app", "approve-login", qrcode, *db])
     assert approved.exit_code == 0 and "approved" in approved.stdout, approved.output
     again = runner.invoke(cli, ["app", "refuse-login", qrcode, *db])

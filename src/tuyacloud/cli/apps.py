@@ -137,9 +137,11 @@ def logins(limit: int = Limit, offset: int = Offset, every: bool = All,
         return Page(window.cut(found), len(found), window)
 
     def show(views: list[dict[str, Any]]) -> None:
-        table = Table("QR code", "User", "User code", "UID")
+        # the QR code is what `approve-login` takes: never cut it, whatever the terminal's width
+        table = Table("User", "User code", "UID")
+        table.add_column("QR code", no_wrap=True, min_width=max((len(v["qrcode"]) for v in views), default=7))
         for v in views:
-            table.add_row(v["qrcode"], v["username"], v["user_code"], v["uid"])
+            table.add_row(v["username"], v["user_code"], v["uid"], v["qrcode"])
         console.print(table)
 
     emit_page(run(data_dir, database_url, work), "logins", as_json, show)

@@ -42,6 +42,7 @@ def build_console_routes(deps: ConsoleDeps) -> list[BaseRoute]:
     router = Router(routes=page_routes(deps))
     return [
         Route("/console", _home, methods=["GET"]),
+        Route("/console/", _home, methods=["GET"]),  # the URL `serve` prints, and so where a login returns to
         Mount("/console/static", app=StaticFiles(directory=STATIC), name="console-static"),
         Mount("/console", app=ConsoleGate(router, deps), name="console"),
     ]

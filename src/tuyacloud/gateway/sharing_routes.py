@@ -18,14 +18,16 @@ from tuyacloud.bodies import Body
 from tuyacloud.catalog.loader import Product
 from tuyacloud.domain.access import openhub, tokens
 from tuyacloud.domain.access.requests import HubLink
-from tuyacloud.domain.devices import commands, devices
-from tuyacloud.domain.devices.requests import SendCommands
+from tuyacloud.domain.devices import camera, commands, devices
+from tuyacloud.domain.devices.requests import AllocateStream, SendCommands
 from tuyacloud.domain.rules import scenes
 from tuyacloud.domain.smarthome import homes, sharing
 from tuyacloud.domain.smarthome.requests import ExpireSession, PushConfig, TriggerScene
 from tuyacloud.errors import FunctionNotSupported, ParamEmpty, ParamIllegal
 from tuyacloud.gateway import serialize
 from tuyacloud.gateway.request import ApiRequest
+from tuyacloud.gateway.routes import camera as camera_routes
+from tuyacloud.media import testcard
 from tuyacloud.models import Device
 
 SharingHandler = Callable[[ApiRequest], Awaitable[Any]]
@@ -140,10 +142,18 @@ async def device_room(req: ApiRequest) -> dict[str, Any] | None:
 
 
 async def stream_allocate(req: ApiRequest) -> dict[str, Any]:
+    """A live-stream URL of a camera: the same one-time HLS URL as the OpenAPI's allocate. Home Assistant asks
+    for ``rtsp`` and hands the URL to FFmpeg, which plays HLS as well, so every type the API takes gets the HLS
+    URL (this cloud serves no other kind)."""
     device, _ = await _device(req)
     if device.category not in CAMERA_CATEGORIES:
         raise FunctionNotSupported(f"device {device.id} is not a camera")
-    raise FunctionNotSupported("virtual cameras have no video stream")
+    kind = req.parsed(AllocateStream).type.strip().lower()
+    if kind not in camera.STREAM_TYPES:
+        raise ParamIllegal(f"type must be one of {', '.join(camera.STREAM_TYPES)}")
+    stream = await camera.allocate(req.ctx, req.project, device.id, AllocateStream(type="hls"),
+                                   media_ready=testcard.available())
+    return {"url": f"{req.base_url}{camera_routes.PATH_PREFIX}/{stream.token}/index.m3u8"}
 
 
 # --- scenes -----------------------------------------------------------------------------------------------------
@@ -204,6 +214,6 @@ ROUTES: tuple[SharingRoute, ...] = (
     _r("GET", rf"/v1\.0/m/thing/ha/{_ID}/room", device_room),
     _r("GET", r"/v1\.0/m/scene/ha/home/scenes", home_scenes),
     _r("POST", r"/v1\.0/m/scene/ha/trigger", trigger_scene, body=TriggerScene),
-    _r("POST", rf"/v1\.0/m/ipc/{_ID}/stream/actions/allocate", stream_allocate),
+    _r("POST", rf"/v1\.0/m/ipc/{_ID}/stream/actions/allocate", stream_allocate, body=AllocateStream),
     _r("POST", r"/v1\.0/m/life/ha/access/config", access_config, body=PushConfig),
 )
