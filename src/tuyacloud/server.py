@@ -41,6 +41,9 @@ def banner(settings: Settings, state: CloudState, ca_file: str | None) -> str:
     if settings.mqtt_broker_url:
         lines.append("  MQTT:         the external broker given with --mqtt-broker (open-hub credentials via its "
                      "dynamic security)")
+    elif settings.mqtt_port and state.ctx is not None and getattr(state.ctx.openhub, "enabled", True) is False:
+        # The default port was taken (a port asked for fails the start instead): no broker, and 1883 is not ours.
+        lines.append(f"  MQTT:         off (port {settings.mqtt_port} is taken; choose one with --mqtt-port)")
     elif settings.mqtt_port:
         mqtt = f"{'ssl' if settings.tls else 'tcp'}://{settings.mqtt_host or host}:{settings.mqtt_port}"
         lines.append(f"  MQTT:         {mqtt}  (open-hub; clients get credentials from the access-config call)")

@@ -249,3 +249,29 @@ def test_version() -> None:
     done = tuyacloud("--version")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"tuyacloud {metadata.version('tuyacloud')}"
+
+
+def test_a_chosen_mqtt_port_in_use_names_the_mqtt_option(store: list[str], taken_port: int) -> None:
+    failed = tuyacloud("serve", "--port", str(free_port()), "--mqtt-port", str(taken_port), *store)
+    line = assert_one_line_failure(failed, 1, str(taken_port), "in use")
+    assert "--mqtt-port" in failed.stderr, line  # the hint names the option that chose the port
+
+
+def test_a_taken_default_mqtt_port_is_not_announced(store: list[str]) -> None:
+    """Without --mqtt-port the broker's port is 1883; when something else holds it the server runs without its
+    broker, and the banner, which only announces ports that listen, says the open-hub is off instead of giving
+    1883 (where another program answers)."""
+    with socket.socket() as holder:
+        try:
+            holder.bind(("127.0.0.1", 1883))
+            holder.listen()
+        except OSError:  # held already (another broker or server on this machine): the same situation
+            pass
+        port = free_port()
+        server = Serve("--port", str(port), "--no-simulator", "--no-demo", *store)
+        try:
+            banner = server.banner(f"http://127.0.0.1:{port}")
+        finally:
+            server.stop()
+    assert ":1883" not in banner, banner
+    assert re.search(r"MQTT:\s+off \(port 1883 is taken", banner), banner

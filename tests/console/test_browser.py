@@ -95,6 +95,13 @@ def test_a_bad_value_shows_tuyas_message(logged_in_page: Any, console_server: Cl
     slider = control.locator('input[type="range"]')
     expect(slider).to_have_attribute("min", "10")
     expect(slider).to_have_attribute("max", "1000")
+    # The value beside the slider reads like every number of the console (and its range "10-1,000"), on the page
+    # as served and as the slider moves.
+    expect(control.locator("output")).to_have_text("1,000")
+    slider.fill("999")
+    expect(control.locator("output")).to_have_text("999")
+    slider.fill("1000")
+    expect(control.locator("output")).to_have_text("1,000")
     slider.fill("250")
     expect(control.locator("output")).to_have_text("250")
     expect(control.locator("input.exact")).to_have_value("250")  # the number field sent follows the slider

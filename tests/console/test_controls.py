@@ -55,6 +55,11 @@ def test_countdown_control_has_a_coarse_slider_and_reads_as_a_duration() -> None
     assert light.duration == "s" and light.slider_step == 300 and light.number == 0  # no unit: still seconds
     brightness = control_for(spec("dj", "bright_value_v2"), 250)
     assert (brightness.slider_step, brightness.duration, brightness.shown) == (1, "", "250")
+    # Read as every other number of the console: "1,000" beside its range "10-1,000", not "1000".
+    assert control_for(spec("dj", "bright_value_v2"), 1000).shown == "1,000"
+    power = DpSpec(code="p", name="Power", desc="", type="Integer", dp_id=1,
+                   values={"unit": "W", "min": 0, "max": 500000, "scale": 1, "step": 1})
+    assert control_for(power, 123456).shown == "12,345.6W"
 
 
 def test_human_duration() -> None:

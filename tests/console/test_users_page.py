@@ -137,3 +137,36 @@ def test_the_forms_in_a_browser(logged_in_page: Any, console_server: CloudServer
     expect(page.get_by_test_id("flash")).to_contain_text("Password of desk changed")
     ok(_login(api, "desk", "desk-pw-2"))
     assert code(_login(api, "desk", "desk-pw-1")) == 2401
+
+
+def test_more_users_than_a_page_are_reached_by_the_pager(console_server: CloudServer,
+                                                          console_client: ConsoleClient) -> None:
+    """A project with more users than one page (200) shows how many there are, the page it is on, and a pager to
+    the others, whose users the grant and password forms then offer; nothing is left out silently."""
+    import asyncio
+
+    from tuyacloud.domain.industry import users
+    from tuyacloud.domain.projects import projects
+
+    pid = console_server.create_project(name="Many users")["access_id"]
+
+    async def register(ctx: Any) -> None:
+        project = await projects.get(ctx, pid)
+        for start in range(0, 205, 41):
+            await asyncio.gather(*(users.register(ctx, project, username=f"member{i:03d}", password=sha("pw"),
+                                                  country_code="1") for i in range(start, start + 41)))
+
+    console_server.in_domain(register)
+    first = console_client.get(f"/console/projects/{pid}/users")
+    assert first.status_code == 200
+    assert "(205)" in first.text and 'data-testid="page-of">Page 1 of 2<' in first.text
+    assert f'href="/console/projects/{pid}/users?page=2"' in first.text
+    second = console_client.get(f"/console/projects/{pid}/users?page=2")
+    shown_first = set(re.findall(r"<td>(member\d{3})</td>", first.text))
+    shown_second = set(re.findall(r"<td>(member\d{3})</td>", second.text))
+    assert len(shown_first) == 200 and len(shown_second) == 5 and not shown_first & shown_second
+    # The forms of page 2 offer page 2's users.
+    for name in shown_second:
+        _uid(second, name)
+    # A page past the end shows the last one.
+    assert 'Page 2 of 2<' in console_client.get(f"/console/projects/{pid}/users?page=9").text

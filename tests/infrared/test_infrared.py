@@ -303,3 +303,10 @@ def test_the_cli_adds_a_remote(routed: World, server: TlsCloudServer) -> None:
     listed = subprocess.run([*cli_command(), "infrared", "remotes", world.blaster, *data], capture_output=True,
                             text=True, env=cli_env(), timeout=120)
     assert listed.returncode == 0 and "Study AC" in listed.stdout, listed.stderr
+    # A list like every other: it says how many there are, and pages.
+    count = len(world.remotes())
+    assert listed.stdout.rstrip().splitlines()[-1] == f"showing {count} of {count} remotes", listed.stdout
+    paged = subprocess.run([*cli_command(), "infrared", "remotes", world.blaster, "--limit", "1", "--json", *data],
+                           capture_output=True, text=True, env=cli_env(), timeout=120)
+    page = json.loads(paged.stdout)
+    assert (page["total"], len(page["list"]), page["has_more"]) == (count, 1, count > 1), paged.stderr

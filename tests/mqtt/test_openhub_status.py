@@ -39,6 +39,26 @@ def _cli(server: CloudServer, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
 
 
+def test_links_are_a_list_that_pages_and_says_how_many(server: CloudServer) -> None:
+    """Like every list command: a page (--limit/--offset) or --all, "showing N of M links", the JSON page shape;
+    ``messages status`` shows the first page of links and says how to see the rest."""
+    project = server.create_project(name="many links")
+    access_id = project["access_id"]
+    c = SignedClient(server.url, access_id, project["access_secret"])
+    c.connect()
+    made = [get_config(c, project["uid"], link_id=f"page.link{i}")["client_id"] for i in range(3)]
+    first = _cli(server, "links", "--project", access_id, "--limit", "2")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.rstrip().splitlines()[-1] == \
+        "showing 2 of 3 links (1-2); next page: --offset 2, every one: --all"
+    page = json.loads(_cli(server, "links", "--project", access_id, "--json", "--offset", "2").stdout)
+    assert (page["total"], page["offset"], page["limit"], page["has_more"], len(page["list"])) == (3, 2, 100, False, 1)
+    every = json.loads(_cli(server, "links", "--project", access_id, "--json", "--all").stdout)
+    assert sorted(r["client_id"] for r in every["list"]) == sorted(made) and every["limit"] is None
+    status = _cli(server, "status", "--project", access_id)
+    assert status.returncode == 0 and "showing 3 of 3 links" in status.stdout
+
+
 def test_links_are_listed_with_user_connection_last_message_and_expiry(server: CloudServer) -> None:
     project = server.create_project(name="links")
     access_id = project["access_id"]
@@ -61,7 +81,7 @@ def test_links_are_listed_with_user_connection_last_message_and_expiry(server: C
         assert shown["uid"] == project["uid"] and shown["sees"] == "the whole project" and shown["version"] == "1.0"
         assert shown["last_message_ms"] and shown["valid"] and shown["expires_ms"] > shown["created_ms"]
         links = json.loads(_cli(server, "links", "--project", access_id, "--json").stdout)
-        by_client = {r["client_id"]: r for r in links}
+        by_client = {r["client_id"]: r for r in links["list"]}
         assert by_client[config["client_id"]]["connected"] is True
         assert by_client[idle["client_id"]]["connected"] is False and by_client[idle["client_id"]]["messages"] == 0
         table = _cli(server, "status", "--project", access_id)

@@ -97,11 +97,11 @@ def check_data_dir(path: Path) -> None:
                          ) from None
 
 
-def listen_failure(error: OSError, host: str, port: int) -> CliFailure:
+def listen_failure(error: OSError, host: str, port: int, option: str = "--port (or --message-port)") -> CliFailure:
+    """``option``: what chose the port, named in the hint (``--mqtt-port`` for the broker's)."""
     if error.errno == errno.EADDRINUSE:
         return CliFailure("port_in_use", f"port {port} on {host} is already in use",
-                          "stop what listens there (another tuyacloud?) or choose another port with --port "
-                          "(or --message-port)")
+                          f"stop what listens there (another tuyacloud?) or choose another port with {option}")
     if error.errno == errno.EACCES:
         return CliFailure("port_forbidden", f"no permission to listen on port {port} on {host}",
                           "ports below 1024 need privileges: choose a port from 1024 up with --port")

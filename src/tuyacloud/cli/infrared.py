@@ -10,6 +10,7 @@ from rich.table import Table
 
 from tuyacloud import bodies
 from tuyacloud.cli.common import console, emit_json, run
+from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
 from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices, infrared
@@ -50,20 +51,22 @@ def add_remote(
 @app.command("remotes")
 def remotes(
     blaster: str = typer.Argument(..., help="Device id of the IR blaster"),
+    limit: int = Limit, offset: int = Offset, every: bool = All,
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
     """An IR blaster's remotes and their state."""
+    window = Window.of(limit, offset, every)
 
-    async def work(ctx: Context) -> list[dict[str, Any]]:
+    async def work(ctx: Context) -> Page[dict[str, Any]]:
         device = await devices.find_anywhere(ctx, blaster)
-        return [remote_admin_view(r) for r in await infrared.remotes_admin(ctx, device)]
+        found = await infrared.remotes_admin(ctx, device)
+        return Page([remote_admin_view(r) for r in window.cut(found)], len(found), window)
 
-    views = run(data_dir, database_url, work)
-    if as_json:
-        emit_json(views)
-        return
-    table = Table("Remote ID", "Category", "Name", "State")
-    for v in views:
-        table.add_row(v["remote_id"], str(v["category_id"]), v["remote_name"],
-                      ", ".join(f"{k}={val}" for k, val in v["state"].items()))
-    console.print(table)
+    def show(views: list[dict[str, Any]]) -> None:
+        table = Table("Remote ID", "Category", "Name", "State")
+        for v in views:
+            table.add_row(v["remote_id"], str(v["category_id"]), v["remote_name"],
+                          ", ".join(f"{k}={val}" for k, val in v["state"].items()))
+        console.print(table)
+
+    emit_page(run(data_dir, database_url, work), "remotes", as_json, show)

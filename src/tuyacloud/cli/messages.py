@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from tuyacloud.cli.common import console, emit_json, run
+from tuyacloud.cli.listing import DEFAULT_LIMIT, All, Limit, Offset, Page, Window, emit_page
 from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.projects import projects
@@ -43,13 +44,17 @@ def status(
     if as_json:
         emit_json(rows)
         return
+    # The links are a list that can be long (a credential per client and renewal): the first page, and how many.
+    first = Page(Window(0, DEFAULT_LIMIT).cut(links), len(links), Window(0, DEFAULT_LIMIT))
     table = Table("Topic", "Subscription", "Backlog", "Oldest unacked", "Consumers", "Last ack")
     for r in rows:
         consumers = ", ".join(f"{c['address']}{' (active)' if c['active'] else ''}" for c in r["consumers"]) or "-"
         table.add_row(r["topic"], r["subscription"], str(r["backlog"]), _when(r["oldest_unacked_ms"]), consumers,
                       _when(r["last_ack_ms"]))
     console.print(table)
-    console.print(_links_table(links))
+    console.print(_links_table(first.rows))
+    console.print(first.summary("links") + (" (tuyacloud messages links)" if first.has_more else ""),
+                  highlight=False, markup=False, soft_wrap=True)
 
 
 def _links_table(links: list[dict[str, Any]]) -> Table:
@@ -66,18 +71,17 @@ def _links_table(links: list[dict[str, Any]]) -> Table:
 @app.command("links")
 def links(
     project: str = typer.Option(..., "--project", help="Access ID of the project"),
+    limit: int = Limit, offset: int = Offset, every: bool = All,
     data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut,
 ) -> None:
     """A project's MQTT open-hub links.
 
-    Per credential: its user, connection, last message and expiry."""
+    Per credential (newest first; expired ones for an hour): its user, connection, last message and expiry."""
+    window = Window.of(limit, offset, every)
 
-    async def work(ctx: Context) -> list[dict[str, Any]]:
+    async def work(ctx: Context) -> Page[dict[str, Any]]:
         p = await projects.get(ctx, project)
-        return await link_status(ctx, p.access_id)
+        found = await link_status(ctx, p.access_id)
+        return Page(window.cut(found), len(found), window)
 
-    rows = run(data_dir, database_url, work)
-    if as_json:
-        emit_json(rows)
-        return
-    console.print(_links_table(rows))
+    emit_page(run(data_dir, database_url, work), "links", as_json, lambda rows: console.print(_links_table(rows)))

@@ -69,7 +69,7 @@ def _check_mqtt_port(settings: Settings, sockets: list[socket.socket]) -> None:
     except OSError as error:
         for sock in sockets:
             sock.close()
-        raise listen_failure(error, settings.host, settings.mqtt_port) from None
+        raise listen_failure(error, settings.host, settings.mqtt_port, "--mqtt-port") from None
 
 
 async def _check_store(settings: Settings) -> None:

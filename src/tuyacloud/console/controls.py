@@ -57,7 +57,7 @@ class Control:
             if self.duration:
                 return human_duration(self.current * (60 if self.duration == "min" else 1))
             value = self.current / 10 ** self.scale
-            return f"{value:.{self.scale}f}{self.unit}"
+            return f"{value:,.{self.scale}f}{self.unit}"  # grouped like every number of the console: 1,000
         return display(self.current)
 
     @property

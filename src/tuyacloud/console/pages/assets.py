@@ -4,6 +4,8 @@ system: their pages are under apps."""
 
 from __future__ import annotations
 
+import math
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -13,6 +15,7 @@ from tuyacloud.console.deps import ConsoleDeps
 from tuyacloud.domain import console_views
 from tuyacloud.domain.industry import assets, authorization, users
 from tuyacloud.errors import TuyaError
+from tuyacloud.limits import parse_int
 from tuyacloud.models import Project
 
 
@@ -44,10 +47,25 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
     async def users_page(request: Request, error: str = "", status_code: int = 200) -> Response:
         project = await project_of(deps, request)
         _custom_only(project)
-        found, total = await console_views.project_users(deps.ctx(), project)
-        tree, _ = await console_views.asset_tree(deps.ctx(), project)
+        # One page of users (the forms below offer that page's users) and a pager to the others: a project with
+        # more users than a page leaves none out silently. A page past the end shows the last one.
+        ctx = deps.ctx()
+        size = console_views.PAGE
+        page_no = max(1, min(1_000_000, parse_int(request.query_params.get("page") or "") or 1))
+        found, total = await console_views.project_users(ctx, project, offset=(page_no - 1) * size)
+        pages = max(1, math.ceil(total / size))
+        if page_no > pages:
+            page_no = pages
+            found, total = await console_views.project_users(ctx, project, offset=(page_no - 1) * size)
+        tree, _ = await console_views.asset_tree(ctx, project)
+
+        def page_url(n: int) -> str:
+            return f"/console/projects/{project.access_id}/users?page={n}"
+
         return deps.render(request, "users.html", status_code, project=project, nav="overview", tab="users",
-                           users=found, total=total, tree=tree, error=error)
+                           users=found, total=total, tree=tree, error=error, page_no=page_no, pages=pages,
+                           more=page_no < pages, first_url=page_url(1), prev_url=page_url(page_no - 1),
+                           next_url=page_url(page_no + 1), last_url=page_url(pages))
 
     async def add_user(request: Request) -> Response:
         project = await project_of(deps, request)

@@ -73,7 +73,9 @@
     var unit = out.getAttribute("data-duration");
     if (unit) { out.textContent = duration(value * (unit === "min" ? 60 : 1)); return; }
     var scale = parseInt(out.getAttribute("data-scale") || "0", 10);
-    out.textContent = (value / Math.pow(10, scale)).toFixed(scale) + (out.getAttribute("data-unit") || "");
+    // Grouped like every number of the console ("1,000"; Control.shown says it the same way).
+    var shown = (value / Math.pow(10, scale)).toLocaleString("en-US", { minimumFractionDigits: scale, maximumFractionDigits: scale });
+    out.textContent = shown + (out.getAttribute("data-unit") || "");
   }
 
   // Colour controls: <input type=color data-hsv="s_max,v_max"> and number fields data-hsv-field="h|s|v".
