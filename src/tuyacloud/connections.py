@@ -9,7 +9,9 @@ coalescing protocol every server here runs) adds, per connection:
   the body (from the end of the head); a request that misses one is answered 408 and the connection closed;
 - an idle keep-alive time-out (uvicorn's own, set from the settings);
 - a limit on connections per client address and in total (over either, the connection is answered with Tuya
-  code 1110 and closed at once, before it costs a request);
+  code 1110 and closed at once, before it costs a request); at the total limit, the connection that has waited
+  longest for its client's bytes (at least a second) is closed to make room instead, so slow clients spread over
+  many addresses cannot keep the others out until their time-outs;
 - the head's size and header count, and the body's size, as they arrive (tuyacloud/limits.py);
 - WebSocket upgrades: a request line or header too long for the websockets library is answered rather than
   handed over (it would drop it silently), and a refused upgrade no longer logs an ASGI error.
@@ -47,6 +49,12 @@ log = logging.getLogger("tuyacloud.connections")
 _CONNECTION = "connection"  # what a connection that has sent nothing yet waits for
 LINGER_S = 2.0  # after a refusal: how long a client may keep sending before the connection is dropped
 FD_RESERVE = 64  # descriptors kept free of connections: the store, log files, the listening sockets
+# Connections refused at connect are over the limits, so not counted: at most this many linger at once (the rest
+# are closed at once), or a flood of them would hold the descriptors the limits keep free.
+MAX_LINGERING_REFUSALS = 16
+# At the total limit, a new connection takes the place of the one that has waited longest for its client's bytes
+# (a request head, a body, or the next request), once that has waited at least this long.
+EVICT_AFTER_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ class ConnectionGuard:
     clock: Clock
     ids: IdSource
     total: int = 0
+    lingering: int = 0  # connections refused at connect, answered and not yet closed
     per_address: dict[str, int] = field(default_factory=dict)
     watched: set[EdgeHttpProtocol] = field(default_factory=set)
     max_total: int = 0
@@ -106,13 +115,20 @@ class ConnectionGuard:
         shortest = min(self.limits.header_timeout_s, self.limits.body_timeout_s, LINGER_S)
         return min(1.0, max(0.05, shortest / 4))
 
-    def admit(self, address: str) -> str | None:
-        """Count a new connection in, or say why not."""
-        if self.max_total and self.total >= self.max_total:
-            return f"the server has {self.total} connections, its limit"
+    def admit(self, address: str, now: float) -> str | None:
+        """Count a new connection in, or say why not.
+
+        At the total limit, the connection that has waited longest for its client (a head, a body or the next
+        request, for at least EVICT_AFTER_S) is closed to make room: slow clients from many addresses, each under
+        the per-address limit, would otherwise keep everyone else out until their time-outs."""
         per = self.limits.max_connections_per_address
         if per and self.per_address.get(address, 0) >= per:
             return f"{per} connections from {address} is the limit per address"
+        if self.max_total and self.total >= self.max_total:
+            victim = self._longest_waiting(now)
+            if victim is None:
+                return f"the server has {self.total} connections, its limit"
+            victim.evict(self.total)
         self.total += 1
         self.per_address[address] = self.per_address.get(address, 0) + 1
         return None
@@ -124,6 +140,16 @@ class ConnectionGuard:
             self.per_address[address] = left
         else:
             self.per_address.pop(address, None)
+
+    def _longest_waiting(self, now: float) -> EdgeHttpProtocol | None:
+        """The connection waiting for its client's bytes the longest, if that is at least EVICT_AFTER_S
+        (a scan, only made at the total limit)."""
+        best, best_since = None, now - EVICT_AFTER_S
+        for protocol in self.watched:
+            since = protocol.waiting_since()
+            if since is not None and since <= best_since:
+                best, best_since = protocol, since
+        return best
 
     def watch(self, protocol: EdgeHttpProtocol) -> None:
         self.watched.add(protocol)
@@ -223,6 +249,9 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
         self._counted = False
         self._refused = False
         self._refusal: Refusal | None = None
+        self._lingering = False  # refused at connect and counted in guard.lingering
+        self._idle_cycle: object = None  # the finished request a sweep first saw this connection idle after, and when
+        self._idle_since = 0.0
         self._waiting_for: object = None  # what the last sweep saw this connection wait for, and since when
         self._waiting_since = 0.0
         self._scope_seen: object = None  # the request whose bytes _since_head counts (see data_received)
@@ -234,11 +263,16 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         peer = transport.get_extra_info("peername")
         address = str(peer[0]) if isinstance(peer, (tuple, list)) and peer else ""
-        reason = self.guard.admit(address)
+        reason = self.guard.admit(address, self.loop.time())
         if reason is not None:
-            # Not handed to uvicorn at all: answered and dropped before it costs a request.
+            # Not handed to uvicorn at all: answered and dropped before it costs a request (lingering only while
+            # few do: these are past the limits, their descriptors are not budgeted).
             self.transport = transport
-            self._answer(Refusal(ConcurrencyOverLimit(reason), 503))
+            linger = self.guard.lingering < MAX_LINGERING_REFUSALS
+            self._answer(Refusal(ConcurrencyOverLimit(reason), 503), linger=linger)
+            if linger:
+                self.guard.lingering += 1
+                self._lingering = True
             return
         self._address, self._counted = address, True
         super().connection_made(transport)
@@ -251,6 +285,9 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
             self._counted = False
             self.guard.release(self._address)
         if self.flow is None:  # refused at connect: uvicorn never saw it
+            if self._lingering:
+                self._lingering = False
+                self.guard.lingering -= 1
             return
         super().connection_lost(exc)
 
@@ -299,6 +336,40 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
         cycle = self.cycle
         return cycle is None or (cycle.scope is not self.scope and cycle.response_complete)
 
+    def waiting_since(self) -> float | None:
+        """Since when this connection has waited for its client (as the sweeps saw it), or None when it is not
+        waiting for it: refused, or the application's turn. An idle keep-alive connection counts from when a sweep
+        first saw it idle."""
+        if self._refused:
+            return None
+        cycle = self.cycle
+        if self._awaiting_head() or (cycle is not None and cycle.more_body and not cycle.response_complete
+                                     and not cycle.disconnected):
+            return self._waiting_since if self._waiting_for is not None else self.loop.time()
+        if cycle is not None and cycle.response_complete and self._idle_cycle is cycle:
+            return self._idle_since
+        return None
+
+    def evict(self, total: int) -> None:
+        """Close this connection at once to make room for a new one (see ConnectionGuard.admit); its place in the
+        counts is given up now, not when the loop gets to its close."""
+        cycle = self.cycle
+        idle = cycle is not None and cycle.response_complete and not self._awaiting_head()
+        if cycle is not None and not cycle.response_complete:
+            cycle.disconnected = True
+            cycle.message_event.set()
+        self.pipeline.clear()
+        self._refused = True
+        if not idle and not (cycle is not None and cycle.response_started):
+            reason = f"the request did not arrive before the server, at its limit of {total} connections, " \
+                     "needed the connection"
+            self.transport.write(_render(Refusal(ConcurrencyOverLimit(reason), 503), self.url, self.guard))
+        self.transport.close()
+        self.guard.unwatch(self)
+        if self._counted:
+            self._counted = False
+            self.guard.release(self._address)
+
     def check_progress(self, now: float) -> None:
         """Called by the guard's sweep: end a connection that has waited too long for the same head or body."""
         if self._refused:
@@ -313,6 +384,8 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
             waiting, limit, what = cycle, self.body_timeout_s, "body"
         else:
             self._waiting_for = None  # the application's turn, or idle between requests (uvicorn's keep-alive)
+            if cycle is not None and cycle.response_complete and self._idle_cycle is not cycle:
+                self._idle_cycle, self._idle_since = cycle, now
             return
         if waiting is None:
             waiting = _CONNECTION  # nothing received yet
@@ -393,10 +466,10 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
         self.pipeline.clear()
         self._answer(refusal)
 
-    def _answer(self, refusal: Refusal) -> None:
+    def _answer(self, refusal: Refusal, linger: bool = True) -> None:
         self._refused = True
         self.transport.write(_render(refusal, self.url, self.guard))
-        if self.transport.can_write_eof():
+        if linger and self.transport.can_write_eof():
             self.transport.write_eof()
             self.deadline = self.loop.time() + LINGER_S
             self.guard.watch(self)

@@ -99,16 +99,23 @@ async def startup_lock(database_url: str) -> AsyncIterator[None]:
 
 
 async def open_store(database_url: str, *, locked: bool = False) -> Store:
-    """Migrate the schema to head (in a thread: Alembic is synchronous), then start the engine. The migration runs
-    under :func:`startup_lock` unless the caller already holds it (``locked``)."""
+    """Migrate the schema to head (in a thread: Alembic is synchronous), then start the engine, both under
+    :func:`startup_lock` unless the caller already holds it (``locked``).
+
+    The start is under the lock too: on SQLite it switches a new file to WAL, which needs the file to itself; done
+    after the lock was released, it contended with the next process's migration and read of the schema, and under
+    load one of four processes started together gave up with "database is locked"."""
     _check_url(database_url)
     if database_url.startswith("sqlite:///"):
         Path(sqlite_path(database_url)).parent.mkdir(parents=True, exist_ok=True)
     if locked:
-        await asyncio.to_thread(migrate.upgrade, database_url)
-    else:
-        async with startup_lock(database_url):
-            await asyncio.to_thread(migrate.upgrade, database_url)
+        return await _migrate_and_start(database_url)
+    async with startup_lock(database_url):
+        return await _migrate_and_start(database_url)
+
+
+async def _migrate_and_start(database_url: str) -> Store:
+    await asyncio.to_thread(migrate.upgrade, database_url)
     if is_postgres(database_url):
         from tuyacloud.store.postgres import PostgresStore  # asyncpg is imported only by who uses PostgreSQL
 
