@@ -10,7 +10,7 @@ import pytest
 import requests
 import schemathesis
 
-from support.fuzz import FuzzWorld, engine_subset, install_hooks
+from support.fuzz import FuzzWorld, engine_subset, install_hooks, random_phase_positive
 from support.server import CloudServer
 
 
@@ -23,6 +23,7 @@ def fuzz_world(cloud: CloudServer, request: pytest.FixtureRequest) -> FuzzWorld:
 def api_schema(cloud: CloudServer, fuzz_world: FuzzWorld) -> Any:
     schema = schemathesis.openapi.from_url(f"{cloud.url}/openapi.json")
     install_hooks(schema, fuzz_world)
+    random_phase_positive(schema)
     engine_subset(schema)
     return schema
 
