@@ -584,10 +584,12 @@ class PostgresStore(Store):
 
     def _on_listener_lost(self, connection: Any) -> None:
         """The LISTEN connection closed (the server went away, or restarts): changes are not heard any more, so the
-        cache is not used from this moment (the watcher opens a new connection and turns it on again)."""
+        cache is not used from this moment (the watcher opens a new connection and turns it on again), and commits
+        notify until the new connection has counted the other listeners."""
         if connection is self._listener:
             self.cache.live = False
             self.cache.forget_all()
+            self.alone = False  # a process that starts now would not be heard saying so: notify
 
     # --- projects and tokens, kept (postgres_cache.py) --------------------------------------------------------
     async def _cached(self, table: str, key: str, load: Callable[[str], Awaitable[Any]]) -> Any:
