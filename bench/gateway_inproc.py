@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import cProfile
 import json
+import os
 import pstats
 import shutil
 import sys
@@ -105,6 +106,31 @@ class Statements:
 
     async def close(self) -> None:
         await self.conn.close()
+
+
+class BackendCpu:
+    """CPU time of the cluster's processes (``/proc/<pid>/stat`` utime + stime of every process PostgreSQL lists
+    in ``pg_stat_activity``: client backends apart from its own background processes, WAL writer and checkpointer
+    included), read before and after a round: on one machine it is CPU the server does not get."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.tick = 1 / os.sysconf("SC_CLK_TCK")
+
+    async def sample(self) -> tuple[float, float]:
+        rows = await self.conn.fetch("SELECT pid, backend_type FROM pg_stat_activity")
+        client = other = 0.0
+        for pid, kind in rows:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            used = (int(fields[11]) + int(fields[12])) * self.tick
+            if kind == "client backend":
+                client += used
+            else:
+                other += used
+        return client, other
 
 
 def prepare(work: Path, devices: int, database_url: str | None = None) -> tuple[Path, ob.Project, list[str]]:
@@ -234,10 +260,12 @@ async def _measure_commands(app: Any, project: ob.Project, ids: list[str], reque
     store = app._late.gateway.ctx.store
     trips = RoundTrips() if hasattr(store, "device_reads") else None  # PostgreSQL
     stats = await Statements.open(store.dsn) if trips is not None else None
+    backends = BackendCpu(stats.conn) if stats is not None else None
     results = []
     for _ in range(rounds):
         if stats is not None:
             await stats.reset()
+        before = await backends.sample() if backends is not None else (0.0, 0.0)
         if trips is not None:
             trips.count, store.batches, store.units = 0, 0, 0
         cpu = time.process_time()
@@ -247,6 +275,10 @@ async def _measure_commands(app: Any, project: ob.Project, ids: list[str], reque
         if trips is not None:
             print(f"  round trips per command {trips.count / done:.3f}, units per batch "
                   f"{store.units / max(store.batches, 1):.1f}", flush=True)
+        if backends is not None:
+            client, other = (a - b for a, b in zip(await backends.sample(), before, strict=True))
+            print(f"  PostgreSQL CPU per command: sessions {client / done * 1e6:.0f} µs, its background processes "
+                  f"{other / done * 1e6:.0f} µs", flush=True)
         if stats is not None:
             await stats.show(done)
     if stats is not None:

@@ -161,6 +161,7 @@ class EngineResult:
     sustained_ok: int = 0
     sustained_received: int = 0
     cpu_us_per_event: float = 0.0  # server CPU time (all its threads) per message received, sustained run
+    pg_us_per_event: float = 0.0  # the PostgreSQL cluster's CPU time (sessions and background) per message received
 
 
 def cpu_seconds(pid: int) -> float:
@@ -181,6 +182,7 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
                              text=True, env=env, check=True).stdout
         exports = dict(line.removeprefix("export ").split("=", 1) for line in out.splitlines())
         pg_dir = exports["PGTEST_DIR"]
+        ob.POSTMASTER[:] = [int(Path(pg_dir, "data", "postmaster.pid").read_text().split()[0])]
         db_args = ["--database-url", exports["TUYACLOUD_TEST_DATABASE_URL"]]
         if ob.PRIORITY:  # --nice: the postmaster and the sessions it forks from now on
             postmaster = Path(pg_dir, "data", "postmaster.pid").read_text().split()[0]
@@ -225,6 +227,7 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
         ob.write_requests(requests_file, entries)
         before = consumer.count
         cpu_before = cpu_seconds(server.proc.pid)
+        pg_before = ob.cluster_cpu()
         started = time.monotonic()
         wrk = ob.run_wrk(f"http://127.0.0.1:{port}", requests_file, sustain, 32, 1, 1)
         deadline = time.monotonic() + 30
@@ -232,6 +235,7 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
             time.sleep(0.1)
         received = consumer.count - before
         result.cpu_us_per_event = (cpu_seconds(server.proc.pid) - cpu_before) / max(received, 1) * 1e6
+        result.pg_us_per_event = (ob.cluster_cpu() - pg_before) / max(received, 1) * 1e6
         span = max(consumer.last - started, 1e-9)
         result.sustained = received / span
         result.sustained_commands = wrk.ok / wrk.seconds
@@ -242,6 +246,7 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
         if server is not None:
             ob.stop_server(server)
         if pg_dir:
+            ob.POSTMASTER.clear()
             subprocess.run(["bash", str(ob.ROOT / "scripts" / "pg-test-cluster"), "stop", pg_dir], check=False)
         with contextlib.suppress(OSError):
             os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
@@ -279,13 +284,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r.engine:<10} {rate:>7} {p50:>8.1f} {p99:>8.1f} {sent:>7} {lost:>5}")
             ok &= lost == 0
     print(f"\n{'engine':<10} {'commands/s':>11} {'events/s received':>18} {'ok commands':>12} {'received':>9} "
-          f"{'server CPU us/event':>20} {'events/server CPU-s':>20}")
+          f"{'server CPU us/event':>20} {'events/server CPU-s':>20} {'PostgreSQL CPU us/event':>24}")
     for r in results:
         # Events per second of the server's CPU: what the server could sustain with a core to itself, which the
         # sustained rate (bounded by the commands it is sent, on a machine it shares) does not say.
         per_cpu_s = 1e6 / r.cpu_us_per_event if r.cpu_us_per_event else float("nan")
         print(f"{r.engine:<10} {r.sustained_commands:>11.0f} {r.sustained:>18.0f} {r.sustained_ok:>12} "
-              f"{r.sustained_received:>9} {r.cpu_us_per_event:>20.0f} {per_cpu_s:>20.0f}")
+              f"{r.sustained_received:>9} {r.cpu_us_per_event:>20.0f} {per_cpu_s:>20.0f} "
+              f"{r.pg_us_per_event if r.engine == 'postgres' else float('nan'):>24.0f}")
         ok &= r.sustained_received >= r.sustained_ok
     sqlite = next((r for r in results if r.engine == "sqlite"), None)
     if sqlite and 1000 in sqlite.latency:

@@ -330,12 +330,13 @@ class WrkResult:
     first_failure: str = ""
     server_cpu: float = 0.0  # CPU time of the server process (all its threads) / wall time
     wrk_cpu: float = 0.0  # CPU time of wrk / wall time
-    other_load: float = 0.0  # cores busy with other processes (or steal): interrupt work excluded
+    other_load: float = 0.0  # cores busy with other processes (or steal): interrupt work and our cluster excluded
     server_wait: float = 0.0  # share of the time the event loop waited for its core while others (not the server's
     # own threads) used it: the disturbance estimate
     attempts: int = 1  # measurements made (more when other processes disturbed one)
     disturbed: str = ""  # why this measurement looks disturbed, if it does (kept when every retry was too)
     outbox_rows: int = 0  # commands only: messages appended during the measurement
+    pg_cpu: float = 0.0  # CPU time of the PostgreSQL cluster's processes / wall time (``--engines postgres``)
 
     @property
     def rps(self) -> float:
@@ -352,7 +353,9 @@ class WrkResult:
         return (f"{self.rps:9.0f} req/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  "
                 f"(n={self.requests}, non-success {self.failed}, socket errors {errs}; server process "
                 f"{self.server_cpu:.0%} CPU, waited {self.server_wait:.0%}; wrk {self.wrk_cpu:.0%}; other load "
-                f"{self.other_load:.2f} cores)")
+                f"{self.other_load:.2f} cores)"
+                + (f"; PostgreSQL {self.pg_cpu:.0%} CPU, {self.pg_cpu / self.rps * 1e6:.0f} µs per request"
+                   if self.pg_cpu and self.rps else ""))
 
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -390,10 +393,31 @@ def cpu_sample(pid: int | None) -> tuple[float, float, float, float]:
     return time.monotonic(), busy, proc, children.ru_utime + children.ru_stime
 
 
+POSTMASTER: list[int] = []  # the throwaway cluster's postmaster while one runs (postgres_cluster)
+
+
+def cluster_cpu() -> float:
+    """CPU seconds used so far by the running cluster's processes (its postmaster's children: the client
+    sessions and PostgreSQL's own background processes); 0 with no cluster. On this machine they share the cores
+    with the server, so a command's cost is the server's CPU plus this."""
+    if not POSTMASTER:
+        return 0.0
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            if int(fields[1]) == POSTMASTER[0] or int(entry.name) == POSTMASTER[0]:
+                total += (float(fields[11]) + float(fields[12])) / CLK_TCK
+    return total
+
+
 def run_wrk(url: str, requests_file: Path, duration: float, connections: int, threads: int, core: int,
             timeout_s: float = 5.0, server_pid: int | None = None) -> WrkResult:
     cmd = pinned(core, ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s",
                         "--timeout", f"{timeout_s:g}s", "-s", str(ROTATE_LUA), url, "--", str(requests_file)])
+    pg_before = cluster_cpu() if server_pid else 0.0
     before = cpu_sample(server_pid)
     delay_before = run_delay(server_pid) if server_pid else (0.0, 0.0)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -406,6 +430,7 @@ def run_wrk(url: str, requests_file: Path, duration: float, connections: int, th
         raise BenchError(f"wrk did not finish within {duration + 60:.0f} s") from exc
     done = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
     after = cpu_sample(server_pid)
+    pg_used = cluster_cpu() - pg_before if server_pid else 0.0
     delay_after = run_delay(server_pid) if server_pid else (0.0, 0.0)
     # the loop's run-queue wait beyond the time the server's own other threads held the core
     delay = max(0.0, (delay_after[0] - delay_before[0]) - (delay_after[1] - delay_before[1]))
@@ -423,8 +448,9 @@ def run_wrk(url: str, requests_file: Path, duration: float, connections: int, th
         first_failure=data.get("first_failure", ""),
         server_cpu=server_cpu / wall if wall else 0.0,
         wrk_cpu=wrk_cpu / wall if wall else 0.0,
-        other_load=max(0.0, busy - server_cpu - wrk_cpu) / wall if wall and server_pid else 0.0,
+        other_load=max(0.0, busy - server_cpu - wrk_cpu - pg_used) / wall if wall and server_pid else 0.0,
         server_wait=delay / wall if wall else 0.0,
+        pg_cpu=pg_used / wall if wall else 0.0,
     )
 
 
@@ -526,9 +552,12 @@ def postgres_cluster() -> Iterator[str]:
     if done.returncode != 0:
         raise BenchError(f"could not start PostgreSQL: {done.stderr.strip()[-500:]}")
     exports = dict(line.removeprefix("export ").split("=", 1) for line in done.stdout.splitlines())
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        POSTMASTER[:] = [int((Path(exports["PGTEST_DIR"]) / "data" / "postmaster.pid").read_text().split()[0])]
     try:
         yield exports["TUYACLOUD_TEST_DATABASE_URL"]
     finally:
+        POSTMASTER.clear()
         subprocess.run(["bash", str(script), "stop", exports["PGTEST_DIR"]], check=False)
 
 

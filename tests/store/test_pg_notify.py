@@ -65,3 +65,42 @@ def test_another_process_is_woken_by_a_notify_sent_after_the_commit() -> None:
     url = database_url_for_test()
     assert url is not None
     asyncio.run(main(url))
+
+
+async def _until(check: object, what: str, timeout: float = 15) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():  # type: ignore[operator]
+            await asyncio.sleep(0.05)
+
+
+def test_a_process_alone_sends_no_notify_until_another_starts_listening() -> None:
+    """With no other process listening, a commit's NOTIFY would only come back to this process's own LISTEN: it is
+    not sent. A process that starts listening says so at once (``tuyacloud_hello``), so the first one notifies it
+    from then on, and counts itself alone again once that one is gone."""
+
+    async def main(url: str) -> None:
+        a = await open_store(url)
+        assert isinstance(a, PostgresStore)
+        try:
+            await add_project(a)
+            assert a.alone
+            await a.transaction(append)
+            assert a._notifier is None  # nothing was sent, nor queued
+            b = await open_store(url)
+            try:
+                woken = asyncio.Event()
+                b.message_listeners.append(lambda access_id: woken.set() if access_id == "p1" else None)
+                await _until(lambda: not a.alone, "a heard b's hello")
+                await a.transaction(append)
+                async with asyncio.timeout(10):
+                    await woken.wait()
+                assert a._notifier is not None
+            finally:
+                await b.close()
+            await _until(lambda: a.alone, "a counted itself alone again")
+        finally:
+            await a.close()
+
+    url = database_url_for_test()
+    assert url is not None
+    asyncio.run(main(url))

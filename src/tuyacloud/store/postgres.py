@@ -107,6 +107,14 @@ def _rowcount(status: str) -> int:
 
 
 NOTIFY_CHANNEL = "tuyacloud_messages"
+# Who else listens. Every process's LISTEN connection carries this application name, so one count tells a process
+# whether any other one is there to hear its NOTIFYs (see ``PostgresStore._notify_others``), and a process that
+# starts listening says so on ``HELLO_CHANNEL`` at once (the others count only every ``LISTEN_CHECK_S``).
+LISTEN_APP = "tuyacloud-listen"
+HELLO_CHANNEL = "tuyacloud_hello"
+# Sessions of other roles show no application name to a role without pg_read_all_stats: they may be listeners.
+_OTHER_LISTENERS = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND (application_name = $1 OR application_name IS NULL)")
 
 
 # What a unit of work does not send at once but leaves to its batch's end (one statement for the whole batch):
@@ -427,6 +435,7 @@ class PostgresStore(Store):
         self._reading = 0  # read connections kept out of the pool, idle or busy
         self._writer_pids: set[int] = set()  # server processes of the connections this process NOTIFYs from
         self._to_notify: set[str] = set()  # projects with commits other processes have not been told of yet
+        self.alone = False  # no other process listens (last counted, or since told): commits notify nobody
         self._notifier: asyncio.Task[None] | None = None
         self._notify_conn: asyncpg.Connection | None = None  # kept out of the pool for the NOTIFYs
         self._writer_conns: list[asyncpg.Connection | None] = [None] * LANES  # kept by each lane
@@ -454,11 +463,16 @@ class PostgresStore(Store):
         return int(row[0]), list(row[1]), int(row[2])
 
     async def _listen(self) -> None:
-        conn = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_S)
+        conn = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_S,
+                                     server_settings={"application_name": LISTEN_APP})
         try:
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
             await conn.add_listener(postgres_cache.CHANNEL, self._on_cache_notify)
+            await conn.add_listener(HELLO_CHANNEL, self._on_hello)
             conn.add_termination_listener(self._on_listener_lost)
+            # Listening from here on: tell the processes that counted themselves alone, then count the others.
+            await conn.execute(f"NOTIFY {HELLO_CHANNEL}")
+            self._count_others(await conn.fetchval(_OTHER_LISTENERS, LISTEN_APP))
         except BaseException:
             conn.terminate()
             raise
@@ -487,17 +501,19 @@ class PostgresStore(Store):
             lost = conn.is_closed()
             if not lost:
                 await asyncio.sleep(LISTEN_CHECK_S)
-                try:
-                    await asyncio.wait_for(conn.fetchval("SELECT 1"), LISTEN_CHECK_S)
+                try:  # the cheap query that tells a dead connection also counts who else listens
+                    others = await asyncio.wait_for(conn.fetchval(_OTHER_LISTENERS, LISTEN_APP), LISTEN_CHECK_S)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     lost = True
                     episode.failed(unavailable(exc) or exc)
                 else:
+                    self._count_others(others)
                     episode.ok()
             if lost:
                 self.listening = False
+                self.alone = False  # not known any more: notify
                 self.cache.live = False  # changes are not heard any more: read from the database
                 self.cache.forget_all()
                 self._listener = None
@@ -508,6 +524,17 @@ class PostgresStore(Store):
         # has passed them. This process's own commits are known to the horizon already.
         if pid not in self._writer_pids:
             self.horizon.foreign_commit(payload)
+
+    def _count_others(self, others: int) -> None:
+        """The count of other processes' LISTEN connections came back (a hello that arrives after it is later news:
+        PostgreSQL delivers a notification to a session only between its statements)."""
+        self.alone = others == 0
+        self.listen_status.info["other_listeners"] = others
+
+    def _on_hello(self, connection: Any, pid: int, channel: str, payload: str) -> None:
+        """Another process started listening: it hears commits from now on."""
+        if pid != connection.get_server_pid():
+            self.alone = False
 
     def _notify_others(self, projects: Sequence[str]) -> None:
         """Tell other processes (their LISTEN) that ``projects`` have new committed messages: after the commit, in a
@@ -523,7 +550,13 @@ class PostgresStore(Store):
 
         Nothing depends on the NOTIFY arriving (other processes' readers wait for the horizon, which does not trust
         it, and poll); sending it a round trip after the commit only tells them that much later. A process that
-        dies between its commit and the NOTIFY leaves the others to find its messages at their next poll."""
+        dies between its commit and the NOTIFY leaves the others to find its messages at their next poll.
+
+        No other process listening (``alone``: the LISTEN watcher counts them every few seconds, and a process
+        that starts listening says so at once): no NOTIFY at all. It would cost a round trip and a transaction per
+        batch, and come back to this process's own LISTEN to be ignored there."""
+        if self.alone:
+            return
         self._to_notify.update(projects)
         if self._notifier is None or self._notifier.done():
             self._notifier = asyncio.get_running_loop().create_task(self._send_notifies(), name="pg-notify")
@@ -551,10 +584,12 @@ class PostgresStore(Store):
 
     def _on_listener_lost(self, connection: Any) -> None:
         """The LISTEN connection closed (the server went away, or restarts): changes are not heard any more, so the
-        cache is not used from this moment (the watcher opens a new connection and turns it on again)."""
+        cache is not used from this moment (the watcher opens a new connection and turns it on again), and commits
+        notify until the new connection has counted the other listeners."""
         if connection is self._listener:
             self.cache.live = False
             self.cache.forget_all()
+            self.alone = False  # a process that starts now would not be heard saying so: notify
 
     # --- projects and tokens, kept (postgres_cache.py) --------------------------------------------------------
     async def _cached(self, table: str, key: str, load: Callable[[str], Awaitable[Any]]) -> Any:
