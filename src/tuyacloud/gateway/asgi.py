@@ -125,7 +125,8 @@ class Gateway:
         if not (t_header.isascii() and t_header.isdigit()):
             raise RequestTimeInvalid("t must be epoch milliseconds")
         t_value = int(t_header)
-        if abs(self.ctx.clock.now_ms() - t_value) > self.ctx.policy.timestamp_window_s * 1000:
+        now = self.ctx.clock.now_ms()
+        if abs(now - t_value) > self.ctx.policy.timestamp_window_s * 1000:
             raise RequestTimeInvalid()
         raw_query = scope.get("query_string", b"").decode("latin-1")
         access_token = headers.get("access_token", "")
@@ -144,7 +145,7 @@ class Gateway:
                 raise SignInvalid()
         token = None
         if route.auth == BUSINESS_AUTH:
-            token = await tokens.authenticate(self.ctx, project, access_token)
+            token = await tokens.authenticate(self.ctx, project, access_token, now)
         if route.auth != TOKEN_AUTH and route.service not in project.services:
             raise ApiNotSubscribed(f"the project is not authorised for the {route.service} service")
         pairs = parse_query(raw_query) if raw_query else []
