@@ -38,6 +38,9 @@ def all_host_names() -> list[str]:
     return sorted(names)
 
 
+_RESOLVED_MAX = 1024
+
+
 class RegionResolver:
     """Maps a request's Host header to a region: real host names, configured aliases, else the default."""
 
@@ -54,6 +57,9 @@ class RegionResolver:
             if code not in REGIONS:
                 raise ValueError(f"alias {host!r} names unknown region {code!r}")
             self._by_host[host.lower()] = code
+        # Host header as sent -> region: a client sends the same one on every request. Bounded, as the header is
+        # the client's to choose (emptied when full).
+        self._resolved: dict[str, str] = {}
 
     @staticmethod
     def host_name(host_header: str | None) -> str:
@@ -65,7 +71,13 @@ class RegionResolver:
     def resolve(self, host_header: str | None) -> str:
         if not host_header:
             return self.default_region
-        return self._by_host.get(self.host_name(host_header), self.default_region)
+        region = self._resolved.get(host_header)
+        if region is None:
+            region = self._by_host.get(self.host_name(host_header), self.default_region)
+            if len(self._resolved) >= _RESOLVED_MAX:
+                self._resolved.clear()
+            self._resolved[host_header] = region
+        return region
 
     def serves_messages_for(self, region: str, host_header: str | None) -> bool:
         """The message hosts are shared (us and us-e both use mqe.tuyaus.com): either match is enough."""

@@ -241,6 +241,21 @@ def _candidates(req: SignedRequest) -> Iterable[tuple[str, str, str]]:
         yield "legacy", req.client_id + req.access_token + req.t, ""
 
 
+def matches_documented(method: str, path: str, raw_query: str, body: bytes, headers: Mapping[str, str],
+                       client_id: str, sign: str, t: str, access_token: str, nonce: str, secret: str) -> bool:
+    """Whether ``sign`` is the documented variant's signature of the request (constant-time compare): what nearly
+    every request carries, worked out from the request's parts without a :class:`SignedRequest` or the generator
+    of every variant. The gateway asks this first and :func:`verify` (which tries this variant again, then the
+    others) only when it says no, so the answer is :func:`verify`'s in every case."""
+    token = "" if path.startswith("/v1.0/token") else access_token  # is_token_path, inlined: every request
+    url = canonical_url(path, parse_query(raw_query)) if raw_query else path
+    body_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_BODY_SHA256
+    sig_headers = headers.get("signature-headers")
+    block = header_block(sig_headers, headers) if sig_headers else ""
+    message = f"{client_id}{token}{t}{nonce}{method.upper()}\n{body_hash}\n{block}\n{url}"
+    return hmac.compare_digest(_hmac_hex(secret, message).upper().encode(), sign.upper().encode())
+
+
 def verify(req: SignedRequest, secret: str, allow_legacy: bool = True) -> str | None:
     """The name of the variant whose signature matches (constant-time compare), or None.
 

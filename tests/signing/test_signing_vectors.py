@@ -24,7 +24,9 @@ from tuyacloud.signing import (
     BRACES_BODY_SHA256,
     EMPTY_BODY_SHA256,
     SignedRequest,
+    explain,
     hmac_upper,
+    matches_documented,
     parse_query,
     sign_legacy,
     sign_request,
@@ -407,3 +409,30 @@ def test_the_gateways_fast_constructor_makes_the_same_frozen_request() -> None:
     assert vars(fast) == vars(slow)
     with pytest.raises(FrozenInstanceError):
         fast.t = "0"  # type: ignore[misc]
+
+
+def _documented(req: SignedRequest, secret: str) -> bool:
+    return matches_documented(req.method, req.path, req.raw_query, req.body, req.headers, req.client_id, req.sign,
+                              req.t, req.access_token, req.nonce, secret)
+
+
+@PROPERTY_SETTINGS
+@given(signed_requests(), st.data())
+def test_the_gateways_first_check_is_the_documented_variant(
+        case: tuple[SignedRequest, dict[str, str], dict[str, str]], data: st.DataObject) -> None:
+    """The gateway asks ``matches_documented`` first and ``verify`` only when it says no: it must say yes exactly
+    when the signature is the documented variant's (``explain``'s expected one), whatever else signed it."""
+    req, _, extra = case
+    secret = extra["secret"]
+    assert _documented(req, secret) and verify(req, secret) == "current"
+    other = data.draw(st.sampled_from([
+        req.sign.lower(),
+        sign_legacy(client_id=req.client_id, secret=secret, t=req.t, access_token=req.access_token),
+        hmac_upper(secret, "anything else"),
+        "",
+        "0" * 64,
+    ]))
+    changed = replace(req, sign=other)
+    assert _documented(changed, secret) == (other.upper() == explain(changed, secret).expected_sign)
+    if _documented(changed, secret):
+        assert verify(changed, secret) == "current"

@@ -292,3 +292,46 @@ def test_behaviours_are_data_a_custom_product_gets_them_without_code() -> None:
     status.update(apply_commands(fan, status, [("timer", 5)]))
     assert status == {"power": True, "timer": 5}
     assert tick(fan, status, 5, T0 + 5000) == {"power": False, "timer": 0}
+
+
+def _same_values(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a == b and all(isinstance(a[k], bool) == isinstance(b[k], bool) for k in a)
+
+
+@pytest.mark.parametrize("device_product", [p for p in CATALOG.products() if p.behaviours], ids=lambda p: p.category)
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_a_settled_status_is_stable(device_product: Product, data: st.DataObject) -> None:
+    """The settle pass runs once where no settler reads what one writes (``_settles_in_one_pass``): from any valid
+    status, settling again must change nothing, with codes kept or not."""
+    from tuyacloud.catalog.behaviours import _settle
+
+    specs = device_product.status + device_product.raw_dps
+    status = {s.code: data.draw(valid(s)) for s in specs}
+    keep = data.draw(st.lists(st.sampled_from([s.code for s in specs]), max_size=2)) if specs else []
+    once = dict(status)
+    _settle(device_product, once, keep=keep)
+    twice = dict(once)
+    _settle(device_product, twice, keep=keep)
+    assert _same_values(once, twice)
+
+
+def test_a_chain_of_derived_values_is_settled_to_its_end() -> None:
+    """A follow that reads what another follow writes, listed before it, needs the repeated pass: the
+    one-pass shortcut must not take it."""
+    from tuyacloud.catalog.behaviours import _settles_in_one_pass
+
+    integer = {"unit": "", "min": 0, "max": 100, "scale": 0, "step": 1}
+    dps = [{"code": "power", "type": "Boolean", "values": {}, "dp_id": 1},
+           {"code": "level", "type": "Integer", "dp_id": 2, "values": integer},
+           {"code": "draw", "type": "Integer", "dp_id": 3, "values": integer}]
+    category = {"code": "zy", "name": "Test chain", "confidence": "partial", "functions": dps[:1], "status": dps}
+    chain = {"product_id": "zyzyzyzyzyzyzyzy", "name": "Chain", "category": "zy", "functions": ["power"],
+             "status": ["power", "level", "draw"],
+             "behaviours": [{"kind": "follow", "code": "draw", "while": {"level": 40}, "on": 7, "off": 0},
+                            {"kind": "follow", "code": "level", "while": {"power": True}, "on": 40, "off": 0}]}
+    device_product = Catalog.from_data([category], [chain]).default_product("zy")
+    assert device_product is not None and not _settles_in_one_pass(device_product)
+    status = initial_status(device_product)
+    assert apply_commands(device_product, status, [("power", True)]) == {"power": True, "level": 40, "draw": 7}
+    assert _settles_in_one_pass(product("cz"))

@@ -218,12 +218,46 @@ def _settled_codes(product: Product) -> tuple[str, ...]:
     return tuple(codes)
 
 
+@functools.lru_cache(maxsize=4096)
+def _settles_in_one_pass(product: Product) -> bool:
+    """Whether one settle pass always leaves the state stable: no settler reads a code that a settler writes
+    (its own code aside for a follow, which a second pass with the same inputs leaves as it is) and no code has
+    two writers. A second pass then computes what the first did, so the loop's checking pass can be skipped."""
+    writers: list[str] = []
+    reads: set[str] = set()
+    for kind, b, _, _ in _settlers(product):
+        reads.update(b.get("while") or {})
+        if kind == "follow":
+            writers.append(b["code"])
+        elif kind == "threshold":
+            writers.append(b["code"])
+            reads.add(b["source"])
+            reads.update(b[key] for key in ("upper", "lower") if isinstance(b.get(key), str))
+        else:  # move_toward: its direction DP, from its own code and its target
+            if b.get("direction"):
+                writers.append(b["direction"]["code"])
+            reads.add(b["code"])
+            if isinstance(b.get("target"), str):
+                reads.add(b["target"])
+    return len(set(writers)) == len(writers) and not reads & set(writers)
+
+
 def _settle(product: Product, state: Status, keep: Iterable[str] = ()) -> None:
     """Recompute derived values (follow, threshold, motion direction); codes in ``keep`` stay as they are."""
     settlers = _settlers(product)
     if not settlers:
         return
     kept = {code: state[code] for code in keep if code in state}
+    if _settles_in_one_pass(product):
+        for kind, b, off, on in settlers:
+            if kind == "follow":
+                _follow(state, b, off, on)
+            elif kind == "threshold":
+                _threshold(product, state, b)
+            else:
+                _direction(product, state, b)
+        state.update(kept)
+        return
     written = _settled_codes(product)  # only these can change in a pass: compare them, not the whole state
     for _ in range(3):  # a derived value may feed one listed before it: repeat until stable
         before = [state.get(code, _MISSING) for code in written]

@@ -13,6 +13,7 @@ already gets them typed (int, bool, str) in ``req.params``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -83,11 +84,14 @@ class Route:
     path_params: tuple[str, ...] = field(default=())
     decode: Callable[[bytes], Body] | None = field(default=None, compare=False)  # bytes -> checked ``body``
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
+        """``METHOD /path``: quotas and usage count by it on every request, so it is made once per route."""
         return f"{self.method} {self.path}"
 
     def parse_query(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+        if not self.query:  # most routes declare none: what the query holds is not theirs to read
+            return {}
         given: dict[str, str] = {}
         for k, v in pairs:
             given.setdefault(k, v)
@@ -110,6 +114,22 @@ def _bucket(path: str) -> tuple[int, str, str]:
     return len(segments), segments[1] if len(segments) > 1 else "", segments[2] if len(segments) > 2 else ""
 
 
+_Candidates = tuple[tuple["re.Pattern[str]", "Route"], ...]
+
+
+def _by_last_segment(entries: list[tuple[re.Pattern[str], Route]]) -> tuple[dict[str, _Candidates], _Candidates]:
+    """``entries`` (in order) narrowed by the request's last path segment: a pattern whose last segment is literal
+    matches only a path that ends with it, so for each such literal the entries that end with it or with a
+    parameter, in their order; and those that end with a parameter for any other last segment."""
+    def last(route: Route) -> str | None:
+        segment = route.path.rsplit("/", 1)[-1]
+        return None if "{" in segment else segment
+
+    literals = {segment for _, route in entries if (segment := last(route)) is not None}
+    narrowed = {literal: tuple(e for e in entries if last(e[1]) in (literal, None)) for literal in literals}
+    return narrowed, tuple(e for e in entries if last(e[1]) is None)
+
+
 class RouteTable:
     def __init__(self) -> None:
         self.routes: list[Route] = []
@@ -119,6 +139,10 @@ class RouteTable:
         self._dynamic: dict[tuple[int, str, str], list[tuple[re.Pattern[str], Route]]] = {}
         self._wild: list[tuple[re.Pattern[str], Route]] = []
         self._paths: set[str] = set()
+        # What match tries, by bucket and then by last segment (_by_last_segment), the wild routes after each
+        # bucket's own: made at the first match after a route was added.
+        self._index: dict[tuple[int, str, str], tuple[dict[str, _Candidates], _Candidates]] | None = None
+        self._wild_index: tuple[dict[str, _Candidates], _Candidates] = ({}, ())
 
     def add(self, method: str, path: str, handler: Handler, *, service: str, summary: str, area: str,
             query: tuple[Param, ...] = (), body: type[Body] | None = None, auth: str = BUSINESS_AUTH) -> None:
@@ -127,6 +151,7 @@ class RouteTable:
                       decoder(body) if body is not None else None)
         self.routes.append(route)
         self._paths.add(path)
+        self._index = None
         if not names:
             self._static[(method, path)] = route
         else:
@@ -145,14 +170,23 @@ class RouteTable:
         route = self._static.get((method, path))
         if route is not None:
             return route, {}
-        path_known = path in self._paths
-        for pattern, candidate in (*self._dynamic.get(_bucket(path), ()), *self._wild):
+        index = self._index
+        if index is None:
+            index = self._index = {key: _by_last_segment([*entries, *self._wild])
+                                   for key, entries in self._dynamic.items()}
+            self._wild_index = _by_last_segment(self._wild)
+        segments = path.split("/")
+        count = len(segments)
+        narrowed, other = index.get((count, segments[1] if count > 1 else "", segments[2] if count > 2 else ""),
+                                    self._wild_index)
+        path_known = False
+        for pattern, candidate in narrowed.get(segments[-1], other):
             m = pattern.match(path)
             if m is not None:
                 if candidate.method == method:
                     return candidate, m.groupdict()
                 path_known = True
-        if path_known:
+        if path_known or path in self._paths:
             raise UriPathInvalid(f"{method} is not supported on {path}")
         raise UriPathInvalid(f"no API at {path}")
 

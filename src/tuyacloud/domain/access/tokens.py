@@ -80,13 +80,15 @@ def is_live(token: Token, now_ms: int) -> bool:
     return token.revoked_ms is None or token.revoked_ms > now_ms
 
 
-async def authenticate(ctx: Context, project: Project, access_token: str) -> Token:
+async def authenticate(ctx: Context, project: Project, access_token: str, now_ms: int | None = None) -> Token:
+    """The project's live token named ``access_token`` (1010 otherwise); ``now_ms``: the caller's reading of the
+    clock for this request, when it has one."""
     if not access_token:
         raise TokenInvalid()
     token = await ctx.store.get_token(access_token)
     if token is None or token.access_id != project.access_id or token.region != project.region:
         raise TokenInvalid()
-    if not is_live(token, ctx.clock.now_ms()):
+    if not is_live(token, ctx.clock.now_ms() if now_ms is None else now_ms):
         raise TokenInvalid()
     return token
 

@@ -42,9 +42,14 @@ class UsageCounter:
         # must not return before that write is committed (the statistics page flushes, then reads; it read the
         # store while the periodic flush was writing the counts, and missed them).
         self._flushing = asyncio.Lock()
+        self._day, self._day_start, self._day_end = "", 0, 0  # the UTC day counted last, and its bounds
 
     def count(self, access_id: str, api: str, now_ms: int, failed: bool) -> None:
-        cell = self._pending[(access_id, day_of(now_ms), api)]
+        if not self._day_start <= now_ms < self._day_end:  # once a day (or when the clock is moved back)
+            index = now_ms // 86_400_000
+            self._day, self._day_start, self._day_end = _day_of_index(index), index * 86_400_000, \
+                (index + 1) * 86_400_000
+        cell = self._pending[(access_id, self._day, api)]
         cell[0] += 1
         if failed:
             cell[1] += 1
