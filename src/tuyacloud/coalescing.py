@@ -37,6 +37,14 @@ class CoalescingTransport:
             self._scheduled = True
             self._loop.call_soon(self.flush)
 
+    def write_now(self, data: bytes) -> None:
+        """Write at once when nothing is waiting for the turn's flush (a whole answer made in one piece gains nothing
+        from waiting: no ``call_soon``); after what is waiting otherwise, in order."""
+        if self._pending:
+            self.write(data)
+        elif not self._transport.is_closing():
+            self._transport.write(data)
+
     def writelines(self, chunks: Any) -> None:
         for chunk in chunks:
             self.write(chunk)

@@ -293,6 +293,8 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
             return
         self._address, self._counted = address, True
         super().connection_made(transport)
+        # a direct answer is one write: sent at once unless earlier writes wait for the turn's flush (coalescing.py)
+        self._write_now: Callable[[bytes], None] = getattr(self.transport, "write_now", self.transport.write)
         self._waiting_for, self._waiting_since = _CONNECTION, self.loop.time()
         self.guard.watch(self)
 
@@ -492,8 +494,8 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
             guard.head_source = default_headers
         keep_alive = cycle.keep_alive
         cycle.response_started = cycle.response_complete = True
-        self.transport.write(b"".join((guard.head_prefix, b"%d" % len(payload), _END_KEEP if keep_alive else _END_CLOSE,
-                                       b"" if scope["method"] == "HEAD" else payload)))
+        self._write_now(b"".join((guard.head_prefix, b"%d" % len(payload), _END_KEEP if keep_alive else _END_CLOSE,
+                                  b"" if scope["method"] == "HEAD" else payload)))
         if not keep_alive:
             self.transport.close()
         self.on_response_complete()
