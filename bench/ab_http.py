@@ -53,7 +53,7 @@ def main() -> int:
     trees = {"A": args.a.resolve(), "B": args.b.resolve()}
     work = Path(tempfile.mkdtemp(prefix="tuyacloud-ab-"))
     rows: list[dict[str, object]] = []
-    with ExitStack() as stack:
+    with ob.terminate_on_signals(), ExitStack() as stack:
         stack.callback(shutil.rmtree, work, True)
         url = stack.enter_context(ob.postgres_cluster()) if args.engine == "postgres" else None
         db_args = ["--database-url", url] if url else []
@@ -67,7 +67,8 @@ def main() -> int:
         ob.run_cli(["device", "add-virtual", "--project", project.access_id, "--category", "cz", "--count",
                     str(args.devices), "--json", "--data-dir", str(data["B"]), *db_args], timeout=600, stdout_path=out)
         device_ids = [d["id"] for d in json.loads(out.read_text())]
-        shutil.copytree(data["B"], data["A"])
+        data["B"].mkdir(parents=True, exist_ok=True)
+        shutil.copytree(data["B"], data["A"])  # PostgreSQL: only the directory (TLS, logs); the records are shared
         servers = {}
         for name, tree in trees.items():
             ob.SRC_PATH[0] = tree
@@ -77,11 +78,18 @@ def main() -> int:
                                      port, work / f"{name}.log", 0)
             stack.callback(ob.stop_server, server)
             servers[name] = server
-        project.token = ob.get_token(servers["B"].port, project)  # one token: both servers share the records
         sample = random.Random(1).sample(device_ids, min(args.sample, len(device_ids)))
-        files = {"reads": work / "reads.lua", "commands": work / "commands.lua"}
-        ob.write_requests(files["reads"], ob.status_entries(project, sample))
-        ob.write_requests(files["commands"], ob.command_entries(project, sample)[0])
+        files: dict[tuple[str, str], Path] = {}
+        token = ""
+        for name, server in servers.items():
+            # SQLite: each server its own copy of the records, so its own token; PostgreSQL: one database, one token
+            # (a second grant would replace the first)
+            token = token if url and token else ob.get_token(server.port, project)
+            signed = ob.Project(project.access_id, project.secret, token)
+            files[name, "reads"] = work / f"reads-{name}.lua"
+            files[name, "commands"] = work / f"commands-{name}.lua"
+            ob.write_requests(files[name, "reads"], ob.status_entries(signed, sample))
+            ob.write_requests(files[name, "commands"], ob.command_entries(signed, sample)[0])
         for r in range(args.rounds):
             order = ["A", "B"] if r % 2 == 0 else ["B", "A"]
             for kind in kinds:
@@ -89,9 +97,9 @@ def main() -> int:
                     server = servers[name]
                     target = f"http://127.0.0.1:{server.port}"
                     if args.warmup:
-                        ob.run_wrk(target, files[kind], args.warmup, args.connections, 1, 1)
+                        ob.run_wrk(target, files[name, kind], args.warmup, args.connections, 1, 1)
                     time.sleep(0.3)
-                    res = ob.run_wrk(target, files[kind], args.duration, args.connections, 1, 1,
+                    res = ob.run_wrk(target, files[name, kind], args.duration, args.connections, 1, 1,
                                      server_pid=server.proc.pid)
                     rps = res.requests / res.seconds
                     cpu_us = res.server_cpu * res.seconds / res.requests * 1e6 if res.requests else 0.0

@@ -28,6 +28,12 @@ class CoalescingTransport:
         self._loop = loop
         self._pending: list[bytes] = []
         self._scheduled = False
+        # The transport's own methods, bound once: asked for on every request, through __getattr__ they cost a
+        # failed lookup and a Python call each.
+        self.is_closing = transport.is_closing
+        self.get_extra_info = transport.get_extra_info
+        self.pause_reading = transport.pause_reading
+        self.resume_reading = transport.resume_reading
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
