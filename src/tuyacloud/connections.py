@@ -7,12 +7,15 @@ coalescing protocol every server here runs) adds, per connection:
 
 - a deadline for the request head (from the connection's start, then from each request's first byte) and one for
   the body (from the end of the head); a request that misses one is answered 408 and the connection closed;
-- an idle keep-alive time-out (uvicorn's own, set from the settings);
+- an idle keep-alive time-out (kept by the same sweep as the deadlines, not by uvicorn's timer per answer);
 - a limit on connections per client address and in total (over either, the connection is answered with Tuya
   code 1110 and closed at once, before it costs a request);
 - the head's size and header count, and the body's size, as they arrive (tuyacloud/limits.py);
 - WebSocket upgrades: a request line or header too long for the websockets library is answered rather than
   handed over (it would drop it silently), and a refused upgrade no longer logs an ASGI error.
+- OpenAPI requests (the app's ``direct_route``) answered by the gateway directly, in a cycle of our own
+  (:class:`_DirectCycle`) instead of uvicorn's ASGI one: no ASGI messages, no per-request event, one write per
+  answer; every other request (console, control API, documents, WebSocket upgrades) keeps uvicorn's cycle.
 
 Deadlines are kept by one sweep per server every fraction of a second, not a timer per request: a request pays
 for a few integer additions. Refusals answer in the request's own language: the Tuya envelope
