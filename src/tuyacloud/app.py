@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -218,12 +218,23 @@ class CloudApp:
     through Starlette: the router's per-request matching would otherwise be paid by every signed call."""
 
     SITE_PREFIXES = ("/_tuyacloud", "/openapi.json", "/console", "/static", "/ws", "/metrics", MEDIA_PREFIX)
+    _NOT_GATEWAY = (*SITE_PREFIXES, *SHARING_PREFIXES)
 
     def __init__(self, site: Starlette, late: _LateGateway, observer: RequestObserver) -> None:
         self.site = site
         self._late = late
         self.state = site.state
         self._observer = observer
+
+    def direct_route(self, path: str) -> Callable[[dict[str, Any], dict[str, str], bytes, float],
+                                                  Awaitable[bytes]] | None:
+        """The gateway's :meth:`Gateway.respond` for a path that is OpenAPI traffic, once the gateway is built; None
+        for the site's and the sharing API's paths. The server's protocol (tuyacloud/connections.py) calls it
+        directly; everything else comes through :meth:`__call__`."""
+        gateway = self._late.gateway
+        if gateway is None or path.startswith(self._NOT_GATEWAY):
+            return None
+        return gateway.respond
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":  # lifespan, WebSocket sessions

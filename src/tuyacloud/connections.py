@@ -7,7 +7,7 @@ coalescing protocol every server here runs) adds, per connection:
 
 - a deadline for the request head (from the connection's start, then from each request's first byte) and one for
   the body (from the end of the head); a request that misses one is answered 408 and the connection closed;
-- an idle keep-alive time-out (uvicorn's own, set from the settings);
+- an idle keep-alive time-out (kept by the same sweep as the deadlines, not by uvicorn's timer per answer);
 - a limit on connections per client address and in total (over either, the connection is answered with Tuya
   code 1110 and closed at once, before it costs a request); at the total limit, the connection that has waited
   longest for its client's bytes (at least a second) is closed to make room instead, so slow clients spread over
@@ -15,6 +15,9 @@ coalescing protocol every server here runs) adds, per connection:
 - the head's size and header count, and the body's size, as they arrive (tuyacloud/limits.py);
 - WebSocket upgrades: a request line or header too long for the websockets library is answered rather than
   handed over (it would drop it silently), and a refused upgrade no longer logs an ASGI error.
+- OpenAPI requests (the app's ``direct_route``) answered by the gateway directly, in a cycle of our own
+  (:class:`_DirectCycle`) instead of uvicorn's ASGI one: no ASGI messages, no per-request event, one write per
+  answer; every other request (console, control API, documents, WebSocket upgrades) keeps uvicorn's cycle.
 
 Deadlines are kept by one sweep per server every fraction of a second, not a timer per request: a request pays
 for a few integer additions. Refusals answer in the request's own language: the Tuya envelope
@@ -27,12 +30,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
+from urllib.parse import unquote
 
 import httptools
 import orjson
+from uvicorn.protocols.http.flow_control import service_unavailable
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from tuyacloud import envelope, limits
@@ -99,6 +106,10 @@ class ConnectionGuard:
     watched: set[EdgeHttpProtocol] = field(default_factory=set)
     max_total: int = 0
     _sweeper: asyncio.TimerHandle | None = None
+    # The head of a direct answer up to its length, for the server's current default headers (uvicorn renews
+    # their list, with the date, every second): made once per list, not per response.
+    head_source: object = None
+    head_prefix: bytes = b""
 
     def __post_init__(self) -> None:
         # Never more connections than descriptors: past that, accept() fails for everyone, the admin included.
@@ -112,7 +123,8 @@ class ConnectionGuard:
 
     @property
     def sweep_interval(self) -> float:
-        shortest = min(self.limits.header_timeout_s, self.limits.body_timeout_s, LINGER_S)
+        shortest = min(self.limits.header_timeout_s, self.limits.body_timeout_s, self.limits.keepalive_timeout_s,
+                       LINGER_S)
         return min(1.0, max(0.05, shortest / 4))
 
     def admit(self, address: str, now: float) -> str | None:
@@ -198,6 +210,43 @@ def _render(refusal: Refusal, url: bytes, guard: ConnectionGuard) -> bytes:
                      str(len(body)).encode(), b"\r\nconnection: close\r\n\r\n", body])
 
 
+Respond = Callable[[dict[str, Any], dict[str, str], bytes, float], Awaitable[bytes]]
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_JSON_HEAD = b"content-type: application/json\r\ncontent-length: "
+_END_KEEP, _END_CLOSE = b"\r\n\r\n", b"\r\nconnection: close\r\n\r\n"
+_ERROR_500 = (b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
+              b"content-length: 21\r\nconnection: close\r\n\r\nInternal Server Error")
+
+
+class _DirectCycle:
+    """One OpenAPI request answered by the gateway directly (:meth:`EdgeHttpProtocol._run_direct`), in place of
+    uvicorn's ``RequestResponseCycle``: the same attributes that uvicorn's protocol and this module read of a cycle
+    (``scope``, ``body``, ``more_body``, ``disconnected``, ``response_started``/``_complete``, ``keep_alive``,
+    ``message_event.set()``), without the per-request ``asyncio.Event``, the ASGI messages and the header checks.
+    A future is made only when the body has not all arrived by the time the request's task runs."""
+
+    __slots__ = ("scope", "body", "more_body", "disconnected", "response_started", "response_complete", "keep_alive",
+                 "waiting_for_100_continue", "waiter")
+
+    def __init__(self, scope: dict[str, Any], keep_alive: bool, expect_100_continue: bool) -> None:
+        self.scope = scope
+        self.body = bytearray()
+        self.more_body = True
+        self.disconnected = self.response_started = self.response_complete = False
+        self.keep_alive = keep_alive
+        self.waiting_for_100_continue = expect_100_continue
+        self.waiter: asyncio.Future[None] | None = None
+
+    @property
+    def message_event(self) -> _DirectCycle:
+        return self  # uvicorn's protocol wakes a cycle with ``cycle.message_event.set()``
+
+    def set(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
 class EdgeWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol with frames capped at what a consumer sends (acks), that releases its
     connection's place when it ends, and that takes a denied handshake (HTTP 401 with a reason) as complete."""
@@ -237,6 +286,7 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
     guard: ConnectionGuard
     header_timeout_s: float
     body_timeout_s: float
+    keepalive_timeout_s: float
     max_header_bytes: int
     max_headers: int
     max_body: int
@@ -258,6 +308,10 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
         self._since_head = self._slack = self._chunk = 0
         self._body_bytes = 0
         self.url = b""
+        # OpenAPI paths go to the gateway without ASGI (the app's ``direct_route``, tuyacloud/app.py), unless the app
+        # is wrapped (a middleware must see every request) or mounted under a root path.
+        direct = getattr(self.app, "direct_route", None)
+        self._direct: Callable[[str], Respond | None] | None = None if self.root_path else direct
 
     # --- connection -----------------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -276,6 +330,8 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
             return
         self._address, self._counted = address, True
         super().connection_made(transport)
+        # a direct answer is one write: sent at once unless earlier writes wait for the turn's flush (coalescing.py)
+        self._write_now: Callable[[bytes], None] = getattr(self.transport, "write_now", self.transport.write)
         self._waiting_for, self._waiting_since = _CONNECTION, self.loop.time()
         self.guard.watch(self)
 
@@ -382,6 +438,9 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
             waiting, limit, what = self.scope, self.header_timeout_s, "head"
         elif cycle is not None and cycle.more_body and not cycle.response_complete and not cycle.disconnected:
             waiting, limit, what = cycle, self.body_timeout_s, "body"
+        elif cycle is not None and cycle.response_complete and not self.pipeline:
+            # idle between requests: the marker is the answered request's header list (the head's is its scope)
+            waiting, limit, what = cycle.scope["headers"], self.keepalive_timeout_s, "idle"
         else:
             self._waiting_for = None  # the application's turn, or idle between requests (uvicorn's keep-alive)
             if cycle is not None and cycle.response_complete and self._idle_cycle is not cycle:
@@ -394,6 +453,9 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
                 self._waiting_since = now
             self._waiting_for = waiting
         elif now - self._waiting_since >= limit:
+            if what == "idle":  # uvicorn's keep-alive time-out: closed without an answer
+                self.transport.close()
+                return
             self._refuse(Refusal(ParamIllegal(f"the request {what} did not arrive within {limit:g} s"), 408,
                                  api_status=408))
 
@@ -405,13 +467,126 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
         if self._since_head + self._chunk > self.max_header_bytes and self._head_size() > self.max_header_bytes:
             self._stop(self._head_too_large())
         self._body_bytes = 0
-        _BASE.on_headers_complete(self)
+        # uvicorn's own from here, but for OpenAPI paths a lean cycle run by _run_direct
+        parser = self.parser
+        scope: dict[str, Any] = self.scope  # type: ignore[assignment]
+        scope["method"] = parser.get_method().decode("ascii")
+        http_version = parser.get_http_version()
+        if http_version != "1.1":
+            scope["http_version"] = http_version
+        if parser.should_upgrade() and self._should_upgrade():
+            return
+        parsed_url = httptools.parse_url(self.url)
+        raw_path = parsed_url.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = unquote(path)
+        keep_alive = http_version != "1.0" and parser.should_keep_alive()
+        app: Any = self._direct(path) if self._direct is not None else None
+        cycle: Any
+        if app is not None:
+            scope["path"], scope["raw_path"], scope["query_string"] = path, raw_path, parsed_url.query or b""
+            cycle = _DirectCycle(scope, keep_alive, self.expect_100_continue)
+        else:
+            root = self.root_path
+            scope.update(asgi={"version": self.asgi_version, "spec_version": "2.3"}, server=self.server,
+                         root_path=root, state=self.app_state.copy(), path=root + path,
+                         raw_path=root.encode("ascii") + raw_path, query_string=parsed_url.query or b"")
+            app = self.app
+            if self.limit_concurrency is not None and (len(self.connections) >= self.limit_concurrency
+                                                       or len(self.tasks) >= self.limit_concurrency):
+                app = service_unavailable
+                self.logger.warning("Exceeded concurrency limit.")
+            cycle = RequestResponseCycle(
+                scope=scope,  # type: ignore[arg-type]
+                transport=self.transport, flow=self.flow, logger=self.logger, access_logger=self.access_logger,
+                access_log=self.access_log, default_headers=self.server_state.default_headers,
+                message_event=asyncio.Event(), expect_100_continue=self.expect_100_continue, keep_alive=keep_alive,
+                on_response=self.on_response_complete)
+        existing = self.cycle
+        self.cycle = cycle
+        if existing is None or existing.response_complete:
+            self._start_asgi_task(cycle, app)
+        else:  # pipelined: queued until the one before is answered
+            self.flow.pause_reading()
+            self.pipeline.appendleft((cycle, app))
+
+    def on_message_begin(self) -> None:
+        """uvicorn's, with a smaller scope: what only ASGI applications read is added for them in
+        :meth:`on_headers_complete`."""
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+        self.scope = {"type": "http", "http_version": "1.1", "client": self.client,  # type: ignore[typeddict-item]
+                      "scheme": self.scheme, "headers": self.headers}
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
         if self._body_bytes > self.max_body:
             self._stop(Refusal(ParamIllegal(f"the body is larger than {self.max_body} bytes"), 413))
         _BASE.on_body(self, body)
+
+    # --- running a request ---------------------------------------------------------------------------------
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        if type(cycle) is not _DirectCycle:
+            _BASE._start_asgi_task(self, cycle, app)
+            return
+        task = self.loop.create_task(self._run_direct(cycle, app))
+        task.add_done_callback(self.tasks.discard)
+        self.tasks.add(task)
+
+    async def _run_direct(self, cycle: _DirectCycle, respond: Respond) -> None:
+        """One OpenAPI request: its body, the gateway's envelope, and the answer in one write (HTTP 200, JSON)."""
+        started = time.perf_counter()
+        try:
+            if cycle.more_body:
+                if cycle.waiting_for_100_continue and not self.transport.is_closing():
+                    self.transport.write(_CONTINUE)
+                cycle.waiting_for_100_continue = False
+                while cycle.more_body and not cycle.disconnected:
+                    self.flow.resume_reading()
+                    cycle.waiter = self.loop.create_future()
+                    await cycle.waiter
+                cycle.waiter = None
+            if cycle.disconnected:
+                return  # the client left (or timed out) before its body arrived: nobody to answer
+            scope = cycle.scope
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            payload = await respond(scope, headers, bytes(cycle.body), started)
+        except BaseException as exc:  # as uvicorn's cycle: logged, answered 500 if nothing was sent yet
+            self.logger.error("Exception in ASGI application\n", exc_info=exc)
+            if not cycle.disconnected:
+                cycle.disconnected = True
+                self.transport.write(_ERROR_500)
+                self.transport.close()
+            return
+        if cycle.disconnected:
+            return
+        guard = self.guard
+        default_headers = self.server_state.default_headers
+        if guard.head_source is not default_headers:
+            guard.head_prefix = b"".join([b"HTTP/1.1 200 OK\r\n", *(b"%s: %s\r\n" % pair for pair in default_headers),
+                                          _JSON_HEAD])
+            guard.head_source = default_headers
+        keep_alive = cycle.keep_alive
+        cycle.response_started = cycle.response_complete = True
+        self._write_now(b"".join((guard.head_prefix, b"%d" % len(payload), _END_KEEP if keep_alive else _END_CLOSE,
+                                  b"" if scope["method"] == "HEAD" else payload)))
+        if not keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+
+    def on_response_complete(self) -> None:
+        """uvicorn's, but without a keep-alive timer armed after every answer and cancelled at the next request:
+        the guard's sweep closes a connection idle for longer than the keep-alive time-out (:meth:`check_progress`)."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        if self.flow.read_paused:
+            self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
 
     # --- WebSocket upgrade ------------------------------------------------------------------------------------
     def handle_websocket_upgrade(self) -> None:
@@ -482,6 +657,7 @@ def http_protocol(limits_: ConnectionLimits | Settings, clock: Clock, ids: IdSou
     refusals with the server's own ``clock`` and ``ids`` (those the app was created with: ``app.state``)."""
     bound = limits_ if isinstance(limits_, ConnectionLimits) else ConnectionLimits.of(limits_)
     attributes = {"guard": ConnectionGuard(bound, clock, ids), "header_timeout_s": bound.header_timeout_s,
-                  "body_timeout_s": bound.body_timeout_s, "max_header_bytes": bound.max_header_bytes,
+                  "body_timeout_s": bound.body_timeout_s,
+                  "keepalive_timeout_s": bound.keepalive_timeout_s, "max_header_bytes": bound.max_header_bytes,
                   "max_headers": bound.max_headers, "max_body": bound.max_body}
     return cast(type[EdgeHttpProtocol], type("EdgeHttpProtocol", (EdgeHttpProtocol,), attributes))

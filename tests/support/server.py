@@ -163,6 +163,9 @@ class CloudServer:
         # waits 30 s for that answer, so a module's teardown took 15 s (stop's join timeout) and left the thread
         # running. Over plain HTTP an idle connection closes at once; a test of draining starts `tuyacloud serve`.
         uvicorn_options.setdefault("timeout_graceful_shutdown", 2)
+        # As `tuyacloud serve`: no proxy-header middleware, so OpenAPI paths take the protocol's direct route to the
+        # gateway (tuyacloud/connections.py) as they do in production.
+        uvicorn_options.setdefault("proxy_headers", False)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
                                 **uvicorn_options)
         self._server = uvicorn.Server(config)

@@ -69,10 +69,22 @@ class Gateway:
         body = await _read_body(receive)
         if body is _GONE:
             return  # the client left (or the connection timed out) before its body arrived: nobody to answer
-        t = self.ctx.clock.now_ms()
-        tid = self.ctx.ids.unique_hex()  # 32 hex like the platform's trace ids
         # ASGI servers hand header names over in lower case.
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        payload = await self.respond(scope, headers, body, started)
+        # With a length the server sends one plain body instead of chunked encoding.
+        response_headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": response_headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def respond(self, scope: dict[str, Any], headers: dict[str, str], body: bytes | None,
+                      started: float) -> bytes:
+        """The envelope (always HTTP 200, JSON) for one request: ``scope`` needs only ``method``, ``path``,
+        ``query_string``, ``client`` and ``scheme``; ``headers`` are named in lower case; ``body`` is None when it
+        was larger than any API accepts. The server's own protocol (tuyacloud/connections.py) calls this directly
+        for OpenAPI paths, without ASGI's messages; :meth:`__call__` is the same for any ASGI server."""
+        t = self.ctx.clock.now_ms()
+        tid = self.ctx.ids.unique_hex()  # 32 hex like the platform's trace ids
         route: Route | None = None
         access_id = ""
         error: TuyaError | None = None
@@ -100,13 +112,10 @@ class Gateway:
             failed = True
         if route is not None and access_id:
             self.usage.count(access_id, route.key, t, failed)
-        # With a length the server sends one plain body instead of chunked encoding.
-        response_headers = [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": response_headers})
-        await send({"type": "http.response.body", "body": payload})
         if self.observer is not None:
             self.observer.gateway(scope, route.path if route is not None else None, error,
                                   time.perf_counter() - started, access_id, tid)
+        return payload
 
     async def _authenticate(self, scope: dict[str, Any], headers: dict[str, str], body: bytes, route: Route,
                             path_params: dict[str, str]) -> tuple[ApiRequest, str]:
