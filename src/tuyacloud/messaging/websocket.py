@@ -15,10 +15,12 @@ import hmac
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
 from tuyacloud.limits import json_refusal, parse_int
@@ -85,6 +87,22 @@ def _text_frame(data: bytes) -> bytes:
     return bytes((0x81, 127)) + n.to_bytes(8, "big") + data
 
 
+def _protocol_of(send: Any) -> WebSocketsSansIOProtocol | None:
+    """The uvicorn protocol whose ``send`` the ASGI ``send`` given to the endpoint is: that ``send`` itself, or
+    reached through Starlette's exception-handling wrappers (a ``sender`` closure per level, which for a WebSocket
+    frame only passes the message on). None for anything else."""
+    for _ in range(8):
+        owner = getattr(send, "__self__", None)
+        if owner is not None:
+            return owner if isinstance(owner, WebSocketsSansIOProtocol) else None
+        code = getattr(send, "__code__", None)
+        if (code is None or getattr(send, "__module__", "") != "starlette._exception_handler"
+                or code.co_name != "sender" or "send" not in code.co_freevars):
+            return None
+        send = send.__closure__[code.co_freevars.index("send")].cell_contents
+    return None
+
+
 def frame_sender(websocket: WebSocket) -> Callable[[bytes], Awaitable[None]]:
     """How the hub sends a consumer its frames (UTF-8 JSON text).
 
@@ -97,7 +115,7 @@ def frame_sender(websocket: WebSocket) -> Callable[[bytes], Awaitable[None]]:
     frame too, RFC 7692 section 6, but such a connection keeps websockets' own path.) In any other state, or on
     another server or protocol, it goes through ``send_text``, which then does what it would (waits for the
     transport to drain, raises on a closed connection)."""
-    protocol = getattr(getattr(websocket, "_send", None), "__self__", None)
+    protocol = _protocol_of(getattr(websocket, "_send", None))
     conn = getattr(protocol, "conn", None)
     if (protocol is None or conn is None or getattr(conn, "extensions", None) != [] or not all(
             hasattr(protocol, name) for name in ("transport", "writable", "disconnected", "close_sent",

@@ -53,6 +53,9 @@ log = logging.getLogger("tuyacloud.mqtt")
 ACK_TIMEOUT_S = 5.0  # amqtt's own QoS 1 flow gives a PUBACK this long
 # what ``publish_packet`` of a directly sent message holds: amqtt only asks whether it is set (sent once)
 SENT = PublishPacket.build("sent", b"", 1, False, QOS_1, False)
+# what a flow's waiter gets for a PUBACK taken off the stream (:func:`_puback`): amqtt keeps it as the message's
+# ``puback_packet`` and only asks whether that is set (acknowledged)
+ACKED = PubackPacket.build(1)
 
 
 def publish_bytes(topic: bytes, packet_id: int, payload: bytes) -> bytes:
@@ -149,14 +152,15 @@ def _coalesce(handler: Any) -> None:
 
 def _puback(waiters: dict[int, asyncio.Future[Any]], packet_id: int) -> None:
     """A PUBACK taken off the stream by the connection's :class:`PacketReader`: what amqtt's ``handle_puback``
-    does with it, without a task (the flow's waiter, direct or amqtt's own, gets the PUBACK packet)."""
+    does with it, without a task (the flow's waiter, direct or amqtt's own, gets a PUBACK packet: a shared one,
+    since amqtt only asks whether a message has one)."""
     waiter = waiters.get(packet_id)
     if waiter is None:
         log.warning("Received PUBACK for unknown pending message Id: '%s'", packet_id)
     elif waiter.done():
         log.warning("PUBACK waiter with Id '%s' already done", packet_id)
     else:
-        waiter.set_result(PubackPacket.build(packet_id))
+        waiter.set_result(ACKED)
 
 
 def _ended(waiters: dict[int, Any], session: Session, message: OutgoingApplicationMessage,
