@@ -5,11 +5,15 @@ WebSocket consumer of the same server in the same run.
     python bench/mqtt.py --rates 1000 --sustain 0 --src /path/to/other/src     # another tree as the baseline
     python bench/mqtt.py --rates 1000 --sustain 0 --cprofile /tmp/p.prof      # Python calls per command
     python bench/mqtt.py --rates 1000 --sustain 0 --py-spy /tmp/spy            # where the server's loop spends
+    python bench/mqtt.py --rates 1000 --sustain 0 --lag /tmp/lag.json          # the server loop's lag
 
 One `tuyacloud serve --no-simulator --mqtt-port P` pinned to core 0 (the embedded broker runs in its event loop);
-the producer (its own process) and both consumers share core 1. The MQTT consumer is paho-mqtt on a credential
-from the project's own access-config call (it sees every device), QoS 1, decrypting each message as
-tuya-iot-py-sdk does; the Pulsar consumer is bench/messages.py's websocket-client consumer, acknowledging each.
+the producer (its own process) and both consumers share core 1. The MQTT consumer is an MQTT 3.1.1 subscriber on
+a credential from the project's own access-config call (it sees every device), QoS 1 (a PUBACK per message),
+decrypting each message as tuya-iot-py-sdk does; the Pulsar consumer speaks the Pulsar WebSocket API, decrypting
+and acknowledging each message. By default all three are lean (commands signed before the run, bare sockets: the
+load generator shares a core with nothing else of the benchmark's, so its CPU per command is printed too);
+``--producer classic`` runs the earlier ones (signing as it sends, paho-mqtt, websocket-client).
 1. Latency at fixed rates (paced commands, latency from each command's scheduled time), for both consumers.
 2. Sustained: wrk sends commands as fast as the server takes them; both consumers count what arrives; "nothing
    lost" = every command answered success:true has its message at the MQTT subscriber too.
