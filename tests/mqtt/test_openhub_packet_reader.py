@@ -95,3 +95,20 @@ def test_a_stream_that_ends_inside_a_packet_reads_as_with_amqtts_own_adapter() -
 
     assert asyncio.run(run(PacketReader)) == asyncio.run(run(StreamReaderAdapter)) == (
         [PingReqPacket().to_bytes()], "NoDataError")
+
+
+def test_thousands_of_pubacks_in_one_read_all_reach_the_handler_in_order() -> None:
+    ids = [i % 65_535 + 1 for i in range(16_000)]
+
+    async def run() -> tuple[list[bytes], list[int]]:
+        stream_reader = asyncio.StreamReader()
+        reader = PacketReader(stream_reader)
+        acked: list[int] = []
+        reader.on_puback = acked.append
+        stream_reader.feed_data(b"".join(PubackPacket.build(i).to_bytes() for i in ids) + PingReqPacket().to_bytes())
+        stream_reader.feed_eof()
+        return await asyncio.wait_for(_read_all(reader), 10), acked
+
+    seen, acked = asyncio.run(run())
+    assert seen == [PingReqPacket().to_bytes()]
+    assert acked == ids

@@ -57,6 +57,14 @@ class PacketReader(StampedReader):
         """At a boundary: take the PUBACKs in front, then note the length of the packet amqtt reads next."""
         while True:
             buffer = self._buffer
+            handler = self.on_puback
+            if handler is not None:  # the PUBACKs in front, passed by offset and the buffer cut once (a chunk may
+                at = 0               # hold thousands: cutting it after each would copy the rest each time)
+                while len(buffer) - at >= 4 and buffer[at] == _PUBACK and buffer[at + 1] == 2:
+                    handler(int.from_bytes(buffer[at + 2:at + 4], "big"))
+                    at += 4
+                if at:
+                    buffer = self._buffer = buffer[at:]
             header = _header(buffer)
             if header is None:  # not all of the fixed header yet
                 if not await self._fill():
@@ -66,13 +74,9 @@ class PacketReader(StampedReader):
             if head < 0:  # a malformed remaining length: amqtt reads it and refuses it; pass bytes on from here
                 self._tracking = False
                 return
-            if buffer[0] == _PUBACK and size == 2 and self.on_puback is not None:
-                if len(buffer) < 4:
-                    if not await self._fill():
-                        return
-                    continue
-                self._buffer = buffer[4:]
-                self.on_puback(int.from_bytes(buffer[2:4], "big"))
+            if handler is not None and buffer[0] == _PUBACK and head == 2 and size == 2 and len(buffer) < 4:
+                if not await self._fill():  # a PUBACK not all here yet
+                    return
                 continue
             self._left = head + size
             return
