@@ -5,11 +5,15 @@ WebSocket consumer of the same server in the same run.
     python bench/mqtt.py --rates 1000 --sustain 0 --src /path/to/other/src     # another tree as the baseline
     python bench/mqtt.py --rates 1000 --sustain 0 --cprofile /tmp/p.prof      # Python calls per command
     python bench/mqtt.py --rates 1000 --sustain 0 --py-spy /tmp/spy            # where the server's loop spends
+    python bench/mqtt.py --rates 1000 --sustain 0 --lag /tmp/lag.json          # the server loop's lag
 
 One `tuyacloud serve --no-simulator --mqtt-port P` pinned to core 0 (the embedded broker runs in its event loop);
-the producer (its own process) and both consumers share core 1. The MQTT consumer is paho-mqtt on a credential
-from the project's own access-config call (it sees every device), QoS 1, decrypting each message as
-tuya-iot-py-sdk does; the Pulsar consumer is bench/messages.py's websocket-client consumer, acknowledging each.
+the producer (its own process) and both consumers share core 1. The MQTT consumer is an MQTT 3.1.1 subscriber on
+a credential from the project's own access-config call (it sees every device), QoS 1 (a PUBACK per message),
+decrypting each message as tuya-iot-py-sdk does; the Pulsar consumer speaks the Pulsar WebSocket API, decrypting
+and acknowledging each message. By default all three are lean (commands signed before the run, bare sockets: the
+load generator shares a core with nothing else of the benchmark's, so its CPU per command is printed too);
+``--producer classic`` runs the earlier ones (signing as it sends, paho-mqtt, websocket-client).
 1. Latency at fixed rates (paced commands, latency from each command's scheduled time), for both consumers.
 2. Sustained: wrk sends commands as fast as the server takes them; both consumers count what arrives; "nothing
    lost" = every command answered success:true has its message at the MQTT subscriber too.
@@ -23,6 +27,7 @@ threads at normal speed during each fixed-rate run (raw stacks and a flame graph
 from __future__ import annotations
 
 import argparse
+import base64
 import concurrent.futures
 import contextlib
 import json
@@ -30,6 +35,7 @@ import multiprocessing
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +49,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(BENCH_DIR.parent / "src"))
 
+import orjson  # noqa: E402
 import paho.mqtt.client as paho  # noqa: E402
 
 import messages as mb  # noqa: E402
@@ -51,6 +58,8 @@ from tuyacloud.messaging.mqtt.codec import decrypt  # noqa: E402
 
 CODE = mb.CODE
 NICE: list[int | None] = [None]  # --nice
+PRODUCER = ["lean"]  # --producer
+LEAN_PULSAR = [True]  # the consumer processes' copy of --producer (lean: bench/messages.py's LeanConsumer)
 
 
 @dataclass
@@ -92,6 +101,126 @@ class MqttConsumer:
         return client
 
 
+@dataclass
+class LeanMqttConsumer:
+    """The same subscriber (MQTT 3.1.1 on the open-hub credential, QoS 1, every message decrypted as
+    tuya-iot-py-sdk does and acknowledged by a PUBACK of its own) on a bare socket in one thread: packets parsed
+    here, the PUBACKs of what one ``recv`` brought written in one ``send``, one AES-GCM object for the key, orjson.
+    paho's loop used ~200-270 µs of CPU per message on the core it shares with the producer and the Pulsar consumer
+    (docs/performance.md, session 9); each message's receipt time is taken after its decryption, as before. A
+    PINGREQ every 20 s keeps the connection within its 60 s keep-alive (the server enforces it)."""
+
+    config: dict[str, str | dict[str, str]]
+    version: str
+    received: dict[tuple[str, int], float] = field(default_factory=dict)
+    count: int = 0
+    last: float = 0.0
+    subscribed: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> LeanMqttConsumer:
+        cfg = self.config
+        host, port = str(cfg["url"]).split("://", 1)[1].rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def text(value: str) -> bytes:
+            raw = value.encode()
+            return len(raw).to_bytes(2, "big") + raw
+
+        connect = (text("MQTT") + bytes([4, 0xC2]) + (60).to_bytes(2, "big") + text(str(cfg["client_id"]))
+                   + text(str(cfg["username"])) + text(str(cfg["password"])))
+        topic = cfg["source_topic"]["device"]  # type: ignore[index]
+        subscribe = (1).to_bytes(2, "big") + text(topic) + b"\x01"
+        self.sock.sendall(b"\x10" + _remaining(len(connect)) + connect + b"\x82" + _remaining(len(subscribe))
+                          + subscribe)
+        threading.Thread(target=self._run, daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        key = str(self.config["password"])[8:24].encode()
+        gcm = AESGCM(key)
+        sock, received = self.sock, self.received
+        sock.settimeout(1)
+        buffer = b""
+        pinged = time.monotonic()
+        try:
+            while not self.stop.is_set():
+                if time.monotonic() - pinged > 20:
+                    sock.sendall(b"\xc0\x00")
+                    pinged = time.monotonic()
+                try:
+                    chunk = sock.recv(262144)
+                except TimeoutError:
+                    continue
+                if not chunk:
+                    break
+                buffer += chunk
+                acks = []
+                at = 0
+                while len(buffer) - at >= 2:  # whole packets in the buffer
+                    kind = buffer[at]
+                    size, shift, i = 0, 0, at + 1
+                    while i < len(buffer):
+                        size |= (buffer[i] & 0x7F) << shift
+                        shift += 7
+                        i += 1
+                        if not buffer[i - 1] & 0x80:
+                            break
+                    else:
+                        break
+                    if len(buffer) < i + size:
+                        break
+                    body, at = buffer[i:i + size], i + size
+                    if kind >> 4 == 9:  # SUBACK
+                        self.subscribed.set()
+                    if kind >> 4 != 3:  # not a PUBLISH (CONNACK, SUBACK, PINGRESP)
+                        continue
+                    topic_end = 2 + int.from_bytes(body[:2], "big")
+                    payload = body[topic_end + 2:] if (kind >> 1) & 3 else body[topic_end:]
+                    if (kind >> 1) & 3:
+                        acks.append(b"\x40\x02" + body[topic_end:topic_end + 2])
+                    envelope = orjson.loads(payload)
+                    if envelope["protocol"] != 4:
+                        continue
+                    if self.version == "2.0":
+                        blob = base64.b64decode(envelope["data"])
+                        n = int.from_bytes(blob[:4], "big")
+                        data = orjson.loads(gcm.decrypt(blob[4:4 + n], blob[4 + n:], str(envelope["t"]).encode()))
+                    else:
+                        data = decrypt(envelope["data"], key.decode(), self.version, envelope["t"])
+                    now = time.monotonic()
+                    for item in data["status"]:
+                        if item["code"] == CODE:
+                            received.setdefault((data["devId"], item["value"]), now)
+                    self.count += 1
+                    self.last = now
+                buffer = buffer[at:]
+                if acks:
+                    sock.sendall(b"".join(acks))
+        finally:
+            with contextlib.suppress(OSError):
+                sock.sendall(b"\xe0\x00")  # DISCONNECT
+            sock.close()
+
+    def disconnect(self) -> None:
+        self.stop.set()
+
+    def loop_stop(self) -> None:
+        pass
+
+
+def _remaining(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | 0x80 if n else byte)
+        if not n:
+            return bytes(out)
+
+
 def own_priority(nice: int | None) -> None:
     """With ``--nice``: this process in a session (so a scheduler autogroup) of its own at that nice value, as
     bench/openapi.py runs its server and wrk, so that other sessions' work on the two cores disturbs less."""
@@ -104,31 +233,33 @@ def own_priority(nice: int | None) -> None:
         Path("/proc/self/autogroup").write_text(str(nice))
 
 
-def produce(nice: int | None, *args: Any) -> dict[tuple[str, int], float]:
+def produce(nice: int | None, *args: Any) -> tuple[dict[tuple[str, int], float], float]:
     own_priority(nice)
     return mb.produce(*args)  # type: ignore[no-any-return]
 
 
-def _consumer_main(kind: str, args: tuple[object, ...], conn: Any, nice: int | None = None) -> None:
+def _consumer_main(kind: str, args: tuple[object, ...], conn: Any, nice: int | None = None,
+                   lean: bool = True) -> None:
     """A consumer in a process of its own (pinned to core 1): two consumers in one process would wait on each
     other's GIL, and that wait would be counted as the server's latency. Answers "snapshot" requests on ``conn``
     with what it received so far (time.monotonic is system-wide, so its times compare with the producer's)."""
     os.sched_setaffinity(0, {1})
     own_priority(nice)
+    LEAN_PULSAR[0] = lean
     consumer: Any
     if kind == "mqtt":
-        consumer = MqttConsumer(*args)  # type: ignore[arg-type]
+        consumer = (LeanMqttConsumer if lean else MqttConsumer)(*args)  # type: ignore[arg-type]
         client = consumer.start()
         ready = consumer.subscribed
     else:
-        consumer = mb.Consumer(*args)  # type: ignore[arg-type]
+        consumer = (mb.LeanConsumer if LEAN_PULSAR[0] else mb.Consumer)(*args)  # type: ignore[arg-type]
         threading.Thread(target=consumer.run, daemon=True).start()
         ready = consumer.ready
     conn.send(ready.wait(10))
     try:
         while (request := conn.recv()) != "stop":
             full = request == "snapshot"
-            conn.send((dict(consumer.received) if full else {}, consumer.count, consumer.last))
+            conn.send((dict(consumer.received) if full else {}, consumer.count, consumer.last, time.process_time()))
     finally:
         if kind == "mqtt":
             client.disconnect()
@@ -144,7 +275,8 @@ class RemoteConsumer:
     def __init__(self, kind: str, *args: object) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_consumer_main, args=(kind, args, child, NICE[0]), daemon=True)
+        self.proc = ctx.Process(target=_consumer_main, args=(kind, args, child, NICE[0], PRODUCER[0] == "lean"),
+                                daemon=True)
         self.proc.start()
         if not self.conn.recv():
             raise ob.BenchError(f"the {kind} consumer did not get ready within 10 s")
@@ -156,8 +288,13 @@ class RemoteConsumer:
 
     def progress(self) -> tuple[int, float]:
         self.conn.send("count")
-        _, count, last = self.conn.recv()
+        _, count, last, _ = self.conn.recv()
         return count, last
+
+    def cpu(self) -> float:
+        """The consumer process's CPU seconds so far (its receiving, decrypting and acknowledging)."""
+        self.conn.send("count")
+        return self.conn.recv()[3]  # type: ignore[no-any-return]
 
     def stop(self) -> None:
         with contextlib.suppress(OSError, BrokenPipeError):
@@ -178,6 +315,9 @@ class Result:
     rss_mb: float = 0.0
     steps: dict[int, list[tuple[str, float, float, int]]] = field(default_factory=dict)
     cpu_us: dict[int, float] = field(default_factory=dict)  # rate -> server CPU µs per command
+    # rate -> the load generator's CPU µs per command: producer, MQTT consumer, Pulsar consumer (core 1)
+    client_us: dict[int, tuple[float, float, float]] = field(default_factory=dict)
+    lag: dict[int, str] = field(default_factory=dict)  # rate -> the server loop's lag (--lag)
     usage: dict[int, str] = field(default_factory=dict)  # rate -> user/sys and wake-ups per command, per thread
     commits: dict[int, float] = field(default_factory=dict)  # rate -> commits per command
     idle: list[str] = field(default_factory=list)
@@ -244,7 +384,7 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def server_cmd(cprofile: Path | None, trace: Path | None = None) -> list[str]:
+def server_cmd(cprofile: Path | None, trace: Path | None = None, lag: Path | None = None) -> list[str]:
     """The server's command line up to the CLI's arguments: plain, with a cProfile switched on and off by
     signal (bench/profiled_server.py), so that it holds the fixed-rate runs only, or with a stamp at each step of a
     command's way (bench/traced_server.py)."""
@@ -252,6 +392,8 @@ def server_cmd(cprofile: Path | None, trace: Path | None = None) -> list[str]:
         return [sys.executable, str(BENCH_DIR / "profiled_server.py"), str(cprofile)]
     if trace is not None:
         return [sys.executable, str(BENCH_DIR / "traced_server.py"), str(trace)]
+    if lag is not None:
+        return [sys.executable, str(BENCH_DIR / "lag_server.py"), str(lag)]
     return ob.tuyacloud_cmd()
 
 
@@ -274,6 +416,22 @@ def breakdown(stamps: dict[str, dict[str, float]], sent: dict[tuple[str, int], f
     return rows
 
 
+def loop_lag(pid: int, out: Path) -> str:
+    """The server loop's lag over the run just ended (bench/lag_server.py): how late its 2 ms probe woke."""
+    out.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGUSR2)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not out.exists():
+        time.sleep(0.05)
+    time.sleep(0.3)
+    lags = [ms for _, ms in json.loads(out.read_text())]
+    if not lags:
+        return "no samples"
+    return (f"p50 {mb.percentile(lags, 50):.2f}, p99 {mb.percentile(lags, 99):.2f}, max {max(lags):.1f} ms "
+            f"over {len(lags)} probes; {sum(1 for ms in lags if ms > 5)} late by > 5 ms, "
+            f"{sum(1 for ms in lags if ms > 10)} by > 10 ms")
+
+
 def spy(pid: int, out: Path, seconds: float) -> list[subprocess.Popen[str]]:
     """py-spy on the server, on core 1 and non-blocking (the server is not paused to sample it): all threads'
     collapsed stacks, the GIL holder's only, and a flame graph."""
@@ -288,7 +446,7 @@ def spy(pid: int, out: Path, seconds: float) -> list[subprocess.Popen[str]]:
 
 def run_engine(engine: str, rates: list[int], duration: float, sustain: float, devices_n: int,
                version: str, cprofile: Path | None = None, py_spy: Path | None = None,
-               trace: Path | None = None, idle: float = 0.0) -> Result:
+               trace: Path | None = None, idle: float = 0.0, lag: Path | None = None) -> Result:
     result = Result(engine)
     work = Path(tempfile.mkdtemp(prefix=f"bench-mqtt-{engine}-"))
     db_args: list[str] = []
@@ -310,7 +468,7 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
                                       "--count", str(devices_n), "--json", *base], 600))
         devices = [d["id"] for d in made]
         port, mqtt_port = ob.free_port(), ob.free_port()
-        serve = [*server_cmd(cprofile, trace), "serve", "--no-demo", "--no-simulator", "--port", str(port),
+        serve = [*server_cmd(cprofile, trace, lag), "serve", "--no-demo", "--no-simulator", "--port", str(port),
                  "--mqtt-port", str(mqtt_port), *base]
         server = ob.start_server(f"tuyacloud[{engine}]", serve, port, work / "server.log", 0)
         project.token = ob.get_token(port, project)
@@ -349,8 +507,12 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
             cpu_before = mb.cpu_seconds(server.proc.pid)
             threads_before = threads(server.proc.pid)
             commits_before = commits(port, admin_token) if admin_token else 0
+            consumers_cpu = (mqtt.cpu(), pulsar.cpu())
+            if lag is not None:
+                os.kill(server.proc.pid, signal.SIGUSR1)
             with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-                sent = pool.submit(produce, NICE[0], port, project, devices, rate, duration, value).result()
+                sent, producer_cpu = pool.submit(produce, NICE[0], port, project, devices, rate, duration, value,
+                                                 PRODUCER[0] == "lean").result()
             commands += len(sent)
             for process in spies:
                 process.wait(60)
@@ -401,7 +563,12 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
                     if times:
                         result.steps[rate].append((f"GC gen {generation} pause", mb.percentile(times, 50),
                                                    max(times), len(times)))
+            if lag is not None:
+                result.lag[rate] = loop_lag(server.proc.pid, lag)
             # after both consumers have it all: the deliveries' CPU is counted too
+            n = max(len(sent), 1)
+            result.client_us[rate] = (producer_cpu / n * 1e6, (mqtt.cpu() - consumers_cpu[0]) / n * 1e6,
+                                      (pulsar.cpu() - consumers_cpu[1]) / n * 1e6)
             result.cpu_us[rate] = (mb.cpu_seconds(server.proc.pid) - cpu_before) / max(len(sent), 1) * 1e6
             result.usage[rate] = describe(usage_between(threads_before, threads(server.proc.pid)),
                                           max(len(sent), 1), "command")
@@ -465,20 +632,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="py-spy the server during each fixed-rate run")
     parser.add_argument("--trace", type=Path, metavar="FILE", help="stamp each step of a command's way to the MQTT "
                         "subscriber (bench/traced_server.py) and print where the time went")
+    parser.add_argument("--lag", type=Path, metavar="FILE", help="probe the server loop's lag every 2 ms "
+                        "(bench/lag_server.py) and print it per fixed-rate run")
     parser.add_argument("--idle", type=float, default=0.0, metavar="S", help="measure the idle server's CPU and "
                         "wake-ups for S seconds, before and after the consumers connect")
+    parser.add_argument("--producer", default="lean", choices=["lean", "classic"],
+                        help="lean: commands signed before the run, a bare protocol (default); classic: signed "
+                        "as sent, asyncio streams (the producer before session 9)")
     parser.add_argument("--nice", type=int, default=None, help="run the server, producer and consumers at this nice "
                         "value, each in a scheduler autogroup of its own (e.g. -10 on a shared machine)")
     args = parser.parse_args(argv)
     if args.nice is not None:
         NICE[0] = args.nice
         ob.PRIORITY[:] = ["nice", "-n", str(args.nice)]
+    PRODUCER[0] = args.producer
     if args.src:
         ob.SRC_PATH[0] = args.src.resolve()
     if args.sustain > 0:
         ob.require_tools()  # wrk
     results = [run_engine(e, [int(r) for r in args.rates.split(",")], args.duration, args.sustain, args.devices,
-                          args.version, args.cprofile, args.py_spy, args.trace, args.idle)
+                          args.version, args.cprofile, args.py_spy, args.trace, args.idle, args.lag)
                for e in args.engines.split(",")]
     ok = True
     print(f"\nCommand -> decrypted message (MQTT open-hub v{args.version}, QoS 1; Pulsar WS in the same run)")
@@ -504,6 +677,12 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         cpu = ", ".join(f"{us:.0f} µs at {rate}/s" for rate, us in r.cpu_us.items())
         print(f"{r.engine}: server CPU per command (its request, commit and both deliveries): {cpu}")
+        for rate, lag_text in r.lag.items():
+            print(f"{r.engine} at {rate}/s: server loop lag {lag_text}")
+        for rate, (producer_us, mqtt_us, pulsar_us) in r.client_us.items():
+            print(f"{r.engine} at {rate}/s: load generator CPU per command (core 1): producer {producer_us:.0f} µs, "
+                  f"MQTT consumer {mqtt_us:.0f} µs, Pulsar consumer {pulsar_us:.0f} µs, "
+                  f"together {producer_us + mqtt_us + pulsar_us:.0f} µs")
         for line in r.idle:
             print(f"{r.engine}: {line}")
         for rate, line in r.usage.items():

@@ -173,18 +173,32 @@ def install() -> None:
 
     commands.send_commands = traced_send  # type: ignore[assignment]
 
-    write_changes = commands._write_changes
+    # the unit's step: the domain's ``_apply`` (a client's command runs it directly in its unit), or in older trees
+    # ``_write_changes`` (which ran every command's unit)
+    apply = getattr(commands, "_apply", None)
+    if apply is not None:
+        @functools.wraps(apply)
+        async def traced_apply(ctx: Any, tx: Any, device: Any, product: Any, cmds: Any, *args: Any) -> Any:
+            key = _key(device.id, cmds or ())
+            _stamp(key, "unit")
+            if key is not None:
+                _batch.append(key)
+            return await apply(ctx, tx, device, product, cmds, *args)
 
-    @functools.wraps(write_changes)
-    async def traced_write(ctx: Any, tx: Any, device_id: str, region: str, product: Any, cmds: Any,
-                           *args: Any) -> Any:
-        key = _key(device_id, cmds or ())
-        _stamp(key, "unit")
-        if key is not None:
-            _batch.append(key)
-        return await write_changes(ctx, tx, device_id, region, product, cmds, *args)
+        commands._apply = traced_apply  # type: ignore[attr-defined]
+    else:
+        write_changes = commands._write_changes
 
-    commands._write_changes = traced_write  # type: ignore[assignment]
+        @functools.wraps(write_changes)
+        async def traced_write(ctx: Any, tx: Any, device_id: str, region: str, product: Any, cmds: Any,
+                               *args: Any) -> Any:
+            key = _key(device_id, cmds or ())
+            _stamp(key, "unit")
+            if key is not None:
+                _batch.append(key)
+            return await write_changes(ctx, tx, device_id, region, product, cmds, *args)
+
+        commands._write_changes = traced_write  # type: ignore[assignment]
 
     check_identity = sqlite.SqliteStore._check_identity
 

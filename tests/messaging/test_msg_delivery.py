@@ -231,3 +231,42 @@ def test_event_test_topic_has_its_own_subscription(lamp: Lamp, consumer: Consume
         prod.ack(m)
     lamp.wait_backlog(0)
     assert test.quiet(0.3) == [] and prod.quiet(0.1) == []
+
+
+def test_a_consumer_that_negotiated_per_message_deflate_gets_compressed_frames(lamp: Lamp) -> None:
+    """A client that negotiated per-message deflate (the ``websockets`` library offers it by default) gets every
+    message, in order: its connection keeps websockets' own framing (frames are written straight to the connection
+    only when no extension was negotiated)."""
+    import asyncio
+    import base64
+    import json
+
+    from websockets.asyncio.client import connect
+
+    from support.pulsar import decrypt_ecb, password_for
+
+    url = (f"ws://127.0.0.1:{lamp.cloud.port}/ws/v2/consumer/persistent/{lamp.access_id}/out/event/"
+           f"{lamp.access_id}-sub?ackTimeoutMillis=30000&subscriptionType=Failover")
+
+    def report() -> None:
+        for value in range(100, 106):
+            lamp.report(value)
+
+    async def consume() -> tuple[list[Any], list[str]]:
+        headers = {"username": lamp.access_id, "password": password_for(lamp.access_id, lamp.secret)}
+        async with connect(url, additional_headers=headers) as ws:
+            extensions = [type(e).__name__ for e in ws.protocol.extensions]
+            values: list[Any] = []
+            while len(values) < 6:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                await ws.send(json.dumps({"messageId": frame["messageId"]}))
+                message = json.loads(base64.b64decode(frame["payload"]))
+                data = json.loads(decrypt_ecb(message["data"], lamp.secret))
+                values += [s["value"] for s in data.get("status", []) if s["code"] == "temp_value_v2"]
+                if data.get("bizCode") == "bindUser":
+                    await asyncio.to_thread(report)
+            return values, extensions
+
+    values, extensions = asyncio.run(consume())
+    assert extensions == ["PerMessageDeflate"]
+    assert values == list(range(100, 106))

@@ -41,12 +41,12 @@ SubKey = tuple[str, str, str]
 
 @dataclass
 class Consumer:
-    """One connected WebSocket consumer; ``send`` writes a text frame."""
+    """One connected WebSocket consumer; ``send`` writes a text frame (its UTF-8 bytes)."""
 
     project: Project
     env: str
     name: str
-    send: Callable[[str], Awaitable[None]]
+    send: Callable[[bytes], Awaitable[None]]
     ack_timeout_ms: int
     address: str
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -335,4 +335,4 @@ class Hub:
         frame = codec.frame(message.seq, payload, project.message_encryption, self.ctx.ids.unique_hex(),
                             message.created_ms, count, message.device_id)
         consumer.inflight[message.seq] = now
-        await consumer.send(frame.decode())
+        await consumer.send(frame)

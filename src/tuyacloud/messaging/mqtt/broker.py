@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from amqtt.adapters import StreamWriterAdapter
 from amqtt.broker import Broker
 from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
@@ -24,6 +25,7 @@ from tuyacloud.domain.context import Context
 from tuyacloud.messaging.mqtt.channel import OpenHubChannel
 from tuyacloud.messaging.mqtt.keepalive import KeepAliveWatch
 from tuyacloud.messaging.mqtt.qos1 import QoS1Sender
+from tuyacloud.messaging.mqtt.reader import PacketReader
 from tuyacloud.models import HubCredential
 
 log = logging.getLogger("tuyacloud.mqtt")
@@ -81,6 +83,19 @@ class Gate:
             self.sessions.pop(client_id, None)
             self.keep_alives.pop(client_id, None)
         await self.channel.detach(credential.username)
+
+
+class _Broker(Broker):
+    """amqtt's broker, whose TCP (and TLS) connections are read through a :class:`PacketReader` from their first
+    byte (the same bytes to amqtt, but the PUBACKs of direct QoS 1 sends end their flows without its reader)."""
+
+    async def stream_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                               listener_name: str) -> None:
+        connected = getattr(self, "_client_connected", None)
+        if connected is None:  # not the amqtt this was written against: its own adapter
+            await super().stream_connected(reader, writer, listener_name)
+            return
+        await connected(listener_name, PacketReader(reader), StreamWriterAdapter(writer))
 
 
 class OpenHubAuthPlugin(BaseAuthPlugin):
@@ -162,7 +177,7 @@ class EmbeddedBroker:
                 f"{__name__}.OpenHubEventsPlugin": plugin,
             },
         }
-        broker = Broker(config, plugin_namespace=f"amqtt.broker.plugins.tuyacloud-{self.node}")
+        broker = _Broker(config, plugin_namespace=f"amqtt.broker.plugins.tuyacloud-{self.node}")
         drop_traceback = _WithoutTraceback()
         amqtt_log = logging.getLogger("amqtt.broker")
         amqtt_log.addFilter(drop_traceback)

@@ -24,6 +24,10 @@ was sent once (its redelivery builds a DUP packet from the message's own fields)
 direct send to a connection puts its socket writes on a :class:`~tuyacloud.coalescing.CoalescingTransport`: what a
 round of the open-hub pump publishes to one subscriber leaves in one ``send`` instead of one per message (every
 write to that connection, amqtt's own included, goes through it, so nothing is reordered).
+
+The PUBACKs of a connection with direct sends are taken off the stream by its :class:`~.reader.PacketReader` and
+end their flows here (:func:`_puback`) rather than through amqtt's reader, which made a task per PUBACK
+(docs/performance.md, session 9).
 """
 
 from __future__ import annotations
@@ -37,16 +41,21 @@ from typing import Any
 
 from amqtt.events import MQTTEvents
 from amqtt.mqtt.constants import QOS_1
+from amqtt.mqtt.puback import PubackPacket
 from amqtt.mqtt.publish import PublishPacket
 from amqtt.session import OutgoingApplicationMessage, Session
 
 from tuyacloud.coalescing import CoalescingTransport
+from tuyacloud.messaging.mqtt.reader import PacketReader
 
 log = logging.getLogger("tuyacloud.mqtt")
 
 ACK_TIMEOUT_S = 5.0  # amqtt's own QoS 1 flow gives a PUBACK this long
 # what ``publish_packet`` of a directly sent message holds: amqtt only asks whether it is set (sent once)
 SENT = PublishPacket.build("sent", b"", 1, False, QOS_1, False)
+# what a flow's waiter gets for a PUBACK taken off the stream (:func:`_puback`): amqtt keeps it as the message's
+# ``puback_packet`` and only asks whether that is set (acknowledged)
+ACKED = PubackPacket.build(1)
 
 
 def publish_bytes(topic: bytes, packet_id: int, payload: bytes) -> bytes:
@@ -75,9 +84,11 @@ class QoS1Sender:
 
     @staticmethod
     def usable(broker: Any) -> bool:
-        """The direct path skips amqtt's "packet sent" event: only when no plugin listens to it."""
+        """The direct path skips amqtt's "packet sent" event, and the PUBACKs it takes off the stream skip its
+        "packet received" event: only when no plugin listens to either."""
         callbacks = getattr(getattr(broker, "plugins_manager", None), "_event_plugin_callbacks", None)
-        return isinstance(callbacks, dict) and MQTTEvents.PACKET_SENT not in callbacks
+        return (isinstance(callbacks, dict) and MQTTEvents.PACKET_SENT not in callbacks
+                and MQTTEvents.PACKET_RECEIVED not in callbacks)
 
     def queued(self, handler: Any, task: asyncio.Future[Any]) -> None:
         """A message of this connection went to amqtt's task path: direct sends wait until it is done."""
@@ -124,6 +135,9 @@ class QoS1Sender:
         if connection is None:
             connection = self._connections[handler] = _Connection()
             _coalesce(handler)
+            reader = getattr(handler, "reader", None)
+            if isinstance(reader, PacketReader) and isinstance(getattr(handler, "_puback_waiters", None), dict):
+                reader.on_puback = functools.partial(_puback, handler._puback_waiters)
         return connection
 
 
@@ -134,6 +148,19 @@ def _coalesce(handler: Any) -> None:
     if isinstance(stream, asyncio.StreamWriter) and transport is not None and not isinstance(transport,
                                                                                           CoalescingTransport):
         stream._transport = CoalescingTransport(transport, asyncio.get_running_loop())  # type: ignore[attr-defined]
+
+
+def _puback(waiters: dict[int, asyncio.Future[Any]], packet_id: int) -> None:
+    """A PUBACK taken off the stream by the connection's :class:`PacketReader`: what amqtt's ``handle_puback``
+    does with it, without a task (the flow's waiter, direct or amqtt's own, gets a PUBACK packet: a shared one,
+    since amqtt only asks whether a message has one)."""
+    waiter = waiters.get(packet_id)
+    if waiter is None:
+        log.warning("Received PUBACK for unknown pending message Id: '%s'", packet_id)
+    elif waiter.done():
+        log.warning("PUBACK waiter with Id '%s' already done", packet_id)
+    else:
+        waiter.set_result(ACKED)
 
 
 def _ended(waiters: dict[int, Any], session: Session, message: OutgoingApplicationMessage,
