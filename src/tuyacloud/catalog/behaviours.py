@@ -242,6 +242,18 @@ def _settles_in_one_pass(product: Product) -> bool:
     return len(set(writers)) == len(writers) and not reads & set(writers)
 
 
+def _settle_pass(product: Product, state: Status,
+                 settlers: tuple[tuple[str, Mapping[str, Any], Any, Any], ...]) -> None:
+    """One pass of every settler over ``state``, in the product's order."""
+    for kind, b, off, on in settlers:
+        if kind == "follow":
+            _follow(state, b, off, on)
+        elif kind == "threshold":
+            _threshold(product, state, b)
+        else:
+            _direction(product, state, b)
+
+
 def _settle(product: Product, state: Status, keep: Iterable[str] = ()) -> None:
     """Recompute derived values (follow, threshold, motion direction); codes in ``keep`` stay as they are."""
     settlers = _settlers(product)
@@ -249,25 +261,13 @@ def _settle(product: Product, state: Status, keep: Iterable[str] = ()) -> None:
         return
     kept = {code: state[code] for code in keep if code in state}
     if _settles_in_one_pass(product):
-        for kind, b, off, on in settlers:
-            if kind == "follow":
-                _follow(state, b, off, on)
-            elif kind == "threshold":
-                _threshold(product, state, b)
-            else:
-                _direction(product, state, b)
+        _settle_pass(product, state, settlers)
         state.update(kept)
         return
     written = _settled_codes(product)  # only these can change in a pass: compare them, not the whole state
     for _ in range(3):  # a derived value may feed one listed before it: repeat until stable
         before = [state.get(code, _MISSING) for code in written]
-        for kind, b, off, on in settlers:
-            if kind == "follow":
-                _follow(state, b, off, on)
-            elif kind == "threshold":
-                _threshold(product, state, b)
-            else:
-                _direction(product, state, b)
+        _settle_pass(product, state, settlers)
         state.update(kept)
         for code, old in zip(written, before, strict=True):
             new = state.get(code, _MISSING)
