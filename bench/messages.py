@@ -287,8 +287,19 @@ class _Link(asyncio.Protocol):
         self.producer.idle(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.producer.lost += 1
-        self.producer.wake()
+        # The server closes a keep-alive connection idle past its time-out (5 s by default), as any HTTP client
+        # expects: an idle link is replaced; a request in flight on a closed link is counted lost, never as sent.
+        self.transport = None
+        producer = self.producer
+        if self.current is None:
+            if self in producer.free:
+                producer.free.remove(self)
+        else:
+            self.current = None
+            producer.busy -= 1
+            producer.lost += 1
+        producer.replace()
+        producer.wake()
 
 
 class _Lean:
@@ -299,6 +310,22 @@ class _Lean:
         self.lost = 0
         self.done: asyncio.Future[None] | None = None
         self.busy = 0
+        self.port = 0
+        self.reconnecting: set[asyncio.Task[None]] = set()
+
+    def replace(self) -> None:
+        """Open a new link in place of one the server closed."""
+        if self.port:
+            task = asyncio.get_running_loop().create_task(self._connect())
+            self.reconnecting.add(task)
+            task.add_done_callback(self.reconnecting.discard)
+
+    async def _connect(self) -> None:
+        _, link = await asyncio.get_running_loop().create_connection(lambda: _Link(self), "127.0.0.1", self.port)
+        if self.backlog:
+            self._send(link, *self.backlog.popleft())
+        else:
+            self.free.append(link)
 
     def submit(self, key: tuple[str, int], data: bytes, at: float) -> None:
         if self.free:
@@ -321,7 +348,7 @@ class _Lean:
             self.wake()
 
     def wake(self) -> None:
-        if self.done is not None and not self.done.done() and (self.busy == 0 or self.lost):
+        if self.done is not None and not self.done.done() and self.busy == 0 and not self.backlog:
             self.done.set_result(None)
 
 
@@ -333,6 +360,7 @@ async def paced_lean(port: int, requests: list[tuple[tuple[str, int], bytes]],
     core it shares with the consumers."""
     loop = asyncio.get_running_loop()
     producer = _Lean()
+    producer.port = port
     for _ in range(32):
         _, link = await loop.create_connection(lambda: _Link(producer), "127.0.0.1", port)
         producer.free.append(link)
@@ -350,6 +378,7 @@ async def paced_lean(port: int, requests: list[tuple[tuple[str, int], bytes]],
     producer.wake()
     if producer.busy or producer.backlog:
         await producer.done
+    producer.port = 0  # closing our links below: none is replaced
     for link in producer.free:
         if link.transport is not None:
             link.transport.close()

@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         rss_after = mb_rss(server.proc.pid)
         os.sched_setaffinity(0, {1})
         with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
-            sent = pool.submit(mb.produce, port, project, devices, args.rate, args.duration, 0).result()
+            sent, _ = pool.submit(mb.produce, port, project, devices, args.rate, args.duration, 0).result()
         received, wrong = queue.get(timeout=120)  # type: ignore[misc]
         consumer.join(30)
         latencies = [(received[k] - at) * 1000 for k, at in sent.items() if k in received]
