@@ -20,7 +20,7 @@ from tuyacloud.store.sqlite import SqliteStore
 pytestmark = pytest.mark.skipif(database_url_for_test() is not None, reason="SQLite only")
 
 LIMIT = 1024 * 1024
-UNITS = 4000  # of about 3 KB each: 12 MB and more written to the log, with nothing in between to pause the writer
+UNITS = 6000  # of about 3 KB each: 18 MB and more written to the log, with nothing in between to pause the writer
 
 
 def test_the_log_starts_again_under_sustained_writes(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_the_log_starts_again_under_sustained_writes(tmp_path: Path) -> None:
         store = await open_store(f"sqlite:///{path}")
         assert isinstance(store, SqliteStore)
         store.wal_restart_bytes = LIMIT
-        store.checkpoint_every_s = 0.1  # what the log gains between two looks is then small beside the limit
+        store.checkpoint_every_s = 0.05  # what the log gains between two looks is then small beside the limit
         try:
             project = Project("p1", "secret", "us", "P", "", "custom", "", "az1", 1, 1, services=["iot_core"])
             await store.transaction(lambda tx: tx.insert_project(project))
@@ -55,7 +55,7 @@ def test_the_log_starts_again_under_sustained_writes(tmp_path: Path) -> None:
             await store.close()
 
     largest, lane_checkpoints = asyncio.run(main())
-    # the limit, plus what 0.1 s between two checkpoints adds (1-3 MB, with a busy loop); without the restart
-    # the log ends near 20 MB
-    assert largest < 6 * LIMIT, largest
+    # the limit, plus what the writer adds between two looks and while the checkpoint copies (1-6 MB; a faster
+    # writer adds more); without the restart the log ends near 30 MB
+    assert largest < 10 * LIMIT, largest
     assert lane_checkpoints >= 1
