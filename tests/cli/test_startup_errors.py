@@ -19,6 +19,7 @@ import os
 import re
 import socket
 import sqlite3
+import time
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -262,11 +263,18 @@ def test_a_taken_default_mqtt_port_is_not_announced(store: list[str]) -> None:
     broker, and the banner, which only announces ports that listen, says the open-hub is off instead of giving
     1883 (where another program answers)."""
     with socket.socket() as holder:
-        try:
-            holder.bind(("127.0.0.1", 1883))
-            holder.listen()
-        except OSError:  # held already (another broker or server on this machine): the same situation
-            pass
+        # This test must hold the port itself: another test's server holding it now may let it go before this
+        # server starts (and then this one would get it). Those hold it for seconds; a broker for good.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                holder.bind(("127.0.0.1", 1883))
+                holder.listen()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.skip("port 1883 stayed taken by another program for 60 s")
+                time.sleep(0.2)
         port = free_port()
         server = Serve("--port", str(port), "--no-simulator", "--no-demo", *store)
         try:
