@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import ast
 import functools
+from dataclasses import dataclass
 from pathlib import Path
+
+from support.source import aliases, dotted, dynamic_imports
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 PACKAGE = SRC / "tuyacloud"
@@ -45,8 +48,31 @@ RANDOMNESS: dict[str, str] = {
 }
 
 _RANDOM_MODULES = frozenset({"uuid", "secrets", "random"})
-_WALL_CALLS = frozenset({("time", "time"), ("time", "time_ns"), ("datetime", "now"), ("datetime", "utcnow"),
-                         ("datetime", "today"), ("date", "today")})
+_RANDOM_CALLS = frozenset({"os.urandom", "os.getrandom"})
+# Reading the wall clock, by the dotted name it resolves to through the module's imports (``import time as t``:
+# ``t.time`` is ``time.time``; ``from datetime import datetime``: ``datetime.now`` is ``datetime.datetime.now``).
+_WALL_NAMES = frozenset({"time.time", "time.time_ns", "datetime.datetime.now", "datetime.datetime.utcnow",
+                         "datetime.datetime.today", "datetime.date.today"})
+# These read it only when called without a time: ``time.gmtime(ms / 1000)`` formats a given instant, ``gmtime()``
+# is now; ``time.strftime(fmt)`` with no time tuple formats now.
+_WALL_WITHOUT_ARGUMENT = frozenset({"time.gmtime", "time.localtime", "time.ctime", "time.asctime", "time.strftime"})
+
+
+@dataclass(frozen=True)
+class Uses:
+    """What a module imports (modules, as dotted names, run-time imports included) and which dotted names it reads
+    (``time.time``), or calls without the time argument (``time.gmtime``)."""
+
+    modules: frozenset[str]
+    names: frozenset[str]
+    called_bare: frozenset[str]
+
+    def reads_wall_clock(self) -> bool:
+        return bool((self.names | self.modules) & _WALL_NAMES or self.called_bare & _WALL_WITHOUT_ARGUMENT)
+
+    def draws_randomness(self) -> bool:
+        return bool({m.split(".")[0] for m in self.modules} & _RANDOM_MODULES
+                    or (self.names | self.modules) & _RANDOM_CALLS)
 
 
 @functools.cache
@@ -57,56 +83,57 @@ def _sources() -> dict[str, ast.Module]:
 
 
 @functools.cache
-def _imported(tree: ast.Module) -> frozenset[str]:
-    found: set[str] = set()
+def uses(tree: ast.Module) -> Uses:
+    names = aliases(tree)
+    modules = set(names.values()) | dynamic_imports(tree, names, ()).found
+    read: set[str] = set()
+    bare: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            found.add(node.module.split(".")[0])
-            if node.module in ("time", "os"):
-                found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return frozenset(found)
-
-
-@functools.cache
-def _attribute_calls(tree: ast.Module) -> frozenset[tuple[str, str]]:
-    """(owner, attribute) of every ``owner.attribute`` and ``x.owner.attribute`` in the module."""
-    found: set[tuple[str, str]] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            owner = node.value
-            name = owner.id if isinstance(owner, ast.Name) else owner.attr if isinstance(owner, ast.Attribute) else ""
-            found.add((name, node.attr))
-    return frozenset(found)
+        if isinstance(node, ast.Attribute | ast.Name):
+            read.add(dotted(node, names))
+        if isinstance(node, ast.Call):
+            called = dotted(node.func, names)
+            if not node.args or (called == "time.strftime" and len(node.args) == 1):
+                bare.add(called)
+    return Uses(frozenset(modules), frozenset(read - {""}), frozenset(bare - {""}))
 
 
 def test_the_checks_see_what_they_look_for() -> None:
-    """The detectors find each kind of call in a sample, so a clean result below means something."""
-    sample = ast.parse("import contextvars, uuid\nimport datetime\nfrom os import urandom\n"
-                       "t = time.time()\nd = datetime.datetime.now()\n")
-    assert {"contextvars", "uuid", "os.urandom"} <= _imported(sample)
-    assert {("time", "time"), ("datetime", "now")} <= _attribute_calls(sample)
+    """The detectors find each kind of call in a sample, however it is spelt, so a clean result below means
+    something; formatting a given instant is not reading the clock."""
+    samples = [
+        "t = time.time()", "import time as t\nx = t.time()", "from time import time as now\nx = now()",
+        "import datetime\nd = datetime.datetime.now()", "from datetime import datetime\nd = datetime.now()",
+        "import datetime as dt\nd = dt.date.today()", "import time\ns = time.gmtime()",
+        "import time\ns = time.strftime('%Y')", "import importlib\nt = importlib.import_module('time').time()",
+        "import importlib\nclock = importlib.import_module('time')\nt = clock.time()",
+    ]
+    for sample in samples:
+        assert uses(ast.parse("import time\n" + sample)).reads_wall_clock(), sample
+    for sample in ("import time\ns = time.gmtime(ms / 1000)", "import time\ns = time.strftime('%Y', time.gmtime(0))",
+                   "import time\nx = time.monotonic()"):
+        assert not uses(ast.parse(sample)).reads_wall_clock(), sample
+    for sample in ("import uuid", "from uuid import uuid4", "import secrets as s", "from os import urandom",
+                   "import os\nb = os.urandom(4)", "import importlib\nu = importlib.import_module('uuid')",
+                   "r = __import__('random')"):
+        assert uses(ast.parse(sample)).draws_randomness(), sample
+    assert "contextvars" in uses(ast.parse("x = __import__('contextvars')")).modules
 
 
 def test_no_context_variables() -> None:
-    users = sorted(m for m, tree in _sources().items() if "contextvars" in _imported(tree))
+    users = sorted(m for m, tree in _sources().items() if any(
+        name.split(".")[0] == "contextvars" for name in uses(tree).modules))
     assert not users, f"context variables in {users}: pass what a call depends on as an argument (or on Context)"
 
 
 def test_the_wall_clock_is_read_in_clock_py() -> None:
-    readers = sorted(m for m, tree in _sources().items()
-                     if (_attribute_calls(tree) & _WALL_CALLS or {"time.time", "time.time_ns"} & _imported(tree))
-                     and m not in WALL_CLOCK)
+    readers = sorted(m for m, tree in _sources().items() if uses(tree).reads_wall_clock() and m not in WALL_CLOCK)
     assert not readers, (f"{readers} read the wall clock: use ctx.clock (the cloud's time) or clock.wall_ms() "
                          "(process liveness), or add the module to WALL_CLOCK with its reason")
 
 
 def test_randomness_comes_from_the_id_source() -> None:
-    drawers = sorted(m for m, tree in _sources().items()
-                     if (_RANDOM_MODULES & _imported(tree) or ("os", "urandom") in _attribute_calls(tree)
-                         or "os.urandom" in _imported(tree))
-                     and m not in RANDOMNESS)
+    drawers = sorted(m for m, tree in _sources().items() if uses(tree).draws_randomness() and m not in RANDOMNESS)
     assert not drawers, (f"{drawers} draw their own randomness: use ctx.ids, or add the module to RANDOMNESS "
                          "with its reason")
 
@@ -114,8 +141,6 @@ def test_randomness_comes_from_the_id_source() -> None:
 def test_every_exception_is_still_needed() -> None:
     """An exception whose module no longer needs it is removed, so the lists stay the truth."""
     sources = _sources()
-    stale = [m for m in WALL_CLOCK if m not in sources or not (
-        _attribute_calls(sources[m]) & _WALL_CALLS or {"time.time", "time.time_ns"} & _imported(sources[m]))]
-    stale += [m for m in RANDOMNESS if m not in sources or not (
-        _RANDOM_MODULES & _imported(sources[m]) or ("os", "urandom") in _attribute_calls(sources[m]))]
+    stale = [m for m in WALL_CLOCK if m not in sources or not uses(sources[m]).reads_wall_clock()]
+    stale += [m for m in RANDOMNESS if m not in sources or not uses(sources[m]).draws_randomness()]
     assert not stale, f"no longer read the wall clock or draw randomness: {stale}"

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from support.source import absolute, aliases, dynamic_imports
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 ROOT = "tuyacloud"
 
@@ -124,23 +126,27 @@ def modules() -> dict[str, Path]:
 
 
 def imports_in(source: str, module: str, is_package: bool, known: Iterable[str]) -> set[str]:
-    """Every module ``source`` imports, wherever the statement stands; ``from pkg import sub`` names ``pkg.sub``
-    when that is a module."""
+    """Every module ``source`` imports, wherever the statement stands and however it is spelt (a run-time
+    ``importlib.import_module``/``__import__`` too, see ``support/source.py``); ``from pkg import sub`` names
+    ``pkg.sub`` when that is a module. A run-time import the source does not name is ``UNRESOLVED``."""
     known = set(known)
     found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = module.split(".")[: len(module.split(".")) - node.level + (1 if is_package else 0)]
-                target = ".".join([*base, node.module] if node.module else base)
-            else:
-                target = node.module or ""
+            target = absolute(node, module, is_package)
             for alias in node.names:
                 sub = f"{target}.{alias.name}"
                 found.add(sub if sub in known else target)
+    dynamic = dynamic_imports(tree, aliases(tree, module, is_package), known)
+    found |= dynamic.found
+    found.update(f"{UNRESOLVED}{call}" for call in dynamic.unresolved)
     return found
+
+
+UNRESOLVED = "?unresolved run-time import "
 
 
 @cache
@@ -220,6 +226,36 @@ def test_the_walker_sees_imports_inside_functions_and_type_checking_blocks() -> 
     )
     found = imports_in(source, "tuyacloud.domain.x", False, {"tuyacloud.simulator.runner", "tuyacloud.domain.sibling"})
     assert {"tuyacloud.gateway.router", "tuyacloud.simulator.runner", "tuyacloud.domain.sibling"} <= found
+
+
+def test_the_walker_sees_run_time_imports() -> None:
+    """``importlib.import_module`` and ``__import__`` are arrows too: a literal name, an f-string that starts with
+    one (or with a module's ``__name__``), and a name held in the module's data; a name nowhere in the source is
+    reported, never dropped."""
+    known = {"tuyacloud.gateway.router", "tuyacloud.simulator.runner", "tuyacloud.console.pages.a",
+             "tuyacloud.console.pages.b", "tuyacloud.cli.devices", "tuyacloud.store.sqlite"}
+    source = (
+        "import importlib\nfrom importlib import import_module as load\nfrom tuyacloud.console import pages\n"
+        "def f(name, info):\n"
+        "    importlib.import_module('tuyacloud.gateway.router')\n"
+        "    __import__('tuyacloud.simulator.runner')\n"
+        "    load(f'{pages.__name__}.{info.name}')\n"
+        "    load(f'tuyacloud.store.{name}')\n"
+        "GROUPS = {'device': 'tuyacloud.cli.devices'}\n"
+        "def g(name):\n    return importlib.import_module(GROUPS[name])\n"
+    )
+    found = imports_in(source, "tuyacloud.x", False, known)
+    assert known <= found, known - found
+    hidden = imports_in("import importlib\ndef f(n):\n    importlib.import_module(n)\n", "tuyacloud.x", False, known)
+    assert any(name.startswith(UNRESOLVED) for name in hidden), hidden
+
+
+def test_every_run_time_import_is_resolved() -> None:
+    """A run-time import whose module the source does not name would be an arrow no rule sees: name the modules it
+    may load in the file (as ``cli/main.py``'s ``GROUPS`` does), or import them plainly."""
+    hidden = sorted(f"{module}: {target[len(UNRESOLVED):]}" for module, targets in graph().items()
+                    for target in targets if target.startswith(UNRESOLVED))
+    assert not hidden, hidden
 
 
 def test_the_graph_covers_the_package() -> None:
@@ -303,6 +339,34 @@ def test_store_query_mixins_do_not_redeclare_the_primitives() -> None:
     assert not redeclared, redeclared
     base = (SRC / ROOT / "store" / "base.py").read_text()
     assert not any(word in base for word in ("SELECT ", "INSERT ", "UPDATE ", "DELETE ")), "SQL in store/base.py"
+
+
+def _top_level_names(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def test_the_store_declares_its_shared_row_shapes_once() -> None:
+    """``Row``, the device columns and the primitives are declared in ``store/rows.py`` and
+    ``store/queries/primitives.py`` only: a query module or an engine that declares its own ``Row`` (or
+    ``DEVICE_COLS``...) would drift from the one the others read."""
+    store = SRC / ROOT / "store"
+    shared_files = (store / "rows.py", store / "queries" / "primitives.py")
+    shared = set().union(*(_top_level_names(p) for p in shared_files)) - {"annotations"}
+    assert {"Row", "DEVICE_COLS", "Primitives"} <= shared, shared
+    redeclared = sorted(
+        f"{path.relative_to(store)}: {name}"
+        for path in store.rglob("*.py") if path not in shared_files
+        for name in _top_level_names(path) & shared
+    )
+    assert not redeclared, redeclared
 
 
 def test_the_tarjan_helper_finds_a_circle() -> None:

@@ -8,7 +8,8 @@ deleting rows really ends them, on every server process alike. The cookie carrie
 keeps only its SHA-256, so reading the table does not let anyone log in. Each session carries its own CSRF
 token (synchronizer pattern), checked by the console on every POST.
 
-Tokens and generated passwords come from :mod:`secrets`, never from the (possibly seeded) id source.
+Tokens and generated passwords come from the injected id source (``ctx.ids``), which draws them from
+:mod:`secrets`; only a test seeds it.
 """
 
 from __future__ import annotations
