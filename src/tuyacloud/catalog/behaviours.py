@@ -287,7 +287,7 @@ def _default(product: Product, spec: DpSpec) -> Any:
         means = [b["mean"] for b in product.behaviours if b["kind"] == "sensor" and b["code"] == spec.code]
         return spec.clamp(means[0] if means else 0)
     if spec.type == "Enum":
-        return spec.values["range"][0]
+        return spec.options[0]
     if spec.type == "Json":
         fields = spec.values.get("fields", {})
         doc = {k: [] if "list_of" in f else f["range"][0] if "range" in f else f.get("min", 0)

@@ -72,6 +72,13 @@ class DpSpec:
     maximum: int = field(default=0, init=False, repr=False, compare=False)  # highest raw value (0 if not Integer)
     step: int = field(default=1, init=False, repr=False, compare=False)  # grid from ``minimum`` (1 if undeclared)
     scale: int = field(default=0, init=False, repr=False, compare=False)  # decimals: real = raw / 10 ** scale
+    # The other types' bounds, read once here for the same reason: an Enum's ``options`` (its ``range``, empty for
+    # other types), a String's, Raw's or Bitmap's ``maxlen`` (None when undeclared), and a Json DP's top-level
+    # ``fields`` with the integer bounds of those that declare both (``field_bounds``: an HSV colour's h, s, v).
+    options: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+    maxlen: int | None = field(default=None, init=False, repr=False, compare=False)
+    field_names: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+    field_bounds: Mapping[str, tuple[int, int]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -82,6 +89,16 @@ class DpSpec:
             set_(self, "maximum", int(self.values.get("max", 0)))
             set_(self, "step", int(self.values.get("step", 1)))
             set_(self, "scale", int(self.values.get("scale", 0)))
+        elif self.type == "Enum":
+            set_(self, "options", tuple(self.values.get("range", ())))
+        elif self.type == "Json":
+            fields = self.values.get("fields")
+            if isinstance(fields, Mapping):
+                set_(self, "field_names", tuple(fields))
+                set_(self, "field_bounds", _integer_fields(fields))
+        maxlen = self.values.get("maxlen")
+        if isinstance(maxlen, int) and not isinstance(maxlen, bool):
+            set_(self, "maxlen", maxlen)
 
     def __hash__(self) -> int:
         return hash((self.code, self.type, self.dp_id, self._values_json))
@@ -137,6 +154,17 @@ class DpSpec:
         )
 
 
+def _integer_fields(fields: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """The top-level Json fields that declare an integer ``min`` and ``max``, with them."""
+    bounds: dict[str, tuple[int, int]] = {}
+    for name, rule in fields.items():
+        try:
+            bounds[name] = (int(rule["min"]), int(rule["max"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return bounds
+
+
 def _check_values(code: str, type_: str, values: Mapping[str, Any]) -> None:
     """Refuse inconsistent ranges at load time, so validation never meets an impossible spec."""
     if type_ == "Integer":
@@ -150,6 +178,9 @@ def _check_values(code: str, type_: str, values: Mapping[str, Any]) -> None:
         raise ValueError(f"{code}: Enum with an empty range")
     elif type_ == "Bitmap" and not (values.get("label") or values.get("maxlen")):
         raise ValueError(f"{code}: Bitmap needs a label list or maxlen")
+    maxlen = values.get("maxlen")
+    if maxlen is not None and (not isinstance(maxlen, int) or isinstance(maxlen, bool) or maxlen < 0):
+        raise ValueError(f"{code}: maxlen must be a whole number, not {maxlen!r}")
 
 
 _MAX_SHOWN = 60
@@ -194,21 +225,21 @@ def _boolean(spec: DpSpec, value: Any) -> bool:
 
 
 def _enum(spec: DpSpec, value: Any) -> str:
-    options = spec.values["range"]
+    options = spec.options
     if not isinstance(value, str) or value not in options:
         raise _refuse(spec.code, "one of " + ", ".join(options), value)
     return value
 
 
 def _string(spec: DpSpec, value: Any) -> str:
-    maxlen = spec.values.get("maxlen")
+    maxlen = spec.maxlen
     if not isinstance(value, str) or (maxlen is not None and len(value) > maxlen):
         raise _refuse(spec.code, "a string" + (f" of at most {maxlen} characters" if maxlen else ""), value)
     return value
 
 
 def _raw(spec: DpSpec, value: Any) -> str:
-    maxlen = spec.values.get("maxlen")
+    maxlen = spec.maxlen
     allowed = "a base64 string" + (f" of at most {maxlen} bytes" if maxlen else "")
     if not isinstance(value, str):
         raise _refuse(spec.code, allowed, value)

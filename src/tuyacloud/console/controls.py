@@ -128,13 +128,9 @@ def human_duration(seconds: int) -> str:
 def hsv_fields(spec: DpSpec) -> dict[str, tuple[int, int]]:
     """The (min, max) of h, s and v when ``spec`` is an HSV colour code (a Json DP of exactly those integer
     fields), else empty."""
-    fields = spec.values.get("fields") if spec.type == "Json" else None
-    if not isinstance(fields, dict) or set(fields) != {"h", "s", "v"}:
+    if set(spec.field_names) != {"h", "s", "v"} or set(spec.field_bounds) != {"h", "s", "v"}:
         return {}
-    try:
-        return {k: (int(fields[k]["min"]), int(fields[k]["max"])) for k in "hsv"}
-    except (KeyError, TypeError, ValueError):
-        return {}
+    return {k: spec.field_bounds[k] for k in "hsv"}
 
 
 def _hsv_of(current: Any, ranges: dict[str, tuple[int, int]]) -> dict[str, int]:
@@ -169,7 +165,6 @@ def hex_to_hsv(colour: str, s_max: int, v_max: int) -> tuple[int, int, int]:
 
 
 def control_for(spec: DpSpec, current: Any) -> Control:
-    values = spec.values
     base = {"code": spec.code, "name": spec.name or spec.code, "current": current, "type": spec.type}
     if spec.type == "Boolean":
         return Control(kind="switch", **base)
@@ -179,7 +174,7 @@ def control_for(spec: DpSpec, current: Any) -> Control:
         return Control(kind="range", min=lo, max=hi, step=step, slider_step=slider_step(lo, hi, step, duration),
                        duration=duration, scale=spec.scale, unit=spec.unit, **base)
     if spec.type == "Enum":
-        return Control(kind="enum", options=tuple(values.get("range", ())), **base)
+        return Control(kind="enum", options=spec.options, **base)
     if spec.type == "Json":
         ranges = hsv_fields(spec)
         if ranges:
@@ -187,8 +182,7 @@ def control_for(spec: DpSpec, current: Any) -> Control:
         return Control(kind="json", **base)
     if spec.type == "Bitmap":
         return Control(kind="bitmap", **base)
-    maxlen = values.get("maxlen")
-    return Control(kind="text", maxlen=int(maxlen) if isinstance(maxlen, int) else None, **base)
+    return Control(kind="text", maxlen=spec.maxlen, **base)
 
 
 def controls(functions: tuple[DpSpec, ...], status: dict[str, Any]) -> list[Control]:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from tuyacloud.bodies import Body, openapi_schema
+from tuyacloud.catalog.datapoints import DpSpec
 from tuyacloud.errors import ParamEmpty
 from tuyacloud.models import Project
 from tuyacloud.signing import BUSINESS_AUTH, compute_signature, is_token_path
@@ -177,18 +178,16 @@ _NAMED_EXAMPLES: dict[str, Any] = {"code": "switch_led", "value": True, "time_zo
                                    "country_code": "1", "schema": "", "pairing_type": "EZ"}
 
 
-def command_example(functions: Iterable[Any]) -> str:
-    """A commands body for a device: its first switch turned on, else its first function with a valid value.
-
-    ``functions`` are the product's function ``DpSpec``s (code, type, values) from the catalog.
-    """
+def command_example(functions: Iterable[DpSpec]) -> str:
+    """A commands body for a device: its first switch turned on, else its first function with a valid value
+    (an Enum's first option, an Integer's minimum, read from the catalog's data points)."""
     chosen: tuple[str, Any] | None = None
     for f in functions:
         if f.type == "Boolean":
             chosen = (f.code, True)
             break
-        if chosen is None and f.type == "Enum" and f.values.get("range"):
-            chosen = (f.code, f.values["range"][0])
+        if chosen is None and f.type == "Enum" and f.options:
+            chosen = (f.code, f.options[0])
         elif chosen is None and f.type == "Integer":
             chosen = (f.code, f.minimum)
     if chosen is None:
