@@ -1,8 +1,9 @@
-"""Record shapes shown by more than one face: the CLI's JSON output, the control API and the OpenAPI.
+"""Record shapes shown by more than one face: the CLI's JSON output, the control API, the console and the OpenAPI.
 
-Faces never import the OpenAPI edge's internals, so a shape two of them share lives here. A device is shown
-everywhere in the platform's v1.0 shape (:func:`device_v1`), which the OpenAPI's device and home lists answer
-too; the other OpenAPI-only shapes are the gateway's (``gateway/serialize.py``).
+Faces never import the OpenAPI edge's internals, so a shape two of them share lives here, once: the control API
+and the CLI answer the same operation with the same keys (a paired device, a moved asset, a QR login...). A
+device is shown everywhere in the platform's v1.0 shape (:func:`device_v1`), which the OpenAPI's device and home
+lists answer too; the other OpenAPI-only shapes are the gateway's (``gateway/serialize.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,17 @@ import functools
 from typing import Any
 
 from tuyacloud.catalog.loader import Product
-from tuyacloud.models import App, Device, InfraredRemote, Project
+from tuyacloud.models import (
+    App,
+    AppUser,
+    Asset,
+    Device,
+    InfraredRemote,
+    PairingToken,
+    Project,
+    QrLogin,
+    RegistrationToken,
+)
 
 
 def project_view(p: Project) -> dict[str, Any]:
@@ -81,3 +92,38 @@ def remote_admin_view(remote: InfraredRemote) -> dict[str, Any]:
     return {"remote_id": remote.id, "infrared_id": remote.infrared_id, "category_id": remote.category_id,
             "remote_name": remote.remote_name, "brand_id": remote.brand_id, "brand_name": remote.brand_name,
             "remote_index": remote.remote_index, "state": remote.state}
+
+
+# --- what an operation of the control API and the CLI answers -----------------------------------------------------
+def sub_device_view(device: Device, product: Product | None) -> dict[str, Any]:
+    """A sub-device that joined a gateway (``POST .../join``, ``tuyacloud device pair --gateway``)."""
+    return {**device_v1(device, product), "asset_id": device.asset_id, "gateway_id": device.gateway_id}
+
+
+def registered_device_view(device: Device, product: Product | None, token: RegistrationToken) -> dict[str, Any]:
+    """A device activated with an industry registration token, at the token's asset."""
+    return {**device_v1(device, product), "asset_id": device.asset_id, "project": token.access_id,
+            "token": token.token}
+
+
+def paired_device_view(device: Device, product: Product | None, token: PairingToken) -> dict[str, Any]:
+    """A device activated with a smart-home pairing token, in its user's home."""
+    return {**device_v1(device, product), "home_id": device.asset_id, "uid": token.uid, "token": token.token}
+
+
+def moved_asset_view(asset: Asset) -> dict[str, Any]:
+    """An asset after a move: where it now hangs and at which level."""
+    return {"asset_id": asset.id, "parent_asset_id": asset.parent_id, "level": asset.level}
+
+
+def user_code_view(uid: str, user_code: str) -> dict[str, Any]:
+    """An app user's user code, what Home Assistant's Tuya integration asks for."""
+    return {"uid": uid, "user_code": user_code}
+
+
+def qr_login_view(login: QrLogin, user: AppUser | None) -> dict[str, Any]:
+    """A Home Assistant QR login (device sharing) and whose it is: ``GET /_tuyacloud/sharing/logins``,
+    ``tuyacloud app logins`` and what approving or refusing one answers."""
+    return {"qrcode": login.qrcode, "state": login.state, "uid": login.uid, "user_code": login.user_code,
+            "username": user.username if user is not None else "", "schema": login.schema,
+            "client_id": login.client_id, "created_ms": login.created_ms, "expires_ms": login.expires_ms}

@@ -369,6 +369,20 @@ def test_the_store_declares_its_shared_row_shapes_once() -> None:
     assert not redeclared, redeclared
 
 
+def test_the_domain_context_is_typed() -> None:
+    """What the domain is handed is typed (docs/architecture.md, "Inputs are arguments"): the services a running
+    server adds (quotas, the automation engine, the open hub's settings) are protocols or data classes of
+    ``domain/context.py``, never ``Any``, so a reader (and mypy) sees what the domain may call on them."""
+    tree = ast.parse((SRC / ROOT / "domain" / "context.py").read_text())
+    context = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Context")
+    untyped = sorted(
+        node.target.id for node in context.body
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+        and any(isinstance(n, ast.Name) and n.id in {"Any", "object"} for n in ast.walk(node.annotation))
+    )
+    assert not untyped, f"Context fields typed Any: {untyped}"
+
+
 def test_the_tarjan_helper_finds_a_circle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []

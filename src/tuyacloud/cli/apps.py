@@ -14,7 +14,7 @@ from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.smarthome import apps, sharing
 from tuyacloud.errors import UserNotExist
-from tuyacloud.views import app_view
+from tuyacloud.views import app_view, qr_login_view, user_code_view
 
 app = typer.Typer(help="Smart-home apps (schemas) and the projects they are linked to.", no_args_is_help=True)
 
@@ -93,11 +93,6 @@ def list_(limit: int = Limit, offset: int = Offset, every: bool = All,
 
 
 # --- Home Assistant's QR login (device sharing) -------------------------------------------------------------------
-def _login_view(login: Any, user: Any) -> dict[str, Any]:
-    return {"qrcode": login.qrcode, "state": login.state, "uid": login.uid, "user_code": login.user_code,
-            "username": user.username if user is not None else "", "expires_ms": login.expires_ms}
-
-
 @app.command("user-code")
 def user_code(
     uid: str = typer.Option("", "--uid", help="The app user's uid"),
@@ -117,7 +112,7 @@ def user_code(
             if user is None:
                 raise UserNotExist("give --uid, or the --schema and --username of an app user")
             found = user.id
-        return {"uid": found, "user_code": await sharing.user_code(ctx, found)}
+        return user_code_view(found, await sharing.user_code(ctx, found))
 
     view = run(data_dir, database_url, work)
     if as_json:
@@ -133,7 +128,7 @@ def logins(limit: int = Limit, offset: int = Offset, every: bool = All,
     window = Window.of(limit, offset, every)
 
     async def work(ctx: Context) -> Page[dict[str, Any]]:
-        found = [_login_view(q, u) for q, u in await sharing.pending(ctx)]
+        found = [qr_login_view(q, u) for q, u in await sharing.pending(ctx)]
         return Page(window.cut(found), len(found), window)
 
     def show(views: list[dict[str, Any]]) -> None:
@@ -150,7 +145,7 @@ def logins(limit: int = Limit, offset: int = Offset, every: bool = All,
 def _decide(qrcode: str, approve: bool, data_dir: Path, database_url: str, as_json: bool) -> None:
     async def work(ctx: Context) -> dict[str, Any]:
         login = await sharing.decide(ctx, qrcode, approve)
-        return _login_view(login, await ctx.store.get_app_user(login.uid))
+        return qr_login_view(login, await ctx.store.get_app_user(login.uid))
 
     view = run(data_dir, database_url, work)
     if as_json:

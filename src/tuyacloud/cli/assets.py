@@ -14,6 +14,7 @@ from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.industry import assets
 from tuyacloud.domain.projects import projects
+from tuyacloud.views import moved_asset_view
 
 app = typer.Typer(help="Asset trees of custom projects.", no_args_is_help=True)
 
@@ -62,7 +63,7 @@ def move(
     async def work(ctx: Context) -> dict[str, Any]:
         p = await projects.get(ctx, project)
         moved = await assets.move(ctx, p, asset_id, parent)
-        return {"asset_id": moved.id, "parent_asset_id": moved.parent_id, "level": moved.level}
+        return moved_asset_view(moved)
 
     view = run(data_dir, database_url, work)
     if as_json:

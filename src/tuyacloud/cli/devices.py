@@ -18,7 +18,7 @@ from tuyacloud.domain.pairing import gateways, pairing, registration
 from tuyacloud.domain.projects import projects
 from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import DataNotExist, ParamEmpty
-from tuyacloud.views import device_v1
+from tuyacloud.views import device_v1, paired_device_view, registered_device_view, sub_device_view
 
 app = typer.Typer(help="Virtual devices.", no_args_is_help=True)
 
@@ -95,7 +95,7 @@ def pair(
     async def work(ctx: Context) -> dict[str, Any]:
         if gateway:
             sub = await gateways.join(ctx, gateway, category=category, product_id=product_id, name=name)
-            return {**_view(ctx, sub), "asset_id": sub.asset_id, "gateway_id": sub.gateway_id}
+            return sub_device_view(sub, ctx.catalog.product(sub.product_id))
         if not token:
             raise ParamEmpty("give --token or --gateway")
         try:
@@ -103,8 +103,8 @@ def pair(
         except DataNotExist:
             paired, device = await pairing.pair(ctx, token, category=category, product_id=product_id, name=name,
                                                 home_id=home, room_id=room)
-            return {**_view(ctx, device), "home_id": device.asset_id, "uid": paired.uid, "token": paired.token}
-        return {**_view(ctx, device), "asset_id": device.asset_id, "project": found.access_id, "token": found.token}
+            return paired_device_view(device, ctx.catalog.product(device.product_id), paired)
+        return registered_device_view(device, ctx.catalog.product(device.product_id), found)
 
     view = run(data_dir, database_url, work)
     if as_json:

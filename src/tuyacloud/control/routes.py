@@ -30,7 +30,17 @@ from tuyacloud.errors import ParamIllegal, PermissionDeny, SystemError_, TuyaErr
 from tuyacloud.messaging.mqtt.status import link_status
 from tuyacloud.messaging.status import subscription_status
 from tuyacloud.models import Device
-from tuyacloud.views import app_view, device_v1, project_view
+from tuyacloud.views import (
+    app_view,
+    device_v1,
+    moved_asset_view,
+    paired_device_view,
+    project_view,
+    qr_login_view,
+    registered_device_view,
+    sub_device_view,
+    user_code_view,
+)
 
 Handler = Callable[[Request, Context], Awaitable[Any]]
 log = logging.getLogger("tuyacloud.control")
@@ -142,8 +152,7 @@ async def join_gateway(request: Request, ctx: Context) -> dict[str, Any]:
     sub = await gateways.join(ctx, request.path_params["device_id"], category=_str(body, "category") or None,
                               product_id=_str(body, "product_id") or None,
                               name=body["name"] if isinstance(body.get("name"), str) else None)
-    return {**device_v1(sub, ctx.catalog.product(sub.product_id)), "asset_id": sub.asset_id,
-            "gateway_id": sub.gateway_id}
+    return sub_device_view(sub, ctx.catalog.product(sub.product_id))
 
 
 async def project_usage(request: Request, ctx: Context) -> list[dict[str, Any]]:
@@ -196,8 +205,7 @@ async def pair_device(request: Request, ctx: Context) -> dict[str, Any]:
         product_id=body["product_id"] if isinstance(body.get("product_id"), str) else None,
         name=body["name"] if isinstance(body.get("name"), str) else None,
     )
-    return {**device_v1(device, ctx.catalog.product(device.product_id)), "asset_id": device.asset_id,
-            "project": found.access_id, "token": found.token}
+    return registered_device_view(device, ctx.catalog.product(device.product_id), found)
 
 
 def _str(body: dict[str, Any], key: str) -> str:
@@ -239,8 +247,7 @@ async def pair_home_device(request: Request, ctx: Context) -> dict[str, Any]:
         ctx, request.path_params["token"], category=_str(body, "category") or None,
         product_id=_str(body, "product_id") or None, name=_str(body, "name") or None,
         home_id=_str(body, "home_id"), room_id=_str(body, "room_id"))
-    return {**device_v1(device, ctx.catalog.product(device.product_id)), "home_id": device.asset_id,
-            "uid": found.uid, "token": found.token}
+    return paired_device_view(device, ctx.catalog.product(device.product_id), found)
 
 
 async def move_asset(request: Request, ctx: Context) -> dict[str, Any]:
@@ -250,24 +257,18 @@ async def move_asset(request: Request, ctx: Context) -> dict[str, Any]:
         raise ParamIllegal('give {"parent_asset_id": "<asset id>" | "-1"}')
     project = await projects.get(ctx, request.path_params["access_id"])
     moved = await assets.move(ctx, project, request.path_params["asset_id"], parent)
-    return {"asset_id": moved.id, "parent_asset_id": moved.parent_id, "level": moved.level}
-
-
-def login_view(login: Any, user: Any) -> dict[str, Any]:
-    return {"qrcode": login.qrcode, "state": login.state, "uid": login.uid, "user_code": login.user_code,
-            "username": user.username if user is not None else "", "schema": login.schema,
-            "client_id": login.client_id, "created_ms": login.created_ms, "expires_ms": login.expires_ms}
+    return moved_asset_view(moved)
 
 
 async def user_code(request: Request, ctx: Context) -> dict[str, Any]:
     """The app user's user code, what Home Assistant's Tuya integration asks for."""
     uid = request.path_params["uid"]
-    return {"uid": uid, "user_code": await sharing.user_code(ctx, uid)}
+    return user_code_view(uid, await sharing.user_code(ctx, uid))
 
 
 async def sharing_logins(request: Request, ctx: Context) -> list[dict[str, Any]]:
     """QR logins waiting for approval (not expired), newest first."""
-    return [login_view(q, u) for q, u in await sharing.pending(ctx)]
+    return [qr_login_view(q, u) for q, u in await sharing.pending(ctx)]
 
 
 async def decide_login(request: Request, ctx: Context) -> dict[str, Any]:
@@ -276,7 +277,7 @@ async def decide_login(request: Request, ctx: Context) -> dict[str, Any]:
     if decision not in ("approve", "refuse"):
         raise ParamIllegal("POST .../logins/{qrcode}/approve or .../refuse")
     login = await sharing.decide(ctx, request.path_params["qrcode"], decision == "approve")
-    return login_view(login, await ctx.store.get_app_user(login.uid))
+    return qr_login_view(login, await ctx.store.get_app_user(login.uid))
 
 
 async def rule_runs(request: Request, ctx: Context) -> list[dict[str, Any]]:

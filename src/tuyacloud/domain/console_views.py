@@ -1,6 +1,7 @@
-"""Read-only compositions the console shows on one page (an app with its users and their homes; the users of a
-custom project with their grants; a device with its gateway, sub-devices and infrared remotes). Kept in the domain
-so the console's handlers stay parse-and-render."""
+"""Read-only compositions the console shows on one page (an app with its users and their homes; the users' user
+codes and their Home Assistant QR logins waiting for approval; the users of a custom project with their grants; a
+device with its gateway, sub-devices and infrared remotes). Kept in the domain so the console's handlers stay
+parse-and-render; the shapes the control API and the CLI answer are in ``views.py``."""
 
 from __future__ import annotations
 
@@ -11,9 +12,20 @@ from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices, infrared
 from tuyacloud.domain.industry import assets, users
 from tuyacloud.domain.pairing import gateways
-from tuyacloud.domain.smarthome import apps
+from tuyacloud.domain.smarthome import apps, sharing
 from tuyacloud.errors import TuyaError
-from tuyacloud.models import App, AppUser, Asset, AssetGrant, Device, Home, InfraredRemote, Project, ProjectUser
+from tuyacloud.models import (
+    App,
+    AppUser,
+    Asset,
+    AssetGrant,
+    Device,
+    Home,
+    InfraredRemote,
+    Project,
+    ProjectUser,
+    QrLogin,
+)
 
 PAGE = 200
 
@@ -30,6 +42,12 @@ class LinkedApp:
     projects: list[str]
     users: list[AppUserView] = field(default_factory=list)
     user_count: int = 0
+
+
+async def sharing_logins(ctx: Context, uids: list[str]) -> tuple[dict[str, str], list[tuple[QrLogin, AppUser | None]]]:
+    """The apps page's sharing card: the user codes of these users, and their QR logins waiting for approval."""
+    codes = {uid: await sharing.user_code(ctx, uid) for uid in uids}
+    return codes, await sharing.pending(ctx, uids)
 
 
 async def linked_apps(ctx: Context, project: Project, users_per_app: int = PAGE) -> list[LinkedApp]:

@@ -6,15 +6,15 @@ in."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from tuyacloud.catalog.loader import Catalog
 from tuyacloud.clock import Clock
 from tuyacloud.ids import IdSource
-from tuyacloud.models import Device
-from tuyacloud.store.base import Store
+from tuyacloud.models import Automation, Device, HubCredential, Project
+from tuyacloud.store.base import Queries, Store, Tx
 from tuyacloud.supervision import TaskBoard
 
 
@@ -59,6 +59,67 @@ class StatusChange:
     causation: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class HubSettings:
+    """How clients reach the MQTT open hub's broker, and how long a credential lives (``ctx.openhub``: set by
+    ``messaging/mqtt`` when the hub starts, read by ``domain/access/openhub.py`` when it issues a credential)."""
+
+    enabled: bool = False
+    port: int = 1883
+    tls: bool = False
+    ttl_s: int = 7200
+    host: str | None = None  # host name put in the url; None: the host the config call was sent to
+    # Called with a new credential and its password after it is stored and before the call answers: an external
+    # broker creates the client there (messaging/mqtt/external.py).
+    on_issue: Callable[[HubCredential, str], Awaitable[None]] | None = None
+
+
+# --- services a running server hands the domain ------------------------------------------------------------------
+# Each is built by a package above ``context`` (so the packages below it reach it through these protocols, not by
+# importing it) and is None where it does not run (the CLI, a test's bare context).
+
+
+class DeviceCapCheck(Protocol):
+    """A project's device cap (``domain/projects/quotas.py``'s ``DeviceCap``), checked before devices are
+    created and again in the unit of work that inserts them."""
+
+    async def check(self, reader: Queries, adding: int) -> None: ...
+
+    async def check_locked(self, tx: Tx, adding: int) -> None: ...
+
+
+class QuotaService(Protocol):
+    """Opt-in quotas and frequency limits of this process (``domain/projects/quotas.py``'s ``QuotaBook``): the
+    gateway admits calls, the message hub counts messages, device creation asks for the cap."""
+
+    async def device_cap(self, ctx: Context, project: Project, app_owner: str = "") -> DeviceCapCheck | None: ...
+
+    def admit(self, access_id: str, api: str, now_ms: int) -> None: ...
+
+    def message_sent(self, access_id: str, now_ms: int) -> None: ...
+
+    def messages_left(self, access_id: str, now_ms: int) -> int: ...
+
+    async def flush(self, ctx: Context) -> None: ...
+
+    async def reload(self, ctx: Context, everything: bool = False) -> None: ...
+
+
+class RuleService(Protocol):
+    """The automation engine of this process (``domain/rules/engine.py``'s ``RuleEngine``): scene and automation
+    runs, the rule index other writes invalidate, and its recent decisions."""
+
+    @property
+    def history(self) -> Iterable[dict[str, Any]]: ...
+
+    def invalidate(self, automation_id: str = "") -> None: ...
+
+    async def fire(self, automation: Automation, chain: tuple[str, ...], reason: str) -> bool: ...
+
+    async def run_scene(self, scene_id: str, home_id: str, region: str, actions: list[dict[str, Any]],
+                        chain: tuple[str, ...]) -> None: ...
+
+
 @dataclass
 class Context:
     store: Store
@@ -73,7 +134,7 @@ class Context:
     # automation engine evaluates device conditions on them. A listener must return at once (queue, not await).
     status_listeners: list[Callable[[StatusChange], None]] = field(default_factory=list)
     # The automation engine (domain/rules/engine.py) while the app runs: scene runs and the rule index.
-    rules: Any = None
+    rules: RuleService | None = None
     # The background tasks of this process and how they fare (shown by /_tuyacloud/health).
     tasks: TaskBoard = field(default_factory=TaskBoard)
     # Commands committed since start, by where they came from (``commands.FROM_CLIENT`` "2": the OpenAPI or the
@@ -82,10 +143,10 @@ class Context:
 
     def command_committed(self, source: str) -> None:
         self.commands_committed[source] = self.commands_committed.get(source, 0) + 1
-    # The MQTT open-hub's settings (domain/access/openhub.py ``HubSettings``): how config calls tell clients to connect.
-    openhub: Any = None
+    # The MQTT open-hub's settings: how config calls tell clients to connect (None: the hub is not running).
+    openhub: HubSettings | None = None
     # Opt-in quotas and limits (domain/projects/quotas.py ``QuotaBook``) while the app runs; None in the CLI.
-    quotas: Any = None
+    quotas: QuotaService | None = None
     # What the caller may see: None for the project's token and for the process itself (the one shared context);
     # a user token's requests get their own copy of the context with its scope (:meth:`scoped`).
     scope: Scope | None = None

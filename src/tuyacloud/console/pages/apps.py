@@ -24,7 +24,8 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
     async def apps_page(request: Request, error: str = "", status: int = 200) -> Response:
         project = await project_of(deps, request)
         linked = await console_views.linked_apps(deps.ctx(), project)
-        codes, logins = await sharing.console_view(deps.ctx(), [v.user.id for entry in linked for v in entry.users])
+        uids = [v.user.id for entry in linked for v in entry.users]
+        codes, logins = await console_views.sharing_logins(deps.ctx(), uids)
         return deps.render(request, "apps.html", status, project=project, nav="overview", tab="apps", linked=linked,
                            codes=codes, logins=logins, error=error)
 

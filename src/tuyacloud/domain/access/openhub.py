@@ -16,13 +16,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.access.requests import HubLink
-from tuyacloud.domain.context import Context, Scope
+from tuyacloud.domain.context import Context, HubSettings, Scope
 from tuyacloud.errors import (
     OpenHubDisabled,
     ParamEmpty,
@@ -41,20 +39,6 @@ TOPIC_PREFIX = "cloud/token/in/"
 SINK_PREFIX = "cloud/token/out/"
 PASSWORD_LENGTH = 32
 _LINK_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
-
-
-@dataclass(frozen=True)
-class HubSettings:
-    """How clients reach the broker, and how long a credential lives."""
-
-    enabled: bool = False
-    port: int = 1883
-    tls: bool = False
-    ttl_s: int = 7200
-    host: str | None = None  # host name put in the url; None: the host the config call was sent to
-    # Called with a new credential and its password after it is stored and before the call answers: an external
-    # broker creates the client there (messaging/mqtt/external.py).
-    on_issue: Callable[[HubCredential, str], Awaitable[None]] | None = None
 
 
 def password_hash(password: str) -> str:

@@ -57,7 +57,7 @@ async def _write_changes(
     region: str,
     product: Product,
     commands: list[tuple[str, Any]] | None,
-    changes_of: Any,
+    changes_of: Callable[[Device], dict[str, Any]],
     event_from: str,
 ) -> StatusChange | None:
     """Re-read the device inside the unit (serialised with other writers), apply, log and emit."""

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import owners
 from tuyacloud.errors import DevicePoolInsufficient, FrequencyLimited, ParamIllegal, QuotaUsedUp
 from tuyacloud.models import Project, QuotaSettings
@@ -140,7 +141,7 @@ class QuotaBook:
         # Refusals since this process started, per project: (monthly quota, frequency limit, device cap).
         self.refused: dict[str, list[int]] = {}
 
-    async def device_cap(self, ctx: Any, project: Project, app_owner: str = "") -> DeviceCap | None:
+    async def device_cap(self, ctx: Context, project: Project, app_owner: str = "") -> DeviceCap | None:
         """The device cap, reached through ``ctx.quotas`` by device creation (domain/devices sits below this
         package, so it calls the book it is handed rather than importing it); None when the project has none."""
         return await device_cap(ctx, project, app_owner)
@@ -239,7 +240,7 @@ class QuotaBook:
             else:
                 self._unflushed.append((access_id, period, calls, messages))
 
-    async def flush(self, ctx: Any) -> None:
+    async def flush(self, ctx: Context) -> None:
         """Write the counts not yet written, then reload settings and this month's totals from the store."""
         batch = self._take_pending()
         if batch:
@@ -254,7 +255,7 @@ class QuotaBook:
                 raise
         await self.reload(ctx)
 
-    async def reload(self, ctx: Any, everything: bool = False) -> None:
+    async def reload(self, ctx: Context, everything: bool = False) -> None:
         """The settings of every project, and the persisted month totals of the projects counted here (with
         ``everything``, at start: of every project that has any, so a restart goes on from the month's count)."""
         self.apply_all(await ctx.store.quota_settings())
@@ -296,12 +297,11 @@ class QuotaBook:
 
 
 # --- operations (control API, CLI, console) -------------------------------------------------------------------
-def _book(ctx: Any) -> QuotaBook | None:
-    book = getattr(ctx, "quotas", None)
-    return book if isinstance(book, QuotaBook) else None
+def _book(ctx: Context) -> QuotaBook | None:
+    return ctx.quotas if isinstance(ctx.quotas, QuotaBook) else None
 
 
-def _wake_messages(ctx: Any, access_id: str) -> None:
+def _wake_messages(ctx: Context, access_id: str) -> None:
     """Held messages may flow again: wake the project's consumers now rather than at their next round."""
     for listener in ctx.store.message_listeners:
         listener(access_id)
@@ -333,7 +333,7 @@ class DeviceCap:
         await self.check(tx, adding)
 
 
-async def device_cap(ctx: Any, project: Project, app_owner: str = "") -> DeviceCap | None:
+async def device_cap(ctx: Context, project: Project, app_owner: str = "") -> DeviceCap | None:
     """The project's device cap, or None when it has none (quotas off)."""
     book = _book(ctx)
     limits = book.limits_of(project.access_id) if book is not None else None
@@ -346,7 +346,7 @@ async def device_cap(ctx: Any, project: Project, app_owner: str = "") -> DeviceC
     return DeviceCap(book, project, tuple(pool), limits.devices)
 
 
-async def status(ctx: Any, project: Project) -> dict[str, Any]:
+async def status(ctx: Context, project: Project) -> dict[str, Any]:
     """What the control API, the CLI and the console show: the plan, the month's use against each limit."""
     book = _book(ctx)
     now = ctx.clock.now_ms()
@@ -398,7 +398,7 @@ def _limit(name: str, value: Any) -> int | None:
 UNSET: Any = object()
 
 
-async def configure(ctx: Any, project: Project, *, plan: Any = UNSET, monthly_calls: Any = UNSET,
+async def configure(ctx: Context, project: Project, *, plan: Any = UNSET, monthly_calls: Any = UNSET,
                     monthly_messages: Any = UNSET, devices: Any = UNSET) -> QuotaSettings:
     """Set a project's own plan (``trial``, ``off``, or ``default``/None: the server's) and figures (None: the
     plan's). What is not given stays as it was."""
@@ -417,7 +417,7 @@ async def configure(ctx: Any, project: Project, *, plan: Any = UNSET, monthly_ca
     return settings
 
 
-async def _save(ctx: Any, settings: QuotaSettings) -> None:
+async def _save(ctx: Context, settings: QuotaSettings) -> None:
     async def work(tx: Tx) -> None:
         await tx.put_quota_settings(settings)
 
@@ -428,7 +428,7 @@ async def _save(ctx: Any, settings: QuotaSettings) -> None:
     _wake_messages(ctx, settings.access_id)
 
 
-async def reset(ctx: Any, project: Project) -> None:
+async def reset(ctx: Context, project: Project) -> None:
     """The project's current quota month starts again from zero calls and messages; frequency windows too."""
     book = _book(ctx)
     if book is not None:
@@ -448,7 +448,7 @@ async def reset(ctx: Any, project: Project) -> None:
 MAX_MONTH_MOVE = 1200
 
 
-async def move_month(ctx: Any, project: Project, months: Any = 1) -> QuotaSettings:
+async def move_month(ctx: Context, project: Project, months: Any = 1) -> QuotaSettings:
     """Move the project's quota month by ``months`` (1: the next month, with fresh counts), without moving the
     cloud's clock."""
     if not isinstance(months, int) or isinstance(months, bool) or abs(months) > MAX_MONTH_MOVE:

@@ -10,6 +10,7 @@ room (``1101`` naming the limit). Devices of a home are stored with the home id 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from msgspec import UNSET
@@ -34,6 +35,9 @@ from tuyacloud.errors import (
 )
 from tuyacloud.models import AppUser, Device, Home, HomeMember, Project, Room
 from tuyacloud.store.base import Tx
+
+# What a caller writes in the unit of work that inserts a chunk of devices (a pairing token's result rows).
+AlsoWrite = Callable[[Tx, list[Device]], Awaitable[None]]
 
 MAX_HOMES, MAX_ROOMS, MAX_MEMBERS, MAX_HOME_DEVICES, MAX_ROOM_DEVICES = 20, 20, 20, 200, 50
 OWNER, ADMIN, MEMBER = "OWNER", "ADMIN", "MEMBER"
@@ -361,7 +365,7 @@ async def remove_member(ctx: Context, project: Project, home_id: str, uid: str) 
 # --- devices ----------------------------------------------------------------------------------------------------
 async def add_device(ctx: Context, project: Project, *, uid: str, home_id: str, room_id: str = "",
                      category: str | None = None, product_id: str | None = None, name: str | None = None,
-                     time_zone: str = "+00:00", pairing_token: str = "", also: Any = None) -> Device:
+                     time_zone: str = "+00:00", pairing_token: str = "", also: AlsoWrite | None = None) -> Device:
     """A virtual device owned by ``uid`` in one of their homes (optionally a room): the end of pairing."""
     created = await add_devices(ctx, project, uid=uid, home_id=home_id, room_id=room_id, category=category,
                                 product_id=product_id, name=name, time_zone=time_zone, pairing_token=pairing_token,
@@ -371,7 +375,7 @@ async def add_device(ctx: Context, project: Project, *, uid: str, home_id: str, 
 
 async def add_devices(ctx: Context, project: Project, *, uid: str, home_id: str, room_id: str = "",
                       category: str | None = None, product_id: str | None = None, name: str | None = None,
-                      time_zone: str = "+00:00", pairing_token: str = "", also: Any = None,
+                      time_zone: str = "+00:00", pairing_token: str = "", also: AlsoWrite | None = None,
                       count: int = 1) -> list[Device]:
     """``count`` virtual devices owned by ``uid`` in one of their homes (optionally a room), in one transaction:
     the home's and the room's device limits hold for all of them or none is added."""

@@ -195,12 +195,6 @@ async def expire(ctx: Context, token: Token, access_token: str | None) -> None:
     await ctx.store.transaction(work)
 
 
-async def console_view(ctx: Context, uids: list[str]) -> tuple[dict[str, str], list[tuple[QrLogin, AppUser | None]]]:
-    """For a console page: the user codes of these users, and their logins waiting for approval."""
-    codes = {uid: await user_code(ctx, uid) for uid in uids}
-    return codes, await pending(ctx, uids)
-
-
 async def decide_for(ctx: Context, qrcode: str, approve: bool, uids: list[str]) -> QrLogin:
     """Approve or refuse a login from a page that shows only these users' logins."""
     login = await _live(ctx, qrcode)
