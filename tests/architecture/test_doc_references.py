@@ -50,3 +50,27 @@ def test_repository_paths_named_in_backticks_exist() -> None:
 def test_no_page_points_outside_the_repository() -> None:
     named = [f"{page.relative_to(ROOT)}: {word}" for page in pages() for word in OUTSIDE if word in page.read_text()]
     assert not named, named
+
+
+# docs/architecture.md names modules as the reader finds them from the package (``domain/devices/outbox.py``,
+# ``catalog/behaviours.py``), and inside a package's paragraph by their short name (``queries/primitives.py``,
+# ``context.py``): each must be one of the package's files or directories.
+PACKAGE = ROOT / "src" / "tuyacloud"
+_SEARCHED = (ROOT, PACKAGE, PACKAGE / "domain", PACKAGE / "catalog", PACKAGE / "store", PACKAGE / "messaging",
+             ROOT / "tests" / "architecture")
+
+
+def test_the_architecture_page_names_modules_that_exist() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    missing = []
+    for name in sorted(set(re.findall(r"`([\w./-]+(?:\.py|/))`", text))):
+        if not any((where / name).exists() for where in _SEARCHED):
+            missing.append(name)
+    for module, attribute in re.findall(r"`([\w/]+)\.(\w+)`", text):  # ``domain/rules/rule_writes.commit``
+        path = PACKAGE / f"{module}.py"
+        if attribute in {"py", "md", "json"} or "/" not in module or module.split("/")[0] in TOP_DIRS:
+            continue
+        if not (path.exists() and re.search(rf"^(async )?def {attribute}\b|^{attribute}\b",
+                                                             path.read_text(), re.MULTILINE)):
+            missing.append(f"{module}.{attribute}")
+    assert not missing, missing

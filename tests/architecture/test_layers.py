@@ -383,6 +383,15 @@ def test_the_domain_context_is_typed() -> None:
     assert not untyped, f"Context fields typed Any: {untyped}"
 
 
+def test_every_domain_package_has_its_in_process_tests() -> None:
+    """Tests mirror the packages: the rules of ``domain/<package>/`` are tested in process in
+    ``tests/domain/<package>/`` (docs/architecture.md, "A new test")."""
+    tests = Path(__file__).resolve().parents[1] / "domain"
+    packages = sorted(p.name for p in (SRC / ROOT / "domain").iterdir() if (p / "__init__.py").exists())
+    untested = [p for p in packages if not list((tests / p).glob("test_*.py"))]
+    assert packages and not untested, f"no tests/domain/<package>/test_*.py for: {untested}"
+
+
 def test_the_tarjan_helper_finds_a_circle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
