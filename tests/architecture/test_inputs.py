@@ -6,7 +6,10 @@ src/tuyacloud:
 - the wall clock is read in ``clock.py`` only (the cloud's :class:`~tuyacloud.clock.Clock`, and ``wall_ms`` for
   what is about processes rather than the cloud), apart from the few modules in :data:`WALL_CLOCK`;
 - randomness (``uuid``, ``secrets``, ``random``, ``os.urandom``) is drawn in ``ids.py`` only, apart from the few
-  modules in :data:`RANDOMNESS`.
+  modules in :data:`RANDOMNESS`;
+- no module keeps state its functions change (a module-level list, dict or set they append to or assign into, or
+  a ``global``): such state is a channel between callers that no signature shows (the console's navigation list
+  was one), apart from :data:`MODULE_STATE`.
 
 The exceptions are data below, each with its reason, and the same list is in docs/architecture.md: a new one is
 a decision made in review, not a call slipped in.
@@ -45,6 +48,11 @@ RANDOMNESS: dict[str, str] = {
     "messaging/mqtt/broker.py": "the embedded broker's node name among processes",
     "messaging/mqtt/external.py": "this process's node name on an external broker",
     "testing/cloud.py": "the testing kit's temporary directory and admin token for a local cloud",
+}
+
+# module -> why its functions change state kept at module level
+MODULE_STATE: dict[str, str] = {
+    "testing/cloud.py": "the testing kit's one migrated database template per test process, copied for each cloud",
 }
 
 _RANDOM_MODULES = frozenset({"uuid", "secrets", "random"})
@@ -144,3 +152,50 @@ def test_every_exception_is_still_needed() -> None:
     stale = [m for m in WALL_CLOCK if m not in sources or not uses(sources[m]).reads_wall_clock()]
     stale += [m for m in RANDOMNESS if m not in sources or not uses(sources[m]).draws_randomness()]
     assert not stale, f"no longer read the wall clock or draw randomness: {stale}"
+
+
+_MUTABLE_CALLS = frozenset({"list", "dict", "set", "deque", "defaultdict", "OrderedDict", "Counter"})
+_MUTATORS = frozenset({"append", "appendleft", "extend", "insert", "update", "add", "setdefault", "pop", "popitem",
+                       "clear", "remove", "discard"})
+
+
+def changed_module_state(tree: ast.Module) -> list[str]:
+    """Module-level mutable containers that a function of the module changes, and ``global`` statements."""
+    mutable: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None and (
+                isinstance(node.value, ast.List | ast.Dict | ast.Set)
+                or (isinstance(node.value, ast.Call) and dotted(node.value.func, {}).split(".")[-1] in _MUTABLE_CALLS)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            mutable.update(t.id for t in targets if isinstance(t, ast.Name))
+    found: list[str] = []
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Global):
+                found.append(f"{node.lineno}: global {', '.join(node.names)}")
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS
+                  and isinstance(node.func.value, ast.Name) and node.func.value.id in mutable):
+                found.append(f"{node.lineno}: {ast.unparse(node.func)}")
+            elif isinstance(node, ast.Assign | ast.AugAssign | ast.Delete):
+                targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+                found.extend(f"{node.lineno}: {ast.unparse(t)}" for t in targets if isinstance(t, ast.Subscript)
+                             and isinstance(t.value, ast.Name) and t.value.id in mutable)
+    return sorted(set(found))
+
+
+def test_the_state_check_sees_a_module_list_changed_by_a_function() -> None:
+    for sample in ("NAV = []\ndef add(x):\n    NAV.append(x)\n", "SEEN = {}\ndef see(k):\n    SEEN[k] = 1\n",
+                   "n = 0\ndef bump():\n    global n\n    n += 1\n", "C = dict()\nasync def f():\n    C.clear()\n"):
+        assert changed_module_state(ast.parse(sample)), sample
+    for sample in ("NAV = []\ndef f(nav):\n    nav.append(1)\n", "TABLE = {'a': 1}\ndef f():\n    return TABLE['a']\n"):
+        assert not changed_module_state(ast.parse(sample)), sample
+
+
+def test_no_module_state_is_changed_by_functions() -> None:
+    changers = {m: found for m, tree in _sources().items() if (found := changed_module_state(tree))}
+    unexplained = {m: found for m, found in changers.items() if m not in MODULE_STATE}
+    assert not unexplained, (f"{unexplained}: pass the state as an argument or keep it on an object the caller "
+                             "holds (the Context, the app), or add the module to MODULE_STATE with its reason")
+    assert set(MODULE_STATE) <= set(changers), f"no longer change module state: {set(MODULE_STATE) - set(changers)}"
