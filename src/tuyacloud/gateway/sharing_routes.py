@@ -18,6 +18,7 @@ from tuyacloud.bodies import Body
 from tuyacloud.catalog.loader import Product
 from tuyacloud.domain.access import openhub, tokens
 from tuyacloud.domain.access.requests import HubLink
+from tuyacloud.domain.context import HubSettings
 from tuyacloud.domain.devices import camera, commands, devices
 from tuyacloud.domain.devices.requests import AllocateStream, SendCommands
 from tuyacloud.domain.rules import scenes
@@ -178,7 +179,7 @@ async def access_config(req: ApiRequest) -> dict[str, Any]:
     """MQTT credentials for the SDK's push connection: plain JSON on ``<topic>/dev/<devId>/sta`` for each device and
     ``<topic>/home/<homeId>`` for a device newly bound to a home (the topics are templates the SDK fills in)."""
     assert req.token is not None
-    settings = req.ctx.openhub or openhub.HubSettings()
+    settings = req.ctx.openhub or HubSettings()
     if settings.on_issue is not None:
         raise FunctionNotSupported("push to Home Assistant needs the embedded MQTT broker, not an external one")
     link = HubLink(uid=req.token.uid, link_id=req.parsed(PushConfig).linkId)

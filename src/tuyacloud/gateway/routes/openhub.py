@@ -9,12 +9,13 @@ from urllib.parse import urlsplit
 
 from tuyacloud.domain.access import openhub
 from tuyacloud.domain.access.requests import HubLink
+from tuyacloud.domain.context import HubSettings
 from tuyacloud.gateway.request import ApiRequest
 from tuyacloud.gateway.router import RouteTable
 
 
 async def access_config(req: ApiRequest) -> dict[str, Any]:
-    settings = req.ctx.openhub or openhub.HubSettings()
+    settings = req.ctx.openhub or HubSettings()
     credential, password = await openhub.issue(req.ctx, req.project, req.token, req.parsed(HubLink), settings)
     host = urlsplit(req.base_url).hostname or "127.0.0.1"
     return openhub.config_result(credential, password, settings, host, req.ctx.clock.now_ms())

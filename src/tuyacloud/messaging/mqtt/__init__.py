@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from tuyacloud.domain.access.openhub import HubSettings
-from tuyacloud.domain.context import Context
+from tuyacloud.domain.context import Context, HubSettings
 from tuyacloud.domain.task_lease import TaskLease
 from tuyacloud.settings import Settings
 
