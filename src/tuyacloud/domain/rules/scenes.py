@@ -8,7 +8,7 @@ checked when saved (``domain/rules/scene_actions.py``); nothing is written when 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from msgspec import UNSET
 
@@ -31,7 +31,7 @@ def background_of(value: str | None) -> str:
     return value.strip()
 
 
-async def new_rule_id(ctx: Context, insert: Any) -> str:
+async def new_rule_id(ctx: Context, insert: Callable[[str], Awaitable[bool]]) -> str:
     """A 16-character id (Tuya's scene and automation ids look like ``53IYSXI3gEn2wXyz``)."""
     for _ in range(10):
         candidate = ctx.ids.alnum(16)

@@ -11,7 +11,6 @@ room (``1101`` naming the limit). Devices of a home are stored with the home id 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from msgspec import UNSET
 
@@ -63,7 +62,7 @@ def _coordinate(value: Coordinate, field: str, limit: float) -> float:
     return number
 
 
-async def _new_id(ctx: Context, insert: Any) -> str:
+async def _new_id(ctx: Context, insert: Callable[[str], Awaitable[bool]]) -> str:
     for _ in range(10):
         candidate = ctx.ids.numeric(9)
         if await insert(candidate):
@@ -127,7 +126,11 @@ async def create(ctx: Context, project: Project, body: CreateHome) -> Home:
         await _new_id(ctx, insert)
         await tx.insert_member(HomeMember(home.id, user.id, OWNER, user.nick_name or user.username, now))
         for i, name in enumerate(names):  # listed in the order given
-            await _new_id(ctx, lambda c, n=name, t=now + i: tx.insert_room(Room(c, home.id, n, t)))
+
+            async def insert_room(candidate: str, name: str = name, at: int = now + i) -> bool:
+                return await tx.insert_room(Room(candidate, home.id, name, at))
+
+            await _new_id(ctx, insert_room)
         return home
 
     return await ctx.store.transaction(work)
