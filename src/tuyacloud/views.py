@@ -16,12 +16,16 @@ from tuyacloud.models import (
     App,
     AppUser,
     Asset,
+    AssetGrant,
     Device,
     InfraredRemote,
+    Message,
     PairingToken,
     Project,
+    ProjectUser,
     QrLogin,
     RegistrationToken,
+    Timer,
 )
 
 
@@ -127,3 +131,41 @@ def qr_login_view(login: QrLogin, user: AppUser | None) -> dict[str, Any]:
     return {"qrcode": login.qrcode, "state": login.state, "uid": login.uid, "user_code": login.user_code,
             "username": user.username if user is not None else "", "schema": login.schema,
             "client_id": login.client_id, "created_ms": login.created_ms, "expires_ms": login.expires_ms}
+
+
+# --- what one admin face shows of a record (kept here too, so every admin shape is in one place) ------------------
+def device_live_view(device: Device) -> dict[str, Any]:
+    """A device's live state, what the console's device page polls."""
+    return {"id": device.id, "online": device.online, "status": device.status, "status_t": device.status_t,
+            "update_time": device.updated_ms}
+
+
+def asset_tree_row(asset: Asset, device_count: int) -> dict[str, Any]:
+    """A node of ``tuyacloud asset tree`` with the devices directly at it."""
+    return {"asset_id": asset.id, "asset_name": asset.name, "parent_asset_id": asset.parent_id,
+            "level": asset.level, "asset_type": asset.asset_type, "device_count": device_count}
+
+
+def project_user_view(user: ProjectUser, grants: list[tuple[AssetGrant, str]]) -> dict[str, Any]:
+    """A project user with the assets granted to them (``grants``: each with the asset's full name), as
+    ``tuyacloud user ...`` shows them."""
+    return {"user_id": user.id, "username": user.username, "nick_name": user.nick_name,
+            "country_code": user.country_code, "create_time": user.created_ms,
+            "assets": [{"asset_id": g.asset_id, "asset_full_name": name, "authorized_children": g.with_children}
+                       for g, name in grants]}
+
+
+def message_admin_view(message: Message) -> dict[str, Any]:
+    """A message of a project's outbox in plaintext (``GET /_tuyacloud/projects/{access_id}/messages``)."""
+    return {"seq": message.seq, "protocol": message.protocol, "device_id": message.device_id, "data": message.data,
+            "t": message.created_ms}
+
+
+def timer_admin_view(timer: Timer) -> dict[str, Any]:
+    """A timer with the scheduler's view of it: next run, last run and its result
+    (``GET /_tuyacloud/devices/{device_id}/timers``)."""
+    return {"timer_id": timer.id, "group_id": timer.group_id, "category": timer.category,
+            "alias_name": timer.alias_name, "time": timer.time, "date": timer.date, "loops": timer.loops,
+            "timezone_id": timer.timezone_id or timer.time_zone, "functions": timer.functions,
+            "enabled": timer.enabled, "next_run_ms": timer.next_run_ms, "last_run_ms": timer.last_run_ms,
+            "last_result": timer.last_result}

@@ -5,7 +5,9 @@ API's keys).
 
 Checked on the source: every dict literal ``views.py`` returns is a shape; a dict literal in a face (``control/``,
 ``cli/``, ``console/``, ``domain/console_views.py``) with the same keys, or with most of them (a copy that lost a
-few), fails.
+few), fails. And a face builds no shape of its own: a dict literal there that reads :data:`RECORD_FIELDS` or more
+attributes of one record (``{"timer_id": t.id, "group_id": t.group_id, ...}``) belongs in ``views.py`` too, even
+when only one face shows it today (the next one then finds it).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "tuyacloud"
 FACES = ("control", "cli", "console", "domain/console_views.py")
 MIN_KEYS = 2  # a shape of one key is not a shape
 SHARE = 0.6  # a literal holding this share of a shape's keys (and nothing else) is a copy of it
+RECORD_FIELDS = 3  # attributes of one record read into one dict literal: a record's shape
 
 
 def _keys(node: ast.Dict) -> frozenset[str]:
@@ -71,3 +74,29 @@ def test_views_py_holds_the_shapes_the_faces_share() -> None:
         for path in _faces() if (found := copies(path.read_text(), known))
     }
     assert not spelt_again, f"build these with views.py instead of spelling the shape again: {spelt_again}"
+
+
+def record_shapes(source: str) -> list[str]:
+    """Dict literals of ``source`` built from :data:`RECORD_FIELDS` or more attributes of one name (``self`` aside:
+    an object showing itself, such as a listing's page): ``line: name``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Dict):
+            read: dict[str, int] = {}
+            for value in node.values:
+                if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id != "self":
+                    read[value.value.id] = read.get(value.value.id, 0) + 1
+            found += [f"{node.lineno}: {name}" for name, count in read.items() if count >= RECORD_FIELDS]
+    return found
+
+
+def test_the_check_finds_a_shape_built_beside_a_handler() -> None:
+    assert record_shapes("x = [{'id': t.id, 'group': t.group_id, 'time': t.time} for t in found]") == ["1: t"]
+    assert not record_shapes("x = {'id': t.id, 'name': d.name, 'n': 3}")
+    assert not record_shapes("x = {'list': self.rows, 'total': self.total, 'limit': self.limit}")
+
+
+def test_faces_build_no_record_shape_of_their_own() -> None:
+    built = {path.relative_to(PACKAGE).as_posix(): found for path in _faces() if (found := record_shapes(
+        path.read_text()))}
+    assert not built, f"a record's shape built in a face: move it to views.py: {built}"

@@ -14,7 +14,7 @@ from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.industry import assets
 from tuyacloud.domain.projects import projects
-from tuyacloud.views import moved_asset_view
+from tuyacloud.views import asset_tree_row, moved_asset_view
 
 app = typer.Typer(help="Asset trees of custom projects.", no_args_is_help=True)
 
@@ -31,10 +31,7 @@ def tree(
     async def work(ctx: Context) -> tuple[str, Page[dict[str, Any]]]:
         p = await projects.get(ctx, project)
         found, counts = await assets.tree_with_counts(ctx, p)
-        return p.name, Page([
-            {"asset_id": a.id, "asset_name": a.name, "parent_asset_id": a.parent_id, "level": a.level,
-             "asset_type": a.asset_type, "device_count": counts.get(a.id, 0)} for a in window.cut(found)],
-            len(found), window)
+        return p.name, Page([asset_tree_row(a, counts.get(a.id, 0)) for a in window.cut(found)], len(found), window)
 
     name, page = run(data_dir, database_url, work)
 

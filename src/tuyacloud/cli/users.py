@@ -26,6 +26,7 @@ from tuyacloud.domain.context import Context
 from tuyacloud.domain.industry import authorization, users
 from tuyacloud.domain.projects import projects
 from tuyacloud.models import Project
+from tuyacloud.views import project_user_view
 
 app = typer.Typer(help="Project users of custom projects and their assets.\n\nThe accounts tuya-iot-py-sdk's "
                        "CUSTOM login signs in with, and the asset nodes whose devices each may see.",
@@ -58,11 +59,7 @@ async def _custom_project(ctx: Context, access_id: str) -> Project:
 
 
 def _user_json(view: UserView) -> dict[str, Any]:
-    u = view.user
-    return {"user_id": u.id, "username": u.username, "nick_name": u.nick_name, "country_code": u.country_code,
-            "create_time": u.created_ms,
-            "assets": [{"asset_id": g.asset_id, "asset_full_name": name, "authorized_children": g.with_children}
-                       for g, name in view.grants]}
+    return project_user_view(view.user, view.grants)
 
 
 def _grants_text(view: dict[str, Any]) -> str:

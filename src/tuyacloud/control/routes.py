@@ -33,12 +33,14 @@ from tuyacloud.models import Device
 from tuyacloud.views import (
     app_view,
     device_v1,
+    message_admin_view,
     moved_asset_view,
     paired_device_view,
     project_view,
     qr_login_view,
     registered_device_view,
     sub_device_view,
+    timer_admin_view,
     user_code_view,
 )
 
@@ -178,8 +180,7 @@ async def project_messages(request: Request, ctx: Context) -> list[dict[str, Any
     after, limit = _int_query(request, "after", 0), _int_query(request, "limit", 100)
     if after < 0 or not 1 <= limit <= MESSAGES_MAX_LIMIT:
         raise ParamIllegal(f"after must be >= 0 and limit between 1 and {MESSAGES_MAX_LIMIT}")
-    return [{"seq": m.seq, "protocol": m.protocol, "device_id": m.device_id, "data": m.data, "t": m.created_ms}
-            for m in await ctx.store.messages_after(project.access_id, after, limit)]
+    return [message_admin_view(m) for m in await ctx.store.messages_after(project.access_id, after, limit)]
 
 
 def _int_query(request: Request, name: str, default: int) -> int:
@@ -292,10 +293,7 @@ async def device_timers(request: Request, ctx: Context) -> list[dict[str, Any]]:
     """A device's timers (both API families) with the scheduler's view: next run, last run and its result
     (``ok``, ``failed: ...`` such as an offline device, ``skipped: missed by N min``)."""
     device = await _device(request, ctx)
-    return [{"timer_id": t.id, "group_id": t.group_id, "category": t.category, "alias_name": t.alias_name,
-             "time": t.time, "date": t.date, "loops": t.loops, "timezone_id": t.timezone_id or t.time_zone,
-             "functions": t.functions, "enabled": t.enabled, "next_run_ms": t.next_run_ms,
-             "last_run_ms": t.last_run_ms, "last_result": t.last_result} for t in await timers.of_device(ctx, device)]
+    return [timer_admin_view(t) for t in await timers.of_device(ctx, device)]
 
 
 ROUTES: list[tuple[str, str, Handler, bool]] = [

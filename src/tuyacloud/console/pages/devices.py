@@ -30,6 +30,7 @@ from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import TuyaError
 from tuyacloud.limits import parse_int
 from tuyacloud.models import Device, Project
+from tuyacloud.views import device_live_view
 
 PAGE_SIZE = 20
 LOG_SIZE = 30
@@ -225,9 +226,7 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         ctx = deps.ctx()
         project = await project_of(deps, request)
         device = await devices.get_owned(ctx, project, request.path_params["device_id"])
-        body = {"id": device.id, "online": device.online, "status": device.status, "status_t": device.status_t,
-                "update_time": device.updated_ms}
-        return Response(orjson.dumps(body), media_type="application/json")
+        return Response(orjson.dumps(device_live_view(device)), media_type="application/json")
 
     return [
         Route("/projects/{access_id}/devices", listing, methods=["GET"]),
