@@ -1,9 +1,11 @@
-"""Record shapes shown by more than one face: the CLI's JSON output, the control API, the console and the OpenAPI.
+"""Every shape the admin faces show of a record (the CLI's JSON output, the control API, the console's JSON) and
+those the OpenAPI shares with them, in one place.
 
-Faces never import the OpenAPI edge's internals, so a shape two of them share lives here, once: the control API
-and the CLI answer the same operation with the same keys (a paired device, a moved asset, a QR login...). A
-device is shown everywhere in the platform's v1.0 shape (:func:`device_v1`), which the OpenAPI's device and home
-lists answer too; the other OpenAPI-only shapes are the gateway's (``gateway/serialize.py``).
+Faces never import the OpenAPI edge's internals, so a shape lives here, once: the control API and the CLI answer
+the same operation with the same keys (a paired device, a moved asset, a QR login...), and a shape only one face
+shows today is here too, where the next face finds it (tests/architecture/test_record_shapes.py). A device is
+shown everywhere in the platform's v1.0 shape (:func:`device_v1`), which the OpenAPI's device and home lists
+answer too; the OpenAPI-only shapes are the gateway's (``gateway/serialize.py``).
 """
 
 from __future__ import annotations
