@@ -292,6 +292,13 @@ class SqliteStore(Store):
     # compares the file's (device, inode) with the one opened (one stat, microseconds per batch) and, once it
     # differs, refuses every write for good and says so loudly.
 
+    def check_writable(self) -> str | None:
+        """Health looks too, so that a data directory removed under a server that writes nothing is told at once
+        (a refused write is counted only by the commit path)."""
+        if self.refusing_writes is None and self._identity is not None and file_identity(self.path) != self._identity:
+            self._check_identity()
+        return self.refusing_writes
+
     def _check_identity(self) -> str | None:
         if self.refusing_writes is None:
             now = file_identity(self.path)
@@ -406,7 +413,9 @@ class SqliteStore(Store):
             error = unavailable(exc)
             if error is None:
                 raise
+            self._write_failed(error)
             self._unavailable(error, exc)
+        self.write_failure = None
         if self.outage.failing:
             self.outage.ok()
         return result
