@@ -45,6 +45,11 @@ SIGN_METHOD = "HMAC-SHA256"  # the only sign_method the platform documents
 # most 255 data points (DP ids are one byte), so a longer batch can only repeat codes.
 MAX_COMMANDS = 255
 
+# --- device sharing (Home Assistant's QR login) ------------------------------------------------------------------
+# QR logins waiting for approval per user code. Home Assistant asks for one per config flow, and a QR code lives 5
+# minutes; anyone who knows a user code may ask, so without a cap each request was one more row.
+MAX_PENDING_QR_LOGINS = 10
+
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 
