@@ -309,22 +309,28 @@ def test_hostile_sharing_headers_get_the_openapis_codes(alice_login: dict[str, A
     assert _raw_call(alice_login, "/v1.0/m/life/users/homes")["success"] is True  # the session is still good
 
 
+def test_a_nul_in_the_encrypted_query_answers_1109(alice_login: dict[str, Any]) -> None:
+    """PostgreSQL text cannot hold one: the home lookup failed in the driver (a 500) before."""
+    answer = _raw_call(alice_login, "/v1.0/m/life/ha/home/devices", {"homeId": "1\x00"})
+    assert answer["success"] is False and answer["code"] == 1109, answer
+
+
 def test_pending_qr_logins_are_capped_per_user_code(server: CloudServer, alice: Household) -> None:
-    carol = household(server, alice.sh, "carol@example.com", ("dj",))
+    dave = household(server, alice.sh, "dave@example.com", ("dj",))
     control = LoginControl()
     qrcodes = []
     for _ in range(10):
-        answer = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, carol.user_code)
+        answer = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, dave.user_code)
         assert answer["success"], answer
         qrcodes.append(answer["result"]["qrcode"])
-    refused = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, carol.user_code)
+    refused = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, dave.user_code)
     assert refused["success"] is False and refused["code"] == 1199, refused
     assert refused["msg"] == "your requests are too frequent"
     assert "10 QR logins are already waiting for approval for this user code (at most 10)" in refused["detail"]
     # Another user's code is not affected, and a decided login makes room.
     assert control.qr_code(HA_CLIENT_ID, HA_SCHEMA, alice.user_code)["success"]
     server.control("POST", f"/sharing/logins/{qrcodes[0]}/refuse")
-    assert control.qr_code(HA_CLIENT_ID, HA_SCHEMA, carol.user_code)["success"]
+    assert control.qr_code(HA_CLIENT_ID, HA_SCHEMA, dave.user_code)["success"]
 
 
 def test_a_request_without_a_known_token_answers_1010(alice_login: dict[str, Any]) -> None:

@@ -59,6 +59,7 @@ class SharingGateway:
             if body is None:
                 raise ParamIllegal("the body is too large")
             path = scope["path"]
+            limits.refuse_nul(path)
             if path == LOGIN_PATH or path.startswith(LOGIN_PATH + "/"):
                 result: Any = await self._login(scope, headers)
             else:
@@ -79,6 +80,7 @@ class SharingGateway:
 
     async def _login(self, scope: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         query = dict(parse_query(scope.get("query_string", b"").decode("latin-1")))
+        limits.refuse_nul(*query.keys(), *query.values())
         client_id, code = query.get("clientid", ""), query.get("usercode", "")
         method, path = scope["method"], scope["path"]
         if method == "POST" and path == LOGIN_PATH:
