@@ -16,9 +16,12 @@ store: no error may reach the event loop, and no connection may be left open on 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
+import time
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -98,3 +101,92 @@ def test_connects_cancelled_mid_handshake_leave_no_failed_future_and_no_connecti
 
     reported = asyncio.run(main())
     assert not reported, [str(c.get("message")) + ": " + repr(c.get("exception")) for c in reported]
+
+
+class _StallingProxy:
+    """A TCP proxy in front of the cluster that, once ``stalled``, accepts new connections and never answers them
+    (a server that hangs mid-handshake); connections made before go on being forwarded."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.stalled = False
+        self.server: asyncio.Server | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        try:
+            if self.stalled:
+                while await reader.read(65536):
+                    pass  # read and say nothing
+                return
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        except (OSError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+            self.tasks.discard(task)
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def test_close_waits_at_most_five_seconds_for_connects_a_silent_server_never_answers(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """Connects abandoned by their callers while the server says nothing: ``close()`` gives them 5 s, then cancels
+    them, and still nothing is left for the event loop to report."""
+    monkeypatch.delenv("PGSSLMODE", raising=False)
+    url = migrated_database_for_test(tmp_path)
+    assert url is not None
+    parts = urlsplit(asyncpg_dsn(url))
+    assert parts.hostname is not None and parts.port is not None
+
+    async def main() -> tuple[float, list[dict[str, Any]]]:
+        reported: list[dict[str, Any]] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: reported.append(context))
+        proxy = _StallingProxy(parts.hostname or "", parts.port or 0)
+        port = await proxy.start()
+        store = PostgresStore(urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{port}")),
+                              min_size=1, max_size=READS + 4)
+        try:
+            await store.start()
+            proxy.stalled = True  # from here on, every new connection hangs before the server's first byte
+            reads = [asyncio.create_task(store.fetch("SELECT 1")) for _ in range(READS)]
+            await asyncio.sleep(0.3)
+            for read in reads:
+                read.cancel()
+            await asyncio.gather(*reads, return_exceptions=True)
+            began = time.monotonic()
+            await store.close()
+            took = time.monotonic() - began
+        finally:
+            with contextlib.suppress(Exception):
+                await proxy.stop()
+        gc.collect()
+        await asyncio.sleep(0.05)
+        gc.collect()
+        return took, reported
+
+    took, reported = asyncio.run(main())
+    assert not reported, [str(c.get("message")) + ": " + repr(c.get("exception")) for c in reported]
+    assert 4.0 < took < 8.0, f"close() took {took:.1f} s; the connects it waits for are bounded at 5 s"

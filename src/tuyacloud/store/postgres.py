@@ -498,10 +498,9 @@ class PostgresStore(Store):
         conn = task.result()
         self._track(asyncio.get_running_loop().create_task(_close_quietly(conn), name="pg-connect-close"))
 
-    async def _settle_connects(self, timeout: float = CONNECT_TIMEOUT_S) -> None:
-        """Wait for connects under way (and the closes of abandoned ones), at most ``timeout`` in all; what is
-        still running then is cancelled (a server that does not answer within the bound)."""
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def _settle_connects(self, deadline: float) -> None:
+        """Wait for connects under way (and the closes of abandoned ones) until ``deadline`` (the loop's clock);
+        what is still running then is cancelled (a server that does not answer within the bound)."""
         while self._connects:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
@@ -701,14 +700,16 @@ class PostgresStore(Store):
                 with contextlib.suppress(Exception):
                     await self._pool.release(conn)
             # Connects whose callers were cancelled end first (their connection is then closed, or kept by the
-            # pool and closed with it): none is left with a failed future nobody reads.
-            await self._settle_connects()
+            # pool and closed with it): none is left with a failed future nobody reads. At most
+            # CONNECT_TIMEOUT_S for them in all, here and after the pool's close.
+            connects_deadline = asyncio.get_running_loop().time() + CONNECT_TIMEOUT_S
+            await self._settle_connects(connects_deadline)
             try:
                 await asyncio.wait_for(self._pool.close(), CONNECT_TIMEOUT_S)
             except Exception:  # the server is gone: drop the connections without their goodbyes
                 self._pool.terminate()
             self._pool = None
-        await self._settle_connects()
+            await self._settle_connects(connects_deadline)
 
     def _write_failed_if_unavailable(self, exc: Exception) -> None:
         error = unavailable(exc)
