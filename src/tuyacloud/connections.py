@@ -62,6 +62,7 @@ MAX_LINGERING_REFUSALS = 16
 # At the total limit, a new connection takes the place of the one that has waited longest for its client's bytes
 # (a request head, a body, or the next request), once that has waited at least this long.
 EVICT_AFTER_S = 1.0
+BAD_REQUEST_LOG_S = 60.0  # at most one log line this often for requests that are not HTTP
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,22 @@ class ConnectionGuard:
     # their list, with the date, every second): made once per list, not per response.
     head_source: object = None
     head_prefix: bytes = b""
+    # Requests that are not HTTP at all (a TLS hello on the plain port, a scanner's garbage): uvicorn logs a
+    # warning for each, so one client could fill the log. One line per BAD_REQUEST_LOG_S, with the count since.
+    bad_requests: int = 0
+    bad_logged_at: float | None = None
+
+    def bad_request(self, logger: logging.Logger, now: float) -> None:
+        """Note a request the parser refused; log it if no such line was written in the last minute."""
+        self.bad_requests += 1
+        if self.bad_logged_at is not None and now - self.bad_logged_at < BAD_REQUEST_LOG_S:
+            return
+        if self.bad_logged_at is None:
+            logger.warning("Invalid HTTP request received (answered 400; more are counted, logged once a minute).")
+        else:
+            logger.warning("Invalid HTTP request received: %d in the last %.0f s (answered 400).", self.bad_requests,
+                           now - self.bad_logged_at)
+        self.bad_logged_at, self.bad_requests = now, 0
 
     def __post_init__(self) -> None:
         # Never more connections than descriptors: past that, accept() fails for everyone, the admin included.
@@ -366,7 +383,7 @@ class EdgeHttpProtocol(CoalescingHttpToolsProtocol):
                 self._refuse(self._refusal)
                 return
             msg = "Invalid HTTP request received."
-            self.logger.warning(msg)
+            self.guard.bad_request(self.logger, time.monotonic())
             self.send_400_response(msg)
             return
         except httptools.HttpParserUpgrade:

@@ -284,6 +284,11 @@ class QrLoginExpired(TokenInvalid):
     """An expired, already redeemed or unknown QR code (1010): scan a new one."""
 
 
+class QrLoginsTooMany(RequestsTooFrequent):
+    """A new QR login for a user code that already has ``limits.MAX_PENDING_QR_LOGINS`` waiting (1199, the
+    platform's answer to a client that asks too often; the detail says how many wait and how to clear them)."""
+
+
 # --- platform / subscription errors ---------------------------------------------------------------
 class ApiNotSubscribed(TuyaError):
     """The project is not authorised for the API service this path belongs to."""

@@ -45,6 +45,11 @@ SIGN_METHOD = "HMAC-SHA256"  # the only sign_method the platform documents
 # most 255 data points (DP ids are one byte), so a longer batch can only repeat codes.
 MAX_COMMANDS = 255
 
+# --- device sharing (Home Assistant's QR login) ------------------------------------------------------------------
+# QR logins waiting for approval per user code. Home Assistant asks for one per config flow, and a QR code lives 5
+# minutes; anyone who knows a user code may ask, so without a cap each request was one more row.
+MAX_PENDING_QR_LOGINS = 10
+
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 
@@ -95,17 +100,45 @@ def check_json(raw: bytes | str, what: str = "the body") -> None:
 
 
 def loads(raw: bytes | str, what: str = "the body") -> Any:
-    """Parse JSON within the limits: 1109 when it is refused or is not JSON."""
+    """Parse JSON within the limits: 1109 when it is refused, is not JSON, or holds a NUL in a string (no
+    parameter has one, and PostgreSQL's text cannot store it: the query failed, a 500)."""
     data = raw.encode() if isinstance(raw, str) else raw
     reason, value = _inspect(data)
     if reason is not None:
         raise ParamIllegal(f"{what} {reason}")
-    if value is not _NOT_PARSED:
-        return value
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise ParamIllegal(f"{what} is not valid JSON: {exc.msg}") from exc
+    if value is _NOT_PARSED:
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise ParamIllegal(f"{what} is not valid JSON: {exc.msg}") from exc
+    if b"\\u0000" in data and has_nul(value):
+        raise ParamIllegal(f"NUL characters are not allowed in {what}")
+    return value
+
+
+def has_nul(value: Any) -> bool:
+    """Whether any string (key or value) holds a NUL: no API parameter has one, and PostgreSQL text cannot.
+
+    Iterative, as bodies nest as deep as the JSON parser allows (deeper than Python's recursion limit).
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def refuse_nul(*texts: str) -> None:
+    """1109 for a NUL in a path or a query value, before any lookup (PostgreSQL text cannot hold one)."""
+    if any("\x00" in text for text in texts):
+        raise ParamIllegal("NUL characters are not allowed in the path or the query")
 
 
 def value_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:

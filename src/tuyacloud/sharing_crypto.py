@@ -35,10 +35,15 @@ def hash_key(rid: str, refresh_token: str) -> str:
 
 
 def secret(rid: str, key_hash: str, sid: str = "") -> str:
-    """The 16-character AES key. A non-empty ``sid`` mixes in characters of itself, as the client does."""
+    """The 16-character AES key. A non-empty ``sid`` mixes in characters of itself, as the client does: the
+    character at (code of each of its first 16) mod 16. A ``sid`` too short for one of those positions makes no
+    key (the client itself fails on it): :class:`DecryptError`, never an ``IndexError``."""
     message = key_hash
     if sid:
-        message += "_" + "".join(sid[ord(sid[i]) % 16] for i in range(min(len(sid), 16)))
+        picks = [ord(sid[i]) % 16 for i in range(min(len(sid), 16))]
+        if max(picks) >= len(sid):
+            raise DecryptError(f"X-sid is too short to make this request's key ({len(sid)} characters)")
+        message += "_" + "".join(sid[i] for i in picks)
     return hmac.new(rid.encode(), message.encode(), hashlib.sha256).hexdigest()[:16]
 
 
@@ -49,6 +54,8 @@ def sign(key_hash: str, headers: Mapping[str, str], query_encdata: str = "", bod
 
 def sign_ok(key_hash: str, headers: Mapping[str, str], given: str, query_encdata: str = "",
             body_encdata: str = "") -> bool:
+    if not given.isascii():  # never a hex digest; and compare_digest raises TypeError on non-ASCII text
+        return False
     return hmac.compare_digest(sign(key_hash, headers, query_encdata, body_encdata), given.lower())
 
 

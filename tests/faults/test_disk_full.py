@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from support import web
 from support.faults import eventually
 from support.server import CloudServer
 from support.signed import SignedClient
@@ -82,6 +83,12 @@ def test_a_full_disk_answers_1111_logs_once_and_recovers(small_disk: Path, caplo
         records = [r for r in caplog.records if r.name.startswith("tuyacloud")]
         assert not [r for r in records if r.exc_info], "a traceback was logged"
         assert len(records) <= 6, [r.getMessage() for r in records]  # an episode per task, not one per request
+        # Health takes the server out while writes fail (before: "degraded", HTTP 200, and traffic kept coming).
+        response = web.get(f"{server.url}/_tuyacloud/health", timeout=10)
+        health = response.json()["result"]
+        assert response.status_code == 503 and health["ready"] is False, health
+        assert health["checks"]["writes"].startswith("failing: writes refused by the database: "), health
+        assert "disk is full" in health["checks"]["writes"], health
 
         filler.unlink()
         eventually(lambda: _command(client, light, 7)["success"], timeout=20, what="writes working again")
@@ -89,5 +96,7 @@ def test_a_full_disk_answers_1111_logs_once_and_recovers(small_disk: Path, caplo
                    what="the end of the outage logged")
         health = server.control("GET", "/health")
         assert health["tasks"]["simulator"]["state"] == "running", health
+        eventually(lambda: web.get(f"{server.url}/_tuyacloud/health", timeout=10).status_code == 200, timeout=15,
+                   what="health ready again once writes work")
     finally:
         server.stop()

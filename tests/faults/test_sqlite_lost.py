@@ -3,7 +3,7 @@
 Without the check, the server's open connections keep writing to files that no longer have a name: every command
 answers success and everything is gone at the next start. The commit path compares the file's identity (device and
 inode) with the one opened, and from the first difference on every write answers ``500`` naming the cause, one
-CRITICAL log line says what happened, and health answers ``degraded``. Reads keep working.
+CRITICAL log line says what happened, and health answers 503 (``failing: writes refused``). Reads keep working.
 """
 
 from __future__ import annotations
@@ -71,7 +71,22 @@ def test_writes_are_refused_once_the_database_file_is_gone(server: CloudServer, 
     assert not [r for r in caplog.records if r.exc_info], "a traceback per refused request"
     assert len(caplog.records) < 5, [r.getMessage() for r in caplog.records]
 
-    health = web.get(f"{server.url}/_tuyacloud/health", timeout=10).json()["result"]
-    assert health["status"] == "degraded" and health["tasks"]["store-writes"]["state"] == "refused", health
+    response = web.get(f"{server.url}/_tuyacloud/health", timeout=10)
+    health = response.json()["result"]
+    assert response.status_code == 503 and health["ready"] is False and health["status"] == "unavailable", health
+    assert health["checks"]["writes"].startswith("failing: writes refused: the database file was"), health
+    assert health["checks"]["store"] == "ok", health  # reads still work: the reason is the writes
+    assert health["tasks"]["store-writes"]["state"] == "refused", health  # the field health had before
     # Reads still answer (from what the server has open).
     assert client.get(f"/v1.0/devices/{light}")["success"]
+
+
+def test_health_fails_at_once_when_the_data_directory_is_removed_under_an_idle_server(server: CloudServer) -> None:
+    """Nobody writes: health itself looks at the file, so a probe takes the server out before a client finds out."""
+    assert web.get(f"{server.url}/_tuyacloud/health", timeout=10).status_code == 200
+    shutil.rmtree(server.settings.data_dir)
+    response = web.get(f"{server.url}/_tuyacloud/health", timeout=10)
+    result = response.json()["result"]
+    assert response.status_code == 503 and result["ready"] is False, result
+    assert result["checks"]["writes"] == ("failing: writes refused: the database file was removed under the running "
+                                          "server; every write is refused until the server is restarted"), result

@@ -5,6 +5,7 @@ and 1,100 of them under a 1,024 descriptor limit locked every client out)."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -230,3 +231,25 @@ def test_connections_refused_at_connect_do_not_hold_descriptors(tmp_path: Path) 
         assert grown <= 200 + 5 + 16 + 8, grown
     finally:
         server.stop()
+
+
+def test_requests_that_are_not_http_are_logged_once_a_minute_not_once_each(quick: CloudServer) -> None:
+    """A TLS hello on the plain port, a scanner's garbage: each is answered 400, and the log gets one line for all of
+    them (uvicorn wrote a warning per request, so one client could fill the disk with them)."""
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    logger = logging.getLogger("uvicorn.error")
+    logger.addHandler(handler)
+    try:
+        for n in range(30):
+            answer = exchange(quick.port, b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes([n]) * 40)
+            assert answer is not None and answer.status == 400, answer
+        answer = exchange(quick.port, b"GET /\xff\xfe HTTP/1.1\r\nhost: x\r\n\r\n")
+        assert answer is not None and answer.status == 400, answer
+    finally:
+        logger.removeHandler(handler)
+    lines = [r.getMessage() for r in seen if "Invalid HTTP request" in r.getMessage()]
+    assert len(lines) == 1 and "logged once a minute" in lines[0], lines
+    served = exchange(quick.port, b"GET /_tuyacloud/health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+    assert served is not None and served.status == 200  # the server still serves

@@ -41,7 +41,7 @@ def test_health_is_open_and_ready(cloud: CloudServer) -> None:
     body = response.json()
     assert body["success"] is True
     assert body["result"]["status"] == "ok" and body["result"]["ready"] is True
-    assert body["result"]["checks"] == {"store": "ok", "migrations": "ok"}
+    assert body["result"]["checks"] == {"store": "ok", "migrations": "ok", "writes": "ok"}
 
 
 def test_health_is_unavailable_when_the_schema_is_not_at_head(tmp_path: Path) -> None:

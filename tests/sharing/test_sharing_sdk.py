@@ -256,8 +256,10 @@ def test_the_token_refreshes_and_the_old_refresh_token_is_spent(alice: Household
 
 
 def _raw_call(info: dict[str, Any], path: str, params: dict[str, Any] | None = None,
-              tamper: str = "") -> dict[str, Any]:
-    """One request built exactly as the SDK builds it (its own helpers), optionally tampered with afterwards."""
+              tamper: str = "", signed: dict[str, str] | None = None,
+              unsigned: dict[str, str] | None = None) -> dict[str, Any]:
+    """One request built exactly as the SDK builds it (its own helpers), optionally tampered with afterwards:
+    ``signed`` headers are replaced before the signature is made (so it matches them), ``unsigned`` after."""
     import hashlib
     import time
     import uuid
@@ -267,8 +269,9 @@ def _raw_call(info: dict[str, Any], path: str, params: dict[str, Any] | None = N
     secret = customerapi._secret_generating(rid, "", hash_key)
     query = customerapi._aes_gcm_encrypt(customerapi._form_to_json(params), secret).decode() if params else ""
     headers = {"X-appKey": HA_CLIENT_ID, "X-requestId": rid, "X-sid": "", "X-time": str(int(time.time() * 1000)),
-               "X-token": info["access_token"]}
+               "X-token": info["access_token"], **(signed or {})}
     headers["X-sign"] = customerapi._restful_sign(hash_key, query, "", headers)
+    headers.update(unsigned or {})
     if tamper == "sign":
         headers["X-sign"] = ("0" if headers["X-sign"][0] != "0" else "1") + headers["X-sign"][1:]
     if tamper == "encdata":
@@ -290,6 +293,44 @@ def test_a_tampered_request_answers_sign_invalid(alice: Household, alice_login: 
     # Home Assistant starts re-authentication when the SDK's exception text holds "sign invalid"
     error = ApiRequestException(error_code=answer["code"], error_message=answer["msg"])
     assert "sign invalid" in str(error)
+
+
+@pytest.mark.parametrize(("signed", "unsigned", "code"), [
+    ({}, {"X-sign": "\u00e9" * 64}, 1004),  # not ASCII: compare_digest raised TypeError (500)
+    ({"X-sid": "ab"}, {}, 1004),  # signed, but too short to make the key ('b' picks position 2): IndexError (500)
+    ({"X-time": "1" * 5000}, {}, 1013),  # signed, but int() refuses 5,000 digits: ValueError (500)
+    ({"X-time": "1" * 14}, {}, 1013),  # more digits than epoch milliseconds have
+    ({"X-time": "\u00b9" * 13}, {}, 1013),  # not ASCII digits
+], ids=["sign-not-ascii", "sid-short", "time-5000-digits", "time-14-digits", "time-not-ascii"])
+def test_hostile_sharing_headers_get_the_openapis_codes(alice_login: dict[str, Any], signed: dict[str, str],
+                                                        unsigned: dict[str, str], code: int) -> None:
+    answer = _raw_call(alice_login, "/v1.0/m/life/users/homes", signed=signed, unsigned=unsigned)
+    assert answer["success"] is False and answer["code"] == code, answer
+    assert _raw_call(alice_login, "/v1.0/m/life/users/homes")["success"] is True  # the session is still good
+
+
+def test_a_nul_in_the_encrypted_query_answers_1109(alice_login: dict[str, Any]) -> None:
+    """PostgreSQL text cannot hold one: the home lookup failed in the driver (a 500) before."""
+    answer = _raw_call(alice_login, "/v1.0/m/life/ha/home/devices", {"homeId": "1\x00"})
+    assert answer["success"] is False and answer["code"] == 1109, answer
+
+
+def test_pending_qr_logins_are_capped_per_user_code(server: CloudServer, alice: Household) -> None:
+    dave = household(server, alice.sh, "dave@example.com", ("dj",))
+    control = LoginControl()
+    qrcodes = []
+    for _ in range(10):
+        answer = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, dave.user_code)
+        assert answer["success"], answer
+        qrcodes.append(answer["result"]["qrcode"])
+    refused = control.qr_code(HA_CLIENT_ID, HA_SCHEMA, dave.user_code)
+    assert refused["success"] is False and refused["code"] == 1199, refused
+    assert refused["msg"] == "your requests are too frequent"
+    assert "10 QR logins are already waiting for approval for this user code (at most 10)" in refused["detail"]
+    # Another user's code is not affected, and a decided login makes room.
+    assert control.qr_code(HA_CLIENT_ID, HA_SCHEMA, alice.user_code)["success"]
+    server.control("POST", f"/sharing/logins/{qrcodes[0]}/refuse")
+    assert control.qr_code(HA_CLIENT_ID, HA_SCHEMA, dave.user_code)["success"]
 
 
 def test_a_request_without_a_known_token_answers_1010(alice_login: dict[str, Any]) -> None:

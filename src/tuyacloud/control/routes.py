@@ -339,6 +339,7 @@ def build_routes(ctx_of: Callable[[], Context], token_of: Callable[[], str]) -> 
                     given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
                     if not hmac.compare_digest(given.encode(), token_of().encode()):
                         raise PermissionDeny("the control API needs the admin token (Authorization: Bearer ...)")
+                limits.refuse_nul(request.scope["path"], *(v for kv in request.query_params.multi_items() for v in kv))
                 body = envelope.success(await handler(request, ctx), t, tid)
             except TuyaError as error:
                 body = envelope.failure(error, t, tid)

@@ -215,28 +215,9 @@ def _parse_json(body: bytes) -> Any:
         parsed = orjson.loads(body)  # within the limits: _check_edge has seen it
     except orjson.JSONDecodeError as exc:
         raise ParamIllegal(f"the body is not valid JSON: {exc.msg}") from exc
-    if b"\\u0000" in body and _has_nul(parsed):
+    if b"\\u0000" in body and limits.has_nul(parsed):
         raise ParamIllegal("NUL characters are not allowed in the body")
     return parsed
-
-
-def _has_nul(value: Any) -> bool:
-    """Whether any string (key or value) holds a NUL: no API parameter has one, and PostgreSQL text cannot.
-
-    Iterative, as bodies nest as deep as the JSON parser allows (deeper than Python's recursion limit).
-    """
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 def _base_url(scope: dict[str, Any], headers: dict[str, str]) -> str:

@@ -59,6 +59,7 @@ class SharingGateway:
             if body is None:
                 raise ParamIllegal("the body is too large")
             path = scope["path"]
+            limits.refuse_nul(path)
             if path == LOGIN_PATH or path.startswith(LOGIN_PATH + "/"):
                 result: Any = await self._login(scope, headers)
             else:
@@ -79,6 +80,7 @@ class SharingGateway:
 
     async def _login(self, scope: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         query = dict(parse_query(scope.get("query_string", b"").decode("latin-1")))
+        limits.refuse_nul(*query.keys(), *query.values())
         client_id, code = query.get("clientid", ""), query.get("usercode", "")
         method, path = scope["method"], scope["path"]
         if method == "POST" and path == LOGIN_PATH:
@@ -112,6 +114,12 @@ class SharingGateway:
         missing = [n for n, v in (("X-requestId", rid), ("X-sign", given_sign), ("X-time", x_time)) if not v]
         if missing:
             raise MissingHeader(f"{', '.join(missing)} header required")
+        # Checked before any store or signature work, as the OpenAPI's edge checks ``t`` and ``sign``: int() of
+        # thousands of digits raises, and compare_digest raises on non-ASCII text.
+        if len(x_time) > limits.MAX_T_DIGITS or not (x_time.isascii() and x_time.isdigit()):
+            raise RequestTimeInvalid("X-time must be epoch milliseconds")
+        if not given_sign.isascii():
+            raise SignInvalid("X-sign must be a hex digest")
         token, project = await sharing.session(self.ctx, access_token)
         signed = {"X-appKey": headers.get("x-appkey", ""), "X-requestId": rid, "X-sid": headers.get("x-sid", ""),
                   "X-time": x_time, "X-token": access_token}
@@ -120,12 +128,14 @@ class SharingGateway:
         key_hash = sharing_crypto.hash_key(rid, token.refresh_token)
         if not sharing_crypto.sign_ok(key_hash, signed, given_sign, query_enc, body_enc):
             raise SignInvalid()
-        if not (x_time.isascii() and x_time.isdigit()) or \
-                abs(self.ctx.clock.now_ms() - int(x_time)) > self.ctx.policy.timestamp_window_s * 1000:
+        if abs(self.ctx.clock.now_ms() - int(x_time)) > self.ctx.policy.timestamp_window_s * 1000:
             raise RequestTimeInvalid()
         if route.live_token:
             sharing.require_live(self.ctx, token)
-        key = sharing_crypto.secret(rid, key_hash, signed["X-sid"])
+        try:
+            key = sharing_crypto.secret(rid, key_hash, signed["X-sid"])
+        except sharing_crypto.DecryptError as exc:
+            raise SignInvalid(str(exc)) from exc
         params = _decrypt_json(query_enc, key) if query_enc else {}
         parsed_body = _decrypt_json(body_enc, key) if body_enc else None
         typed_body: Body | None = None

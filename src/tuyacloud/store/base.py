@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import NoReturn, TypeVar
 
@@ -86,7 +87,9 @@ class Store(Queries, abc.ABC):
 
     An engine raises :class:`StoreUnavailable` in place of its driver's error when the database cannot be reached or
     cannot write (``unavailable``); ``outage`` logs such an episode once, with a count, and its end.
-    ``refusing_writes`` names why every write is refused for good (the SQLite file was removed), else None.
+    ``refusing_writes`` names why every write is refused for good (the SQLite file was removed), else None;
+    ``write_failure`` why the last write failed as an outage (a full disk), until a write succeeds again: health
+    answers 503 while either is set (tuyacloud/health.py).
     """
 
     def __init__(self) -> None:
@@ -96,6 +99,21 @@ class Store(Queries, abc.ABC):
         self.commit_observer: CommitObserver | None = None
         self.outage = Episode(log, "the store (requests answer 1111 meanwhile)")
         self.refusing_writes: str | None = None
+        self.write_failure: str | None = None
+        self.write_failures = 0  # failed writes since the last one that worked
+        self.write_failing_since = 0.0  # monotonic
+
+    def _write_failed(self, error: StoreUnavailable) -> None:
+        """A unit of work failed because the database cannot write now: health says so until one succeeds."""
+        if self.write_failure is None:
+            self.write_failing_since = time.monotonic()
+            self.write_failures = 0
+        self.write_failures += 1
+        self.write_failure = error.detail or "the database is unavailable"
+
+    def check_writable(self) -> str | None:
+        """Why every write is refused for good, looking now (an engine with a file to watch overrides this)."""
+        return self.refusing_writes
 
     def queued_units(self) -> int:
         """Units of work accepted but not yet committed (an engine with a commit queue overrides this)."""

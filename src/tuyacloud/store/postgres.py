@@ -442,9 +442,11 @@ class PostgresStore(Store):
         self.cache = SharedCache(self.listen_status.info)  # projects and tokens (postgres_cache.py)
         self.device_reads = DeviceReads(self.fetch)  # device reads of one loop turn share a query
         self._cache_triggers = False  # migration 0018's triggers exist: the cache may be used
+        self._connects: set[asyncio.Task[Any]] = set()  # connects under way, and closes of abandoned ones
 
     async def start(self) -> None:
-        self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max, reset=_keep_session)
+        self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max, reset=_keep_session,
+                                               connect=self._connect)
         sequence = await self._pool.fetchval("SELECT pg_get_serial_sequence('messages', 'seq')")
         self._round_sql = ROUND_SQL.format(sequence=sequence)
         triggers = await self._pool.fetchval(postgres_cache.TRIGGER_CHECK, list(postgres_cache.TABLES))
@@ -462,9 +464,55 @@ class PostgresStore(Store):
         row = (await self.fetch(self._round_sql))[0]
         return int(row[0]), list(row[1]), int(row[2])
 
+    async def _connect(self, *args: Any, **kwargs: Any) -> asyncpg.Connection:
+        """``asyncpg.connect`` (the pool's and the LISTEN connection's), run to its end even when its caller is
+        cancelled.
+
+        Why: asyncpg asks the server for TLS first (``sslmode=prefer``, libpq's default). A connect cancelled during
+        that exchange closes its socket, and the negotiation's future then fails ("unexpected connection_lost()
+        call") with nobody left to read it: the event loop reports "Future exception was never retrieved" (it
+        failed a test in CI when a store closed while its pool grew). So the connect runs in a task of its own that
+        the caller only waits for; a caller that gives up leaves it to finish, and what it opened is then closed.
+        ``close()`` waits for these, at most ``CONNECT_TIMEOUT_S``."""
+        task: asyncio.Task[asyncpg.Connection] = asyncio.get_running_loop().create_task(
+            asyncpg.connect(*args, **kwargs), name="pg-connect")
+        self._track(task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(self._abandoned)
+            raise
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        self._connects.add(task)
+        task.add_done_callback(self._connects.discard)
+
+    def _abandoned(self, task: asyncio.Task[asyncpg.Connection]) -> None:
+        """A connect whose caller was cancelled has ended: read its outcome, close the connection it opened."""
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            log.debug("a connect whose caller gave up failed: %r", error)
+            return
+        conn = task.result()
+        self._track(asyncio.get_running_loop().create_task(_close_quietly(conn), name="pg-connect-close"))
+
+    async def _settle_connects(self, deadline: float) -> None:
+        """Wait for connects under way (and the closes of abandoned ones) until ``deadline`` (the loop's clock);
+        what is still running then is cancelled (a server that does not answer within the bound)."""
+        while self._connects:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                for task in list(self._connects):
+                    task.cancel()
+                await asyncio.gather(*self._connects, return_exceptions=True)
+                return
+            await asyncio.wait(list(self._connects), timeout=left)
+
     async def _listen(self) -> None:
-        conn = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_S,
-                                     server_settings={"application_name": LISTEN_APP})
+        conn = await self._connect(self.dsn, timeout=CONNECT_TIMEOUT_S,
+                                   server_settings={"application_name": LISTEN_APP})
         try:
             await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
             await conn.add_listener(postgres_cache.CHANNEL, self._on_cache_notify)
@@ -651,11 +699,22 @@ class PostgresStore(Store):
             for conn in readers:
                 with contextlib.suppress(Exception):
                     await self._pool.release(conn)
+            # Connects whose callers were cancelled end first (their connection is then closed, or kept by the
+            # pool and closed with it): none is left with a failed future nobody reads. At most
+            # CONNECT_TIMEOUT_S for them in all, here and after the pool's close.
+            connects_deadline = asyncio.get_running_loop().time() + CONNECT_TIMEOUT_S
+            await self._settle_connects(connects_deadline)
             try:
                 await asyncio.wait_for(self._pool.close(), CONNECT_TIMEOUT_S)
             except Exception:  # the server is gone: drop the connections without their goodbyes
                 self._pool.terminate()
             self._pool = None
+            await self._settle_connects(connects_deadline)
+
+    def _write_failed_if_unavailable(self, exc: Exception) -> None:
+        error = unavailable(exc)
+        if error is not None:
+            self._write_failed(error)
 
     def _driver_failed(self, exc: Exception) -> NoReturn:
         """Called from an ``except``: a driver error that means the database cannot be reached or cannot write
@@ -727,10 +786,12 @@ class PostgresStore(Store):
         try:
             status = await self._pool.execute(to_pg(sql), *_args(params))
         except Exception as exc:
+            self._write_failed_if_unavailable(exc)
             self._driver_failed(exc)
         finally:
             if table is not None:
                 self.cache.forget(table)
+        self.write_failure = None
         if self.outage.failing:
             self.outage.ok()
         return _rowcount(status)
@@ -772,7 +833,9 @@ class PostgresStore(Store):
         try:
             result = await future
         except Exception as exc:
+            self._write_failed_if_unavailable(exc)
             self._driver_failed(exc)
+        self.write_failure = None
         if self.outage.failing:
             self.outage.ok()
         return result
@@ -950,6 +1013,14 @@ def _usable(conn: asyncpg.Connection) -> bool:
         return not conn.is_closed()
     except asyncpg.InterfaceError:
         return False
+
+
+async def _close_quietly(conn: asyncpg.Connection) -> None:
+    """Close a connection nobody will use, with its goodbye when the server answers, else at once."""
+    try:
+        await conn.close(timeout=CONNECT_TIMEOUT_S)
+    except Exception:
+        conn.terminate()
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:

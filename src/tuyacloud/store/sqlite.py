@@ -292,7 +292,16 @@ class SqliteStore(Store):
     # compares the file's (device, inode) with the one opened (one stat, microseconds per batch) and, once it
     # differs, refuses every write for good and says so loudly.
 
-    def _check_identity(self) -> str | None:
+    def check_writable(self) -> str | None:
+        """Health looks too, so that a data directory removed under a server that writes nothing is told at once
+        (a refused write is counted only by the commit path)."""
+        if self.refusing_writes is None and self._identity is not None and file_identity(self.path) != self._identity:
+            self._check_identity(refusing=False)
+        return self.refusing_writes
+
+    def _check_identity(self, refusing: bool = True) -> str | None:
+        """Why writes are refused for good (said loudly the first time), else None; ``refusing``: a write is being
+        refused (counted)."""
         if self.refusing_writes is None:
             now = file_identity(self.path)
             if now == self._identity:
@@ -304,6 +313,8 @@ class SqliteStore(Store):
                          "server is restarted, as it would be lost. Restore the data directory and restart "
                          "tuyacloud.", self.path, how)
             self._lost_reminded = time.monotonic()
+        if not refusing:
+            return self.refusing_writes
         self._refused += 1
         if time.monotonic() - self._lost_reminded >= LOST_REMIND_S:
             self._lost_reminded = time.monotonic()
@@ -406,7 +417,9 @@ class SqliteStore(Store):
             error = unavailable(exc)
             if error is None:
                 raise
+            self._write_failed(error)
             self._unavailable(error, exc)
+        self.write_failure = None
         if self.outage.failing:
             self.outage.ok()
         return result

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tuyacloud import limits
 from tuyacloud.domain.access import tokens
 from tuyacloud.domain.context import Context
 from tuyacloud.errors import (
@@ -23,6 +24,7 @@ from tuyacloud.errors import (
     QrLoginExpired,
     QrLoginPending,
     QrLoginRefused,
+    QrLoginsTooMany,
     SystemError_,
     TokenInvalid,
     UserCodeInvalid,
@@ -97,6 +99,14 @@ async def start_login(ctx: Context, client_id: str, code: str, schema: str) -> Q
                         now + QR_TTL_MS)
 
         async def work(tx: Tx, item: QrLogin = login) -> bool:
+            # Whoever knows a user code may ask for QR codes; without a cap each one is a row until it expires.
+            await tx.hold_user_code(item.user_code)
+            waiting = await tx.count_pending_qr_logins(item.user_code, now)
+            if waiting >= limits.MAX_PENDING_QR_LOGINS:
+                raise QrLoginsTooMany(
+                    f"{waiting} QR logins are already waiting for approval for this user code (at most "
+                    f"{limits.MAX_PENDING_QR_LOGINS}): approve or refuse them, or wait for them to expire "
+                    f"({QR_TTL_MS // 60000} minutes)")
             await tx.delete_qr_logins_expired_before(now - KEEP_EXPIRED_MS)  # old logins go as new ones come
             return await tx.insert_qr_login(item)
 

@@ -45,6 +45,16 @@ class SharingQueries(Primitives):
         )
         return changed == 1
 
+    async def hold_user_code(self, code: str) -> None:
+        """Make QR logins for one user code take turns until this unit commits: a row lock on PostgreSQL (the
+        count that follows, in its own statement, sees every login committed before it); SQLite has one writer."""
+        await self.execute("UPDATE sharing_user_codes SET created_ms = created_ms WHERE code = ?", (code,))
+
+    async def count_pending_qr_logins(self, user_code: str, now_ms: int) -> int:
+        rows = await self.fetch("SELECT count(*) FROM sharing_logins WHERE user_code = ? AND state = 'pending' "
+                                "AND expires_ms > ?", (user_code, now_ms))
+        return int(rows[0][0])
+
     async def get_qr_login(self, qrcode: str) -> QrLogin | None:
         rows = await self.fetch(f"SELECT {_LOGIN_COLS} FROM sharing_logins WHERE qrcode = ?", (qrcode,))
         return _login(rows[0]) if rows else None
