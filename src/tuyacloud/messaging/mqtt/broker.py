@@ -35,6 +35,8 @@ from tuyacloud.models import HubCredential
 
 log = logging.getLogger("tuyacloud.mqtt")
 
+TAKEOVER_WAIT_S = 5.0  # how long a take-over waits for the earlier connection of its client id to end
+
 
 class _WithoutTraceback(logging.Filter):
     """amqtt logs a failed start (the port taken, say) with its traceback before raising; the caller reports that
@@ -101,6 +103,8 @@ class _Broker(Broker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._preauthenticated: set[int] = set()  # ids of sessions whose CONNECT the edge authenticated
+        # client id -> (done when its connection's session handling is over, that connection's writer)
+        self._serving: dict[str, tuple[asyncio.Future[None], asyncio.StreamWriter]] = {}
 
     async def stream_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                                listener_name: str) -> None:
@@ -157,6 +161,26 @@ class _Broker(Broker):
                 adapter.write(ConnackPacket.build(0, NOT_AUTHORIZED).to_bytes())
             refuse(NOT_AUTHORISED, f"username {session.username!r}, client id {session.client_id!r}")
             return
+        client_id = session.client_id or ""
+        earlier = self._serving.get(client_id)
+        if earlier is not None:
+            # MQTT-3.1.4-2: the earlier connection of this client id is closed, and its end (amqtt's, the gate's,
+            # the channel's) is over before this one takes the session. amqtt's own take-over lets the earlier
+            # connection's end mark the shared session disconnected after the new one took it: nothing was then
+            # delivered to the new one.
+            earlier_done, earlier_writer = earlier
+            earlier_writer.close()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(TAKEOVER_WAIT_S):
+                    await asyncio.shield(earlier_done)
+            # the earlier connection's end made the gate forget this client id's credential: asked again
+            if not await self._authenticate(session, self.listeners_config[listener_name]):
+                with contextlib.suppress(Exception):
+                    adapter.write(ConnackPacket.build(0, NOT_AUTHORIZED).to_bytes())
+                refuse(NOT_AUTHORISED, f"username {session.username!r}, client id {session.client_id!r}")
+                return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._serving[client_id] = (done, writer)
         session = await self._take_session(session)
         self._preauthenticated.add(id(session))
         await server.acquire_connection()
@@ -167,6 +191,9 @@ class _Broker(Broker):
         finally:
             self._preauthenticated.discard(id(session))
             server.release_connection()
+            done.set_result(None)
+            if self._serving.get(client_id, (None,))[0] is done:
+                del self._serving[client_id]
 
     async def _take_session(self, incoming: Session) -> Session:
         """amqtt's ``_initialize_client_session`` after its CONNECT was read, now only for an authenticated
