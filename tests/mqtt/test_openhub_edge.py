@@ -175,6 +175,17 @@ def test_an_oversized_connect_is_refused_from_its_fixed_header(hub: CloudServer)
     assert closed and data == b""
 
 
+def test_a_connection_closed_before_its_connect_is_not_a_refusal(hub: CloudServer,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """A port probe (a load balancer's health check) opens and closes: nothing to log."""
+    caplog.set_level(logging.INFO, logger="tuyacloud.mqtt")
+    for sent in (b"", b"\x10\x05\x00"):
+        with _open(hub.settings.mqtt_port, "127.0.0.9") as sock:
+            sock.sendall(sent)
+    time.sleep(SETTLE_S)
+    assert not [r for r in caplog.records if "127.0.0.9" in r.getMessage()]
+
+
 def test_a_malformed_remaining_length_closes_the_connection(hub: CloudServer) -> None:
     with _open(hub.settings.mqtt_port) as sock:
         sock.sendall(b"\x10\xff\xff\xff\xff\x01")

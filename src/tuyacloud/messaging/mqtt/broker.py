@@ -154,6 +154,9 @@ class _Broker(Broker):
             refuse(NO_CONNECT, f"no complete CONNECT within {edge.connect_timeout_s:g} s")
             return
         except Exception as error:  # noqa: BLE001 - whatever a broken CONNECT makes amqtt raise, it is refused
+            if packets.ended and not refused:  # the client closed first (a port probe): nothing to log
+                writer.close()
+                return
             refuse(BAD_CONNECT, str(error) or type(error).__name__)
             return
         if not await self._authenticate(session, self.listeners_config[listener_name]):

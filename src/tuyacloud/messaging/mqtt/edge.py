@@ -98,7 +98,7 @@ class RefusalLog:
 
     def _summary(self, key: tuple[str, str], entry: list[float]) -> None:
         if entry[1]:
-            self.logger.info("MQTT: %d more connections from %s refused (%s) in %.0f s", entry[1], key[0], key[1],
+            self.logger.info("MQTT: %d more connections from %s refused (%s) within %.0f s", entry[1], key[0], key[1],
                              self.window_s)
             entry[1] = 0
 

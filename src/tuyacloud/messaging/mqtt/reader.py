@@ -91,6 +91,11 @@ class PacketReader(StampedReader):
             self._left = head + size
             return
 
+    @property
+    def ended(self) -> bool:
+        """The stream ended (the client closed its side, or a refusal ended it here)."""
+        return self._eof
+
     def _refuse(self, kind: str, detail: str) -> None:
         """End the stream here: nothing more is read or handed to amqtt."""
         self._eof = True
