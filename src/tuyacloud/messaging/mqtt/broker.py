@@ -165,23 +165,26 @@ class _Broker(Broker):
             refuse(NOT_AUTHORISED, f"username {session.username!r}, client id {session.client_id!r}")
             return
         client_id = session.client_id or ""
-        earlier = self._serving.get(client_id)
-        if earlier is not None:
+        took_over = False
+        while (earlier := self._serving.get(client_id)) is not None:
             # MQTT-3.1.4-2: the earlier connection of this client id is closed, and its end (amqtt's, the gate's,
             # the channel's) is over before this one takes the session. amqtt's own take-over lets the earlier
             # connection's end mark the shared session disconnected after the new one took it: nothing was then
-            # delivered to the new one.
+            # delivered to the new one. (A loop: two reconnects at once each close the one before.)
             earlier_done, earlier_writer = earlier
             earlier_writer.close()
-            with contextlib.suppress(TimeoutError):
+            took_over = True
+            try:
                 async with asyncio.timeout(TAKEOVER_WAIT_S):
                     await asyncio.shield(earlier_done)
-            # the earlier connection's end made the gate forget this client id's credential: asked again
-            if not await self._authenticate(session, self.listeners_config[listener_name]):
-                with contextlib.suppress(Exception):
-                    adapter.write(ConnackPacket.build(0, NOT_AUTHORIZED).to_bytes())
-                refuse(NOT_AUTHORISED, f"username {session.username!r}, client id {session.client_id!r}")
-                return
+            except TimeoutError:
+                break
+        # after a take-over: the earlier connection's end made the gate forget this client id's credential
+        if took_over and not await self._authenticate(session, self.listeners_config[listener_name]):
+            with contextlib.suppress(Exception):
+                adapter.write(ConnackPacket.build(0, NOT_AUTHORIZED).to_bytes())
+            refuse(NOT_AUTHORISED, f"username {session.username!r}, client id {session.client_id!r}")
+            return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._serving[client_id] = (done, writer)
         session = await self._take_session(session)
