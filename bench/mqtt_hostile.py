@@ -66,7 +66,12 @@ async def _open(port: int, address: str) -> tuple[asyncio.StreamReader, asyncio.
 async def _flood(port: int, client_id: str, username: str, seconds: float, bad_rate: float, slow: int,
                  huge_rate: float) -> dict[str, Any]:
     stats: dict[str, Any] = {"bad": 0, "bad_refused": 0, "bad_other": 0, "slow_closed": 0, "slow_close_s": [],
-                             "huge": 0, "huge_closed": 0, "huge_bytes": 0, "errors": 0}
+                             "huge": 0, "huge_closed": 0, "huge_bytes": 0, "errors": 0, "error_kinds": {}}
+
+    def error(exc: BaseException) -> None:
+        stats["errors"] += 1
+        kinds = stats["error_kinds"]
+        kinds[type(exc).__name__] = kinds.get(type(exc).__name__, 0) + 1
     end = time.monotonic() + seconds
     tasks: set[asyncio.Task[None]] = set()
     packet = bad_connect(client_id, username)
@@ -79,15 +84,15 @@ async def _flood(port: int, client_id: str, username: str, seconds: float, bad_r
             answer = await asyncio.wait_for(reader.read(4), 5)
             stats["bad_refused" if answer == b"\x20\x02\x00\x05" else "bad_other"] += 1
             writer.close()
-        except (OSError, TimeoutError):
-            stats["errors"] += 1
+        except (OSError, TimeoutError) as exc:
+            error(exc)
 
     async def one_slow(address: str) -> None:
         while time.monotonic() < end:
             try:
                 reader, writer = await _open(port, address)
-            except OSError:
-                stats["errors"] += 1
+            except OSError as exc:
+                error(exc)
                 await asyncio.sleep(0.1)
                 continue
             opened = time.monotonic()
@@ -123,8 +128,8 @@ async def _flood(port: int, client_id: str, username: str, seconds: float, bad_r
             writer.close()
         except (ConnectionResetError, BrokenPipeError):
             stats["huge_closed"] += 1
-        except (OSError, TimeoutError):
-            stats["errors"] += 1
+        except (OSError, TimeoutError) as exc:
+            error(exc)
 
     def spawn(coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
@@ -143,7 +148,8 @@ async def _flood(port: int, client_id: str, username: str, seconds: float, bad_r
             spawn(one_huge(ADDRESSES[huge_n % len(ADDRESSES)]))
             huge_n += 1
         await asyncio.sleep(0.005)
-    await asyncio.wait(tasks, timeout=10)
+    if tasks:
+        await asyncio.wait(tasks, timeout=10)
     closes = sorted(stats.pop("slow_close_s"))
     stats["slow_close_p50_s"] = closes[len(closes) // 2] if closes else float("nan")
     return stats
@@ -152,7 +158,10 @@ async def _flood(port: int, client_id: str, username: str, seconds: float, bad_r
 def flood(*args: Any) -> dict[str, Any]:
     """Process entry point (core 1, beside the producer and the honest link)."""
     os.sched_setaffinity(0, {1})
-    return asyncio.run(_flood(*args))
+    started = time.process_time()
+    stats = asyncio.run(_flood(*args))
+    stats["cpu_s"] = time.process_time() - started
+    return stats
 
 
 def log_lines(path: Path) -> int:
@@ -201,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
               f"load average {os.getloadavg()[0]:.2f}")
         value = 0
         failed = False
+        quiet_cpu: list[float] = []
+        flood_line = ""
         for phase in ("quiet", "flood", "quiet again"):
             cpu_before, lines_before = mb.cpu_seconds(server.proc.pid), log_lines(server.log)
             with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as pool:
@@ -226,12 +237,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{phase:>12}: p50 {mb.percentile(latencies, 50):6.1f} ms, p99 {mb.percentile(latencies, 99):6.1f} "
                   f"ms, sent {len(sent)}, lost {lost}; server CPU {cpu_s / seconds:.2f} s/s; "
                   f"log lines {log_lines(server.log) - lines_before}")
-            if stats is not None:
+            if stats is None:
+                quiet_cpu.append(cpu_s / seconds)
+            else:
+                flood_cpu, flood_events = cpu_s / seconds, stats["bad"] + stats["slow_closed"] + stats["huge"]
+                flood_line = (f"flood connections {flood_events} ({flood_events / seconds:.0f}/s); server CPU "
+                              f"{flood_cpu:.2f} s/s")
                 print(f"{'':>14}flood: {stats['bad']} bad CONNECTs ({stats['bad_refused']} CONNACK 5, "
                       f"{stats['bad_other']} other), {stats['slow_closed']} slow connections closed (median "
                       f"{stats['slow_close_p50_s']:.1f} s after opening), {stats['huge']} huge packets "
                       f"({stats['huge_closed']} closed, {stats['huge_bytes'] / max(stats['huge'], 1) / 1024:.0f} KiB "
-                      f"sent each), {stats['errors']} connect errors")
+                      f"sent each), {stats['errors']} errors {stats['error_kinds'] or ''}; flood process CPU "
+                      f"{stats['cpu_s'] / seconds:.2f} s/s")
+        if flood_line and quiet_cpu:
+            extra = flood_cpu - sum(quiet_cpu) / len(quiet_cpu)
+            print(f"{flood_line}, {extra:+.2f} s/s over the quiet phases' mean: "
+                  f"{extra / max(flood_events / seconds, 1) * 1e6:.0f} µs of server CPU per flood connection")
         return 1 if failed else 0
     finally:
         if link is not None:
