@@ -60,6 +60,9 @@ class CloudState:
     ctx: Context | None = None
     hub: Hub | None = None
     mqtt: Any = None  # the MQTT open-hub's broker (messaging/mqtt), when it runs
+    # The HTTP edge's connection guard (connections.py), set by whoever builds the server's protocol before it
+    # starts: the embedded MQTT broker counts its connections in the same limits.
+    guard: Any = None
     admin_token: str = ""
     demo: bootstrap.DemoInfo | None = None
     # The first console administrator's password, set only on the start that created it (printed once, then cleared).
@@ -138,7 +141,7 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
         # One process's sweeps for all sharing the database: the housekeeping loop renews this lease, and the
         # external broker's removal of dead credentials' clients runs only while it is held here too.
         sweeps = TaskLease(ctx, HOUSEKEEPING_LEASE)
-        state.mqtt = await mqtt.start(ctx, settings, sweeps)  # the embedded broker: in worker 0 only
+        state.mqtt = await mqtt.start(ctx, settings, sweeps, state.guard)  # the embedded broker: in worker 0 only
 
         def start(name: str, run: Callable[[], Any]) -> None:
             """A background task that is restarted (and shown degraded by health) if it ever ends."""

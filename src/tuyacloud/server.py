@@ -135,6 +135,7 @@ def serve_worker(settings: Settings, sockets: list[socket.socket], announce: boo
 
     app = create_app(settings, on_ready=on_ready)
     protocol = http_protocol(settings, app.state.clock, app.state.ids)  # refusals answer on the app's clock
+    app.state.cloud.guard = protocol.guard  # the MQTT broker's connections count in the same limits
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, http=protocol, loop="uvloop", access_log=False,
         log_level="warning", lifespan="on", proxy_headers=False, log_config=None,

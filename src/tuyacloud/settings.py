@@ -81,6 +81,10 @@ class Settings:
     mqtt_port: int | None = None
     mqtt_link_ttl_s: int = 7200
     mqtt_host: str | None = None
+    # The embedded broker's edge (messaging/mqtt/edge.py, docs/limits.md): how long a connection may take to send a
+    # complete CONNECT, and the largest packet (its remaining length, bytes) a client may send.
+    mqtt_connect_timeout_s: float = 5.0
+    mqtt_max_packet: int = 65536
     # An external Mosquitto 2 instead of the embedded broker: mqtt://ADMIN:PASSWORD@HOST:PORT of its
     # dynamic-security administrator (several server processes then share that broker).
     mqtt_broker_url: str | None = None

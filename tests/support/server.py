@@ -157,7 +157,9 @@ class CloudServer:
     def start(self, **uvicorn_options: Any) -> CloudServer:
         # The protocol `tuyacloud serve` runs (one socket write per connection per loop turn, the connection limits
         # and time-outs of the settings), unless a test asks for another.
-        uvicorn_options.setdefault("http", http_protocol(self.settings, self.clock, self.app.state.ids))
+        protocol = uvicorn_options.setdefault("http", http_protocol(self.settings, self.clock, self.app.state.ids))
+        # as `tuyacloud serve`: the embedded MQTT broker's connections count in the same connection limits
+        self.app.state.cloud.guard = getattr(protocol, "guard", None)
         # A stop waits this long for connections to close, then cancels what is left: a client that keeps an idle
         # TLS connection open (a pooled keep-alive of requests or tinytuya) never answers the TLS close, and asyncio
         # waits 30 s for that answer, so a module's teardown took 15 s (stop's join timeout) and left the thread

@@ -216,6 +216,11 @@ def serve(
     mqtt_link_ttl: int = typer.Option(7200, "--mqtt-link-ttl", min=61,
                                       help="Lifetime of an open-hub credential, seconds (clients renew 60 s before)"),
     mqtt_host: str = typer.Option(None, "--mqtt-host", help="Host name config calls give clients for the broker"),
+    mqtt_connect_timeout: float = typer.Option(5.0, "--mqtt-connect-timeout", min=0.1,
+                                               envvar="TUYACLOUD_MQTT_CONNECT_TIMEOUT",
+                                               help="Seconds an MQTT connection may take to send its CONNECT"),
+    mqtt_max_packet: int = typer.Option(65536, "--mqtt-max-packet", min=1024, envvar="TUYACLOUD_MQTT_MAX_PACKET",
+                                        help="Largest MQTT packet a client may send, bytes (larger: closed)"),
     mqtt_broker: str = typer.Option(None, "--mqtt-broker", envvar="TUYACLOUD_MQTT_BROKER",
                                     help="Use an external Mosquitto 2: mqtt://ADMIN:PASSWORD@HOST:PORT of its "
                                          "dynamic-security administrator, instead of the embedded broker"),
@@ -254,6 +259,7 @@ def serve(
     settings.mqtt_port = None if no_mqtt else (mqtt_port if mqtt_port is not None else (8883 if tls else 1883))
     settings.mqtt_port_default = mqtt_port is None
     settings.mqtt_link_ttl_s, settings.mqtt_host = mqtt_link_ttl, mqtt_host
+    settings.mqtt_connect_timeout_s, settings.mqtt_max_packet = mqtt_connect_timeout, mqtt_max_packet
     settings.mqtt_broker_url = None if no_mqtt else mqtt_broker
     settings.header_timeout_s, settings.body_timeout_s = header_timeout, body_timeout
     settings.keepalive_timeout_s = keepalive_timeout

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from tuyacloud.domain.context import Context, HubSettings
 from tuyacloud.domain.task_lease import TaskLease
+from tuyacloud.messaging.mqtt.edge import Counter, MqttEdge
 from tuyacloud.settings import Settings
 
 log = logging.getLogger("tuyacloud.mqtt")
@@ -26,11 +27,12 @@ if TYPE_CHECKING:
     from tuyacloud.messaging.mqtt.external import ExternalBroker
 
 
-async def start(ctx: Context, settings: Settings,
-                sweeps: TaskLease | None = None) -> EmbeddedBroker | ExternalBroker | None:
+async def start(ctx: Context, settings: Settings, sweeps: TaskLease | None = None,
+                counter: Counter | None = None) -> EmbeddedBroker | ExternalBroker | None:
     """The running broker (stop it with ``await broker.stop()``), or None when MQTT is switched off. ``sweeps``:
     the lease of the process that runs the cluster's sweeps (an external broker removes dead credentials' clients
-    only while this process holds it; None: always)."""
+    only while this process holds it; None: always). ``counter``: the server's connection guard, which counts the
+    embedded broker's connections with the HTTP ones (None: they are not counted)."""
     if settings.mqtt_broker_url:
         from tuyacloud.messaging.mqtt.external import ExternalBroker
 
@@ -54,7 +56,8 @@ async def start(ctx: Context, settings: Settings,
 
         files = ensure_certificates(settings.data_dir / "tls")
         certfile, keyfile = str(files.cert), str(files.key)
-    broker = EmbeddedBroker(ctx, settings.host, settings.mqtt_port, certfile, keyfile)
+    edge = MqttEdge(counter, settings.mqtt_connect_timeout_s, settings.mqtt_max_packet)
+    broker = EmbeddedBroker(ctx, settings.host, settings.mqtt_port, certfile, keyfile, edge=edge)
     try:
         await broker.start()
     except Exception as error:

@@ -13,7 +13,10 @@ read by amqtt exactly as before, byte for byte. The handler (:mod:`qos1`) resolv
 handler's PUBACK waiters with a PUBACK packet, as amqtt's ``handle_puback`` does. Should amqtt ever read across a
 boundary (it reads each packet's parts exactly), the reader stops looking at boundaries and only passes bytes on.
 
-It also remembers when the client last sent something (``last``, loop time), which the keep-alive watch reads.
+It also remembers when the client last sent something (``last``, loop time), which the keep-alive watch reads, and
+refuses a packet whose remaining length is over ``max_packet`` or malformed (``edge.py``): as soon as its fixed header
+is here, before its body is buffered, the reader calls ``on_refused(kind, detail)`` (which closes the connection)
+and reads as if the stream had ended, so amqtt ends the connection as for any client that went away.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Callable
 
 from amqtt.adapters import StreamReaderAdapter
 
+from tuyacloud.messaging.mqtt.edge import MALFORMED, TOO_LARGE
 from tuyacloud.messaging.mqtt.keepalive import StampedReader
 
 CHUNK = 65536
@@ -32,8 +36,11 @@ _PUBACK = 0x40
 class PacketReader(StampedReader):
     """amqtt's reader adapter over a StreamReader, buffered, that takes PUBACKs off the stream when asked to."""
 
-    def __init__(self, reader: asyncio.StreamReader) -> None:
+    def __init__(self, reader: asyncio.StreamReader, max_packet: int = 0,
+                 on_refused: Callable[[str, str], None] | None = None) -> None:
         StreamReaderAdapter.__init__(self, reader)
+        self.max_packet = max_packet  # 0: no limit
+        self.on_refused = on_refused
         self.last = asyncio.get_running_loop().time()
         self._buffer = b""
         self._left = 0  # bytes of the current packet amqtt has still to read (0: at a boundary)
@@ -71,8 +78,11 @@ class PacketReader(StampedReader):
                     return
                 continue
             head, size = header
-            if head < 0:  # a malformed remaining length: amqtt reads it and refuses it; pass bytes on from here
-                self._tracking = False
+            if head < 0:  # a malformed remaining length: MQTT closes the connection (amqtt would read on)
+                self._refuse(MALFORMED, "a remaining length longer than 4 bytes")
+                return
+            if self.max_packet and size > self.max_packet:
+                self._refuse(TOO_LARGE, f"a packet of {size} bytes, over the limit of {self.max_packet}")
                 return
             if handler is not None and buffer[0] == _PUBACK and head == 2 and size == 2 and len(buffer) < 4:
                 if not await self._fill():  # a PUBACK not all here yet
@@ -80,6 +90,19 @@ class PacketReader(StampedReader):
                 continue
             self._left = head + size
             return
+
+    @property
+    def ended(self) -> bool:
+        """The stream ended (the client closed its side, or a refusal ended it here)."""
+        return self._eof
+
+    def _refuse(self, kind: str, detail: str) -> None:
+        """End the stream here: nothing more is read or handed to amqtt."""
+        self._eof = True
+        self._buffer = b""
+        self._tracking = False
+        if self.on_refused is not None:
+            self.on_refused(kind, detail)
 
     async def read(self, n: int = -1) -> bytes:
         if self._tracking and self._left == 0 and not self._eof:
