@@ -7,6 +7,13 @@ call and goes on in sequence order, so nothing committed is skipped, nothing unc
 messages arrive in the order they were committed. The position is saved, so a client that reconnects with the same
 credential (paho's automatic reconnect) gets what it missed meanwhile; a new credential starts at its own config
 call. Each project is served by one task per process, woken by the store when a commit appends messages.
+
+With many links (a thousand connected clients of one project) delivery stays a matter of the links a message
+reaches: they are found through an index of what each link's scope sees (``openhub.Audience``), not by asking
+every link; the credentials' revocation and their holders' visibility are read again by a task beside delivery
+(every ``REFRESH_S``), never in its way; expiry and revocation are looked at when the earliest of them is due, not
+on every wake-up; and positions are saved ``SAVE_CHUNK`` rows per transaction, so a command's commit never waits
+behind a thousand of them.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ log = logging.getLogger("tuyacloud.mqtt")
 
 BATCH = 500
 REFRESH_S = 5.0  # how often a credential's revocation and its holder's visibility are read again
+SAVE_CHUNK = 100  # link rows per transaction when positions are saved
 FLUSH_S = 1.0  # how often delivery positions and counters are saved
 HEARTBEAT_S = 5.0  # how often every attached link's row is touched (see messaging/mqtt/status.py)
 PLACEMENT_TTL_S = 5.0
@@ -61,8 +69,9 @@ class _Project:
     links: dict[str, Link] = field(default_factory=dict)
     wake: Wakeup = field(default_factory=Wakeup)
     task: asyncio.Task[None] | None = None
-    refreshed_at: float = 0.0
-    audience: dict[str, tuple[Link, ...]] = field(default_factory=dict)
+    refresher: asyncio.Task[None] | None = None  # re-reads revocation and visibility beside delivery
+    audience: openhub.Audience[Link] = field(default_factory=openhub.Audience)
+    due_ms: int = 0  # the earliest expiry or revocation among the links: nothing to check before it
     saving: asyncio.Task[None] | None = None  # positions being saved beside delivery (see OpenHubChannel._save_beside)
 
 
@@ -92,8 +101,11 @@ class OpenHubChannel:
             if project is None:
                 project = self._projects[credential.access_id] = _Project(credential.access_id)
                 project.task = asyncio.create_task(self._pump(project), name=f"openhub-{credential.access_id}")
+                project.refresher = asyncio.create_task(self._refresher(project),
+                                                        name=f"openhub-refresh-{credential.access_id}")
             project.links[credential.username] = link
-            project.audience.clear()
+            project.audience.put(credential.username, link, link.scope)
+            project.due_ms = min(project.due_ms or _due(credential), _due(credential))
             project.wake.set()
 
         async def work(tx: Tx) -> None:
@@ -112,7 +124,7 @@ class OpenHubChannel:
             self._by_user.pop(username, None)
             if project is not None:
                 project.links.pop(username, None)
-                project.audience.clear()
+                project.audience.remove(username)
         if project is not None:
             await self._saved(project)  # a save in flight says "connected": this one must land after it
         await self._save([link])
@@ -126,7 +138,7 @@ class OpenHubChannel:
             project.wake.set()
 
     async def close(self) -> None:
-        tasks = [p.task for p in self._projects.values() if p.task is not None]
+        tasks = [t for p in self._projects.values() for t in (p.task, p.refresher) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -150,7 +162,7 @@ class OpenHubChannel:
             await project.wake.wait(FLUSH_S)
             project.wake.clear()
             try:
-                await self._refresh(project)
+                await self._expire_due(project)
                 while project.links and await self._round(project) == BATCH:
                     pass
                 saving = project.saving is not None and not project.saving.done()
@@ -169,31 +181,59 @@ class OpenHubChannel:
                 await asyncio.sleep(0.5)
                 project.wake.set()
 
+    async def _refresher(self, project: _Project) -> None:
+        """Every ``REFRESH_S``, re-read the links' revocation and visibility (in a few queries for all of them),
+        beside delivery: the pump goes on with what it has meanwhile and picks the new scopes up between two
+        messages. A revocation read here reaches the pump through ``due_ms``, so a revoked link gets nothing
+        committed after the next message round (at most ``REFRESH_S`` after the revocation plus one round)."""
+        while True:
+            await asyncio.sleep(REFRESH_S)
+            try:
+                await self._refresh(project)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # read again next time; delivery goes on with the scopes it has
+                log.exception("could not read open-hub links again for project %s", project.access_id)
+
     async def _refresh(self, project: _Project) -> None:
-        """Every ``REFRESH_S``, re-read the links' revocation and visibility (in a few queries for all of them);
-        drop (and disconnect) links whose credential is no longer valid."""
-        now_loop = asyncio.get_running_loop().time()
-        if project.links and now_loop - project.refreshed_at >= REFRESH_S:
-            project.refreshed_at = now_loop
-            stored = {c.username: c for c in await self.ctx.store.credentials_of_project(
-                project.access_id, self.ctx.clock.now_ms())}
-            links = list(project.links.values())
-            for link in links:
-                fresh = stored.get(link.credential.username)
-                if fresh is not None:
-                    link.credential.revoked_ms = fresh.revoked_ms
-            scopes = await openhub.scopes_of(self.ctx, [link.credential for link in links])
-            for link in links:
-                link.scope = scopes.get(link.credential.username)
-            project.audience.clear()
+        if not project.links:
+            return
+        links = list(project.links.values())
+        stored = {c.username: c for c in await self.ctx.store.credentials_of_project(
+            project.access_id, self.ctx.clock.now_ms())}
+        scopes = await openhub.scopes_of(self.ctx, [link.credential for link in links])
+        due = project.due_ms
+        for link in links:
+            username = link.credential.username
+            if project.links.get(username) is not link:  # detached (or replaced) while this read
+                continue
+            fresh = stored.get(username)
+            if fresh is not None and fresh.revoked_ms != link.credential.revoked_ms:
+                link.credential.revoked_ms = fresh.revoked_ms
+                due = min(due, _due(link.credential))
+            link.scope = scopes.get(username)
+            project.audience.put(username, link, link.scope)
+        if due < project.due_ms:
+            project.due_ms = due
+            project.wake.set()
+
+    async def _expire_due(self, project: _Project) -> None:
+        """Drop (and disconnect) the links whose credential expired or was revoked, once the earliest of those
+        times has come (the pump wakes at least every ``FLUSH_S``, so within about a second of it)."""
         now = self.ctx.clock.now_ms()
+        if not project.links or now < project.due_ms:
+            return
+        due: int | None = None
         for link in list(project.links.values()):
             if not openhub.is_valid(link.credential, now):  # nothing more to send it
                 project.links.pop(link.credential.username, None)
                 self._by_user.pop(link.credential.username, None)
-                project.audience.clear()
+                project.audience.remove(link.credential.username)
                 if self.kick is not None and link.connected:
                     await self.kick(link.credential)
+            else:
+                due = _due(link.credential) if due is None else min(due, _due(link.credential))
+        project.due_ms = due or 0
 
     async def _round(self, project: _Project) -> int:
         links = list(project.links.values())
@@ -229,25 +269,13 @@ class OpenHubChannel:
                     link.cursor, link.dirty = top, True
         return len(messages)
 
-    async def _audience(self, project: _Project, message: Message) -> tuple[Link, ...]:
-        device_id = message.device_id
-        moved = message.protocol == 20 and message.data.get("bizCode") in _MOVES
-        if moved:
-            self._placements.pop(device_id, None)
-            project.audience.pop(device_id, None)
-        cached = project.audience.get(device_id)
-        if cached is not None:
-            return cached
-        links = tuple(project.links.values())
-        placed = True
-        if any(link.scope is not None for link in links):
-            placement = await self._placement(message)
-            placed = placement is not None
-            links = tuple(link for link in links if openhub.may_see(link.scope, placement, message.data))
-        if (message.protocol == 20 and message.data.get("bizCode") == "delete") or not placed:
-            return links  # the device is gone or bound to nobody: nothing to cache for it
-        project.audience[device_id] = links
-        return links
+    async def _audience(self, project: _Project, message: Message) -> list[Link]:
+        """The links that may see the message, from the index of what each sees (``openhub.Audience``)."""
+        if message.protocol == 20 and message.data.get("bizCode") in _MOVES:
+            self._placements.pop(message.device_id, None)
+        if not project.audience.scoped:  # every link sees the whole project: no placement to look up
+            return project.audience.recipients(None, {})
+        return project.audience.recipients(await self._placement(message), message.data)
 
     async def _placement(self, message: Message) -> tuple[str, str] | None:
         now = asyncio.get_running_loop().time()
@@ -303,17 +331,28 @@ class OpenHubChannel:
                          link.connected and not disconnected))
             link.sent, link.dirty = 0, False
 
-        async def work(tx: Tx) -> None:
-            for username, cursor, sent, last, connected in rows:
-                await tx.credential_progress(username, cursor, sent, last, now, connected)
+        def work(chunk: list[tuple[str, int, int, int | None, bool]]) -> Callable[[Tx], Awaitable[None]]:
+            async def run(tx: Tx) -> None:
+                for username, cursor, sent, last, connected in chunk:
+                    await tx.credential_progress(username, cursor, sent, last, now, connected)
+            return run
 
-        try:
-            await self.ctx.store.transaction(work)
-        except BaseException:  # not saved: the counts and the position go with the next save
-            for link, (_, _, sent, _, _) in zip(links, rows, strict=True):
-                link.sent += sent
-                link.dirty = True
-            raise
+        # SAVE_CHUNK rows per transaction: a command's commit waits for at most one chunk, not for all the links.
+        for start in range(0, len(rows), SAVE_CHUNK):
+            try:
+                await self.ctx.store.transaction(work(rows[start:start + SAVE_CHUNK]))
+            except BaseException:  # not saved: the counts and the positions go with the next save
+                for link, (_, _, sent, _, _) in zip(links[start:], rows[start:], strict=True):
+                    link.sent += sent
+                    link.dirty = True
+                raise
+
+
+def _due(credential: HubCredential) -> int:
+    """When the credential stops being valid (its expiry, or its revocation if that is earlier)."""
+    if credential.revoked_ms is None:
+        return credential.expires_ms
+    return min(credential.expires_ms, credential.revoked_ms)
 
 
 def link_view(link: Link) -> dict[str, Any]:
