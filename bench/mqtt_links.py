@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
@@ -75,16 +76,32 @@ async def _packet(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return head, await reader.readexactly(size)
 
 
-async def link(config: dict[str, object], version: str, own_device: str, received: dict[tuple[str, int], float],
-               wrong: list[str], ready: asyncio.Event, counter: list[int], stop: asyncio.Event) -> None:
+async def _connect(config: dict[str, object],
+                   opening: asyncio.Semaphore) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """CONNECT and its CONNACK, a few at a time (``opening``) and again after a reset: a thousand connections
+    opened at once overflow the broker's accept queue on a busy machine."""
     host, port = str(config["url"]).split("://", 1)[1].rsplit(":", 1)
-    reader, writer = await asyncio.open_connection(host, int(port))
     body = _string("MQTT") + bytes([4, 0xC2]) + struct.pack("!H", 60) + _string(str(config["client_id"])) + \
         _string(str(config["username"])) + _string(str(config["password"]))
-    writer.write(bytes([0x10]) + _remaining(len(body)) + body)
-    head, payload = await _packet(reader)
-    if head != 0x20 or payload[1] != 0:
-        raise RuntimeError(f"CONNACK {payload!r}")
+    for attempt in range(10):
+        async with opening:
+            try:
+                reader, writer = await asyncio.open_connection(host, int(port))
+                writer.write(bytes([0x10]) + _remaining(len(body)) + body)
+                head, payload = await _packet(reader)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                await asyncio.sleep(0.5 * (attempt + 1))
+                continue
+        if head != 0x20 or payload[1] != 0:
+            raise RuntimeError(f"CONNACK {payload!r}")
+        return reader, writer
+    raise RuntimeError("could not connect")
+
+
+async def link(config: dict[str, object], version: str, own_device: str, received: dict[tuple[str, int], float],
+               wrong: list[str], ready: asyncio.Event, counter: list[int], stop: asyncio.Event,
+               opening: asyncio.Semaphore) -> None:
+    reader, writer = await _connect(config, opening)
     topic = config["source_topic"]["device"]  # type: ignore[index]
     sub = struct.pack("!H", 1) + _string(topic) + bytes([1])
     writer.write(bytes([0x82]) + _remaining(len(sub)) + sub)
@@ -121,8 +138,9 @@ async def link(config: dict[str, object], version: str, own_device: str, receive
 
 
 def run_links(configs: list[tuple[dict[str, object], str]], version: str, seconds: float,
-              queue: multiprocessing.Queue[object]) -> None:
-    """Process entry point: connect every link, say so, then record for ``seconds``."""
+              queue: multiprocessing.Queue[object], go: Any) -> None:
+    """Process entry point: connect every link, say so, wait until every client process has (``go``), then record
+    for ``seconds``."""
     os.sched_setaffinity(0, {1})
 
     async def main() -> None:
@@ -130,9 +148,12 @@ def run_links(configs: list[tuple[dict[str, object], str]], version: str, second
         wrong: list[str] = []
         ready, stop = asyncio.Event(), asyncio.Event()
         counter = [0, len(configs)]
-        tasks = [asyncio.create_task(link(c, version, d, received, wrong, ready, counter, stop)) for c, d in configs]
-        await asyncio.wait_for(ready.wait(), 120)
+        opening = asyncio.Semaphore(20)
+        tasks = [asyncio.create_task(link(c, version, d, received, wrong, ready, counter, stop, opening))
+                 for c, d in configs]
+        await asyncio.wait_for(ready.wait(), 300)
         queue.put("ready")
+        await asyncio.to_thread(go.wait, 600)
         await asyncio.sleep(seconds)
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -244,14 +265,18 @@ def main(argv: list[str] | None = None) -> int:
         rss_before = mb_rss(server.proc.pid)
         ctx = multiprocessing.get_context("spawn")
         queue: multiprocessing.Queue[object] = ctx.Queue()
+        go = ctx.Event()
         clients = max(1, min(args.clients, len(configs)))
         consumers = [ctx.Process(target=run_links, args=(configs[i::clients], args.version, args.duration + 20,
-                                                         queue)) for i in range(clients)]
+                                                         queue, go)) for i in range(clients)]
+        connecting = time.monotonic()
         for consumer in consumers:
             consumer.start()
         for _ in consumers:
-            if queue.get(timeout=180) != "ready":
+            if queue.get(timeout=360) != "ready":
                 raise ob.BenchError("links did not connect")
+        go.set()
+        connect_s = time.monotonic() - connecting
         time.sleep(2.0)
         rss_after = mb_rss(server.proc.pid)
         os.sched_setaffinity(0, {1})
@@ -279,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         latencies = [(received[k] - at) * 1000 for k, at in sent.items() if k in received]
         lost = sum(1 for k in sent if k not in received)
         print(f"\n{args.links} links (one project user, asset and device each) in {clients} client processes, "
-              f"v{args.version}, setup {setup_s:.0f} s{' (reused)' if reuse else ''}")
+              f"v{args.version}, setup {setup_s:.0f} s{' (reused)' if reuse else ''}, the links connected in "
+              f"{connect_s:.0f} s")
         print(f"server RSS: {rss_before:.0f} MB before the links connected, {rss_after:.0f} MB after "
               f"({(rss_after - rss_before) * 1024 / max(args.links, 1):.0f} KB per link)")
         print(f"{args.rate}/s for {args.duration:.0f} s: sent {len(sent)}, p50 {mb.percentile(latencies, 50):.1f} ms, "

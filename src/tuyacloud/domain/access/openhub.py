@@ -192,6 +192,7 @@ async def scopes_of(ctx: Context, credentials: list[HubCredential]) -> dict[str,
     scopes: dict[str, Scope | None] = {}
     by_uid: dict[tuple[str, str], Scope | None] = {}
     assets = None
+    tree: visibility.AssetTree | None = None
     for c in credentials:
         key = (c.token_kind, c.uid)
         if key not in by_uid:
@@ -203,7 +204,8 @@ async def scopes_of(ctx: Context, credentials: list[HubCredential]) -> dict[str,
                 grants = await ctx.store.grants_of_user(c.access_id, c.region, c.uid)
                 if grants and assets is None:
                     assets = await ctx.store.all_assets(c.access_id, c.region)
-                by_uid[key] = visibility.scope_of(c.uid, grants, assets or [])
+                    tree = visibility.AssetTree.of(assets)
+                by_uid[key] = visibility.scope_of(c.uid, grants, assets or [], tree)
         scopes[c.username] = by_uid[key]
     return scopes
 

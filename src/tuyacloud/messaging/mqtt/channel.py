@@ -51,7 +51,11 @@ Kick = Callable[[HubCredential], Awaitable[None]]
 
 @dataclass
 class Link:
-    """A credential attached to this process's broker."""
+    """A credential attached to this process's broker.
+
+    ``cursor`` is the last message it was handed or passed over; while it is attached, its position is also at
+    least its project's ``floor`` (see ``position``), so that a round need not move a thousand cursors past the
+    messages they may not see."""
 
     credential: HubCredential
     cursor: int
@@ -59,8 +63,21 @@ class Link:
     scope: Scope | None = None
     sent: int = 0
     last_message_ms: int | None = None
-    dirty: bool = False
+    dirty: bool = False  # handed a message since its row was last saved
     connected: bool = True
+    project: _Project | None = None  # while attached: whose floor it follows
+
+    def position(self) -> int:
+        """How far delivery to it has gone: its cursor, or its project's floor when that is further (a link
+        attached behind the floor follows its own cursor until the next round has brought it up)."""
+        project = self.project
+        if project is None or self.credential.username in project.behind:
+            return self.cursor
+        return max(self.cursor, project.floor)
+
+    def leave(self) -> None:
+        """Detached: its position no longer follows the project's rounds."""
+        self.cursor, self.project = self.position(), None
 
 
 @dataclass
@@ -72,6 +89,13 @@ class _Project:
     refresher: asyncio.Task[None] | None = None  # re-reads revocation and visibility beside delivery
     audience: openhub.Audience[Link] = field(default_factory=openhub.Audience)
     due_ms: int = 0  # the earliest expiry or revocation among the links: nothing to check before it
+    # Every attached link not in ``behind`` has been handed or passed every message up to ``floor``; ``behind``
+    # holds those attached since the last round with a position below it (a reconnect resuming further back).
+    floor: int = -1
+    behind: dict[str, Link] = field(default_factory=dict)
+    # Attached since the pump's last wake-up: admitted between two rounds (``_admit``), never in the middle of one,
+    # where it would miss the round's messages handed out before it came.
+    arriving: dict[str, Link] = field(default_factory=dict)
     saving: asyncio.Task[None] | None = None  # positions being saved beside delivery (see OpenHubChannel._save_beside)
 
 
@@ -103,9 +127,7 @@ class OpenHubChannel:
                 project.task = asyncio.create_task(self._pump(project), name=f"openhub-{credential.access_id}")
                 project.refresher = asyncio.create_task(self._refresher(project),
                                                         name=f"openhub-refresh-{credential.access_id}")
-            project.links[credential.username] = link
-            project.audience.put(credential.username, link, link.scope)
-            project.due_ms = min(project.due_ms or _due(credential), _due(credential))
+            project.arriving[credential.username] = link
             project.wake.set()
 
         async def work(tx: Tx) -> None:
@@ -123,8 +145,11 @@ class OpenHubChannel:
         if not link.persistent:
             self._by_user.pop(username, None)
             if project is not None:
+                project.arriving.pop(username, None)
                 project.links.pop(username, None)
+                project.behind.pop(username, None)
                 project.audience.remove(username)
+            link.leave()
         if project is not None:
             await self._saved(project)  # a save in flight says "connected": this one must land after it
         await self._save([link])
@@ -162,6 +187,7 @@ class OpenHubChannel:
             await project.wake.wait(FLUSH_S)
             project.wake.clear()
             try:
+                self._admit(project)
                 await self._expire_due(project)
                 while project.links and await self._round(project) == BATCH:
                     pass
@@ -181,13 +207,30 @@ class OpenHubChannel:
                 await asyncio.sleep(0.5)
                 project.wake.set()
 
+    @staticmethod
+    def _admit(project: _Project) -> None:
+        """Links attached since the last wake-up join the project's rounds (and its index)."""
+        for username, link in project.arriving.items():
+            if project.floor < 0 or (not project.links and not project.behind):
+                project.floor = link.cursor
+            elif link.cursor < project.floor:
+                project.behind[username] = link
+            link.project = project
+            project.links[username] = link
+            project.audience.put(username, link, link.scope)
+            project.due_ms = min(project.due_ms or _due(link.credential), _due(link.credential))
+        project.arriving.clear()
+
     async def _refresher(self, project: _Project) -> None:
         """Every ``REFRESH_S``, re-read the links' revocation and visibility (in a few queries for all of them),
         beside delivery: the pump goes on with what it has meanwhile and picks the new scopes up between two
         messages. A revocation read here reaches the pump through ``due_ms``, so a revoked link gets nothing
         committed after the next message round (at most ``REFRESH_S`` after the revocation plus one round)."""
+        loop = asyncio.get_running_loop()
+        next_read = loop.time() + REFRESH_S
         while True:
-            await asyncio.sleep(REFRESH_S)
+            await asyncio.sleep(max(0.0, next_read - loop.time()))
+            next_read = loop.time() + REFRESH_S  # one read every REFRESH_S, however long a read takes
             try:
                 await self._refresh(project)
             except asyncio.CancelledError:
@@ -227,6 +270,8 @@ class OpenHubChannel:
         for link in list(project.links.values()):
             if not openhub.is_valid(link.credential, now):  # nothing more to send it
                 project.links.pop(link.credential.username, None)
+                project.behind.pop(link.credential.username, None)
+                link.leave()
                 self._by_user.pop(link.credential.username, None)
                 project.audience.remove(link.credential.username)
                 if self.kick is not None and link.connected:
@@ -236,14 +281,15 @@ class OpenHubChannel:
         project.due_ms = due or 0
 
     async def _round(self, project: _Project) -> int:
-        links = list(project.links.values())
-        low = min(link.cursor for link in links)
+        floor, behind = project.floor, project.behind
+        low = min(floor, *(link.cursor for link in behind.values())) if behind else floor
         messages = await self.ctx.store.messages_after(project.access_id, low, BATCH)
         now = self.ctx.clock.now_ms()
         for message in messages:
             plaintext: bytes | None = None
             for link in await self._audience(project, message):
-                if link.cursor >= message.seq:
+                at = link.cursor if link.credential.username in behind else max(link.cursor, floor)
+                if at >= message.seq:
                     continue
                 link.cursor = message.seq
                 link.dirty = True
@@ -262,11 +308,11 @@ class OpenHubChannel:
                                                         message.created_ms), None)
                 link.sent += 1
                 link.last_message_ms = now
-        if messages:  # links that may not see some of the messages move past them too
+        if messages:  # links that may not see some of the messages move past them too: the floor does that
             top = messages[-1].seq
-            for link in links:
-                if link.cursor < top:
-                    link.cursor, link.dirty = top, True
+            if project.floor < top:
+                project.floor = top
+            behind.clear()  # those behind have been brought up to ``top`` (no link joins in the middle of a round)
         return len(messages)
 
     async def _audience(self, project: _Project, message: Message) -> list[Link]:
@@ -327,7 +373,7 @@ class OpenHubChannel:
         now = self.ctx.clock.now_ms()
         rows: list[tuple[str, int, int, int | None, bool]] = []
         for link in links:
-            rows.append((link.credential.username, link.cursor, link.sent, link.last_message_ms,
+            rows.append((link.credential.username, link.position(), link.sent, link.last_message_ms,
                          link.connected and not disconnected))
             link.sent, link.dirty = 0, False
 
@@ -358,4 +404,4 @@ def _due(credential: HubCredential) -> int:
 def link_view(link: Link) -> dict[str, Any]:
     c = link.credential
     return {"username": c.username, "client_id": c.client_id, "uid": c.uid, "expires_ms": c.expires_ms,
-            "connected": link.connected, "cursor": link.cursor}
+            "connected": link.connected, "cursor": link.position()}
