@@ -30,7 +30,7 @@ from tuyacloud.errors import (
     PermissionDeny,
     UserNotExist,
 )
-from tuyacloud.models import HubCredential, Project, Token
+from tuyacloud.models import AssetGrant, HubCredential, Project, Token
 from tuyacloud.store.base import Tx
 
 VERSIONS = ("1.0", "2.0")
@@ -41,6 +41,7 @@ TOPIC_PREFIX = "cloud/token/in/"
 SINK_PREFIX = "cloud/token/out/"
 PASSWORD_LENGTH = 32
 _LINK_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+BULK_GRANTS = 20  # more project users than this among the links: their grants are read in one query
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,13 @@ async def scopes_of(ctx: Context, credentials: list[HubCredential]) -> dict[str,
     by_uid: dict[tuple[str, str], Scope | None] = {}
     assets = None
     tree: visibility.AssetTree | None = None
+    # Many project users' links: one read of the project's grants instead of one per user.
+    grants_by_uid: dict[str, list[AssetGrant]] | None = None
+    users = {c.uid for c in credentials if c.token_kind == "user"}
+    if len(users) > BULK_GRANTS and credentials:
+        grants_by_uid = {}
+        for g in await ctx.store.grants_of_project(credentials[0].access_id, credentials[0].region):
+            grants_by_uid.setdefault(g.uid, []).append(g)
     for c in credentials:
         key = (c.token_kind, c.uid)
         if key not in by_uid:
@@ -201,7 +209,10 @@ async def scopes_of(ctx: Context, credentials: list[HubCredential]) -> dict[str,
             elif c.token_kind == "app_user":
                 by_uid[key] = await visibility.for_app_user(ctx, c.uid)
             else:
-                grants = await ctx.store.grants_of_user(c.access_id, c.region, c.uid)
+                if grants_by_uid is not None:
+                    grants = grants_by_uid.get(c.uid, [])
+                else:
+                    grants = await ctx.store.grants_of_user(c.access_id, c.region, c.uid)
                 if grants and assets is None:
                     assets = await ctx.store.all_assets(c.access_id, c.region)
                     tree = visibility.AssetTree.of(assets)
