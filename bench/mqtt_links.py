@@ -17,7 +17,8 @@ later run with the same DIR starts from a fresh copy of it (credentials are issu
 runs the server from another source tree (a checkout's root or its ``src``), so two versions of the code can be
 measured in the same minutes on the same setup. ``--trace`` prints the latency per second of the run (a periodic
 stall shows as one bad second every few); ``--py-spy FILE`` records the server with py-spy during the paced run
-(``--format raw``: collapsed stacks, one per line, for grep or a flame graph).
+(``--format raw``: collapsed stacks, one per line, for grep or a flame graph; a FILE ending in ``.json`` gets
+py-spy's speedscope format, whose samples keep their order, to see what ran during one slow second).
 """
 
 from __future__ import annotations
@@ -288,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, {1})
         spy = None
         if args.py_spy:
-            spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.proc.pid), "--format", "raw",
+            spy_format = "speedscope" if args.py_spy.endswith(".json") else "raw"  # speedscope keeps the order
+            spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.proc.pid), "--format", spy_format,
                                     "--rate", "200", "--duration", str(int(args.duration) + 4), "--output",
                                     args.py_spy, "--nonblocking"], stdout=subprocess.DEVNULL)
         cpu_before = mb.cpu_seconds(server.proc.pid)
