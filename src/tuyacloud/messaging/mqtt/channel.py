@@ -31,7 +31,7 @@ from tuyacloud.domain.access import openhub
 from tuyacloud.domain.context import Context, Scope
 from tuyacloud.messaging.mqtt import codec
 from tuyacloud.messaging.wakeup import Wakeup
-from tuyacloud.models import HubCredential, Message
+from tuyacloud.models import Device, HubCredential, Message
 from tuyacloud.store.base import Tx
 
 log = logging.getLogger("tuyacloud.mqtt")
@@ -41,7 +41,7 @@ REFRESH_S = 5.0  # how often a credential's revocation and its holder's visibili
 SAVE_CHUNK = 100  # link rows per transaction when positions are saved
 FLUSH_S = 1.0  # how often delivery positions and counters are saved
 HEARTBEAT_S = 5.0  # how often every attached link's row is touched (see messaging/mqtt/status.py)
-PLACEMENT_TTL_S = 5.0
+PLACEMENTS_READ = 500  # devices per query when the placements the channel knows are read again
 _MOVES = ("bindUser", "assetTransfer")  # events after which a device's placement is read again
 
 # to the credential's topic (or the topic given: a sharing credential's device and home topics), QoS 1, in call order
@@ -96,6 +96,10 @@ class _Project:
     # Attached since the pump's last wake-up: admitted between two rounds (``_admit``), never in the middle of one,
     # where it would miss the round's messages handed out before it came.
     arriving: dict[str, Link] = field(default_factory=dict)
+    # Where each device of its messages is (asset or home, owner uid; None: bound to nobody), with the device row's
+    # owner and region to read it again by: read when a device is first met or has moved, and again for all of them
+    # every REFRESH_S beside delivery (a device's move that sends no event is seen within that time).
+    placements: dict[str, tuple[tuple[str, str] | None, str, str]] = field(default_factory=dict)
     saving: asyncio.Task[None] | None = None  # positions being saved beside delivery (see OpenHubChannel._save_beside)
 
 
@@ -107,7 +111,6 @@ class OpenHubChannel:
         self.node = node
         self._projects: dict[str, _Project] = {}
         self._by_user: dict[str, Link] = {}
-        self._placements: dict[str, tuple[tuple[str, str] | None, float]] = {}
         ctx.store.message_listeners.append(self.messages_appended)
 
     # --- attachment (called by the broker's plugin) ------------------------------------------------------------
@@ -259,6 +262,7 @@ class OpenHubChannel:
         if due < project.due_ms:
             project.due_ms = due
             project.wake.set()
+        await self._read_placements(project)
 
     async def _expire_due(self, project: _Project) -> None:
         """Drop (and disconnect) the links whose credential expired or was revoked, once the earliest of those
@@ -297,7 +301,7 @@ class OpenHubChannel:
                     continue
                 c = link.credential
                 if c.version == openhub.SHARING:  # Home Assistant: plain JSON on the device's (or home's) topic
-                    cached = self._placements.get(message.device_id)
+                    cached = project.placements.get(message.device_id)
                     home = cached[0][0] if cached is not None and cached[0] is not None else None
                     topic = openhub.sharing_topic(c, message.protocol, message.device_id, message.data, home)
                     await self.publish(c, codec.plain_payload(message.protocol, message.data, message.created_ms),
@@ -318,25 +322,37 @@ class OpenHubChannel:
     async def _audience(self, project: _Project, message: Message) -> list[Link]:
         """The links that may see the message, from the index of what each sees (``openhub.Audience``)."""
         if message.protocol == 20 and message.data.get("bizCode") in _MOVES:
-            self._placements.pop(message.device_id, None)
+            project.placements.pop(message.device_id, None)
         if not project.audience.scoped:  # every link sees the whole project: no placement to look up
             return project.audience.recipients(None, {})
-        return project.audience.recipients(await self._placement(message), message.data)
+        return project.audience.recipients(await self._placement(project, message), message.data)
 
-    async def _placement(self, message: Message) -> tuple[str, str] | None:
-        now = asyncio.get_running_loop().time()
-        cached = self._placements.get(message.device_id)
-        if cached is not None and now - cached[1] < PLACEMENT_TTL_S:
+    async def _placement(self, project: _Project, message: Message) -> tuple[str, str] | None:
+        cached = project.placements.get(message.device_id)
+        if cached is not None:
             return cached[0]
         device = await self.ctx.store.get_device(message.device_id, message.region)
-        if device is None:
-            return cached[0] if cached is not None else None
-        # A factory-reset device is bound to nobody: judged by its delete event, like a removed device.
-        placement = (device.asset_id, device.owner_uid) if device.asset_id or device.owner_uid else None
-        self._placements[message.device_id] = (placement, now)
-        if len(self._placements) > 200_000:
-            self._placements.clear()
-        return placement
+        if device is None:  # removed: judged by the binding its delete event names
+            return None
+        if len(project.placements) >= 200_000:
+            project.placements.clear()
+        project.placements[device.id] = (_placement_of(device), device.access_id, device.region)
+        return project.placements[device.id][0]
+
+    async def _read_placements(self, project: _Project) -> None:
+        """Read again where every device the channel has met is (a few queries for all of them), beside delivery:
+        the pump then never waits for a device read but for a device it meets for the first time or that moved.
+        A device no longer found keeps its last placement, which judges its delete event."""
+        known = dict(project.placements)
+        groups: dict[tuple[str, str], list[str]] = {}
+        for device_id, (_, owner, region) in known.items():
+            groups.setdefault((owner, region), []).append(device_id)
+        for (owner, region), ids in groups.items():
+            for start in range(0, len(ids), PLACEMENTS_READ):
+                for device in await self.ctx.store.get_devices(owner, region, ids[start:start + PLACEMENTS_READ]):
+                    entry = project.placements.get(device.id)
+                    if entry is not None and entry is known.get(device.id):  # not moved (and read) meanwhile
+                        project.placements[device.id] = (_placement_of(device), device.access_id, device.region)
 
     def _save_beside(self, project: _Project, links: list[Link]) -> None:
         """Save delivery positions in a task beside delivery rather than in the pump's way.
@@ -392,6 +408,12 @@ class OpenHubChannel:
                     link.sent += sent
                     link.dirty = True
                 raise
+
+
+def _placement_of(device: Device) -> tuple[str, str] | None:
+    """(asset or home id, owner uid); a factory-reset device is bound to nobody: judged by its delete event, like a
+    removed device."""
+    return (device.asset_id, device.owner_uid) if device.asset_id or device.owner_uid else None
 
 
 def _due(credential: HubCredential) -> int:
