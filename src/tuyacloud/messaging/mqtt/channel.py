@@ -288,6 +288,8 @@ class OpenHubChannel:
         floor, behind = project.floor, project.behind
         low = min(floor, *(link.cursor for link in behind.values())) if behind else floor
         messages = await self.ctx.store.messages_after(project.access_id, low, BATCH)
+        if project.audience.scoped:
+            await self._meet(project, messages)
         now = self.ctx.clock.now_ms()
         for message in messages:
             plaintext: bytes | None = None
@@ -338,6 +340,22 @@ class OpenHubChannel:
             project.placements.clear()
         project.placements[device.id] = (_placement_of(device), device.access_id, device.region)
         return project.placements[device.id][0]
+
+    async def _meet(self, project: _Project, messages: list[Message]) -> None:
+        """Read the placements of the round's devices met for the first time in one query per region (a thousand
+        devices' first messages would otherwise be a thousand reads one after the other, in delivery's way); one
+        not found that way (a device of an app linked to the project) is read on its own by ``_placement``."""
+        new: dict[str, set[str]] = {}
+        for message in messages:
+            if message.device_id not in project.placements:
+                new.setdefault(message.region, set()).add(message.device_id)
+        for region, ids in new.items():
+            wanted = sorted(ids)
+            for start in range(0, len(wanted), PLACEMENTS_READ):
+                for device in await self.ctx.store.get_devices(project.access_id, region,
+                                                               wanted[start:start + PLACEMENTS_READ]):
+                    project.placements.setdefault(device.id, (_placement_of(device), device.access_id,
+                                                              device.region))
 
     async def _read_placements(self, project: _Project) -> None:
         """Read again where every device the channel has met is (a few queries for all of them), beside delivery:
