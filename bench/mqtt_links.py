@@ -311,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
             spy.wait(60)
         latencies = [(received[k] - at) * 1000 for k, at in sent.items() if k in received]
         lost = sum(1 for k in sent if k not in received)
-        print(f"\n{args.links} links (one project user, asset and device each) in {clients} client processes, "
+        processes = f"{clients} client process{'es' if clients > 1 else ''}"
+        print(f"\n{args.links} links (one project user, asset and device each) in {processes}, "
               f"v{args.version}, setup {setup_s:.0f} s{' (reused)' if reuse else ''}, the links connected in "
               f"{connect_s:.0f} s")
         print(f"server RSS: {rss_before:.0f} MB before the links connected, {rss_after:.0f} MB after "
