@@ -1,7 +1,8 @@
 """The open hub's view of many links at once, in process: the scopes it reads for a thousand links in a few queries
 (``openhub.scopes_of``, one read of the project's grants once there are many users) are the scopes each user's own
 token gets (``visibility.for_user``), and the index it finds a message's links with (``openhub.Audience``) gives
-exactly the links ``openhub.may_see`` accepts, for placed devices and for delete events judged by their binding."""
+exactly the links ``openhub.may_see`` accepts, for placed devices and for delete events judged by their binding. App
+users' homes are read at once the same way (``visibility.for_app_user`` for each is the reference)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from hashlib import sha256
 
 import pytest
 
+from support.home_domain import APP_SCHEMA, home_of
+from tuyacloud import bodies
 from tuyacloud.domain.access import openhub, visibility
 from tuyacloud.domain.context import Context, Scope
 from tuyacloud.domain.industry import assets, authorization, users
+from tuyacloud.domain.smarthome import homes
+from tuyacloud.domain.smarthome.requests import AddMember
 from tuyacloud.models import HubCredential, Project
 
 pytestmark = pytest.mark.anyio
@@ -50,6 +55,26 @@ async def test_many_users_scopes_read_at_once_are_each_users_own(ctx: Context, c
     assert scopes["cloud_1"] is not None and scopes["cloud_1"].asset_ids == {building.id, floor.id, room.id}
     few = await openhub.scopes_of(ctx, credentials[:4])  # below the threshold: read user by user, same answer
     assert few == {c.username: scopes[c.username] for c in credentials[:4]}
+
+
+async def test_many_app_users_homes_read_at_once_are_each_users_own(ctx: Context,
+                                                                      smart_home_project: Project) -> None:
+    members = []
+    for n in range(openhub.BULK_GRANTS + 5):
+        home, user, _ = await home_of(ctx, smart_home_project, f"app{n}@example.com")
+        members.append((home, user))
+    # some users are members of a neighbour's home too; the last has left every home
+    for (home, _), (_, neighbour) in zip(members[::3], members[1::3], strict=False):
+        await homes.add_member(ctx, smart_home_project, home.id, bodies.convert(AddMember, {
+            "app_schema": APP_SCHEMA, "member": {"member_account": neighbour.username, "name": neighbour.username}}))
+    await ctx.store.transaction(lambda tx: tx.delete_home(members[-1][0].id))
+    credentials = [_credential(smart_home_project, n, user.id, "app_user") for n, (_, user) in enumerate(members)]
+
+    scopes = await openhub.scopes_of(ctx, credentials)
+    for c in credentials:
+        assert scopes[c.username] == await visibility.for_app_user(ctx, c.uid), c.uid
+    assert len(scopes[credentials[1].username].asset_ids) == 2  # type: ignore[union-attr]
+    assert scopes[credentials[-1].username].asset_ids == frozenset()  # type: ignore[union-attr]
 
 
 def test_the_index_gives_exactly_the_links_may_see_accepts() -> None:

@@ -41,7 +41,7 @@ TOPIC_PREFIX = "cloud/token/in/"
 SINK_PREFIX = "cloud/token/out/"
 PASSWORD_LENGTH = 32
 _LINK_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
-BULK_GRANTS = 20  # more project users than this among the links: their grants are read in one query
+BULK_GRANTS = 20  # more project (app) users than this among the links: their grants (homes) are read at once
 
 
 @dataclass(frozen=True)
@@ -201,11 +201,16 @@ async def scopes_of(ctx: Context, credentials: list[HubCredential]) -> dict[str,
         grants_by_uid = {}
         for g in await ctx.store.grants_of_project(credentials[0].access_id, credentials[0].region):
             grants_by_uid.setdefault(g.uid, []).append(g)
+    # Many app users' links: their homes in a few queries instead of one per user.
+    app_users = sorted({c.uid for c in credentials if c.token_kind == "app_user"})
+    homes_by_uid = await ctx.store.home_ids_of_users(app_users) if len(app_users) > BULK_GRANTS else None
     for c in credentials:
         key = (c.token_kind, c.uid)
         if key not in by_uid:
             if c.token_kind == "project":
                 by_uid[key] = None
+            elif c.token_kind == "app_user" and homes_by_uid is not None:
+                by_uid[key] = Scope(c.uid, frozenset(homes_by_uid.get(c.uid, ())), frozenset(), app_user=True)
             elif c.token_kind == "app_user":
                 by_uid[key] = await visibility.for_app_user(ctx, c.uid)
             else:
