@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from tuyacloud.domain.access import visibility
 from tuyacloud.domain.access.requests import HubLink
@@ -28,7 +28,7 @@ from tuyacloud.errors import (
     PermissionDeny,
     UserNotExist,
 )
-from tuyacloud.models import HubCredential, Project, Token
+from tuyacloud.models import AssetGrant, HubCredential, Project, Token
 from tuyacloud.store.base import Tx
 
 VERSIONS = ("1.0", "2.0")
@@ -39,6 +39,7 @@ TOPIC_PREFIX = "cloud/token/in/"
 SINK_PREFIX = "cloud/token/out/"
 PASSWORD_LENGTH = 32
 _LINK_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+BULK_GRANTS = 20  # more project (app) users than this among the links: their grants (homes) are read at once
 
 
 def password_hash(password: str) -> str:
@@ -176,18 +177,35 @@ async def scopes_of(ctx: Context, credentials: list[HubCredential]) -> dict[str,
     scopes: dict[str, Scope | None] = {}
     by_uid: dict[tuple[str, str], Scope | None] = {}
     assets = None
+    tree: visibility.AssetTree | None = None
+    # Many project users' links: one read of the project's grants instead of one per user.
+    grants_by_uid: dict[str, list[AssetGrant]] | None = None
+    users = {c.uid for c in credentials if c.token_kind == "user"}
+    if len(users) > BULK_GRANTS and credentials:
+        grants_by_uid = {}
+        for g in await ctx.store.grants_of_project(credentials[0].access_id, credentials[0].region):
+            grants_by_uid.setdefault(g.uid, []).append(g)
+    # Many app users' links: their homes in a few queries instead of one per user.
+    app_users = sorted({c.uid for c in credentials if c.token_kind == "app_user"})
+    homes_by_uid = await ctx.store.home_ids_of_users(app_users) if len(app_users) > BULK_GRANTS else None
     for c in credentials:
         key = (c.token_kind, c.uid)
         if key not in by_uid:
             if c.token_kind == "project":
                 by_uid[key] = None
+            elif c.token_kind == "app_user" and homes_by_uid is not None:
+                by_uid[key] = Scope(c.uid, frozenset(homes_by_uid.get(c.uid, ())), frozenset(), app_user=True)
             elif c.token_kind == "app_user":
                 by_uid[key] = await visibility.for_app_user(ctx, c.uid)
             else:
-                grants = await ctx.store.grants_of_user(c.access_id, c.region, c.uid)
+                if grants_by_uid is not None:
+                    grants = grants_by_uid.get(c.uid, [])
+                else:
+                    grants = await ctx.store.grants_of_user(c.access_id, c.region, c.uid)
                 if grants and assets is None:
                     assets = await ctx.store.all_assets(c.access_id, c.region)
-                by_uid[key] = visibility.scope_of(c.uid, grants, assets or [])
+                    tree = visibility.AssetTree.of(assets)
+                by_uid[key] = visibility.scope_of(c.uid, grants, assets or [], tree)
         scopes[c.username] = by_uid[key]
     return scopes
 
@@ -217,6 +235,85 @@ def may_see(scope: Scope | None, placement: tuple[str, str] | None, data: dict[s
         return False
     owner_id, uid = biz.get("ownerId") or "", biz.get("uid") or ""
     return scope.sees(str(owner_id), str(uid)) or (scope.app_user and owner_id == scope.uid)
+
+
+L = TypeVar("L")
+
+
+class Audience(Generic[L]):
+    """A project's links indexed by what their scopes see, so the links a message reaches are found by its device's
+    placement instead of by asking every link (``may_see`` on each of a thousand links, for every device, was most
+    of what delivery did with many links connected).
+
+    The index gives exactly the links ``may_see`` accepts: a scope sees a device at (asset or home, owner) when the
+    asset is among its ``asset_ids`` (``by_asset``) or, for an app user, when the user owns it (``by_owner``); a
+    link without a scope sees everything (``everyone``). A link is keyed by its username; ``put`` again replaces
+    its scope (after visibility was read again)."""
+
+    def __init__(self) -> None:
+        self._scopes: dict[str, Scope | None] = {}
+        self._everyone: dict[str, L] = {}
+        self._by_asset: dict[str, dict[str, L]] = {}
+        self._by_owner: dict[str, dict[str, L]] = {}
+
+    def __len__(self) -> int:
+        return len(self._scopes)
+
+    @property
+    def scoped(self) -> bool:
+        """Whether any link sees less than the whole project (only then does a message's placement matter)."""
+        return len(self._scopes) > len(self._everyone)
+
+    def put(self, key: str, link: L, scope: Scope | None) -> None:
+        if key in self._scopes:
+            if self._scopes[key] == scope:
+                return
+            self.remove(key)
+        self._scopes[key] = scope
+        if scope is None:
+            self._everyone[key] = link
+            return
+        for asset_id in scope.asset_ids:
+            self._by_asset.setdefault(asset_id, {})[key] = link
+        if scope.app_user:
+            self._by_owner.setdefault(scope.uid, {})[key] = link
+
+    def remove(self, key: str) -> None:
+        if key not in self._scopes:
+            return
+        scope = self._scopes.pop(key)
+        if scope is None:
+            self._everyone.pop(key, None)
+            return
+        for asset_id in scope.asset_ids:
+            _discard(self._by_asset, asset_id, key)
+        if scope.app_user:
+            _discard(self._by_owner, scope.uid, key)
+
+    def recipients(self, placement: tuple[str, str] | None, data: dict[str, Any]) -> list[L]:
+        """The links that may see a message about a device at ``placement`` (see ``may_see``, which this equals)."""
+        owners: tuple[str, ...]
+        if placement is not None:
+            asset_id, owners = placement[0], (placement[1],)
+        else:  # judged by the binding the delete event names
+            biz = data.get("bizData")
+            if not isinstance(biz, dict):
+                return list(self._everyone.values())
+            asset_id = str(biz.get("ownerId") or "")
+            owners = (str(biz.get("uid") or ""), asset_id)
+        found = dict(self._everyone)
+        found.update(self._by_asset.get(asset_id, ()))
+        for owner in owners:
+            found.update(self._by_owner.get(owner, ()))
+        return list(found.values())
+
+
+def _discard(index: dict[str, dict[str, L]], at: str, key: str) -> None:
+    links = index.get(at)
+    if links is not None:
+        links.pop(key, None)
+        if not links:
+            del index[at]
 
 
 KEEP_EXPIRED_MS = 86_400_000

@@ -11,6 +11,7 @@ asset reads of ``domain/industry/assets.py`` and the few other reads that differ
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from tuyacloud.domain.context import Context, Scope
 from tuyacloud.errors import PermissionDeny
@@ -41,9 +42,23 @@ def descendants(children: dict[str, list[str]], asset_id: str) -> list[str]:
     return found
 
 
-def scope_of(uid: str, grants: list[AssetGrant], assets: list[Asset]) -> Scope:
-    existing = {a.id for a in assets}
-    children = children_map(assets)
+@dataclass(frozen=True)
+class AssetTree:
+    """A project's asset ids and each one's children, worked out once when many users' scopes are (the open hub
+    reads a thousand links' scopes again every few seconds: one map, not one per user)."""
+
+    ids: frozenset[str]
+    children: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, assets: Iterable[Asset]) -> AssetTree:
+        assets = list(assets)
+        return cls(frozenset(a.id for a in assets), children_map(assets))
+
+
+def scope_of(uid: str, grants: list[AssetGrant], assets: list[Asset], tree: AssetTree | None = None) -> Scope:
+    tree = tree or AssetTree.of(assets)
+    existing, children = tree.ids, tree.children
     visible: set[str] = set()
     full: set[str] = set()
     for g in grants:

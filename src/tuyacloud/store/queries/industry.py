@@ -245,6 +245,14 @@ class AssetQueries(Primitives):
         )
         return [_grant(r) for r in rows]
 
+    async def grants_of_project(self, access_id: str, region: str) -> list[AssetGrant]:
+        """Every user's grants in the project, by user (the open hub reads many users' scopes at once)."""
+        rows = await self.fetch(
+            f"SELECT {_GRANT_COLS} FROM asset_grants WHERE access_id = ? AND region = ? ORDER BY uid, asset_id",
+            (access_id, region),
+        )
+        return [_grant(r) for r in rows]
+
     async def page_asset_users(self, access_id: str, region: str, asset_id: str, offset: int,
                                limit: int) -> list[ProjectUser]:
         cols = ", ".join(f"u.{c.strip()}" for c in _USER_COLS.split(","))

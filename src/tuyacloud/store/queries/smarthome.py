@@ -8,6 +8,8 @@ queries run. Devices of app users are ordinary device rows whose ``access_id`` i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tuyacloud.models import App, AppUser, Device, Home, HomeMember, PairingToken, Room
 from tuyacloud.store.queries.primitives import Primitives
 from tuyacloud.store.rows import DEVICE_COLS, Row, device_from_row
@@ -135,6 +137,21 @@ class SmartHomeQueries(Primitives):
             "ORDER BY h.created_ms, h.id", (uid,),
         )
         return [(_home(r[:9]), r[9]) for r in rows]
+
+    async def home_ids_of_users(self, uids: Sequence[str]) -> dict[str, list[str]]:
+        """The ids of the homes each of ``uids`` is a member of (as ``homes_of_user``, for many users at once: the
+        open hub reads many app users' scopes together)."""
+        found: dict[str, list[str]] = {}
+        wanted = list(uids)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = await self.fetch(
+                "SELECT m.uid, h.id FROM home_members m JOIN homes h ON h.id = m.home_id WHERE m.uid IN "
+                f"({', '.join('?' for _ in chunk)}) ORDER BY m.uid, h.created_ms, h.id", tuple(chunk),
+            )
+            for uid, home_id in rows:
+                found.setdefault(str(uid), []).append(str(home_id))
+        return found
 
     async def insert_member(self, m: HomeMember) -> bool:
         changed = await self.execute(
