@@ -2,13 +2,18 @@
 
 Run: ``python bench/openapi.py --devices 10000,100000 --duration 10 --runs 3``
      ``python bench/openapi.py --engines sqlite,postgres --devices 10000`` (PostgreSQL: a throwaway cluster from
-     scripts/pg-test-cluster with fsync on, on the same machine; ``--src DIR`` runs another source tree)
+     scripts/pg-test-cluster with fsync on and ``max_connections = 100``, on the same machine; ``--src DIR`` runs
+     another source tree)
+     ``python bench/openapi.py --engines postgres --workers 1,2`` (``serve --workers N`` beside one worker, on one
+     cluster and one data set, interleaved run by run: commands/s, reads/s and CPU per operation of the server's
+     processes and of PostgreSQL's)
 
 What it does, for each device count N:
   1. a fresh data directory; ``tuyacloud project create`` and ``tuyacloud device add-virtual --count N`` (timed);
   2. starts the bare Starlette route (bench/bare_app.py) and ``tuyacloud serve --no-demo --no-simulator``, both
      pinned to one core (``taskset -c 0``), same uvicorn settings (httptools with the coalescing transport,
-     uvloop, no access log, one worker);
+     uvloop, no access log, one worker); with ``--workers N`` above 1 the server may use every core (N processes
+     pinned to one core would only take turns on it), so it shares the client's core with wrk;
      the simulator is off so its background ticks do not pollute the figures;
   3. gets an access token with a signed ``GET /v1.0/token?grant_type=1``;
   4. per run: wrk (pinned to the other core, ``taskset -c 1``) against the bare route, then signed
@@ -116,8 +121,8 @@ def source_digest(package: Path) -> str:
 PRIORITY: list[str] = []
 
 
-def pinned(core: int, cmd: list[str]) -> list[str]:
-    """``cmd`` pinned to one core (taskset execs it, so the child's pid is the program's)."""
+def pinned(core: int | str, cmd: list[str]) -> list[str]:
+    """``cmd`` pinned to one core, or a list of cores (taskset execs it, so the child's pid is the program's)."""
     return [*PRIORITY, "taskset", "-c", str(core), *cmd]
 
 
@@ -183,7 +188,7 @@ class Server:
             return ""
 
 
-def start_server(name: str, cmd: list[str], port: int, log: Path, core: int, timeout: float = 120.0) -> Server:
+def start_server(name: str, cmd: list[str], port: int, log: Path, core: int | str, timeout: float = 120.0) -> Server:
     env = child_env()
     with log.open("wb") as fh:
         proc = subprocess.Popen(pinned(core, cmd), stdout=fh, stderr=subprocess.STDOUT, env=env,
@@ -361,22 +366,42 @@ class WrkResult:
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants: ``serve --workers N`` is a supervisor whose forked workers do the serving, so
+    the server's CPU is the whole tree's (with one worker the tree is the one process)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(current := todo.pop())
+        todo += children.get(current, [])
+    return tree
+
+
 def run_delay(pid: int) -> tuple[float, float]:
-    """(seconds the main thread, i.e. the event loop, spent runnable but waiting for a CPU; CPU seconds of the
-    process's other threads). The SQLite commit thread shares the pinned core with the loop by design: the loop
-    waiting while it runs is the server's own cost, so callers subtract it to estimate outside disturbance."""
+    """(seconds the main threads, i.e. the event loops, spent runnable but waiting for a CPU; CPU seconds of the
+    processes' other threads), summed over the server's process tree (its workers). The SQLite commit thread shares
+    the pinned core with the loop by design: the loop waiting while it runs is the server's own cost, so callers
+    subtract it to estimate outside disturbance."""
     wait = cpu_main = cpu_all = 0.0
-    with contextlib.suppress(OSError, IndexError, ValueError):
-        wait = int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
-        main = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rpartition(")")[2].split()
-        cpu_main = (float(main[11]) + float(main[12])) / CLK_TCK
-        whole = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        cpu_all = (float(whole[11]) + float(whole[12])) / CLK_TCK
+    for one in process_tree(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            w = int(Path(f"/proc/{one}/schedstat").read_text().split()[1]) / 1e9
+            main = Path(f"/proc/{one}/task/{one}/stat").read_text().rpartition(")")[2].split()
+            whole = Path(f"/proc/{one}/stat").read_text().rpartition(")")[2].split()
+            wait += w
+            cpu_main += (float(main[11]) + float(main[12])) / CLK_TCK
+            cpu_all += (float(whole[11]) + float(whole[12])) / CLK_TCK
     return wait, cpu_all - cpu_main
 
 
 def cpu_sample(pid: int | None) -> tuple[float, float, float, float]:
-    """(wall s, busy CPU s outside interrupts, CPU s of pid and its threads, CPU s of waited children)."""
+    """(wall s, busy CPU s outside interrupts, CPU s of pid, its threads and its descendants (the workers), CPU s of
+    waited children)."""
     busy = proc = 0.0
     with contextlib.suppress(OSError, ValueError):
         for line in Path("/proc/stat").read_text().splitlines():
@@ -385,10 +410,10 @@ def cpu_sample(pid: int | None) -> tuple[float, float, float, float]:
                 # user, nice, system, steal; not idle, iowait, and not irq/softirq (loopback TCP is softirq work)
                 busy = (v[0] + v[1] + v[2] + v[7]) / CLK_TCK
                 break
-    if pid is not None:
+    for one in process_tree(pid) if pid is not None else ():
         with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            proc = (float(fields[11]) + float(fields[12])) / CLK_TCK  # utime, stime
+            fields = Path(f"/proc/{one}/stat").read_text().rpartition(")")[2].split()
+            proc += (float(fields[11]) + float(fields[12])) / CLK_TCK  # utime, stime
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.monotonic(), busy, proc, children.ru_utime + children.ru_stime
 
@@ -414,7 +439,9 @@ def cluster_cpu() -> float:
 
 
 def run_wrk(url: str, requests_file: Path, duration: float, connections: int, threads: int, core: int,
-            timeout_s: float = 5.0, server_pid: int | None = None) -> WrkResult:
+            timeout_s: float = 5.0, server_pid: int | None = None, loops: int = 1) -> WrkResult:
+    """One wrk measurement; ``loops`` is the server's number of event loops (workers), over which the run-queue
+    wait is averaged."""
     cmd = pinned(core, ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s",
                         "--timeout", f"{timeout_s:g}s", "-s", str(ROTATE_LUA), url, "--", str(requests_file)])
     pg_before = cluster_cpu() if server_pid else 0.0
@@ -449,7 +476,7 @@ def run_wrk(url: str, requests_file: Path, duration: float, connections: int, th
         server_cpu=server_cpu / wall if wall else 0.0,
         wrk_cpu=wrk_cpu / wall if wall else 0.0,
         other_load=max(0.0, busy - server_cpu - wrk_cpu - pg_used) / wall if wall and server_pid else 0.0,
-        server_wait=delay / wall if wall else 0.0,
+        server_wait=delay / wall / loops if wall else 0.0,
         pg_cpu=pg_used / wall if wall else 0.0,
     )
 
@@ -478,10 +505,13 @@ class DeviceCountResult:
     runs: list[RunResult] = field(default_factory=list)
     profiles: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     engine: str = "sqlite"
+    workers: int = 1
+    several_workers: bool = False  # the run compares worker counts: every label names its count
 
     @property
     def label(self) -> str:
-        return str(self.devices) if self.engine == "sqlite" else f"{self.devices} {self.engine[:2]}"
+        base = str(self.devices) if self.engine == "sqlite" else f"{self.devices} {self.engine[:2]}"
+        return f"{base} w{self.workers}" if self.several_workers and self.engine != "sqlite" else base
 
 
 @dataclass
@@ -506,6 +536,7 @@ class Options:
     quiet_wait: float = 120.0
     nice: int = 0
     engines: tuple[str, ...] = ("sqlite",)
+    workers: tuple[int, ...] = (1,)  # PostgreSQL only: `serve --workers N` for each N, interleaved run by run
 
 
 def _pg_value(url: str, sql: str, *args: Any) -> int:
@@ -546,7 +577,10 @@ def outbox_since(db: Path | str, seq: int) -> int:
 @contextlib.contextmanager
 def postgres_cluster() -> Iterator[str]:
     """A throwaway PostgreSQL cluster on this machine with its default durability (fsync on); yields its URL."""
-    env = {**os.environ, "PGTEST_FSYNC": "on"}
+    # max_connections as docs/scaling.md advises (near what the processes need: 21 per worker), not the test
+    # clusters' 300: the outbox horizon's pg_locks read visits every slot. 100 still fits two workers' pools.
+    env = {**os.environ, "PGTEST_FSYNC": "on",
+           "PGTEST_OPTIONS": (os.environ.get("PGTEST_OPTIONS", "") + " -c max_connections=100").strip()}
     script = ROOT / "scripts" / "pg-test-cluster"
     done = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True, env=env)
     if done.returncode != 0:
@@ -612,7 +646,7 @@ def disturbance(result: WrkResult, opts: Options, cpu_bound: bool) -> str:
 
 def measure(name: str, server: Server, req_file: Path, opts: Options,
             before: Callable[[], None] | None = None,
-            after: Callable[[WrkResult], None] | None = None, cpu_bound: bool = True) -> WrkResult:
+            after: Callable[[WrkResult], None] | None = None, cpu_bound: bool = True, loops: int = 1) -> WrkResult:
     """Warm up, then measure; if other work disturbed it, wait for quiet and measure again (up to opts.retries
     times), keeping the attempt disturbed least. ``before``/``after`` wrap each measured attempt."""
     url = f"http://127.0.0.1:{server.port}"
@@ -625,7 +659,7 @@ def measure(name: str, server: Server, req_file: Path, opts: Options,
             time.sleep(0.5)  # wrk stops with requests in flight: let them finish
             before()
         result = run_wrk(url, req_file, opts.duration, opts.connections, opts.threads, opts.client_core,
-                         server_pid=server.proc.pid)
+                         server_pid=server.proc.pid, loops=loops)
         if after is not None:
             after(result)
         result.attempts = attempt + 1
@@ -649,15 +683,19 @@ def measure(name: str, server: Server, req_file: Path, opts: Options,
 
 
 def one_run(work: Path, bare: Server, cloud: Server, project: Project, device_ids: list[str], db: Path | str,
-            opts: Options, rng: random.Random) -> RunResult:
+            opts: Options, rng: random.Random, workers: int = 1, baseline: WrkResult | None = None) -> RunResult:
+    """One run: the bare route (unless ``baseline`` was measured already in this run), reads, commands. With
+    several workers the server is not pinned to one core, so "it got less than its core" says nothing: reads are
+    then judged disturbed, like commands, by the other processes' load."""
     sample = rng.sample(device_ids, min(opts.sample, len(device_ids)))
-    bare_file = work / "bare.lua"
-    write_requests(bare_file, [{"method": "GET", "path": "/hello", "headers": {}}])
-    baseline = measure("bare", bare, bare_file, opts)
+    if baseline is None:
+        bare_file = work / "bare.lua"
+        write_requests(bare_file, [{"method": "GET", "path": "/hello", "headers": {}}])
+        baseline = measure("bare", bare, bare_file, opts)
 
     read_file = work / "reads.lua"
     write_requests(read_file, status_entries(project, sample))
-    reads = measure("reads", cloud, read_file, opts)
+    reads = measure("reads", cloud, read_file, opts, cpu_bound=workers == 1, loops=workers)
 
     cmd_file = work / "commands.lua"
     entries, expected = command_entries(project, sample)
@@ -671,7 +709,8 @@ def one_run(work: Path, bare: Server, cloud: Server, project: Project, device_id
         time.sleep(0.5)  # commands in flight at wrk's stop commit (and are counted) too
         result.outbox_rows = outbox_since(db, mark[0])
 
-    commands = measure("commands", cloud, cmd_file, opts, before=before, after=after, cpu_bound=False)
+    commands = measure("commands", cloud, cmd_file, opts, before=before, after=after, cpu_bound=False,
+                       loops=workers)
     checked, mismatches = check_statuses(cloud.port, project, expected)
     print(f"    outbox rows +{commands.outbox_rows} for {commands.ok} acknowledged commands (+ up to "
           f"{opts.connections} in flight at wrk's stop); status read-back {checked - mismatches}/{checked} ok",
@@ -767,19 +806,31 @@ def top_frames(raw: Path, n: int = 15, loop_only: bool = True) -> list[tuple[str
     return out
 
 
-def device_count_scenario(n: int, opts: Options, engine: str = "sqlite") -> DeviceCountResult:
+def device_count_scenario(n: int, opts: Options, engine: str = "sqlite") -> list[DeviceCountResult]:
+    """One result per worker count (only one on SQLite, which refuses ``--workers``)."""
     if engine == "postgres":
         with postgres_cluster() as url:
             return _device_count_scenario(n, opts, engine, url)
     return _device_count_scenario(n, opts, engine, None)
 
 
-def _device_count_scenario(n: int, opts: Options, engine: str, database_url: str | None) -> DeviceCountResult:
+def start_cloud(work: Path, data: Path, db_args: list[str], opts: Options, workers: int) -> Server:
+    """``tuyacloud serve`` on a fresh port: pinned to the server core with one worker, on every core with more."""
+    port = free_port()
+    cores: int | str = opts.server_core if workers == 1 else ",".join(str(c) for c in range(os.cpu_count() or 1))
+    extra = ["--workers", str(workers)] if workers > 1 else []
+    return start_server(f"tuyacloud ({workers} worker{'s' if workers > 1 else ''})",
+                        [*tuyacloud_cmd(), "serve", "--no-demo", "--no-simulator", "--port", str(port),
+                         "--data-dir", str(data), *db_args, *extra], port, work / f"tuyacloud-w{workers}.log", cores)
+
+
+def _device_count_scenario(n: int, opts: Options, engine: str, database_url: str | None) -> list[DeviceCountResult]:
     work = Path(tempfile.mkdtemp(prefix=f"tuyacloud-bench-{n}-", dir=opts.data_root))
     data = work / "data"
     print(f"\n== {n} devices on {engine} (data dir {data})", flush=True)
     servers: list[Server] = []
     db_args = ["--database-url", database_url] if database_url else []
+    worker_counts = opts.workers if engine == "postgres" else (1,)
     try:
         project_json = run_cli(["project", "create", "--name", f"bench-{n}", "--json", "--data-dir", str(data),
                                 *db_args], timeout=120)
@@ -797,27 +848,39 @@ def _device_count_scenario(n: int, opts: Options, engine: str, database_url: str
             raise BenchError(f"asked for {n} devices, the CLI printed {len(device_ids)}")
         print(f"  created {n} virtual devices in {create_s:.1f} s ({n / create_s:.0f}/s, CLI incl. start-up)",
               flush=True)
-        result = DeviceCountResult(n, create_s, engine=engine)
+        results = {w: DeviceCountResult(n, create_s, engine=engine, workers=w,
+                                        several_workers=len(worker_counts) > 1) for w in worker_counts}
 
-        bare_port, cloud_port = free_port(), free_port()
-        servers.append(start_server("bare route", [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port",
-                                                   str(bare_port)], bare_port, work / "bare.log", opts.server_core))
-        servers.append(start_server("tuyacloud", [*tuyacloud_cmd(), "serve", "--no-demo", "--no-simulator",
-                                                  "--port", str(cloud_port), "--data-dir", str(data), *db_args],
-                                    cloud_port, work / "tuyacloud.log", opts.server_core))
-        bare, cloud = servers
-        project.token = get_token(cloud.port, project)
-        rng = random.Random(n)
+        bare_port = free_port()
+        bare = start_server("bare route", [sys.executable, str(BENCH_DIR / "bare_app.py"), "--port",
+                                           str(bare_port)], bare_port, work / "bare.log", opts.server_core)
+        servers.append(bare)
         db: Path | str = database_url or data / "tuyacloud.db"
         for i in range(opts.runs):
-            print(f"  run {i + 1}/{opts.runs}", flush=True)
-            result.runs.append(one_run(work, bare, cloud, project, device_ids, db, opts, rng))
-            for server in servers:
-                if server.proc.poll() is not None:
-                    raise BenchError(f"{server.name} died during the run:\n{server.tail()}")
-        if opts.profile_dir is not None:
-            result.profiles = profile(work, cloud, project, device_ids, opts, rng, f"{n}")
-        return result
+            baseline: WrkResult | None = None
+            # Worker counts interleaved run by run, each in a server of its own on the same database: what the
+            # machine's other load does to one, it does to the others in the same minutes.
+            for w in worker_counts:
+                print(f"  run {i + 1}/{opts.runs}" + (f", {w} worker(s)" if len(worker_counts) > 1 else ""),
+                      flush=True)
+                cloud = start_cloud(work, data, db_args, opts, w)
+                servers.append(cloud)
+                try:
+                    project.token = get_token(cloud.port, project)
+                    rng = random.Random(n * 1000 + i)  # the same devices for every worker count of a run
+                    run = one_run(work, bare, cloud, project, device_ids, db, opts, rng, w, baseline)
+                    baseline = run.baseline
+                    results[w].runs.append(run)
+                    for server in (bare, cloud):
+                        if server.proc.poll() is not None:
+                            raise BenchError(f"{server.name} died during the run:\n{server.tail()}")
+                    if opts.profile_dir is not None and i == opts.runs - 1 and w == 1:
+                        results[w].profiles = profile(work, cloud, project, device_ids, opts,
+                                                      random.Random(n), f"{n}")
+                finally:
+                    servers.remove(cloud)
+                    stop_server(cloud)
+        return [results[w] for w in worker_counts]
     finally:
         for server in servers:
             stop_server(server)
@@ -871,6 +934,11 @@ def summarise(r: DeviceCountResult) -> dict[str, float]:
         "outbox_rows": sum(x.outbox_rows for x in runs),
         "status_mismatch": sum(x.status_mismatches for x in runs),
         "status_checked": sum(x.status_checked for x in runs),
+        # CPU per operation, µs: the server's processes (every worker) and the PostgreSQL cluster's
+        "read_srv_us": med([x.reads.server_cpu / x.reads.rps * 1e6 for x in runs if x.reads.rps]),
+        "read_pg_us": med([x.reads.pg_cpu / x.reads.rps * 1e6 for x in runs if x.reads.rps]),
+        "cmd_srv_us": med([x.commands.server_cpu / x.commands.rps * 1e6 for x in runs if x.commands.rps]),
+        "cmd_pg_us": med([x.commands.pg_cpu / x.commands.rps * 1e6 for x in runs if x.commands.rps]),
     }
 
 
@@ -898,7 +966,8 @@ def report(results: list[DeviceCountResult], opts: Options, version: str = "") -
     print(f"code: {version or code_version()}")
     print(f"server core {opts.server_core}, wrk core {opts.client_core} ({opts.threads} thread), "
           f"{opts.connections} connections, {opts.duration:g} s per measurement after {opts.warmup:g} s warm-up, "
-          f"{opts.runs} run(s), medians; simulator off; nice {opts.nice}\nre-measured (up to {opts.retries} times) "
+          f"{opts.runs} run(s), medians; simulator off; nice {opts.nice}; PostgreSQL workers "
+          f"{','.join(map(str, opts.workers))} (above 1: on every core)\nre-measured (up to {opts.retries} times) "
           f"when disturbed: run-queue wait > {opts.max_wait_share:.0%}, server CPU < {opts.min_cpu:.0%} (bare, "
           f"reads), others > {opts.max_other_io_bound:g} cores (commands)")
     print("=" * 100)
@@ -952,7 +1021,18 @@ def report(results: list[DeviceCountResult], opts: Options, version: str = "") -
         for label, ok, value in checks:
             all_ok &= ok
             print(f"  {r.label:>7} devices  {label:<40} {value:>24}  {verdict(ok)}")
-    if len(results) > 1 and len({r.engine for r in results}) == 1:
+    if any(r.engine == "postgres" for r in results):
+        print("\nCPU per operation (medians; the server's processes, every worker, and the PostgreSQL cluster's):")
+        print(f"  {'devices':>10} {'workers':>7} {'reads/s':>8} {'srv µs':>7} {'pg µs':>6} {'read p99':>9} "
+              f"{'cmds/s':>7} {'srv µs':>7} {'pg µs':>6} {'cmd p99':>8}")
+        for r in results:
+            s = sums[r.label]
+            print(f"  {r.label:>10} {r.workers:>7} {s['read_rps']:>8.0f} {s['read_srv_us']:>7.0f} "
+                  f"{s['read_pg_us']:>6.0f} {s['read_p99']:>9.2f} {s['cmd_rps']:>7.0f} {s['cmd_srv_us']:>7.0f} "
+                  f"{s['cmd_pg_us']:>6.0f} {s['cmd_p99']:>8.2f}")
+    by_count = [r for r in results if r.workers == results[0].workers]
+    if len({r.devices for r in by_count}) > 1 and len({r.engine for r in by_count}) == 1:
+        results = by_count
         lo, hi = results[0].label, results[-1].label
         a, b = sums[lo], sums[hi]
         print(f"\nscale {lo} -> {hi} devices (target: within {TARGET_SCALE_DRIFT:.0%}):")
@@ -1010,6 +1090,8 @@ def parse_args(argv: list[str] | None) -> tuple[list[int], Options, Path | None]
     parser.add_argument("--json-out", type=Path, default=None, help="write every run's raw figures here")
     parser.add_argument("--engines", default="sqlite", help="sqlite, postgres or both (comma-separated); PostgreSQL "
                         "is a throwaway cluster on this machine (scripts/pg-test-cluster, fsync on)")
+    parser.add_argument("--workers", default="1", help="PostgreSQL: server processes (`serve --workers N`), or "
+                        "several comma-separated (1,2), interleaved run by run on one data set (default 1)")
     parser.add_argument("--src", type=Path, default=None, help="run the server from this source tree (e.g. an "
                         "older commit's, as a baseline) instead of a copy of the checkout's src/")
     args = parser.parse_args(argv)
@@ -1018,6 +1100,14 @@ def parse_args(argv: list[str] | None) -> tuple[list[int], Options, Path | None]
         parser.error("--engines takes sqlite, postgres or both")
     if args.src is not None:
         SRC_PATH[0] = args.src.resolve()
+    try:
+        workers = tuple(int(x) for x in str(args.workers).split(",") if x.strip())
+    except ValueError:
+        parser.error("--workers takes integers, e.g. 1 or 1,2")
+    if not workers or min(workers) < 1:
+        parser.error("--workers needs at least one positive count")
+    if workers != (1,) and "postgres" not in engines:
+        parser.error("--workers above 1 needs --engines postgres (serve refuses it on SQLite)")
     try:
         counts = [int(x) for x in str(args.devices).split(",") if x.strip()]
     except ValueError:
@@ -1032,7 +1122,7 @@ def parse_args(argv: list[str] | None) -> tuple[list[int], Options, Path | None]
                    quiet_threshold=args.quiet_threshold, retries=args.retries, quiet_wait=args.quiet_wait,
                    nice=args.nice, max_wait_share=args.max_wait, min_cpu=args.min_cpu,
                    max_other_io_bound=args.max_other, live_source=args.live_source or args.src is not None,
-                   engines=engines)
+                   engines=engines, workers=workers)
     return counts, opts, args.json_out
 
 
@@ -1067,7 +1157,7 @@ def main(argv: list[str] | None = None) -> int:
         with terminate_on_signals():
             for engine in opts.engines:
                 for n in counts:
-                    results.append(device_count_scenario(n, opts, engine))
+                    results += device_count_scenario(n, opts, engine)
     except BenchError as exc:
         failure = f"benchmark failed: {exc}"
     except KeyboardInterrupt:

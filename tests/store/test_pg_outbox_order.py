@@ -208,14 +208,46 @@ def test_a_rolled_back_position_is_a_gap_not_a_stall() -> None:
     run(main)
 
 
-def test_many_writers_on_two_processes_and_a_consumer_polling_all_along_skip_nothing() -> None:
-    """Many concurrent units on two stores (two processes), one in ten failing, each appending one message, while a
-    consumer on one of them polls all along: every committed message reaches it, once. The horizon used to take
-    running transactions from ``pg_current_snapshot()``, whose list stops below the latest *completed* xid: the
-    newest running batch was missing from it, and this lost a few messages in about every other run."""
+class Watcher:
+    """Reads the outbox table directly (no horizon) on a connection of its own, as often as it can, and counts the
+    commits that landed out of order: a position that became visible after a higher one was already visible. Those
+    are the moments a consumer reading without the horizon would have skipped a message; a run with none proves
+    nothing about them."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.visible: set[int] = set()
+        self.out_of_order = 0
+
+    async def look(self) -> None:
+        highest = max(self.visible, default=0)
+        rows = await self.conn.fetch("SELECT seq FROM messages WHERE access_id = 'p1'")
+        new = {int(r[0]) for r in rows} - self.visible
+        self.out_of_order += sum(1 for seq in new if seq < highest)
+        self.visible |= new
+
+
+MIN_COMMITTED = 600  # messages committed by the writers before they stop
+MIN_OUT_OF_ORDER = 5  # commits seen landing below a visible position before they stop
+RUN_LIMIT_S = 90.0  # a slow machine gets this long to reach both; the test fails if it does not
+
+
+def test_many_writers_on_two_processes_and_consumers_polling_all_along_skip_nothing() -> None:
+    """Many concurrent units on two stores (two processes, two writer lanes each: four transactions that draw
+    positions and commit in whatever order their COMMITs end), one in ten failing, each appending one message,
+    while a consumer on each store polls all along: every committed message reaches both consumers, once, in
+    position order.
+
+    The writers stop on counts, not on time: at least MIN_COMMITTED messages committed *and* at least
+    MIN_OUT_OF_ORDER commits seen (by a direct read of the table) to land below a position that was already
+    visible, the case the horizon exists for; a run that cannot reach them within RUN_LIMIT_S fails rather than
+    passing on a handful of messages committed in order. The horizon used to take running transactions from
+    ``pg_current_snapshot()``, whose list stops below the latest *completed* xid: the newest running batch was
+    missing from it, and this lost a few messages in about every other run."""
 
     async def main(url: str) -> None:
         a, b = await open_store(url), await open_store(url)
+        watcher = Watcher(await asyncpg.connect(asyncpg_dsn(url)))
         committed: set[str] = set()
         stop = asyncio.Event()
         try:
@@ -237,28 +269,51 @@ def test_many_writers_on_two_processes_and_a_consumer_polling_all_along_skip_not
                         continue
                     committed.add(tag)
 
-            seen: list[str] = []
-            cursor = 0
+            consumers: list[tuple[Store, list[str], list[int]]] = [(a, [], [0]), (b, [], [0])]
+
+            async def poll_all() -> None:
+                for store, seen, cursor in consumers:
+                    cursor[0] = await consume(store, cursor[0], seen)
+                await watcher.look()
+
             writers = [asyncio.create_task(writer(i)) for i in range(24)]
-            deadline = asyncio.get_running_loop().time() + 4.0
-            while asyncio.get_running_loop().time() < deadline:
-                cursor = await consume(b, cursor, seen)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + RUN_LIMIT_S
+            while ((len(committed) < MIN_COMMITTED or watcher.out_of_order < MIN_OUT_OF_ORDER)
+                   and loop.time() < deadline):
+                await poll_all()
                 await asyncio.sleep(0.002)
             stop.set()
             await asyncio.gather(*writers)
+            assert len(committed) >= MIN_COMMITTED, f"only {len(committed)} committed in {RUN_LIMIT_S:g} s"
+            assert watcher.out_of_order >= MIN_OUT_OF_ORDER, (
+                f"only {watcher.out_of_order} out-of-order commits seen: the case was not exercised")
 
             async def everything() -> bool:
-                nonlocal cursor
-                cursor = await consume(b, cursor, seen)
-                return len(seen) >= len(committed)
+                await poll_all()
+                return all(len(seen) >= len(committed) for _, seen, _ in consumers)
 
             await until(everything, timeout=10)
-            assert len(committed) > 500
-            assert len(seen) == len(set(seen)), "a message delivered twice"
-            assert set(seen) == committed, f"skipped: {sorted(committed - set(seen))[:10]}"
+            positions = {tag: seq for seq, tag in await tagged_positions(asyncpg_dsn(url))}
+            for store, seen, _ in consumers:
+                name = "a" if store is a else "b"
+                assert len(seen) == len(set(seen)), f"consumer {name}: a message delivered twice"
+                assert set(seen) == committed, f"consumer {name} skipped: {sorted(committed - set(seen))[:10]}"
+                assert [positions[t] for t in seen] == sorted(positions[t] for t in seen), (
+                    f"consumer {name}: not in position order")
         finally:
             stop.set()
+            await watcher.conn.close()
             await a.close()
             await b.close()
 
     run(main)
+
+
+async def tagged_positions(dsn: str) -> list[tuple[int, str]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT seq, data FROM messages WHERE access_id = 'p1' ORDER BY seq")
+    finally:
+        await conn.close()
+    return [(int(r[0]), r[1].split('"tag":"')[1].split('"')[0]) for r in rows]
