@@ -651,7 +651,7 @@ def subscription_backlog(port: int, log: Path, access_id: str) -> int:
 
 
 def run_engine(engine: str, rates: list[int], duration: float, sustain: float, devices_n: int, workers: int = 1,
-               consumer_kind: str = "lean") -> EngineResult:
+               consumer_kind: str = "lean", profile: Path | None = None, pg_transport: str = "tcp") -> EngineResult:
     import scaleout
 
     result = EngineResult(engine, workers, consumer_kind)
@@ -667,7 +667,10 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
         pg_dir = exports["PGTEST_DIR"]
         postmaster = int(Path(pg_dir, "data", "postmaster.pid").read_text().split()[0])
         ob.POSTMASTER[:] = [postmaster]
-        db_args = ["--database-url", exports["TUYACLOUD_TEST_DATABASE_URL"]]
+        url = exports["TUYACLOUD_TEST_DATABASE_URL"]
+        if pg_transport == "unix":  # the cluster's socket directory is PGTEST_DIR (pg-test-cluster's -k)
+            url = f"postgresql://postgres@/postgres?host={pg_dir}&port={url.rsplit(':', 1)[1].split('/')[0]}"
+        db_args = ["--database-url", url]
         if ob.PRIORITY:  # --nice: the postmaster and the sessions it forks from now on
             subprocess.run(["renice", "-n", ob.PRIORITY[-1], "-p", str(postmaster)], capture_output=True,
                            check=False)
@@ -711,6 +714,8 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
             count_before, _ = consumer.count()
             before = scaleout.sample(server.proc.pid, postmaster)
             consumer_before = consumer.cpu()
+            spy = scaleout.Profiler(profile, server.proc.pid, sustain)
+            spying = spy.start(f"{engine}-x{workers}-sustained")
             started = time.monotonic()
             producer.go()
             produced = producer.result(sustain + 120)
@@ -719,6 +724,7 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
             consumer_after = consumer.cpu()
             count_after, last = consumer.count()
             result.load = os.getloadavg()[0]
+            spy.stop(spying)
             got = consumer.received(list(produced.sent))
             result.lost += missing
             result.out_of_order += order_violations(produced.spans, got)
@@ -763,6 +769,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--consumer", choices=("lean", "classic"), default="lean",
                         help="lean: a bare-socket Pulsar WS client; classic: the websocket-client library, as "
                         "the official client uses")
+    parser.add_argument("--pg-transport", choices=("tcp", "unix"), default="tcp", help="how the server reaches "
+                        "PostgreSQL: TCP on 127.0.0.1, or the cluster's Unix socket (same host)")
+    parser.add_argument("--profile", type=Path, help="record the server with py-spy during each sustained run "
+                        "(DIR/<engine>-x<workers>-sustained.txt, collapsed stacks; it costs the server CPU)")
     parser.add_argument("--src", type=Path, help="run the server from this source tree (e.g. a worktree of an "
                         "older commit, as a baseline) instead of the checkout's src/")
     parser.add_argument("--nice", type=int, default=None, help="run the server, PostgreSQL, wrk, the producer and "
@@ -782,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
     for engine in args.engines.split(","):
         for workers in [int(w) for w in args.workers.split(",")] if engine == "postgres" else [1]:
             results.append(run_engine(engine, rates, args.duration, args.sustain, args.devices, workers,
-                                      args.consumer))
+                                      args.consumer, args.profile, args.pg_transport))
     ok = True
     print(f"\nMessage service: command -> decrypted message at the consumer ({args.consumer} consumer, its own "
           "process; producer and consumer on core 1)")
