@@ -660,7 +660,10 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
     pg_dir = None
     postmaster = 0
     if engine == "postgres":
-        env = {**os.environ, "PGTEST_FSYNC": "on"}
+        # max_connections 100 (PostgreSQL's default; the test clusters have 300): the outbox horizon's read of
+        # pg_locks, about one per batch, visits every connection slot (docs/scaling.md). Two workers use 42.
+        env = {**os.environ, "PGTEST_FSYNC": "on",
+               "PGTEST_OPTIONS": f"-c max_connections=100 {os.environ.get('PGTEST_OPTIONS', '')}"}
         out = subprocess.run(["bash", str(ob.ROOT / "scripts" / "pg-test-cluster"), "start"], capture_output=True,
                              text=True, env=env, check=True).stdout
         exports = dict(line.removeprefix("export ").split("=", 1) for line in out.splitlines())
