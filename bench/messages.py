@@ -13,8 +13,9 @@ server, was the bound of the sustained rate).
 1. Latency at fixed rates: commands (``countdown_1`` = a unique value per command, signed before the run) paced at
    R per second over 32 keep-alive connections; latency = consumer receipt of that value's report - the moment the
    command was due (no coordinated omission).
-2. Sustained rate: the same producer as fast as the server answers (32 connections, each sending its next command
-   when its last is answered) for ``--sustain`` seconds; events/s = messages received / (last receipt - start).
+2. Sustained rate: the same producer as fast as the server answers (``--connections``, 32 by default, each sending
+   its next command when its last is answered) for ``--sustain`` seconds; events/s = messages received / (last
+   receipt - start).
    CPU per event of each process (utime + stime from /proc/<pid>/stat): the server (all workers and threads), the
    PostgreSQL sessions serving it, PostgreSQL's background processes, the producer and the consumer. On a machine
    shared with other work the CPU per event is the figure to compare; the load average is printed beside it.
@@ -382,14 +383,15 @@ async def paced_lean(port: int, requests: list[tuple[tuple[str, int], bytes]],
     return (await lean_run(port, requests, rate, len(requests) / rate)).sent
 
 
-async def lean_run(port: int, requests: list[tuple[tuple[str, int], bytes]], rate: int, seconds: float) -> _Lean:
+async def lean_run(port: int, requests: list[tuple[tuple[str, int], bytes]], rate: int, seconds: float,
+                   connections: int = 32) -> _Lean:
     """The lean producer's run. ``rate`` > 0: paced (see :func:`paced_lean`). ``rate`` 0: as fast as the server
-    answers (a closed loop of 32 connections, each sending its next command when the last is answered, as wrk
+    answers (a closed loop of ``connections``, each sending its next command when the last is answered, as wrk
     does) for ``seconds``, then the commands in flight are answered and the rest are not sent."""
     loop = asyncio.get_running_loop()
     producer = _Lean()
     producer.port = port
-    for _ in range(32):
+    for _ in range(connections):
         _, link = await loop.create_connection(lambda: _Link(producer), "127.0.0.1", port)
         producer.free.append(link)
     begin = time.monotonic()
@@ -450,7 +452,7 @@ class Produced:
 
 
 def producer_process(conn: Any, port: int, project: ob.Project, devices: list[str], rate: int, seconds: float,
-                     start_value: int, count: int) -> None:
+                     start_value: int, count: int, connections: int = 32) -> None:
     """Process entry point of :class:`Producer`: signs ``count`` commands, says so, waits for the go, runs."""
     os.sched_setaffinity(0, {1})
     import uvloop
@@ -459,7 +461,7 @@ def producer_process(conn: Any, port: int, project: ob.Project, devices: list[st
     conn.send("signed")
     conn.recv()
     started = time.process_time()
-    run = uvloop.run(lean_run(port, requests, rate, seconds))
+    run = uvloop.run(lean_run(port, requests, rate, seconds, connections))
     conn.send(Produced(run.sent, run.spans, time.process_time() - started, run.seconds, run.lost, run.unsent))
 
 
@@ -468,11 +470,11 @@ class Producer:
     CPU counted around a run is the run's."""
 
     def __init__(self, port: int, project: ob.Project, devices: list[str], rate: int, seconds: float,
-                 start_value: int, count: int) -> None:
+                 start_value: int, count: int, connections: int = 32) -> None:
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
         self.proc = context.Process(target=producer_process, daemon=True, args=(
-            child, port, project, devices, rate, seconds, start_value, count))
+            child, port, project, devices, rate, seconds, start_value, count, connections))
         self.proc.start()
         if not self.conn.poll(600):
             raise ob.BenchError("the producer did not sign its commands in 600 s")
@@ -651,7 +653,8 @@ def subscription_backlog(port: int, log: Path, access_id: str) -> int:
 
 
 def run_engine(engine: str, rates: list[int], duration: float, sustain: float, devices_n: int, workers: int = 1,
-               consumer_kind: str = "lean", profile: Path | None = None, pg_transport: str = "tcp") -> EngineResult:
+               consumer_kind: str = "lean", profile: Path | None = None, pg_transport: str = "tcp",
+               connections: int = 32) -> EngineResult:
     import scaleout
 
     result = EngineResult(engine, workers, consumer_kind)
@@ -713,7 +716,7 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
         if sustain > 0:
             # commands enough for 8,000/s, each with a value of its own (countdown_1 takes 0..86400)
             count = min(int(8000 * sustain), 86400 - value)
-            producer = Producer(port, project, devices, 0, sustain, value, count)
+            producer = Producer(port, project, devices, 0, sustain, value, count, connections)
             count_before, _ = consumer.count()
             before = scaleout.sample(server.proc.pid, postmaster)
             consumer_before = consumer.cpu()
@@ -772,6 +775,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--consumer", choices=("lean", "classic"), default="lean",
                         help="lean: a bare-socket Pulsar WS client; classic: the websocket-client library, as "
                         "the official client uses")
+    parser.add_argument("--connections", type=int, default=32, help="the sustained run's connections (each "
+                        "sends its next command when its last is answered; the paced runs use 32)")
     parser.add_argument("--pg-transport", choices=("tcp", "unix"), default="tcp", help="how the server reaches "
                         "PostgreSQL: TCP on 127.0.0.1, or the cluster's Unix socket (same host)")
     parser.add_argument("--profile", type=Path, help="record the server with py-spy during each sustained run "
@@ -795,7 +800,7 @@ def main(argv: list[str] | None = None) -> int:
     for engine in args.engines.split(","):
         for workers in [int(w) for w in args.workers.split(",")] if engine == "postgres" else [1]:
             results.append(run_engine(engine, rates, args.duration, args.sustain, args.devices, workers,
-                                      args.consumer, args.profile, args.pg_transport))
+                                      args.consumer, args.profile, args.pg_transport, args.connections))
     ok = True
     print(f"\nMessage service: command -> decrypted message at the consumer ({args.consumer} consumer, its own "
           "process; producer and consumer on core 1)")
@@ -805,8 +810,8 @@ def main(argv: list[str] | None = None) -> int:
         for rate, (p50, p99, sent, lost) in r.latency.items():
             print(f"{name:<12} {rate:>7} {p50:>8.1f} {p99:>8.1f} {sent:>7} {lost:>5}")
     if args.sustain > 0:
-        print(f"\nSustained ({args.sustain:g} s, 32 connections as fast as answered): CPU per event, µs "
-              "(per process, /proc/<pid>/stat)")
+        print(f"\nSustained ({args.sustain:g} s, {args.connections} connections as fast as answered): CPU per "
+              "event, µs (per process, /proc/<pid>/stat)")
         print(f"{'engine':<12} {'commands/s':>11} {'events/s':>9} {'ok cmds':>8} {'received':>9} {'server':>7} "
               f"{'pg sess':>8} {'pg bg':>6} {'producer':>9} {'consumer':>9} {'events/server CPU-s':>20} "
               f"{'load':>5}")
