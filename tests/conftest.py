@@ -160,10 +160,10 @@ LONG_UNITS = ("tests/gateway/fuzz/test_fuzz_", "tests/cli/test_startup_errors.py
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under ``-n N --dist loadscope``: the browser tests (pytest-playwright names them ``[chromium]``) are one work
-    unit, handed out first, and the process that runs it gets nothing after it (see
-    ``pytest_collection_modifyitems``: after sync Playwright, ``asyncio.run()`` fails in that process): it stops
-    when done. Then ``LONG_UNITS``, then the others as loadscope orders them (most tests first). Every other module
-    stays a unit of its own, as loadscope makes them."""
+    unit, handed out first (one Playwright and one chromium serve them all, and chromium's waits overlap the long
+    units' work), then ``LONG_UNITS``, then the others as loadscope orders them (most tests first). The process that
+    ran the browser unit goes on with other units: Playwright stops after its last browser test
+    (``pytest_runtest_teardown``). Every other module stays a unit of its own, as loadscope makes them."""
     if config.getoption("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -171,7 +171,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     browser = "playwright browser tests"
 
     class BrowserFirst(LoadScopeScheduling):  # type: ignore[misc]
-        browser_node: Any = None
         ordered = False
 
         def _split_scope(self, nodeid: str) -> str:
@@ -186,14 +185,30 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
                     self.workqueue.move_to_end(scope, last=False)
                 if browser in self.workqueue:
                     self.workqueue.move_to_end(browser, last=False)
-            if node is self.browser_node:
-                node.shutdown()  # it ran sync Playwright: it finishes its last tests and stops
-                return
-            if self.browser_node is None and next(iter(self.workqueue)) == browser:
-                self.browser_node = node
             super()._assign_work_unit(node)
 
     return BrowserFirst(config, log)
+
+
+def _uses_browser(item: pytest.Item | None) -> bool:
+    return item is not None and bool(PLAYWRIGHT_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """After the last browser test of a run of them (the next test is not one, or there is none), Playwright stops
+    and with it chromium (``playwright`` and every session fixture made from it, tests/console/conftest.py): while
+    sync Playwright is started it keeps an event loop running in the main thread, and ``asyncio.run()`` (store,
+    domain and CLI tests) refuses to start. So the process that ran the browser unit can run other units after it
+    instead of stopping (it used to stop, leaving the run a process short for the rest of it). A browser test after
+    that would start Playwright again."""
+    result = yield
+    if _uses_browser(item) and not _uses_browser(nextitem):
+        info = getattr(item, "_fixtureinfo", None)
+        request = getattr(item, "_request", None)
+        for fixturedef in (info.name2fixturedefs.get("playwright", ()) if info is not None else ()):
+            fixturedef.finish(request)  # its dependants (browser_type, browser...) are torn down first
+    return result
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -201,10 +216,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     in-process subset (catalog, store, domain, layer rules). With ``TUYACLOUD_TEST_ENGINE_ONLY=1`` (the PostgreSQL
     half of ``scripts/test``) only the tests that can depend on the engine run (``uses_engine``); the rest are
     deselected, having run in the SQLite half. Browser tests (those using Playwright's fixtures) run
-    last: sync Playwright keeps an event loop running in the main thread while it is started (the console's
-    conftest starts it once for the run, and under pytest-xdist the browser tests are one unit whose process then
-    stops),
-    and ``asyncio.run()`` (store and domain tests) refuses to start meanwhile."""
+    together, last: one Playwright and one chromium serve them all (the console's conftest starts them), and they
+    stop after the last one (``pytest_runtest_teardown``; under pytest-xdist the browser tests are one unit)."""
     for item in items:
         if starts_server(item):
             item.add_marker(pytest.mark.e2e)

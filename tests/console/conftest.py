@@ -64,8 +64,9 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any], chromium_
 # One Playwright and one chromium for the whole run, shared by every browser module (starting them costs about 1.7 s
 # of CPU, which five modules paid five times). Sync Playwright keeps an event loop running in the main thread while
 # it is started, and asyncio.run() (store, domain and CLI tests) refuses to start meanwhile: that is why browser tests
-# run after every other test of their process (tests/conftest.py orders them last, and under pytest-xdist they are
-# one work unit whose process stops after it), and so nothing needs asyncio.run() once Playwright has started.
+# run together (tests/conftest.py orders them last, and under pytest-xdist they are one work unit), and why
+# Playwright stops after the last of them (tests/conftest.py's pytest_runtest_teardown), so that the process can go
+# on with other tests.
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as started:

@@ -104,12 +104,23 @@ class Serve:
             self.proc = subprocess.Popen(command, stdout=out, stderr=err, env=cli_env())
 
     def ready(self) -> bool:
+        """Serving, and it is this process that answers: its banner (printed when the application is ready, before
+        it serves) is out too. Without that check another test's server that took the port first (``free_port``
+        only finds a port that was free a moment ago; the process binds it a second or more later, much more under
+        load) answered the health check for it, and the test then failed reading an admin token from an empty
+        output."""
         if self.proc.poll() is not None:
             raise AssertionError(f"serve exited {self.proc.returncode}: {self.err.read_text()[-3000:]}")
+        if "Authorization: Bearer" not in self.out.read_text():
+            return False
         try:
             return web.get(f"http://127.0.0.1:{self.port}/_tuyacloud/health", timeout=2).status_code == 200
         except httpx.TransportError:
             return False
+
+    def port_taken(self) -> bool:
+        """It stopped because its port was in use when it started (another process took it after ``free_port``)."""
+        return self.proc.poll() is not None and "already in use" in self.err.read_text()
 
     def admin_token(self) -> str:
         match = re.search(r"Bearer (\S+)\)", self.out.read_text())

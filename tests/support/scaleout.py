@@ -34,10 +34,19 @@ def new_database() -> str:
 
 
 def start(data: Path, db: str, name: str, *options: str) -> Serve:
-    """``tuyacloud serve --no-demo --no-mqtt`` on ``db``, ready to serve."""
-    server = Serve(data, db, name, "--no-demo", "--no-mqtt", *options)
-    eventually(server.ready, timeout=START_TIMEOUT_S, every=0.1, what=f"{name} started")
-    return server
+    """``tuyacloud serve --no-demo --no-mqtt`` on ``db``, ready to serve; started again on another port when another
+    process took its port before it could (``Serve.port_taken``), which the test is not about."""
+    for _ in range(3):
+        server = Serve(data, db, name, "--no-demo", "--no-mqtt", *options)
+        try:
+            eventually(lambda s=server: s.port_taken() or s.ready(), timeout=START_TIMEOUT_S, every=0.1,
+                       what=f"{name} started")
+        finally:
+            if server.port_taken():
+                server.stop()
+        if not server.port_taken():
+            return server
+    raise AssertionError(f"{name}: three free ports were taken by other processes before it could bind them")
 
 
 def control(server: Serve, method: str, path: str, json: Any = None) -> Any:
