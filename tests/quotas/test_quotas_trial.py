@@ -158,6 +158,26 @@ def test_a_project_plan_overrides_the_server(trial: CloudServer, trial_control: 
     assert bad.value.code == 1109
 
 
+@pytest.mark.parametrize(("settings", "says"), [
+    ({"plan": "trial", "devices": True}, "devices must be an integer >= 0"),
+    ({"plan": "trial", "monthly_calls": "20"}, "monthly_calls must be an integer >= 0"),
+    ({"plan": "trial", "monthly_messages": -1}, "monthly_messages must be an integer >= 0"),
+    ({"plan": 7}, "plan must be one of"),
+])
+def test_a_quota_setting_of_the_wrong_type_is_refused_whole(trial: CloudServer, trial_control: ControlClient,
+                                                            settings: dict[str, Any], says: str) -> None:
+    """The control API checks the JSON types before the domain sees them (a boolean is not a figure): 1109 with the
+    rule, and nothing of the change is kept (the plan given beside the bad figure neither)."""
+    project = trial_control.create_project("Typed quotas")
+    with pytest.raises(ControlError) as bad:
+        trial_control.set_quotas(project["access_id"], **settings)
+    assert bad.value.code == 1109 and says in bad.value.detail, bad.value
+    assert trial_control.quotas(project["access_id"])["project_plan"] is None
+    with pytest.raises(ControlError) as months:
+        trial_control.call("POST", f"/projects/{project['access_id']}/quotas/month", {"months": "1"})
+    assert months.value.code == 1109 and "months must be an integer" in months.value.detail
+
+
 def test_the_months_count_survives_a_restart(tmp_path: Path) -> None:
     first = CloudServer(tmp_path, quotas="trial", quota_calls=10, simulator=False).start()
     try:

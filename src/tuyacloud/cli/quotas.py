@@ -16,7 +16,7 @@ from tuyacloud.domain.context import Context
 from tuyacloud.domain.projects import projects, quotas
 
 
-def _figure(value: int | None) -> Any:
+def _figure(value: int | None) -> quotas.Figure:
     """-1 on the command line: back to the plan's figure."""
     if value is None:
         return quotas.UNSET

@@ -15,7 +15,7 @@ from tuyacloud.domain.context import Context
 from tuyacloud.domain.projects import projects, quotas
 from tuyacloud.errors import ParamIllegal
 
-_FIELDS = ("plan", "monthly_calls", "monthly_messages", "devices")
+_FIELDS = ("plan", *quotas.FIGURES)
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -24,6 +24,22 @@ async def _body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ParamIllegal("body must be a JSON object")
     return data
+
+
+def _integer(value: Any, rule: str) -> int:
+    """A JSON integer (not a boolean, which Python counts as one), else ``rule`` as the 1109 message."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ParamIllegal(rule)
+    return value
+
+
+def _figure(name: str, value: Any) -> quotas.Figure:
+    """A figure of the body: left out, null (the plan's) or an integer."""
+    if value is None:
+        return None
+    if value is quotas.UNSET:
+        return quotas.UNSET
+    return _integer(value, quotas.figure_rule(name))
 
 
 async def show(request: Request, ctx: Context) -> dict[str, Any]:
@@ -38,8 +54,12 @@ async def configure(request: Request, ctx: Context) -> dict[str, Any]:
     unknown = set(body) - set(_FIELDS)
     if unknown:
         raise ParamIllegal(f"unknown fields {sorted(unknown)}; give any of {', '.join(_FIELDS)}")
+    plan = body.get("plan", quotas.UNSET)
+    if plan is not quotas.UNSET and plan is not None and not isinstance(plan, str):
+        raise ParamIllegal(f"plan must be one of {', '.join(quotas.PLANS)} or default")
+    figures = {name: _figure(name, body.get(name, quotas.UNSET)) for name in quotas.FIGURES}
     project = await projects.get(ctx, request.path_params["access_id"])
-    await quotas.configure(ctx, project, **{k: body[k] for k in _FIELDS if k in body})
+    await quotas.configure(ctx, project, plan=plan, **figures)
     return await quotas.status(ctx, project)
 
 
@@ -54,7 +74,7 @@ async def month(request: Request, ctx: Context) -> dict[str, Any]:
     """``{"months": 1}`` (the default): the project's quota month moves on, with fresh counts."""
     body = await _body(request)
     project = await projects.get(ctx, request.path_params["access_id"])
-    await quotas.move_month(ctx, project, body.get("months", 1))
+    await quotas.move_month(ctx, project, _integer(body.get("months", 1), quotas.month_rule()))
     return await quotas.status(ctx, project)
 
 

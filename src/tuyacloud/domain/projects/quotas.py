@@ -15,6 +15,7 @@ Off unless the server runs with ``--quotas trial`` or a project is given a plan 
 
 from __future__ import annotations
 
+import enum
 import functools
 import logging
 import time
@@ -387,21 +388,37 @@ async def status(ctx: Context, project: Project) -> dict[str, Any]:
     }
 
 
-def _limit(name: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ParamIllegal(f"{name} must be an integer >= 0 (or null: the plan's figure)")
+class Unset(enum.Enum):
+    """The value of a setting left out of a change (``None`` means "the plan's figure", so it cannot say that)."""
+
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
+Plan = str | None | Unset
+Figure = int | None | Unset
+FIGURES = ("monthly_calls", "monthly_messages", "devices")
+
+
+def figure_rule(name: str) -> str:
+    """What a figure must be: said by the domain when one is negative and by the faces when one is not an integer."""
+    return f"{name} must be an integer >= 0 (or null: the plan's figure)"
+
+
+def month_rule() -> str:
+    return f"months must be an integer between -{MAX_MONTH_MOVE} and {MAX_MONTH_MOVE}"
+
+
+def _limit(name: str, value: int | None) -> int | None:
+    if value is not None and value < 0:
+        raise ParamIllegal(figure_rule(name))
     return value
 
 
-UNSET: Any = object()
-
-
-async def configure(ctx: Context, project: Project, *, plan: Any = UNSET, monthly_calls: Any = UNSET,
-                    monthly_messages: Any = UNSET, devices: Any = UNSET) -> QuotaSettings:
+async def configure(ctx: Context, project: Project, *, plan: Plan = UNSET, monthly_calls: Figure = UNSET,
+                    monthly_messages: Figure = UNSET, devices: Figure = UNSET) -> QuotaSettings:
     """Set a project's own plan (``trial``, ``off``, or ``default``/None: the server's) and figures (None: the
-    plan's). What is not given stays as it was."""
+    plan's). What is not given (``UNSET``) stays as it was."""
     current = await ctx.store.quota_settings_of(project.access_id) or QuotaSettings(project.access_id)
     changes: dict[str, Any] = {"updated_ms": ctx.clock.now_ms()}
     if plan is not UNSET:
@@ -448,11 +465,11 @@ async def reset(ctx: Context, project: Project) -> None:
 MAX_MONTH_MOVE = 1200
 
 
-async def move_month(ctx: Context, project: Project, months: Any = 1) -> QuotaSettings:
+async def move_month(ctx: Context, project: Project, months: int = 1) -> QuotaSettings:
     """Move the project's quota month by ``months`` (1: the next month, with fresh counts), without moving the
     cloud's clock."""
-    if not isinstance(months, int) or isinstance(months, bool) or abs(months) > MAX_MONTH_MOVE:
-        raise ParamIllegal(f"months must be an integer between -{MAX_MONTH_MOVE} and {MAX_MONTH_MOVE}")
+    if abs(months) > MAX_MONTH_MOVE:
+        raise ParamIllegal(month_rule())
     book = _book(ctx)
     if book is not None:
         await book.flush(ctx)
