@@ -6,7 +6,6 @@ and 1,100 of them under a 1,024 descriptor limit locked every client out)."""
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, suppress
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 
 from support.custom import ok
-from support.hostile import connect, exchange, read_answer
+from support.hostile import closed_within, connect, exchange, read_answer
 from support.server import CloudServer
 from support.signed import SignedClient
 from tuyacloud.clock import Clock
@@ -37,33 +36,17 @@ def quick(tmp_path: Path) -> Iterator[CloudServer]:
     server.stop()
 
 
-def _closed_within(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:
-    """Whether the server closed the connection within ``seconds``, and what it sent first."""
-    sock.settimeout(seconds)
-    data = b""
-    try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return True, data
-            data += chunk
-    except TimeoutError:
-        return False, data
-    except ConnectionResetError:
-        return True, data
-
-
 def test_a_slow_request_head_is_answered_408_and_closed(quick: CloudServer) -> None:
     with connect(quick.port) as sock:
         sock.sendall(SLOW_HEAD)
-        closed, data = _closed_within(sock, 6)
+        closed, data = closed_within(sock, 6)
     assert closed, "the connection stayed open"
     assert data.startswith(b"HTTP/1.1 408") and b"did not arrive within 1 s" in data, data
 
 
 def test_a_connection_that_sends_nothing_is_closed(quick: CloudServer) -> None:
     with connect(quick.port) as sock:
-        closed, _ = _closed_within(sock, 6)
+        closed, _ = closed_within(sock, 6)
     assert closed
 
 
@@ -71,7 +54,7 @@ def test_a_slow_body_is_answered_408_and_closed(quick: CloudServer) -> None:
     """The issue's case: Content-Length 100 and two bytes."""
     with connect(quick.port) as sock:
         sock.sendall(SLOW_BODY)
-        closed, data = _closed_within(sock, 6)
+        closed, data = closed_within(sock, 6)
     assert closed, "the connection stayed open"
     assert data.startswith(b"HTTP/1.1 408") and b"body did not arrive" in data, data
 
@@ -81,7 +64,7 @@ def test_an_idle_keep_alive_connection_is_closed(quick: CloudServer) -> None:
         sock.sendall(b"GET /_tuyacloud/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         answer = read_answer(sock)
         assert answer is not None and answer.status == 200 and not answer.closed
-        closed, _ = _closed_within(sock, 6)
+        closed, _ = closed_within(sock, 6)
     assert closed
 
 
@@ -146,7 +129,7 @@ def test_slow_clients_do_not_starve_a_signed_client(tmp_path: Path) -> None:
                     sock.sendall(SLOW_HEAD)
             for _ in range(5):
                 assert ok(client.get("/v1.0/iot-03/devices", {"page_size": 5})) is not None
-            verdicts = [_closed_within(sock, 8) for sock in slow]
+            verdicts = [closed_within(sock, 8) for sock in slow]
         assert all(closed for closed, _ in verdicts)
         assert sum(b'"code":1110' in data for _, data in verdicts) >= 30
         assert sum(data.startswith(b"HTTP/1.1 408") for _, data in verdicts) == 10
@@ -204,7 +187,7 @@ def test_at_the_total_limit_a_new_client_takes_the_place_of_the_longest_waiting_
             time.sleep(1.5)  # past the age a connection must have waited before it can be evicted
             served = exchange(server.port, b"GET /_tuyacloud/health HTTP/1.1\r\nHost: x\r\n\r\n", source="127.0.4.1")
             assert served is not None and served.json()["success"] is True, served
-            verdicts = [_closed_within(sock, 0.5) for sock in slow]
+            verdicts = [closed_within(sock, 0.5) for sock in slow]
             # one of them (the longest waiting, as the sweeps saw it) was told why and closed; the others wait on
             evicted = [data for closed, data in verdicts if closed]
             assert len(evicted) == 1, verdicts

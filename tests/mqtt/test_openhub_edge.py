@@ -18,6 +18,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from support.custom import ok
+from support.hostile import closed_within
 from support.openhub import Site, Subscriber, eventually, get_config, make_site, mqtt_server
 from support.server import CloudServer
 from tuyacloud.messaging.mqtt import edge
@@ -63,22 +64,6 @@ def _open(port: int, source: str = "127.0.0.1") -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
-
-
-def _closed_within(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:
-    """Whether the server closed the connection within ``seconds``, and what it sent before."""
-    sock.settimeout(seconds)
-    data = b""
-    try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return True, data
-            data += chunk
-    except TimeoutError:
-        return False, data
-    except ConnectionResetError:
-        return True, data
 
 
 def _switch(site: Site, on: bool, name: str = "alice") -> None:
@@ -150,7 +135,7 @@ def test_a_connection_without_a_complete_connect_is_closed_after_the_time_out(hu
         started = time.monotonic()
         if sent:
             sock.sendall(sent)
-        closed, data = _closed_within(sock, CONNECT_TIMEOUT_S + 4)
+        closed, data = closed_within(sock, CONNECT_TIMEOUT_S + 4)
         took = time.monotonic() - started
     assert closed and data == b"", "the connection stayed open"
     assert CONNECT_TIMEOUT_S * 0.9 <= took <= CONNECT_TIMEOUT_S + 3, took
@@ -171,7 +156,7 @@ def test_a_slow_but_complete_connect_is_served(hub: CloudServer, site: Site) -> 
 def test_an_oversized_connect_is_refused_from_its_fixed_header(hub: CloudServer) -> None:
     with _open(hub.settings.mqtt_port) as sock:
         sock.sendall(b"\x10" + _length(edge.MAX_PACKET + 1) + b"\x00\x04MQTT")  # the rest never needs to come
-        closed, data = _closed_within(sock, CONNECT_TIMEOUT_S / 2)
+        closed, data = closed_within(sock, CONNECT_TIMEOUT_S / 2)
     assert closed and data == b""
 
 
@@ -189,7 +174,7 @@ def test_a_connection_closed_before_its_connect_is_not_a_refusal(hub: CloudServe
 def test_a_malformed_remaining_length_closes_the_connection(hub: CloudServer) -> None:
     with _open(hub.settings.mqtt_port) as sock:
         sock.sendall(b"\x10\xff\xff\xff\xff\x01")
-        closed, _ = _closed_within(sock, CONNECT_TIMEOUT_S / 2)
+        closed, _ = closed_within(sock, CONNECT_TIMEOUT_S / 2)
     assert closed
 
 
@@ -239,11 +224,11 @@ def test_refusals_are_logged_once_per_address_and_kind_then_summed_up(hub: Cloud
             assert sock.recv(4) == b"\x20\x02\x00\x05"
     with _open(hub.settings.mqtt_port, "127.0.0.6") as sock:
         sock.sendall(connect_packet(config["client_id"], config["username"], "wrong password!"))
-        assert _closed_within(sock, 5)[0]
+        assert closed_within(sock, 5)[0]
     socks = [_open(hub.settings.mqtt_port, "127.0.0.5") for _ in range(5)]  # another kind: silent connections
     try:
         for sock in socks:
-            assert _closed_within(sock, CONNECT_TIMEOUT_S + 4)[0]
+            assert closed_within(sock, CONNECT_TIMEOUT_S + 4)[0]
     finally:
         for sock in socks:
             sock.close()
@@ -268,7 +253,7 @@ def test_refusals_are_logged_once_per_address_and_kind_then_summed_up(hub: Cloud
 def _http_status(port: int, source: str) -> tuple[bool, bytes]:
     with socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0)) as sock:
         sock.sendall(b"GET /_tuyacloud/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        return _closed_within(sock, 5)
+        return closed_within(sock, 5)
 
 
 @pytest.fixture
@@ -285,13 +270,13 @@ def test_mqtt_connections_count_in_the_per_address_limit(limited: CloudServer) -
         held = [stack.enter_context(_open(mqtt_port, "127.0.0.7")) for _ in range(3)]
         time.sleep(0.3)
         over = stack.enter_context(_open(mqtt_port, "127.0.0.7"))
-        closed, data = _closed_within(over, 2)
+        closed, data = closed_within(over, 2)
         assert closed and data == b"", "a 4th connection from the address was kept"
         # the same count as HTTP's: an HTTP request from that address is refused too
         closed, answer = _http_status(port, "127.0.0.7")
         assert b"1110" in answer and b"limit per address" in answer, answer
         # the others are open, and another address is served
-        assert not any(_closed_within(sock, 0.2)[0] for sock in held)
+        assert not any(closed_within(sock, 0.2)[0] for sock in held)
         assert b"200 OK" in _http_status(port, "127.0.0.8")[1]
         held[0].close()
     # places given back when the MQTT connections end
@@ -305,7 +290,7 @@ def test_mqtt_connections_count_in_the_total_limit(limited: CloudServer) -> None
         for i in range(6):
             stack.enter_context(_open(mqtt_port, f"127.0.1.{i + 1}"))
         time.sleep(0.3)
-        closed, data = _closed_within(stack.enter_context(_open(mqtt_port, "127.0.1.100")), 2)
+        closed, data = closed_within(stack.enter_context(_open(mqtt_port, "127.0.1.100")), 2)
         assert closed and data == b"", "a connection over the total was kept"
         closed, answer = _http_status(limited.port, "127.0.1.101")
         assert b"1110" in answer and b"its limit" in answer, answer  # MQTT connections are never evicted

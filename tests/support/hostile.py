@@ -86,6 +86,23 @@ def _closes(sock: socket.socket, deadline: float) -> bool:
     return True
 
 
+def closed_within(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:
+    """Whether the server closed the connection within ``seconds`` (an orderly close or a reset), and what it sent
+    before."""
+    sock.settimeout(seconds)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return True, data
+            data += chunk
+    except TimeoutError:
+        return False, data
+    except ConnectionResetError:
+        return True, data
+
+
 def exchange(port: int, raw: bytes, timeout: float = 10.0, source: str = "127.0.0.1") -> Answer | None:
     with connect(port, source, timeout) as sock:
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
