@@ -132,8 +132,8 @@ class LeanMqttConsumer:
                    + text(str(cfg["username"])) + text(str(cfg["password"])))
         topic = cfg["source_topic"]["device"]  # type: ignore[index]
         subscribe = (1).to_bytes(2, "big") + text(topic) + b"\x01"
-        self.sock.sendall(b"\x10" + _remaining(len(connect)) + connect + b"\x82" + _remaining(len(subscribe))
-                          + subscribe)
+        self.sock.sendall(b"\x10" + remaining_length(len(connect)) + connect
+                          + b"\x82" + remaining_length(len(subscribe)) + subscribe)
         threading.Thread(target=self._run, daemon=True).start()
         return self
 
@@ -212,13 +212,26 @@ class LeanMqttConsumer:
         pass
 
 
-def _remaining(n: int) -> bytes:
+def remaining_length(n: int) -> bytes:
+    """MQTT's variable-length "remaining length" field (7 bits a byte, high bit: more follow)."""
     out = bytearray()
     while True:
         byte, n = n & 0x7F, n >> 7
         out.append(byte | 0x80 if n else byte)
         if not n:
             return bytes(out)
+
+
+def await_receipts(consumer: Any, sent: dict[Any, float], timeout: float = 15.0) -> tuple[list[float], int]:
+    """Wait up to ``timeout`` for ``consumer.received`` (key -> receipt time) to hold every key of ``sent`` (key -> the
+    moment it was due); the latencies in ms of what arrived, and how many did not."""
+    deadline = time.monotonic() + timeout
+    received = consumer.received
+    while time.monotonic() < deadline and any(k not in received for k in sent):
+        time.sleep(0.2)
+        received = consumer.received
+    latencies = [(received[k] - at) * 1000 for k, at in sent.items() if k in received]
+    return latencies, sum(1 for k in sent if k not in received)
 
 
 def own_priority(nice: int | None) -> None:
@@ -519,13 +532,7 @@ def run_engine(engine: str, rates: list[int], duration: float, sustain: float, d
             value += int(rate * duration) + 1
             result.latency[rate] = {}
             for name, consumer in (("mqtt", mqtt), ("pulsar-ws", pulsar)):
-                deadline = time.monotonic() + 15
-                received = consumer.received
-                while time.monotonic() < deadline and any(k not in received for k in sent):
-                    time.sleep(0.2)
-                    received = consumer.received
-                latencies = [(received[k] - at) * 1000 for k, at in sent.items() if k in received]
-                lost = sum(1 for k in sent if k not in received)
+                latencies, lost = await_receipts(consumer, sent)
                 result.latency[rate][name] = (mb.percentile(latencies, 50), mb.percentile(latencies, 99), len(sent),
                                               lost)
             if trace is not None:

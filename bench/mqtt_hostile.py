@@ -56,7 +56,7 @@ def _text(value: str) -> bytes:
 def bad_connect(client_id: str, username: str) -> bytes:
     body = _text("MQTT") + bytes([4, 0xC2]) + (60).to_bytes(2, "big") + _text(client_id) + _text(username)
     body += _text("not the password, not at all")
-    return b"\x10" + mq._remaining(len(body)) + body
+    return b"\x10" + mq.remaining_length(len(body)) + body
 
 
 async def _open(port: int, address: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -113,7 +113,7 @@ async def _flood(port: int, client_id: str, username: str, seconds: float, bad_r
         stats["huge"] += 1
         try:
             reader, writer = await _open(port, address)
-            writer.write(b"\x10" + mq._remaining(HUGE - 5))
+            writer.write(b"\x10" + mq.remaining_length(HUGE - 5))
             sent = 0
             while sent < HUGE and time.monotonic() < end:
                 writer.write(BLOCK)
@@ -225,13 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                 cpu_s = mb.cpu_seconds(server.proc.pid) - cpu_before
                 stats = flooding.result() if flooding is not None else None
             value += int(args.rate * args.duration) + 1
-            deadline = time.monotonic() + 15
-            received = link.received
-            while time.monotonic() < deadline and any(k not in received for k in sent):
-                time.sleep(0.2)
-                received = link.received
-            latencies = [(received[k] - at) * 1000 for k, at in sent.items() if k in received]
-            lost = sum(1 for k in sent if k not in received)
+            latencies, lost = mq.await_receipts(link, sent)
             failed |= lost > 0
             seconds = args.duration + (1.0 if phase == "flood" else 0.0)
             print(f"{phase:>12}: p50 {mb.percentile(latencies, 50):6.1f} ms, p99 {mb.percentile(latencies, 99):6.1f} "

@@ -47,6 +47,7 @@ sys.path.insert(0, str(BENCH_DIR.parent / "src"))
 import httpx  # noqa: E402
 
 import messages as mb  # noqa: E402
+import mqtt as mq  # noqa: E402
 import openapi as ob  # noqa: E402
 from tuyacloud.messaging.mqtt.codec import decrypt  # noqa: E402
 
@@ -55,14 +56,6 @@ def _string(text: str) -> bytes:
     data = text.encode()
     return struct.pack("!H", len(data)) + data
 
-
-def _remaining(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 async def _packet(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -88,7 +81,7 @@ async def _connect(config: dict[str, object],
         async with opening:
             try:
                 reader, writer = await asyncio.open_connection(host, int(port))
-                writer.write(bytes([0x10]) + _remaining(len(body)) + body)
+                writer.write(bytes([0x10]) + mq.remaining_length(len(body)) + body)
                 head, payload = await _packet(reader)
             except (ConnectionError, asyncio.IncompleteReadError):
                 await asyncio.sleep(0.5 * (attempt + 1))
@@ -105,7 +98,7 @@ async def link(config: dict[str, object], version: str, own_device: str, receive
     reader, writer = await _connect(config, opening)
     topic = config["source_topic"]["device"]  # type: ignore[index]
     sub = struct.pack("!H", 1) + _string(topic) + bytes([1])
-    writer.write(bytes([0x82]) + _remaining(len(sub)) + sub)
+    writer.write(bytes([0x82]) + mq.remaining_length(len(sub)) + sub)
     key = str(config["password"])[8:24]
     counter[0] += 1
     if counter[0] >= counter[1]:
