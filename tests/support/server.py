@@ -38,6 +38,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _bound(port: int = 0) -> socket.socket:
+    """A socket bound to ``port`` on 127.0.0.1 (0: a free one), not yet listening (asyncio's server listens)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
 # Serialises the making of the migrated template database between the test processes sharing one PostgreSQL server.
 PG_TEMPLATE_LOCK = 0x7475_7961_7465_6D70  # "tuyatemp"
 
@@ -121,7 +129,10 @@ def migrated_sqlite(data_dir: Path) -> None:
 
 class CloudServer:
     def __init__(self, data_dir: Path, *, clock: Clock | None = None, **overrides: Any) -> None:
-        self.port = free_port()
+        # The listening socket is bound now and handed to uvicorn at start: a port found free and bound later could
+        # be taken in between by another test process's server (it happened under load: "address already in use").
+        self._listener: socket.socket | None = _bound()
+        self.port = int(self._listener.getsockname()[1])
         self.clock = clock or Clock()
         # A database at the newest schema, unless the test brings its own (another server's, an empty one).
         database_url = overrides.pop("database_url") if "database_url" in overrides else migrated_database_for_test(
@@ -171,7 +182,9 @@ class CloudServer:
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
                                 **uvicorn_options)
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        listener = self._listener or _bound(self.port)  # a second start binds the port again
+        self._listener = None  # uvicorn closes it when it stops
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [listener]}, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 30
         while not self._server.started:
