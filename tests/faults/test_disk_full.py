@@ -84,7 +84,18 @@ def test_a_full_disk_answers_1111_logs_once_and_recovers(small_disk: Path, caplo
         assert not [r for r in records if r.exc_info], "a traceback was logged"
         assert len(records) <= 6, [r.getMessage() for r in records]  # an episode per task, not one per request
         # Health takes the server out while writes fail (before: "degraded", HTTP 200, and traffic kept coming).
-        response = web.get(f"{server.url}/_tuyacloud/health", timeout=10)
+        # On a full disk a small write still gets through now and then (SQLite reuses its write-ahead log's space
+        # once a checkpoint has emptied it), and so can health's own probe, one meta row: so, right after a command
+        # failed, health must say so, in at least one of a few tries (on a busy machine the first probe sometimes
+        # found such space).
+        response = None
+        for n in range(20):
+            if _command(client, light, n)["success"]:
+                continue
+            response = web.get(f"{server.url}/_tuyacloud/health", timeout=10)
+            if response.status_code == 503:
+                break
+        assert response is not None, "the commands succeeded again on a full disk"
         health = response.json()["result"]
         assert response.status_code == 503 and health["ready"] is False, health
         assert health["checks"]["writes"].startswith("failing: writes refused by the database: "), health

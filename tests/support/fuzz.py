@@ -561,7 +561,7 @@ def record_outcomes(part: str, outcomes: dict[str, dict[str | int, int]], shared
 # out-of-range values, missing and wrong-typed fields, undeclared methods). Most of the random phase's cost is
 # Hypothesis making the cases (about 20 ms of CPU each, against 5 ms for the server to answer one), not the server
 # handling them. TUYACLOUD_FUZZ_EXAMPLES sets the count for both engines.
-EXAMPLES = 25
+EXAMPLES = 15
 # The PostgreSQL half (``engine_subset``): the SQLite half has sent the full count of the same kinds of case through
 # the same code above the store. What only PostgreSQL can add is a query that its engine treats differently, and the
 # random phase's part in that is to get each operation's handlers past their lookups with the project's real ids
@@ -627,7 +627,7 @@ def fuzz_tests(part: str) -> tuple[Any, Any]:
         The PostgreSQL half runs a subset that still proves what depends on the engine: every coverage case that
         reaches authentication (each parameter's boundary, out-of-range, missing and wrong-typed values, sent
         again to a real device) but not the undeclared methods, which the gateway refuses before it asks a store
-        (``engine_subset``); and 4 random cases per operation instead of 25, enough to take each operation's
+        (``engine_subset``); and 4 random cases per operation instead of 15, enough to take each operation's
         handlers past their lookups with real ids into the store's reads and writes (``EXAMPLES_ON_POSTGRESQL``;
         the check that most operations succeeded at least once runs on both engines)."""
         check(case, fuzz_world, session)

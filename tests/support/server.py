@@ -71,7 +71,10 @@ def fresh_postgres_database(server_url: str, *, migrated: bool = False) -> str:
             await conn.execute("SELECT pg_advisory_lock($1)", PG_TEMPLATE_LOCK)
             try:
                 template = await _postgres_template(conn, base)
-                await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+                # FILE_COPY (PostgreSQL 15+) copies the template's files instead of writing every page through the
+                # WAL: about half the CPU of the default for a database this small, made a few hundred times a run.
+                strategy = " STRATEGY FILE_COPY" if conn.get_server_version() >= (15,) else ""
+                await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"{strategy}')
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", PG_TEMPLATE_LOCK)
         finally:

@@ -31,4 +31,7 @@ def api_schema(cloud: CloudServer, fuzz_world: FuzzWorld) -> Any:
 @pytest.fixture(scope="module")
 def session() -> Iterator[requests.Session]:
     with requests.Session() as s:
+        # The requests go to the test server on 127.0.0.1: no proxy settings to read from the environment, which
+        # requests otherwise does for every request (about 2% of the fuzzing's CPU).
+        s.trust_env = False
         yield s
