@@ -201,14 +201,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     sync Playwright is started it keeps an event loop running in the main thread, and ``asyncio.run()`` (store,
     domain and CLI tests) refuses to start. So the process that ran the browser unit can run other units after it
     instead of stopping (it used to stop, leaving the run a process short for the rest of it). A browser test after
-    that would start Playwright again.
-
-    After a test module's last test, on PostgreSQL: the databases its servers used are dropped
-    (``drop_unused_databases``)."""
+    that would start Playwright again."""
     result = yield
-    # after a module's last test its fixtures, and so its servers, have stopped
-    if os.environ.get(ENGINE_VARIABLE) and (nextitem is None or nextitem.path != item.path):
-        support_server.drop_unused_databases()
     if _uses_browser(item) and not _uses_browser(nextitem):
         info = getattr(item, "_fixtureinfo", None)
         request = getattr(item, "_request", None)
