@@ -104,3 +104,37 @@ def test_a_process_alone_sends_no_notify_until_another_starts_listening() -> Non
     url = database_url_for_test()
     assert url is not None
     asyncio.run(main(url))
+
+
+def test_a_count_of_none_asked_before_a_hello_does_not_make_the_process_alone() -> None:
+    """The watcher's count of other listeners can be taken before a new process connects, and its answer reach the
+    watcher after that process's hello was heard (the hello's callback can run first). The hello is the later news:
+    the stale zero must not silence this process's NOTIFYs until the next count (a CI run lost a wake-up so)."""
+
+    async def main(url: str) -> None:
+        a = await open_store(url)
+        assert isinstance(a, PostgresStore)
+        try:
+            await add_project(a)
+            assert a.alone
+            asked_at = a._hellos  # a count asked now, before b exists, answers none
+            b = await open_store(url)
+            try:
+                await _until(lambda: a._hellos != asked_at, "a heard b's hello")
+                a._count_others(0, asked_at)  # that answer arrives after the hello
+                assert not a.alone
+                woken = asyncio.Event()
+                b.message_listeners.append(lambda access_id: woken.set() if access_id == "p1" else None)
+                await a.transaction(append)
+                async with asyncio.timeout(10):
+                    await woken.wait()
+                a._count_others(0, a._hellos)  # a count asked after every hello is believed
+                assert a.alone
+            finally:
+                await b.close()
+        finally:
+            await a.close()
+
+    url = database_url_for_test()
+    assert url is not None
+    asyncio.run(main(url))

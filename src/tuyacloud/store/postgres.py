@@ -436,6 +436,7 @@ class PostgresStore(Store):
         self._writer_pids: set[int] = set()  # server processes of the connections this process NOTIFYs from
         self._to_notify: set[str] = set()  # projects with commits other processes have not been told of yet
         self.alone = False  # no other process listens (last counted, or since told): commits notify nobody
+        self._hellos = 0  # hellos heard so far: a count asked before the last one cannot make this process alone
         self._notifier: asyncio.Task[None] | None = None
         self._notify_conn: asyncpg.Connection | None = None  # kept out of the pool for the NOTIFYs
         self._writer_conns: list[asyncpg.Connection | None] = [None] * LANES  # kept by each lane
@@ -520,7 +521,8 @@ class PostgresStore(Store):
             conn.add_termination_listener(self._on_listener_lost)
             # Listening from here on: tell the processes that counted themselves alone, then count the others.
             await conn.execute(f"NOTIFY {HELLO_CHANNEL}")
-            self._count_others(await conn.fetchval(_OTHER_LISTENERS, LISTEN_APP))
+            hellos = self._hellos
+            self._count_others(await conn.fetchval(_OTHER_LISTENERS, LISTEN_APP), hellos)
         except BaseException:
             conn.terminate()
             raise
@@ -549,6 +551,7 @@ class PostgresStore(Store):
             lost = conn.is_closed()
             if not lost:
                 await asyncio.sleep(LISTEN_CHECK_S)
+                hellos = self._hellos
                 try:  # the cheap query that tells a dead connection also counts who else listens
                     others = await asyncio.wait_for(conn.fetchval(_OTHER_LISTENERS, LISTEN_APP), LISTEN_CHECK_S)
                 except asyncio.CancelledError:
@@ -557,7 +560,7 @@ class PostgresStore(Store):
                     lost = True
                     episode.failed(unavailable(exc) or exc)
                 else:
-                    self._count_others(others)
+                    self._count_others(others, hellos)
                     episode.ok()
             if lost:
                 self.listening = False
@@ -573,15 +576,21 @@ class PostgresStore(Store):
         if pid not in self._writer_pids:
             self.horizon.foreign_commit(payload)
 
-    def _count_others(self, others: int) -> None:
-        """The count of other processes' LISTEN connections came back (a hello that arrives after it is later news:
-        PostgreSQL delivers a notification to a session only between its statements)."""
-        self.alone = others == 0
+    def _count_others(self, others: int, hellos_before: int) -> None:
+        """The count of other processes' LISTEN connections came back; ``hellos_before`` is how many hellos had been
+        heard when it was asked. A hello heard since is later news than a count of none, whichever order the two
+        callbacks run in: the count may have been taken before that process connected, and the loop can run the
+        hello's callback before the code awaiting the count resumes (``wait_for`` adds turns of the loop). Trusting
+        the zero then would leave this process alone, its commits unannounced, until the next count."""
         self.listen_status.info["other_listeners"] = others
+        if others == 0 and self._hellos != hellos_before:
+            return
+        self.alone = others == 0
 
     def _on_hello(self, connection: Any, pid: int, channel: str, payload: str) -> None:
         """Another process started listening: it hears commits from now on."""
         if pid != connection.get_server_pid():
+            self._hellos += 1
             self.alone = False
 
     def _notify_others(self, projects: Sequence[str]) -> None:
