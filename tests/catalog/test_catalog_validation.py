@@ -72,6 +72,14 @@ def valid_value(spec: DpSpec) -> st.SearchStrategy[Any]:
     return containers | ANY_JSON.map(json.dumps)  # objects as such, anything JSON as a string
 
 
+def parses_as_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 @per_spec
 def invalid_value(spec: DpSpec) -> st.SearchStrategy[Any]:
     v = spec.values
@@ -97,7 +105,9 @@ def invalid_value(spec: DpSpec) -> st.SearchStrategy[Any]:
     if spec.type == "Bitmap":
         top = 2 ** bitmap_bits(v) - 1
         return st.integers(max_value=-1) | st.integers(min_value=top + 1) | NOT_A_NUMBER
-    wrong = st.text(max_size=10).map(lambda s: "{" + s) | st.integers() | st.booleans() | st.none()
+    # Text that starts like an object but is not JSON: "{" + "}" is, and a spec without fields accepts it.
+    broken = st.text(max_size=10).map(lambda s: "{" + s).filter(lambda text: not parses_as_json(text))
+    wrong = broken | st.integers() | st.booleans() | st.none()
     fields = v.get("fields") or {}
     numeric = {k: r for k, r in fields.items() if "max" in r}
     if numeric:
