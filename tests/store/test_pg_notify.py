@@ -29,6 +29,19 @@ async def add_project(store: Store) -> None:
     await store.transaction(work)
 
 
+async def alone_store(url: str) -> PostgresStore:
+    """A store on ``url`` with project p1, the only process listening there."""
+    store = await open_store(url)
+    assert isinstance(store, PostgresStore)
+    try:
+        await add_project(store)
+        assert store.alone
+    except BaseException:
+        await store.close()
+        raise
+    return store
+
+
 async def append(tx: Tx) -> None:
     await tx.append_message(Message("p1", "us", 4, "dev-1", {"n": 1}, 1))
 
@@ -79,11 +92,8 @@ def test_a_process_alone_sends_no_notify_until_another_starts_listening() -> Non
     from then on, and counts itself alone again once that one is gone."""
 
     async def main(url: str) -> None:
-        a = await open_store(url)
-        assert isinstance(a, PostgresStore)
+        a = await alone_store(url)
         try:
-            await add_project(a)
-            assert a.alone
             await a.transaction(append)
             assert a._notifier is None  # nothing was sent, nor queued
             b = await open_store(url)
@@ -112,11 +122,8 @@ def test_a_count_of_none_asked_before_a_hello_does_not_make_the_process_alone() 
     the stale zero must not silence this process's NOTIFYs until the next count (a CI run lost a wake-up so)."""
 
     async def main(url: str) -> None:
-        a = await open_store(url)
-        assert isinstance(a, PostgresStore)
+        a = await alone_store(url)
         try:
-            await add_project(a)
-            assert a.alone
             asked_at = a._hellos  # a count asked now, before b exists, answers none
             b = await open_store(url)
             try:
