@@ -3,6 +3,7 @@ per-device order; against the real server and its embedded broker."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import struct
@@ -27,6 +28,7 @@ from support.openhub import (
     mqtt_server,
 )
 from support.server import CloudServer
+from tuyacloud.messaging.mqtt import codec
 
 SETTLE_S = 1.5  # how long "nothing arrives" is watched for
 
@@ -214,6 +216,61 @@ def test_a_persistent_session_gets_what_was_sent_while_it_was_away(hub: CloudSer
         back.stop()
 
 
+def _raw_packet(sock: socket.socket) -> tuple[int, bytes]:
+    """One MQTT packet read off a raw socket: its first byte and its body."""
+    def exactly(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            assert chunk, "the server closed the connection"
+            data += chunk
+        return data
+
+    first, length, shift = exactly(1)[0], 0, 0
+    while True:
+        byte = exactly(1)[0]
+        length |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return first, exactly(length)
+
+
+def test_a_message_unacknowledged_when_a_persistent_session_drops_comes_again(hub: CloudServer, site: Site) -> None:
+    """A QoS 1 report written to a persistent session's connection, never acknowledged, then the connection drops
+    (a client that went away in the moment the report was sent): MQTT 3.1.1 section 4.4 has the server send it again
+    when the session reconnects. The open-hub channel counts it as delivered, so only the broker's in-flight copy can
+    bring it back (it was dropped when the connection ended, and a CI run lost a report so)."""
+    config = get_config(site.users["alice"], site.uids["alice"])
+    key = str(config["password"])[8:24]
+    light = site.devices["alice"]["id"]
+    sock = _raw_connect(config, keepalive=60, clean=False)
+    try:
+        topic = str(config["source_topic"]["device"]).encode()  # type: ignore[index]
+        body = struct.pack("!H", 1) + struct.pack("!H", len(topic)) + topic + b"\x01"
+        sock.sendall(bytes([0x82, len(body)]) + body)
+        assert _raw_packet(sock)[0] == 0x90  # SUBACK
+        ok(site.client.post(f"/v1.0/iot-03/devices/{light}/commands",
+                            {"commands": [{"code": "bright_value_v2", "value": 610}]}))
+        while True:  # read, never acknowledge, until the report is among what was written
+            first, packet = _raw_packet(sock)
+            if first & 0xF0 != 0x30:
+                continue
+            name_length = struct.unpack("!H", packet[:2])[0]
+            envelope = json.loads(packet[2 + name_length + 2:])
+            data = codec.decrypt(envelope["data"], key, "2.0", envelope["t"])
+            if envelope["protocol"] == 4 and {"code": "bright_value_v2", "value": 610} in [
+                    {"code": s["code"], "value": s["value"]} for s in data["status"]]:
+                break
+    finally:
+        sock.close()  # gone without a PUBACK or a DISCONNECT
+    back = Subscriber(config, clean_session=False).start()
+    try:
+        eventually(lambda: any(s["code"] == "bright_value_v2" and s["value"] == 610 for s in back.reports(light)),
+                   what="the unacknowledged report, sent again")
+    finally:
+        back.stop()
+
+
 def test_tls_listener_with_the_generated_ca(tmp_path: Path) -> None:
     server = mqtt_server(tmp_path, simulator=False, tls=True)
     try:
@@ -293,15 +350,15 @@ def test_a_busy_default_port_leaves_the_server_running_without_mqtt(tmp_path: Pa
             mqtt_server(tmp_path / "explicit", simulator=False, mqtt_port=port)
 
 
-def _raw_connect(config: dict[str, object], keepalive: int) -> socket.socket:
-    """A bare MQTT 3.1.1 CONNECT (clean session, username and password) on a plain socket, CONNACK read: a client
-    that then says nothing at all, which paho never is (it pings on its own)."""
+def _raw_connect(config: dict[str, object], keepalive: int, *, clean: bool = True) -> socket.socket:
+    """A bare MQTT 3.1.1 CONNECT (clean or persistent session, username and password) on a plain socket, CONNACK
+    read: a client that then says nothing at all, which paho never is (it pings on its own)."""
 
     def field(value: object) -> bytes:
         raw = str(value).encode()
         return struct.pack("!H", len(raw)) + raw
 
-    body = field("MQTT") + bytes([4, 0xC2]) + struct.pack("!H", keepalive)
+    body = field("MQTT") + bytes([4, 0xC2 if clean else 0xC0]) + struct.pack("!H", keepalive)
     body += field(config["client_id"]) + field(config["username"]) + field(config["password"])
     assert len(body) < 128  # one byte of remaining length
     host, _, port = str(config["url"]).partition("://")[2].rpartition(":")
