@@ -198,6 +198,16 @@ def test_expired_and_revoked_credentials_are_refused(tmp_path: Path) -> None:
         server.stop()
 
 
+def _reconnect_and_get(config: dict[str, object], light: str, brightness: int, what: str) -> None:
+    """paho back on the persistent session of ``config``: the light's ``bright_value_v2`` report arrives."""
+    back = Subscriber(config, clean_session=False).start()
+    try:
+        eventually(lambda: any(s["code"] == "bright_value_v2" and s["value"] == brightness
+                               for s in back.reports(light)), what=what)
+    finally:
+        back.stop()
+
+
 def test_a_persistent_session_gets_what_was_sent_while_it_was_away(hub: CloudServer, site: Site) -> None:
     config = get_config(site.users["alice"], site.uids["alice"])
     sub = Subscriber(config, clean_session=False).start().ready()
@@ -208,12 +218,7 @@ def test_a_persistent_session_gets_what_was_sent_while_it_was_away(hub: CloudSer
     ok(site.client.post(f"/v1.0/iot-03/devices/{light}/commands",
                         {"commands": [{"code": "bright_value_v2", "value": 640}]}))
     time.sleep(SETTLE_S)
-    back = Subscriber(config, clean_session=False).start()
-    try:
-        eventually(lambda: any(s["code"] == "bright_value_v2" and s["value"] == 640 for s in back.reports(light)),
-                   what="the report sent while the session was away")
-    finally:
-        back.stop()
+    _reconnect_and_get(config, light, 640, what="the report sent while the session was away")
 
 
 def _raw_packet(sock: socket.socket) -> tuple[int, bytes]:
@@ -263,12 +268,7 @@ def test_a_message_unacknowledged_when_a_persistent_session_drops_comes_again(hu
                 break
     finally:
         sock.close()  # gone without a PUBACK or a DISCONNECT
-    back = Subscriber(config, clean_session=False).start()
-    try:
-        eventually(lambda: any(s["code"] == "bright_value_v2" and s["value"] == 610 for s in back.reports(light)),
-                   what="the unacknowledged report, sent again")
-    finally:
-        back.stop()
+    _reconnect_and_get(config, light, 610, what="the unacknowledged report, sent again")
 
 
 def test_tls_listener_with_the_generated_ca(tmp_path: Path) -> None:
