@@ -8,13 +8,12 @@ Each figure is measured in a new Python process (so nothing is warm that a user'
   fresh data directory, fresh project; the simulator on, as by default);
 * ``fresh project``: a new project on a running cloud (a test using ``tuya_project``).
 
-The schema template the kit copies for each cloud is kept in the user's cache directory, so only the first test
-process on a machine (per tuyacloud version) migrates it; the script warms that cache before measuring, and
-``--empty-cache`` measures that once-per-machine case instead (each process with a new, empty cache directory).
+The first cloud of a process makes the schema template the kit copies for each cloud, from the schema file (no
+Alembic), so ``cold`` includes that.
 
 "Ready" means ``start()`` returned: the server listens, its start-up (store, migrations check, catalog, the
 automation engine and simulator) is done, and its first project was created over HTTP. Stopping is timed too
-(a test's teardown). Run: ``python bench/testing_kit_startup.py [--runs 5] [--clouds 10] [--empty-cache]``; it
+(a test's teardown). Run: ``python bench/testing_kit_startup.py [--runs 5] [--clouds 10]``; it
 prints medians and the spread, as elapsed time and as the CPU time the process used (the server runs in a thread
 of that process, so its work counts): elapsed time grows with the machine's load, CPU time much less, so compare
 both.
@@ -28,7 +27,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from typing import Any
 
 PROBE = r"""
@@ -66,23 +64,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="new processes (each gives one cold figure)")
     parser.add_argument("--clouds", type=int, default=10, help="fresh clouds started after the first, per process")
-    parser.add_argument("--empty-cache", action="store_true",
-                        help="each process starts with an empty template cache (a machine's very first test run)")
     args = parser.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    cache = "an empty template cache per process" if args.empty_cache else "the template cache warm"
-    print(f"testing kit start-up, {args.runs} processes x {args.clouds} clouds, {cache} (load average {load:.1f}):")
-    if not args.empty_cache:
-        probe(0, "cpu", empty_cache=False)  # fills the user's template cache (and compiles the modules) if needed
+    print(f"testing kit start-up, {args.runs} processes x {args.clouds} clouds (load average {load:.1f}):")
+    probe(0, "cpu")  # compiles the modules if needed
     for kind in ("wall", "cpu"):
-        report(kind, [probe(args.clouds, kind, args.empty_cache) for _ in range(args.runs)])
+        report(kind, [probe(args.clouds, kind) for _ in range(args.runs)])
 
 
-def probe(clouds: int, kind: str, empty_cache: bool) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="tuyacloud-bench-cache-") as folder:
-        env = {**os.environ, "TUYACLOUD_CACHE_DIR": folder} if empty_cache else None
-        done = subprocess.run([sys.executable, "-c", PROBE, str(clouds), kind], capture_output=True, text=True,
-                              check=True, env=env)
+def probe(clouds: int, kind: str) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-c", PROBE, str(clouds), kind], capture_output=True, text=True,
+                          check=True)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 

@@ -154,7 +154,7 @@ def uses_engine(item: pytest.Item) -> bool:
 # that no process is still on one of them when every other is done. loadscope's own order (most tests first) would
 # put these few-test modules near the end. Only the order depends on this list.
 LONG_UNITS = ("tests/gateway/fuzz/test_fuzz_", "tests/cli/test_startup_errors.py", "tests/e2e/test_e2e_cli.py",
-              "tests/smarthome/test_sh_timers.py", "tests/testing_kit/test_kit_template_cache.py",
+              "tests/smarthome/test_sh_timers.py",
               "tests/mqtt/test_openhub_paho.py", "tests/smarthome/test_sh_automations.py")
 
 

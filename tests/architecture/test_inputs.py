@@ -31,7 +31,6 @@ PACKAGE = SRC / "tuyacloud"
 WALL_CLOCK: dict[str, str] = {
     "clock.py": "the one place: the cloud's Clock, and wall_ms() for process liveness",
     "tlscert.py": "a certificate's validity is real time for the TLS clients that check it",
-    "testing/cloud.py": "the testing kit prunes its cache of database templates by file age",
 }
 
 # module -> why it draws randomness itself rather than from the injected IdSource

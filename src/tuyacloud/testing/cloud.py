@@ -14,8 +14,6 @@ import os
 import secrets
 import shutil
 import socket
-import sqlite3
-import sys
 import tempfile
 import threading
 import time
@@ -157,13 +155,10 @@ class CloudProject:
         return f"CloudProject({self.url!r}, access_id={self.access_id!r}, region={self.region!r})"
 
 
-# --- the schema template: migrated once per machine (a file in the user's cache), copied for each fresh cloud -----
+# --- the schema template: made once per process, copied for each fresh cloud ---------------------------------------
 _template_lock = threading.Lock()
 _template: list[tempfile.TemporaryDirectory[str]] = []
 DB_FILE = "tuyacloud.db"
-# Where the migrated template is kept between test runs; TUYACLOUD_CACHE_DIR moves it (an empty value: no cache).
-CACHE_ENV = "TUYACLOUD_CACHE_DIR"
-CACHE_PRUNE_AFTER_S = 30 * 86_400
 # Stored passwords (the console's first administrator, project and app users) are hashed at this cost unless a test
 # asks for another: a test cloud protects nothing, and the server's cost (16384) would add ~70 ms to every start.
 TEST_SCRYPT_N = 1 << 8
@@ -174,45 +169,23 @@ TEST_TIMESTAMP_WINDOW_S = 400 * 86_400
 
 
 def _fresh_sqlite(data_dir: Path) -> None:
-    """Put a database already at the newest schema into ``data_dir`` (the server's own migration check then finds
-    nothing to do): a copy takes a millisecond, migrating from scratch takes half a second (most of it importing
-    Alembic and SQLAlchemy), so that is done once per machine and version (``_cached_template``), not per cloud
-    or per test run."""
+    """Put a database already at the newest schema into ``data_dir`` (the server's own schema check then finds
+    nothing to do). The process's first fresh cloud makes a template from the schema file (store/schema/, about
+    50 ms, no Alembic); every later one copies it, which takes a millisecond."""
     with _template_lock:
         if not _template:
-            folder = tempfile.TemporaryDirectory(prefix="tuyacloud-template-", dir=_memory_dir())
-            target = Path(folder.name) / DB_FILE
-            cached = _cached_template()
-            try:
-                if cached is None:
-                    raise FileNotFoundError("no cached template")
-                shutil.copyfile(cached, target)  # a private copy: another process may replace or prune the cache
-            except OSError:
-                from tuyacloud.store import migrate
+            from tuyacloud.store import migrate
 
-                migrate.upgrade(f"sqlite:///{target}")
+            folder = tempfile.TemporaryDirectory(prefix="tuyacloud-template-", dir=_memory_dir())
+            migrate.upgrade(f"sqlite:///{Path(folder.name) / DB_FILE}")
             _template.append(folder)
         shutil.copyfile(Path(_template[0].name) / DB_FILE, data_dir / DB_FILE)
 
 
-def _cache_dir() -> Path | None:
-    """The user's cache directory for tuyacloud (XDG on Linux, ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on
-    Windows), or ``$TUYACLOUD_CACHE_DIR``; None when that is set empty."""
-    chosen = os.environ.get(CACHE_ENV)
-    if chosen is not None:
-        return Path(chosen) if chosen else None
-    if os.name == "nt":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "tuyacloud"
-
-
 def _template_key() -> str:
-    """What the migrated schema depends on: the migration scripts (and the Alembic environment running them) and
-    the package's version. Any change gives another file name, so a stale template is never used."""
+    """What a database at the newest schema depends on: the migration scripts (and the Alembic environment running
+    them), the schema files a new database is made from, and the package's version. Any change gives another key,
+    so a template database kept under it (the tests' PostgreSQL template) is never stale."""
     from importlib import metadata
 
     from tuyacloud.store import migrate
@@ -220,66 +193,11 @@ def _template_key() -> str:
     digest = hashlib.sha256()
     with contextlib.suppress(metadata.PackageNotFoundError):  # from a source tree: the scripts alone say it
         digest.update(metadata.version("tuyacloud").encode())
-    scripts = [migrate.MIGRATIONS / "env.py", *sorted((migrate.MIGRATIONS / "versions").glob("*.py"))]
+    scripts = [migrate.MIGRATIONS / "env.py", *sorted((migrate.MIGRATIONS / "versions").glob("*.py")),
+               *sorted(migrate.SCHEMA.glob("*.sql"))]
     for script in scripts:
         digest.update(b"\0" + script.name.encode() + b"\0" + script.read_bytes())
     return digest.hexdigest()[:24]
-
-
-def _is_current_template(path: Path) -> bool:
-    """A readable, intact SQLite file at exactly the shipped heads (a truncated or foreign file is rebuilt)."""
-    from tuyacloud.store import migrate
-
-    if migrate.sqlite_revisions(path) != migrate.HEADS:
-        return False
-    conn = sqlite3.connect(path)
-    try:
-        return bool(conn.execute("PRAGMA quick_check").fetchone() == ("ok",))
-    except sqlite3.Error:
-        return False
-    finally:
-        conn.close()
-
-
-def _cached_template() -> Path | None:
-    """The migrated template from the user's cache, made (and kept there) first if missing; None when there is
-    no usable cache directory (the template is then migrated for this process only).
-
-    Safe under concurrent test processes (pytest-xdist workers, parallel CI jobs): each builds into its own
-    temporary file beside the final one and renames it into place, which is atomic, so a reader sees either no
-    file or a whole one. Templates (of other versions) not used for a month are removed."""
-    folder = _cache_dir()
-    if folder is None:
-        return None
-    from tuyacloud.store import migrate
-
-    try:
-        path = folder / f"template-{_template_key()}.db"
-        if path.is_file() and _is_current_template(path):
-            with contextlib.suppress(OSError):  # marks it used, so that no other version's run prunes it
-                os.utime(path)
-            return path
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=folder)
-        os.close(fd)
-        try:
-            migrate.upgrade(f"sqlite:///{name}")
-            os.replace(name, path)
-        except BaseException:
-            Path(name).unlink(missing_ok=True)
-            raise
-        _prune(folder, keep=path)
-    except Exception:  # no home, a read-only or full disk: the process migrates its own template (and a real
-        return None    # problem with migrating then shows there, with its own error)
-    return path
-
-
-def _prune(folder: Path, keep: Path) -> None:
-    cutoff = time.time() - CACHE_PRUNE_AFTER_S
-    for old in folder.glob("template-*"):
-        with contextlib.suppress(OSError):
-            if old != keep and old.stat().st_mtime < cutoff:
-                old.unlink()
 
 
 def _memory_dir() -> str | None:
