@@ -248,7 +248,7 @@ def test_sessions_expire(tmp_path: Path) -> None:
 
 def test_secrets_never_reach_the_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    # a random first password; a new, empty database, so that the migration's log lines are checked too
+    # a random first password; a new, empty database, so that the log lines of its creation are checked too
     server = CloudServer(tmp_path, create_demo=False, simulator=False, database_url=database_url_for_test()).start()
     try:
         assert server.state is not None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import os
 import sqlite3
 from pathlib import Path
@@ -29,6 +30,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # Alembic and SQLAlchemy are imported only when a migration has to run
     from alembic.config import Config
     from sqlalchemy import Connection
+
+log = logging.getLogger("tuyacloud.store")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The schema at HEADS per engine, each file run as one script: schema/sqlite.sql, schema/postgresql.sql.
@@ -114,9 +117,9 @@ def _create_sqlite(path: str) -> bool:
     return True
 
 
-async def _postgres_revisions(database_url: str, *, create: bool = False) -> frozenset[str] | None:
-    """The revisions of a PostgreSQL database; with ``create``, a database that has no table in its schema yet
-    first gets the schema from its file (in one transaction), and then is at ``HEADS``."""
+async def _postgres_revisions(database_url: str, *, create: bool = False) -> tuple[frozenset[str] | None, bool]:
+    """The revisions of a PostgreSQL database (None: unknown), and whether it was created now: with ``create``, a
+    database with nothing in its schema yet first gets the schema from its file, in one transaction."""
     import asyncpg
 
     from tuyacloud.store.postgres import asyncpg_dsn
@@ -125,18 +128,18 @@ async def _postgres_revisions(database_url: str, *, create: bool = False) -> fro
     try:
         try:
             rows = await conn.fetch("SELECT version_num FROM alembic_version")
-            return frozenset(str(row[0]) for row in rows)
+            return frozenset(str(row[0]) for row in rows), False
         except asyncpg.UndefinedTableError:
             pass
         except asyncpg.PostgresError:  # no permission, and the like: Alembic decides
-            return None
+            return None, False
         if not create or not await conn.fetchval(
                 "SELECT current_schema() IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_class "
                 "WHERE relnamespace = current_schema()::regnamespace)"):
-            return None
+            return None, False
         async with conn.transaction():
             await conn.execute(schema_script("postgresql"))
-        return HEADS
+        return HEADS, True
     finally:
         await conn.close()
 
@@ -147,7 +150,7 @@ def current_revisions(database_url: str) -> frozenset[str] | None:
     if database_url.startswith("sqlite:///") and "?" not in database_url:
         return sqlite_revisions(database_url.split("sqlite:///", 1)[1])
     if database_url.startswith(("postgres://", "postgresql://", "postgresql+asyncpg://")):
-        return asyncio.run(_postgres_revisions(database_url))
+        return asyncio.run(_postgres_revisions(database_url))[0]
     return None
 
 
@@ -155,10 +158,18 @@ def _at_heads_or_created(database_url: str) -> bool:
     """Whether the database is at ``HEADS``, either already or now that a new one got the schema from its file."""
     if database_url.startswith("sqlite:///") and "?" not in database_url:
         path = database_url.split("sqlite:///", 1)[1]
-        return sqlite_revisions(path) == HEADS or _create_sqlite(path)
-    if database_url.startswith(("postgres://", "postgresql://", "postgresql+asyncpg://")):
-        return asyncio.run(_postgres_revisions(database_url, create=True)) == HEADS
-    return False
+        if sqlite_revisions(path) == HEADS:
+            return True
+        created = _create_sqlite(path)
+    elif database_url.startswith(("postgres://", "postgresql://", "postgresql+asyncpg://")):
+        revisions, created = asyncio.run(_postgres_revisions(database_url, create=True))
+        if revisions == HEADS and not created:
+            return True
+    else:
+        return False
+    if created:
+        log.info("a new database: created its schema at revision %s", ", ".join(sorted(HEADS)))
+    return created
 
 
 def upgrade(database_url: str) -> None:
