@@ -29,7 +29,7 @@ from tuyacloud.domain.context import Context
 from tuyacloud.messaging.mqtt.channel import OpenHubChannel
 from tuyacloud.messaging.mqtt.edge import BAD_CONNECT, NO_CONNECT, NOT_AUTHORISED, OVER_LIMIT, MqttEdge
 from tuyacloud.messaging.mqtt.keepalive import KeepAliveWatch
-from tuyacloud.messaging.mqtt.qos1 import QoS1Sender
+from tuyacloud.messaging.mqtt.qos1 import QoS1Sender, amqtt_flow
 from tuyacloud.messaging.mqtt.reader import PacketReader
 from tuyacloud.models import HubCredential
 
@@ -346,7 +346,7 @@ class EmbeddedBroker:
                 return
             # amqtt's own QoS 1 flow in a task per message, as the broker's broadcast makes them: the handler's
             # write lock keeps their order (and the direct path stays off for this connection until they are done)
-            task = asyncio.ensure_future(handler.mqtt_publish(topic or credential.topic, payload, 1, retain=False))
+            task = asyncio.ensure_future(amqtt_flow(handler, session, topic or credential.topic, payload))
             self._publishing.add(task)
             self._acks.queued(handler, task)
             task.add_done_callback(self._published)

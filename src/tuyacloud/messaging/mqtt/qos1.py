@@ -141,6 +141,25 @@ class QoS1Sender:
         return connection
 
 
+async def amqtt_flow(handler: Any, session: Session, topic: str, payload: bytes) -> None:
+    """One message through amqtt's own QoS 1 flow (its write lock keeps the order), for when :class:`QoS1Sender`
+    declines; like ``mqtt_publish``, except at the connection's end. amqtt cancels the PUBACK waiters then, and its
+    flow removes the message from ``session.inflight_out`` in a ``finally``, so a persistent session that came back
+    never got it (the open-hub channel has already counted it as delivered). Here an unacknowledged message goes back
+    in flight, where amqtt's resend to the reconnecting session finds it, as :func:`_ended` keeps a direct one."""
+    flow = getattr(handler, "_handle_qos1_message_flow", None)
+    if flow is None:  # amqtt changed: its public flow, which loses such a message, rather than none
+        await handler.mqtt_publish(topic, payload, QOS_1, retain=False)
+        return
+    message = OutgoingApplicationMessage(session.next_packet_id, topic, QOS_1, payload, False)
+    try:
+        await flow(message)  # puts the message in flight before it first waits
+    except asyncio.CancelledError:
+        if message.puback_packet is None and message.packet_id not in session.inflight_out:
+            session.inflight_out[message.packet_id] = message  # type: ignore[index]
+        raise
+
+
 def _coalesce(handler: Any) -> None:
     """The connection's writes joined per loop turn (see the module's doc), when it is the usual TCP stream."""
     stream = getattr(getattr(handler, "writer", None), "_writer", None)  # amqtt's adapter -> asyncio's StreamWriter
