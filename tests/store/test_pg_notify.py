@@ -128,8 +128,10 @@ def test_a_count_of_none_asked_before_a_hello_does_not_make_the_process_alone() 
             b = await open_store(url)
             try:
                 await _until(lambda: a._hellos != asked_at, "a heard b's hello")
+                assert a.listen_status.info["other_listeners"] == 1  # what health shows: b, told by its hello
                 a._count_others(0, asked_at)  # that answer arrives after the hello
                 assert not a.alone
+                assert a.listen_status.info["other_listeners"] == 1
                 woken = asyncio.Event()
                 b.message_listeners.append(lambda access_id: woken.set() if access_id == "p1" else None)
                 await a.transaction(append)
@@ -137,6 +139,7 @@ def test_a_count_of_none_asked_before_a_hello_does_not_make_the_process_alone() 
                     await woken.wait()
                 a._count_others(0, a._hellos)  # a count asked after every hello is believed
                 assert a.alone
+                assert a.listen_status.info["other_listeners"] == 0
             finally:
                 await b.close()
         finally:

@@ -581,17 +581,21 @@ class PostgresStore(Store):
         heard when it was asked. A hello heard since is later news than a count of none, whichever order the two
         callbacks run in: the count may have been taken before that process connected, and the loop can run the
         hello's callback before the code awaiting the count resumes (``wait_for`` adds turns of the loop). Trusting
-        the zero then would leave this process alone, its commits unannounced, until the next count."""
-        self.listen_status.info["other_listeners"] = others
+        the zero then would leave this process alone, its commits unannounced, until the next count. Health's
+        ``other_listeners`` then says at least the one that said hello, until the next count says exactly."""
         if others == 0 and self._hellos != hellos_before:
-            return
+            others = 1
+        self.listen_status.info["other_listeners"] = others
         self.alone = others == 0
 
     def _on_hello(self, connection: Any, pid: int, channel: str, payload: str) -> None:
-        """Another process started listening: it hears commits from now on."""
+        """Another process started listening: it hears commits from now on (and health counts it until the next
+        count of listeners says exactly how many there are)."""
         if pid != connection.get_server_pid():
             self._hellos += 1
             self.alone = False
+            info = self.listen_status.info
+            info["other_listeners"] = max(int(info.get("other_listeners") or 0), 1)
 
     def _notify_others(self, projects: Sequence[str]) -> None:
         """Tell other processes (their LISTEN) that ``projects`` have new committed messages: after the commit, in a
