@@ -6,7 +6,7 @@ more than half a second of CPU (the largest part of a server's start). So ``upgr
 ``HEADS``, the heads this code ships, declared below so that knowing them needs no Alembic.
 
 A new, empty database gets the whole schema at once from ``schema/<engine>.sql``: what the migrations make, written
-down (``scripts/gen_schema.py``), and run in one transaction with the same driver. Running the 21 migrations one by
+down (``scripts/gen_schema.py``), and run in one transaction with the same driver. Running every migration one by
 one through Alembic took about 0.6 s of CPU, nearly half of a first start. Only a database that is neither empty
 nor exactly at ``HEADS`` (older, newer, or unreadable) goes through Alembic, which migrates or refuses as it always
 did.
