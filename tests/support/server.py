@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import threading
 import time
@@ -32,7 +33,38 @@ ADMIN_TOKEN = "test-admin-token"
 T = TypeVar("T")
 
 
+# Its own source of randomness: the global one is seeded the same way in every test process inside Hypothesis's
+# tests, and parallel processes would then try the same ports in the same order.
+_PORT_CHOICE = random.SystemRandom()
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    """The range the kernel takes ports from for ``bind(0)`` and for every outgoing connection (Linux's default
+    when it cannot be read)."""
+    try:
+        low, high = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return low, high
+
+
 def free_port() -> int:
+    """A port on 127.0.0.1 that is free now, for a process the test starts (which binds it a second or more later).
+
+    Chosen below the kernel's ephemeral range: a port from ``bind(0)`` is in that range, where every outgoing
+    connection of the run (thousands a second, in parallel test processes) also takes its local port, and one of
+    them took such a port before the process bound it (CI failed so, twice in one run). Below the range only an
+    explicit bind takes a port, and the others of the run bind 0."""
+    low, _ = _ephemeral_ports()
+    if low > 11024:
+        for _ in range(50):
+            port = _PORT_CHOICE.randrange(10_000, low)
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
