@@ -42,6 +42,26 @@ HEADER = ("-- The tuyacloud schema at migration heads {heads} for {engine}: a ne
 READS = re.compile(r"^\s*(SELECT|SHOW|WITH)\b", re.IGNORECASE)
 
 
+INDEX = re.compile(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\b", re.IGNORECASE)
+
+
+def _stable(statements: list[str]) -> list[str]:
+    """Each run of consecutive CREATE INDEX statements in sorted order. SQLAlchemy keeps a table's indexes in a set,
+    so a migration that creates a table with several creates them in an order that changes from one process to the
+    next; indexes of one run do not depend on each other, so sorting them changes nothing but the file's churn."""
+    out: list[str] = []
+    run: list[str] = []
+    for statement in [*statements, ""]:
+        if statement and INDEX.match(statement):
+            run.append(statement)
+            continue
+        out.extend(sorted(run))
+        run = []
+        if statement:
+            out.append(statement)
+    return out
+
+
 def _header(engine: str) -> str:
     return HEADER.format(heads=", ".join(sorted(migrate.HEADS)), engine=engine)
 
@@ -64,7 +84,7 @@ def sqlite_schema() -> str:
                 raise SystemExit("the migrations did not end at HEADS (store/migrate.py): update HEADS first")
             rows = db.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
                               "ORDER BY rowid").fetchall()
-    return _header("SQLite") + "".join(f"{sql};\n\n" for (sql,) in rows) + _version_rows()
+    return _header("SQLite") + "".join(f"{sql};\n\n" for sql in _stable([sql for (sql,) in rows])) + _version_rows()
 
 
 def _without_version_rows(statement: str) -> bool:
@@ -107,7 +127,7 @@ async def _postgres_statements(server_url: str) -> list[str]:
 
 def postgresql_schema(server_url: str) -> str:
     statements = asyncio.run(_postgres_statements(server_url))
-    return _header("PostgreSQL") + "".join(f"{s};\n\n" for s in statements) + _version_rows()
+    return _header("PostgreSQL") + "".join(f"{s};\n\n" for s in _stable(statements)) + _version_rows()
 
 
 @contextlib.contextmanager

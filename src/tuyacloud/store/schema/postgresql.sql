@@ -438,9 +438,9 @@ CREATE TABLE mqtt_credentials (
 	PRIMARY KEY (username)
 );
 
-CREATE INDEX ix_mqtt_credentials_project ON mqtt_credentials (access_id, uid);
-
 CREATE INDEX ix_mqtt_credentials_expires ON mqtt_credentials (expires_ms);
+
+CREATE INDEX ix_mqtt_credentials_project ON mqtt_credentials (access_id, uid);
 
 CREATE TABLE sim_leases (
 	shard INTEGER NOT NULL, 
