@@ -123,7 +123,8 @@ def create_app(settings: Settings, clock: Clock | None = None, ids: IdSource | N
                             settings.asset_max_depth, settings.asset_max_children, settings.password_scrypt_n)
             board = TaskBoard()
             board.process = {"worker": settings.worker, "workers": settings.workers}
-            ctx = Context(store=store, clock=clock, ids=ids, catalog=load_catalog(), policy=policy, tasks=board)
+            load_catalog()  # read now: a broken data file fails the start, not a request (the context reuses it)
+            ctx = Context(store=store, clock=clock, ids=ids, policy=policy, tasks=board)
             ctx.quotas = QuotaBook(settings.quotas, settings.quota_calls)
             await ctx.quotas.reload(ctx, everything=True)  # plans and counts before the first request
             state.ctx = ctx

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from support.server import migrated_database_for_test
-from tuyacloud.catalog.loader import load_catalog
 from tuyacloud.clock import Clock
 from tuyacloud.domain.context import Context, Policy
 from tuyacloud.domain.projects import projects
@@ -53,8 +52,8 @@ async def ctx(database_url: str, clock: Clock) -> AsyncIterator[Context]:
     """The context the app's lifespan builds (``app.py``), on a store of its own; the policy's password cost is
     the testing kit's (a test store protects nothing)."""
     store = await open_store(database_url)
-    context = Context(store=store, clock=clock, ids=IdSource(), catalog=load_catalog(),
-                      policy=Policy(password_scrypt_n=TEST_SCRYPT_N), tasks=TaskBoard())
+    context = Context(store=store, clock=clock, ids=IdSource(), policy=Policy(password_scrypt_n=TEST_SCRYPT_N),
+                      tasks=TaskBoard())
     try:
         yield context
     finally:

@@ -7,7 +7,6 @@ import asyncio
 from pathlib import Path
 
 from support.server import database_url_for_test
-from tuyacloud.catalog.loader import load_catalog
 from tuyacloud.clock import Clock
 from tuyacloud.domain.context import Context, Policy
 from tuyacloud.domain.projects.statistics import MAX_DAYS, parse_days, project_statistics
@@ -35,8 +34,7 @@ def test_statistics_per_day_and_per_api(tmp_path: Path) -> None:
 
     async def main() -> None:
         store = await open_store(url)
-        ctx = Context(store=store, clock=Clock(frozen_at_ms=NOW), ids=IdSource(), catalog=load_catalog(),
-                      policy=Policy())
+        ctx = Context(store=store, clock=Clock(frozen_at_ms=NOW), ids=IdSource(), policy=Policy())
         try:
             await _fill(store)
             stats = await project_statistics(ctx, _project("p1"), 7, retention_s=7 * 86_400)
@@ -125,8 +123,7 @@ def test_online_devices_per_day_follow_the_online_log(tmp_path: Path) -> None:
 
     async def main() -> list[tuple[str, int, int]]:
         store = await open_store(url)
-        ctx = Context(store=store, clock=Clock(frozen_at_ms=NOW), ids=IdSource(), catalog=load_catalog(),
-                      policy=Policy())
+        ctx = Context(store=store, clock=Clock(frozen_at_ms=NOW), ids=IdSource(), policy=Policy())
         try:
             await store.transaction(fill)
             stats = await project_statistics(ctx, _project("p1"), 7)

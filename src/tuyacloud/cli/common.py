@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 from rich.console import Console
 
-from tuyacloud.catalog.loader import load_catalog
 from tuyacloud.cli.failures import check_data_dir, store_failure
 from tuyacloud.cli.options import settings_for
 from tuyacloud.clock import Clock
@@ -53,7 +52,7 @@ def run(data_dir: Path | None, database_url: str | None, work: Callable[[Context
 
     async def main() -> T:
         store = await open_checked(settings)
-        ctx = Context(store=store, clock=Clock(), ids=IdSource(), catalog=load_catalog(), policy=Policy())
+        ctx = Context(store=store, clock=Clock(), ids=IdSource(), policy=Policy())
         try:
             return await work(ctx)
         finally:

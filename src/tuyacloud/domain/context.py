@@ -6,16 +6,19 @@ in."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from tuyacloud.catalog.loader import Catalog
 from tuyacloud.clock import Clock
 from tuyacloud.ids import IdSource
 from tuyacloud.models import Automation, Device, HubCredential, Project
 from tuyacloud.store.base import Queries, Store, Tx
 from tuyacloud.supervision import TaskBoard
+
+if TYPE_CHECKING:
+    from tuyacloud.catalog.loader import Catalog
 
 
 @dataclass(frozen=True)
@@ -125,8 +128,9 @@ class Context:
     store: Store
     clock: Clock
     ids: IdSource
-    catalog: Catalog
     policy: Policy
+    # Where :attr:`catalog` comes from: None for the packaged catalog (``catalog.loader.load_catalog``).
+    catalog_source: Callable[[], Catalog] | None = None
     # Called with (device_id, region) after a command or an online change has committed: the simulator
     # listens so that a device it considers idle starts moving at once.
     listeners: list[Callable[[str, str], None]] = field(default_factory=list)
@@ -154,6 +158,16 @@ class Context:
     # request, a device report or a timer; an automation's run calls the domain with its chain (:meth:`caused_by`),
     # and the status changes it commits carry it to the automation engine, which refuses to close a loop.
     causation: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def catalog(self) -> Catalog:
+        """The device catalog, read the first time a call asks for it: most admin commands never look at a device
+        category, and parsing the packaged one costs a CLI command about 90 ms (the server reads it at start)."""
+        if self.catalog_source is not None:
+            return self.catalog_source()
+        from tuyacloud.catalog.loader import load_catalog
+
+        return load_catalog()
 
     def scoped(self, scope: Scope | None) -> Context:
         """This context for a caller that sees ``scope``: the same store, clock, listeners and counters (shared,
