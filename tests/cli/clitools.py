@@ -68,15 +68,16 @@ class Serve:
     def banner(self, url: str) -> str:
         """Wait until the server answers at ``url``, then return what it printed."""
         deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited {self.proc.returncode}: {self.proc.stderr.read()}")  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "serve did not start"
-            try:
-                if web.get(f"{url}/_tuyacloud/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        with web.LeanClient(timeout=2) as http:  # refused until it listens: httpx.ConnectError, as with httpx
+            while True:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"serve exited {self.proc.returncode}: {self.proc.stderr.read()}")  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "serve did not start"
+                try:
+                    if http.get(f"{url}/_tuyacloud/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
         text = ""
         while True:  # the banner was printed before the server answered: drain the pipe
             try:

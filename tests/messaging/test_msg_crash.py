@@ -59,19 +59,20 @@ class Serve:
 
     def wait_ready(self) -> Serve:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited {self.proc.returncode}: {self.err.read_text()}")
-            assert time.monotonic() < deadline, f"serve did not start: {self.err.read_text()}"
-            try:
-                if web.get(f"{self.url}/_tuyacloud/health", timeout=2).status_code == 200:
-                    match = re.search(r"Bearer (\S+)\)", self.out.read_text())
-                    if match:
-                        self.token = match.group(1)
-                        return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
+        with web.LeanClient(timeout=2) as http:  # refused until it listens: httpx.ConnectError, as with httpx
+            while True:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"serve exited {self.proc.returncode}: {self.err.read_text()}")
+                assert time.monotonic() < deadline, f"serve did not start: {self.err.read_text()}"
+                try:
+                    if http.get(f"{self.url}/_tuyacloud/health").status_code == 200:
+                        match = re.search(r"Bearer (\S+)\)", self.out.read_text())
+                        if match:
+                            self.token = match.group(1)
+                            return self
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
 
     def subscription(self, access_id: str) -> dict[str, Any]:
         body = web.get(f"{self.url}/_tuyacloud/projects/{access_id}/subscriptions", timeout=10,
@@ -102,7 +103,7 @@ class Sender(threading.Thread):
         super().__init__(daemon=True)
         self.client = SignedClient(url, access_id, secret)
         self.client.access_token = token
-        self.client.http = web.client(timeout=10)
+        self.client.http = web.LeanClient(timeout=10)
         self.lamps = lamps
         self.stop = stop
         self.sent: dict[str, list[tuple[int, str]]] = {lamp: [] for lamp in lamps}  # (value, ok|failed|unknown)

@@ -31,7 +31,7 @@ class Sender(threading.Thread):
         super().__init__(daemon=True)
         self.client = SignedClient(url, access_id, secret)
         self.client.access_token = token
-        self.client.http = web.client(timeout=30)
+        self.client.http = web.LeanClient(timeout=30)
         self.lamps = lamps
         self.sent: dict[str, list[tuple[int, str]]] = {lamp: [] for lamp in lamps}  # (value, ok|failed|unanswered)
 

@@ -102,6 +102,21 @@ class Serve:
             command += ["--database-url", db]
         with self.out.open("w") as out, self.err.open("w") as err:
             self.proc = subprocess.Popen(command, stdout=out, stderr=err, env=cli_env())
+        self._http: web.LeanClient | None = None
+
+    @property
+    def http(self) -> web.LeanClient:
+        """A kept-alive client for this process's health and control API (support/web.py's ``LeanClient``, which
+        raises httpx's ``TransportError`` subclasses: ``ConnectError`` while nothing listens), made at first use and
+        closed by ``kill`` and ``stop``."""
+        if self._http is None:
+            self._http = web.LeanClient(timeout=30)
+        return self._http
+
+    def _close_http(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
     def ready(self) -> bool:
         """Serving, and it is this process that answers: its banner (printed when the application is ready, before
@@ -114,7 +129,7 @@ class Serve:
         if "Authorization: Bearer" not in self.out.read_text():
             return False
         try:
-            return web.get(f"http://127.0.0.1:{self.port}/_tuyacloud/health", timeout=2).status_code == 200
+            return self.http.get(f"http://127.0.0.1:{self.port}/_tuyacloud/health", timeout=2).status_code == 200
         except httpx.TransportError:
             return False
 
@@ -136,6 +151,7 @@ class Serve:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=10)
+        self._close_http()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -145,3 +161,4 @@ class Serve:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+        self._close_http()

@@ -50,14 +50,14 @@ def start(data: Path, db: str, name: str, *options: str) -> Serve:
 
 
 def control(server: Serve, method: str, path: str, json: Any = None) -> Any:
-    body = web.request(method, f"{server.url}/_tuyacloud{path}", json=json, timeout=30,
-                       headers={"Authorization": f"Bearer {server.admin_token()}"}).json()
+    body = server.http.request(method, f"{server.url}/_tuyacloud{path}", json=json, timeout=30,
+                               headers={"Authorization": f"Bearer {server.admin_token()}"}).json()
     assert body["success"], body
     return body["result"]
 
 
 def health(server: Serve) -> dict[str, Any]:
-    result: dict[str, Any] = web.get(f"{server.url}/_tuyacloud/health", timeout=10).json()["result"]
+    result: dict[str, Any] = server.http.get(f"{server.url}/_tuyacloud/health", timeout=10).json()["result"]
     return result
 
 
@@ -85,7 +85,7 @@ class Sender(threading.Thread):
         self.clients = []
         for server in servers:
             c = client(server, project, token)
-            c.http = web.client(timeout=10)
+            c.http = web.LeanClient(timeout=10)
             self.clients.append(c)
         self.alive = [True] * len(servers)
         self.lamps = lamps

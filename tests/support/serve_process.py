@@ -72,19 +72,20 @@ class ServeProcess:
     def wait_ready(self) -> ServeProcess:
         """Until health answers 200 and the banner (with the admin token) is out."""
         deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited {self.proc.returncode}: {self.stderr}")
-            assert time.monotonic() < deadline, f"serve did not start: {self.stderr}"
-            try:
-                if web.get(f"{self.url}/_tuyacloud/health", timeout=2).status_code == 200:
-                    match = re.search(r"Bearer (\S+)\)", self.stdout)
-                    if match:
-                        self.admin_token = match.group(1)
-                        return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
+        with web.LeanClient(timeout=2) as http:  # refused until it listens: httpx.ConnectError, as with httpx
+            while True:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"serve exited {self.proc.returncode}: {self.stderr}")
+                assert time.monotonic() < deadline, f"serve did not start: {self.stderr}"
+                try:
+                    if http.get(f"{self.url}/_tuyacloud/health").status_code == 200:
+                        match = re.search(r"Bearer (\S+)\)", self.stdout)
+                        if match:
+                            self.admin_token = match.group(1)
+                            return self
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
 
     def terminate(self, timeout: float = 60) -> int:
         """SIGTERM, then wait for the exit status (killed, and the test fails, if it takes longer)."""

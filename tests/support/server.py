@@ -183,6 +183,7 @@ class CloudServer:
         self.app = create_app(self.settings, clock=self.clock, admin_token=ADMIN_TOKEN, on_ready=self._ready)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._http: web.LeanClient | None = None
 
     def _ready(self, state: CloudState) -> None:
         self.state = state
@@ -244,11 +245,22 @@ class CloudServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=15)
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
     # --- control API --------------------------------------------------------------------------------
+    @property
+    def http(self) -> web.LeanClient:
+        """The server's own kept-alive client for the control API (support/web.py's ``LeanClient``: a control call
+        through httpx made a client per call), made at first use and closed by ``stop``."""
+        if self._http is None:
+            self._http = web.LeanClient(timeout=30)
+        return self._http
+
     def control(self, method: str, path: str, json: Any = None) -> Any:
-        response = web.request(method, f"{self.url}/_tuyacloud{path}", json=json,
-                               headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+        response = self.http.request(method, f"{self.url}/_tuyacloud{path}", json=json,
+                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         body = response.json()
         assert body["success"], body
         return body["result"]
