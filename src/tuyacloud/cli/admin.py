@@ -47,7 +47,7 @@ def create(
         run(data_dir, database_url, work)
     except ConsoleAccountError as error:
         raise _refused(error) from None
-    console.print(f"Created console account {username}")
+    console().print(f"Created console account {username}")
 
 
 @app.command("set-password")
@@ -65,7 +65,7 @@ def set_password(
         run(data_dir, database_url, work)
     except ConsoleAccountError as error:
         raise _refused(error) from None
-    console.print(f"Password of {username} changed; its sessions have ended")
+    console().print(f"Password of {username} changed; its sessions have ended")
 
 
 @app.command("list")
@@ -81,7 +81,7 @@ def list_accounts(limit: int = Limit, offset: int = Offset, every: bool = All,
 
     def show(rows: list[dict[str, object]]) -> None:
         for row in rows:
-            console.print(f"{row['username']!s:<24} created {row['created']}", highlight=False, markup=False)
+            console().print(f"{row['username']!s:<24} created {row['created']}", highlight=False, markup=False)
 
     emit_page(run(data_dir, database_url, work), "accounts", as_json, show)
 
@@ -101,4 +101,4 @@ def unlock(
 
     cleared = run(data_dir, database_url, work)
     what = " and ".join(f"{k} {v}" for k, v in (("username", username), ("address", address)) if v) or "everyone"
-    console.print(f"Cleared {cleared} failed-login counter{'s' if cleared != 1 else ''} ({what})")
+    console().print(f"Cleared {cleared} failed-login counter{'s' if cleared != 1 else ''} ({what})")

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from tuyacloud.cli.common import console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
@@ -38,7 +37,7 @@ def create(
     if as_json:
         emit_json(view)
         return
-    console.print(f"Created app {view['schema']} ({view['name']}, {view['region']})")
+    console().print(f"Created app {view['schema']} ({view['name']}, {view['region']})")
 
 
 def _relink(schema: str, project: str, data_dir: Path, database_url: str, as_json: bool, linking: bool) -> None:
@@ -50,7 +49,7 @@ def _relink(schema: str, project: str, data_dir: Path, database_url: str, as_jso
     if as_json:
         emit_json(view)
         return
-    console.print(f"App {schema} is linked to: {', '.join(view['projects']) or 'no project'}")
+    console().print(f"App {schema} is linked to: {', '.join(view['projects']) or 'no project'}")
 
 
 @app.command("link")
@@ -84,10 +83,12 @@ def list_(limit: int = Limit, offset: int = Offset, every: bool = All,
         return Page([app_view(a, links) for a, links in window.cut(found)], len(found), window)
 
     def show(views: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
         table = Table("Schema", "Name", "Data center", "Projects")
         for v in views:
             table.add_row(v["schema"], v["name"], v["region"], ", ".join(v["projects"]))
-        console.print(table)
+        console().print(table)
 
     emit_page(run(data_dir, database_url, work), "apps", as_json, show)
 
@@ -118,7 +119,7 @@ def user_code(
     if as_json:
         emit_json(view)
         return
-    console.print(f"User code of {view['uid']}: {view['user_code']}")
+    console().print(f"User code of {view['uid']}: {view['user_code']}")
 
 
 @app.command("logins")
@@ -133,11 +134,13 @@ def logins(limit: int = Limit, offset: int = Offset, every: bool = All,
 
     def show(views: list[dict[str, Any]]) -> None:
         # the QR code is what `approve-login` takes: never cut it, whatever the terminal's width
+        from rich.table import Table
+
         table = Table("User", "User code", "UID")
         table.add_column("QR code", no_wrap=True, min_width=max((len(v["qrcode"]) for v in views), default=7))
         for v in views:
             table.add_row(v["username"], v["user_code"], v["uid"], v["qrcode"])
-        console.print(table)
+        console().print(table)
 
     emit_page(run(data_dir, database_url, work), "logins", as_json, show)
 
@@ -151,7 +154,7 @@ def _decide(qrcode: str, approve: bool, data_dir: Path, database_url: str, as_js
     if as_json:
         emit_json(view)
         return
-    console.print(f"Login {view['qrcode']} of {view['username']} {view['state']}")
+    console().print(f"Login {view['qrcode']} of {view['username']} {view['state']}")
 
 
 @app.command("approve-login")

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.tree import Tree
 
 from tuyacloud.cli.common import console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
@@ -36,6 +35,8 @@ def tree(
     name, page = run(data_dir, database_url, work)
 
     def show(rows: list[dict[str, Any]]) -> None:
+        from rich.tree import Tree
+
         root = Tree(f"[bold]{name}[/bold]")
         nodes: dict[str, Tree] = {assets.TOP: root}
         for a in rows:  # parents come first: ordered by level (a page that starts lower hangs them off the top)
@@ -43,7 +44,7 @@ def tree(
             kind = f" [dim]{a['asset_type']}[/dim]" if a["asset_type"] else ""
             nodes[a["asset_id"]] = parent.add(
                 f"{a['asset_name']}{kind} [cyan]({a['device_count']} devices)[/cyan] [dim]{a['asset_id']}[/dim]")
-        console.print(root)
+        console().print(root)
 
     emit_page(page, "assets", as_json, show)
 
@@ -66,4 +67,4 @@ def move(
     if as_json:
         emit_json(view)
     else:
-        console.print(f"{view['asset_id']} is now under {view['parent_asset_id']} (level {view['level']})")
+        console().print(f"{view['asset_id']} is now under {view['parent_asset_id']} (level {view['level']})")

@@ -10,13 +10,12 @@ directory, an unreachable database) is reported as one line by cli/failures.py, 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tuyacloud.cli.failures import check_data_dir, store_failure
 from tuyacloud.cli.options import settings_for
@@ -27,9 +26,21 @@ from tuyacloud.settings import Settings
 from tuyacloud.store.base import Store
 from tuyacloud.store.engine import open_store
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 T = TypeVar("T")
-console = Console()
-err_console = Console(stderr=True)
+
+
+@functools.cache
+def console() -> Console:
+    """The console of the human-readable output (tables, messages), made the first time a command prints to it:
+    importing rich costs a command some 60 ms of CPU, which ``--json`` output, plain json on stdout, does without
+    (so do the commands' modules: they import the parts of rich they print with where they print)."""
+    from rich.console import Console
+
+    return Console()
+
 
 async def open_checked(settings: Settings) -> Store:
     """Open (and migrate) the store; a failure the user can fix becomes a ``CliFailure`` naming it."""

@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import Progress
-from rich.table import Table
 
 from tuyacloud.cli.common import console, emit_json, run
 from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
@@ -54,7 +52,9 @@ def add_virtual(
                                              product_id=product_id, name=name, count=count)
             return [{**_view(ctx, d), "home_id": d.asset_id, "owner_id": d.owner_uid} for d in placed]
         if count >= 1000 and not as_json:
-            with Progress(console=console) as bar:
+            from rich.progress import Progress
+
+            with Progress(console=console()) as bar:
                 task = bar.add_task(f"Creating {count} devices", total=count)
                 created = await devices.create_virtual(ctx, p, category=category, product_id=product_id,
                                                        count=count, name=name, asset_id=asset,
@@ -69,12 +69,14 @@ def add_virtual(
         emit_json(views)
         return
     if len(views) > 20:
-        console.print(f"Created {len(views)} devices ({views[0]['id']} ... {views[-1]['id']})")
+        console().print(f"Created {len(views)} devices ({views[0]['id']} ... {views[-1]['id']})")
         return
+    from rich.table import Table
+
     table = Table("Device ID", "Category", "Name", "Local key")
     for v in views:
         table.add_row(v["id"], v["category"], v["name"], v["local_key"])
-    console.print(table)
+    console().print(table)
 
 
 @app.command("pair")
@@ -113,7 +115,7 @@ def pair(
     where = f"home {view['home_id']}" if "home_id" in view else f"asset {view['asset_id']}"
     if "gateway_id" in view:
         where = f"gateway {view['gateway_id']}"
-    console.print(f"Paired {view['id']} ({view['category']}, {view['name']}) in {where}")
+    console().print(f"Paired {view['id']} ({view['category']}, {view['name']}) in {where}")
 
 
 @app.command("list")
@@ -135,10 +137,12 @@ def list_(
         return Page([_view(ctx, d) for d in found], await devices.count(ctx, p), window)
 
     def show(views: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
         table = Table("Device ID", "Category", "Name", "Online")
         for v in views:
             table.add_row(v["id"], v["category"], v["name"], "yes" if v["online"] else "no")
-        console.print(table)
+        console().print(table)
 
     emit_page(run(data_dir, database_url, work), "devices", as_json, show)
 
@@ -155,10 +159,12 @@ def show(device_id: str, data_dir: Path = DataDir, database_url: str = DatabaseU
     if as_json:
         emit_json(view)
         return
+    from rich.table import Table
+
     table = Table(show_header=False, box=None)
     for key, value in view.items():
         if key != "status":
             table.add_row(f"[bold]{key}[/bold]", str(value))
     for item in view["status"]:
         table.add_row(f"  {item['code']}", repr(item["value"]))
-    console.print(table)
+    console().print(table)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from tuyacloud import bodies
 from tuyacloud.cli.common import console, emit_json, run
@@ -44,8 +43,8 @@ def add_remote(
     if as_json:
         emit_json(view)
         return
-    console.print(f"Added remote {view['remote_id']} ({view['remote_name']}, IR category {view['category_id']}) "
-                  f"to {blaster}")
+    console().print(f"Added remote {view['remote_id']} ({view['remote_name']}, IR category {view['category_id']}) "
+                    f"to {blaster}")
 
 
 @app.command("remotes")
@@ -63,10 +62,12 @@ def remotes(
         return Page([remote_admin_view(r) for r in window.cut(found)], len(found), window)
 
     def show(views: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
         table = Table("Remote ID", "Category", "Name", "State")
         for v in views:
             table.add_row(v["remote_id"], str(v["category_id"]), v["remote_name"],
                           ", ".join(f"{k}={val}" for k, val in v["state"].items()))
-        console.print(table)
+        console().print(table)
 
     emit_page(run(data_dir, database_url, work), "remotes", as_json, show)

@@ -94,4 +94,4 @@ def emit_page(page: Page[Any], noun: str, as_json: bool, show: Callable[[list[An
         return
     if page.rows:
         show(page.rows)
-    console.print(page.summary(noun), highlight=False, markup=False, soft_wrap=True)
+    console().print(page.summary(noun), highlight=False, markup=False, soft_wrap=True)

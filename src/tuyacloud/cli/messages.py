@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from tuyacloud.cli.common import console, emit_json, run
 from tuyacloud.cli.listing import DEFAULT_LIMIT, All, Limit, Offset, Page, Window, emit_page
@@ -16,6 +15,9 @@ from tuyacloud.domain.context import Context
 from tuyacloud.domain.projects import projects
 from tuyacloud.messaging.mqtt.status import link_status
 from tuyacloud.messaging.status import subscription_status
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 app = typer.Typer(help="Message service: subscriptions and MQTT links.\n\nThe Pulsar subscriptions and the MQTT "
                        "open-hub links of a project.", no_args_is_help=True)
@@ -46,18 +48,22 @@ def status(
         return
     # The links are a list that can be long (a credential per client and renewal): the first page, and how many.
     first = Page(Window(0, DEFAULT_LIMIT).cut(links), len(links), Window(0, DEFAULT_LIMIT))
+    from rich.table import Table
+
     table = Table("Topic", "Subscription", "Backlog", "Oldest unacked", "Consumers", "Last ack")
     for r in rows:
         consumers = ", ".join(f"{c['address']}{' (active)' if c['active'] else ''}" for c in r["consumers"]) or "-"
         table.add_row(r["topic"], r["subscription"], str(r["backlog"]), _when(r["oldest_unacked_ms"]), consumers,
                       _when(r["last_ack_ms"]))
-    console.print(table)
-    console.print(_links_table(first.rows))
-    console.print(first.summary("links") + (" (tuyacloud messages links)" if first.has_more else ""),
-                  highlight=False, markup=False, soft_wrap=True)
+    console().print(table)
+    console().print(_links_table(first.rows))
+    console().print(first.summary("links") + (" (tuyacloud messages links)" if first.has_more else ""),
+                    highlight=False, markup=False, soft_wrap=True)
 
 
 def _links_table(links: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+
     table = Table("MQTT link / client id", "User", "Sees", "Ver", "Connected", "Last message", "Messages", "Expires",
                   title="MQTT open-hub links")
     for r in links:
@@ -84,4 +90,4 @@ def links(
         found = await link_status(ctx, p.access_id)
         return Page(window.cut(found), len(found), window)
 
-    emit_page(run(data_dir, database_url, work), "links", as_json, lambda rows: console.print(_links_table(rows)))
+    emit_page(run(data_dir, database_url, work), "links", as_json, lambda rows: console().print(_links_table(rows)))

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from tuyacloud.cli import quotas as quota_commands
 from tuyacloud.cli.common import console, emit_json, run
@@ -24,10 +23,12 @@ def _show(view: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(view)
         return
+    from rich.table import Table
+
     table = Table(show_header=False, box=None)
     for key, value in view.items():
         table.add_row(f"[bold]{key}[/bold]", ", ".join(value) if isinstance(value, list) else str(value))
-    console.print(table)
+    console().print(table)
 
 
 @app.command("create")
@@ -62,10 +63,12 @@ def list_(limit: int = Limit, offset: int = Offset, every: bool = All,
         return Page(views, len(found), window)
 
     def show(views: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
         table = Table("Access ID", "Name", "Data center", "Method", "Services")
         for v in views:
             table.add_row(v["access_id"], v["name"], v["region"], v["method"], str(len(v["services"])))
-        console.print(table)
+        console().print(table)
 
     emit_page(run(data_dir, database_url, work), "projects", as_json, show)
 

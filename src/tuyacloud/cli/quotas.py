@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from tuyacloud.cli.common import console, emit_json, run
 from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
@@ -27,22 +26,24 @@ def show_status(view: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(view)
         return
+    from rich.table import Table
+
     plan = view["plan"]
     source = "its own" if view["project_plan"] else "the server's --quotas"
-    console.print(f"[bold]{view['access_id']}[/bold]  plan: {plan} ({source})  quota month: {view['period']}"
-                  + (f" (moved {view['month_offset']:+d})" if view["month_offset"] else ""))
+    console().print(f"[bold]{view['access_id']}[/bold]  plan: {plan} ({source})  quota month: {view['period']}"
+                    + (f" (moved {view['month_offset']:+d})" if view["month_offset"] else ""))
     if not view["enabled"]:
-        console.print("No limits." if view["server_plan"] == "off" else
-                      "No limits of its own; the server's --quotas applies when it runs.")
+        console().print("No limits." if view["server_plan"] == "off" else
+                        "No limits of its own; the server's --quotas applies when it runs.")
         return
     table = Table("Limit", "Used", "Of", "Remaining")
     for key, label in (("calls", "API calls this month"), ("messages", "messages this month"),
                        ("devices", "devices")):
         use = view[key]
         table.add_row(label, str(use["used"]), str(use["limit"]), str(use["remaining"]))
-    console.print(table)
+    console().print(table)
     if view["suspended"]:
-        console.print("[bold]Suspended[/bold]: calls answer 28841004 until the quota is reset or the month moves.")
+        console().print("[bold]Suspended[/bold]: calls answer 28841004 until the quota is reset or the month moves.")
 
 
 def quotas_command(

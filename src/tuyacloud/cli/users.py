@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from tuyacloud.cli import listing
 from tuyacloud.cli.common import console, emit_json, run
@@ -94,9 +93,9 @@ def create(
     if as_json:
         emit_json(view)
         return
-    console.print(f"Created user {view['username']} (user id {view['user_id']}) in project {view['project']}; "
-                  f"authorise it with `tuyacloud user grant --project {view['project']} {view['username']} "
-                  "--asset ASSET_ID`")
+    console().print(f"Created user {view['username']} (user id {view['user_id']}) in project {view['project']}; "
+                    f"authorise it with `tuyacloud user grant --project {view['project']} {view['username']} "
+                    "--asset ASSET_ID`")
 
 
 @app.command("list")
@@ -124,10 +123,12 @@ def list_(
         return listing.Page([_user_json(v) for v in found], total, window)
 
     def show(rows: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
         table = Table("Username", "User ID", "Nickname", "Authorised assets")
         for u in rows:
             table.add_row(u["username"], u["user_id"], u["nick_name"] or "-", _grants_text(u))
-        console.print(table)
+        console().print(table)
 
     listing.emit_page(run(data_dir, database_url, work), "users", as_json, show)
 
@@ -182,7 +183,7 @@ def _change_grants(project: str, user: str, change: Callable[[Context, Project, 
     if as_json:
         emit_json(view)
         return
-    console.print(f"{view['username']} is authorised on: {_grants_text(view)}")
+    console().print(f"{view['username']} is authorised on: {_grants_text(view)}")
 
 
 @app.command("set-password")
@@ -208,4 +209,4 @@ def set_password(
     if as_json:
         emit_json(view)
         return
-    console.print(f"Password of {view['username']} changed")
+    console().print(f"Password of {view['username']} changed")
