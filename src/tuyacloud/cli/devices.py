@@ -12,9 +12,7 @@ from tuyacloud.cli.listing import All, Limit, Offset, Page, Window, emit_page
 from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices
-from tuyacloud.domain.pairing import gateways, pairing, registration
 from tuyacloud.domain.projects import projects
-from tuyacloud.domain.smarthome import homes
 from tuyacloud.errors import DataNotExist, ParamEmpty
 from tuyacloud.views import device_v1, paired_device_view, registered_device_view, sub_device_view
 
@@ -43,11 +41,17 @@ def add_virtual(
 
     async def work(ctx: Context) -> list[dict[str, Any]]:
         p = await projects.get(ctx, project)
+        # The pairing and smart-home modules (their request bodies, time zones: some 35 ms of imports) are
+        # imported where they are used, not by `device list` or a plain `device add-virtual`.
         if gateway:  # sub-devices land at the gateway's asset or home, with its owner
+            from tuyacloud.domain.pairing import gateways
+
             subs = await gateways.add_sub_devices(ctx, p, gateway, category=category, product_id=product_id,
                                                   count=count, name=name)
             return [_view(ctx, d) for d in subs]
         if user or home:
+            from tuyacloud.domain.smarthome import homes
+
             placed = await homes.add_devices(ctx, p, uid=user, home_id=home, room_id=room, category=category,
                                              product_id=product_id, name=name, count=count)
             return [{**_view(ctx, d), "home_id": d.asset_id, "owner_id": d.owner_uid} for d in placed]
@@ -95,6 +99,8 @@ def pair(
     expired or closed)."""
 
     async def work(ctx: Context) -> dict[str, Any]:
+        from tuyacloud.domain.pairing import gateways, pairing, registration
+
         if gateway:
             sub = await gateways.join(ctx, gateway, category=category, product_id=product_id, name=name)
             return sub_device_view(sub, ctx.catalog.product(sub.product_id))
