@@ -11,9 +11,8 @@ answer too; the OpenAPI-only shapes are the gateway's (``gateway/serialize.py``)
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tuyacloud.catalog.loader import Product
 from tuyacloud.models import (
     App,
     AppUser,
@@ -29,6 +28,9 @@ from tuyacloud.models import (
     RegistrationToken,
     Timer,
 )
+
+if TYPE_CHECKING:  # the catalog is read by whoever hands a product in: `project list` need not import it
+    from tuyacloud.catalog.loader import Product
 
 
 def project_view(p: Project) -> dict[str, Any]:

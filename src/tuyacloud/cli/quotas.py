@@ -5,18 +5,23 @@ picks the change up within a second (its next usage flush)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from tuyacloud.cli.common import console, emit_json, run
 from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
 from tuyacloud.domain.context import Context
-from tuyacloud.domain.projects import projects, quotas
+from tuyacloud.domain.projects import projects
+
+if TYPE_CHECKING:  # imported where used: every `project` command loads this module, few run `project quotas`
+    from tuyacloud.domain.projects import quotas
 
 
 def _figure(value: int | None) -> quotas.Figure:
     """-1 on the command line: back to the plan's figure."""
+    from tuyacloud.domain.projects import quotas
+
     if value is None:
         return quotas.UNSET
     return None if value < 0 else value
@@ -63,6 +68,8 @@ def quotas_command(
     """
 
     async def work(ctx: Context) -> dict[str, Any]:
+        from tuyacloud.domain.projects import quotas
+
         project = await projects.get(ctx, access_id)
         figures = {"monthly_calls": _figure(monthly_calls), "monthly_messages": _figure(monthly_messages),
                    "devices": _figure(devices)}
