@@ -34,7 +34,6 @@ ROOM_LOW = MAX_INFLIGHT // 2  # this many in flight: an ack wakes delivery even 
 LEASE_MS = 5000
 RENEW_S = 1.0
 LEASE_MARGIN_MS = 1000  # a renewal still pending this close to the lease's end: delivery waits for it
-ENVS = ("event", "event-test")
 
 SubKey = tuple[str, str, str]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from tuyacloud.clock import wall_ms
 from tuyacloud.domain.context import Context
-from tuyacloud.messaging.hub import ENVS
+from tuyacloud.messaging import ENVS
 from tuyacloud.store.base import Tx
 
 CONSUMER_SEEN_MS = 15_000

@@ -24,8 +24,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.protocol import State
 
 from tuyacloud.limits import json_refusal, parse_int
-from tuyacloud.messaging import codec
-from tuyacloud.messaging.hub import ENVS, Consumer, Hub
+from tuyacloud.messaging import ENVS, codec
+from tuyacloud.messaging.hub import Consumer, Hub
 from tuyacloud.models import Project
 from tuyacloud.regions import RegionResolver
 

@@ -16,10 +16,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from tuyacloud.domain.access import visibility
-from tuyacloud.domain.access.requests import HubLink
 from tuyacloud.domain.context import Context, HubSettings, Scope
 from tuyacloud.errors import (
     OpenHubDisabled,
@@ -30,6 +29,9 @@ from tuyacloud.errors import (
 )
 from tuyacloud.models import AssetGrant, HubCredential, Project, Token
 from tuyacloud.store.base import Tx
+
+if TYPE_CHECKING:  # the edge decodes the body (msgspec); the rules only read it
+    from tuyacloud.domain.access.requests import HubLink
 
 VERSIONS = ("1.0", "2.0")
 # Home Assistant's device-sharing SDK: plain JSON messages on per-device topics under the credential's topic
