@@ -19,10 +19,9 @@ import typer
 from tuyacloud.cli import listing
 from tuyacloud.cli.common import console, emit_json, run
 from tuyacloud.cli.options import DatabaseUrl, DataDir, JsonOut
-from tuyacloud.domain import console_views
-from tuyacloud.domain.console_views import UserView
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.industry import authorization, users
+from tuyacloud.domain.industry.authorization import UserView
 from tuyacloud.domain.projects import projects
 from tuyacloud.models import Project
 from tuyacloud.views import project_user_view
@@ -112,11 +111,11 @@ def list_(
     async def work(ctx: Context) -> listing.Page[dict[str, Any]]:
         p = await _custom_project(ctx, project)
         if window.limit is not None:
-            found, total = await console_views.project_users(ctx, p, window.limit, window.offset)
+            found, total = await authorization.project_users(ctx, p, window.limit, window.offset)
         else:
             found, total = [], 0
             while True:
-                chunk, total = await console_views.project_users(ctx, p, PAGE, window.offset + len(found))
+                chunk, total = await authorization.project_users(ctx, p, PAGE, window.offset + len(found))
                 found += chunk
                 if len(chunk) < PAGE:
                     break
@@ -177,7 +176,7 @@ def _change_grants(project: str, user: str, change: Callable[[Context, Project, 
         p = await _custom_project(ctx, project)
         found = await users.find(ctx, p, user)
         await change(ctx, p, found.id)
-        return _user_json(await console_views.user_view(ctx, p, found))
+        return _user_json(await authorization.user_view(ctx, p, found))
 
     view = run(data_dir, database_url, work)
     if as_json:

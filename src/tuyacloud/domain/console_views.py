@@ -1,7 +1,8 @@
 """Read-only compositions the console shows on one page (an app with its users and their homes; the users' user
-codes and their Home Assistant QR logins waiting for approval; the users of a custom project with their grants; a
-device with its gateway, sub-devices and infrared remotes). Kept in the domain so the console's handlers stay
-parse-and-render; the shapes the control API and the CLI answer are in ``views.py``."""
+codes and their Home Assistant QR logins waiting for approval; a device with its gateway, sub-devices and infrared
+remotes). Kept in the domain so the console's handlers stay parse-and-render; the shapes the control API and the
+CLI answer are in ``views.py``. The users of a custom project with their grants are in
+``industry/authorization.py``, which the CLI's ``user`` commands read without importing all of these."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from tuyacloud.catalog.infrared import AC_CATEGORY, IrCategory, load_infrared
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.devices import devices, infrared
-from tuyacloud.domain.industry import assets, users
+from tuyacloud.domain.industry import assets
 from tuyacloud.domain.pairing import gateways
 from tuyacloud.domain.smarthome import apps, sharing
 from tuyacloud.errors import TuyaError
@@ -18,12 +19,10 @@ from tuyacloud.models import (
     App,
     AppUser,
     Asset,
-    AssetGrant,
     Device,
     Home,
     InfraredRemote,
     Project,
-    ProjectUser,
     QrLogin,
 )
 
@@ -72,33 +71,6 @@ async def home_choices(ctx: Context, project: Project) -> list[tuple[str, str, s
                     label = f"{home.name} — {view.user.username} ({linked.app.name})"
                     choices.append((home.id, view.user.id, label))
     return choices
-
-
-@dataclass
-class UserView:
-    user: ProjectUser
-    grants: list[tuple[AssetGrant, str]]  # (grant, the asset's full name)
-
-
-async def project_users(ctx: Context, project: Project, size: int = PAGE, offset: int = 0
-                        ) -> tuple[list[UserView], int]:
-    """A custom project's users (in id order, from ``offset``) with the assets they are authorised on, and the
-    number of users in all."""
-    found, _, total = await users.page(ctx, project, "", size, offset=offset)
-    tree = {a.id: a for a in await ctx.store.all_assets(project.access_id, project.region)}
-    return [await _user_view(ctx, project, user, tree) for user in found], total
-
-
-async def user_view(ctx: Context, project: Project, user: ProjectUser) -> UserView:
-    """One user with the assets they are authorised on (what the CLI prints after a grant or a revoke)."""
-    tree = {a.id: a for a in await ctx.store.all_assets(project.access_id, project.region)}
-    return await _user_view(ctx, project, user, tree)
-
-
-async def _user_view(ctx: Context, project: Project, user: ProjectUser, tree: dict[str, Asset]) -> UserView:
-    grants = await ctx.store.grants_of_user(project.access_id, project.region, user.id)
-    return UserView(user, [(g, assets.full_name(tree, tree[g.asset_id]) if g.asset_id in tree else g.asset_id)
-                           for g in grants])
 
 
 async def asset_tree(ctx: Context, project: Project) -> tuple[list[tuple[Asset, int, str]], dict[str, int]]:

@@ -52,11 +52,11 @@ def routes(deps: ConsoleDeps) -> list[BaseRoute]:
         ctx = deps.ctx()
         size = console_views.PAGE
         page_no = max(1, min(1_000_000, parse_int(request.query_params.get("page") or "") or 1))
-        found, total = await console_views.project_users(ctx, project, offset=(page_no - 1) * size)
+        found, total = await authorization.project_users(ctx, project, size, offset=(page_no - 1) * size)
         pages = max(1, math.ceil(total / size))
         if page_no > pages:
             page_no = pages
-            found, total = await console_views.project_users(ctx, project, offset=(page_no - 1) * size)
+            found, total = await authorization.project_users(ctx, project, size, offset=(page_no - 1) * size)
         tree, _ = await console_views.asset_tree(ctx, project)
 
         def page_url(n: int) -> str:

@@ -76,6 +76,35 @@ async def asset_users(ctx: Context, project: Project, asset_id: str, page_no: in
 
 
 @dataclass
+class UserView:
+    """A project user with the assets they are authorised on, each with its full name (the console's users page,
+    the CLI's ``user`` commands)."""
+
+    user: ProjectUser
+    grants: list[tuple[AssetGrant, str]]  # (grant, the asset's full name)
+
+
+async def project_users(ctx: Context, project: Project, size: int, offset: int = 0) -> tuple[list[UserView], int]:
+    """A custom project's users (in id order, from ``offset``) with the assets they are authorised on, and the
+    number of users in all."""
+    found, _, total = await users.page(ctx, project, "", size, offset=offset)
+    tree = {a.id: a for a in await ctx.store.all_assets(project.access_id, project.region)}
+    return [await _user_view(ctx, project, user, tree) for user in found], total
+
+
+async def user_view(ctx: Context, project: Project, user: ProjectUser) -> UserView:
+    """One user with the assets they are authorised on (what the CLI prints after a grant or a revoke)."""
+    tree = {a.id: a for a in await ctx.store.all_assets(project.access_id, project.region)}
+    return await _user_view(ctx, project, user, tree)
+
+
+async def _user_view(ctx: Context, project: Project, user: ProjectUser, tree: dict[str, Asset]) -> UserView:
+    grants = await ctx.store.grants_of_user(project.access_id, project.region, user.id)
+    return UserView(user, [(g, assets.full_name(tree, tree[g.asset_id]) if g.asset_id in tree else g.asset_id)
+                           for g in grants])
+
+
+@dataclass
 class MyAsset:
     asset: Asset
     permission: str  # "all" (with its children) | "read" (this node only)
