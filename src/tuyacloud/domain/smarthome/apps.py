@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import TYPE_CHECKING
 
 from tuyacloud import passwords
 from tuyacloud.domain.access import tokens, visibility
 from tuyacloud.domain.context import Context
 from tuyacloud.domain.industry import users
 from tuyacloud.domain.projects import projects
-from tuyacloud.domain.smarthome.requests import AppLogin, SyncAppUser
 from tuyacloud.errors import (
     ParamEmpty,
     ParamIllegal,
@@ -31,6 +31,9 @@ from tuyacloud.errors import (
 from tuyacloud.models import App, AppUser, Project, Token
 from tuyacloud.regions import REGIONS
 from tuyacloud.store.base import Tx
+
+if TYPE_CHECKING:  # the edge decodes the bodies (msgspec); the rules only read them
+    from tuyacloud.domain.smarthome.requests import AppLogin, SyncAppUser
 
 MAX_LINKS = 2
 _SCHEMA = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
