@@ -3,7 +3,8 @@
 The password is taken from ``--password`` or asked for (hidden) when omitted; it is never printed or logged.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the command modules: Typer reads each command's annotations with
+# typing.get_type_hints, which compiles every string annotation again (see cli/main.py).
 
 import time
 from pathlib import Path

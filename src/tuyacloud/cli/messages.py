@@ -1,6 +1,7 @@
 """``tuyacloud messages ...``: the message service's subscriptions."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the command modules: Typer reads each command's annotations with
+# typing.get_type_hints, which compiles every string annotation again (see cli/main.py).
 
 import time
 from pathlib import Path
@@ -61,7 +62,7 @@ def status(
                     highlight=False, markup=False, soft_wrap=True)
 
 
-def _links_table(links: list[dict[str, Any]]) -> Table:
+def _links_table(links: list[dict[str, Any]]) -> "Table":
     from rich.table import Table
 
     table = Table("MQTT link / client id", "User", "Sees", "Ver", "Connected", "Last message", "Messages", "Expires",

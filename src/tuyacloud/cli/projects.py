@@ -1,6 +1,7 @@
 """``tuyacloud project ...``: create and administer cloud projects."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the command modules: Typer reads each command's annotations with
+# typing.get_type_hints, which compiles every string annotation again (see cli/main.py).
 
 from pathlib import Path
 from typing import Any

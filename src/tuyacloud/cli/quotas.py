@@ -2,7 +2,8 @@
 quota month (domain/projects/quotas.py). Works on the data directory like every command; a running server
 picks the change up within a second (its next usage flush)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the command modules: Typer reads each command's annotations with
+# typing.get_type_hints, which compiles every string annotation again (see cli/main.py).
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ if TYPE_CHECKING:  # imported where used: every `project` command loads this mod
     from tuyacloud.domain.projects import quotas
 
 
-def _figure(value: int | None) -> quotas.Figure:
+def _figure(value: int | None) -> "quotas.Figure":
     """-1 on the command line: back to the plan's figure."""
     from tuyacloud.domain.projects import quotas
 

@@ -7,7 +7,8 @@ plaintext (option, standard input or a hidden prompt) and registered as the SHA-
 same plaintext works in ``connect()``; the store keeps only a salted scrypt hash of it.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the command modules: Typer reads each command's annotations with
+# typing.get_type_hints, which compiles every string annotation again (see cli/main.py).
 
 import sys
 from collections.abc import Awaitable, Callable
