@@ -15,7 +15,8 @@ Every command is run through :class:`CliGroup`, the root command's class, so a f
 (as :class:`CliFailure`, a domain ``TuyaError`` or a click usage error) is reported here and nowhere else.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads check_database_url's annotations for every command that
+# takes --database-url, and compiles string annotations again each time (see cli/main.py).
 
 import errno
 import json

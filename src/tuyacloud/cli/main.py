@@ -9,10 +9,11 @@ for (:data:`GROUPS`): together they bring in the domain, the store, the catalog 
 CPU that ``tuyacloud --version``, ``--help`` and ``serve``'s option parsing do not need, and that a ``device``
 command would otherwise pay for the seven other groups too.
 
-This module and the groups' are the package's only ones without ``from __future__ import annotations``: Typer
-builds every command of the root and of the group run from its function's annotations (``typing.get_type_hints``,
-twice a command), and string annotations are compiled and evaluated again each time, some 230 compiles and 460
-evaluations, ~8 ms of CPU, in a ``project`` command.
+This module, the groups' and cli/failures.py (whose ``check_database_url`` is an option callback) are the package's
+only ones without ``from __future__ import annotations``: Typer builds every command of the root and of the group
+run from its function's annotations (``typing.get_type_hints``, twice a command, and its option callbacks'), and
+string annotations are compiled and evaluated again each time, some 230 compiles and 460 evaluations, ~8 ms of CPU,
+in a ``project`` command.
 """
 
 
