@@ -447,7 +447,7 @@ def test_the_cli_shows_user_codes_and_approves_logins(server: CloudServer, alice
     from tuyacloud.cli.common import console
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(console, "width", 80)
+        mp.setattr(console(), "width", 80)
         table = runner.invoke(cli, ["app", "logins", *db])
     assert table.exit_code == 0 and qrcode in table.stdout, table.output
     approved = runner.invoke(cli, ["app", "approve-login", qrcode, *db])

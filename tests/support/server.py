@@ -259,8 +259,10 @@ class CloudServer:
         return self._http
 
     def control(self, method: str, path: str, json: Any = None) -> Any:
-        response = self.http.request(method, f"{self.url}/_tuyacloud{path}", json=json,
-                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        url, headers = f"{self.url}/_tuyacloud{path}", {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        # A TLS server (support/sharing.py, support/tinytuya_tls.py) is asked through httpx, which speaks TLS.
+        response = (self.http.request(method, url, json=json, headers=headers) if url.startswith("http://")
+                    else web.request(method, url, json=json, headers=headers, timeout=30))
         body = response.json()
         assert body["success"], body
         return body["result"]
