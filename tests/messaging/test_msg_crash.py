@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import threading
 import time
@@ -17,12 +16,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from support import web
 from support.cli import cli_command, cli_env
 from support.pulsar import PulsarConsumer, Received, expected_sign
+from support.serve_process import wait_serving
 from support.server import free_port, fresh_postgres_database, migrated_sqlite
 from support.signed import SignedClient
 
@@ -58,21 +57,8 @@ class Serve:
         self.token = ""
 
     def wait_ready(self) -> Serve:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        with web.LeanClient(timeout=2) as http:  # refused until it listens: httpx.ConnectError, as with httpx
-            while True:
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"serve exited {self.proc.returncode}: {self.err.read_text()}")
-                assert time.monotonic() < deadline, f"serve did not start: {self.err.read_text()}"
-                try:
-                    if http.get(f"{self.url}/_tuyacloud/health").status_code == 200:
-                        match = re.search(r"Bearer (\S+)\)", self.out.read_text())
-                        if match:
-                            self.token = match.group(1)
-                            return self
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.05)
+        self.token = wait_serving(self.proc, self.url, self.out, self.err, START_TIMEOUT_S)
+        return self
 
     def subscription(self, access_id: str) -> dict[str, Any]:
         body = web.get(f"{self.url}/_tuyacloud/projects/{access_id}/subscriptions", timeout=10,

@@ -45,6 +45,25 @@ def cli_json(data: Path, db: str | None, *args: str) -> Any:
     return json.loads(cli(data, db, *args, "--json"))
 
 
+def wait_serving(proc: subprocess.Popen[Any], url: str, out: Path, err: Path, timeout_s: float) -> str:
+    """Waits until a started ``tuyacloud serve`` answers health with 200 and its banner is in ``out``; returns the
+    admin token the banner printed. Fails with its error output if it exits or does not start in ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    with web.LeanClient(timeout=2) as http:  # refused until it listens: httpx.ConnectError, as with httpx
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"serve exited {proc.returncode}: {err.read_text()}")
+            assert time.monotonic() < deadline, f"serve did not start: {err.read_text()}"
+            try:
+                if http.get(f"{url}/_tuyacloud/health").status_code == 200:
+                    match = re.search(r"Bearer (\S+)\)", out.read_text())
+                    if match:
+                        return match.group(1)
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+
+
 class ServeProcess:
     def __init__(self, data: Path, db: str | None, name: str, *options: str,
                  env: dict[str, str] | None = None) -> None:
@@ -71,21 +90,8 @@ class ServeProcess:
 
     def wait_ready(self) -> ServeProcess:
         """Until health answers 200 and the banner (with the admin token) is out."""
-        deadline = time.monotonic() + START_TIMEOUT_S
-        with web.LeanClient(timeout=2) as http:  # refused until it listens: httpx.ConnectError, as with httpx
-            while True:
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"serve exited {self.proc.returncode}: {self.stderr}")
-                assert time.monotonic() < deadline, f"serve did not start: {self.stderr}"
-                try:
-                    if http.get(f"{self.url}/_tuyacloud/health").status_code == 200:
-                        match = re.search(r"Bearer (\S+)\)", self.stdout)
-                        if match:
-                            self.admin_token = match.group(1)
-                            return self
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.05)
+        self.admin_token = wait_serving(self.proc, self.url, self.out, self.err, START_TIMEOUT_S)
+        return self
 
     def terminate(self, timeout: float = 60) -> int:
         """SIGTERM, then wait for the exit status (killed, and the test fails, if it takes longer)."""
