@@ -109,6 +109,10 @@ def configure(log_format: str = "text") -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations run at every start: say nothing routine
+    # httpx and httpcore log every request at INFO: the console's API Explorer calls the server's own OpenAPI with
+    # httpx, and each call would print a line about a request the access log (off by default) already covers.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
         logger = logging.getLogger(name)
         for old in list(logger.handlers):

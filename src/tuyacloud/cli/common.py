@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -36,10 +37,19 @@ T = TypeVar("T")
 def console() -> Console:
     """The console of the human-readable output (tables, messages), made the first time a command prints to it:
     importing rich costs a command some 60 ms of CPU, which ``--json`` output, plain json on stdout, does without
-    (so do the commands' modules: they import the parts of rich they print with where they print)."""
+    (so do the commands' modules: they import the parts of rich they print with where they print).
+
+    Into a pipe or a file, rich would cut every line at 80 columns, whatever it holds: a table of ids and topics
+    became unreadable in `| less` or `> file`. There the lines are as long as what they hold (tables still take
+    only the width they need), unless COLUMNS sets a width."""
     from rich.console import Console
 
-    return Console()
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return Console()
+    return Console(width=UNCUT_WIDTH)
+
+
+UNCUT_WIDTH = 1000  # the width of output that goes to a pipe or a file: no table of the admin commands is wider
 
 
 async def open_checked(settings: Settings) -> Store:

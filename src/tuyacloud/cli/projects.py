@@ -21,6 +21,7 @@ app = typer.Typer(help="Cloud projects. Credentials, data center, allowlist, API
 
 
 def _show(view: dict[str, Any], as_json: bool) -> None:
+    """The project as a table or JSON, with its Access Secret (`create`, `show` and `rotate-secret`)."""
     if as_json:
         emit_json(view)
         return
@@ -30,6 +31,12 @@ def _show(view: dict[str, Any], as_json: bool) -> None:
     for key, value in view.items():
         table.add_row(f"[bold]{key}[/bold]", ", ".join(value) if isinstance(value, list) else str(value))
     console().print(table)
+
+
+def _show_changed(view: dict[str, Any], as_json: bool) -> None:
+    """A project after a change of its settings: without its Access Secret, which the change did not touch and
+    which would otherwise land in the terminal's scroll-back and in logs of scripts each time."""
+    _show({k: v for k, v in view.items() if k != "access_secret"}, as_json)
 
 
 @app.command("create")
@@ -55,7 +62,7 @@ def create(
 @app.command("list")
 def list_(limit: int = Limit, offset: int = Offset, every: bool = All,
           data_dir: Path = DataDir, database_url: str = DatabaseUrl, as_json: bool = JsonOut) -> None:
-    """The projects. Their secrets are shown by `project show` only."""
+    """The projects. Secrets: `project show ID`."""
     window = Window.of(limit, offset, every)
 
     async def work(ctx: Context) -> Page[dict[str, Any]]:
@@ -107,7 +114,7 @@ def set_allowlist(
     async def work(ctx: Context) -> dict[str, Any]:
         return project_view(await projects.set_allowlist(ctx, access_id, enable, list(address) if address else None))
 
-    _show(run(data_dir, database_url, work), as_json)
+    _show_changed(run(data_dir, database_url, work), as_json)
 
 
 @app.command("authorize-service")
@@ -122,7 +129,7 @@ def authorize_service(
     async def work(ctx: Context) -> dict[str, Any]:
         return project_view(await projects.authorize_service(ctx, access_id, service, not revoke))
 
-    _show(run(data_dir, database_url, work), as_json)
+    _show_changed(run(data_dir, database_url, work), as_json)
 
 
 @app.command("set-message-encryption")
@@ -136,7 +143,7 @@ def set_message_encryption(
     async def work(ctx: Context) -> dict[str, Any]:
         return project_view(await projects.set_message_encryption(ctx, access_id, encryption))
 
-    _show(run(data_dir, database_url, work), as_json)
+    _show_changed(run(data_dir, database_url, work), as_json)
 
 
 @app.command("set-legacy-signing")
@@ -150,7 +157,7 @@ def set_legacy_signing(
     async def work(ctx: Context) -> dict[str, Any]:
         return project_view(await projects.set_legacy_signing(ctx, access_id, enable))
 
-    _show(run(data_dir, database_url, work), as_json)
+    _show_changed(run(data_dir, database_url, work), as_json)
 
 
 quota_commands.register(app)  # `project quotas` (cli/quotas.py)
