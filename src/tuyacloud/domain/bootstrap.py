@@ -51,9 +51,17 @@ async def ensure_demo(ctx: Context) -> DemoInfo | None:
             await tx.set_meta("demo_access_id", project.access_id)
 
         await ctx.store.transaction(work)
-        return DemoInfo(project, created)
+        return DemoInfo(project, _in_banner_order(created))
     project_or_none = await ctx.store.get_project(access_id)
     if project_or_none is None:
         return None
     found, _ = await devices.page(ctx, project_or_none, "", 20)
-    return DemoInfo(project_or_none, found)
+    return DemoInfo(project_or_none, _in_banner_order(found))
+
+
+def _in_banner_order(found: list[Device]) -> list[Device]:
+    """The devices in the order they were made, the demo's in the order of ``DEMO_CATEGORIES`` (made within the
+    same millisecond or two): the same list at every start (the store gives them in id order, which is random),
+    so a restart's banner reads like the first one's, with any device a user added after them."""
+    rank = {category: i for i, category in enumerate(DEMO_CATEGORIES)}
+    return sorted(found, key=lambda d: (d.created_ms, rank.get(d.category, len(rank)), d.id))
