@@ -50,6 +50,7 @@ def test_a_table_in_a_pipe_keeps_its_rows_whole(piped: Piped) -> None:
     # a terminal's width, when the user sets one, is still kept
     narrow = subprocess.run([*cli_command(), "project", "list", "--all", *piped.store], capture_output=True,
                             text=True, timeout=120, env={**piped.env, "COLUMNS": "80"})
+    assert narrow.returncode == 0, narrow.stderr
     assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
 
 

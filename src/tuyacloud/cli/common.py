@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+UNCUT_WIDTH = 1000  # the width of output that goes to a pipe or a file: no table of the admin commands is wider
+
 
 @functools.cache
 def console() -> Console:
@@ -47,9 +49,6 @@ def console() -> Console:
     if sys.stdout.isatty() or os.environ.get("COLUMNS"):
         return Console()
     return Console(width=UNCUT_WIDTH)
-
-
-UNCUT_WIDTH = 1000  # the width of output that goes to a pipe or a file: no table of the admin commands is wider
 
 
 async def open_checked(settings: Settings) -> Store:
