@@ -263,17 +263,18 @@ def test_a_taken_default_mqtt_port_is_not_announced(store: list[str]) -> None:
     broker, and the banner, which only announces ports that listen, says the open-hub is off instead of giving
     1883 (where another program answers)."""
     with socket.socket() as holder:
-        # This test must hold the port itself: another test's server holding it now may let it go before this
-        # server starts (and then this one would get it). Those hold it for seconds; a broker for good.
-        deadline = time.monotonic() + 60
-        while True:
+        # The port is held by this test when it can be: another test's server holding it now may let it go before
+        # this server starts (and then this one would get it); those hold it for seconds. A program that holds it
+        # longer (a broker, or the README's `tuyacloud serve` left running beside the tests) is the case under test
+        # as it stands, so the test goes on with it rather than wait.
+        held_here = False
+        deadline = time.monotonic() + 15
+        while not held_here and time.monotonic() < deadline:
             try:
                 holder.bind(("127.0.0.1", 1883))
                 holder.listen()
-                break
+                held_here = True
             except OSError:
-                if time.monotonic() > deadline:
-                    pytest.skip("port 1883 stayed taken by another program for 60 s")
                 time.sleep(0.2)
         port = free_port()
         server = Serve("--port", str(port), "--no-simulator", "--no-demo", *store)
@@ -281,5 +282,7 @@ def test_a_taken_default_mqtt_port_is_not_announced(store: list[str]) -> None:
             banner = server.banner(f"http://127.0.0.1:{port}")
         finally:
             server.stop()
+    if not held_here and ":1883" in banner:
+        pytest.skip("the program that held port 1883 let it go while this server started")
     assert ":1883" not in banner, banner
     assert re.search(r"MQTT:\s+off \(port 1883 is taken", banner), banner
